@@ -1,0 +1,113 @@
+"""From scores to recommendations: persistence, dedup, deadline, action text.
+
+The ``Decider`` is pure: it is fed one ``Detection`` per scored window and answers with the
+recommendation to create or update (or nothing). It needs a way to find the open
+recommendation of an asset (``OpenLookup``), which the runtime backs with the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from andon.clock import Clock
+from andon.interventions.recommendation import (
+    Contribution,
+    Recommendation,
+    RecStatus,
+    render_action,
+)
+from andon.spec.calendar import next_planned_stop
+from andon.spec.model import PlantSpec, UseCase
+
+__all__ = ["Decider", "Detection", "OpenLookup"]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The model's verdict on one window of one asset."""
+
+    use_case: str
+    asset: str
+    window_end: datetime  # event time
+    score: float
+    threshold: float
+    model: str
+    model_version: str
+    why: tuple[Contribution, ...]
+
+    @property
+    def anomalous(self) -> bool:
+        """Score above the model's threshold."""
+        return self.score > self.threshold
+
+
+class OpenLookup(Protocol):
+    """Finds the open recommendation of a use case on an asset, if any."""
+
+    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
+        """The open (or deferred) recommendation, or None."""
+        ...
+
+
+@dataclass
+class Decider:
+    """Turns a stream of detections into at most one open recommendation per asset."""
+
+    spec: PlantSpec
+    clock: Clock
+    lookup: OpenLookup
+    _streak: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def decide(self, d: Detection) -> Recommendation | None:
+        """Feed one detection; return a recommendation to store and publish, or None."""
+        key = (d.use_case, d.asset)
+        if not d.anomalous:
+            self._streak[key] = 0
+            return None
+        self._streak[key] = self._streak.get(key, 0) + 1
+        uc = self.spec.use_case(d.use_case)
+        if self._streak[key] < uc.persistence:
+            return None
+        now = self.clock.now()
+        current = self.lookup.open_recommendation(d.use_case, d.asset)
+        if current is not None:
+            return replace(current, score=d.score, why=d.why, detected_at=d.window_end,
+                           detections=current.detections + 1, updated_at=now,
+                           model_version=d.model_version)
+        return self._new(uc, d, now)
+
+    def _new(self, uc: UseCase, d: Detection, now: datetime) -> Recommendation:
+        site, area, line, asset = self.spec.asset(d.asset)
+        predicted = d.window_end + timedelta(seconds=uc.horizon)
+        stop = next_planned_stop(line.calendar, site.timezone, d.window_end, predicted)
+        zone = ZoneInfo(site.timezone)
+        if stop is not None:
+            local = stop.start.astimezone(zone)
+            label = f"{stop.name} ({local:%a %d %b %H:%M} {local.tzname()})"
+            deadline = stop.start
+        else:
+            label, deadline = "now", d.window_end
+        action = render_action(
+            uc.action, asset=asset.name, asset_id=asset.id,
+            deadline=label if stop is not None else "earliest opportunity (now)",
+            line=line.name, site=site.name,
+        )
+        rid = _rec_id(uc.id, asset.id, d.window_end)
+        return Recommendation(
+            id=rid, use_case=uc.id, enterprise=self.spec.enterprise.id, site=site.id,
+            area=area.id, line=line.id, asset=asset.id, asset_name=asset.name, action=action,
+            owner_role=uc.owner_role, deadline=deadline, deadline_label=label,
+            predicted_failure=predicted, detected_at=d.window_end, score=d.score,
+            threshold=d.threshold, model=d.model, model_version=d.model_version, why=d.why,
+            status=RecStatus.OPEN, detections=1, created_at=now, updated_at=now,
+        )
+
+
+def _rec_id(use_case: str, asset: str, when: datetime) -> str:
+    """Stable id: the same first detection always yields the same id (idempotent storage)."""
+    digest = hashlib.sha256(f"{use_case}|{asset}|{when.isoformat()}".encode()).hexdigest()
+    return f"rec-{digest[:16]}"

@@ -1,0 +1,70 @@
+"""ISA-95 topic layout.
+
+``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/{tag}`` carries one tag's samples. Andon's
+own outputs live under a reserved ``_andon`` level so that they can never be confused with (or
+written to) a tag topic: ``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/_andon/recommendation``.
+Ids are lowercase ``[a-z0-9_-]`` (checked by the spec), so no level can contain ``/``, ``+``
+or ``#``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "PREFIX",
+    "TagAddress",
+    "line_filter",
+    "parse_tag_topic",
+    "recommendation_filter",
+    "recommendation_topic",
+    "tag_topic",
+]
+
+PREFIX = "andon/v1"
+_TAG_LEVELS = 8  # andon, v1, enterprise, site, area, line, asset, tag
+
+
+@dataclass(frozen=True, slots=True)
+class TagAddress:
+    """Where a tag sits in the plant hierarchy."""
+
+    enterprise: str
+    site: str
+    area: str
+    line: str
+    asset: str
+    tag: str
+
+
+def tag_topic(enterprise: str, site: str, area: str, line: str, asset: str, tag: str) -> str:
+    """Topic of one tag's samples."""
+    return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/{asset}/{tag}"
+
+
+def line_filter(enterprise: str, site: str = "+", area: str = "+", line: str = "+") -> str:
+    """Subscription filter for every tag of a line (or of all lines with the defaults).
+
+    It matches exactly the tag level, never ``_andon`` outputs (they are one level deeper).
+    """
+    return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/+/+"
+
+
+def recommendation_topic(enterprise: str, site: str, area: str, line: str, asset: str) -> str:
+    """Topic on which the edge publishes recommendations for an asset."""
+    return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/{asset}/_andon/recommendation"
+
+
+def recommendation_filter(enterprise: str) -> str:
+    """Subscription filter for every recommendation of an enterprise."""
+    return f"{PREFIX}/{enterprise}/+/+/+/+/_andon/recommendation"
+
+
+def parse_tag_topic(topic: str) -> TagAddress | None:
+    """Split a tag topic into its levels; None if it is not a tag topic."""
+    parts = topic.split("/")
+    if len(parts) != _TAG_LEVELS or f"{parts[0]}/{parts[1]}" != PREFIX:
+        return None
+    if any(not p or p.startswith("_") for p in parts[2:]):
+        return None
+    return TagAddress(*parts[2:])

@@ -1,0 +1,140 @@
+"""Model artifacts on disk: ``<dir>/<name>/v<N>/model.skops`` + ``meta.json``.
+
+skops stores the scikit-learn pipeline without pickle; loading accepts only the types on an
+allowlist, and the artifact's SHA-256 must match its metadata. Anything else is refused with a
+``ModelError`` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from andon.errors import ModelError
+from andon.scoring.model import AnomalyModel
+
+__all__ = ["ModelMeta", "latest_version_dir", "load_model", "save_model"]
+
+_TRUSTED = {
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.decomposition._pca.PCA",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "numpy.float64",
+    "numpy.int64",
+    "builtins.float",
+    "builtins.int",
+    "builtins.str",
+    "builtins.NoneType",
+}
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What a model artifact is and what made it (its lineage)."""
+
+    name: str  # registry name, e.g. pump-bearing
+    version: int
+    use_case: str
+    asset_kind: str
+    features: list[str]
+    units: list[str]
+    threshold: float
+    train_start: datetime
+    train_end: datetime
+    train_assets: list[str]
+    train_windows: int
+    data_sha256: str  # hash of the training matrix
+    artifact_sha256: str
+    created_at: datetime
+    code_version: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``name v3``."""
+        return f"{self.name} v{self.version}"
+
+    def to_json(self) -> str:
+        """Serialise to JSON (datetimes as ISO 8601)."""
+        d = asdict(self)
+        for k in ("train_start", "train_end", "created_at"):
+            d[k] = d[k].isoformat()
+        return json.dumps(d, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelMeta:
+        """Inverse of ``to_json``."""
+        d = json.loads(text)
+        for k in ("train_start", "train_end", "created_at"):
+            d[k] = datetime.fromisoformat(d[k])
+        return cls(**d)
+
+
+def latest_version_dir(models_dir: Path, name: str) -> Path | None:
+    """Directory of the highest version of ``name``, or None."""
+    base = models_dir / name
+    if not base.is_dir():
+        return None
+    versions = sorted(
+        (int(p.name[1:]), p) for p in base.iterdir() if p.name.startswith("v") and p.name[1:].isdigit()
+    )
+    return versions[-1][1] if versions else None
+
+
+def save_model(model: AnomalyModel, meta_fields: dict[str, Any], models_dir: Path) -> ModelMeta:
+    """Write a new version of a model; returns its metadata (version = previous + 1)."""
+    import skops.io as sio  # noqa: PLC0415 - heavy import, only when saving
+
+    name = meta_fields["name"]
+    latest = latest_version_dir(models_dir, name)
+    version = int(latest.name[1:]) + 1 if latest is not None else 1
+    target = models_dir / name / f"v{version}"
+    target.mkdir(parents=True, exist_ok=False)
+    blob = sio.dumps(model.pipeline)
+    (target / "model.skops").write_bytes(blob)
+    meta = ModelMeta(
+        **meta_fields, version=version, features=model.features, units=model.units,
+        threshold=model.threshold, artifact_sha256=hashlib.sha256(blob).hexdigest(),
+    )
+    (target / "meta.json").write_text(meta.to_json(), encoding="utf-8")
+    return meta
+
+
+def load_model(version_dir: Path, top: int = 3) -> tuple[AnomalyModel, ModelMeta]:
+    """Load and check an artifact; raise ``ModelError`` with the reason if it is not usable."""
+    import skops.io as sio  # noqa: PLC0415
+
+    meta_path, blob_path = version_dir / "meta.json", version_dir / "model.skops"
+    try:
+        meta = ModelMeta.from_json(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(str(meta_path), "metadata file is missing") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelError(str(meta_path), f"metadata is not valid ({exc})") from None
+    try:
+        blob = blob_path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(str(blob_path), "artifact file is missing") from None
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != meta.artifact_sha256:
+        raise ModelError(str(blob_path),
+                         f"content hash {digest[:12]} does not match metadata "
+                         f"{meta.artifact_sha256[:12]} (corrupt or altered)")
+    try:
+        untrusted = set(sio.get_untrusted_types(data=blob))
+        if untrusted - _TRUSTED:
+            raise ModelError(str(blob_path),
+                             f"refusing untrusted types {sorted(untrusted - _TRUSTED)}")
+        pipeline = sio.loads(blob, trusted=sorted(untrusted))
+    except ModelError:
+        raise
+    except Exception as exc:  # skops raises many kinds on corrupt zips  # noqa: BLE001
+        raise ModelError(str(blob_path), f"cannot read skops artifact ({exc})") from None
+    return AnomalyModel(pipeline, meta.features, meta.units, meta.threshold, top=top), meta

@@ -1,0 +1,56 @@
+"""Planned downtime windows in real time: expand a line's calendar between two instants.
+
+Recurring windows are local to the site's time zone, so a 06:00 stop stays at 06:00 across a
+DST change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from andon.spec.model import Calendar
+
+__all__ = ["PlannedStop", "next_planned_stop", "planned_stops"]
+
+
+@dataclass(frozen=True)
+class PlannedStop:
+    """One concrete planned downtime window (UTC)."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+
+def planned_stops(calendar: Calendar, tz: str, after: datetime, before: datetime) -> list[PlannedStop]:
+    """Windows whose start lies in ``[after, before)``, sorted by start."""
+    zone = ZoneInfo(tz)
+    out: list[PlannedStop] = []
+    for w in calendar.planned_downtime:
+        if w.days is None:
+            start = datetime.fromisoformat(w.start)
+            start = start.replace(tzinfo=zone) if start.tzinfo is None else start
+            start_utc = start.astimezone(UTC)
+            if after <= start_utc < before:
+                out.append(PlannedStop(w.name, start_utc, start_utc + w.length()))
+            continue
+        days = w.weekdays()
+        local_day: date = after.astimezone(zone).date() - timedelta(days=1)
+        last_day: date = before.astimezone(zone).date()
+        while local_day <= last_day:
+            if local_day.weekday() in days:
+                start = datetime.combine(local_day, w.start_time(), tzinfo=zone).astimezone(UTC)
+                if after <= start < before:
+                    out.append(PlannedStop(w.name, start, start + w.length()))
+            local_day += timedelta(days=1)
+    return sorted(out, key=lambda s: s.start)
+
+
+def next_planned_stop(
+    calendar: Calendar, tz: str, after: datetime, before: datetime,
+) -> PlannedStop | None:
+    """The first planned stop starting in ``[after, before)``, or None."""
+    stops = planned_stops(calendar, tz, after, before)
+    return stops[0] if stops else None

@@ -1,0 +1,414 @@
+"""The plant spec as pydantic models: enterprise → site → area → line → asset → tag.
+
+Plus the use cases (which assets, which model, which action, which owner role), people and
+roles, and each line's maintenance calendar. Structural rules live on the models; rules that
+span the tree (unique ids, references) live in ``cross_check`` so that each can name the exact
+field it is about.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from andon.units import QUANTITIES, check_unit, parse_duration_s
+
+__all__ = [
+    "ACCESS_LEVELS",
+    "Area",
+    "Asset",
+    "Calendar",
+    "Downtime",
+    "Enterprise",
+    "Line",
+    "Person",
+    "PlantSpec",
+    "Role",
+    "Site",
+    "Tag",
+    "UseCase",
+    "cross_check",
+]
+
+#: What a role may do through Andon's surfaces, weakest first.
+ACCESS_LEVELS = ("viewer", "operator", "engineer", "admin")
+
+_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+Id = Annotated[str, Field(pattern=_ID, description="lowercase id usable in an MQTT topic level")]
+_TAG = r"^[a-z][a-z0-9_]{0,62}$"
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _duration(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{value!r} is not a duration (e.g. '60s', '30min', '2h')")
+    seconds = parse_duration_s(value)
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be a positive duration")
+    return seconds
+
+
+Seconds = Annotated[float, Field(description="duration in seconds; accepts '60s', '30min', '2h'")]
+
+
+class Tag(_Strict):
+    """One measured signal of an asset, with its canonical name and unit."""
+
+    name: str = Field(pattern=_TAG, description="canonical tag name, e.g. bearing_temp")
+    quantity: str = Field(description=f"what it measures: one of {', '.join(QUANTITIES)}")
+    unit: str = Field(description="canonical unit, e.g. degC, bar, mm/s (pint syntax)")
+    range: tuple[float, float] = Field(description="valid range [low, high] in the unit")
+    period: Seconds = Field(description="expected sample period, e.g. '60s'")
+    description: str = ""
+
+    _period = field_validator("period", mode="before")(_duration)
+
+    @field_validator("quantity")
+    @classmethod
+    def _known_quantity(cls, v: str) -> str:
+        if v not in QUANTITIES:
+            raise ValueError(f"unknown quantity {v!r} (known: {', '.join(QUANTITIES)})")
+        return v
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError(f"low {v[0]} must be below high {v[1]}")
+        return v
+
+    @model_validator(mode="after")
+    def _unit_measures_quantity(self) -> Tag:
+        reason = check_unit(self.unit, self.quantity)
+        if reason is not None:
+            raise _FieldError("unit", reason)
+        return self
+
+
+class _FieldError(ValueError):
+    """A model-level check that belongs to one field; the loader re-attaches the field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"@{field}@ {reason}")
+
+
+class Asset(_Strict):
+    """A physical asset (pump, motor, ...) and its tags."""
+
+    id: Id
+    name: str = Field(min_length=1, description="display name, e.g. 'Pump P-101'")
+    kind: str = Field(pattern=_ID, description="asset type: pump, motor, conveyor, press, ...")
+    tags: list[Tag] = Field(min_length=1)
+
+
+class Downtime(_Strict):
+    """A planned downtime window: recurring (``days`` + ``start`` + ``duration``) or one-off.
+
+    Recurring times are local to the site's time zone.
+    """
+
+    name: str = Field(min_length=1)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily"]] | None = None
+    start: str = Field(description="'HH:MM' for recurring windows, ISO datetime for one-off")
+    duration: Seconds | None = None
+    end: datetime | None = Field(default=None, description="end of a one-off window")
+
+    _duration = field_validator("duration", mode="before")(
+        lambda v: None if v is None else _duration(v),
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Downtime:
+        if self.days is not None:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.start):
+                raise _FieldError("start", f"{self.start!r} is not a time of day 'HH:MM'")
+            if self.duration is None:
+                raise _FieldError("duration", "a recurring window needs a duration, e.g. '2h'")
+            if self.end is not None:
+                raise _FieldError("end", "a recurring window takes a duration, not an end")
+        else:
+            try:
+                start = datetime.fromisoformat(self.start)
+            except ValueError:
+                raise _FieldError(
+                    "start", f"{self.start!r} is not an ISO datetime (one-off window)",
+                ) from None
+            if self.end is None and self.duration is None:
+                raise _FieldError("end", "a one-off window needs an end or a duration")
+            if self.end is not None and _naive(self.end) <= _naive(start):
+                raise _FieldError("end", f"end {self.end.isoformat()} is not after start {self.start}")
+        return self
+
+    def weekdays(self) -> set[int]:
+        """Monday=0 ... Sunday=6 for recurring windows."""
+        if self.days is None:
+            return set()
+        if "daily" in self.days:
+            return set(range(7))
+        return {_DAYS.index(d) for d in self.days}
+
+    def start_time(self) -> time:
+        """Local start time of a recurring window."""
+        hh, mm = self.start.split(":")
+        return time(int(hh), int(mm))
+
+    def length(self) -> timedelta:
+        """Duration of a recurring window, or of a one-off window."""
+        if self.duration is not None:
+            return timedelta(seconds=self.duration)
+        assert self.end is not None  # noqa: S101 - guaranteed by _shape
+        return _naive(self.end) - _naive(datetime.fromisoformat(self.start))
+
+
+def _naive(d: datetime) -> datetime:
+    return d.replace(tzinfo=None)
+
+
+class Calendar(_Strict):
+    """A line's maintenance calendar."""
+
+    planned_downtime: list[Downtime] = Field(default_factory=list)
+
+
+class Line(_Strict):
+    """A production line: its assets and its maintenance calendar."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    calendar: Calendar = Field(default_factory=Calendar)
+    assets: list[Asset] = Field(min_length=1)
+
+
+class Area(_Strict):
+    """An ISA-95 area within a site."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    lines: list[Line] = Field(min_length=1)
+
+
+class Site(_Strict):
+    """A plant site with its time zone."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    timezone: str = "UTC"
+    areas: list[Area] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. Europe/Brussels)") from None
+        return v
+
+
+class Enterprise(_Strict):
+    """The enterprise at the root of the namespace."""
+
+    id: Id
+    name: str = Field(min_length=1)
+
+
+class Role(_Strict):
+    """A job role (owner of actions) and the access it grants in Andon."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    access: Literal["viewer", "operator", "engineer", "admin"]
+
+
+class Person(_Strict):
+    """Someone who owns, receives or reviews actions."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    role: str
+    site: str | None = None
+
+
+class UseCase(_Strict):
+    """Which assets a model watches, what action a detection asks for, and who owns it."""
+
+    id: Id
+    name: str = Field(min_length=1)
+    asset_kind: str = Field(pattern=_ID)
+    assets: list[str] | None = Field(
+        default=None, description="asset ids; default: every asset of asset_kind",
+    )
+    model: str = Field(pattern=_ID, description="model name in the registry / models dir")
+    action: str = Field(
+        min_length=1,
+        description="action template; fields: {asset}, {asset_id}, {deadline}, {line}, {site}",
+    )
+    owner_role: str
+    horizon: Seconds = Field(description="expected time from detection to failure (P-F interval)")
+    window: Seconds = Field(default=1800.0, description="feature window length")
+    hop: Seconds = Field(default=600.0, description="time between window evaluations")
+    persistence: int = Field(
+        default=3, ge=1, le=100, description="consecutive windows above threshold before acting",
+    )
+    top_features: int = Field(default=3, ge=1, le=10)
+
+    _durations = field_validator("horizon", "window", "hop", mode="before")(_duration)
+
+    @field_validator("action")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        allowed = {"asset", "asset_id", "deadline", "line", "site"}
+        for name in re.findall(r"{([^{}]*)}", v):
+            if name not in allowed:
+                raise ValueError(
+                    f"unknown placeholder {{{name}}} (use {', '.join(sorted(allowed))})",
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _hop_fits(self) -> UseCase:
+        if self.hop > self.window:
+            raise _FieldError("hop", f"hop {self.hop:g}s is longer than window {self.window:g}s")
+        return self
+
+
+class PlantSpec(_Strict):
+    """The whole plant spec file."""
+
+    version: Literal[1] = 1
+    enterprise: Enterprise
+    roles: list[Role] = Field(min_length=1)
+    people: list[Person] = Field(default_factory=list)
+    sites: list[Site] = Field(min_length=1)
+    use_cases: list[UseCase] = Field(default_factory=list)
+
+    # -- navigation -----------------------------------------------------------------------
+    def lines(self) -> list[tuple[Site, Area, Line]]:
+        """Every line with its site and area."""
+        return [(s, a, ln) for s in self.sites for a in s.areas for ln in a.lines]
+
+    def assets(self) -> list[tuple[Site, Area, Line, Asset]]:
+        """Every asset with its site, area and line."""
+        return [(s, a, ln, x) for s, a, ln in self.lines() for x in ln.assets]
+
+    def asset(self, asset_id: str) -> tuple[Site, Area, Line, Asset]:
+        """Find an asset by id (KeyError if unknown)."""
+        for found in self.assets():
+            if found[3].id == asset_id:
+                return found
+        raise KeyError(asset_id)
+
+    def line(self, site_id: str, line_id: str) -> tuple[Site, Area, Line]:
+        """Find a line by site and line id (KeyError if unknown)."""
+        for s, a, ln in self.lines():
+            if s.id == site_id and ln.id == line_id:
+                return s, a, ln
+        raise KeyError(f"{site_id}/{line_id}")
+
+    def use_case(self, use_case_id: str) -> UseCase:
+        """Find a use case by id (KeyError if unknown)."""
+        for uc in self.use_cases:
+            if uc.id == use_case_id:
+                return uc
+        raise KeyError(use_case_id)
+
+    def use_case_assets(self, uc: UseCase) -> list[tuple[Site, Area, Line, Asset]]:
+        """Assets a use case watches."""
+        chosen = [x for x in self.assets() if x[3].kind == uc.asset_kind]
+        if uc.assets is not None:
+            wanted = set(uc.assets)
+            chosen = [x for x in chosen if x[3].id in wanted]
+        return chosen
+
+    def role(self, role_id: str) -> Role:
+        """Find a role by id (KeyError if unknown)."""
+        for r in self.roles:
+            if r.id == role_id:
+                return r
+        raise KeyError(role_id)
+
+    def tag_count(self) -> int:
+        """Number of tags in the plant."""
+        return sum(len(x[3].tags) for x in self.assets())
+
+
+Path = tuple[str | int, ...]
+
+
+def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
+    """Rules that span the tree; each problem is (field path, reason)."""
+    problems: list[tuple[Path, str]] = []
+
+    def unique(items: list[tuple[Path, str]], what: str) -> None:
+        seen: dict[str, Path] = {}
+        for path, key in items:
+            if key in seen:
+                problems.append((path, f"duplicate {what} {key!r} (also at {_dotted(seen[key])})"))
+            else:
+                seen[key] = path
+
+    unique([(("roles", i, "id"), r.id) for i, r in enumerate(spec.roles)], "role id")
+    unique([(("people", i, "id"), p.id) for i, p in enumerate(spec.people)], "person id")
+    unique([(("sites", i, "id"), s.id) for i, s in enumerate(spec.sites)], "site id")
+    unique([(("use_cases", i, "id"), u.id) for i, u in enumerate(spec.use_cases)], "use case id")
+    assets: list[tuple[Path, str]] = []
+    for si, s in enumerate(spec.sites):
+        unique([(("sites", si, "areas", ai, "id"), a.id) for ai, a in enumerate(s.areas)],
+               "area id")
+        for ai, a in enumerate(s.areas):
+            base = ("sites", si, "areas", ai)
+            unique([((*base, "lines", li, "id"), ln.id) for li, ln in enumerate(a.lines)],
+                   "line id")
+            for li, ln in enumerate(a.lines):
+                for xi, x in enumerate(ln.assets):
+                    apath = (*base, "lines", li, "assets", xi)
+                    assets.append(((*apath, "id"), x.id))
+                    unique([((*apath, "tags", ti, "name"), t.name) for ti, t in enumerate(x.tags)],
+                           f"tag name on asset {x.id!r}:")
+    unique(assets, "asset id")
+
+    role_ids = {r.id for r in spec.roles}
+    site_ids = {s.id for s in spec.sites}
+    for i, p in enumerate(spec.people):
+        if p.role not in role_ids:
+            problems.append((("people", i, "role"), _unknown("role", p.role, role_ids)))
+        if p.site is not None and p.site not in site_ids:
+            problems.append((("people", i, "site"), _unknown("site", p.site, site_ids)))
+    by_id = {x[3].id: x[3] for x in spec.assets()}
+    kinds = {x.kind for x in by_id.values()}
+    for i, uc in enumerate(spec.use_cases):
+        if uc.owner_role not in role_ids:
+            problems.append((("use_cases", i, "owner_role"),
+                             _unknown("role", uc.owner_role, role_ids)))
+        if uc.asset_kind not in kinds:
+            problems.append((("use_cases", i, "asset_kind"),
+                             _unknown("asset kind", uc.asset_kind, kinds)))
+        for j, aid in enumerate(uc.assets or []):
+            if aid not in by_id:
+                problems.append((("use_cases", i, "assets", j), _unknown("asset", aid, set(by_id))))
+            elif by_id[aid].kind != uc.asset_kind:
+                problems.append((("use_cases", i, "assets", j),
+                                 f"asset {aid!r} is a {by_id[aid].kind}, "
+                                 f"not a {uc.asset_kind} as the use case says"))
+    return problems
+
+
+def _unknown(what: str, value: str, known: set[str]) -> str:
+    listed = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")  # noqa: PLR2004
+    return f"unknown {what} {value!r} (known: {listed})"
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out

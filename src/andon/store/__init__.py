@@ -1,0 +1,12 @@
+"""Storage: samples, recommendations, feedback, models, users and spec versions.
+
+Good means: one small interface (``Store``) that every backend honours identically, proven by
+one conformance suite run against SQLite and PostgreSQL; SQLite in WAL mode with a single
+writer by default, PostgreSQL when given ``postgresql://...``; nothing above this package sees
+SQL or a driver.
+"""
+
+from andon.store.base import Event, SpecVersion, Store
+from andon.store.sql import SqlStore, open_store
+
+__all__ = ["Event", "SpecVersion", "SqlStore", "Store", "open_store"]

@@ -1,0 +1,53 @@
+"""Probes and throwaway resources on real local services (loopback only)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+
+__all__ = ["free_port", "port_open", "postgres_database", "service_unavailable"]
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ANDON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test",
+)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections at host:port."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def service_unavailable(name: str, host: str, port: int) -> str | None:
+    """A skip reason if the service does not answer, else None."""
+    if port_open(host, port):
+        return None
+    return f"{name} is not reachable at {host}:{port}; start it (see README, 'Services for tests')"
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """Create a fresh database on the local PostgreSQL, yield its URL, drop it afterwards."""
+    import psycopg  # noqa: PLC0415 - optional at import time
+
+    name = f"andon_t_{secrets.token_hex(6)}"
+    admin = POSTGRES_ADMIN_URL
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

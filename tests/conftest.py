@@ -1,0 +1,54 @@
+"""Shared fixtures. Real services only; a missing one skips locally and fails in CI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from andon.spec import PlantSpec, load_spec
+from andon.testing import postgres_database, service_unavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_SPEC = ROOT / "examples" / "demo-plant.yaml"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need(name: str, host: str, port: int) -> None:
+    """Skip (locally) when a service is down; CI turns every skip into a failure."""
+    reason = service_unavailable(name, host, port)
+    if reason is not None:
+        pytest.skip(reason)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failed run: a missing service must not hide."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not IN_CI or reporter is None:
+        return
+    skipped = reporter.stats.get("skipped", [])
+    if skipped and exitstatus == 0:
+        reporter.write_line(
+            f"CI=true: {len(skipped)} test(s) skipped; every service must be available in CI.",
+            red=True,
+        )
+        session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def demo_spec() -> PlantSpec:
+    return load_spec(DEMO_SPEC)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'andon.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    need("PostgreSQL", "127.0.0.1", 5432)
+    with postgres_database() as url:
+        yield url
