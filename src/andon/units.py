@@ -58,9 +58,14 @@ def check_unit(unit: str, quantity: str) -> str | None:
         return f"{unit!r} is not a unit pint knows"
     reference = reg.Unit(QUANTITIES[quantity])
     if parsed.dimensionality != reference.dimensionality:
+        actual = next(
+            (q for q, ref in QUANTITIES.items()
+             if reg.Unit(ref).dimensionality == parsed.dimensionality),
+            None,
+        )
+        what = f"it is a {actual} unit" if actual else f"it measures {parsed.dimensionality}"
         return (
-            f"{unit!r} is not a {quantity} unit (it measures {parsed.dimensionality}; "
-            f"{quantity} is e.g. {QUANTITIES[quantity]})"
+            f"{unit!r} is not a {quantity} unit ({what}; use e.g. {QUANTITIES[quantity]})"
         )
     return None
 

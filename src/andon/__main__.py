@@ -1,0 +1,5 @@
+"""``python -m andon`` runs the CLI."""
+
+from andon.cli import main
+
+main()

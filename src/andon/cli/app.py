@@ -1,0 +1,378 @@
+"""``andon`` commands (Typer + Rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from andon.errors import AndonError
+
+app = typer.Typer(
+    name="andon",
+    help="Andon turns an industrial AI model into an operated production system: plant data "
+    "in over a Unified Namespace, a concrete owned action out, feedback back.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+spec_app = typer.Typer(help="Check and show plant spec files.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage logins and API tokens.", no_args_is_help=True)
+recs_app = typer.Typer(help="List recommendations.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+app.add_typer(users_app, name="users")
+app.add_typer(recs_app, name="recommendations")
+
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "examples" / "demo-plant.yaml"
+DEFAULT_DATA = Path("andon-data")
+DEFAULT_DB = f"sqlite:///{DEFAULT_DATA / 'andon.db'}"
+
+SpecOpt = Annotated[Path, typer.Option("--spec", help="Plant spec YAML file.")]
+DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
+                                    "postgresql://user@host:5432/db.")]
+BrokerOpt = Annotated[str, typer.Option("--broker", help="MQTT broker URL, mqtt://host:port.")]
+ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="Directory of model artifacts.")]
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning Andon errors into one-line messages and exit code 2."""
+    try:
+        app()
+    except AndonError as exc:
+        for line in str(exc).splitlines():
+            err.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+        sys.exit(2)
+
+
+def _spec(path: Path):  # noqa: ANN202 - PlantSpec, imported lazily to keep --help fast
+    from andon.spec import load_spec  # noqa: PLC0415
+
+    return load_spec(path)
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+# -- spec ---------------------------------------------------------------------------------
+@spec_app.command("check")
+def spec_check(path: Annotated[Path, typer.Argument(help="Spec file to validate.")]) -> None:
+    """Validate a plant spec; print one line per problem (file:line field: reason)."""
+    spec = _spec(path)
+    console.print(f"[green]ok[/] {path}: {len(spec.sites)} sites, {len(spec.lines())} lines, "
+                  f"{len(spec.assets())} assets, {spec.tag_count()} tags, "
+                  f"{len(spec.use_cases)} use cases, {len(spec.people)} people")
+
+
+@spec_app.command("show")
+def spec_show(path: Annotated[Path, typer.Argument(help="Spec file.")]) -> None:
+    """Show the plant hierarchy as a table."""
+    spec = _spec(path)
+    table = Table(title=f"{spec.enterprise.name} ({path})")
+    for col in ("site", "area", "line", "asset", "kind", "tags"):
+        table.add_column(col)
+    for s, a, ln, x in spec.assets():
+        table.add_row(s.id, a.id, ln.id, f"{x.id} {x.name}", x.kind,
+                      ", ".join(f"{t.name} [{t.unit}]" for t in x.tags))
+    console.print(table)
+
+
+# -- broker -------------------------------------------------------------------------------
+@app.command()
+def broker(
+    port: Annotated[int | None, typer.Option(help="Port; default 1883 or the next free one.")]
+    = None,
+) -> None:
+    """Run the embedded MQTT broker on 127.0.0.1 until Ctrl-C."""
+    from andon.connectors.broker import EmbeddedBroker  # noqa: PLC0415
+
+    async def run() -> None:
+        stop = _stop_event()
+        async with EmbeddedBroker(port) as b:
+            console.print(f"embedded broker listening on [bold]{b.url}[/]", highlight=False)
+            await stop.wait()
+
+    asyncio.run(run())
+
+
+# -- simulate -----------------------------------------------------------------------------
+@app.command()
+def simulate(
+    spec: SpecOpt = DEFAULT_SPEC,
+    broker_url: BrokerOpt = "mqtt://127.0.0.1:1883",
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second; 0 = as fast "
+                                         "as possible.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
+    start: Annotated[str | None, typer.Option(help="Simulated start time (ISO 8601, UTC if no "
+                                              "offset); default: this hour.")] = None,
+    hours: Annotated[float | None, typer.Option(help="Stop after this many simulated hours.")]
+    = None,
+    scenario: Annotated[str, typer.Option(help="Fault scenario: 'demo', 'none' or a YAML file.")]
+    = "none",
+    line: Annotated[list[str] | None, typer.Option(help="Only these line ids (repeatable).")]
+    = None,
+) -> None:
+    """Publish a seeded simulation of every tag of the spec onto the UNS."""
+    from andon.connectors.mqtt import MqttClient  # noqa: PLC0415
+    from andon.services.simulate import publish_simulation  # noqa: PLC0415
+    from andon.simulator import PlantSimulator, Scenario  # noqa: PLC0415
+
+    plant = _spec(spec)
+    t0 = _parse_start(start)
+    scen = (Scenario.demo() if scenario == "demo" else Scenario() if scenario == "none"
+            else Scenario.from_file(Path(scenario)))
+    sim = PlantSimulator(plant, seed=seed, start=t0, scenario=scen,
+                         lines=set(line) if line else None)
+    until = t0 + timedelta(hours=hours) if hours is not None else None
+
+    async def run() -> None:
+        stop = _stop_event()
+        client = MqttClient(broker_url, f"andon-sim-{seed}")
+        await client.connect()
+        console.print(f"simulating {plant.tag_count()} tags from {t0.isoformat()} at "
+                      f"{speed:g}x onto {broker_url} ({len(scen.faults)} faults)",
+                      highlight=False)
+        n = await publish_simulation(sim, client, speed=speed or None, stop=stop, until=until)
+        await client.disconnect()
+        console.print(f"published {n} samples up to {sim.now.isoformat()}", highlight=False)
+
+    asyncio.run(run())
+
+
+def _parse_start(start: str | None) -> datetime:
+    if start is None:
+        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    try:
+        t = datetime.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(f"{start!r} is not an ISO 8601 time", param_hint="--start")
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+# -- edge ---------------------------------------------------------------------------------
+@app.command()
+def edge(
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    broker_url: BrokerOpt = "mqtt://127.0.0.1:1883",
+    line: Annotated[list[str] | None, typer.Option(help="Serve only these line ids "
+                                                   "(repeatable); default: all.")] = None,
+    record: Annotated[bool, typer.Option(help="Store every received sample.")] = True,
+) -> None:
+    """Run the edge: subscribe to the lines, score windows, publish and store recommendations."""
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.edge import Edge, run_edge  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = _spec(spec)
+    store = open_store(db)
+    runtime = Edge(plant, store, models_dir, clock=SystemClock(),
+                   lines=set(line) if line else None, record=record)
+
+    async def run() -> None:
+        stop = _stop_event()
+        console.print(f"edge watching {len(runtime.watched_assets())} assets on "
+                      f"{', '.join(runtime.subscriptions())} via {broker_url}", highlight=False)
+        await run_edge(runtime, broker_url, stop)
+
+    try:
+        asyncio.run(run())
+    finally:
+        s = runtime.stats
+        console.print(f"edge stopped: {s.received} received, {s.rejected} rejected, "
+                      f"{s.recorded} recorded, {s.scored} windows scored, "
+                      f"{s.recommendations} recommendations", highlight=False)
+        store.close()
+
+
+# -- train --------------------------------------------------------------------------------
+@app.command()
+def train(
+    use_case: Annotated[str, typer.Option("--use-case", help="Use case id from the spec.")],
+    start: Annotated[str, typer.Option("--from", help="Start of the healthy period (ISO 8601).")],
+    end: Annotated[str, typer.Option("--to", help="End of the healthy period (ISO 8601).")],
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+) -> None:
+    """Train a use case's anomaly model on a healthy period of recorded data."""
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.services.training import train_use_case  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = _spec(spec)
+    store = open_store(db)
+    try:
+        with console.status(f"training {use_case} ..."):
+            meta = train_use_case(plant, store, models_dir, use_case, start=_parse_start(start),
+                                  end=_parse_start(end), clock=SystemClock())
+    finally:
+        store.close()
+    console.print(f"[green]saved[/] {meta.label}: {meta.train_windows} windows from "
+                  f"{', '.join(meta.train_assets)}; {len(meta.features)} features; threshold "
+                  f"{meta.threshold:.4g}; artifact {models_dir / meta.name / f'v{meta.version}'}",
+                  highlight=False)
+
+
+# -- serve --------------------------------------------------------------------------------
+@app.command()
+def serve(
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8080,
+) -> None:
+    """Serve the inbox (web page) and the JSON API."""
+    import uvicorn  # noqa: PLC0415
+
+    from andon.api import create_app  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = _spec(spec)
+    store = open_store(db)
+    console.print(f"inbox on http://{host}:{port}/inbox", highlight=False)
+    try:
+        uvicorn.run(create_app(store, plant), host=host, port=port, log_level="warning")
+    finally:
+        store.close()
+
+
+# -- demo ---------------------------------------------------------------------------------
+@app.command()
+def demo(
+    spec: SpecOpt = DEFAULT_SPEC,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database, models and "
+                                           "logs (wiped at start).")] = DEFAULT_DATA,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 900.0,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+    port: Annotated[int, typer.Option(help="Inbox HTTP port (or the next free one).")] = 8080,
+    broker_url: Annotated[str | None, typer.Option("--broker", help="Use this MQTT broker "
+                                                   "instead of the embedded one.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    exit_on_recommendation: Annotated[bool, typer.Option(help="Stop once the first "
+                                                         "recommendation is raised.")] = False,
+) -> None:
+    """Run the demo plant end to end: broker, simulator, training, edge and inbox."""
+    from andon.services.demo import DemoConfig, run_demo  # noqa: PLC0415
+
+    plant = _spec(spec)
+    config = DemoConfig(spec_path=spec, data_dir=data_dir, speed=speed, seed=seed,
+                        http_port=port, broker=broker_url, timeout_s=timeout,
+                        exit_on_recommendation=exit_on_recommendation)
+    console.rule("[bold]Andon demo")
+    console.print(f"{plant.enterprise.name}: {len(plant.sites)} sites, {len(plant.assets())} "
+                  f"assets, {plant.tag_count()} tags; injected fault: bearing wear on P-101")
+
+    def say(text: str) -> None:
+        console.print(f"[dim]{datetime.now().astimezone():%H:%M:%S}[/] {text}", highlight=False)
+
+    async def run() -> None:
+        task = asyncio.ensure_future(run_demo(config, plant, say))
+        stop = _stop_event()
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if task not in done:
+            say("Stopping ...")
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        else:
+            stopper.cancel()
+            task.result()
+
+    try:
+        asyncio.run(run())
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    say("Demo stopped.")
+
+
+# -- users --------------------------------------------------------------------------------
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name (a person id of the spec).")],
+    role: Annotated[str, typer.Option(help="Role id from the spec.")],
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)] = "",
+) -> None:
+    """Create or replace a login with a role of the spec."""
+    from andon.auth import User, hash_password  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = _spec(spec)
+    try:
+        r = plant.role(role)
+    except KeyError:
+        raise typer.BadParameter(f"unknown role {role!r} (known: "
+                                 f"{', '.join(x.id for x in plant.roles)})", param_hint="--role")
+    store = open_store(db)
+    try:
+        store.save_user(User(username, r.id, r.access, username, hash_password(password)))
+    finally:
+        store.close()
+    console.print(f"user {username} saved with role {r.id} ({r.access} access)", highlight=False)
+
+
+@users_app.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument(help="Existing login.")],
+    db: DbOpt = DEFAULT_DB,
+    days: Annotated[float, typer.Option(help="Validity in days.")] = 90.0,
+) -> None:
+    """Issue an API token for a login (printed once; only its hash is stored)."""
+    from andon.auth import hash_token, new_token  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    store = open_store(db)
+    try:
+        if store.get_user(username) is None:
+            raise typer.BadParameter(f"no user {username!r}; create it with 'andon users add'")
+        token = new_token()
+        store.add_token(hash_token(token), username, datetime.now(UTC) + timedelta(days=days))
+    finally:
+        store.close()
+    console.print(token, highlight=False)
+
+
+# -- recommendations ------------------------------------------------------------------------
+@recs_app.command("list")
+def recs_list(
+    db: DbOpt = DEFAULT_DB,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed ones.")] = False,
+) -> None:
+    """List recommendations, newest first."""
+    from andon.store import open_store  # noqa: PLC0415
+
+    store = open_store(db)
+    try:
+        recs = store.list_recommendations(open_only=not all_)
+    finally:
+        store.close()
+    table = Table(title="Recommendations")
+    for col in ("asset", "action", "deadline", "owner", "status", "why"):
+        table.add_column(col, overflow="fold")
+    for r in recs:
+        table.add_row(r.asset_name, r.action, f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}",
+                      r.owner_role, r.status.value, "\n".join(c.describe() for c in r.why))
+    console.print(table)

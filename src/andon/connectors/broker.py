@@ -1,0 +1,68 @@
+"""The embedded MQTT broker (amqtt) for the demo and for machines without one.
+
+It binds 127.0.0.1 only, on 1883 or the next free port (the machine may already run
+Mosquitto there), allows anonymous loopback clients and keeps no $SYS chatter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+__all__ = ["EmbeddedBroker", "pick_port"]
+
+
+def pick_port(first: int = 1883, tries: int = 50, host: str = "127.0.0.1") -> int:
+    """The first port from ``first`` on that can be bound on ``host``."""
+    for port in range(first, first + tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port in {first}..{first + tries - 1} on {host}")
+
+
+class EmbeddedBroker:
+    """An amqtt broker on loopback; ``async with EmbeddedBroker() as b: b.url``."""
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port if port is not None else pick_port(host=host)
+        self._broker: Any = None
+
+    @property
+    def url(self) -> str:
+        """``mqtt://127.0.0.1:PORT``."""
+        return f"mqtt://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Start listening."""
+        from amqtt.broker import Broker  # noqa: PLC0415 - heavy import, only when embedding
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}",
+                                      "max_connections": 64}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                        {"allow_anonymous": True}},
+        }
+        self._broker = Broker(config, loop=asyncio.get_running_loop())
+        await self._broker.start()
+
+    async def stop(self) -> None:
+        """Stop listening and close sessions."""
+        if self._broker is not None:
+            with contextlib.suppress(Exception):  # amqtt may raise on already-closed sessions
+                await self._broker.shutdown()
+            self._broker = None
+
+    async def __aenter__(self) -> EmbeddedBroker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

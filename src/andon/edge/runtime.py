@@ -1,0 +1,238 @@
+"""Edge runtime: decode → record → window → features → score → decide → publish + store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+
+from andon.clock import Clock, from_ms, to_ms
+from andon.connectors.mqtt import MqttClient
+from andon.errors import ModelError, PayloadError
+from andon.features import AssetWindows, features_of, use_case_tags
+from andon.interventions import Decider, Detection, Recommendation
+from andon.namespace import decode_sample, line_filter, recommendation_topic
+from andon.namespace.sample import Sample
+from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
+from andon.spec.model import PlantSpec, Tag, UseCase
+from andon.store.base import Event, Store
+
+__all__ = ["Edge", "EdgeStats", "recommendation_payload", "run_edge"]
+
+log = structlog.get_logger("andon.edge")
+
+Publish = Callable[[str, bytes], None]
+
+
+@dataclass
+class EdgeStats:
+    """Counters an operator can read to see that the edge is healthy."""
+
+    received: int = 0
+    rejected: int = 0  # malformed messages (kept as events with the reason)
+    recorded: int = 0  # samples written to the store
+    windows: int = 0  # windows closed
+    incomplete: int = 0  # windows with too little good data (not scored)
+    unscored: int = 0  # windows closed before a model was available
+    scored: int = 0
+    anomalous: int = 0
+    recommendations: int = 0  # recommendations raised or updated
+    last_source_ms: int = 0  # newest source timestamp seen
+    models: dict[str, str] = field(default_factory=dict)  # use case -> model label
+
+
+@dataclass
+class _Watch:
+    use_case: UseCase
+    tags: list[Tag]
+    windows: AssetWindows
+
+
+class Edge:
+    """The edge's logic, free of sockets: feed it messages, it records, scores and decides."""
+
+    def __init__(self, spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
+                 lines: set[str] | None = None, record: bool = True,
+                 publish: Publish | None = None, lateness_s: float = 60.0) -> None:
+        self.spec = spec
+        self.store = store
+        self.models_dir = models_dir
+        self.clock = clock
+        self.lines = lines
+        self.record = record
+        self.publish = publish
+        self.stats = EdgeStats()
+        self.rejects: deque[tuple[str, str]] = deque(maxlen=100)  # last rejects (topic, reason)
+        self._pending: list[Sample] = []
+        self._pending_events: list[Event] = []
+        self._models: dict[str, tuple[AnomalyModel, ModelMeta]] = {}
+        self._decider = Decider(spec, clock, store)
+        self._watch: dict[str, list[_Watch]] = {}
+        for uc in spec.use_cases:
+            tags = use_case_tags(spec, uc)
+            for _site, _area, line, asset in spec.use_case_assets(uc):
+                if lines is not None and line.id not in lines:
+                    continue
+                aw = AssetWindows(asset.id, [t.name for t in tags], window_s=uc.window,
+                                  hop_s=uc.hop, lateness_s=lateness_s)
+                self._watch.setdefault(asset.id, []).append(_Watch(uc, tags, aw))
+
+    # -- subscriptions ---------------------------------------------------------------------
+    def subscriptions(self) -> list[str]:
+        """Topic filters for the lines this edge serves."""
+        ent = self.spec.enterprise.id
+        return [line_filter(ent, s.id, a.id, ln.id) for s, a, ln in self.spec.lines()
+                if self.lines is None or ln.id in self.lines]
+
+    def watched_assets(self) -> list[str]:
+        """Asset ids scored by at least one use case."""
+        return sorted(self._watch)
+
+    # -- the hot path ----------------------------------------------------------------------
+    def on_message(self, topic: str, payload: bytes) -> None:
+        """Handle one MQTT message; never raises for bad input."""
+        self.stats.received += 1
+        try:
+            sample = decode_sample(topic, payload)
+        except PayloadError as exc:
+            self._reject(topic, payload, exc.reason)
+            return
+        self.on_sample(sample)
+
+    def on_sample(self, sample: Sample) -> None:
+        """Record, window and score one decoded sample."""
+        self.stats.last_source_ms = max(self.stats.last_source_ms, sample.ts_ms)
+        if self.record:
+            self._pending.append(sample)
+        for watch in self._watch.get(sample.address.asset, ()):
+            for window in watch.windows.add(sample):
+                self.stats.windows += 1
+                vec = features_of(window, watch.tags)
+                if vec is None:
+                    self.stats.incomplete += 1
+                    continue
+                self._score(watch.use_case, window.asset, window.end_ms, vec)
+
+    def _score(self, uc: UseCase, asset: str, end_ms: int, vec: list[float]) -> None:
+        loaded = self._models.get(uc.id)
+        if loaded is None:
+            self.stats.unscored += 1
+            return
+        model, meta = loaded
+        score = model.score(np.asarray(vec, dtype=np.float64))
+        self.stats.scored += 1
+        detection = Detection(uc.id, asset, from_ms(end_ms), score.value, score.threshold,
+                              meta.name, str(meta.version), score.why)
+        if detection.anomalous:
+            self.stats.anomalous += 1
+        rec = self._decider.decide(detection)
+        if rec is not None:
+            self._emit(rec)
+
+    def _emit(self, rec: Recommendation) -> None:
+        self.store.save_recommendation(rec)
+        self.stats.recommendations += 1
+        if rec.detections == 1:
+            log.info("recommendation", asset=rec.asset, action=rec.action,
+                     deadline=rec.deadline.isoformat(), owner=rec.owner_role)
+        if self.publish is not None:
+            topic = recommendation_topic(rec.enterprise, rec.site, rec.area, rec.line, rec.asset)
+            self.publish(topic, json.dumps(recommendation_payload(rec)).encode())
+
+    def _reject(self, topic: str, payload: bytes, reason: str) -> None:
+        self.stats.rejected += 1
+        self.rejects.append((topic, reason))
+        excerpt = payload[:200].decode("utf-8", "replace")
+        self._pending_events.append(Event("rejected_message", topic[:300],
+                                          f"{reason}; payload: {excerpt!r}", self.clock.now()))
+
+    # -- periodic work ---------------------------------------------------------------------
+    def take_pending(self) -> tuple[list[Sample], list[Event]]:
+        """Hand over what waits to be written (call on the thread that feeds messages)."""
+        batch, self._pending = self._pending, []
+        events, self._pending_events = self._pending_events, []
+        return batch, events
+
+    def write(self, batch: list[Sample], events: list[Event]) -> int:
+        """Write a handed-over batch to the store (may run on a worker thread)."""
+        if batch:
+            self.store.add_samples(batch, to_ms(self.clock.now()))
+            self.stats.recorded += len(batch)
+        for event in events:
+            self.store.add_event(event)
+        return len(batch)
+
+    def flush(self) -> int:
+        """Write pending samples and events now; returns samples written."""
+        return self.write(*self.take_pending())
+
+    def reload_models(self) -> list[str]:
+        """Load newer model versions from the models dir; a bad artifact keeps the old one."""
+        loaded: list[str] = []
+        for uc in self.spec.use_cases:
+            if not any(w.use_case.id == uc.id for ws in self._watch.values() for w in ws):
+                continue
+            vdir = latest_version_dir(self.models_dir, uc.model)
+            if vdir is None:
+                continue
+            current = self._models.get(uc.id)
+            if current is not None and f"v{current[1].version}" == vdir.name:
+                continue
+            try:
+                model, meta = load_model(vdir, top=uc.top_features)
+            except ModelError as exc:
+                log.warning("model refused", use_case=uc.id, reason=str(exc))
+                self.store.add_event(Event("model_refused", uc.id, str(exc), self.clock.now()))
+                continue
+            self._models[uc.id] = (model, meta)
+            self.stats.models[uc.id] = meta.label
+            self.store.add_event(Event("model_loaded", uc.id, meta.label, self.clock.now()))
+            loaded.append(meta.label)
+        return loaded
+
+
+def recommendation_payload(rec: Recommendation) -> dict[str, Any]:
+    """The JSON document published for a recommendation (same fields the API shows)."""
+    return {
+        "id": rec.id, "use_case": rec.use_case, "asset": rec.asset, "asset_name": rec.asset_name,
+        "site": rec.site, "area": rec.area, "line": rec.line, "action": rec.action,
+        "owner_role": rec.owner_role, "deadline": rec.deadline.isoformat(),
+        "deadline_label": rec.deadline_label, "predicted_failure": rec.predicted_failure.isoformat(),
+        "detected_at": rec.detected_at.isoformat(), "score": rec.score, "threshold": rec.threshold,
+        "model": f"{rec.model} v{rec.model_version}", "status": rec.status.value,
+        "detections": rec.detections, "why": [c.describe() for c in rec.why],
+    }
+
+
+async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
+                   flush_every_s: float = 0.5, reload_every_s: float = 2.0,
+                   on_tick: Callable[[Edge], None] | None = None) -> None:
+    """Connect ``edge`` to a broker and run until ``stop`` is set."""
+    client = MqttClient(broker_url, f"andon-edge-{'-'.join(sorted(edge.lines or {'all'}))}"[:60],
+                        on_message=edge.on_message, subscriptions=edge.subscriptions())
+    edge.publish = client.publish
+    await client.connect()
+    edge.reload_models()
+    loop = asyncio.get_running_loop()
+    last_reload = loop.time()
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), flush_every_s)
+            await asyncio.to_thread(edge.write, *edge.take_pending())
+            if loop.time() - last_reload >= reload_every_s:
+                await asyncio.to_thread(edge.reload_models)
+                last_reload = loop.time()
+            if on_tick is not None:
+                on_tick(edge)
+    finally:
+        await asyncio.to_thread(edge.write, *edge.take_pending())
+        await client.disconnect()

@@ -1,0 +1,225 @@
+"""``andon demo``: the whole loop on embedded defaults, supervised from one command.
+
+Starts the embedded broker, the edge, the inbox and the simulator as child processes (so they
+use both cores), watches the simulated clock on the UNS like any other client, trains the
+reference models once the healthy warm-up is recorded, and reports recommendations as they
+appear. Ctrl-C stops every child cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from andon.auth import User, hash_password
+from andon.clock import SystemClock, from_ms
+from andon.connectors.broker import pick_port
+from andon.connectors.mqtt import MqttClient
+from andon.interventions import Recommendation
+from andon.namespace import decode_sample, line_filter
+from andon.spec.model import PlantSpec
+from andon.store import SqlStore, open_store
+from andon.store.base import Event
+
+__all__ = ["DemoConfig", "DemoOutcome", "run_demo"]
+
+#: simulated hours of healthy data recorded before the models are trained
+WARMUP_H = 6.0
+
+
+@dataclass
+class DemoConfig:
+    """Everything the demo needs to know."""
+
+    spec_path: Path
+    data_dir: Path
+    speed: float = 900.0
+    seed: int = 7
+    http_port: int = 8080
+    broker: str | None = None  # external broker URL; None = embedded
+    timeout_s: float | None = None  # stop after this many wall seconds
+    exit_on_recommendation: bool = False
+    start: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0),
+    )
+
+
+@dataclass
+class DemoOutcome:
+    """What the demo saw, for scripts and tests."""
+
+    broker_url: str
+    inbox_url: str
+    login: tuple[str, str]
+    trained: list[str] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    sim_time: datetime | None = None
+
+
+Say = Callable[[str], None]
+
+
+def _spawn(name: str, args: list[str], logs: Path) -> subprocess.Popen[bytes]:
+    log = (logs / f"{name}.log").open("ab")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
+        [sys.executable, "-m", "andon", *args], stdout=log, stderr=subprocess.STDOUT, env=env,
+        start_new_session=True,  # Ctrl-C goes to the supervisor, which stops children in order
+    )
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    for _name, p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for _name, p in reversed(procs):
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+
+
+async def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
+    for _ in range(300):  # bounded: 30 s
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}; see {log}")
+        try:
+            _r, w = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        w.close()
+        with contextlib.suppress(OSError):
+            await w.wait_closed()
+        return
+    raise RuntimeError(f"{what} did not open port {port} within 30 s; see {log}")
+
+
+def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, str]]:
+    """Fresh data dir, store with the spec and one login per person of the spec."""
+    if config.data_dir.exists():
+        shutil.rmtree(config.data_dir)
+    (config.data_dir / "logs").mkdir(parents=True)
+    (config.data_dir / "models").mkdir()
+    store = open_store(f"sqlite:///{config.data_dir / 'andon.db'}")
+    now = SystemClock().now()
+    store.save_spec(config.spec_path.read_text(encoding="utf-8"), "demo", now)
+    password = "demo-" + secrets.token_hex(4)
+    for person in spec.people:
+        role = spec.role(person.role)
+        store.save_user(User(person.id, role.id, role.access, person.name, hash_password(password)))
+    store.add_event(Event("demo_started", "demo", f"seed {config.seed}", now))
+    owner = next((p.id for p in spec.people
+                  if spec.use_cases and p.role == spec.use_cases[0].owner_role), spec.people[0].id)
+    return store, (owner, password)
+
+
+async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say) -> DemoOutcome:  # noqa: C901, PLR0912, PLR0915 - a linear script of steps
+    """Run the demo until Ctrl-C, the timeout, or (optionally) the first recommendation."""
+    from andon.services.training import train_use_case  # noqa: PLC0415
+
+    store, login = prepare(config, spec)
+    logs = config.data_dir / "logs"
+    db_url = f"sqlite:///{config.data_dir / 'andon.db'}"
+    spec_arg = ["--spec", str(config.spec_path)]
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    clock = SystemClock()
+    try:
+        if config.broker is None:
+            port = pick_port()
+            broker_url = f"mqtt://127.0.0.1:{port}"
+            p = _spawn("broker", ["broker", "--port", str(port)], logs)
+            procs.append(("broker", p))
+            await _wait_port(port, p, "embedded broker", logs / "broker.log")
+        else:
+            broker_url = config.broker
+        http_port = pick_port(config.http_port)
+        inbox_url = f"http://127.0.0.1:{http_port}/inbox"
+        outcome = DemoOutcome(broker_url, inbox_url, login)
+        say(f"UNS broker      [bold]{broker_url}[/]  (watch: mosquitto_sub -p "
+            f"{broker_url.rsplit(':', 1)[1]} -t 'andon/#' -v)")
+        procs.append(("edge", _spawn("edge", ["edge", *spec_arg, "--db", db_url, "--models-dir",
+                                              str(config.data_dir / "models"),
+                                              "--broker", broker_url], logs)))
+        serve = _spawn("serve", ["serve", *spec_arg, "--db", db_url, "--port", str(http_port)],
+                       logs)
+        procs.append(("serve", serve))
+        await _wait_port(http_port, serve, "inbox", logs / "serve.log")
+        say(f"Inbox           [bold]{inbox_url}[/]")
+        say(f"Demo login      user [bold]{login[0]}[/]  password [bold]{login[1]}[/]  "
+            f"(every person in the spec has this password)")
+        say(f"Logs and data   {config.data_dir}")
+
+        # Watch the simulated clock like any UNS client would.
+        sim_ms = 0
+
+        def on_message(topic: str, payload: bytes) -> None:
+            nonlocal sim_ms
+            with contextlib.suppress(Exception):
+                sim_ms = max(sim_ms, decode_sample(topic, payload).ts_ms)
+
+        first = spec.lines()[0]
+        watcher = MqttClient(broker_url, "andon-demo-watch", on_message=on_message,
+                             subscriptions=[line_filter(spec.enterprise.id, first[0].id,
+                                                        first[1].id, first[2].id)])
+        await watcher.connect()
+        await watcher.subscribed()
+        start = config.start
+        procs.append(("simulator", _spawn("simulator", [
+            "simulate", *spec_arg, "--broker", broker_url, "--speed", str(config.speed),
+            "--seed", str(config.seed), "--start", start.isoformat(), "--scenario", "demo",
+        ], logs)))
+        say(f"Simulating from {start:%Y-%m-%d %H:%M} UTC at {config.speed:g}x; recording "
+            f"{WARMUP_H:g} h of healthy data before training "
+            f"(~{WARMUP_H * 3600 / config.speed:.0f} s)")
+        warm_end = start + timedelta(hours=WARMUP_H)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        seen: set[str] = set()
+        trained = False
+        while True:
+            await asyncio.sleep(1.0)  # supervisor tick: polls children and the store
+            for name, p in procs:
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {p.returncode}; "
+                                       f"see {logs / (name + '.log')}")
+            sim_now = from_ms(sim_ms) if sim_ms else None
+            outcome.sim_time = sim_now
+            if not trained and sim_now is not None and sim_now >= warm_end + timedelta(minutes=40):
+                for uc in spec.use_cases:
+                    meta = await asyncio.to_thread(
+                        train_use_case, spec, store, config.data_dir / "models", uc.id,
+                        start=start, end=warm_end, clock=clock)
+                    outcome.trained.append(meta.label)
+                    say(f"Trained         {meta.label} on {meta.train_windows} healthy windows "
+                        f"of {len(meta.train_assets)} {uc.asset_kind}s "
+                        f"(threshold {meta.threshold:.3g})")
+                trained = True
+            for rec in store.list_recommendations(open_only=False):
+                if rec.id not in seen:
+                    seen.add(rec.id)
+                    outcome.recommendations.append(rec)
+                    say(f"[bold red]Recommendation[/] {rec.asset_name}: {rec.action} "
+                        f"- owner {rec.owner_role} (sim time {rec.detected_at:%a %H:%M} UTC)")
+                    say(f"                open it at [bold]{inbox_url}[/]")
+            if config.exit_on_recommendation and outcome.recommendations:
+                break
+            if config.timeout_s is not None and loop.time() - began > config.timeout_s:
+                say("Timeout reached; stopping.")
+                break
+        await watcher.disconnect()
+        return outcome
+    finally:
+        _stop(procs)
+        store.close()
