@@ -57,14 +57,15 @@ class ManualClock:
         return self.set(self._now + timedelta(seconds=seconds))
 
 
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,  # noqa: PLR0917
+        second: int = 0) -> datetime:
     """Build an aware UTC datetime."""
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def to_ms(when: datetime) -> int:
     """Milliseconds since the Unix epoch, the UNS payload's time unit."""
-    return int(round(when.timestamp() * 1000))
+    return round(when.timestamp() * 1000)
 
 
 def from_ms(ms: int) -> datetime:

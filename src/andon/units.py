@@ -16,10 +16,12 @@ __all__ = ["QUANTITIES", "check_unit", "convert", "parse_duration_s", "registry"
 
 @lru_cache(maxsize=1)
 def registry() -> Any:
-    """The one pint registry (built once; building it is slow)."""
-    reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-    reg.define("percent = 0.01 = pct")
-    reg.define("rpm = revolution / minute")
+    """Return the one pint registry (built once; building it is slow)."""
+    reg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    for name, definition in (("percent", "percent = 0.01 = pct"),
+                             ("rpm", "rpm = revolution / minute")):
+        if name not in reg:
+            reg.define(definition)
     return reg
 
 
@@ -53,8 +55,7 @@ def check_unit(unit: str, quantity: str) -> str | None:
         return f"unknown quantity {quantity!r} (known: {known})"
     try:
         parsed = reg.Unit(unit)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError, TypeError,
-            AttributeError, AssertionError):
+    except Exception:  # noqa: BLE001 - pint's parser raises many types (TokenError, ...)
         return f"{unit!r} is not a unit pint knows"
     reference = reg.Unit(QUANTITIES[quantity])
     if parsed.dimensionality != reference.dimensionality:
@@ -87,7 +88,7 @@ def parse_duration_s(text: str | float) -> float:
     reg = registry()
     try:
         q = reg.Quantity(text)
-    except Exception as exc:  # pint raises many types for garbage  # noqa: BLE001
+    except Exception as exc:  # pint raises many types for garbage
         raise ValueError(f"{text!r} is not a duration (e.g. '60s', '30min', '2h')") from exc
     if not hasattr(q, "dimensionality") or q.dimensionality != reg.Unit("s").dimensionality:
         raise ValueError(f"{text!r} is not a duration (e.g. '60s', '30min', '2h')")

@@ -67,7 +67,7 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """scrypt hash as ``scrypt$salt_hex$hash_hex``."""
+    """Hash a password with scrypt, as ``scrypt$salt_hex$hash_hex``."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
     return f"scrypt${salt.hex()}${digest.hex()}"

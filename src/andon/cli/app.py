@@ -12,10 +12,18 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from andon.errors import AndonError
+from andon.spec import PlantSpec, load_spec
 
 app = typer.Typer(
     name="andon",
@@ -57,9 +65,7 @@ def main() -> None:
         sys.exit(2)
 
 
-def _spec(path: Path):  # noqa: ANN202 - PlantSpec, imported lazily to keep --help fast
-    from andon.spec import load_spec  # noqa: PLC0415
-
+def _spec(path: Path) -> PlantSpec:
     return load_spec(path)
 
 
@@ -128,6 +134,9 @@ def simulate(
     = "none",
     line: Annotated[list[str] | None, typer.Option(help="Only these line ids (repeatable).")]
     = None,
+    publish_from: Annotated[str | None, typer.Option(help="Simulate silently up to this time "
+                                                     "(ISO 8601), then publish; for continuing "
+                                                     "a backfilled history.")] = None,
 ) -> None:
     """Publish a seeded simulation of every tag of the spec onto the UNS."""
     from andon.connectors.mqtt import MqttClient  # noqa: PLC0415
@@ -141,12 +150,15 @@ def simulate(
     sim = PlantSimulator(plant, seed=seed, start=t0, scenario=scen,
                          lines=set(line) if line else None)
     until = t0 + timedelta(hours=hours) if hours is not None else None
+    if publish_from is not None:
+        for _ in sim.run_until(_parse_start(publish_from)):
+            pass
 
     async def run() -> None:
         stop = _stop_event()
         client = MqttClient(broker_url, f"andon-sim-{seed}")
         await client.connect()
-        console.print(f"simulating {plant.tag_count()} tags from {t0.isoformat()} at "
+        console.print(f"simulating {plant.tag_count()} tags from {sim.now.isoformat()} at "
                       f"{speed:g}x onto {broker_url} ({len(scen.faults)} faults)",
                       highlight=False)
         n = await publish_simulation(sim, client, speed=speed or None, stop=stop, until=until)
@@ -162,7 +174,8 @@ def _parse_start(start: str | None) -> datetime:
     try:
         t = datetime.fromisoformat(start)
     except ValueError:
-        raise typer.BadParameter(f"{start!r} is not an ISO 8601 time", param_hint="--start")
+        raise typer.BadParameter(f"{start!r} is not an ISO 8601 time",
+                                 param_hint="--start") from None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
@@ -284,8 +297,19 @@ def demo(
     def say(text: str) -> None:
         console.print(f"[dim]{datetime.now().astimezone():%H:%M:%S}[/] {text}", highlight=False)
 
+    bar = Progress(TextColumn("[dim]warm-up[/]  backfilling 48 h of healthy history"),
+                   BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console,
+                   transient=True)
+    task_id = bar.add_task("backfill", total=1.0)
+
+    def progress(done: float) -> None:
+        bar.update(task_id, completed=done)
+        if done >= 1.0:
+            bar.stop()
+
     async def run() -> None:
-        task = asyncio.ensure_future(run_demo(config, plant, say))
+        bar.start()
+        task = asyncio.ensure_future(run_demo(config, plant, say, progress))
         stop = _stop_event()
         stopper = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -300,9 +324,11 @@ def demo(
 
     try:
         asyncio.run(run())
-    except RuntimeError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+    except (RuntimeError, ConnectionError) as exc:
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         raise typer.Exit(1) from None
+    finally:
+        bar.stop()
     say("Demo stopped.")
 
 
@@ -325,7 +351,8 @@ def users_add(
         r = plant.role(role)
     except KeyError:
         raise typer.BadParameter(f"unknown role {role!r} (known: "
-                                 f"{', '.join(x.id for x in plant.roles)})", param_hint="--role")
+                                 f"{', '.join(x.id for x in plant.roles)})",
+                                 param_hint="--role") from None
     store = open_store(db)
     try:
         store.save_user(User(username, r.id, r.access, username, hash_password(password)))
@@ -373,6 +400,7 @@ def recs_list(
     for col in ("asset", "action", "deadline", "owner", "status", "why"):
         table.add_column(col, overflow="fold")
     for r in recs:
-        table.add_row(r.asset_name, r.action, f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}",
+        deadline = f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}"
+        table.add_row(r.asset_name, r.action, deadline,
                       r.owner_role, r.status.value, "\n".join(c.describe() for c in r.why))
     console.print(table)

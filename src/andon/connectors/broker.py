@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["EmbeddedBroker", "pick_port"]
 
@@ -34,6 +34,7 @@ class EmbeddedBroker:
         self.host = host
         self.port = port if port is not None else pick_port(host=host)
         self._broker: Any = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -51,6 +52,21 @@ class EmbeddedBroker:
                         {"allow_anonymous": True}},
         }
         self._broker = Broker(config, loop=asyncio.get_running_loop())
+        # amqtt leaves the stream of a finished session open, and those of clients still
+        # connected at shutdown too; close them ourselves so no socket is left behind.
+        accept = self._broker.stream_connected
+
+        async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                          listener_name: str) -> None:
+            self._writers.add(writer)
+            try:
+                await accept(reader, writer, listener_name=listener_name)
+            finally:
+                self._writers.discard(writer)
+                if not writer.is_closing():  # the session is over; amqtt leaves it open
+                    writer.close()
+
+        self._broker.stream_connected = tracked
         await self._broker.start()
 
     async def stop(self) -> None:
@@ -59,8 +75,13 @@ class EmbeddedBroker:
             with contextlib.suppress(Exception):  # amqtt may raise on already-closed sessions
                 await self._broker.shutdown()
             self._broker = None
+        for writer in list(self._writers):
+            writer.close()
+            with contextlib.suppress(Exception):  # peer already gone
+                await writer.wait_closed()
+        self._writers.clear()
 
-    async def __aenter__(self) -> EmbeddedBroker:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

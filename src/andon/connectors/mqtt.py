@@ -52,21 +52,22 @@ class MqttClient:
         self._client.on_disconnect = self._disconnected
         self._client.on_message = self._message
 
-    def _connected(self, client: Any, flags: Any, rc: Any, properties: Any) -> None:
+    def _connected(self, client: Any, *_: Any) -> None:
         for topic in self.subscriptions:
             client.subscribe(topic, qos=self.qos)
         self.connected.set()
 
-    def _disconnected(self, client: Any, packet: Any, exc: Any = None) -> None:
+    def _disconnected(self, *_: Any) -> None:
         self.connected.clear()
 
-    def _message(self, client: Any, topic: str, payload: bytes, qos: int, properties: Any) -> int:
-        self.received += 1
+    def _message(self, _client: Any, topic: str, payload: bytes, *_: Any) -> int:
+        if not topic.startswith("andon/_probe/"):
+            self.received += 1
         if self._on_message is not None:
             self._on_message(topic, payload)
         return 0
 
-    async def connect(self, timeout: float = 10.0) -> None:
+    async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounds the handshake only
         """Connect (and subscribe); raise ``ConnectionError`` naming the URL on failure."""
         try:
             await asyncio.wait_for(
@@ -74,7 +75,8 @@ class MqttClient:
                 timeout,
             )
         except (OSError, TimeoutError) as exc:
-            raise ConnectionError(f"cannot reach MQTT broker {self.url} ({exc})") from None
+            why = str(exc) or type(exc).__name__
+            raise ConnectionError(f"cannot reach MQTT broker {self.url} ({why})") from None
 
     async def subscribed(self) -> None:
         """Wait until the broker has acknowledged our subscriptions (SUBACK)."""
@@ -87,9 +89,10 @@ class MqttClient:
         def catch(topic: str, payload: bytes) -> None:
             if topic == probe:
                 seen.set()
-            elif previous is not None:
-                previous(topic, payload)
+            else:
+                deliver(topic, payload)
 
+        deliver = previous or (lambda _t, _p: None)
         self._on_message = catch
         self._client.subscribe(probe, qos=0)
         try:

@@ -8,4 +8,11 @@ not arrival time; a window with too little good data is reported as such, never 
 from andon.features.extract import feature_names, feature_rows, features_of, use_case_tags
 from andon.features.window import AssetWindows, Window
 
-__all__ = ["AssetWindows", "Window", "feature_names", "feature_rows", "features_of", "use_case_tags"]
+__all__ = [
+    "AssetWindows",
+    "Window",
+    "feature_names",
+    "feature_rows",
+    "features_of",
+    "use_case_tags",
+]

@@ -1,4 +1,9 @@
-"""Feature extraction: per tag, mean and standard deviation; counters as a rate per hour."""
+"""Feature extraction: per tag, mean and noise level; counters as a rate per hour.
+
+The noise level is the standard deviation of successive differences divided by sqrt(2): it
+measures sample-to-sample roughness (what a worn bearing adds to vibration) and, unlike the
+plain standard deviation, does not grow when a slow process value ramps during a shift change.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,16 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from andon.errors import SpecError
 from andon.features.window import AssetWindows, Window
 from andon.namespace.sample import Sample
-from andon.errors import SpecError
 from andon.spec.model import PlantSpec, Tag, UseCase
 
 __all__ = ["feature_names", "feature_rows", "features_of", "use_case_tags"]
 
 #: a window is scored only if every tag has at least this share of its expected samples
 MIN_COVERAGE = 0.5
+_SQRT2 = math.sqrt(2.0)
 
 
 def feature_names(tags: Sequence[Tag]) -> tuple[list[str], list[str]]:
@@ -28,7 +34,7 @@ def feature_names(tags: Sequence[Tag]) -> tuple[list[str], list[str]]:
             names.append(f"{t.name}.rate")
             units.append(f"{t.unit}/h" if t.unit != "dimensionless" else "1/h")
         else:
-            names += [f"{t.name}.mean", f"{t.name}.std"]
+            names += [f"{t.name}.mean", f"{t.name}.noise"]
             units += [t.unit, t.unit]
     return names, units
 
@@ -47,7 +53,7 @@ def features_of(window: Window, tags: Sequence[Tag]) -> list[float] | None:
             out.append((vals[-1] - vals[0]) / hours if hours > 0 else 0.0)
         else:
             arr = np.asarray(vals)
-            out += [float(arr.mean()), float(arr.std())]
+            out += [float(arr.mean()), float(np.diff(arr).std() / _SQRT2)]
     return out
 
 

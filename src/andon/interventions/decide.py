@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from andon.clock import Clock
 from andon.interventions.recommendation import (
     Contribution,
     Recommendation,
@@ -21,7 +20,10 @@ from andon.interventions.recommendation import (
     render_action,
 )
 from andon.spec.calendar import next_planned_stop
-from andon.spec.model import PlantSpec, UseCase
+
+if TYPE_CHECKING:
+    from andon.clock import Clock
+    from andon.spec.model import PlantSpec, UseCase
 
 __all__ = ["Decider", "Detection", "OpenLookup"]
 
@@ -49,7 +51,7 @@ class OpenLookup(Protocol):
     """Finds the open recommendation of a use case on an asset, if any."""
 
     def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """The open (or deferred) recommendation, or None."""
+        """Return the open (or deferred) recommendation, or None."""
         ...
 
 
@@ -75,9 +77,11 @@ class Decider:
         now = self.clock.now()
         current = self.lookup.open_recommendation(d.use_case, d.asset)
         if current is not None:
-            return replace(current, score=d.score, why=d.why, detected_at=d.window_end,
-                           detections=current.detections + 1, updated_at=now,
-                           model_version=d.model_version)
+            # score, threshold and model travel together: a new model version may move the
+            # threshold, and a score is only meaningful against its own model's threshold.
+            return replace(current, score=d.score, threshold=d.threshold, why=d.why,
+                           detections=current.detections + 1,
+                           updated_at=now, model=d.model, model_version=d.model_version)
         return self._new(uc, d, now)
 
     def _new(self, uc: UseCase, d: Detection, now: datetime) -> Recommendation:
@@ -109,5 +113,6 @@ class Decider:
 
 def _rec_id(use_case: str, asset: str, when: datetime) -> str:
     """Stable id: the same first detection always yields the same id (idempotent storage)."""
-    digest = hashlib.sha256(f"{use_case}|{asset}|{when.isoformat()}".encode()).hexdigest()
+    instant = when.astimezone(UTC).isoformat()  # one instant, one id, whatever its offset
+    digest = hashlib.sha256(f"{use_case}|{asset}|{instant}".encode()).hexdigest()
     return f"rec-{digest[:16]}"

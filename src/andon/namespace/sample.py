@@ -52,7 +52,7 @@ class Sample:
 
 
 def encode_sample(sample: Sample) -> bytes:
-    """The JSON payload of a sample."""
+    """Return the JSON payload of a sample (``ValueError`` for a NaN or infinite value)."""
     return json.dumps(
         {"v": sample.value, "u": sample.unit, "q": sample.quality.value, "ts": sample.ts_ms,
          "seq": sample.seq, "src": sample.source},
@@ -75,22 +75,39 @@ def decode_sample(topic: str, payload: bytes) -> Sample:
         raise PayloadError(topic, f"payload is not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise PayloadError(topic, "payload is not a JSON object")
-    value = data.get("v")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PayloadError(topic, f"'v' must be a finite number, got {value!r}")
+    value = _finite(topic, data.get("v"))
     unit = data.get("u")
     if not isinstance(unit, str):
         raise PayloadError(topic, f"'u' must be a unit string, got {unit!r}")
-    quality = _QUALITIES.get(data.get("q", "good"))
+    q = data.get("q", "good")
+    quality = _QUALITIES.get(q) if isinstance(q, str) else None
     if quality is None:
-        raise PayloadError(topic, f"'q' must be good, uncertain or bad, got {data.get('q')!r}")
+        raise PayloadError(topic, f"'q' must be good, uncertain or bad, got {q!r}")
     ts = data.get("ts")
     if isinstance(ts, bool) or not isinstance(ts, int):
         raise PayloadError(topic, f"'ts' must be epoch milliseconds (integer), got {ts!r}")
+    try:
+        from_ms(ts)
+    except (OverflowError, OSError, ValueError):
+        raise PayloadError(topic, f"'ts' {ts} is not a representable time (epoch ms)") from None
     seq = data.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise PayloadError(topic, f"'seq' must be a non-negative integer, got {seq!r}")
     source = data.get("src")
     if not isinstance(source, str) or not source:
         raise PayloadError(topic, f"'src' must be a non-empty producer id, got {source!r}")
-    return Sample(address, float(value), unit, quality, ts, seq, source)
+    return Sample(address, value, unit, quality, ts, seq, source)
+
+
+def _finite(topic: str, value: object) -> float:
+    """``value`` as a finite float; JSON integers beyond float range are refused too."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(topic, f"'v' must be a finite number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        shown = f"{value!r}" if isinstance(value, float) else "an integer too large for a float"
+        raise PayloadError(topic, f"'v' must be a finite number, got {shown}")
+    return number

@@ -2,7 +2,8 @@
 
 ``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/{tag}`` carries one tag's samples. Andon's
 own outputs live under a reserved ``_andon`` level so that they can never be confused with (or
-written to) a tag topic: ``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/_andon/recommendation``.
+written to) a tag topic:
+``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/_andon/recommendation``.
 Ids are lowercase ``[a-z0-9_-]`` (checked by the spec), so no level can contain ``/``, ``+``
 or ``#``.
 """
@@ -37,7 +38,8 @@ class TagAddress:
     tag: str
 
 
-def tag_topic(enterprise: str, site: str, area: str, line: str, asset: str, tag: str) -> str:
+def tag_topic(enterprise: str, site: str, area: str, line: str, asset: str,  # noqa: PLR0917
+              tag: str) -> str:
     """Topic of one tag's samples."""
     return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/{asset}/{tag}"
 

@@ -1,9 +1,13 @@
 """``andon demo``: the whole loop on embedded defaults, supervised from one command.
 
-Starts the embedded broker, the edge, the inbox and the simulator as child processes (so they
-use both cores), watches the simulated clock on the UNS like any other client, trains the
-reference models once the healthy warm-up is recorded, and reports recommendations as they
-appear. Ctrl-C stops every child cleanly.
+1. Healthy warm-up: the simulator's first 48 simulated hours (every shift, the daily ambient
+   cycle) go straight into the store, as a historian import would, and the reference models
+   are trained on them. Streaming two days through the embedded broker would take minutes.
+2. Live: the embedded broker, the edge, the inbox and the simulator start as child processes
+   (so they use both cores); the simulator continues where the history ends, publishing onto
+   the UNS, with the demo scenario's faults (bearing wear on P-101 first).
+3. The supervisor watches the simulated clock on the UNS like any other client and reports
+   recommendations as they appear. Ctrl-C stops every child cleanly.
 """
 
 from __future__ import annotations
@@ -27,14 +31,16 @@ from andon.connectors.broker import pick_port
 from andon.connectors.mqtt import MqttClient
 from andon.interventions import Recommendation
 from andon.namespace import decode_sample, line_filter
+from andon.simulator import PlantSimulator, Scenario
+from andon.simulator.scenario import DEMO_HISTORY_S, DEMO_WEAR_FAILURE_S
 from andon.spec.model import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.store.base import Event
 
 __all__ = ["DemoConfig", "DemoOutcome", "run_demo"]
 
-#: simulated hours of healthy data recorded before the models are trained
-WARMUP_H = 6.0
+#: healthy history (simulated) backfilled and trained on before the live stream starts
+WARMUP = timedelta(seconds=DEMO_HISTORY_S)
 
 
 @dataclass
@@ -49,7 +55,7 @@ class DemoConfig:
     broker: str | None = None  # external broker URL; None = embedded
     timeout_s: float | None = None  # stop after this many wall seconds
     exit_on_recommendation: bool = False
-    start: datetime = field(
+    live_start: datetime = field(
         default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0),
     )
 
@@ -67,6 +73,7 @@ class DemoOutcome:
 
 
 Say = Callable[[str], None]
+Progress = Callable[[float], None]  # fraction done, 0..1
 
 
 def _spawn(name: str, args: list[str], logs: Path) -> subprocess.Popen[bytes]:
@@ -79,10 +86,10 @@ def _spawn(name: str, args: list[str], logs: Path) -> subprocess.Popen[bytes]:
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    """Stop children in reverse start order, each before the next (the broker last)."""
     for _name, p in reversed(procs):
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)
-    for _name, p in reversed(procs):
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -125,16 +132,40 @@ def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, s
     return store, (owner, password)
 
 
-async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say) -> DemoOutcome:  # noqa: C901, PLR0912, PLR0915 - a linear script of steps
-    """Run the demo until Ctrl-C, the timeout, or (optionally) the first recommendation."""
+def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
+            progress: Progress | None = None) -> list[str]:
+    """Backfill the healthy history and train every use case on it; returns model labels."""
+    from andon.services.history import backfill  # noqa: PLC0415
     from andon.services.training import train_use_case  # noqa: PLC0415
 
+    start = config.live_start - WARMUP
+    sim = PlantSimulator(spec, seed=config.seed, start=start, scenario=Scenario.demo())
+    total = WARMUP.total_seconds()
+    clock = SystemClock()
+    n = backfill(sim, store, config.live_start, clock=clock,
+                 progress=None if progress is None else
+                 (lambda now: progress((now - start).total_seconds() / total)))
+    say(f"Warm-up         {n} healthy samples, {start:%a %d %b %H:%M} to "
+        f"{config.live_start:%a %d %b %H:%M} UTC, backfilled into the store")
+    labels = []
+    for uc in spec.use_cases:
+        meta = train_use_case(spec, store, config.data_dir / "models", uc.id, start=start,
+                              end=config.live_start, clock=clock)
+        labels.append(meta.label)
+        say(f"Trained         {meta.label} on {meta.train_windows} healthy windows of "
+            f"{len(meta.train_assets)} {uc.asset_kind}s (threshold {meta.threshold:.3g})")
+    return labels
+
+
+async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR0915 - a linear script of steps
+                   progress: Progress | None = None) -> DemoOutcome:
+    """Run the demo until Ctrl-C, the timeout, or (optionally) the first recommendation."""
     store, login = prepare(config, spec)
+    trained = await asyncio.to_thread(warm_up, config, spec, store, say, progress)
     logs = config.data_dir / "logs"
     db_url = f"sqlite:///{config.data_dir / 'andon.db'}"
     spec_arg = ["--spec", str(config.spec_path)]
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-    clock = SystemClock()
     try:
         if config.broker is None:
             port = pick_port()
@@ -146,7 +177,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say) -> DemoOutcome
             broker_url = config.broker
         http_port = pick_port(config.http_port)
         inbox_url = f"http://127.0.0.1:{http_port}/inbox"
-        outcome = DemoOutcome(broker_url, inbox_url, login)
+        outcome = DemoOutcome(broker_url, inbox_url, login, trained=trained)
         say(f"UNS broker      [bold]{broker_url}[/]  (watch: mosquitto_sub -p "
             f"{broker_url.rsplit(':', 1)[1]} -t 'andon/#' -v)")
         procs.append(("edge", _spawn("edge", ["edge", *spec_arg, "--db", db_url, "--models-dir",
@@ -175,43 +206,34 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say) -> DemoOutcome
                                                         first[1].id, first[2].id)])
         await watcher.connect()
         await watcher.subscribed()
-        start = config.start
+        history_start = config.live_start - WARMUP
+        failure = history_start + timedelta(seconds=DEMO_WEAR_FAILURE_S)
         procs.append(("simulator", _spawn("simulator", [
             "simulate", *spec_arg, "--broker", broker_url, "--speed", str(config.speed),
-            "--seed", str(config.seed), "--start", start.isoformat(), "--scenario", "demo",
+            "--seed", str(config.seed), "--start", history_start.isoformat(),
+            "--publish-from", config.live_start.isoformat(), "--scenario", "demo",
         ], logs)))
-        say(f"Simulating from {start:%Y-%m-%d %H:%M} UTC at {config.speed:g}x; recording "
-            f"{WARMUP_H:g} h of healthy data before training "
-            f"(~{WARMUP_H * 3600 / config.speed:.0f} s)")
-        warm_end = start + timedelta(hours=WARMUP_H)
+        say(f"Live            simulating from {config.live_start:%a %d %b %H:%M} UTC at "
+            f"{config.speed:g}x; P-101's bearing is set to fail at {failure:%a %d %b %H:%M} UTC "
+            f"(~{(failure - config.live_start).total_seconds() / config.speed:.0f} s from now)")
         loop = asyncio.get_running_loop()
         began = loop.time()
         seen: set[str] = set()
-        trained = False
         while True:
             await asyncio.sleep(1.0)  # supervisor tick: polls children and the store
             for name, p in procs:
                 if p.poll() is not None:
                     raise RuntimeError(f"{name} exited with code {p.returncode}; "
                                        f"see {logs / (name + '.log')}")
-            sim_now = from_ms(sim_ms) if sim_ms else None
-            outcome.sim_time = sim_now
-            if not trained and sim_now is not None and sim_now >= warm_end + timedelta(minutes=40):
-                for uc in spec.use_cases:
-                    meta = await asyncio.to_thread(
-                        train_use_case, spec, store, config.data_dir / "models", uc.id,
-                        start=start, end=warm_end, clock=clock)
-                    outcome.trained.append(meta.label)
-                    say(f"Trained         {meta.label} on {meta.train_windows} healthy windows "
-                        f"of {len(meta.train_assets)} {uc.asset_kind}s "
-                        f"(threshold {meta.threshold:.3g})")
-                trained = True
+            outcome.sim_time = from_ms(sim_ms) if sim_ms else None
             for rec in store.list_recommendations(open_only=False):
                 if rec.id not in seen:
                     seen.add(rec.id)
                     outcome.recommendations.append(rec)
+                    lead = (failure - rec.detected_at).total_seconds() / 3600
                     say(f"[bold red]Recommendation[/] {rec.asset_name}: {rec.action} "
-                        f"- owner {rec.owner_role} (sim time {rec.detected_at:%a %H:%M} UTC)")
+                        f"- owner {rec.owner_role}; raised at sim time "
+                        f"{rec.detected_at:%a %H:%M} UTC, {lead:.0f} h before the failure")
                     say(f"                open it at [bold]{inbox_url}[/]")
             if config.exit_on_recommendation and outcome.recommendations:
                 break

@@ -54,7 +54,7 @@ class Store(Protocol):
 
     # -- samples --------------------------------------------------------------------------
     def add_samples(self, samples: Sequence[Sample], ingest_ms: int) -> int:
-        """Append samples in one transaction; duplicates by (source, seq, tag) are ignored.
+        """Append samples in one transaction; duplicates by (source, seq, asset, tag) are ignored.
 
         Returns how many rows were new.
         """

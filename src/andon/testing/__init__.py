@@ -7,9 +7,17 @@ test session, the embedded broker on a free loopback port, a unique topic prefix
 from andon.clock import ManualClock
 from andon.testing.services import (
     free_port,
+    need,
     port_open,
     postgres_database,
     service_unavailable,
 )
 
-__all__ = ["ManualClock", "free_port", "port_open", "postgres_database", "service_unavailable"]
+__all__ = [
+    "ManualClock",
+    "free_port",
+    "need",
+    "port_open",
+    "postgres_database",
+    "service_unavailable",
+]

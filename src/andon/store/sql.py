@@ -1,0 +1,642 @@
+"""``SqlStore``: the ``Store`` over SQLAlchemy Core, on SQLite or PostgreSQL.
+
+``open_store("sqlite:///var/andon.db")`` or ``open_store("postgresql://user@host/db")`` gives a
+ready store (schema created). Nothing outside this package sees SQL, a driver or a row.
+
+SQLite runs in WAL mode (readers never block the writer, nor the writer the readers) with
+``synchronous=NORMAL``, a 10 s ``busy_timeout`` and foreign keys on. SQLite allows one writer
+at a time, so each store instance serialises its writes with one ``threading.Lock``; across
+processes, write transactions start with ``BEGIN IMMEDIATE`` and wait up to ``busy_timeout``
+for the write lock instead of failing half-way. PostgreSQL writes take the same in-process
+lock (cheap, and keeps both backends behaving alike); a recommendation given feedback is read
+with ``SELECT ... FOR UPDATE`` and a new spec version is numbered under a table lock, so other
+processes cannot interleave.
+
+Secrets (password hashes, token hashes) are never logged: the engine is created with
+``hide_parameters=True``, so SQL parameters appear neither in log lines nor in error messages,
+errors about tokens are re-raised without the driver's detail, and ``repr`` hides the URL's
+password.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, cast
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Double,
+    Engine,
+    Row,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, StatementError
+
+from andon.auth.access import User
+from andon.errors import NotFound, StoreError
+from andon.interventions.recommendation import (
+    Contribution,
+    Feedback,
+    FeedbackKind,
+    Recommendation,
+    RecStatus,
+    apply_feedback,
+)
+from andon.namespace.sample import Quality, Sample
+from andon.namespace.topics import TagAddress
+from andon.scoring.artifact import ModelMeta
+from andon.store.base import Event, SpecVersion
+from andon.store.schema import (
+    EVENTS,
+    FEEDBACK,
+    METADATA,
+    MODELS,
+    RECOMMENDATIONS,
+    SAMPLES,
+    SPEC_VERSIONS,
+    TOKENS,
+    USERS,
+    as_utc,
+)
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Iterator, Sequence
+    from datetime import datetime
+    from types import TracebackType
+
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+    from sqlalchemy.sql.dml import ReturningInsert
+    from sqlalchemy.types import TypeEngine
+
+__all__ = ["SqlStore", "open_store"]
+
+#: execution option marking a connection whose transaction will write (SQLite: BEGIN IMMEDIATE)
+_WRITE_OPTION = "andon_write"
+_BUSY_TIMEOUT_MS = 10_000
+_SAMPLE_KEY = ("source", "seq", "asset", "tag")
+_OPEN = (RecStatus.OPEN.value, RecStatus.DEFERRED.value)
+_URL_HELP = "expected sqlite:///path/to/andon.db or postgresql://user@host:port/database"
+
+_SAMPLE_COLUMNS = tuple(c.name for c in SAMPLES.c if c.name != "id")
+#: SQLite: multi-row batches (SQLAlchemy "insertmanyvalues"); RETURNING yields new rows only
+_SQLITE_ADD_SAMPLES = (
+    sqlite.insert(SAMPLES)
+    .on_conflict_do_nothing(index_elements=list(_SAMPLE_KEY))
+    .returning(SAMPLES.c.id)
+)
+
+
+def _postgres_add_samples() -> ReturningInsert[Any]:
+    """``INSERT ... SELECT * FROM unnest(:col1[], :col2[], ...) ON CONFLICT DO NOTHING``.
+
+    Arrays are cast to unbounded element types: a cast to ``VARCHAR(n)`` would truncate
+    silently, whereas inserting into the column refuses a value that is too long.
+    """
+    element: dict[str, TypeEngine[Any]] = {
+        "value": Double(), "ts_ms": BigInteger(), "seq": BigInteger(), "ingest_ms": BigInteger(),
+    }
+    arrays = [
+        bindparam(name, type_=postgresql.ARRAY(element.get(name, String())))
+        for name in _SAMPLE_COLUMNS
+    ]
+    source = func.unnest(*arrays).table_valued(*_SAMPLE_COLUMNS).render_derived()
+    return (
+        postgresql.insert(SAMPLES)
+        .from_select(list(_SAMPLE_COLUMNS), select(*(source.c[n] for n in _SAMPLE_COLUMNS)))
+        .on_conflict_do_nothing(index_elements=list(_SAMPLE_KEY))
+        .returning(SAMPLES.c.id)
+    )
+
+
+_POSTGRES_ADD_SAMPLES = _postgres_add_samples()
+
+
+class SqlStore:
+    """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
+
+    Build one with ``open_store`` (which also creates the schema) or ``SqlStore(url)`` followed
+    by ``create_schema()``. Safe to share between threads; call ``close`` when done (or use it
+    as a context manager).
+    """
+
+    def __init__(self, url: str) -> None:
+        engine_url = _engine_url(url)
+        self._sqlite = engine_url.get_backend_name() == "sqlite"
+        # One writer per store instance: SQLite allows a single writer per database, so writes
+        # are serialised here in-process, and other processes are waited for via busy_timeout.
+        self._write_lock = threading.Lock()
+        if self._sqlite:
+            self._engine: Engine = create_engine(
+                engine_url,
+                hide_parameters=True,
+                connect_args={"check_same_thread": False},
+            )
+            event.listen(self._engine, "connect", _sqlite_on_connect)
+            event.listen(self._engine, "begin", _sqlite_on_begin)
+        else:
+            self._engine = create_engine(engine_url, hide_parameters=True, pool_pre_ping=True)
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def create_schema(self) -> None:
+        """Create tables and indexes if missing (idempotent)."""
+        with self._write() as conn:
+            METADATA.create_all(conn, checkfirst=True)
+
+    def close(self) -> None:
+        """Release all pooled connections (the store may be used again; it reconnects)."""
+        self._engine.dispose()
+
+    # -- samples --------------------------------------------------------------------------
+    def add_samples(self, samples: Sequence[Sample], ingest_ms: int) -> int:
+        """Append samples in one transaction, ignoring duplicates by (source, seq, asset, tag).
+
+        Returns how many rows were new (duplicates within ``samples`` count once).
+        """
+        if not samples:
+            return 0
+        rows = [
+            {
+                "enterprise": s.address.enterprise,
+                "site": s.address.site,
+                "area": s.address.area,
+                "line": s.address.line,
+                "asset": s.address.asset,
+                "tag": s.address.tag,
+                "value": s.value,
+                "unit": s.unit,
+                "quality": Quality(s.quality).value,
+                "ts_ms": s.ts_ms,
+                "seq": s.seq,
+                "source": s.source,
+                "ingest_ms": ingest_ms,
+            }
+            for s in samples
+        ]
+        with self._write() as conn:
+            if self._sqlite:
+                return len(conn.execute(_SQLITE_ADD_SAMPLES, rows).all())
+            # one statement over column arrays: far faster than a multi-row VALUES list
+            columns = {name: [row[name] for row in rows] for name in _SAMPLE_COLUMNS}
+            return len(conn.execute(_POSTGRES_ADD_SAMPLES, columns).all())
+
+    def samples(self, *, assets: Sequence[str] | None = None, start_ms: int | None = None,
+                end_ms: int | None = None, limit: int | None = None) -> list[Sample]:
+        """Return samples with ``start_ms <= ts_ms < end_ms``, ordered by (ts_ms, asset, tag).
+
+        ``assets`` restricts to those assets (an empty sequence gives nothing); ``limit`` keeps
+        the first ``limit`` in that order.
+        """
+        c = SAMPLES.c
+        stmt = select(SAMPLES).order_by(c.ts_ms, c.asset, c.tag, c.source, c.seq)
+        if assets is not None:
+            stmt = stmt.where(c.asset.in_(list(assets)))
+        if start_ms is not None:
+            stmt = stmt.where(c.ts_ms >= start_ms)
+        if end_ms is not None:
+            stmt = stmt.where(c.ts_ms < end_ms)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._read() as conn:
+            return [_sample_from_row(row) for row in conn.execute(stmt)]
+
+    def sample_count(self) -> int:
+        """Count the stored samples."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(SAMPLES)).scalar_one())
+
+    # -- recommendations and feedback -----------------------------------------------------
+    def save_recommendation(self, rec: Recommendation) -> None:
+        """Insert or replace (by id) a recommendation."""
+        values = _rec_to_row(rec)
+        stmt = self._insert(RECOMMENDATIONS).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[RECOMMENDATIONS.c.id],
+            set_={k: stmt.excluded[k] for k in values if k != "id"},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def get_recommendation(self, rec_id: str) -> Recommendation:
+        """One recommendation; ``NotFound`` if unknown."""
+        stmt = select(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id == rec_id)
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            raise NotFound("recommendation", rec_id)
+        return _rec_from_row(row)
+
+    def list_recommendations(self, *, open_only: bool = True,
+                             limit: int = 200) -> list[Recommendation]:
+        """Newest first (by created_at); with ``open_only`` just open and deferred ones."""
+        c = RECOMMENDATIONS.c
+        stmt = select(RECOMMENDATIONS).order_by(c.created_at.desc(), c.id).limit(limit)
+        if open_only:
+            stmt = stmt.where(c.status.in_(_OPEN))
+        with self._read() as conn:
+            return [_rec_from_row(row) for row in conn.execute(stmt)]
+
+    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
+        """Return the newest open or deferred recommendation of a use case on an asset."""
+        c = RECOMMENDATIONS.c
+        stmt = (
+            select(RECOMMENDATIONS)
+            .where(c.use_case == use_case, c.asset == asset, c.status.in_(_OPEN))
+            .order_by(c.created_at.desc(), c.id)
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return None if row is None else _rec_from_row(row)
+
+    def record_feedback(self, fb: Feedback) -> Recommendation:
+        """Apply feedback (``apply_feedback`` rules), store both atomically, return the result.
+
+        ``NotFound`` if the recommendation is unknown; ``FeedbackError`` (nothing stored) if
+        the feedback breaks a rule. The recommendation is read and locked in the same
+        transaction that writes, so two concurrent answers cannot both close it.
+        """
+        fb = replace(fb, kind=FeedbackKind(fb.kind), at=as_utc(fb.at, "feedback time"))
+        c = RECOMMENDATIONS.c
+        with self._write() as conn:
+            row = conn.execute(
+                select(RECOMMENDATIONS).where(c.id == fb.recommendation_id).with_for_update(),
+            ).one_or_none()
+            if row is None:
+                raise NotFound("recommendation", fb.recommendation_id)
+            updated = apply_feedback(_rec_from_row(row), fb)
+            conn.execute(
+                FEEDBACK.insert().values(
+                    recommendation_id=fb.recommendation_id,
+                    kind=fb.kind.value,
+                    reason=fb.reason,
+                    by=fb.by,
+                    at=fb.at,
+                ),
+            )
+            conn.execute(
+                update(RECOMMENDATIONS)
+                .where(c.id == updated.id)
+                .values(status=updated.status.value, updated_at=updated.updated_at),
+            )
+        return updated
+
+    def feedback_for(self, rec_id: str) -> list[Feedback]:
+        """Feedback given on a recommendation, oldest first (empty if none or unknown)."""
+        c = FEEDBACK.c
+        stmt = select(FEEDBACK).where(c.recommendation_id == rec_id).order_by(c.at, c.id)
+        with self._read() as conn:
+            return [
+                Feedback(
+                    recommendation_id=row.recommendation_id,
+                    kind=FeedbackKind(row.kind),
+                    reason=row.reason,
+                    by=row.by,
+                    at=row.at,
+                )
+                for row in conn.execute(stmt)
+            ]
+
+    # -- models ---------------------------------------------------------------------------
+    def register_model(self, meta: ModelMeta) -> None:
+        """Record a model version; registering a name + version again changes nothing."""
+        meta = replace(
+            meta,
+            train_start=as_utc(meta.train_start, "train_start"),
+            train_end=as_utc(meta.train_end, "train_end"),
+            created_at=as_utc(meta.created_at, "created_at"),
+        )
+        stmt = (
+            self._insert(MODELS)
+            .values(name=meta.name, version=meta.version, meta=meta.to_json())
+            .on_conflict_do_nothing(index_elements=[MODELS.c.name, MODELS.c.version])
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def latest_model(self, name: str) -> ModelMeta | None:
+        """Highest version of a model, or None."""
+        stmt = (
+            select(MODELS.c.meta)
+            .where(MODELS.c.name == name)
+            .order_by(MODELS.c.version.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            text = conn.execute(stmt).scalar_one_or_none()
+        return None if text is None else ModelMeta.from_json(text)
+
+    def list_models(self) -> list[ModelMeta]:
+        """All model versions, by name then version."""
+        stmt = select(MODELS.c.meta).order_by(MODELS.c.name, MODELS.c.version)
+        with self._read() as conn:
+            return [ModelMeta.from_json(text) for text in conn.execute(stmt).scalars()]
+
+    # -- users and tokens -----------------------------------------------------------------
+    def save_user(self, user: User) -> None:
+        """Insert or replace a user by username."""
+        values = {
+            "username": user.username,
+            "role": user.role,
+            "access": user.access,
+            "display_name": user.display_name,
+            "password_hash": user.password_hash,
+        }
+        stmt = self._insert(USERS).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[USERS.c.username],
+            set_={k: stmt.excluded[k] for k in values if k != "username"},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def get_user(self, username: str) -> User | None:
+        """Return a user, or None."""
+        stmt = select(USERS).where(USERS.c.username == username)
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return None if row is None else _user_from_row(row)
+
+    def add_token(self, token_hash: str, username: str, expires_at: datetime | None) -> None:
+        """Store a token hash for a user (never the token).
+
+        ``NotFound`` if the user is unknown; ``StoreError`` if the hash is already stored.
+        """
+        if expires_at is not None:
+            expires_at = as_utc(expires_at, "token expiry")
+        try:
+            with self._write() as conn:
+                known = conn.execute(
+                    select(USERS.c.username).where(USERS.c.username == username),
+                ).first()
+                if known is None:
+                    raise NotFound("user", username)
+                conn.execute(
+                    TOKENS.insert().values(
+                        token_hash=token_hash, username=username, expires_at=expires_at,
+                        revoked=False,
+                    ),
+                )
+        except IntegrityError:
+            # the driver's detail would quote the hash; say what happened without it
+            raise StoreError(f"a token of user {username!r} is already stored") from None
+
+    def user_for_token(self, token_hash: str, now: datetime) -> User | None:
+        """Return the user of a token, unless it is unknown, revoked or expired at ``now``.
+
+        A token expires at ``expires_at`` (it is no longer valid from that instant on).
+        """
+        now = as_utc(now, "now")
+        t = TOKENS.c
+        stmt = (
+            select(USERS)
+            .join(TOKENS, t.username == USERS.c.username)
+            .where(
+                t.token_hash == token_hash,
+                t.revoked == false(),
+                or_(t.expires_at.is_(None), t.expires_at > now),
+            )
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return None if row is None else _user_from_row(row)
+
+    def revoke_token(self, token_hash: str) -> None:
+        """Make a token unusable (an unknown token is left as it is: unusable)."""
+        stmt = update(TOKENS).where(TOKENS.c.token_hash == token_hash).values(revoked=True)
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    # -- plant spec -----------------------------------------------------------------------
+    def save_spec(self, text: str, by: str, at: datetime) -> SpecVersion:
+        """Store a new spec version (caller validated it); versions count up from 1."""
+        at = as_utc(at, "spec time")
+        with self._write() as conn:
+            if not self._sqlite:
+                # other processes may save at the same time; readers are not blocked
+                conn.execute(sql_text("LOCK TABLE spec_versions IN EXCLUSIVE MODE"))
+            latest = conn.execute(select(func.max(SPEC_VERSIONS.c.version))).scalar_one()
+            version = (latest or 0) + 1
+            conn.execute(SPEC_VERSIONS.insert().values(version=version, text=text, by=by, at=at))
+        return SpecVersion(version=version, text=text, by=by, at=at)
+
+    def current_spec(self) -> SpecVersion | None:
+        """Return the newest spec version, or None."""
+        stmt = select(SPEC_VERSIONS).order_by(SPEC_VERSIONS.c.version.desc()).limit(1)
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            return None
+        return SpecVersion(version=row.version, text=row.text, by=row.by, at=row.at)
+
+    # -- events ---------------------------------------------------------------------------
+    def add_event(self, event: Event) -> None:
+        """Append an event."""
+        stmt = EVENTS.insert().values(
+            kind=event.kind, subject=event.subject, detail=event.detail,
+            at=as_utc(event.at, "event time"), by=event.by,
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def events(self, *, kind: str | None = None, limit: int = 200) -> list[Event]:
+        """Newest first (by ``at``, then by insertion), optionally only of one kind."""
+        c = EVENTS.c
+        stmt = select(EVENTS).order_by(c.at.desc(), c.id.desc()).limit(limit)
+        if kind is not None:
+            stmt = stmt.where(c.kind == kind)
+        with self._read() as conn:
+            return [
+                Event(kind=row.kind, subject=row.subject, detail=row.detail, at=row.at, by=row.by)
+                for row in conn.execute(stmt)
+            ]
+
+    # -- internals ------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """Yield a connection in a write transaction; commit on success, roll back on error."""
+        with self._write_lock, _store_errors(), self._engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """Yield a connection for reading (one consistent snapshot, rolled back at the end)."""
+        with _store_errors(), self._engine.connect() as conn:
+            yield conn
+
+    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """Build the dialect's INSERT, which knows ``ON CONFLICT``."""
+        return sqlite.insert(table) if self._sqlite else postgresql.insert(table)
+
+
+def open_store(url: str) -> SqlStore:
+    """Open a ready store (schema created) for ``sqlite:///path`` or ``postgresql://...``."""
+    store = SqlStore(url)
+    try:
+        store.create_schema()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _engine_url(url: str) -> URL:
+    """Map a store URL to the SQLAlchemy URL; ``StoreError`` for anything unsupported."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # the text may hold a password: do not echo it
+        raise StoreError(f"store URL is not a database URL; {_URL_HELP}") from None
+    backend, driver = parsed.get_backend_name(), parsed.drivername
+    if backend == "sqlite" and driver in {"sqlite", "sqlite+pysqlite"}:
+        database = parsed.database or ""
+        if database in {"", ":memory:"} or "mode=memory" in str(parsed.query):
+            raise StoreError(f"in-memory SQLite is not supported; {_URL_HELP}")
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return parsed
+    if backend in {"postgresql", "postgres"} and driver in {
+        "postgres", "postgresql", "postgresql+psycopg",
+    }:
+        return parsed.set(drivername="postgresql+psycopg")
+    raise StoreError(f"unsupported store URL scheme {driver!r}; {_URL_HELP}")
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Surface the store's own refusals (e.g. a naive datetime) unwrapped by SQLAlchemy."""
+    try:
+        yield
+    except StatementError as exc:
+        if isinstance(exc.orig, StoreError):
+            raise exc.orig from None
+        raise
+
+
+def _sqlite_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    """Per-connection SQLite setup: our own BEGIN, busy timeout, WAL, sync level, FKs."""
+    del record
+    conn = cast("sqlite3.Connection", dbapi_connection)
+    conn.isolation_level = None  # sqlite3 must not BEGIN on its own; _sqlite_on_begin does
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    """Writers take the write lock up front (waiting ``busy_timeout``); readers do not."""
+    writes = bool(conn.get_execution_options().get(_WRITE_OPTION))
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def _sample_from_row(row: Row[Any]) -> Sample:
+    return Sample(
+        address=TagAddress(row.enterprise, row.site, row.area, row.line, row.asset, row.tag),
+        value=row.value,
+        unit=row.unit,
+        quality=Quality(row.quality),
+        ts_ms=row.ts_ms,
+        seq=row.seq,
+        source=row.source,
+    )
+
+
+def _rec_to_row(rec: Recommendation) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "use_case": rec.use_case,
+        "enterprise": rec.enterprise,
+        "site": rec.site,
+        "area": rec.area,
+        "line": rec.line,
+        "asset": rec.asset,
+        "asset_name": rec.asset_name,
+        "action": rec.action,
+        "owner_role": rec.owner_role,
+        "deadline": rec.deadline,
+        "deadline_label": rec.deadline_label,
+        "predicted_failure": rec.predicted_failure,
+        "detected_at": rec.detected_at,
+        "score": rec.score,
+        "threshold": rec.threshold,
+        "model": rec.model,
+        "model_version": rec.model_version,
+        "why": json.dumps([asdict(c) for c in rec.why]),
+        "status": RecStatus(rec.status).value,
+        "detections": rec.detections,
+        "created_at": rec.created_at,
+        "updated_at": rec.updated_at,
+    }
+
+
+def _rec_from_row(row: Row[Any]) -> Recommendation:
+    return Recommendation(
+        id=row.id,
+        use_case=row.use_case,
+        enterprise=row.enterprise,
+        site=row.site,
+        area=row.area,
+        line=row.line,
+        asset=row.asset,
+        asset_name=row.asset_name,
+        action=row.action,
+        owner_role=row.owner_role,
+        deadline=row.deadline,
+        deadline_label=row.deadline_label,
+        predicted_failure=row.predicted_failure,
+        detected_at=row.detected_at,
+        score=row.score,
+        threshold=row.threshold,
+        model=row.model,
+        model_version=row.model_version,
+        why=tuple(Contribution(**c) for c in json.loads(row.why)),
+        status=RecStatus(row.status),
+        detections=row.detections,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _user_from_row(row: Row[Any]) -> User:
+    return User(
+        username=row.username,
+        role=row.role,
+        access=row.access,
+        display_name=row.display_name,
+        password_hash=row.password_hash,
+    )

@@ -1,0 +1,559 @@
+"""Store conformance: every backend must pass this one suite (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import pytest
+
+from andon.auth.access import User
+from andon.clock import utc
+from andon.errors import FeedbackError, NotFound, StoreError
+from andon.interventions.recommendation import (
+    Contribution,
+    Feedback,
+    FeedbackKind,
+    Recommendation,
+    RecStatus,
+)
+from andon.namespace.sample import Quality, Sample
+from andon.namespace.topics import TagAddress
+from andon.scoring.artifact import ModelMeta
+from andon.store import Event, SqlStore, open_store
+from andon.store.schema import METADATA
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+T0 = utc(2026, 3, 2, 6, 0, 0)
+CEST = timezone(timedelta(hours=2), "CEST")
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+def _truncate_all(store: SqlStore) -> None:
+    """Empty every table (the PostgreSQL database lives for the whole session)."""
+    with store._engine.begin() as conn:
+        for table in reversed(METADATA.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    url = request.getfixturevalue(f"{request.param}_url")
+    assert isinstance(url, str)
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    s = open_store(store_url)
+    _truncate_all(s)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+# -- builders ---------------------------------------------------------------------------------
+def _sample(ts_ms: int, *, asset: str = "p-101", tag: str = "vibration", seq: int = 1,
+            source: str = "sim-ghent", value: float = 1.5, unit: str = "mm/s",
+            quality: Quality = Quality.GOOD) -> Sample:
+    return Sample(TagAddress("acme", "ghent", "utilities", "line-1", asset, tag),
+                  value, unit, quality, ts_ms, seq, source)
+
+
+def _why() -> tuple[Contribution, ...]:
+    return (
+        Contribution("vibration.mean", 7.9, 2.1, 0.3, 0.61, "mm/s"),
+        Contribution("temperature.max", 81.25, 60.0, 2.5, 0.39),
+    )
+
+
+def _rec(rec_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearing",
+         asset: str = "p-101", status: RecStatus = RecStatus.OPEN) -> Recommendation:
+    return Recommendation(
+        id=rec_id, use_case=use_case, enterprise="acme", site="ghent", area="utilities",
+        line="line-1", asset=asset, asset_name="Pump P-101",
+        action="Inspect the bearing of Pump P-101 at the early-shift changeover stop",
+        owner_role="maintenance_planner", deadline=created_at + timedelta(hours=8),
+        deadline_label="Early-shift changeover stop",
+        predicted_failure=created_at + timedelta(days=2, microseconds=250),
+        detected_at=created_at - timedelta(seconds=30), score=4.25, threshold=3.0,
+        model="pump-bearing", model_version="3", why=_why(), status=status, detections=2,
+        created_at=created_at, updated_at=created_at,
+    )
+
+
+def _fb(rec_id: str, kind: FeedbackKind, *, at: datetime, reason: str = "",
+        by: str = "planner") -> Feedback:
+    return Feedback(recommendation_id=rec_id, kind=kind, reason=reason, by=by, at=at)
+
+
+def _meta(name: str, version: int) -> ModelMeta:
+    return ModelMeta(
+        name=name, version=version, use_case=name, asset_kind="centrifugal_pump",
+        features=["vibration.mean", "temperature.max"], units=["mm/s", "degC"],
+        threshold=3.0 + version, train_start=T0 - timedelta(days=30), train_end=T0,
+        train_assets=["p-101", "p-102"], train_windows=1440, data_sha256="d" * 64,
+        artifact_sha256=f"{version:064d}", created_at=T0 + timedelta(minutes=version),
+        code_version="0.1.0", params={"n_components": 2}, metrics={"auc": 0.93},
+    )
+
+
+def _user(username: str = "ana", *, role: str = "maintenance_planner",
+          access: str = "operator") -> User:
+    return User(username=username, role=role, access=access, display_name="Ana Peeters",
+                password_hash="scrypt$00ff$abcdef")
+
+
+def _run_together(n: int, work: Callable[[int], int]) -> list[int]:
+    """Run ``work(i)`` for i in range(n) on n threads released at the same instant."""
+    barrier = threading.Barrier(n)
+
+    def start(i: int) -> int:
+        barrier.wait()
+        return work(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(start, range(n)))
+
+
+def _assert_aware_utc(when: datetime) -> None:
+    assert when.tzinfo is not None
+    assert when.utcoffset() == timedelta(0)
+
+
+# -- lifecycle --------------------------------------------------------------------------------
+def test_create_schema_is_idempotent_and_keeps_data(store: SqlStore) -> None:
+    store.add_samples([_sample(1)], ingest_ms=5)
+    store.create_schema()
+    assert store.sample_count() == 1
+
+
+def test_open_store_refuses_unsupported_urls() -> None:
+    with pytest.raises(StoreError, match="in-memory"):
+        open_store("sqlite:///:memory:")
+    with pytest.raises(StoreError, match="unsupported"):
+        open_store("mysql://root:hunter2@localhost/andon")
+    with pytest.raises(StoreError) as info:
+        open_store("not a url :hunter2@")
+    assert "hunter2" not in str(info.value)
+
+
+def test_sqlite_store_uses_wal_and_foreign_keys(sqlite_url: str, tmp_path: Path) -> None:
+    with open_store(sqlite_url) as store:
+        with store._engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 10_000
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 1  # NORMAL
+        store.add_samples([_sample(1)], ingest_ms=1)
+    with sqlite3.connect(tmp_path / "andon.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    raw.close()
+
+
+def test_repr_hides_password() -> None:
+    store = SqlStore("postgresql://andon:s3cret@127.0.0.1:1/andon")
+    assert "s3cret" not in repr(store)
+    store.close()
+
+
+# -- samples ----------------------------------------------------------------------------------
+def test_sample_round_trip_keeps_every_field(store: SqlStore) -> None:
+    big = 1_764_000_000_123  # beyond 32 bits
+    given = [
+        _sample(big, asset="p-101", tag="vibration", seq=2**40, source="edge-7",
+                value=-0.1 + 0.2, unit="mm/s", quality=Quality.UNCERTAIN),
+        _sample(big + 1, asset="p-102", tag="temperature", seq=0, source="sim-ghent",
+                value=81.25, unit="degC", quality=Quality.BAD),
+        _sample(big + 2, asset="p-101", tag="flow", seq=3, value=1e-300, unit="m3/h"),
+    ]
+    assert store.add_samples(given, ingest_ms=big + 50) == 3
+    got = store.samples()
+    assert got == given
+    assert [type(s.quality) for s in got] == [Quality] * 3
+    assert got[0].address == TagAddress("acme", "ghent", "utilities", "line-1", "p-101",
+                                         "vibration")
+
+
+def test_duplicate_samples_are_ignored_and_counted(store: SqlStore) -> None:
+    first = [_sample(1000, seq=1), _sample(2000, seq=2), _sample(3000, seq=3)]
+    assert store.add_samples(first, ingest_ms=1) == 3
+    again = [
+        *first,
+        replace(first[0], value=99.0),  # same key, other value: still a duplicate
+        _sample(4000, seq=4),  # new
+        _sample(4000, seq=4),  # repeated within the batch: counts once
+        _sample(1000, seq=1, asset="p-102"),  # other asset: new
+        _sample(1000, seq=1, tag="temperature"),  # other tag: new
+        _sample(1000, seq=1, source="edge-2"),  # other source: new
+    ]
+    assert store.add_samples(again, ingest_ms=2) == 4
+    assert store.sample_count() == 7
+    assert store.add_samples([], ingest_ms=3) == 0
+    kept = store.samples(assets=["p-101"], start_ms=1000, end_ms=1001)
+    assert [(s.address.tag, s.source, s.value) for s in kept] == [
+        ("temperature", "sim-ghent", 1.5), ("vibration", "edge-2", 1.5),
+        ("vibration", "sim-ghent", 1.5),
+    ]
+
+
+def test_samples_filter_by_half_open_time_range_and_assets_in_order(store: SqlStore) -> None:
+    rows = [
+        _sample(3000, asset="p-102", tag="vibration", seq=1),
+        _sample(1000, asset="p-102", tag="temperature", seq=2),
+        _sample(2000, asset="p-101", tag="vibration", seq=3),
+        _sample(1000, asset="p-101", tag="vibration", seq=4),
+        _sample(1000, asset="p-101", tag="temperature", seq=5),
+        _sample(4000, asset="p-103", tag="vibration", seq=6),
+    ]
+    assert store.add_samples(rows, ingest_ms=0) == 6
+
+    def keys(samples: list[Sample]) -> list[tuple[int, str, str]]:
+        return [(s.ts_ms, s.address.asset, s.address.tag) for s in samples]
+
+    assert keys(store.samples()) == [
+        (1000, "p-101", "temperature"), (1000, "p-101", "vibration"),
+        (1000, "p-102", "temperature"), (2000, "p-101", "vibration"),
+        (3000, "p-102", "vibration"), (4000, "p-103", "vibration"),
+    ]
+    assert keys(store.samples(start_ms=2000, end_ms=4000)) == [
+        (2000, "p-101", "vibration"), (3000, "p-102", "vibration"),
+    ]
+    assert keys(store.samples(start_ms=3001)) == [(4000, "p-103", "vibration")]
+    assert keys(store.samples(end_ms=1000)) == []
+    assert keys(store.samples(assets=["p-102", "p-103"], end_ms=4000)) == [
+        (1000, "p-102", "temperature"), (3000, "p-102", "vibration"),
+    ]
+    assert keys(store.samples(assets=["p-101"], limit=2)) == [
+        (1000, "p-101", "temperature"), (1000, "p-101", "vibration"),
+    ]
+    assert store.samples(assets=[]) == []
+    assert store.samples(assets=["p-999"]) == []
+
+
+def test_threads_writing_samples_at_once_lose_nothing(store: SqlStore) -> None:
+    per_thread = 300
+
+    def work(i: int) -> int:
+        new = 0
+        for batch in range(0, per_thread, 50):
+            own = [_sample(1000 + n, seq=n, source=f"edge-{i}")
+                   for n in range(batch, batch + 50)]
+            shared = [_sample(9000 + batch, seq=batch, source="shared")]
+            new += store.add_samples(own + shared, ingest_ms=i)
+        return new
+
+    added = _run_together(4, work)
+    shared_rows = per_thread // 50
+    assert sum(added) == 4 * per_thread + shared_rows
+    assert store.sample_count() == 4 * per_thread + shared_rows
+    for i in range(4):
+        mine = [s for s in store.samples() if s.source == f"edge-{i}"]
+        assert [s.seq for s in mine] == list(range(per_thread))
+
+
+def test_separate_store_instances_writing_at_once_lose_nothing(store: SqlStore,
+                                                                store_url: str) -> None:
+    stores = [open_store(store_url) for _ in range(4)]
+    try:
+        added = _run_together(4, lambda i: sum(
+            stores[i].add_samples([_sample(n, seq=n, source=f"proc-{i}")], ingest_ms=n)
+            for n in range(100)
+        ))
+    finally:
+        for s in stores:
+            s.close()
+    assert added == [100] * 4
+    assert store.sample_count() == 400
+
+
+# -- recommendations --------------------------------------------------------------------------
+def test_recommendation_upsert_get_and_not_found(store: SqlStore) -> None:
+    rec = _rec("rec-1")
+    store.save_recommendation(rec)
+    assert store.get_recommendation("rec-1") == rec
+    assert store.get_recommendation("rec-1").why == _why()
+
+    later = replace(rec, detections=5, score=6.5, why=_why()[:1],
+                    updated_at=T0 + timedelta(minutes=10))
+    store.save_recommendation(later)
+    assert store.get_recommendation("rec-1") == later
+    assert store.list_recommendations(open_only=False) == [later]
+
+    with pytest.raises(NotFound, match="rec-404"):
+        store.get_recommendation("rec-404")
+
+
+def test_list_open_only_newest_first(store: SqlStore) -> None:
+    recs = [
+        _rec("a", created_at=T0, status=RecStatus.OPEN),
+        _rec("b", created_at=T0 + timedelta(hours=3), status=RecStatus.ACTED),
+        _rec("c", created_at=T0 + timedelta(hours=1), status=RecStatus.DEFERRED),
+        _rec("d", created_at=T0 + timedelta(hours=4), status=RecStatus.DISMISSED),
+        _rec("e", created_at=T0 + timedelta(hours=2), status=RecStatus.OPEN),
+    ]
+    for rec in recs:
+        store.save_recommendation(rec)
+    assert [r.id for r in store.list_recommendations()] == ["e", "c", "a"]
+    assert [r.id for r in store.list_recommendations(open_only=True, limit=2)] == ["e", "c"]
+    assert [r.id for r in store.list_recommendations(open_only=False)] == [
+        "d", "b", "e", "c", "a",
+    ]
+
+
+def test_open_recommendation_is_newest_open_or_deferred_of_use_case_and_asset(
+        store: SqlStore) -> None:
+    assert store.open_recommendation("pump-bearing", "p-101") is None
+    store.save_recommendation(_rec("old", created_at=T0, status=RecStatus.DEFERRED))
+    store.save_recommendation(_rec("closed", created_at=T0 + timedelta(hours=5),
+                                   status=RecStatus.ACTED))
+    store.save_recommendation(_rec("other-asset", created_at=T0 + timedelta(hours=6),
+                                   asset="p-102"))
+    store.save_recommendation(_rec("other-case", created_at=T0 + timedelta(hours=7),
+                                   use_case="pump-seal"))
+    found = store.open_recommendation("pump-bearing", "p-101")
+    assert found is not None
+    assert found.id == "old"
+
+    store.save_recommendation(_rec("new", created_at=T0 + timedelta(hours=1)))
+    found = store.open_recommendation("pump-bearing", "p-101")
+    assert found is not None
+    assert found.id == "new"
+    assert store.open_recommendation("pump-seal", "p-102") is None
+
+
+# -- feedback ---------------------------------------------------------------------------------
+def test_acted_feedback_closes_the_recommendation(store: SqlStore) -> None:
+    store.save_recommendation(_rec("r"))
+    at = T0 + timedelta(hours=1)
+    updated = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=at, reason="bearing swapped"))
+    assert updated.status is RecStatus.ACTED
+    assert updated.updated_at == at
+    assert store.get_recommendation("r") == updated
+    assert store.open_recommendation("pump-bearing", "p-101") is None
+    assert store.list_recommendations() == []
+    assert store.feedback_for("r") == [
+        _fb("r", FeedbackKind.ACTED, at=at, reason="bearing swapped"),
+    ]
+
+
+def test_deferred_feedback_keeps_the_recommendation_open(store: SqlStore) -> None:
+    store.save_recommendation(_rec("r"))
+    updated = store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
+    assert updated.status is RecStatus.DEFERRED
+    assert [r.id for r in store.list_recommendations()] == ["r"]
+    assert store.open_recommendation("pump-bearing", "p-101") == updated
+    final = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=2)))
+    assert final.status is RecStatus.ACTED
+    assert [f.kind for f in store.feedback_for("r")] == [FeedbackKind.DEFERRED,
+                                                         FeedbackKind.ACTED]
+
+
+def test_dismissal_needs_a_reason_and_stores_nothing_without_one(store: SqlStore) -> None:
+    rec = _rec("r")
+    store.save_recommendation(rec)
+    with pytest.raises(FeedbackError, match="reason"):
+        store.record_feedback(_fb("r", FeedbackKind.DISMISSED, at=T0, reason="  "))
+    assert store.get_recommendation("r") == rec
+    assert store.feedback_for("r") == []
+
+    done = store.record_feedback(_fb("r", FeedbackKind.DISMISSED, at=T0, reason="sensor fault"))
+    assert done.status is RecStatus.DISMISSED
+    assert [f.reason for f in store.feedback_for("r")] == ["sensor fault"]
+
+
+def test_feedback_on_a_closed_recommendation_is_refused(store: SqlStore) -> None:
+    store.save_recommendation(_rec("r"))
+    acted = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0))
+    with pytest.raises(FeedbackError, match="already acted"):
+        store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
+    assert store.get_recommendation("r") == acted
+    assert len(store.feedback_for("r")) == 1
+
+
+def test_feedback_on_an_unknown_recommendation_is_not_found(store: SqlStore) -> None:
+    with pytest.raises(NotFound, match="nope"):
+        store.record_feedback(_fb("nope", FeedbackKind.ACTED, at=T0))
+    assert store.feedback_for("nope") == []
+
+
+def test_feedback_for_is_oldest_first_and_per_recommendation(store: SqlStore) -> None:
+    store.save_recommendation(_rec("r"))
+    store.save_recommendation(_rec("s"))
+    store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=3), by="b"))
+    store.record_feedback(_fb("s", FeedbackKind.ACTED, at=T0 + timedelta(hours=2), by="x"))
+    store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1), by="a"))
+    store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=4), by="c"))
+    assert [f.by for f in store.feedback_for("r")] == ["a", "b", "c"]
+    assert [f.by for f in store.feedback_for("s")] == ["x"]
+
+
+def test_concurrent_feedback_closes_a_recommendation_once(store: SqlStore,
+                                                          store_url: str) -> None:
+    store.save_recommendation(_rec("r"))
+    stores = [store, *(open_store(store_url) for _ in range(3))]
+
+    def act(i: int) -> int:
+        try:
+            stores[i].record_feedback(_fb("r", FeedbackKind.ACTED, at=T0, by=f"user-{i}"))
+        except FeedbackError:
+            return 0
+        return 1
+
+    try:
+        assert sum(_run_together(4, act)) == 1
+    finally:
+        for s in stores[1:]:
+            s.close()
+    assert len(store.feedback_for("r")) == 1
+    assert store.get_recommendation("r").status is RecStatus.ACTED
+
+
+# -- time -------------------------------------------------------------------------------------
+def test_datetimes_come_back_aware_utc_and_equal(store: SqlStore) -> None:
+    local = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=CEST)
+    rec = replace(_rec("r", created_at=local), updated_at=local + timedelta(microseconds=1))
+    store.save_recommendation(rec)
+    got = store.get_recommendation("r")
+    for name in ("deadline", "predicted_failure", "detected_at", "created_at", "updated_at"):
+        value = getattr(got, name)
+        _assert_aware_utc(value)
+        assert value == getattr(rec, name), name
+    assert got.created_at == datetime(2026, 3, 2, 6, 15, 30, 123456, tzinfo=UTC)
+
+    fb_at = datetime(2026, 3, 2, 9, 0, 0, 7, tzinfo=CEST)
+    updated = store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=fb_at))
+    _assert_aware_utc(updated.updated_at)
+    stored_fb = store.feedback_for("r")[0]
+    _assert_aware_utc(stored_fb.at)
+    assert stored_fb.at == fb_at
+    assert store.get_recommendation("r").updated_at == fb_at
+
+    spec = store.save_spec("plant: {}", by="eng", at=local)
+    current = store.current_spec()
+    assert current is not None
+    _assert_aware_utc(current.at)
+    assert current.at == local == spec.at
+
+    store.add_event(Event("spec.changed", "v1", "", at=local))
+    (event,) = store.events()
+    _assert_aware_utc(event.at)
+    assert event.at == local
+
+
+def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+    naive = datetime(2026, 3, 2, 6, 0, 0)  # the point of the test
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.save_recommendation(_rec("r", created_at=naive))
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.add_event(Event("k", "s", "d", at=naive))
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.user_for_token("h", now=naive)
+    assert store.list_recommendations(open_only=False) == []
+    assert store.events() == []
+
+
+# -- models -----------------------------------------------------------------------------------
+def test_models_register_latest_and_list_idempotently(store: SqlStore) -> None:
+    assert store.latest_model("pump-bearing") is None
+    assert store.list_models() == []
+    v1, v2, other = _meta("pump-bearing", 1), _meta("pump-bearing", 2), _meta("fan-imbalance", 1)
+    for meta in (v2, other, v1, v2, v1):
+        store.register_model(meta)
+    assert store.list_models() == [other, v1, v2]
+    assert store.latest_model("pump-bearing") == v2
+    assert store.latest_model("fan-imbalance") == other
+    latest = store.latest_model("pump-bearing")
+    assert latest is not None
+    _assert_aware_utc(latest.created_at)
+    assert latest.params == {"n_components": 2}
+    assert latest.metrics == {"auc": 0.93}
+    assert store.latest_model("unknown") is None
+
+
+# -- users and tokens -------------------------------------------------------------------------
+def test_users_save_replace_and_get(store: SqlStore) -> None:
+    assert store.get_user("ana") is None
+    ana = _user()
+    store.save_user(ana)
+    got = store.get_user("ana")
+    assert got == ana
+    assert got is not None
+    assert got.password_hash == "scrypt$00ff$abcdef"
+    assert "scrypt" not in repr(got)
+    promoted = replace(ana, access="admin", password_hash="scrypt$11$22")
+    store.save_user(promoted)
+    assert store.get_user("ana") == promoted
+    assert store.get_user("bob") is None
+
+
+def test_tokens_unknown_expired_revoked(store: SqlStore) -> None:
+    ana, bob = _user("ana"), _user("bob", access="viewer")
+    store.save_user(ana)
+    store.save_user(bob)
+    now = T0
+    store.add_token("h-forever", "ana", None)
+    store.add_token("h-later", "bob", now + timedelta(seconds=1))
+    store.add_token("h-now", "ana", now)
+    store.add_token("h-past", "ana", now - timedelta(days=1))
+    store.add_token("h-revoked", "ana", now + timedelta(days=1))
+    store.revoke_token("h-revoked")
+    store.revoke_token("h-unknown")  # nothing to do, and no error
+
+    assert store.user_for_token("h-forever", now) == ana
+    assert store.user_for_token("h-later", now) == bob
+    assert store.user_for_token("h-later", now.astimezone(CEST)) == bob
+    assert store.user_for_token("h-later", now + timedelta(seconds=1)) is None
+    assert store.user_for_token("h-now", now) is None
+    assert store.user_for_token("h-past", now) is None
+    assert store.user_for_token("h-revoked", now) is None
+    assert store.user_for_token("h-unknown", now) is None
+
+
+def test_token_for_unknown_user_or_twice_is_refused_without_leaking_it(store: SqlStore) -> None:
+    secret = "f" * 64
+    with pytest.raises(NotFound, match="ghost"):
+        store.add_token(secret, "ghost", None)
+    store.save_user(_user())
+    store.add_token(secret, "ana", None)
+    with pytest.raises(StoreError) as info:
+        store.add_token(secret, "ana", None)
+    assert secret not in str(info.value)
+    assert info.value.__cause__ is None
+    assert store.user_for_token(secret, T0) == _user()
+
+
+# -- spec and events --------------------------------------------------------------------------
+def test_spec_versions_increment(store: SqlStore) -> None:
+    assert store.current_spec() is None
+    first = store.save_spec("plant: v1\n", by="eng", at=T0)
+    second = store.save_spec("plant: v2\n", by="admin", at=T0 + timedelta(minutes=5))
+    assert (first.version, second.version) == (1, 2)
+    assert store.current_spec() == second
+    assert store.save_spec("plant: v3\n", by="eng", at=T0).version == 3
+    current = store.current_spec()
+    assert current is not None
+    assert (current.version, current.text, current.by) == (3, "plant: v3\n", "eng")
+
+
+def test_events_newest_first_filtered_by_kind(store: SqlStore) -> None:
+    events = [
+        Event("model.loaded", "pump-bearing v1", "from disk", at=T0),
+        Event("feedback", "rec-1", "acted", at=T0 + timedelta(minutes=2), by="ana"),
+        Event("model.loaded", "pump-bearing v2", "", at=T0 + timedelta(minutes=3)),
+        Event("feedback", "rec-2", "deferred", at=T0 + timedelta(minutes=1), by="bob"),
+    ]
+    for e in events:
+        store.add_event(e)
+    assert store.events() == [events[2], events[1], events[3], events[0]]
+    assert store.events(kind="feedback") == [events[1], events[3]]
+    assert store.events(kind="model.loaded", limit=1) == [events[2]]
+    assert store.events(kind="spec.changed") == []
+    assert store.events()[-1].by == "system"
