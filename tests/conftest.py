@@ -9,18 +9,11 @@ from pathlib import Path
 import pytest
 
 from andon.spec import PlantSpec, load_spec
-from andon.testing import postgres_database, service_unavailable
+from andon.testing import need, postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPEC = ROOT / "examples" / "demo-plant.yaml"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def need(name: str, host: str, port: int) -> None:
-    """Skip (locally) when a service is down; CI turns every skip into a failure."""
-    reason = service_unavailable(name, host, port)
-    if reason is not None:
-        pytest.skip(reason)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -83,7 +83,7 @@ class StoreError(AndonError):
     """The store refused an operation."""
 
 
-class NotFound(StoreError):  # noqa: N818 - reads naturally at call sites: raise NotFound(...)
+class NotFound(StoreError):
     """A record asked for does not exist."""
 
     def __init__(self, kind: str, key: object) -> None:
@@ -100,7 +100,7 @@ class AuthError(AndonError):
     """The caller could not be identified (HTTP 401)."""
 
 
-class Forbidden(AuthError):  # noqa: N818 - HTTP vocabulary
+class Forbidden(AuthError):
     """The caller is identified but their role does not allow this (HTTP 403)."""
 
     def __init__(self, who: str, role: str, needs: str) -> None:
