@@ -295,7 +295,8 @@ def demo(
                   f"assets, {plant.tag_count()} tags; injected fault: bearing wear on P-101")
 
     def say(text: str) -> None:
-        console.print(f"[dim]{datetime.now().astimezone():%H:%M:%S}[/] {text}", highlight=False)
+        console.print(f"[dim]{datetime.now().astimezone():%H:%M:%S}[/] {text}", highlight=False,
+                      soft_wrap=True)
 
     bar = Progress(TextColumn("[dim]warm-up[/]  backfilling 48 h of healthy history"),
                    BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console,

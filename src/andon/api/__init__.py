@@ -1,0 +1,136 @@
+"""The HTTP surfaces: Andon's JSON API under ``/api`` and the web inbox, in one FastAPI app.
+
+``create_app(store, spec)`` wires them over a ``Store``: recommendations and their evidence,
+feedback (acted / deferred / dismissed), registered models, the plant spec, API tokens. Good
+means: every route resolves the caller from a bearer token or the session cookie and declares
+the one permission it needs (only ``GET``/``POST /login`` and ``/static`` are public, see
+``andon.api.auth``); errors take one shape per surface, mapped from ``andon.errors`` in one
+place (``andon.api.errors``); responses are typed; nothing is loaded from a CDN (no Swagger or
+Redoc pages; the OpenAPI description is at ``/api/openapi.json`` for signed-in callers); and
+tokens and passwords are never logged or echoed.
+"""
+
+import secrets
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import fastapi.routing
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from andon import __version__
+from andon.api.actions import Actions, PlantRef
+from andon.api.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
+from andon.api.errors import install_error_handlers, status_for
+from andon.api.routes import api_router
+from andon.auth.access import Permission
+from andon.clock import Clock, SystemClock
+from andon.spec.model import PlantSpec
+from andon.store.base import Store
+from andon.web import WebInbox
+
+__all__ = ["PUBLIC_MOUNTS", "PUBLIC_ROUTES", "create_app", "route_table"]
+
+#: headers on every response: no third-party content, no framing, no sniffing, no referrer
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
+               session_ttl_s: float = 12 * 3600) -> FastAPI:
+    """Build the Andon HTTP app (JSON API + web inbox) over ``store``, showing ``spec``.
+
+    ``clock`` defaults to the wall clock; ``session_ttl_s`` is how long a browser session
+    lasts. CSRF tokens are keyed by a secret drawn per app: restarting the server makes open
+    forms post a 403 once (reload the page).
+    """
+    clock = clock or SystemClock()
+    plant = PlantRef(spec)
+    auth = Authenticator(store, clock, session_ttl_s=session_ttl_s,
+                         secret=secrets.token_bytes(32))
+    actions = Actions(store=store, clock=clock, plant=plant)
+    web = WebInbox(store=store, spec=plant.get, clock=clock, auth=auth,
+                   give_feedback=actions.give_feedback, status_for=status_for)
+
+    app = FastAPI(
+        title="Andon",
+        version=__version__,
+        summary="Owned actions from industrial AI models, and the feedback on them.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served by a guarded route: GET /api/openapi.json (READ)
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.authenticator = auth
+    install_error_handlers(app, web.render_error)
+    app.include_router(api_router(actions, auth))
+    app.include_router(web.router())
+    app.mount("/static", web.static_files(), name="static")
+    app.add_middleware(_SecurityHeaders)
+    return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, str, Permission | None]]:
+    """List (method, path, permission) of every route of ``app``; ``None`` marks public ones.
+
+    Walks ``app.routes`` with included routers expanded. A route with no permission that is
+    not in ``PUBLIC_ROUTES``, or with more than one, is a wiring bug: ``ValueError``.
+    """
+    rows: list[tuple[str, str, Permission | None]] = []
+    for path, methods, dependant in _api_routes(app):
+        found = route_permissions(dependant)
+        for method in sorted(methods):
+            public = (method, path) in PUBLIC_ROUTES
+            if public and not found:
+                rows.append((method, path, None))
+            elif not public and len(found) == 1:
+                rows.append((method, path, found[0]))
+            else:
+                raise ValueError(f"{method} {path} declares permissions {found}; "
+                                 "expected exactly one (or none for a public route)")
+    return rows
+
+
+def _api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], Dependant]]:
+    """Yield (path, methods, effective dependant) of every path operation."""
+    expand = getattr(fastapi.routing, "iter_route_contexts", None)  # FastAPI >= 0.137.2
+    contexts: Iterable[Any] = expand(app.routes) if expand is not None else app.routes
+    for ctx in contexts:
+        original = getattr(ctx, "original_route", ctx)
+        if isinstance(original, APIRoute):
+            yield str(ctx.path), set(ctx.methods), ctx.dependant
+
+
+class _SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers.extend(
+                    (name.lower().encode(), value.encode())
+                    for name, value in SECURITY_HEADERS.items()
+                    if name.lower().encode() not in present
+                )
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,65 @@
+"""What the surfaces do to the store, written once for the JSON API and the web inbox alike."""
+
+from dataclasses import dataclass
+
+from andon.auth.access import User
+from andon.clock import Clock
+from andon.interventions.recommendation import Feedback, FeedbackKind, Recommendation
+from andon.spec.loader import load_spec_text
+from andon.spec.model import PlantSpec
+from andon.store.base import Event, SpecVersion, Store
+
+__all__ = ["Actions", "PlantRef"]
+
+#: file name used in spec problems reported for text sent over HTTP
+SPEC_FILENAME = "plant.yaml"
+
+
+class PlantRef:
+    """The plant spec the surfaces currently show; replaced when a new spec is accepted."""
+
+    def __init__(self, spec: PlantSpec) -> None:
+        self._spec = spec
+
+    def get(self) -> PlantSpec:
+        """Return the current spec."""
+        return self._spec
+
+    def set(self, spec: PlantSpec) -> None:
+        """Use ``spec`` from now on."""
+        self._spec = spec
+
+
+@dataclass(frozen=True, slots=True)
+class Actions:
+    """State-changing operations shared by the surfaces; each records an ``Event``."""
+
+    store: Store
+    clock: Clock
+    plant: PlantRef
+
+    def give_feedback(self, rec_id: str, kind: FeedbackKind, reason: str,
+                      user: User) -> tuple[Feedback, Recommendation]:
+        """Record ``user``'s feedback on a recommendation.
+
+        Raises ``NotFound`` for an unknown id and ``FeedbackError`` when the feedback breaks a
+        rule (closed recommendation, dismissal without a reason).
+        """
+        self.store.get_recommendation(rec_id)  # NotFound before anything is written
+        fb = Feedback(recommendation_id=rec_id, kind=kind, reason=reason.strip(),
+                      by=user.username, at=self.clock.now())
+        rec = self.store.record_feedback(fb)
+        detail = kind.value + (f": {fb.reason}" if fb.reason else "")
+        self.store.add_event(Event(kind="feedback", subject=rec_id, detail=detail, at=fb.at,
+                                   by=user.username))
+        return fb, rec
+
+    def replace_spec(self, text: str, user: User) -> SpecVersion:
+        """Validate and store a new plant spec text; raises ``SpecErrors`` if it is not valid."""
+        spec = load_spec_text(text, SPEC_FILENAME)
+        saved = self.store.save_spec(text, user.username, self.clock.now())
+        self.store.add_event(Event(kind="spec", subject=f"v{saved.version}",
+                                   detail=f"plant spec replaced ({spec.tag_count()} tags)",
+                                   at=saved.at, by=user.username))
+        self.plant.set(spec)
+        return saved

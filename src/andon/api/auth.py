@@ -1,0 +1,238 @@
+"""Who is calling: the one auth dependency every HTTP route (JSON and HTML) declares.
+
+A caller presents a token either as ``Authorization: Bearer <token>`` or in the session cookie
+``andon_session`` (HttpOnly, SameSite=Strict). Only ``hash_token(token)`` is ever looked up or
+stored; tokens and passwords are never logged or echoed.
+
+Each route names the ONE permission it needs with ``Depends(needs(Permission.X))``; the
+permission is readable back from the route (``route_permissions``), so a test can walk every
+route of the app and prove it is guarded. The only routes without a permission are listed in
+``PUBLIC_ROUTES`` (plus the ``/static`` mount, ``PUBLIC_MOUNTS``).
+
+Cookie-authenticated requests that change state (POST, PUT, PATCH, DELETE) must also carry the
+session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``): an HMAC of the session
+token's hash under a per-process secret. Bearer callers need none (a browser never adds a bearer
+header on its own).
+"""
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from hashlib import sha256
+from typing import Literal
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
+from starlette.responses import Response
+
+from andon.auth.access import (
+    Permission,
+    User,
+    access_allows,
+    hash_password,
+    hash_token,
+    new_token,
+    verify_password,
+)
+from andon.clock import Clock
+from andon.errors import AuthError, Forbidden
+from andon.store.base import Event, Store
+
+__all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "PUBLIC_MOUNTS",
+    "PUBLIC_ROUTES",
+    "SESSION_COOKIE",
+    "Authenticator",
+    "Caller",
+    "Needs",
+    "needs",
+    "route_permissions",
+]
+
+#: name of the session cookie set by ``POST /login``
+SESSION_COOKIE = "andon_session"
+#: form field and header that carry the CSRF token on cookie-authenticated writes
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "X-CSRF-Token"
+#: (method, path) of the only routes anyone may call without a token
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/login"), ("POST", "/login")})
+#: path prefixes of mounted sub-apps served without a token (vendored CSS and JS only)
+PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static"})
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: how a refusal names what the caller may not do
+_ACTS = {
+    Permission.READ: "read Andon",
+    Permission.FEEDBACK: "give feedback on recommendations",
+    Permission.MANAGE_MODELS: "manage models",
+    Permission.CHANGE_SPEC: "change the plant spec",
+}
+
+
+@cache
+def _dummy_hash() -> str:
+    """Return a valid scrypt hash of a random password (unknown users cost as much as known)."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller: the user, the hash of the token they used, and how."""
+
+    user: User
+    token_hash: str
+    via: Literal["bearer", "cookie"]
+
+
+class Authenticator:
+    """Resolves callers from tokens and manages sessions and CSRF tokens for one app."""
+
+    def __init__(self, store: Store, clock: Clock, *, session_ttl_s: float,
+                 secret: bytes | None = None) -> None:
+        if session_ttl_s <= 0:
+            raise ValueError(f"session_ttl_s must be positive, got {session_ttl_s!r}")
+        self.store = store
+        self.clock = clock
+        self.session_ttl_s = session_ttl_s
+        self._secret = secret or secrets.token_bytes(32)
+
+    # -- resolving callers -----------------------------------------------------------------
+    def caller(self, request: Request) -> Caller:
+        """Return the caller of ``request``; ``AuthError`` (401) if no valid token was presented.
+
+        An ``Authorization`` header wins over the cookie: a wrong bearer token is a 401 even
+        when a valid session cookie is present.
+        """
+        header = request.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthError("the Authorization header must be 'Bearer <token>'")
+            return self._lookup(token.strip(), "bearer")
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return self._lookup(cookie, "cookie")
+        raise AuthError("sign in first: no bearer token or session cookie was sent")
+
+    def _lookup(self, token: str, via: Literal["bearer", "cookie"]) -> Caller:
+        token_hash = hash_token(token)
+        user = self.store.user_for_token(token_hash, self.clock.now())
+        if user is None:
+            raise AuthError("the token is unknown, expired or revoked; sign in again")
+        return Caller(user=user, token_hash=token_hash, via=via)
+
+    # -- passwords and sessions ------------------------------------------------------------
+    def check_password(self, username: str, password: str) -> User | None:
+        """Return the user if ``password`` is theirs, else None (same cost for unknown users)."""
+        user = self.store.get_user(username) if username else None
+        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+        ok = verify_password(password, stored)
+        return user if ok and user is not None and user.password_hash else None
+
+    def issue_token(self, user: User, ttl_s: float, *, kind: str) -> tuple[str, datetime]:
+        """Issue a new token for ``user`` valid for ``ttl_s``; only its hash is stored.
+
+        Returns the token (to show once) and its expiry. Records an event without the token.
+        """
+        now = self.clock.now()
+        token = new_token()
+        expires_at = now + timedelta(seconds=ttl_s)
+        self.store.add_token(hash_token(token), user.username, expires_at)
+        self.store.add_event(Event(kind="token", subject=user.username,
+                                   detail=f"{kind} issued, expires {expires_at.isoformat()}",
+                                   at=now, by=user.username))
+        return token, expires_at
+
+    def revoke(self, caller: Caller) -> None:
+        """Make the token ``caller`` used unusable, and record it."""
+        self.store.revoke_token(caller.token_hash)
+        self.store.add_event(Event(kind="token", subject=caller.user.username,
+                                   detail=f"{caller.via} token revoked", at=self.clock.now(),
+                                   by=caller.user.username))
+
+    def set_session_cookie(self, response: Response, token: str, *, secure: bool) -> None:
+        """Attach the session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS)."""
+        response.set_cookie(SESSION_COOKIE, token, max_age=int(self.session_ttl_s), path="/",
+                            httponly=True, samesite="strict", secure=secure)
+
+    @staticmethod
+    def clear_session_cookie(response: Response) -> None:
+        """Tell the browser to drop the session cookie."""
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+    # -- CSRF ------------------------------------------------------------------------------
+    def csrf_token(self, caller: Caller) -> str:
+        """Return the CSRF token bound to the caller's session (stable for its life)."""
+        return hmac.new(self._secret, caller.token_hash.encode(), sha256).hexdigest()
+
+    def csrf_ok(self, caller: Caller, presented: str | None) -> bool:
+        """Check whether ``presented`` is the caller's CSRF token (constant-time)."""
+        return presented is not None and hmac.compare_digest(self.csrf_token(caller), presented)
+
+
+def authenticator(request: Request) -> Authenticator:
+    """Return the app's ``Authenticator`` (``create_app`` sets ``app.state.authenticator``)."""
+    found = getattr(request.app.state, "authenticator", None)
+    if not isinstance(found, Authenticator):
+        raise TypeError("app.state.authenticator is not set; build the app with create_app()")
+    return found
+
+
+class Needs:
+    """FastAPI dependency: resolve the caller and require one permission.
+
+    Raises ``AuthError`` (401) for an unknown caller and ``Forbidden`` (403) for a caller
+    whose access level lacks ``permission`` or whose cookie-authenticated write lacks the CSRF
+    token. Returns the ``Caller``.
+    """
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __repr__(self) -> str:
+        return f"needs({self.permission.value!r})"
+
+    async def __call__(self, request: Request) -> Caller:
+        """Resolve and check the caller of ``request``."""
+        auth = authenticator(request)
+        caller = await run_in_threadpool(auth.caller, request)
+        user = caller.user
+        if not access_allows(user.access, self.permission):
+            raise Forbidden(user.username, user.role,
+                            _ACTS.get(self.permission, self.permission.value))
+        if caller.via == "cookie" and request.method not in _SAFE_METHODS:
+            presented = request.headers.get(CSRF_HEADER)
+            if presented is None and _is_form(request):
+                value = (await request.form()).get(CSRF_FIELD)
+                presented = value if isinstance(value, str) else None
+            if not auth.csrf_ok(caller, presented):
+                raise Forbidden(user.username, user.role,
+                                "send this form without a valid CSRF token (reload the page)")
+        return caller
+
+
+def _is_form(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def needs(permission: Permission) -> Needs:
+    """Declare that a route needs ``permission``: ``Depends(needs(Permission.READ))``."""
+    return Needs(permission)
+
+
+def route_permissions(dependant: Dependant) -> list[Permission]:
+    """List every permission a route's dependency tree requires (guarded routes: one)."""
+    found: list[Permission] = []
+    stack = list(dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Needs):
+            found.append(dep.call.permission)
+        stack.extend(dep.dependencies)
+    return found

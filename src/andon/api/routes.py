@@ -1,0 +1,197 @@
+"""The JSON API routes under ``/api``; each declares the one permission it needs."""
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from andon.api.actions import SPEC_FILENAME, Actions
+from andon.api.auth import Authenticator, Caller, needs
+from andon.api.schemas import (
+    FeedbackIn,
+    FeedbackOut,
+    FeedbackResult,
+    Health,
+    Me,
+    ModelOut,
+    RecommendationOut,
+    SpecOut,
+    SpecSaved,
+    TokenIn,
+    TokenOut,
+)
+from andon.auth.access import Permission
+from andon.errors import NotFound, SpecError, SpecErrors
+from andon.store.base import Store
+
+__all__ = ["MAX_SPEC_BYTES", "api_router"]
+
+#: largest plant spec text ``PUT /api/spec`` accepts
+MAX_SPEC_BYTES = 1_000_000
+# The protocol has no count query; open recommendations are few (one per use case and asset).
+_COUNT_LIMIT = 1_000_000
+
+Reader = Annotated[Caller, Depends(needs(Permission.READ))]
+Giver = Annotated[Caller, Depends(needs(Permission.FEEDBACK))]
+SpecAdmin = Annotated[Caller, Depends(needs(Permission.CHANGE_SPEC))]
+
+_NO_STORE = {"Cache-Control": "no-store"}
+_SPEC_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {"type": "object", "required": ["text"],
+                           "properties": {"text": {"type": "string"}}},
+            },
+        },
+    },
+}
+
+
+def api_router(actions: Actions, auth: Authenticator) -> APIRouter:
+    """Build the ``/api`` routes over the store, clock and spec held by ``actions``."""
+    router = APIRouter(prefix="/api", tags=["api"])
+    _reading_routes(router, actions.store)
+    _writing_routes(router, actions, auth)
+    return router
+
+
+def _reading_routes(router: APIRouter, store: Store) -> None:
+    """Add the routes that only read (permission READ)."""
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request, caller: Reader) -> JSONResponse:
+        """Describe this API as OpenAPI 3 (signed-in callers only)."""
+        del caller
+        return JSONResponse(request.app.openapi())
+
+    @router.get("/health")
+    def health(caller: Reader) -> Health:
+        """Report liveness, open recommendations, stored samples and registered models."""
+        del caller
+        return Health(
+            status="ok",
+            open_recommendations=len(store.list_recommendations(open_only=True,
+                                                                limit=_COUNT_LIMIT)),
+            samples=store.sample_count(),
+            models=[m.label for m in store.list_models()],
+        )
+
+    @router.get("/me")
+    def me(caller: Reader) -> Me:
+        """Tell who the caller is and what they may do."""
+        return Me.of(caller.user)
+
+    @router.get("/recommendations")
+    def list_recommendations(
+        caller: Reader,
+        include_closed: Annotated[bool, Query(alias="all",
+                                              description="include acted and dismissed")] = False,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[RecommendationOut]:
+        """List recommendations, newest first; open and deferred ones unless ``all=true``."""
+        del caller
+        recs = store.list_recommendations(open_only=not include_closed, limit=limit)
+        return [RecommendationOut.of(r) for r in recs]
+
+    @router.get("/recommendations/{rec_id}")
+    def get_recommendation(rec_id: str, caller: Reader) -> RecommendationOut:
+        """Show one recommendation with its evidence (404 if unknown)."""
+        del caller
+        return RecommendationOut.of(store.get_recommendation(rec_id))
+
+    @router.get("/recommendations/{rec_id}/feedback")
+    def list_feedback(rec_id: str, caller: Reader) -> list[FeedbackOut]:
+        """List the feedback given on a recommendation, oldest first (404 if unknown)."""
+        del caller
+        store.get_recommendation(rec_id)
+        return [FeedbackOut.of(fb) for fb in store.feedback_for(rec_id)]
+
+    @router.get("/models")
+    def list_models(caller: Reader) -> list[ModelOut]:
+        """List registered model versions with their lineage, by name then version."""
+        del caller
+        return [ModelOut.of(m) for m in store.list_models()]
+
+    @router.get("/spec")
+    def get_spec(caller: Reader) -> SpecOut:
+        """Show the newest stored plant spec text (404 if none was stored yet)."""
+        del caller
+        current = store.current_spec()
+        if current is None:
+            raise NotFound("stored plant spec", "latest")
+        return SpecOut(version=current.version, text=current.text, by=current.by, at=current.at)
+
+
+def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) -> None:
+    """Add the routes that change state (feedback, spec, tokens)."""
+
+    @router.post("/recommendations/{rec_id}/feedback", status_code=201)
+    def give_feedback(rec_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
+        """Record acted / deferred / dismissed (a dismissal needs a reason)."""
+        fb, rec = actions.give_feedback(rec_id, body.kind, body.reason, caller.user)
+        return FeedbackResult(feedback=FeedbackOut.of(fb),
+                              recommendation=RecommendationOut.of(rec))
+
+    @router.put("/spec", openapi_extra=_SPEC_BODY)
+    async def put_spec(request: Request, caller: SpecAdmin) -> SpecSaved:
+        """Replace the plant spec: YAML as ``text/plain`` or JSON ``{"text": ...}``.
+
+        An invalid spec is refused with 422 and one line per problem in ``problems``.
+        """
+        text = _spec_text(request.headers.get("content-type", ""), await _body(request))
+        saved = await run_in_threadpool(actions.replace_spec, text, caller.user)
+        return SpecSaved(version=saved.version, by=saved.by, at=saved.at)
+
+    @router.post("/tokens", status_code=201)
+    def issue_token(
+        caller: Reader, response: Response, body: Annotated[TokenIn | None, Body()] = None,
+    ) -> TokenOut:
+        """Issue a new API token for the caller; shown once, only its hash is stored."""
+        ttl = (body or TokenIn()).expires_in_s
+        token, expires_at = auth.issue_token(caller.user, ttl, kind="api token")
+        response.headers.update(_NO_STORE)
+        return TokenOut(token=token, username=caller.user.username, expires_at=expires_at)
+
+    @router.delete("/tokens/current", status_code=204)
+    def revoke_current_token(caller: Reader) -> Response:
+        """Revoke the token (or session) this request was made with."""
+        auth.revoke(caller)
+        return Response(status_code=204)
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_SPEC_BYTES:
+        raise HTTPException(413, f"plant spec is larger than {MAX_SPEC_BYTES} bytes")
+    raw = await request.body()
+    if len(raw) > MAX_SPEC_BYTES:
+        raise HTTPException(413, f"plant spec is larger than {MAX_SPEC_BYTES} bytes")
+    return raw
+
+
+def _spec_text(content_type: str, raw: bytes) -> str:
+    """Return the spec text of a request body (plain YAML text or JSON ``{"text": ...}``)."""
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "application/json":
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise HTTPException(422, 'body is not JSON; send {"text": "<yaml>"}') from None
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise HTTPException(422, 'JSON body must be {"text": "<yaml>"}')
+        text: str = data["text"]
+        return text
+    if media not in {"", "text/plain", "application/yaml", "application/x-yaml", "text/yaml"}:
+        raise HTTPException(415, f"send the spec as text/plain YAML or JSON, not {media}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecErrors([SpecError(SPEC_FILENAME, None, "",
+                                    f"not UTF-8 text ({exc.reason})")]) from None

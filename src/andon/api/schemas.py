@@ -1,0 +1,230 @@
+"""Typed request and response bodies of the JSON API, and their mapping from domain records."""
+
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from andon.auth.access import PERMISSIONS, User
+from andon.interventions.recommendation import (
+    Contribution,
+    Feedback,
+    FeedbackKind,
+    Recommendation,
+    RecStatus,
+)
+from andon.scoring.artifact import ModelMeta
+
+__all__ = [
+    "FeedbackIn",
+    "FeedbackOut",
+    "FeedbackResult",
+    "Health",
+    "Me",
+    "ModelOut",
+    "RecommendationOut",
+    "SpecOut",
+    "SpecSaved",
+    "TokenIn",
+    "TokenOut",
+    "WhyOut",
+]
+
+_MAX_TOKEN_TTL_S = 365 * 86400.0
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Health(_Out):
+    """Liveness plus a glance at what the store holds."""
+
+    status: str = Field(description="'ok' when the API and its store answer")
+    open_recommendations: int
+    samples: int
+    models: list[str] = Field(description="model labels, e.g. 'pump-bearing v2'")
+
+
+class Me(_Out):
+    """The caller."""
+
+    username: str
+    display_name: str
+    role: str = Field(description="role id from the plant spec")
+    access: str = Field(description="viewer / operator / engineer / admin")
+    permissions: list[str]
+
+    @classmethod
+    def of(cls, user: User) -> Self:
+        """Describe ``user``."""
+        granted = PERMISSIONS.get(user.access, frozenset())
+        return cls(username=user.username, display_name=user.display_name or user.username,
+                   role=user.role, access=user.access,
+                   permissions=sorted(p.value for p in granted))
+
+
+class WhyOut(_Out):
+    """One feature's share in the score, against its healthy baseline."""
+
+    feature: str
+    value: float
+    baseline: float
+    spread: float
+    share: float = Field(description="fraction of the score explained by this feature (0..1)")
+    unit: str
+    text: str = Field(description="the same, as one human sentence")
+
+    @classmethod
+    def of(cls, c: Contribution) -> Self:
+        """Describe a contribution."""
+        return cls(feature=c.feature, value=c.value, baseline=c.baseline, spread=c.spread,
+                   share=c.share, unit=c.unit, text=c.describe())
+
+
+class RecommendationOut(_Out):
+    """A recommendation: the action, on which asset, by when, owned by whom, and why."""
+
+    id: str
+    use_case: str
+    enterprise: str
+    site: str
+    area: str
+    line: str
+    asset: str
+    asset_name: str
+    action: str
+    owner_role: str
+    deadline: datetime
+    deadline_label: str = Field(description="name of the planned stop, or 'now'")
+    deadline_is_now: bool
+    predicted_failure: datetime
+    detected_at: datetime
+    score: float
+    threshold: float
+    model: str
+    model_version: str
+    why: list[WhyOut]
+    status: RecStatus
+    is_open: bool
+    detections: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, rec: Recommendation) -> Self:
+        """Describe a recommendation."""
+        return cls(
+            id=rec.id, use_case=rec.use_case, enterprise=rec.enterprise, site=rec.site,
+            area=rec.area, line=rec.line, asset=rec.asset, asset_name=rec.asset_name,
+            action=rec.action, owner_role=rec.owner_role, deadline=rec.deadline,
+            deadline_label=rec.deadline_label, deadline_is_now=rec.deadline_is_now,
+            predicted_failure=rec.predicted_failure, detected_at=rec.detected_at,
+            score=rec.score, threshold=rec.threshold, model=rec.model,
+            model_version=rec.model_version, why=[WhyOut.of(c) for c in rec.why],
+            status=rec.status, is_open=rec.is_open, detections=rec.detections,
+            created_at=rec.created_at, updated_at=rec.updated_at,
+        )
+
+
+class FeedbackIn(BaseModel):
+    """What the owner says about a recommendation."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: FeedbackKind
+    reason: str = Field(default="", max_length=2000,
+                        description="required when kind is 'dismissed'")
+
+
+class FeedbackOut(_Out):
+    """Feedback given on a recommendation."""
+
+    recommendation_id: str
+    kind: FeedbackKind
+    reason: str
+    by: str
+    at: datetime
+
+    @classmethod
+    def of(cls, fb: Feedback) -> Self:
+        """Describe feedback."""
+        return cls(recommendation_id=fb.recommendation_id, kind=fb.kind, reason=fb.reason,
+                   by=fb.by, at=fb.at)
+
+
+class FeedbackResult(_Out):
+    """The feedback just recorded and the recommendation it moved."""
+
+    feedback: FeedbackOut
+    recommendation: RecommendationOut
+
+
+class ModelOut(_Out):
+    """A registered model version and its lineage."""
+
+    name: str
+    version: int
+    label: str
+    use_case: str
+    asset_kind: str
+    features: list[str]
+    units: list[str]
+    threshold: float
+    train_start: datetime
+    train_end: datetime
+    train_assets: list[str]
+    train_windows: int
+    data_sha256: str
+    artifact_sha256: str
+    created_at: datetime
+    code_version: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+
+    @classmethod
+    def of(cls, m: ModelMeta) -> Self:
+        """Describe model metadata."""
+        return cls(
+            name=m.name, version=m.version, label=m.label, use_case=m.use_case,
+            asset_kind=m.asset_kind, features=list(m.features), units=list(m.units),
+            threshold=m.threshold, train_start=m.train_start, train_end=m.train_end,
+            train_assets=list(m.train_assets), train_windows=m.train_windows,
+            data_sha256=m.data_sha256, artifact_sha256=m.artifact_sha256,
+            created_at=m.created_at, code_version=m.code_version, params=dict(m.params),
+            metrics=dict(m.metrics),
+        )
+
+
+class SpecOut(_Out):
+    """The stored plant spec text."""
+
+    version: int
+    text: str
+    by: str
+    at: datetime
+
+
+class SpecSaved(_Out):
+    """The version a new spec text was stored as."""
+
+    version: int
+    by: str
+    at: datetime
+
+
+class TokenIn(BaseModel):
+    """Options for a new API token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_s: float = Field(default=30 * 86400.0, gt=0, le=_MAX_TOKEN_TTL_S,
+                                description="lifetime in seconds (default 30 days, max 365)")
+
+
+class TokenOut(_Out):
+    """A new API token; shown once, only its hash is stored."""
+
+    token: str
+    username: str
+    expires_at: datetime

@@ -1,0 +1,196 @@
+"""The inbox pages: sign in, see open recommendations, say acted / deferred / dismissed.
+
+Server-rendered with Jinja2 from ``andon/web/templates``; CSS and JS are vendored in
+``andon/web/static`` (no CDN, no external URL). Every page except the login form needs a
+signed-in caller, resolved by the shared dependency of ``andon.api.auth``.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from andon.api.auth import SESSION_COOKIE, Authenticator, Caller, needs
+from andon.auth.access import Permission, User, access_allows
+from andon.clock import Clock
+from andon.errors import AndonError, FeedbackError, NotFound
+from andon.interventions.recommendation import Feedback, FeedbackKind, Recommendation
+from andon.spec.model import PlantSpec
+from andon.store.base import Store
+from andon.web.views import rec_view, user_view, watched_assets
+
+__all__ = ["GiveFeedback", "WebInbox"]
+
+#: records feedback: (recommendation id, kind, reason, user) -> (feedback, updated record)
+GiveFeedback = Callable[[str, FeedbackKind, str, User], tuple[Feedback, Recommendation]]
+
+LOGIN_FAILED = "Unknown user or wrong password"
+_MAX_FIELD = 1000  # longer usernames or passwords are refused like wrong ones
+_REFRESH_S = 30
+_HTML_HEADERS = {"Cache-Control": "no-store"}
+
+Reader = Annotated[Caller, Depends(needs(Permission.READ))]
+Giver = Annotated[Caller, Depends(needs(Permission.FEEDBACK))]
+
+
+class WebInbox:
+    """The web surface: its router, its static files and its error pages.
+
+    Collaborators are passed in by the composition root (``andon.api.create_app``):
+    ``give_feedback`` records feedback and its event, ``status_for`` maps Andon errors to
+    HTTP status codes, ``spec`` returns the plant spec currently in force.
+    """
+
+    def __init__(self, *, store: Store, spec: Callable[[], PlantSpec], clock: Clock,
+                 auth: Authenticator, give_feedback: GiveFeedback,
+                 status_for: Callable[[AndonError], int]) -> None:
+        self.store = store
+        self.spec = spec
+        self.clock = clock
+        self.auth = auth
+        self.give_feedback = give_feedback
+        self.status_for = status_for  # the app's one mapping of errors to HTTP status codes
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("andon.web", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    # -- building blocks -------------------------------------------------------------------
+    def static_files(self) -> StaticFiles:
+        """Serve the vendored CSS and JS (mounted at ``/static``)."""
+        return StaticFiles(packages=[("andon.web", "static")])
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """Render a template as an uncached HTML response."""
+        context.setdefault("enterprise", self.spec().enterprise.name)
+        context.setdefault("me", None)
+        context.setdefault("csrf", "")
+        html = self.env.get_template(name).render(**context)
+        return HTMLResponse(html, status_code=status, headers=_HTML_HEADERS)
+
+    def login_page(self, status: int = 200, *, message: str = "", error: str = "",
+                   username: str = "") -> HTMLResponse:
+        """Render the sign-in form."""
+        return self.render("login.html", status, message=message, error=error,
+                           username=username)
+
+    def render_error(self, request: Request, status: int, message: str,
+                     problems: Sequence[str]) -> Response:
+        """Render an error as a page; a 401 is the login page (and drops a stale cookie)."""
+        if status == 401:  # noqa: PLR2004 - HTTP status
+            presented = SESSION_COOKIE in request.cookies or "authorization" in request.headers
+            note = "Your session has ended; please sign in again." if presented else ""
+            response = self.login_page(401, message=note)
+            if SESSION_COOKIE in request.cookies:
+                self.auth.clear_session_cookie(response)
+            return response
+        return self.render("error.html", status, code=status, message=message,
+                           problems=list(problems))
+
+    def inbox_page(self, caller: Caller, status: int = 200, *, flash: str = "",
+                   error: str = "", error_rec: str = "", reason: str = "") -> HTMLResponse:
+        """Render the inbox of open (and deferred) recommendations, newest first."""
+        spec, now = self.spec(), self.clock.now()
+        recs = [rec_view(r, spec, now) for r in self.store.list_recommendations(open_only=True)]
+        return self.render(
+            "inbox.html", status,
+            me=user_view(caller.user, spec), csrf=self.auth.csrf_token(caller),
+            recs=recs, can_give=access_allows(caller.user.access, Permission.FEEDBACK),
+            watched=watched_assets(spec), now_count=sum(r.urgency in {"now", "overdue"}
+                                                        for r in recs),
+            flash=flash, error=error, error_rec=error_rec, reason=reason,
+            refresh_s=_REFRESH_S,
+        )
+
+    def _flash(self, done: str | None, rec_id: str | None) -> str:
+        """Return the confirmation shown after a successful feedback post redirected here."""
+        if done not in {k.value for k in FeedbackKind} or not rec_id:
+            return ""
+        try:
+            rec = self.store.get_recommendation(rec_id)
+        except NotFound:
+            return ""
+        return f"Recorded “{done}” for {rec.asset_name} ({rec.asset})."
+
+    # -- routes ----------------------------------------------------------------------------
+    def router(self) -> APIRouter:  # noqa: C901 - one nested function per route
+        """Build the HTML routes: login, logout, inbox and feedback posts."""
+        router = APIRouter(include_in_schema=False)
+        auth = self.auth
+
+        @router.get("/login", response_class=HTMLResponse)
+        def login_form() -> HTMLResponse:
+            """Show the sign-in form (public)."""
+            return self.login_page()
+
+        @router.post("/login", response_class=HTMLResponse)
+        def login(request: Request, username: Annotated[str, Form()] = "",
+                  password: Annotated[str, Form()] = "") -> Response:
+            """Check the password, start a session, go to the inbox (public)."""
+            username = username.strip()
+            user = None
+            if len(username) <= _MAX_FIELD and len(password) <= _MAX_FIELD:
+                user = auth.check_password(username, password)
+            if user is None:
+                return self.login_page(401, error=LOGIN_FAILED, username=username[:_MAX_FIELD])
+            token, _ = auth.issue_token(user, auth.session_ttl_s, kind="session")
+            response = RedirectResponse("/inbox", status_code=303)
+            auth.set_session_cookie(response, token, secure=request.url.scheme == "https")
+            return response
+
+        @router.post("/logout")
+        def logout(caller: Reader) -> Response:
+            """End the session: revoke its token and drop the cookie."""
+            auth.revoke(caller)
+            response = RedirectResponse("/login", status_code=303)
+            auth.clear_session_cookie(response)
+            return response
+
+        @router.get("/")
+        def home(caller: Reader) -> Response:
+            """Send the caller to the inbox, the home page."""
+            del caller
+            return RedirectResponse("/inbox", status_code=303)
+
+        @router.get("/inbox", response_class=HTMLResponse)
+        def inbox(caller: Reader, done: Annotated[str | None, Query(max_length=20)] = None,
+                  rec: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
+            """Show open recommendations, newest first, with buttons for those allowed."""
+            return self.inbox_page(caller, flash=self._flash(done, rec))
+
+        @router.post("/inbox/{rec_id}/feedback", response_class=HTMLResponse)
+        def feedback(rec_id: str, caller: Giver, kind: Annotated[str, Form()] = "",
+                     reason: Annotated[str, Form()] = "") -> Response:
+            """Record acted / deferred / dismissed from the inbox, then show the inbox again."""
+            try:
+                fb_kind = FeedbackKind(kind)
+            except ValueError:
+                return self.inbox_page(caller, 422, error="Choose Acted, Deferred or Dismissed.",
+                                       error_rec=rec_id, reason=reason)
+            try:
+                self.give_feedback(rec_id, fb_kind, reason, caller.user)
+            except NotFound as exc:
+                return self.inbox_page(
+                    caller, self.status_for(exc),
+                    error="That recommendation no longer exists; the list below is current.")
+            except FeedbackError as exc:
+                return self.inbox_page(caller, self.status_for(exc), error=_sentence(str(exc)),
+                                       error_rec=rec_id, reason=reason)
+            target = f"/inbox?done={fb_kind.value}&rec={quote(rec_id, safe='')}"
+            return RedirectResponse(target, status_code=303)
+
+        return router
+
+
+def _sentence(text: str) -> str:
+    """Capitalise a one-line reason and end it with a full stop."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text

@@ -1,0 +1,138 @@
+"""What the inbox shows of a recommendation: preformatted, in the site's local time."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from andon.auth.access import User
+from andon.interventions.recommendation import Recommendation, RecStatus
+from andon.spec.model import PlantSpec
+
+__all__ = [
+    "RecView",
+    "UserView",
+    "due_text",
+    "local_time",
+    "rec_view",
+    "user_view",
+    "watched_assets",
+]
+
+_NEAR = timedelta(hours=2)  # deadlines closer than this are highlighted as "soon"
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """The signed-in user, as the page header shows them."""
+
+    username: str
+    display_name: str
+    role_name: str
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecView:
+    """One recommendation card."""
+
+    id: str
+    asset: str
+    asset_name: str
+    where: tuple[str, ...]  # ("Ghent water treatment", "Cooling water loop")
+    action: str
+    status: str
+    deferred: bool
+    deadline_iso: str
+    deadline_local: str  # "Tue 24 Nov 05:30 CET"
+    deadline_label: str
+    deadline_now: bool
+    urgency: str  # "now", "overdue", "soon" or "later": drives the highlight
+    due: str  # "in 3 h 05 min", "overdue by 20 min"; empty for "now" deadlines
+    detected_local: str
+    owner_role: str
+    owner_role_name: str
+    detections: int
+    score: str
+    threshold: str
+    ratio: str  # score / threshold, e.g. "1.4"
+    model: str
+    why: tuple[str, ...]
+
+
+def user_view(user: User, spec: PlantSpec) -> UserView:
+    """Build the header view of ``user`` (role display name from the spec when known)."""
+    try:
+        role_name = spec.role(user.role).name
+    except KeyError:
+        role_name = user.role
+    return UserView(username=user.username, display_name=user.display_name or user.username,
+                    role_name=role_name, access=user.access)
+
+
+def local_time(when: datetime, tz: ZoneInfo) -> str:
+    """``Tue 24 Nov 05:30 CET``: short, unambiguous for a shift, in the site's zone."""
+    return when.astimezone(tz).strftime("%a %d %b %H:%M %Z")
+
+
+def due_text(deadline: datetime, now: datetime, *, is_now: bool) -> tuple[str, str]:
+    """Say how far away a deadline is, and its urgency (now / overdue / soon / later).
+
+    >>> from andon.clock import utc
+    >>> due_text(utc(2026, 1, 1, 8, 5), utc(2026, 1, 1, 5, 0), is_now=False)
+    ('in 3 h 05 min', 'later')
+    >>> due_text(utc(2026, 1, 1, 4, 40), utc(2026, 1, 1, 5, 0), is_now=False)
+    ('overdue by 20 min', 'overdue')
+    """
+    if is_now:
+        return "", "now"
+    delta = deadline - now
+    if delta < timedelta(0):
+        return f"overdue by {_span(-delta)}", "overdue"
+    return f"in {_span(delta)}", "soon" if delta <= _NEAR else "later"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {mins:02d} min"
+    return f"{mins} min"
+
+
+def rec_view(rec: Recommendation, spec: PlantSpec, now: datetime) -> RecView:
+    """Build the card for ``rec``; times in the site's zone (UTC if the site is unknown)."""
+    site = next((s for s in spec.sites if s.id == rec.site), None)
+    tz = ZoneInfo(site.timezone if site is not None else "UTC")
+    where = [site.name if site is not None else rec.site]
+    try:
+        where.append(spec.line(rec.site, rec.line)[2].name)
+    except KeyError:
+        where.append(rec.line)
+    try:
+        owner = spec.role(rec.owner_role).name
+    except KeyError:
+        owner = rec.owner_role
+    due, urgency = due_text(rec.deadline, now, is_now=rec.deadline_is_now)
+    ratio = rec.score / rec.threshold if rec.threshold else float("inf")
+    return RecView(
+        id=rec.id, asset=rec.asset, asset_name=rec.asset_name, where=tuple(where),
+        action=rec.action, status=rec.status.value,
+        deferred=rec.status is RecStatus.DEFERRED,
+        deadline_iso=rec.deadline.isoformat(), deadline_local=local_time(rec.deadline, tz),
+        deadline_label=rec.deadline_label, deadline_now=rec.deadline_is_now, urgency=urgency,
+        due=due, detected_local=local_time(rec.detected_at, tz), owner_role=rec.owner_role,
+        owner_role_name=owner, detections=rec.detections, score=f"{rec.score:.3g}",
+        threshold=f"{rec.threshold:.3g}", ratio=f"{ratio:.1f}",
+        model=f"{rec.model} v{rec.model_version}".replace(" vv", " v"),
+        why=tuple(c.describe() for c in rec.why),
+    )
+
+
+def watched_assets(spec: PlantSpec) -> int:
+    """Count the assets the spec's use cases watch (all assets if there is no use case)."""
+    if not spec.use_cases:
+        return len(spec.assets())
+    return len({x[3].id for uc in spec.use_cases for x in spec.use_case_assets(uc)})

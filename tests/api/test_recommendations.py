@@ -1,0 +1,237 @@
+"""The JSON API over a real SQLite store: recommendations, feedback, models, spec, health."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from andon.interventions.recommendation import FeedbackKind, Recommendation, RecStatus
+from api.conftest import DEMO_SPEC_TEXT, Login, TestClient
+from factories import T0, closed, make_model, make_rec
+
+if TYPE_CHECKING:
+    from andon.clock import ManualClock
+    from andon.store import SqlStore
+
+
+def give(client: TestClient, login: Login, rec_id: str, kind: str, reason: str = "") -> dict:
+    response = client.post(f"/api/recommendations/{rec_id}/feedback", headers=login.headers,
+                           json={"kind": kind, "reason": reason})
+    return {"status": response.status_code, **response.json()}
+
+
+# -- reading ----------------------------------------------------------------------------------
+def test_list_shows_open_and_deferred_newest_first_and_all_on_request(
+    client: TestClient, store: SqlStore, logins: dict[str, Login],
+) -> None:
+    older = make_rec("rec-old", created_at=T0 - timedelta(hours=3))
+    newer = make_rec("rec-new", asset="p-102", asset_name="Pump P-102", created_at=T0)
+    deferred = make_rec("rec-def", created_at=T0 - timedelta(hours=1),
+                        status=RecStatus.DEFERRED)
+    done = closed(make_rec("rec-done", created_at=T0 - timedelta(hours=2)))
+    for r in (older, newer, deferred, done):
+        store.save_recommendation(r)
+    headers = logins["viewer"].headers
+    listed = client.get("/api/recommendations", headers=headers).json()
+    assert [r["id"] for r in listed] == ["rec-new", "rec-def", "rec-old"]
+    everything = client.get("/api/recommendations", params={"all": "true"}, headers=headers)
+    assert [r["id"] for r in everything.json()] == ["rec-new", "rec-def", "rec-done", "rec-old"]
+    limited = client.get("/api/recommendations", params={"limit": 1}, headers=headers)
+    assert [r["id"] for r in limited.json()] == ["rec-new"]
+
+
+def test_get_returns_the_full_record_with_its_why(
+    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    body = client.get(f"/api/recommendations/{rec.id}", headers=logins["viewer"].headers).json()
+    assert body["asset"] == "p-101"
+    assert body["asset_name"] == "Pump P-101"
+    assert body["action"] == rec.action
+    assert body["owner_role"] == "maintenance_planner"
+    assert body["deadline"] == "2026-03-03T04:30:00Z"
+    assert body["deadline_label"] == "Early-shift changeover stop"
+    assert body["deadline_is_now"] is False
+    assert body["status"] == "open"
+    assert body["is_open"] is True
+    assert body["detections"] == 4
+    assert body["score"] == rec.score
+    assert body["threshold"] == rec.threshold
+    assert body["why"][0] == {
+        "feature": "vibration.mean", "value": 7.9, "baseline": 2.1, "spread": 0.3,
+        "share": 0.61, "unit": "mm/s",
+        "text": "vibration.mean 7.9 mm/s (healthy 2.1 ± 0.3), 61% of score",
+    }
+    assert len(body["why"]) == 2
+
+
+def test_unknown_recommendation_is_404_everywhere(
+    client: TestClient, logins: dict[str, Login],
+) -> None:
+    headers = logins["operator"].headers
+    for method, path, body in (
+        ("GET", "/api/recommendations/nope", None),
+        ("GET", "/api/recommendations/nope/feedback", None),
+        ("POST", "/api/recommendations/nope/feedback", {"kind": "acted"}),
+    ):
+        response = client.request(method, path, headers=headers, json=body)
+        assert response.status_code == 404
+        assert response.json() == {"error": "recommendation 'nope' not found"}
+
+
+# -- feedback ---------------------------------------------------------------------------------
+def test_acted_feedback_is_stored_closes_the_rec_and_is_recorded_as_event(
+    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    logins: dict[str, Login],
+) -> None:
+    clock.advance(seconds=90)
+    result = give(client, logins["operator"], rec.id, "acted", "  re-greased, vibration down  ")
+    assert result["status"] == 201
+    assert result["recommendation"]["status"] == "acted"
+    assert result["feedback"] == {
+        "recommendation_id": rec.id, "kind": "acted", "reason": "re-greased, vibration down",
+        "by": "operator", "at": "2026-03-02T07:01:30Z",
+    }
+    [fb] = store.feedback_for(rec.id)
+    assert (fb.kind, fb.by, fb.at, fb.reason) == (
+        FeedbackKind.ACTED, "operator", clock.now(), "re-greased, vibration down")
+    assert store.get_recommendation(rec.id).status is RecStatus.ACTED
+    [event] = store.events(kind="feedback")
+    assert (event.subject, event.by, event.detail) == (
+        rec.id, "operator", "acted: re-greased, vibration down")
+    listed = client.get(f"/api/recommendations/{rec.id}/feedback",
+                        headers=logins["viewer"].headers).json()
+    assert [f["kind"] for f in listed] == ["acted"]
+    still_open = client.get("/api/recommendations", headers=logins["viewer"].headers).json()
+    assert still_open == []
+
+
+def test_deferred_keeps_the_rec_open_for_more_feedback(
+    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    assert give(client, logins["operator"], rec.id, "deferred")["status"] == 201
+    assert store.get_recommendation(rec.id).status is RecStatus.DEFERRED
+    assert give(client, logins["engineer"], rec.id, "dismissed", "duplicate of WO-77")[
+        "recommendation"]["status"] == "dismissed"
+    assert [(f.kind, f.by) for f in store.feedback_for(rec.id)] == [
+        (FeedbackKind.DEFERRED, "operator"), (FeedbackKind.DISMISSED, "engineer")]
+
+
+def test_dismissal_without_reason_is_422_with_the_reason_and_stores_nothing(
+    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    for reason in ("", "   "):
+        result = give(client, logins["operator"], rec.id, "dismissed", reason)
+        assert result == {"status": 422,
+                          "error": f"dismissing recommendation {rec.id} needs a reason"}
+    assert store.feedback_for(rec.id) == []
+    assert store.get_recommendation(rec.id).status is RecStatus.OPEN
+
+
+def test_feedback_on_a_closed_rec_is_422(
+    client: TestClient, store: SqlStore, logins: dict[str, Login],
+) -> None:
+    done = closed(make_rec("rec-done"), RecStatus.DISMISSED)
+    store.save_recommendation(done)
+    result = give(client, logins["operator"], done.id, "acted")
+    assert result["status"] == 422
+    assert result["error"] == (
+        "recommendation rec-done is already dismissed; it takes no more feedback")
+
+
+def test_malformed_feedback_is_422_without_echoing_input(
+    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    response = client.post(f"/api/recommendations/{rec.id}/feedback",
+                           headers=logins["operator"].headers,
+                           json={"kind": "fixed-it-myself", "extra": 1})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"].startswith("2 problems: body.kind:")
+    assert len(body["problems"]) == 2
+    assert "fixed-it-myself" not in response.text
+
+
+# -- models, health, me -----------------------------------------------------------------------
+def test_models_health_and_me(
+    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    store.register_model(make_model(version=3))
+    headers = logins["engineer"].headers
+    [model] = client.get("/api/models", headers=headers).json()
+    assert (model["name"], model["version"], model["label"]) == ("pump-bearing", 3,
+                                                                 "pump-bearing v3")
+    assert model["features"] == ["vibration.mean", "bearing_temp.slope"]
+    assert model["threshold"] == 4.0
+    assert model["train_start"] == "2026-01-31T07:00:00Z"
+    assert model["train_end"] == "2026-03-01T07:00:00Z"
+    assert model["created_at"] == "2026-03-01T19:00:00Z"
+    health = client.get("/api/health", headers=headers).json()
+    assert health == {"status": "ok", "open_recommendations": 1, "samples": 0,
+                      "models": ["pump-bearing v3"]}
+    me = client.get("/api/me", headers=headers).json()
+    assert me == {"username": "engineer", "display_name": "Engineer",
+                  "role": "reliability_engineer", "access": "engineer",
+                  "permissions": ["feedback", "manage_models", "read"]}
+
+
+# -- the plant spec ---------------------------------------------------------------------------
+def test_admin_replaces_the_spec_and_everyone_can_read_it(
+    client: TestClient, store: SqlStore, clock: ManualClock, logins: dict[str, Login],
+) -> None:
+    viewer = logins["viewer"].headers
+    assert client.get("/api/spec", headers=viewer).status_code == 404
+    response = client.put("/api/spec", content=DEMO_SPEC_TEXT.encode(),
+                          headers={**logins["admin"].headers, "Content-Type": "text/plain"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"version": 1, "by": "admin", "at": "2026-03-02T07:00:00Z"}
+    current = client.get("/api/spec", headers=viewer).json()
+    assert (current["version"], current["text"]) == (1, DEMO_SPEC_TEXT)
+    as_json = client.put("/api/spec", json={"text": DEMO_SPEC_TEXT},
+                         headers=logins["admin"].headers)
+    assert as_json.json()["version"] == 2
+    assert store.current_spec() is not None
+    assert [e.subject for e in store.events(kind="spec")] == ["v2", "v1"]
+
+
+def test_broken_spec_is_422_with_one_file_line_problem_each(
+    client: TestClient, store: SqlStore, logins: dict[str, Login],
+) -> None:
+    broken = DEMO_SPEC_TEXT.replace("timezone: Europe/Brussels", "timezone: Mars/Olympus", 1)
+    response = client.put("/api/spec", content=broken.encode(),
+                          headers={**logins["admin"].headers, "Content-Type": "text/plain"})
+    assert response.status_code == 422
+    body = response.json()
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if "Mars/Olympus" in text)
+    expected = (f"plant.yaml:{line} sites[0].timezone: 'Mars/Olympus' is not an IANA time "
+                "zone (e.g. Europe/Brussels)")
+    assert body["problems"] == [expected]
+    assert body["error"] == f"plant spec rejected (1 problem); first: {expected}"
+    assert store.current_spec() is None
+
+
+def test_spec_body_must_be_yaml_text_or_json_text(
+    client: TestClient, logins: dict[str, Login],
+) -> None:
+    admin = logins["admin"].headers
+    wrong_json = client.put("/api/spec", json={"spec": "x"}, headers=admin)
+    assert wrong_json.status_code == 422
+    assert wrong_json.json() == {"error": 'JSON body must be {"text": "<yaml>"}'}
+    not_text = client.put("/api/spec", content=b"\x89PNG",
+                          headers={**admin, "Content-Type": "image/png"})
+    assert not_text.status_code == 415
+    bad_utf8 = client.put("/api/spec", content=b"\xff\xfe",
+                          headers={**admin, "Content-Type": "text/plain"})
+    assert bad_utf8.status_code == 422
+    assert bad_utf8.json()["problems"][0].startswith("plant.yaml: not UTF-8 text")
+
+
+def test_only_admins_may_replace_the_spec(
+    client: TestClient, store: SqlStore, logins: dict[str, Login],
+) -> None:
+    for access in ("viewer", "operator", "engineer"):
+        response = client.put("/api/spec", content=DEMO_SPEC_TEXT.encode(),
+                              headers={**logins[access].headers, "Content-Type": "text/plain"})
+        assert response.status_code == 403
+        assert response.json() == {
+            "error": f"{access} (role {logins[access].user.role}) may not change the plant spec"}
+    assert store.current_spec() is None

@@ -1,0 +1,128 @@
+"""An operator signs in with a real browser, sees the pump's recommendation and says Acted.
+
+The app runs under uvicorn on a free loopback port (started in a thread, awaited on
+``Server.started``); Chromium is Debian's, driven by Playwright. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+
+from andon.api import create_app
+from andon.clock import ManualClock
+from andon.interventions.recommendation import FeedbackKind
+from andon.store import SqlStore, open_store
+from andon.testing import free_port
+from factories import T0, add_user, make_rec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from andon.spec import PlantSpec
+
+CHROMIUM = Path("/usr/bin/chromium")
+USERNAME, PASSWORD = "ana", "pump-room-2026"
+STARTUP_TIMEOUT_S = 20.0
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """Debian's Chromium; a clear skip (a failure in CI) when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlStore]:
+    """A SQLite store with one operator and one open recommendation on pump p-101."""
+    s = open_store(sqlite_url)
+    add_user(s, USERNAME, access="operator", role="operator", password=PASSWORD,
+             display_name="Ana Peeters")
+    s.save_recommendation(make_rec("rec-p-101"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def base_url(store: SqlStore, demo_spec: PlantSpec) -> Iterator[str]:
+    """The app served by uvicorn on 127.0.0.1:<free port>, stopped after the test."""
+    app = create_app(store, demo_spec, clock=ManualClock(T0))
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", ws="none",
+                            http="h11", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("uvicorn stopped before it started serving")
+        if time.monotonic() > deadline:
+            pytest.fail(f"uvicorn did not start within {STARTUP_TIMEOUT_S:g} s")
+        thread.join(timeout=0.02)  # wakes early if the server thread dies
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STARTUP_TIMEOUT_S)
+        assert not thread.is_alive(), "uvicorn did not shut down"
+
+
+def test_operator_logs_in_sees_the_pump_and_acts(
+    chromium: Path, base_url: str, store: SqlStore, tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - browser tests only
+
+    screenshot = tmp_path / "inbox.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            outside: list[str] = []
+            page.on("request", lambda r: None if r.url.startswith(base_url)
+                    else outside.append(r.url))
+            errors: list[str] = []  # script errors and CSP violations
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            signed_out = "the server responded with a status of 401"  # the login page itself
+
+            page.goto(f"{base_url}/inbox")
+            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+            page.get_by_label("Username").fill(USERNAME)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+
+            page.wait_for_url(f"{base_url}/inbox")
+            card = page.locator('[data-rec-id="rec-p-101"]')
+            expect(card).to_be_visible()
+            expect(card.get_by_role("heading", name="Pump P-101")).to_be_visible()
+            expect(card.get_by_text(make_rec().action)).to_be_visible()
+            expect(page.locator("#session")).to_contain_text("Ana Peeters")
+            page.screenshot(path=str(screenshot), full_page=True)
+
+            card.get_by_role("button", name="Acted").click()
+            expect(page.locator("#flash")).to_contain_text("Pump P-101")
+            expect(page.locator('[data-rec-id="rec-p-101"]')).to_have_count(0)
+            expect(page.locator("#empty-inbox")).to_be_visible()
+        finally:
+            browser.close()
+
+    [fb] = store.feedback_for("rec-p-101")
+    assert (fb.kind, fb.by) == (FeedbackKind.ACTED, USERNAME)
+    assert [r.id for r in store.list_recommendations(open_only=True)] == []
+    assert outside == []  # nothing was fetched from another origin
+    assert [e for e in errors if signed_out not in e] == []
+    assert screenshot.stat().st_size > 0
+    print(f"inbox screenshot: {screenshot}")  # noqa: T201 - shown with -s, for a human to look at
