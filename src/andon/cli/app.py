@@ -58,7 +58,7 @@ ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="Directory of mode
 def main() -> None:
     """Entry point: run the CLI, turning Andon errors into one-line messages and exit code 2."""
     try:
-        app()
+        app(prog_name="andon")
     except AndonError as exc:
         for line in str(exc).splitlines():
             err.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
@@ -341,7 +341,9 @@ def users_add(
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True)] = "",
+                                          confirmation_prompt=True,
+                                          help="Password; asked for (hidden) when not given.")]
+    = "",
 ) -> None:
     """Create or replace a login with a role of the spec."""
     from andon.auth import User, hash_password  # noqa: PLC0415
