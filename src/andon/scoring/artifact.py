@@ -8,14 +8,18 @@ allowlist, and the artifact's SHA-256 must match its metadata. Anything else is 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from andon.errors import ModelError
 from andon.scoring.model import AnomalyModel
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["ModelMeta", "latest_version_dir", "load_model", "save_model"]
 
@@ -31,6 +35,9 @@ _TRUSTED = {
     "builtins.int",
     "builtins.str",
     "builtins.NoneType",
+    "builtins.dict",  # containers skops writes for the pipeline's steps and attributes
+    "builtins.list",
+    "builtins.tuple",
 }
 
 
@@ -83,7 +90,8 @@ def latest_version_dir(models_dir: Path, name: str) -> Path | None:
     if not base.is_dir():
         return None
     versions = sorted(
-        (int(p.name[1:]), p) for p in base.iterdir() if p.name.startswith("v") and p.name[1:].isdigit()
+        (int(p.name[1:]), p) for p in base.iterdir()
+        if p.name.startswith("v") and p.name[1:].isdigit()
     )
     return versions[-1][1] if versions else None
 
@@ -109,32 +117,72 @@ def save_model(model: AnomalyModel, meta_fields: dict[str, Any], models_dir: Pat
 
 def load_model(version_dir: Path, top: int = 3) -> tuple[AnomalyModel, ModelMeta]:
     """Load and check an artifact; raise ``ModelError`` with the reason if it is not usable."""
-    import skops.io as sio  # noqa: PLC0415
-
     meta_path, blob_path = version_dir / "meta.json", version_dir / "model.skops"
+    meta = _read_meta(meta_path)
+    pipeline = _read_pipeline(blob_path, meta.artifact_sha256)
+    expected = getattr(pipeline, "n_features_in_", None)
+    if expected != len(meta.features) or len(meta.units) != len(meta.features):
+        raise ModelError(str(meta_path),
+                         f"metadata lists {len(meta.features)} features and {len(meta.units)} "
+                         f"units; the artifact expects {expected}")
+    return AnomalyModel(pipeline, meta.features, meta.units, meta.threshold, top=top), meta
+
+
+def _read_meta(meta_path: Path) -> ModelMeta:
     try:
-        meta = ModelMeta.from_json(meta_path.read_text(encoding="utf-8"))
+        return ModelMeta.from_json(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(str(meta_path), "metadata file is missing") from None
+    except OSError as exc:
+        raise ModelError(str(meta_path), f"cannot read metadata ({exc.strerror})") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise ModelError(str(meta_path), f"metadata is not valid ({exc})") from None
+
+
+def _read_pipeline(blob_path: Path, sha256: str) -> Any:
+    """Read and check a pipeline: its hash first, then the type allowlist, then load it."""
+    import skops.io as sio  # noqa: PLC0415 - heavy import, only when loading
+
     try:
         blob = blob_path.read_bytes()
     except FileNotFoundError:
         raise ModelError(str(blob_path), "artifact file is missing") from None
+    except OSError as exc:
+        raise ModelError(str(blob_path), f"cannot read artifact ({exc.strerror})") from None
     digest = hashlib.sha256(blob).hexdigest()
-    if digest != meta.artifact_sha256:
+    if digest != sha256:
         raise ModelError(str(blob_path),
                          f"content hash {digest[:12]} does not match metadata "
-                         f"{meta.artifact_sha256[:12]} (corrupt or altered)")
+                         f"{str(sha256)[:12]} (corrupt or altered)")
+    # skops raises many kinds of exception on a corrupt zip: each becomes the reason.
+    # skops itself trusts every scikit-learn estimator and numpy function by default and only
+    # reports the rest, so the allowlist is checked against every type the schema names.
     try:
         untrusted = set(sio.get_untrusted_types(data=blob))
-        if untrusted - _TRUSTED:
-            raise ModelError(str(blob_path),
-                             f"refusing untrusted types {sorted(untrusted - _TRUSTED)}")
-        pipeline = sio.loads(blob, trusted=sorted(untrusted))
-    except ModelError:
-        raise
-    except Exception as exc:  # skops raises many kinds on corrupt zips  # noqa: BLE001
-        raise ModelError(str(blob_path), f"cannot read skops artifact ({exc})") from None
-    return AnomalyModel(pipeline, meta.features, meta.units, meta.threshold, top=top), meta
+        named = _schema_types(blob)
+    except Exception as exc:
+        raise ModelError(str(blob_path), f"cannot read skops artifact ({exc})") from exc
+    refused = (untrusted | named) - _TRUSTED
+    if refused:
+        raise ModelError(str(blob_path), f"refusing untrusted types {sorted(refused)}")
+    try:
+        return sio.loads(blob, trusted=sorted(untrusted))
+    except Exception as exc:
+        raise ModelError(str(blob_path), f"cannot read skops artifact ({exc})") from exc
+
+
+def _schema_types(blob: bytes) -> set[str]:
+    """Every ``module.Class`` (or ``module.function``) a skops artifact's schema refers to."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from andon.spec.model import Calendar
+if TYPE_CHECKING:
+    from andon.spec.model import Calendar
 
 __all__ = ["PlannedStop", "next_planned_stop", "planned_stops"]
 
@@ -24,17 +26,25 @@ class PlannedStop:
     end: datetime
 
 
-def planned_stops(calendar: Calendar, tz: str, after: datetime, before: datetime) -> list[PlannedStop]:
-    """Windows whose start lies in ``[after, before)``, sorted by start."""
+def planned_stops(
+    calendar: Calendar, tz: str, after: datetime, before: datetime,
+) -> list[PlannedStop]:
+    """Windows whose start lies in ``[after, before)``, sorted by start.
+
+    ``after`` and ``before`` must be timezone-aware. One-off windows written without a UTC
+    offset are site-local, like recurring ones.
+    """
+    if after.tzinfo is None or before.tzinfo is None:
+        raise ValueError("planned_stops needs timezone-aware 'after' and 'before'")
     zone = ZoneInfo(tz)
     out: list[PlannedStop] = []
     for w in calendar.planned_downtime:
         if w.days is None:
-            start = datetime.fromisoformat(w.start)
-            start = start.replace(tzinfo=zone) if start.tzinfo is None else start
-            start_utc = start.astimezone(UTC)
+            start_utc = _instant(datetime.fromisoformat(w.start), zone)
             if after <= start_utc < before:
-                out.append(PlannedStop(w.name, start_utc, start_utc + w.length()))
+                end_utc = (_instant(w.end, zone) if w.end is not None
+                           else start_utc + w.length())
+                out.append(PlannedStop(w.name, start_utc, end_utc))
             continue
         days = w.weekdays()
         local_day: date = after.astimezone(zone).date() - timedelta(days=1)
@@ -48,9 +58,14 @@ def planned_stops(calendar: Calendar, tz: str, after: datetime, before: datetime
     return sorted(out, key=lambda s: s.start)
 
 
+def _instant(when: datetime, zone: ZoneInfo) -> datetime:
+    """Convert a datetime from the spec to UTC; without an offset it is local to ``zone``."""
+    return (when.replace(tzinfo=zone) if when.tzinfo is None else when).astimezone(UTC)
+
+
 def next_planned_stop(
     calendar: Calendar, tz: str, after: datetime, before: datetime,
 ) -> PlannedStop | None:
-    """The first planned stop starting in ``[after, before)``, or None."""
+    """Return the first planned stop starting in ``[after, before)``, or None."""
     stops = planned_stops(calendar, tz, after, before)
     return stops[0] if stops else None

@@ -8,7 +8,9 @@ field it is about.
 
 from __future__ import annotations
 
+import math
 import re
+import string
 from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,6 +43,8 @@ _ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Id = Annotated[str, Field(pattern=_ID, description="lowercase id usable in an MQTT topic level")]
 _TAG = r"^[a-z][a-z0-9_]{0,62}$"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: longest duration the spec accepts: beyond this, deadlines fall outside any calendar
+_MAX_DURATION_S = 10 * 366 * 86400.0
 
 
 class _Strict(BaseModel):
@@ -49,10 +53,16 @@ class _Strict(BaseModel):
 
 def _duration(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"{value!r} is not a duration (e.g. '60s', '30min', '2h')")
+        raise ValueError(  # noqa: TRY004 - pydantic reports only ValueError as a field error
+            f"{value!r} is not a duration (e.g. '60s', '30min', '2h')",
+        )
     seconds = parse_duration_s(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{value!r} is not a duration (e.g. '60s', '30min', '2h')")
     if seconds <= 0:
         raise ValueError(f"{value!r} must be a positive duration")
+    if seconds > _MAX_DURATION_S:
+        raise ValueError(f"{value!r} is longer than 10 years")
     return seconds
 
 
@@ -76,6 +86,15 @@ class Tag(_Strict):
     def _known_quantity(cls, v: str) -> str:
         if v not in QUANTITIES:
             raise ValueError(f"unknown quantity {v!r} (known: {', '.join(QUANTITIES)})")
+        return v
+
+    @field_validator("range", mode="before")
+    @classmethod
+    def _pair(cls, v: object) -> object:
+        if isinstance(v, str) or not isinstance(v, list | tuple) or len(v) != 2:  # noqa: PLR2004
+            raise ValueError(
+                f"range must be two numbers [low, high] in the tag's unit, got {v!r}",
+            )
         return v
 
     @field_validator("range")
@@ -129,24 +148,41 @@ class Downtime(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> Downtime:
         if self.days is not None:
-            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.start):
-                raise _FieldError("start", f"{self.start!r} is not a time of day 'HH:MM'")
-            if self.duration is None:
-                raise _FieldError("duration", "a recurring window needs a duration, e.g. '2h'")
-            if self.end is not None:
-                raise _FieldError("end", "a recurring window takes a duration, not an end")
+            self._check_recurring()
         else:
-            try:
-                start = datetime.fromisoformat(self.start)
-            except ValueError:
-                raise _FieldError(
-                    "start", f"{self.start!r} is not an ISO datetime (one-off window)",
-                ) from None
-            if self.end is None and self.duration is None:
-                raise _FieldError("end", "a one-off window needs an end or a duration")
-            if self.end is not None and _naive(self.end) <= _naive(start):
-                raise _FieldError("end", f"end {self.end.isoformat()} is not after start {self.start}")
+            self._check_one_off()
         return self
+
+    def _check_recurring(self) -> None:
+        if not self.days:
+            raise _FieldError("days", "list at least one day (mon ... sun), or [daily]")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.start):
+            raise _FieldError("start", f"{self.start!r} is not a time of day 'HH:MM'")
+        if self.duration is None:
+            raise _FieldError("duration", "a recurring window needs a duration, e.g. '2h'")
+        if self.end is not None:
+            raise _FieldError("end", "a recurring window takes a duration, not an end")
+
+    def _check_one_off(self) -> None:
+        try:
+            start = datetime.fromisoformat(self.start)
+        except ValueError:
+            raise _FieldError(
+                "start", f"{self.start!r} is not an ISO datetime such as '2026-08-01T06:00' "
+                "(a one-off window; a recurring one also needs days: [...])",
+            ) from None
+        if self.end is None and self.duration is None:
+            raise _FieldError("end", "a one-off window needs an end or a duration")
+        if self.end is not None and self.duration is not None:
+            raise _FieldError("duration", "give a one-off window an end or a duration, not both")
+        if self.end is None:
+            return
+        if (start.tzinfo is None) != (self.end.tzinfo is None):
+            raise _FieldError(
+                "end", "start and end must both be site-local times or both carry a UTC offset",
+            )
+        if self.end <= start:
+            raise _FieldError("end", f"end {self.end.isoformat()} is not after start {self.start}")
 
     def weekdays(self) -> set[int]:
         """Monday=0 ... Sunday=6 for recurring windows."""
@@ -162,15 +198,16 @@ class Downtime(_Strict):
         return time(int(hh), int(mm))
 
     def length(self) -> timedelta:
-        """Duration of a recurring window, or of a one-off window."""
+        """Duration of a recurring window, or of a one-off window.
+
+        For a one-off window given by two site-local times this is the wall-clock difference;
+        ``planned_stops`` places both ends in the site's time zone, so a DST change inside the
+        window is counted there.
+        """
         if self.duration is not None:
             return timedelta(seconds=self.duration)
         assert self.end is not None  # noqa: S101 - guaranteed by _shape
-        return _naive(self.end) - _naive(datetime.fromisoformat(self.start))
-
-
-def _naive(d: datetime) -> datetime:
-    return d.replace(tzinfo=None)
+        return self.end - datetime.fromisoformat(self.start)
 
 
 class Calendar(_Strict):
@@ -267,11 +304,22 @@ class UseCase(_Strict):
     @classmethod
     def _template(cls, v: str) -> str:
         allowed = {"asset", "asset_id", "deadline", "line", "site"}
-        for name in re.findall(r"{([^{}]*)}", v):
+        try:
+            fields = [(name, conv, spec) for _, name, spec, conv in string.Formatter().parse(v)
+                      if name is not None]
+        except ValueError as exc:
+            raise ValueError(
+                f"unbalanced braces ({exc}); write {{{{ or }}}} for a literal brace",
+            ) from None
+        for name, conv, spec in fields:
+            text = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
             if name not in allowed:
                 raise ValueError(
-                    f"unknown placeholder {{{name}}} (use {', '.join(sorted(allowed))})",
+                    f"unknown placeholder {text} (use {', '.join(sorted(allowed))})",
                 )
+            if conv or spec:
+                raise ValueError(f"placeholder {text} takes no conversion or format; "
+                                 f"write {{{name}}}")
         return v
 
     @model_validator(mode="after")
@@ -337,7 +385,7 @@ class PlantSpec(_Strict):
         raise KeyError(role_id)
 
     def tag_count(self) -> int:
-        """Number of tags in the plant."""
+        """Count the tags in the plant."""
         return sum(len(x[3].tags) for x in self.assets())
 
 
@@ -346,6 +394,15 @@ Path = tuple[str | int, ...]
 
 def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
     """Rules that span the tree; each problem is (field path, reason)."""
+    return [*_duplicates(spec), *_dangling(spec)]
+
+
+def _duplicates(spec: PlantSpec) -> list[tuple[Path, str]]:
+    """Find ids used twice.
+
+    Roles, people, sites and use cases are unique in the file; areas and lines within their
+    parent; tag names within an asset; asset ids across the whole plant.
+    """
     problems: list[tuple[Path, str]] = []
 
     def unique(items: list[tuple[Path, str]], what: str) -> None:
@@ -375,7 +432,12 @@ def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
                     unique([((*apath, "tags", ti, "name"), t.name) for ti, t in enumerate(x.tags)],
                            f"tag name on asset {x.id!r}:")
     unique(assets, "asset id")
+    return problems
 
+
+def _dangling(spec: PlantSpec) -> list[tuple[Path, str]]:
+    """Find references that do not resolve: roles and sites of people, roles and assets of uses."""
+    problems: list[tuple[Path, str]] = []
     role_ids = {r.id for r in spec.roles}
     site_ids = {s.id for s in spec.sites}
     for i, p in enumerate(spec.people):
@@ -384,7 +446,7 @@ def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
         if p.site is not None and p.site not in site_ids:
             problems.append((("people", i, "site"), _unknown("site", p.site, site_ids)))
     by_id = {x[3].id: x[3] for x in spec.assets()}
-    kinds = {x.kind for x in by_id.values()}
+    kinds = {x[3].kind for x in spec.assets()}  # not from by_id: a duplicate id would hide one
     for i, uc in enumerate(spec.use_cases):
         if uc.owner_role not in role_ids:
             problems.append((("use_cases", i, "owner_role"),
@@ -397,8 +459,8 @@ def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
                 problems.append((("use_cases", i, "assets", j), _unknown("asset", aid, set(by_id))))
             elif by_id[aid].kind != uc.asset_kind:
                 problems.append((("use_cases", i, "assets", j),
-                                 f"asset {aid!r} is a {by_id[aid].kind}, "
-                                 f"not a {uc.asset_kind} as the use case says"))
+                                 (f"asset {aid!r} is a {by_id[aid].kind}, "
+                                  f"not a {uc.asset_kind} as the use case says")))
     return problems
 
 
