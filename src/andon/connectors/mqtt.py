@@ -1,7 +1,8 @@
 """MQTT client on the hot path (gmqtt, MQTT 3.1.1 so that amqtt and Mosquitto both work).
 
-Why gmqtt: measured on this machine against Mosquitto it received ~130k msg/s without loss,
-where paho managed ~40k and aiomqtt ~17k with heavy loss under flood (see benchmarks/).
+Why gmqtt: ``benchmarks/mqtt_receive.py`` (results in ``benchmarks/RESULTS.md``) measured it
+receiving a 200k-message flood from Mosquitto without loss at the broker's full rate
+(57-78k msg/s here), where paho reached about a third of that and lost two thirds of the flood.
 """
 
 from __future__ import annotations
