@@ -15,8 +15,12 @@ PINNED = {
                         "encode_sample", "line_filter", "parse_tag_topic",
                         "recommendation_topic", "tag_topic"],
     "andon.interventions": ["Contribution", "Decider", "Detection", "Feedback", "FeedbackKind",
-                            "RecStatus", "Recommendation", "apply_feedback", "render_action"],
+                            "RecStatus", "Recommendation", "apply_feedback",
+                            "recommendation_document", "render_action"],
     "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store"],
+    "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
+                       "Stage", "generate_keypair", "key_id_of", "production_of",
+                       "read_signature", "sign", "transition", "trusted_keys", "verify"],
 }
 
 
@@ -30,7 +34,8 @@ def test_public_names_are_pinned_and_importable() -> None:
 
 
 def test_every_package_says_what_it_is_and_what_good_means() -> None:
-    for module in ("spec", "namespace", "features", "scoring", "interventions", "auth", "store",
-                   "connectors", "edge", "simulator", "services", "api", "web", "testing"):
+    for module in ("spec", "namespace", "features", "scoring", "interventions", "registry",
+                   "auth", "store", "connectors", "edge", "simulator", "services", "api", "web",
+                   "testing"):
         doc = importlib.import_module(f"andon.{module}").__doc__ or ""
         assert len(doc.strip()) > 40, module

@@ -6,10 +6,13 @@
     ├── SpecError                 plant spec file cannot be used (file:line field: reason)
     │   └── SpecErrors            several SpecError at once (one line each)
     ├── PayloadError              a UNS message could not be decoded (topic: reason)
-    ├── ModelError                a model artifact is missing, corrupt or untrusted
+    ├── ModelError                a model artifact is missing, corrupt, unsigned or untrusted
+    ├── RegistryError             the model registry refused an operation (unsigned, no reason)
+    │   └── StageError            an illegal model stage transition (names both stages)
     ├── StoreError                the store refused an operation
     │   └── NotFound              a record asked for does not exist
     ├── FeedbackError             feedback breaks a rule (e.g. dismissal without reason)
+    ├── LifecycleError            an illegal intervention transition (names both states, legal ones)
     └── AuthError                 the caller is unknown (401)
         └── Forbidden             the caller is known but lacks the role (403)
 
@@ -23,11 +26,14 @@ __all__ = [
     "AuthError",
     "FeedbackError",
     "Forbidden",
+    "LifecycleError",
     "ModelError",
     "NotFound",
     "PayloadError",
+    "RegistryError",
     "SpecError",
     "SpecErrors",
+    "StageError",
     "StoreError",
 ]
 
@@ -79,6 +85,21 @@ class ModelError(AndonError):
         super().__init__(f"{path}: {reason}")
 
 
+class RegistryError(AndonError):
+    """The model registry refused an operation (e.g. promoting an unsigned version)."""
+
+
+class StageError(RegistryError):
+    """A model stage change the lifecycle does not allow, naming both stages."""
+
+    def __init__(self, model: str, current: str, target: str, reason: str) -> None:
+        self.model = model
+        self.current = current
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{model}: cannot move from {current} to {target} ({reason})")
+
+
 class StoreError(AndonError):
     """The store refused an operation."""
 
@@ -94,6 +115,18 @@ class NotFound(StoreError):
 
 class FeedbackError(AndonError):
     """Feedback that breaks a rule, e.g. a dismissal without a reason."""
+
+
+class LifecycleError(AndonError):
+    """An intervention state change the lifecycle refuses, naming both states and the legal ones."""
+
+    def __init__(self, current: str, target: str, reason: str,
+                 legal: tuple[str, ...] = ()) -> None:
+        self.current = current
+        self.target = target
+        self.reason = reason
+        self.legal = legal
+        super().__init__(f"cannot move intervention from {current} to {target} ({reason})")
 
 
 class AuthError(AndonError):

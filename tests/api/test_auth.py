@@ -29,8 +29,10 @@ from andon.errors import (
     ModelError,
     NotFound,
     PayloadError,
+    RegistryError,
     SpecError,
     SpecErrors,
+    StageError,
     StoreError,
 )
 from api.conftest import PASSWORD, SESSION_TTL_S, Login, TestClient
@@ -51,6 +53,8 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/recommendations/{rec_id}/feedback"): Permission.READ,
     ("POST", "/api/recommendations/{rec_id}/feedback"): Permission.FEEDBACK,
     ("GET", "/api/models"): Permission.READ,
+    ("POST", "/api/models/{name}/{version}/promote"): Permission.MANAGE_MODELS,
+    ("POST", "/api/models/{name}/{version}/archive"): Permission.MANAGE_MODELS,
     ("GET", "/api/spec"): Permission.READ,
     ("PUT", "/api/spec"): Permission.CHANGE_SPEC,
     ("POST", "/api/tokens"): Permission.READ,
@@ -79,7 +83,8 @@ def guarded(app: FastAPI) -> list[tuple[str, str, Permission]]:
 
 
 def url(path: str, rec: Recommendation) -> str:
-    """Fill every path parameter (all of them are recommendation ids) with a real id."""
+    """Fill every path parameter with a real recommendation id (a model version with 1)."""
+    path = path.replace("{version}", "1")
     return re.sub(r"{[^}]+}", rec.id, path)
 
 
@@ -155,7 +160,9 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
             if response.status_code != 403:
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
-    assert checked == 5  # two FEEDBACK routes x viewer, PUT /api/spec x three non-admins
+    # two FEEDBACK routes x viewer, PUT /api/spec x three non-admins,
+    # two MANAGE_MODELS routes x viewer and operator
+    assert checked == 9
 
 
 def test_every_guarded_route_admits_roles_with_its_permission(
@@ -386,6 +393,8 @@ def test_tokens_and_passwords_are_not_logged_or_echoed(
         (SpecErrors([SpecError("plant.yaml", 3, "sites", "bad")]), 422),
         (PayloadError("t", "bad"), 422),
         (ModelError("m", "bad"), 409),
+        (RegistryError("unsigned"), 409),
+        (StageError("m v1", "archived", "production", "requalify first"), 409),
         (StoreError("refused"), 409),
         (AndonError("other"), 400),
     ],

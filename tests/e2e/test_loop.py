@@ -25,6 +25,7 @@ from andon.edge import Edge
 from andon.interventions import Recommendation
 from andon.namespace import encode_sample
 from andon.namespace.topics import recommendation_filter
+from andon.registry import Registry, Stage, generate_keypair
 from andon.services.history import backfill
 from andon.services.simulate import topic_of
 from andon.services.training import train_use_case
@@ -83,7 +84,11 @@ async def _run_loop(url: str, spec: PlantSpec, tmp: Path) -> LoopResult:
     sim = PlantSimulator(spec, seed=11, start=START, scenario=scenario, lines={LINE})
     failure = sim.failure_time("p-101")
     assert failure == START + FAILURE
-    edge = Edge(spec, store, tmp / "models", clock=clock, lines={LINE})
+    key, pub, _key_id = generate_keypair(tmp / "keys", "plant")
+    trusted = tmp / "keys" / "trusted"
+    trusted.mkdir()
+    pub.rename(trusted / pub.name)
+    edge = Edge(spec, store, tmp / "models", clock=clock, trusted_keys=trusted, lines={LINE})
 
     barrier = Barrier()
 
@@ -121,6 +126,12 @@ async def _run_loop(url: str, spec: PlantSpec, tmp: Path) -> LoopResult:
     meta = train_use_case(spec, store, tmp / "models", "pump-bearing", start=START,
                           end=START + WARMUP, clock=clock)
     assert meta.train_windows > 0
+    assert edge.reload_models() == [], "a trained, unsigned candidate is not served"
+    registry = Registry(store, clock, tmp / "models")
+    registry.register(registry.version_dir(meta.name, meta.version), key, "test")
+    assert edge.reload_models() == [], "a signed candidate is not served"
+    promoted = registry.promote(meta.name, meta.version, "test", "loop test")
+    assert promoted.stage is Stage.PRODUCTION
     assert edge.reload_models() == [meta.label]
     await run_until(failure)
     edge.flush()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import text as sql_text
 
 from andon.auth.access import User
 from andon.clock import utc
@@ -23,9 +24,10 @@ from andon.interventions.recommendation import (
 )
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
+from andon.registry import ModelRecord, Stage
 from andon.scoring.artifact import ModelMeta
 from andon.store import Event, SqlStore, open_store
-from andon.store.schema import METADATA
+from andon.store.schema import METADATA, MODELS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -467,7 +469,9 @@ def test_models_register_latest_and_list_idempotently(store: SqlStore) -> None:
     v1, v2, other = _meta("pump-bearing", 1), _meta("pump-bearing", 2), _meta("fan-imbalance", 1)
     for meta in (v2, other, v1, v2, v1):
         store.register_model(meta)
-    assert store.list_models() == [other, v1, v2]
+    assert [r.meta for r in store.list_models()] == [other, v1, v2]
+    assert {r.stage for r in store.list_models()} == {Stage.CANDIDATE}
+    assert {r.key_id for r in store.list_models()} == {None}
     assert store.latest_model("pump-bearing") == v2
     assert store.latest_model("fan-imbalance") == other
     latest = store.latest_model("pump-bearing")
@@ -476,6 +480,52 @@ def test_models_register_latest_and_list_idempotently(store: SqlStore) -> None:
     assert latest.params == {"n_components": 2}
     assert latest.metrics == {"auc": 0.93}
     assert store.latest_model("unknown") is None
+
+
+def test_model_stage_and_signature_are_stored_per_version(store: SqlStore) -> None:
+    v1, v2 = _meta("pump-bearing", 1), _meta("pump-bearing", 2)
+    store.register_model(v1)
+    store.register_model(v2)
+    assert store.get_model("pump-bearing", 1) == ModelRecord(v1, Stage.CANDIDATE, None, None)
+    store.set_model_signature("pump-bearing", 1, "0123456789abcdef", "ana")
+    store.set_model_stage("pump-bearing", 1, Stage.PRODUCTION)
+    store.register_model(v1)  # registering again keeps stage and signature
+    assert store.get_model("pump-bearing", 1) == ModelRecord(
+        v1, Stage.PRODUCTION, "0123456789abcdef", "ana")
+    assert [(r.version, r.stage, r.key_id, r.signer) for r in store.list_models()] == [
+        (1, Stage.PRODUCTION, "0123456789abcdef", "ana"), (2, Stage.CANDIDATE, None, None),
+    ]
+    store.set_model_stage("pump-bearing", 1, Stage.ARCHIVED)
+    assert store.get_model("pump-bearing", 1).stage is Stage.ARCHIVED
+    with pytest.raises(NotFound, match="pump-bearing v9"):
+        store.get_model("pump-bearing", 9)
+    with pytest.raises(NotFound, match="pump-bearing v9"):
+        store.set_model_stage("pump-bearing", 9, Stage.PRODUCTION)
+    with pytest.raises(NotFound, match="fan v1"):
+        store.set_model_signature("fan", 1, "k", "ana")
+
+
+def test_a_models_table_from_before_the_registry_gains_stage_columns(store_url: str) -> None:
+    """``create_schema`` adds the registry's columns to an old ``models`` table in place."""
+    old = open_store(store_url)
+    try:
+        with old._write() as conn:
+            conn.execute(sql_text("DROP TABLE models"))
+            conn.execute(sql_text(
+                "CREATE TABLE models (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, "
+                "version INTEGER NOT NULL, meta TEXT NOT NULL)"))
+            conn.execute(sql_text("INSERT INTO models (id, name, version, meta) "
+                                  "VALUES (1, 'pump-bearing', 1, :meta)"),
+                         {"meta": _meta("pump-bearing", 1).to_json()})
+        old.create_schema()
+        old.create_schema()  # idempotent
+        record = old.get_model("pump-bearing", 1)
+        assert (record.stage, record.key_id, record.signer) == (Stage.CANDIDATE, None, None)
+    finally:
+        with old._write() as conn:  # leave the session's database as the schema defines it
+            MODELS.drop(conn)
+            MODELS.create(conn)
+        old.close()
 
 
 # -- users and tokens -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from andon.auth.access import User
 from andon.clock import Clock
 from andon.interventions.recommendation import Feedback, FeedbackKind, Recommendation
+from andon.registry import ModelRecord, Registry
 from andon.spec.loader import load_spec_text
 from andon.spec.model import PlantSpec
 from andon.store.base import Event, SpecVersion, Store
@@ -63,3 +64,14 @@ class Actions:
                                    at=saved.at, by=user.username))
         self.plant.set(spec)
         return saved
+
+    def promote_model(self, name: str, version: int, reason: str, user: User) -> ModelRecord:
+        """Make a signed version production (archiving the previous one); records who and why.
+
+        ``NotFound`` for an unknown version; ``RegistryError`` / ``StageError`` if not allowed.
+        """
+        return Registry(self.store, self.clock).promote(name, version, user.username, reason)
+
+    def archive_model(self, name: str, version: int, reason: str, user: User) -> ModelRecord:
+        """Retire a version so that no edge serves it; records who and why."""
+        return Registry(self.store, self.clock).archive(name, version, user.username, reason)

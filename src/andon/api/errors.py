@@ -9,6 +9,8 @@
     SpecError(s)     422   plant spec rejected; one line per problem in ``problems``
     PayloadError     422   a payload could not be decoded
     ModelError       409   a model artifact is not usable
+    RegistryError    409   the registry refused (e.g. promoting an unsigned version)
+    StageError       409   an illegal model stage change (names both stages)
     StoreError       409   the store refused the operation
     AndonError       400   anything else raised on purpose
 
@@ -35,8 +37,10 @@ from andon.errors import (
     ModelError,
     NotFound,
     PayloadError,
+    RegistryError,
     SpecError,
     SpecErrors,
+    StageError,
     StoreError,
 )
 
@@ -51,6 +55,8 @@ STATUS: dict[type[AndonError], int] = {
     SpecError: 422,
     PayloadError: 422,
     ModelError: 409,
+    RegistryError: 409,
+    StageError: 409,
     StoreError: 409,
     AndonError: 400,
 }

@@ -20,6 +20,7 @@ from andon.api.schemas import (
     RecommendationOut,
     SpecOut,
     SpecSaved,
+    StageChangeIn,
     TokenIn,
     TokenOut,
 )
@@ -37,6 +38,7 @@ _COUNT_LIMIT = 1_000_000
 Reader = Annotated[Caller, Depends(needs(Permission.READ))]
 Giver = Annotated[Caller, Depends(needs(Permission.FEEDBACK))]
 SpecAdmin = Annotated[Caller, Depends(needs(Permission.CHANGE_SPEC))]
+ModelManager = Annotated[Caller, Depends(needs(Permission.MANAGE_MODELS))]
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _SPEC_BODY = {
@@ -130,7 +132,7 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
 
 
 def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) -> None:
-    """Add the routes that change state (feedback, spec, tokens)."""
+    """Add the routes that change state (feedback, models, spec, tokens)."""
 
     @router.post("/recommendations/{rec_id}/feedback", status_code=201)
     def give_feedback(rec_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
@@ -138,6 +140,18 @@ def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) ->
         fb, rec = actions.give_feedback(rec_id, body.kind, body.reason, caller.user)
         return FeedbackResult(feedback=FeedbackOut.of(fb),
                               recommendation=RecommendationOut.of(rec))
+
+    @router.post("/models/{name}/{version}/promote")
+    def promote_model(name: str, version: int, body: StageChangeIn,
+                      caller: ModelManager) -> ModelOut:
+        """Promote a signed version to production; the previous production one is archived."""
+        return ModelOut.of(actions.promote_model(name, version, body.reason, caller.user))
+
+    @router.post("/models/{name}/{version}/archive")
+    def archive_model(name: str, version: int, body: StageChangeIn,
+                      caller: ModelManager) -> ModelOut:
+        """Archive a version: no edge loads it again (promote another one to replace it)."""
+        return ModelOut.of(actions.archive_model(name, version, body.reason, caller.user))
 
     @router.put("/spec", openapi_extra=_SPEC_BODY)
     async def put_spec(request: Request, caller: SpecAdmin) -> SpecSaved:

@@ -12,8 +12,9 @@ from andon.interventions.recommendation import (
     FeedbackKind,
     Recommendation,
     RecStatus,
+    recommendation_document,
 )
-from andon.scoring.artifact import ModelMeta
+from andon.registry.record import ModelRecord
 
 __all__ = [
     "FeedbackIn",
@@ -25,6 +26,7 @@ __all__ = [
     "RecommendationOut",
     "SpecOut",
     "SpecSaved",
+    "StageChangeIn",
     "TokenIn",
     "TokenOut",
     "WhyOut",
@@ -113,18 +115,8 @@ class RecommendationOut(_Out):
 
     @classmethod
     def of(cls, rec: Recommendation) -> Self:
-        """Describe a recommendation."""
-        return cls(
-            id=rec.id, use_case=rec.use_case, enterprise=rec.enterprise, site=rec.site,
-            area=rec.area, line=rec.line, asset=rec.asset, asset_name=rec.asset_name,
-            action=rec.action, owner_role=rec.owner_role, deadline=rec.deadline,
-            deadline_label=rec.deadline_label, deadline_is_now=rec.deadline_is_now,
-            predicted_failure=rec.predicted_failure, detected_at=rec.detected_at,
-            score=rec.score, threshold=rec.threshold, model=rec.model,
-            model_version=rec.model_version, why=[WhyOut.of(c) for c in rec.why],
-            status=rec.status, is_open=rec.is_open, detections=rec.detections,
-            created_at=rec.created_at, updated_at=rec.updated_at,
-        )
+        """Describe a recommendation (the same document the edge publishes on the UNS)."""
+        return cls.model_validate(recommendation_document(rec))
 
 
 class FeedbackIn(BaseModel):
@@ -181,11 +173,16 @@ class ModelOut(_Out):
     code_version: str
     params: dict[str, Any]
     metrics: dict[str, float]
+    stage: str
+    key_id: str | None
+    signer: str | None
 
     @classmethod
-    def of(cls, m: ModelMeta) -> Self:
-        """Describe model metadata."""
+    def of(cls, r: ModelRecord) -> Self:
+        """Describe a registered model version: lineage, stage and signer."""
+        m = r.meta
         return cls(
+            stage=r.stage.value, key_id=r.key_id, signer=r.signer,
             name=m.name, version=m.version, label=m.label, use_case=m.use_case,
             asset_kind=m.asset_kind, features=list(m.features), units=list(m.units),
             threshold=m.threshold, train_start=m.train_start, train_end=m.train_end,
@@ -194,6 +191,14 @@ class ModelOut(_Out):
             created_at=m.created_at, code_version=m.code_version, params=dict(m.params),
             metrics=dict(m.metrics),
         )
+
+
+class StageChangeIn(BaseModel):
+    """Why a model version is promoted or archived."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="why (kept on record)")
 
 
 class SpecOut(_Out):

@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from andon.cli.registry import registry_app
 from andon.errors import AndonError
 from andon.spec import PlantSpec, load_spec
 
@@ -40,6 +41,7 @@ recs_app = typer.Typer(help="List recommendations.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 app.add_typer(users_app, name="users")
 app.add_typer(recs_app, name="recommendations")
+app.add_typer(registry_app, name="registry")
 
 console = Console()
 err = Console(stderr=True)
@@ -189,21 +191,31 @@ def edge(
     line: Annotated[list[str] | None, typer.Option(help="Serve only these line ids "
                                                    "(repeatable); default: all.")] = None,
     record: Annotated[bool, typer.Option(help="Store every received sample.")] = True,
+    trusted_keys: Annotated[Path | None, typer.Option(
+        "--trusted-keys", help="Directory of trusted public keys (*.pub); only production "
+        "models signed by one of them are served. Default: MODELS_DIR/../keys/trusted.")]
+    = None,
 ) -> None:
-    """Run the edge: subscribe to the lines, score windows, publish and store recommendations."""
+    """Run the edge: subscribe to the lines, score windows, publish and store recommendations.
+
+    It serves, per use case, the production model version whose signature verifies against
+    the trusted keys; anything else is refused (kept as a model_refused event).
+    """
     from andon.clock import SystemClock  # noqa: PLC0415
     from andon.edge import Edge, run_edge  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     plant = _spec(spec)
     store = open_store(db)
-    runtime = Edge(plant, store, models_dir, clock=SystemClock(),
+    keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
+    runtime = Edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
                    lines=set(line) if line else None, record=record)
 
     async def run() -> None:
         stop = _stop_event()
         console.print(f"edge watching {len(runtime.watched_assets())} assets on "
-                      f"{', '.join(runtime.subscriptions())} via {broker_url}", highlight=False)
+                      f"{', '.join(runtime.subscriptions())} via {broker_url}; trusted keys "
+                      f"{keys}", highlight=False)
         await run_edge(runtime, broker_url, stop)
 
     try:
@@ -243,6 +255,9 @@ def train(
                   f"{', '.join(meta.train_assets)}; {len(meta.features)} features; threshold "
                   f"{meta.threshold:.4g}; artifact {models_dir / meta.name / f'v{meta.version}'}",
                   highlight=False)
+    console.print(f"next: andon registry register {meta.name} {meta.version} --key KEY, then "
+                  f"andon registry promote {meta.name} {meta.version} --reason ... (edges serve "
+                  "only signed production versions)", highlight=False)
 
 
 # -- serve --------------------------------------------------------------------------------

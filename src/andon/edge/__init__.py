@@ -2,8 +2,9 @@
 
 Good means: it keeps up with its line's samples, never crashes on a bad message (it is
 counted and kept with its reason), scores every complete window of every watched asset with
-the use case's current model, and publishes and stores at most one open recommendation per
-problem.
+the use case's production model, loaded only if its signature verifies against the plant's
+trusted keys (otherwise the last good model keeps scoring), and publishes and stores at most
+one open recommendation per problem.
 """
 
 from andon.edge.runtime import Edge, EdgeStats, recommendation_payload, run_edge

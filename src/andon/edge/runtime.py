@@ -18,9 +18,10 @@ from andon.clock import Clock, from_ms, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.errors import ModelError, PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
-from andon.interventions import Decider, Detection, Recommendation
+from andon.interventions import Decider, Detection, Recommendation, recommendation_document
 from andon.namespace import decode_sample, line_filter, recommendation_topic
 from andon.namespace.sample import Sample
+from andon.registry import production_of, verify
 from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
 from andon.spec.model import PlantSpec, Tag, UseCase
 from andon.store.base import Event, Store
@@ -57,14 +58,22 @@ class _Watch:
 
 
 class Edge:
-    """The edge's logic, free of sockets: feed it messages, it records, scores and decides."""
+    """The edge's logic, free of sockets: feed it messages, it records, scores and decides.
+
+    Models: with ``trusted_keys`` (a directory of ``*.pub`` files), each use case serves the
+    production version of its model (stage from the store) whose detached signature verifies
+    against those keys; the local models directory is the edge's cache of artifacts. With
+    ``trusted_keys=None`` (tests only) it loads the highest version directory, unsigned.
+    """
 
     def __init__(self, spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
-                 lines: set[str] | None = None, record: bool = True,
-                 publish: Publish | None = None, lateness_s: float = 60.0) -> None:
+                 trusted_keys: Path | None = None, lines: set[str] | None = None,
+                 record: bool = True, publish: Publish | None = None,
+                 lateness_s: float = 60.0) -> None:
         self.spec = spec
         self.store = store
         self.models_dir = models_dir
+        self.trusted_keys = trusted_keys
         self.clock = clock
         self.lines = lines
         self.record = record
@@ -74,6 +83,8 @@ class Edge:
         self._pending: list[Sample] = []
         self._pending_events: list[Event] = []
         self._models: dict[str, tuple[AnomalyModel, ModelMeta]] = {}
+        # use case -> (version dir, file stamps) last refused: refused once, not every reload
+        self._refused: dict[str, tuple[Path, tuple[tuple[int, int], ...]]] = {}
         self._decider = Decider(spec, clock, store)
         self._watch: dict[str, list[_Watch]] = {}
         for uc in spec.use_cases:
@@ -175,42 +186,69 @@ class Edge:
         return self.write(*self.take_pending())
 
     def reload_models(self) -> list[str]:
-        """Load newer model versions from the models dir; a bad artifact keeps the old one."""
+        """Load the model version each use case should serve; a refused one keeps the old one.
+
+        A refusal (unsigned, altered, truncated, untrusted key, unusable artifact) is logged
+        and stored as a ``model_refused`` event once per version and file content; the model
+        already loaded (the last known good) keeps scoring.
+        """
         loaded: list[str] = []
+        records = None if self.trusted_keys is None else self.store.list_models()
         for uc in self.spec.use_cases:
             if not any(w.use_case.id == uc.id for ws in self._watch.values() for w in ws):
                 continue
-            vdir = latest_version_dir(self.models_dir, uc.model)
+            if records is None:
+                vdir = latest_version_dir(self.models_dir, uc.model)
+            else:
+                production = production_of(records, uc.model)
+                vdir = None if production is None else (
+                    self.models_dir / uc.model / f"v{production.version}")
             if vdir is None:
                 continue
             current = self._models.get(uc.id)
             if current is not None and f"v{current[1].version}" == vdir.name:
                 continue
+            stamp = (vdir, _stamps(vdir))
+            if self._refused.get(uc.id) == stamp:
+                continue
             try:
+                signed = "" if self.trusted_keys is None else (
+                    f" (signed by key {verify(vdir, self.trusted_keys)})")
                 model, meta = load_model(vdir, top=uc.top_features)
             except ModelError as exc:
+                self._refused[uc.id] = stamp
                 log.warning("model refused", use_case=uc.id, reason=str(exc))
                 self.store.add_event(Event("model_refused", uc.id, str(exc), self.clock.now()))
                 continue
+            self._refused.pop(uc.id, None)
             self._models[uc.id] = (model, meta)
             self.stats.models[uc.id] = meta.label
-            self.store.add_event(Event("model_loaded", uc.id, meta.label, self.clock.now()))
+            self.store.add_event(Event("model_loaded", uc.id, meta.label + signed,
+                                       self.clock.now()))
             loaded.append(meta.label)
         return loaded
 
+    def model(self, use_case: str) -> tuple[AnomalyModel, ModelMeta] | None:
+        """The model a use case is scored with now, and its metadata (None before one loads)."""
+        return self._models.get(use_case)
+
+
+def _stamps(vdir: Path) -> tuple[tuple[int, int], ...]:
+    """(size, mtime) of a version's files: a refused version is retried once they change."""
+    out = []
+    for name in ("model.skops", "meta.json", "signature.json"):
+        try:
+            st = (vdir / name).stat()
+        except OSError:
+            out.append((-1, -1))
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
 
 def recommendation_payload(rec: Recommendation) -> dict[str, Any]:
-    """The JSON document published for a recommendation (same fields the API shows)."""
-    return {
-        "id": rec.id, "use_case": rec.use_case, "asset": rec.asset, "asset_name": rec.asset_name,
-        "site": rec.site, "area": rec.area, "line": rec.line, "action": rec.action,
-        "owner_role": rec.owner_role, "deadline": rec.deadline.isoformat(),
-        "deadline_label": rec.deadline_label,
-        "predicted_failure": rec.predicted_failure.isoformat(),
-        "detected_at": rec.detected_at.isoformat(), "score": rec.score, "threshold": rec.threshold,
-        "model": f"{rec.model} v{rec.model_version}", "status": rec.status.value,
-        "detections": rec.detections, "why": [c.describe() for c in rec.why],
-    }
+    """The JSON published for a recommendation: the same document the API returns."""
+    return recommendation_document(rec)
 
 
 async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,

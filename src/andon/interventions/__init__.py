@@ -14,6 +14,7 @@ from andon.interventions.recommendation import (
     Recommendation,
     RecStatus,
     apply_feedback,
+    recommendation_document,
     render_action,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "RecStatus",
     "Recommendation",
     "apply_feedback",
+    "recommendation_document",
     "render_action",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from andon.errors import FeedbackError
 from andon.scoring.contribution import Contribution
@@ -16,6 +17,7 @@ __all__ = [
     "RecStatus",
     "Recommendation",
     "apply_feedback",
+    "recommendation_document",
     "render_action",
 ]
 
@@ -107,6 +109,25 @@ def apply_feedback(rec: Recommendation, fb: Feedback) -> Recommendation:
     if fb.kind is FeedbackKind.DISMISSED and not fb.reason.strip():
         raise FeedbackError(f"dismissing recommendation {rec.id} needs a reason")
     return replace(rec, status=_NEXT[fb.kind], updated_at=fb.at)
+
+
+def recommendation_document(rec: Recommendation) -> dict[str, Any]:
+    """The one JSON-ready form of a recommendation: the UNS topic and the API show exactly this."""
+    return {
+        "id": rec.id, "use_case": rec.use_case, "enterprise": rec.enterprise, "site": rec.site,
+        "area": rec.area, "line": rec.line, "asset": rec.asset, "asset_name": rec.asset_name,
+        "action": rec.action, "owner_role": rec.owner_role,
+        "deadline": rec.deadline.isoformat(), "deadline_label": rec.deadline_label,
+        "deadline_is_now": rec.deadline_is_now,
+        "predicted_failure": rec.predicted_failure.isoformat(),
+        "detected_at": rec.detected_at.isoformat(), "score": rec.score,
+        "threshold": rec.threshold, "model": rec.model, "model_version": rec.model_version,
+        "why": [{"feature": c.feature, "value": c.value, "baseline": c.baseline,
+                 "spread": c.spread, "share": c.share, "unit": c.unit, "text": c.describe()}
+                for c in rec.why],
+        "status": rec.status.value, "is_open": rec.is_open, "detections": rec.detections,
+        "created_at": rec.created_at.isoformat(), "updated_at": rec.updated_at.isoformat(),
+    }
 
 
 def render_action(template: str, *, asset: str, asset_id: str, deadline: str, line: str,

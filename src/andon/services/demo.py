@@ -3,6 +3,9 @@
 1. Healthy warm-up: the simulator's first 48 simulated hours (every shift, the daily ambient
    cycle) go straight into the store, as a historian import would, and the reference models
    are trained on them. Streaming two days through the embedded broker would take minutes.
+   Each model is then signed with a demo plant key (``<data>/keys/demo-plant.key``, its public
+   key trusted in ``<data>/keys/trusted/``) and promoted to production, as an engineer would
+   with ``andon registry register`` and ``promote``.
 2. Live: the embedded broker, the edge, the inbox and the simulator start as child processes
    (so they use both cores); the simulator continues where the history ends, publishing onto
    the UNS, with the demo scenario's faults (bearing wear on P-101 first).
@@ -134,7 +137,11 @@ def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, s
 
 def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
             progress: Progress | None = None) -> list[str]:
-    """Backfill the healthy history and train every use case on it; returns model labels."""
+    """Backfill the healthy history, train every use case on it, sign and promote the models.
+
+    Returns the model labels.
+    """
+    from andon.registry import Registry, generate_keypair  # noqa: PLC0415
     from andon.services.history import backfill  # noqa: PLC0415
     from andon.services.training import train_use_case  # noqa: PLC0415
 
@@ -147,14 +154,29 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
                  (lambda now: progress((now - start).total_seconds() / total)))
     say(f"Warm-up         {n} healthy samples, {start:%a %d %b %H:%M} to "
         f"{config.live_start:%a %d %b %H:%M} UTC, backfilled into the store")
+    models = config.data_dir / "models"
+    key, pub, key_id = generate_keypair(config.data_dir / "keys", "demo-plant")
+    trusted = trusted_keys_dir(config)
+    trusted.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pub, trusted / pub.name)
+    registry = Registry(store, clock, models)
     labels = []
     for uc in spec.use_cases:
-        meta = train_use_case(spec, store, config.data_dir / "models", uc.id, start=start,
+        meta = train_use_case(spec, store, models, uc.id, start=start,
                               end=config.live_start, clock=clock)
+        registry.register(registry.version_dir(meta.name, meta.version), key, "demo")
+        registry.promote(meta.name, meta.version, "demo",
+                         "demo warm-up: trained on the healthy history")
         labels.append(meta.label)
         say(f"Trained         {meta.label} on {meta.train_windows} healthy windows of "
-            f"{len(meta.train_assets)} {uc.asset_kind}s (threshold {meta.threshold:.3g})")
+            f"{len(meta.train_assets)} {uc.asset_kind}s (threshold {meta.threshold:.3g}); "
+            f"signed with key {key_id}, promoted to production")
     return labels
+
+
+def trusted_keys_dir(config: DemoConfig) -> Path:
+    """The demo plant's trusted public keys: ``<data>/keys/trusted``."""
+    return config.data_dir / "keys" / "trusted"
 
 
 async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR0915 - a linear script of steps
@@ -182,6 +204,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR09
             f"{broker_url.rsplit(':', 1)[1]} -t 'andon/#' -v)")
         procs.append(("edge", _spawn("edge", ["edge", *spec_arg, "--db", db_url, "--models-dir",
                                               str(config.data_dir / "models"),
+                                              "--trusted-keys", str(trusted_keys_dir(config)),
                                               "--broker", broker_url], logs)))
         serve = _spawn("serve", ["serve", *spec_arg, "--db", db_url, "--port", str(http_port)],
                        logs)

@@ -12,8 +12,11 @@ from datetime import datetime
 from typing import Protocol
 
 from andon.auth.access import User
+from andon.events import Event
 from andon.interventions.recommendation import Feedback, Recommendation
 from andon.namespace.sample import Sample
+from andon.registry.record import ModelRecord
+from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
 
 __all__ = ["Event", "SpecVersion", "Store"]
@@ -27,17 +30,6 @@ class SpecVersion:
     text: str
     by: str
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something worth keeping a record of (model loaded, feedback given, spec changed...)."""
-
-    kind: str
-    subject: str
-    detail: str
-    at: datetime
-    by: str = "system"
 
 
 class Store(Protocol):
@@ -97,15 +89,27 @@ class Store(Protocol):
 
     # -- models ---------------------------------------------------------------------------
     def register_model(self, meta: ModelMeta) -> None:
-        """Record a model version (idempotent by name + version)."""
+        """Record a model version as an unsigned candidate (idempotent by name + version)."""
         ...
 
     def latest_model(self, name: str) -> ModelMeta | None:
         """Highest version of a model, or None."""
         ...
 
-    def list_models(self) -> list[ModelMeta]:
-        """All model versions, by name then version."""
+    def get_model(self, name: str, version: int) -> ModelRecord:
+        """One model version with its stage and signer; ``NotFound`` if unknown."""
+        ...
+
+    def list_models(self) -> list[ModelRecord]:
+        """All model versions with stage and signer, by name then version."""
+        ...
+
+    def set_model_stage(self, name: str, version: int, stage: Stage) -> None:
+        """Store a version's stage (the registry checks the transition); ``NotFound`` if none."""
+        ...
+
+    def set_model_signature(self, name: str, version: int, key_id: str, signer: str) -> None:
+        """Store who signed a version and the key's id; ``NotFound`` if unknown."""
         ...
 
     # -- users and tokens -----------------------------------------------------------------

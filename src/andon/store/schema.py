@@ -164,6 +164,9 @@ MODELS = Table(
     Column("name", String(_ID_LEN), nullable=False),
     Column("version", Integer(), nullable=False),
     Column("meta", Text(), nullable=False),  # ModelMeta.to_json()
+    Column("stage", String(16), nullable=False, server_default="candidate"),  # registry Stage
+    Column("key_id", String(64), nullable=True),  # signing key fingerprint; NULL = unsigned
+    Column("signer", String(_ID_LEN), nullable=True),  # who signed it
     UniqueConstraint("name", "version", name="uq_models_name_version"),
 )
 

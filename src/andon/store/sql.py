@@ -40,6 +40,7 @@ from sqlalchemy import (
     event,
     false,
     func,
+    inspect,
     or_,
     select,
     update,
@@ -61,6 +62,8 @@ from andon.interventions.recommendation import (
 )
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
+from andon.registry.record import ModelRecord
+from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
 from andon.store.base import Event, SpecVersion
 from andon.store.schema import (
@@ -170,6 +173,7 @@ class SqlStore:
         """Create tables and indexes if missing (idempotent)."""
         with self._write() as conn:
             METADATA.create_all(conn, checkfirst=True)
+            _add_missing_model_columns(conn)
 
     def close(self) -> None:
         """Release all pooled connections (the store may be used again; it reconnects)."""
@@ -354,11 +358,38 @@ class SqlStore:
             text = conn.execute(stmt).scalar_one_or_none()
         return None if text is None else ModelMeta.from_json(text)
 
-    def list_models(self) -> list[ModelMeta]:
-        """All model versions, by name then version."""
-        stmt = select(MODELS.c.meta).order_by(MODELS.c.name, MODELS.c.version)
+    def get_model(self, name: str, version: int) -> ModelRecord:
+        """One model version with its stage and signer; ``NotFound`` if unknown."""
+        c = MODELS.c
+        stmt = select(c.meta, c.stage, c.key_id, c.signer).where(c.name == name,
+                                                                  c.version == version)
         with self._read() as conn:
-            return [ModelMeta.from_json(text) for text in conn.execute(stmt).scalars()]
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            raise NotFound("model version", f"{name} v{version}")
+        return _model_from_row(row)
+
+    def list_models(self) -> list[ModelRecord]:
+        """All model versions with stage and signer, by name then version."""
+        c = MODELS.c
+        stmt = select(c.meta, c.stage, c.key_id, c.signer).order_by(c.name, c.version)
+        with self._read() as conn:
+            return [_model_from_row(row) for row in conn.execute(stmt)]
+
+    def set_model_stage(self, name: str, version: int, stage: Stage) -> None:
+        """Store a version's stage; ``NotFound`` if the version is unknown."""
+        self._update_model(name, version, stage=Stage(stage).value)
+
+    def set_model_signature(self, name: str, version: int, key_id: str, signer: str) -> None:
+        """Store who signed a version and the key's id; ``NotFound`` if unknown."""
+        self._update_model(name, version, key_id=key_id, signer=signer)
+
+    def _update_model(self, name: str, version: int, **values: str) -> None:
+        c = MODELS.c
+        stmt = update(MODELS).where(c.name == name, c.version == version).values(**values)
+        with self._write() as conn:
+            if conn.execute(stmt).rowcount == 0:
+                raise NotFound("model version", f"{name} v{version}")
 
     # -- users and tokens -----------------------------------------------------------------
     def save_user(self, user: User) -> None:
@@ -630,6 +661,26 @@ def _rec_from_row(row: Row[Any]) -> Recommendation:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _model_from_row(row: Row[Any, Any, Any, Any]) -> ModelRecord:
+    return ModelRecord(ModelMeta.from_json(row.meta), Stage(row.stage), row.key_id, row.signer)
+
+
+#: columns added to ``models`` by the model registry: name -> DDL type (all nullable or defaulted)
+_MODEL_COLUMNS = {
+    "stage": "VARCHAR(16) NOT NULL DEFAULT 'candidate'",
+    "key_id": "VARCHAR(64)",
+    "signer": "VARCHAR(200)",
+}
+
+
+def _add_missing_model_columns(conn: Connection) -> None:
+    """Bring a ``models`` table created before the registry up to date (idempotent)."""
+    present = {col["name"] for col in inspect(conn).get_columns("models")}
+    for name, ddl in _MODEL_COLUMNS.items():
+        if name not in present:
+            conn.execute(sql_text(f"ALTER TABLE models ADD COLUMN {name} {ddl}"))
 
 
 def _user_from_row(row: Row[Any]) -> User:

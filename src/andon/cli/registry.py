@@ -1,0 +1,176 @@
+"""``andon registry ...``: keys, signing, stages of model versions (Typer + Rich)."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from andon.registry import ModelRecord, Registry
+    from andon.store import SqlStore
+
+registry_app = typer.Typer(
+    help="Model registry: sign model versions, promote them to production, archive them. "
+    "Edges serve only the production version whose signature a trusted key verifies.",
+    no_args_is_help=True,
+)
+
+console = Console()
+
+_DATA = Path("andon-data")
+DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
+                                    "postgresql://user@host:5432/db.")]
+ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="Directory of model artifacts.")]
+NameArg = Annotated[str, typer.Argument(help="Model name, e.g. pump-bearing.")]
+VersionArg = Annotated[int, typer.Argument(help="Version number (the N of vN).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (kept on record); "
+                                           "default: the OS user.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]
+_DB = f"sqlite:///{_DATA / 'andon.db'}"
+
+
+def _open(db: str, models_dir: Path | None = None) -> tuple[SqlStore, Registry]:
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.registry import Registry  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    store = open_store(db)
+    return store, Registry(store, SystemClock(), models_dir)
+
+
+def _who(by: str | None) -> str:
+    return by or getpass.getuser()
+
+
+def _say(verb: str, r: ModelRecord) -> None:
+    console.print(f"[green]{verb}[/] {r.label}: stage {r.stage.value}, signed by "
+                  f"{r.signer or '-'} (key {r.key_id or '-'})", highlight=False)
+
+
+@registry_app.command("keygen")
+def keygen(
+    key_dir: Annotated[Path, typer.Option("--dir", help="Where to write NAME.key and "
+                                          "NAME.pub.")] = _DATA / "keys",
+    name: Annotated[str, typer.Option(help="Key file name (without extension).")] = "plant",
+    trust: Annotated[bool, typer.Option(help="Also copy NAME.pub into DIR/trusted/, the "
+                                        "directory edges check signatures against.")] = False,
+) -> None:
+    """Create an Ed25519 signing key pair (private key mode 0600; never leaves this host)."""
+    from andon.registry import generate_keypair  # noqa: PLC0415
+
+    key, pub, key_id = generate_keypair(key_dir, name)
+    console.print(f"[green]key pair[/] {key_id}: private {key}, public {pub}", highlight=False)
+    if trust:
+        (key_dir / "trusted").mkdir(exist_ok=True)
+        shutil.copyfile(pub, key_dir / "trusted" / pub.name)
+        console.print(f"trusted: {key_dir / 'trusted' / pub.name}", highlight=False)
+    else:
+        console.print(f"to trust it on an edge, copy {pub} into its --trusted-keys directory",
+                      highlight=False)
+
+
+@registry_app.command("register")
+def register(
+    name: NameArg,
+    version: VersionArg,
+    key: Annotated[Path, typer.Option("--key", help="Private signing key (NAME.key).")],
+    models_dir: ModelsOpt = _DATA / "models",
+    db: DbOpt = _DB,
+    by: ByOpt = None,
+) -> None:
+    """Check and sign a trained model version; record it as a candidate."""
+    store, registry = _open(db, models_dir)
+    try:
+        record = registry.register(registry.version_dir(name, version), key, _who(by))
+    finally:
+        store.close()
+    _say("registered", record)
+
+
+@registry_app.command("list")
+def list_(db: DbOpt = _DB) -> None:
+    """List every model version with its stage, signer and lineage."""
+    store, registry = _open(db)
+    try:
+        records = registry.list()
+    finally:
+        store.close()
+    table = Table(title="Model registry")
+    for col in ("name", "version", "stage", "signer key id", "training window", "threshold",
+                "created"):
+        table.add_column(col)
+    for r in records:
+        m = r.meta
+        table.add_row(m.name, f"v{m.version}", r.stage.value, r.key_id or "unsigned",
+                      f"{m.train_start:%Y-%m-%d %H:%M} .. {m.train_end:%Y-%m-%d %H:%M} UTC",
+                      f"{m.threshold:.4g}", f"{m.created_at:%Y-%m-%d %H:%M} UTC")
+    console.print(table)
+
+
+@registry_app.command("show")
+def show(name: NameArg, version: VersionArg, db: DbOpt = _DB) -> None:
+    """Show one version: stage, signer, and the lineage in its metadata."""
+    store, registry = _open(db)
+    try:
+        r = registry.show(name, version)
+    finally:
+        store.close()
+    m = r.meta
+    rows = [
+        ("stage", r.stage.value), ("signed by", f"{r.signer or '-'} (key {r.key_id or '-'})"),
+        ("use case", m.use_case), ("asset kind", m.asset_kind),
+        ("training window", f"{m.train_start.isoformat()} .. {m.train_end.isoformat()}"),
+        ("trained on", f"{m.train_windows} windows of {', '.join(m.train_assets)}"),
+        ("data sha256", m.data_sha256), ("artifact sha256", m.artifact_sha256),
+        ("threshold", f"{m.threshold:.6g}"), ("features", ", ".join(m.features)),
+        ("params", str(m.params)), ("metrics", str(m.metrics)),
+        ("created", m.created_at.isoformat()), ("code version", m.code_version),
+    ]
+    table = Table(title=m.label, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@registry_app.command("promote")
+def promote(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = _DB,
+            by: ByOpt = None) -> None:
+    """Make a signed version production; the previous production version is archived."""
+    store, registry = _open(db)
+    try:
+        record = registry.promote(name, version, _who(by), reason)
+    finally:
+        store.close()
+    _say("promoted", record)
+
+
+@registry_app.command("archive")
+def archive(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = _DB,
+            by: ByOpt = None) -> None:
+    """Archive a version: no edge loads it again (promote another one to replace it)."""
+    store, registry = _open(db)
+    try:
+        record = registry.archive(name, version, _who(by), reason)
+    finally:
+        store.close()
+    _say("archived", record)
+
+
+@registry_app.command("requalify")
+def requalify(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = _DB,
+              by: ByOpt = None) -> None:
+    """Bring an archived version back as a candidate (rollback: requalify, then promote)."""
+    store, registry = _open(db)
+    try:
+        record = registry.requalify(name, version, _who(by), reason)
+    finally:
+        store.close()
+    _say("requalified", record)
