@@ -13,6 +13,7 @@
     │   └── NotFound              a record asked for does not exist
     ├── FeedbackError             feedback breaks a rule (e.g. dismissal without reason)
     ├── LifecycleError            an illegal intervention transition (names both states, legal ones)
+    ├── LinkError                 an illegal edge link state transition (names both states)
     └── AuthError                 the caller is unknown (401)
         └── Forbidden             the caller is known but lacks the role (403)
 
@@ -27,6 +28,7 @@ __all__ = [
     "FeedbackError",
     "Forbidden",
     "LifecycleError",
+    "LinkError",
     "ModelError",
     "NotFound",
     "PayloadError",
@@ -127,6 +129,16 @@ class LifecycleError(AndonError):
         self.reason = reason
         self.legal = legal
         super().__init__(f"cannot move intervention from {current} to {target} ({reason})")
+
+
+class LinkError(AndonError):
+    """An edge link state change the link refuses (e.g. online -> replaying), naming both."""
+
+    def __init__(self, current: str, target: str, reason: str) -> None:
+        self.current = current
+        self.target = target
+        self.reason = reason
+        super().__init__(f"edge link cannot move from {current} to {target} ({reason})")
 
 
 class AuthError(AndonError):

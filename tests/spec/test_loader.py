@@ -230,7 +230,8 @@ BROKEN = [
     pytest.param(
         "period: 30s}", "period: 30s, colour: red}", "colour: red",
         "sites[0].areas[0].lines[1].assets[0].tags[0].colour",
-        "unknown field 'colour' (allowed: name, quantity, unit, range, period, description)",
+        "unknown field 'colour' (allowed: name, quantity, unit, range, period, description, "
+        "max_staleness, max_rate, stuck_after, enum, monotonic)",
         id="unknown-field-in-a-flow-mapping"),
     pytest.param(
         "  owner_role: planner\n", "", "- id: pump-bearing", "use_cases[0].owner_role",

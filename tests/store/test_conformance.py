@@ -14,6 +14,7 @@ from sqlalchemy import text as sql_text
 
 from andon.auth.access import User
 from andon.clock import utc
+from andon.contracts import MAX_PAYLOAD_BYTES, Quarantined, Rule, quarantined_message
 from andon.errors import FeedbackError, NotFound, StoreError
 from andon.interventions.recommendation import (
     Contribution,
@@ -607,3 +608,61 @@ def test_events_newest_first_filtered_by_kind(store: SqlStore) -> None:
     assert store.events(kind="model.loaded", limit=1) == [events[2]]
     assert store.events(kind="spec.changed") == []
     assert store.events()[-1].by == "system"
+
+
+# -- quarantine -------------------------------------------------------------------------------
+def _quarantined(minutes: int, *, rule: Rule = Rule.OUT_OF_RANGE, asset: str = "p-101",
+                 payload: bytes = b'{"v": 999, "u": "mm/s"}') -> Quarantined:
+    topic = f"andon/v1/acme/ghent/utilities/line-1/{asset}/vibration"
+    return quarantined_message(topic, payload, rule, f"{asset}/vibration: {rule}",
+                               T0 + timedelta(minutes=minutes), source="sim-ghent")
+
+
+def test_quarantine_keeps_everything_and_filters_newest_first(store: SqlStore) -> None:
+    items = [_quarantined(0), _quarantined(2, rule=Rule.UNIT_MISMATCH),
+             _quarantined(1, asset="k-104"),
+             quarantined_message("not/a/tag", b"\xff\x00 not json", Rule.MALFORMED,
+                                 "not a tag topic", T0 + timedelta(minutes=3))]
+    assert store.add_quarantined(items) == 4
+    assert store.add_quarantined([]) == 0
+    got = store.quarantined()
+    assert [q.received_at for q in got] == [T0 + timedelta(minutes=m) for m in (3, 2, 1, 0)]
+    assert all(q.id is not None for q in got)
+    malformed = got[0]
+    assert (malformed.address, malformed.source, malformed.payload, malformed.rule) == (
+        None, None, b"\xff\x00 not json", Rule.MALFORMED)
+    first = got[-1]
+    assert first.address == TagAddress("acme", "ghent", "utilities", "line-1", "p-101",
+                                       "vibration")
+    assert (first.source, first.topic, first.reason, first.replayed_at) == (
+        "sim-ghent", items[0].topic, items[0].reason, None)
+    assert [q.rule for q in store.quarantined(rule="unit_mismatch")] == [Rule.UNIT_MISMATCH]
+    assert [q.address.asset for q in store.quarantined(asset="k-104") if q.address] == ["k-104"]
+    assert len(store.quarantined(since=T0 + timedelta(minutes=2))) == 2
+    assert len(store.quarantined(limit=1)) == 1
+    assert store.count_quarantined_by_rule() == {
+        "malformed": 1, "out_of_range": 2, "unit_mismatch": 1}
+
+
+def test_quarantine_get_by_id_truncation_and_not_found(store: SqlStore) -> None:
+    big = b"x" * (MAX_PAYLOAD_BYTES + 10)
+    store.add_quarantined([_quarantined(0, payload=big)])
+    (item,) = store.quarantined()
+    assert item.id is not None
+    got = store.get_quarantined(item.id)
+    assert got == item
+    assert (got.size, len(got.payload), got.truncated) == (len(big), MAX_PAYLOAD_BYTES, True)
+    with pytest.raises(NotFound, match="quarantined message"):
+        store.get_quarantined(item.id + 1000)
+
+
+def test_quarantine_mark_replayed_once(store: SqlStore) -> None:
+    store.add_quarantined([_quarantined(0), _quarantined(1)])
+    ids = [q.id for q in store.quarantined() if q.id is not None]
+    assert store.mark_replayed(ids[:1], T0 + timedelta(hours=1)) == 1
+    assert store.mark_replayed(ids, T0 + timedelta(hours=2)) == 1  # the other one only
+    replayed = store.get_quarantined(ids[0])
+    assert replayed.replayed_at == T0 + timedelta(hours=1)
+    assert store.quarantined(replayed=False) == []
+    assert len(store.quarantined(replayed=True)) == 2
+    assert store.mark_replayed([], T0) == 0

@@ -1,6 +1,7 @@
 """The JSON API routes under ``/api``; each declares the one permission it needs."""
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -11,12 +12,15 @@ from starlette.exceptions import HTTPException
 from andon.api.actions import SPEC_FILENAME, Actions
 from andon.api.auth import Authenticator, Caller, needs
 from andon.api.schemas import (
+    EdgeOut,
     FeedbackIn,
     FeedbackOut,
     FeedbackResult,
     Health,
     Me,
     ModelOut,
+    QuarantinedDetail,
+    QuarantinedOut,
     RecommendationOut,
     SpecOut,
     SpecSaved,
@@ -25,6 +29,7 @@ from andon.api.schemas import (
     TokenOut,
 )
 from andon.auth.access import Permission
+from andon.edge.status import edge_statuses_from_store
 from andon.errors import NotFound, SpecError, SpecErrors
 from andon.store.base import Store
 
@@ -60,8 +65,21 @@ def api_router(actions: Actions, auth: Authenticator) -> APIRouter:
     """Build the ``/api`` routes over the store, clock and spec held by ``actions``."""
     router = APIRouter(prefix="/api", tags=["api"])
     _reading_routes(router, actions.store)
+    _quarantine_routes(router, actions.store)
     _writing_routes(router, actions, auth)
+    _edge_routes(router, actions)
     return router
+
+
+def _edge_routes(router: APIRouter, actions: Actions) -> None:
+    """Add the edge status route (permission READ)."""
+
+    @router.get("/edges")
+    def list_edges(caller: Reader) -> list[EdgeOut]:
+        """List edges as they last reported (link, outbox, dropped, models, heartbeat, stale)."""
+        del caller
+        now = actions.clock.now()
+        return [EdgeOut.of(e, now) for e in edge_statuses_from_store(actions.store)]
 
 
 def _reading_routes(router: APIRouter, store: Store) -> None:
@@ -129,6 +147,32 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
         if current is None:
             raise NotFound("stored plant spec", "latest")
         return SpecOut(version=current.version, text=current.text, by=current.by, at=current.at)
+
+
+def _quarantine_routes(router: APIRouter, store: Store) -> None:
+    """Add the routes that read the quarantine (permission READ)."""
+
+    @router.get("/quarantine")
+    def list_quarantined(
+        caller: Reader,
+        rule: Annotated[str | None, Query(description="only this rule code")] = None,
+        asset: Annotated[str | None, Query(description="only this asset id")] = None,
+        since: Annotated[datetime | None, Query(description="received at or after (ISO 8601 "
+                                                "with offset)")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> list[QuarantinedOut]:
+        """List quarantined messages (malformed or breaking a data contract), newest first."""
+        del caller
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # a time without offset is read as UTC
+        items = store.quarantined(rule=rule, asset=asset, since=since, limit=limit)
+        return [QuarantinedOut.of(q) for q in items]
+
+    @router.get("/quarantine/{item_id}")
+    def get_quarantined(item_id: int, caller: Reader) -> QuarantinedDetail:
+        """Show one quarantined message with its original payload (404 if unknown)."""
+        del caller
+        return QuarantinedDetail.of(store.get_quarantined(item_id))
 
 
 def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) -> None:

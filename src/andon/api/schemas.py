@@ -6,6 +6,8 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from andon.auth.access import PERMISSIONS, User
+from andon.contracts.quarantine import Quarantined
+from andon.edge.heartbeat import EdgeStatus
 from andon.interventions.recommendation import (
     Contribution,
     Feedback,
@@ -17,12 +19,15 @@ from andon.interventions.recommendation import (
 from andon.registry.record import ModelRecord
 
 __all__ = [
+    "EdgeOut",
     "FeedbackIn",
     "FeedbackOut",
     "FeedbackResult",
     "Health",
     "Me",
     "ModelOut",
+    "QuarantinedDetail",
+    "QuarantinedOut",
     "RecommendationOut",
     "SpecOut",
     "SpecSaved",
@@ -193,6 +198,34 @@ class ModelOut(_Out):
         )
 
 
+class EdgeOut(_Out):
+    """An edge as it last reported itself (birth, heartbeats) in the store's events."""
+
+    edge_id: str
+    status: str = Field(description="online, or offline after a clean stop")
+    link: str = Field(description="online / buffering / replaying")
+    buffer_depth: int = Field(description="items waiting in the edge's outbox")
+    dropped: dict[str, int] = Field(description="items dropped by the full-outbox policy")
+    blocked: int = Field(description="publishes refused by the edge's allowlist guard")
+    models: dict[str, str] = Field(description="use case -> model label")
+    version: str
+    config_hash: str
+    heartbeat_s: float
+    last_seen: datetime | None
+    stale: bool = Field(description="no heartbeat for more than 3 intervals")
+    watchdog_restarts: int = Field(description="scoring workers restarted after a stall")
+
+    @classmethod
+    def of(cls, status: EdgeStatus, now: datetime) -> Self:
+        """Describe one edge's status, judging staleness at ``now``."""
+        return cls(edge_id=status.edge_id, status=status.status, link=status.link,
+                   buffer_depth=status.buffer_depth, dropped=status.dropped,
+                   blocked=status.blocked, models=status.models, version=status.version,
+                   config_hash=status.config_hash, heartbeat_s=status.heartbeat_s,
+                   last_seen=status.last_seen, stale=status.stale(now),
+                   watchdog_restarts=status.watchdog_restarts)
+
+
 class StageChangeIn(BaseModel):
     """Why a model version is promoted or archived."""
 
@@ -233,3 +266,45 @@ class TokenOut(_Out):
     token: str
     username: str
     expires_at: datetime
+
+
+class QuarantinedOut(_Out):
+    """A message kept out of the samples, with the rule it broke and why."""
+
+    id: int
+    received_at: datetime
+    topic: str
+    source: str | None = Field(description="producer id, when the payload could be read")
+    tag: str | None = Field(description="enterprise/site/area/line/asset/tag, when known")
+    asset: str | None
+    rule: str = Field(description="rule code, e.g. out_of_range, unit_mismatch, malformed")
+    reason: str
+    size: int = Field(description="original payload size in bytes")
+    truncated: bool = Field(description="the payload kept is cut at 64 kB")
+    replayed_at: datetime | None = Field(description="when a replay stored it as a sample")
+
+    @classmethod
+    def fields_of(cls, q: Quarantined) -> dict[str, Any]:
+        """The fields shared with ``QuarantinedDetail``."""
+        return {
+            "id": q.id or 0, "received_at": q.received_at, "topic": q.topic, "source": q.source,
+            "tag": q.tag, "asset": None if q.address is None else q.address.asset,
+            "rule": q.rule.value, "reason": q.reason, "size": q.size, "truncated": q.truncated,
+            "replayed_at": q.replayed_at,
+        }
+
+    @classmethod
+    def of(cls, q: Quarantined) -> Self:
+        """Describe ``q`` without its payload."""
+        return cls(**cls.fields_of(q))
+
+
+class QuarantinedDetail(QuarantinedOut):
+    """A quarantined message with its original payload."""
+
+    payload: str = Field(description="the payload as UTF-8 text (undecodable bytes as U+FFFD)")
+
+    @classmethod
+    def of(cls, q: Quarantined) -> Self:
+        """Describe ``q`` with its payload."""
+        return cls(**cls.fields_of(q), payload=q.text())

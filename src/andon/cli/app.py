@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from andon.cli.quarantine import quarantine_app
 from andon.cli.registry import registry_app
 from andon.errors import AndonError
 from andon.spec import PlantSpec, load_spec
@@ -42,6 +43,7 @@ app.add_typer(spec_app, name="spec")
 app.add_typer(users_app, name="users")
 app.add_typer(recs_app, name="recommendations")
 app.add_typer(registry_app, name="registry")
+app.add_typer(quarantine_app, name="quarantine")
 
 console = Console()
 err = Console(stderr=True)
@@ -195,14 +197,29 @@ def edge(
         "--trusted-keys", help="Directory of trusted public keys (*.pub); only production "
         "models signed by one of them are served. Default: MODELS_DIR/../keys/trusted.")]
     = None,
+    edge_id: Annotated[str | None, typer.Option(
+        "--edge-id", help="Name of this edge on andon/v1/ENT/_andon/edge/EDGE_ID/...; "
+        "default: edge-LINES (or edge-all).")] = None,
+    outbox: Annotated[Path | None, typer.Option(
+        "--outbox", help="Store-and-forward outbox file (SQLite); default: "
+        "MODELS_DIR/../EDGE_ID-outbox.db.")] = None,
+    outbox_capacity: Annotated[int, typer.Option(
+        help="Outbox bound in items; when full the oldest non-recommendation items are "
+        "dropped (counted), recommendations never.")] = 10_000,
+    heartbeat: Annotated[float, typer.Option(help="Seconds between heartbeats.")] = 10.0,
+    scoring_stall: Annotated[float, typer.Option(
+        help="Score on a worker thread and restart it when one window takes longer than this "
+        "many seconds (a hung model); 0 = score inline, no watchdog.")] = 60.0,
 ) -> None:
     """Run the edge: subscribe to the lines, score windows, publish and store recommendations.
 
     It serves, per use case, the production model version whose signature verifies against
-    the trusted keys; anything else is refused (kept as a model_refused event).
+    the trusted keys; anything else is refused (kept as a model_refused event). What it
+    publishes goes through a durable outbox, so a broker outage loses nothing: it keeps
+    scoring, buffers, and replays in order once the broker is back.
     """
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.edge import Edge, run_edge  # noqa: PLC0415
+    from andon.edge import Edge, Outbox, config_hash, default_edge_id, run_edge  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     plant = _spec(spec)
@@ -210,13 +227,21 @@ def edge(
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
     runtime = Edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
                    lines=set(line) if line else None, record=record)
+    name = edge_id or default_edge_id(runtime)
+    box = Outbox(outbox or models_dir.parent / f"{name}-outbox.db", capacity=outbox_capacity)
+    digest = config_hash(spec.read_text(encoding="utf-8"), {
+        "lines": sorted(line or []), "record": record, "edge_id": name,
+        "heartbeat": heartbeat, "outbox_capacity": outbox_capacity,
+        "scoring_stall": scoring_stall})
 
     async def run() -> None:
         stop = _stop_event()
         console.print(f"edge watching {len(runtime.watched_assets())} assets on "
                       f"{', '.join(runtime.subscriptions())} via {broker_url}; trusted keys "
                       f"{keys}", highlight=False)
-        await run_edge(runtime, broker_url, stop)
+        await run_edge(runtime, broker_url, stop, edge_id=name, outbox=box,
+                       heartbeat_s=heartbeat, config_hash=digest,
+                       scoring_stall_s=scoring_stall or None)
 
     try:
         asyncio.run(run())
@@ -224,8 +249,71 @@ def edge(
         s = runtime.stats
         console.print(f"edge stopped: {s.received} received, {s.rejected} rejected, "
                       f"{s.recorded} recorded, {s.scored} windows scored, "
-                      f"{s.recommendations} recommendations", highlight=False)
+                      f"{s.recommendations} recommendations; {s.link.buffer_depth} items left "
+                      f"in the outbox", highlight=False)
+        box.close()
         store.close()
+
+
+# -- status -------------------------------------------------------------------------------
+@app.command()
+def status(
+    broker_url: Annotated[str | None, typer.Option(
+        "--broker", help="Read the edges' retained state and heartbeat topics on this broker "
+        "(mqtt://host:port) instead of the store.")] = None,
+    db: DbOpt = DEFAULT_DB,
+    enterprise: Annotated[str, typer.Option(help="Enterprise id; '+' = every one (broker "
+                                            "only).")] = "+",
+) -> None:
+    """Show every edge: link state, outbox depth, dropped items, models, last heartbeat.
+
+    An edge whose last heartbeat is older than three heartbeat intervals is marked stale.
+    """
+    from andon.edge.status import (  # noqa: PLC0415
+        edge_statuses_from_broker,
+        edge_statuses_from_store,
+    )
+
+    if broker_url is not None:
+        try:
+            edges = asyncio.run(edge_statuses_from_broker(broker_url, enterprise))
+        except (ConnectionError, TimeoutError) as exc:
+            err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+            raise typer.Exit(1) from None
+        source = broker_url
+    else:
+        from andon.store import open_store  # noqa: PLC0415
+
+        store = open_store(db)
+        try:
+            edges = edge_statuses_from_store(store)
+        finally:
+            store.close()
+        source = db
+    now = datetime.now(UTC)
+    table = Table(title=f"Edges ({source})")
+    for col in ("edge", "status", "link", "buffer", "dropped", "blocked", "models",
+                "scoring restarts", "last heartbeat"):
+        table.add_column(col, overflow="fold")
+    for e in edges:
+        stale = e.stale(now)
+        seen = "never" if e.last_seen is None else (
+            f"{e.last_seen:%Y-%m-%d %H:%M:%S} UTC ({(now - e.last_seen).total_seconds():.0f} s "
+            "ago)")
+        table.add_row(
+            e.edge_id,
+            Text(e.status, style="green" if e.status == "online" else "red"),
+            e.link, str(e.buffer_depth),
+            ", ".join(f"{k} {n}" for k, n in sorted(e.dropped.items())) or "0",
+            str(e.blocked),
+            "\n".join(f"{uc}: {label}" for uc, label in sorted(e.models.items())) or "-",
+            str(e.watchdog_restarts),
+            Text.assemble(seen, ("  stale", "bold red") if stale else ""),
+        )
+    if not edges:
+        console.print(f"no edge has reported on {source}", highlight=False)
+        return
+    console.print(table)
 
 
 # -- train --------------------------------------------------------------------------------

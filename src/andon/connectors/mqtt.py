@@ -37,7 +37,8 @@ class MqttClient:
 
     def __init__(self, url: str, client_id: str | None = None, *,
                  on_message: OnMessage | None = None, subscriptions: Sequence[str] = (),
-                 qos: int = 0, will: tuple[str, bytes] | None = None) -> None:
+                 qos: int = 0, will: tuple[str, bytes] | None = None,
+                 auto_reconnect: bool = True) -> None:
         self.host, self.port = parse_broker_url(url)
         self.url = url
         self.client_id = client_id or f"andon-{secrets.token_hex(4)}"
@@ -45,6 +46,8 @@ class MqttClient:
         self.qos = qos
         self.received = 0
         self.connected = asyncio.Event()
+        self.lost = asyncio.Event()  # set when an established connection drops
+        self.auto_reconnect = auto_reconnect
         will_message = Message(will[0], will[1], qos=1, retain=True) if will else None
         self._client: Any = Client(self.client_id, will_message=will_message)
         self._client.set_config({"reconnect_retries": -1, "reconnect_delay": 2})
@@ -60,6 +63,11 @@ class MqttClient:
 
     def _disconnected(self, *_: Any) -> None:
         self.connected.clear()
+        self.lost.set()
+        if not self.auto_reconnect:
+            # gmqtt schedules its (fixed-delay) reconnect just before calling this; an inactive
+            # client refuses to run it. The caller reconnects with its own backoff instead.
+            self._client._is_active = False  # noqa: SLF001 - gmqtt has no public switch
 
     def _message(self, _client: Any, topic: str, payload: bytes, *_: Any) -> int:
         if not topic.startswith("andon/_probe/"):

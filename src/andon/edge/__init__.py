@@ -4,9 +4,44 @@ Good means: it keeps up with its line's samples, never crashes on a bad message 
 counted and kept with its reason), scores every complete window of every watched asset with
 the use case's production model, loaded only if its signature verifies against the plant's
 trusted keys (otherwise the last good model keeps scoring), and publishes and stores at most
-one open recommendation per problem.
+one open recommendation per problem. On the way out, it loses nothing the broker could not
+take (a durable outbox, replayed in order with idempotency keys), says where it stands (link
+state, birth, heartbeat, last will), publishes only on its own topics (the guard), and keeps
+ingesting when a model hangs (the watchdog).
 """
 
-from andon.edge.runtime import Edge, EdgeStats, recommendation_payload, run_edge
+from andon.edge.guard import PublishGuard
+from andon.edge.heartbeat import EdgeIdentity, EdgeStatus, config_hash
+from andon.edge.link import Backoff, LinkState, LinkStats
+from andon.edge.outbox import Outbox, OutboxItem
+from andon.edge.runtime import (
+    Edge,
+    EdgeStats,
+    default_edge_id,
+    recommendation_key,
+    recommendation_payload,
+    run_edge,
+)
+from andon.edge.uplink import Uplink
+from andon.edge.watchdog import ScoringWatchdog, WatchdogStats
 
-__all__ = ["Edge", "EdgeStats", "recommendation_payload", "run_edge"]
+__all__ = [
+    "Backoff",
+    "Edge",
+    "EdgeIdentity",
+    "EdgeStats",
+    "EdgeStatus",
+    "LinkState",
+    "LinkStats",
+    "Outbox",
+    "OutboxItem",
+    "PublishGuard",
+    "ScoringWatchdog",
+    "Uplink",
+    "WatchdogStats",
+    "config_hash",
+    "default_edge_id",
+    "recommendation_key",
+    "recommendation_payload",
+    "run_edge",
+]

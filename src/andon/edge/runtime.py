@@ -5,32 +5,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import structlog
 
 from andon.clock import Clock, from_ms, to_ms
-from andon.connectors.mqtt import MqttClient
+from andon.contracts import (
+    ContractChecker,
+    QualityEvents,
+    Quarantined,
+    Rule,
+    Violation,
+    quarantined_message,
+)
+from andon.edge.heartbeat import EdgeIdentity
+from andon.edge.link import Backoff, LinkStats
+from andon.edge.outbox import RECOMMENDATION, Outbox
+from andon.edge.uplink import Uplink
+from andon.edge.watchdog import ScoringWatchdog, WatchdogStats
 from andon.errors import ModelError, PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
 from andon.interventions import Decider, Detection, Recommendation, recommendation_document
-from andon.namespace import decode_sample, line_filter, recommendation_topic
+from andon.namespace import (
+    decode_sample,
+    encode_sample,
+    line_filter,
+    recommendation_topic,
+    tag_topic,
+)
 from andon.namespace.sample import Sample
 from andon.registry import production_of, verify
 from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
 from andon.spec.model import PlantSpec, Tag, UseCase
 from andon.store.base import Event, Store
 
-__all__ = ["Edge", "EdgeStats", "recommendation_payload", "run_edge"]
+__all__ = ["Edge", "EdgeStats", "Outbound", "default_edge_id", "recommendation_key",
+           "recommendation_payload", "run_edge"]
 
 log = structlog.get_logger("andon.edge")
 
 Publish = Callable[[str, bytes], None]
+
+
+class Outbound(Protocol):
+    """Where the edge sends what it publishes (``andon.edge.uplink.Uplink``: guard + outbox)."""
+
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, Any], *,
+             retain: bool = False) -> bool:
+        """Queue one item; False if it was blocked or refused."""
+        ...
 
 
 @dataclass
@@ -38,8 +67,11 @@ class EdgeStats:
     """Counters an operator can read to see that the edge is healthy."""
 
     received: int = 0
-    rejected: int = 0  # malformed messages (kept as events with the reason)
-    recorded: int = 0  # samples written to the store
+    rejected: int = 0  # malformed messages (quarantined with the reason)
+    quarantined: int = 0  # messages quarantined: malformed ones and contract breaches
+    flagged: int = 0  # samples recorded as uncertain because they broke a flagging rule
+    recorded: int = 0  # new samples written to the store
+    duplicates: int = 0  # samples the store already had (same source, seq, asset, tag)
     windows: int = 0  # windows closed
     incomplete: int = 0  # windows with too little good data (not scored)
     unscored: int = 0  # windows closed before a model was available
@@ -48,6 +80,8 @@ class EdgeStats:
     recommendations: int = 0  # recommendations raised or updated
     last_source_ms: int = 0  # newest source timestamp seen
     models: dict[str, str] = field(default_factory=dict)  # use case -> model label
+    link: LinkStats = field(default_factory=LinkStats)  # outbound: link state, outbox, guard
+    watchdog: WatchdogStats = field(default_factory=WatchdogStats)  # stalled scoring restarts
 
 
 @dataclass
@@ -78,10 +112,17 @@ class Edge:
         self.lines = lines
         self.record = record
         self.publish = publish
+        #: the outbound path (guard + outbox), set by ``run_edge``; else ``publish`` is used
+        self.outbound: Outbound | None = None
+        #: scores windows on a worker thread, restarted if a model hangs (``enable_watchdog``)
+        self.watchdog: ScoringWatchdog | None = None
         self.stats = EdgeStats()
         self.rejects: deque[tuple[str, str]] = deque(maxlen=100)  # last rejects (topic, reason)
         self._pending: list[Sample] = []
         self._pending_events: list[Event] = []
+        self._pending_quarantine: list[Quarantined] = []
+        self.contracts = ContractChecker(spec)
+        self.quality_events = QualityEvents()  # breach events: one per (tag, rule) and hour
         self._models: dict[str, tuple[AnomalyModel, ModelMeta]] = {}
         # use case -> (version dir, file stamps) last refused: refused once, not every reload
         self._refused: dict[str, tuple[Path, tuple[tuple[int, int], ...]]] = {}
@@ -109,17 +150,34 @@ class Edge:
 
     # -- the hot path ----------------------------------------------------------------------
     def on_message(self, topic: str, payload: bytes) -> None:
-        """Handle one MQTT message; never raises for bad input."""
+        """Handle one MQTT message; never raises for bad input.
+
+        decode (malformed: quarantined) → contracts (breach: quarantined, or flagged and
+        recorded as uncertain) → record → windows → score.
+        """
         self.stats.received += 1
         try:
             sample = decode_sample(topic, payload)
         except PayloadError as exc:
             self._reject(topic, payload, exc.reason)
             return
-        self.on_sample(sample)
+        self.on_sample(sample, topic, payload)
 
-    def on_sample(self, sample: Sample) -> None:
-        """Record, window and score one decoded sample."""
+    def on_sample(self, sample: Sample, topic: str | None = None,
+                  payload: bytes | None = None) -> None:
+        """Check one decoded sample against its contract; record, window and score it.
+
+        ``topic`` and ``payload`` are the message it came from, kept if it is quarantined
+        (without them the sample is re-encoded).
+        """
+        contracts = self.contracts  # reading the clock costs ~1 us: only when a rule needs it
+        ingest_ms = to_ms(self.clock.now()) if contracts.uses_ingest_time else sample.ts_ms
+        checked, violations = contracts.check(sample, ingest_ms)
+        if violations:
+            self._breached(violations, sample, topic, payload)
+        if checked is None:
+            return
+        sample = checked
         self.stats.last_source_ms = max(self.stats.last_source_ms, sample.ts_ms)
         if self.record:
             self._pending.append(sample)
@@ -133,12 +191,38 @@ class Edge:
                 self._score(watch.use_case, window.asset, window.end_ms, vec)
 
     def _score(self, uc: UseCase, asset: str, end_ms: int, vec: list[float]) -> None:
+        if self.watchdog is not None:
+            self.watchdog.submit(_Job(uc, asset, end_ms, vec))
+            return
+        self._score_now(uc, asset, end_ms, vec)
+
+    def enable_watchdog(self, stall_s: float, *,
+                        monotonic: Callable[[], float] = time.monotonic) -> ScoringWatchdog:
+        """Score on a worker thread from now on; restart it when one window takes > stall_s.
+
+        Ingestion (``on_message``) then never waits on a model; a restart is counted in
+        ``stats.watchdog`` and kept as a ``scoring_restarted`` event.
+        """
+        def work(job: _Job) -> None:
+            self._score_now(job.use_case, job.asset, job.end_ms, job.vec)
+
+        def restarted(detail: str) -> None:
+            self.keep_event(Event("scoring_restarted", "edge", detail, self.clock.now()))
+
+        self.watchdog = ScoringWatchdog(work, stall_s=stall_s, on_restart=restarted,
+                                        monotonic=monotonic)
+        self.stats.watchdog = self.watchdog.stats
+        return self.watchdog
+
+    def _score_now(self, uc: UseCase, asset: str, end_ms: int, vec: list[float]) -> None:
         loaded = self._models.get(uc.id)
         if loaded is None:
             self.stats.unscored += 1
             return
         model, meta = loaded
         score = model.score(np.asarray(vec, dtype=np.float64))
+        if self.watchdog is not None and not self.watchdog.current():
+            return  # this worker was given up on while the model hung: drop its late result
         self.stats.scored += 1
         detection = Detection(uc.id, asset, from_ms(end_ms), score.value, score.threshold,
                               meta.name, str(meta.version), score.why)
@@ -154,29 +238,70 @@ class Edge:
         if rec.detections == 1:
             log.info("recommendation", asset=rec.asset, action=rec.action,
                      deadline=rec.deadline.isoformat(), owner=rec.owner_role)
-        if self.publish is not None:
-            topic = recommendation_topic(rec.enterprise, rec.site, rec.area, rec.line, rec.asset)
+        topic = recommendation_topic(rec.enterprise, rec.site, rec.area, rec.line, rec.asset)
+        if self.outbound is not None:
+            self.outbound.send(RECOMMENDATION, recommendation_key(rec), rec.asset, topic,
+                               recommendation_payload(rec))
+        elif self.publish is not None:
             self.publish(topic, json.dumps(recommendation_payload(rec)).encode())
 
     def _reject(self, topic: str, payload: bytes, reason: str) -> None:
+        """Quarantine a malformed message; one ``rejected_message`` event per topic and hour."""
         self.stats.rejected += 1
+        self.stats.quarantined += 1
         self.rejects.append((topic, reason))
+        now = self.clock.now()
+        item = quarantined_message(topic, payload, Rule.MALFORMED, reason, now)
+        self._pending_quarantine.append(item)
         excerpt = payload[:200].decode("utf-8", "replace")
-        self._pending_events.append(Event("rejected_message", topic[:300],
-                                          f"{reason}; payload: {excerpt!r}", self.clock.now()))
+        event = self.quality_events.note(
+            Violation(topic[:300], Rule.MALFORMED, None, item.source,
+                      f"{reason}; payload: {excerpt!r}"), now, kind="rejected_message")
+        if event is not None:
+            self._pending_events.append(event)
+
+    def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
+                  payload: bytes | None) -> None:
+        """Report contract breaches as (rate-limited) events; quarantine a refused sample."""
+        now = self.clock.now()
+        for v in violations:
+            event = self.quality_events.note(v, now)
+            if event is not None:
+                self._pending_events.append(event)
+        first = violations[0]
+        if not first.quarantines:
+            self.stats.flagged += 1
+            return
+        self.stats.quarantined += 1
+        if topic is None or payload is None:
+            a = sample.address
+            topic = tag_topic(a.enterprise, a.site, a.area, a.line, a.asset, a.tag)
+            payload = encode_sample(sample)
+        self._pending_quarantine.append(
+            quarantined_message(topic, payload, first.rule, first.reason, now,
+                                source=sample.source))
+
+    def keep_event(self, event: Event) -> None:
+        """Queue an event for the store (written with the next batch; a list append: any thread)."""
+        self._pending_events.append(event)
 
     # -- periodic work ---------------------------------------------------------------------
-    def take_pending(self) -> tuple[list[Sample], list[Event]]:
+    def take_pending(self) -> tuple[list[Sample], list[Event], list[Quarantined]]:
         """Hand over what waits to be written (call on the thread that feeds messages)."""
         batch, self._pending = self._pending, []
         events, self._pending_events = self._pending_events, []
-        return batch, events
+        quarantined, self._pending_quarantine = self._pending_quarantine, []
+        return batch, events, quarantined
 
-    def write(self, batch: list[Sample], events: list[Event]) -> int:
+    def write(self, batch: list[Sample], events: list[Event],
+              quarantined: list[Quarantined] | None = None) -> int:
         """Write a handed-over batch to the store (may run on a worker thread)."""
         if batch:
-            self.store.add_samples(batch, to_ms(self.clock.now()))
-            self.stats.recorded += len(batch)
+            new = self.store.add_samples(batch, to_ms(self.clock.now()))
+            self.stats.recorded += new
+            self.stats.duplicates += len(batch) - new
+        if quarantined:
+            self.store.add_quarantined(quarantined)
         for event in events:
             self.store.add_event(event)
         return len(batch)
@@ -233,6 +358,19 @@ class Edge:
         return self._models.get(use_case)
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One complete window waiting to be scored."""
+
+    use_case: UseCase
+    asset: str
+    end_ms: int
+    vec: list[float]
+
+    def __repr__(self) -> str:
+        return f"{self.use_case.id} on {self.asset}, window ending {from_ms(self.end_ms):%H:%M:%S}"
+
+
 def _stamps(vdir: Path) -> tuple[tuple[int, int], ...]:
     """(size, mtime) of a version's files: a refused version is retried once they change."""
     out = []
@@ -246,6 +384,11 @@ def _stamps(vdir: Path) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+def recommendation_key(rec: Recommendation) -> str:
+    """Idempotency key of one published state of a recommendation: ``{id}:{detections}``."""
+    return f"{rec.id}:{rec.detections}"
+
+
 def recommendation_payload(rec: Recommendation) -> dict[str, Any]:
     """The JSON published for a recommendation: the same document the API returns."""
     return recommendation_document(rec)
@@ -253,25 +396,57 @@ def recommendation_payload(rec: Recommendation) -> dict[str, Any]:
 
 async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    flush_every_s: float = 0.5, reload_every_s: float = 2.0,
-                   on_tick: Callable[[Edge], None] | None = None) -> None:
-    """Connect ``edge`` to a broker and run until ``stop`` is set."""
-    client = MqttClient(broker_url, f"andon-edge-{'-'.join(sorted(edge.lines or {'all'}))}"[:60],
-                        on_message=edge.on_message, subscriptions=edge.subscriptions())
-    edge.publish = client.publish
-    await client.connect()
-    edge.reload_models()
+                   on_tick: Callable[[Edge], None] | None = None, edge_id: str | None = None,
+                   outbox: Outbox | None = None, heartbeat_s: float = 10.0,
+                   config_hash: str = "", replay_batch: int = 20,
+                   backoff: Backoff | None = None, scoring_stall_s: float | None = None) -> None:
+    """Run ``edge`` against a broker until ``stop`` is set.
+
+    The broker may be down at start or go away at any time: the edge keeps scoring and
+    recording, its outbound items wait in ``outbox`` (in memory when None: not durable), and
+    the uplink reconnects with ``backoff`` (see ``andon.edge.uplink``). ``edge_id`` names the
+    edge on its ``_andon/edge/{edge_id}`` topics (default: from its lines). With
+    ``scoring_stall_s``, windows are scored on a worker thread that a watchdog restarts when
+    one takes longer (``Edge.enable_watchdog``).
+    """
+    edge_id = edge_id or default_edge_id(edge)
+    own_outbox = outbox is None
+    box = Outbox(":memory:") if outbox is None else outbox
+    identity = EdgeIdentity(edge_id, edge.spec.enterprise.id, config_hash, heartbeat_s)
+    uplink = Uplink(broker_url, identity, box, clock=edge.clock, on_message=edge.on_message,
+                    subscriptions=edge.subscriptions(), record=edge.keep_event,
+                    models=lambda: edge.stats.models, stats=edge.stats.link,
+                    extra=lambda: {"watchdog_restarts": edge.stats.watchdog.restarts},
+                    replay_batch=replay_batch, backoff=backoff)
+    edge.outbound = uplink
+    watchdog = edge.enable_watchdog(scoring_stall_s) if scoring_stall_s else edge.watchdog
+    link = asyncio.ensure_future(uplink.run(stop))
+    await asyncio.to_thread(edge.reload_models)
     loop = asyncio.get_running_loop()
     last_reload = loop.time()
     try:
-        while not stop.is_set():
+        while not stop.is_set() and not link.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), flush_every_s)
             await asyncio.to_thread(edge.write, *edge.take_pending())
             if loop.time() - last_reload >= reload_every_s:
                 await asyncio.to_thread(edge.reload_models)
                 last_reload = loop.time()
+            if watchdog is not None:
+                watchdog.check()
             if on_tick is not None:
                 on_tick(edge)
     finally:
+        stop.set()
+        if watchdog is not None:
+            watchdog.stop()
+        await link  # says goodbye (retained death document) and disconnects
         await asyncio.to_thread(edge.write, *edge.take_pending())
-        await client.disconnect()
+        edge.outbound = None
+        if own_outbox:
+            box.close()
+
+
+def default_edge_id(edge: Edge) -> str:
+    """``edge-{lines}`` (or ``edge-all``): stable across restarts of the same deployment."""
+    return f"edge-{'-'.join(sorted(edge.lines or {'all'}))}"[:60]

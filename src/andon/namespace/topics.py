@@ -15,6 +15,8 @@ from dataclasses import dataclass
 __all__ = [
     "PREFIX",
     "TagAddress",
+    "edge_filter",
+    "edge_topic",
     "line_filter",
     "parse_tag_topic",
     "recommendation_filter",
@@ -60,6 +62,21 @@ def recommendation_topic(enterprise: str, site: str, area: str, line: str, asset
 def recommendation_filter(enterprise: str) -> str:
     """Subscription filter for every recommendation of an enterprise."""
     return f"{PREFIX}/{enterprise}/+/+/+/+/_andon/recommendation"
+
+
+def edge_topic(enterprise: str, edge_id: str, leaf: str) -> str:
+    """An edge's own topic, ``andon/v1/{enterprise}/_andon/edge/{edge_id}/{leaf}``.
+
+    ``leaf`` is ``state`` (retained birth / death), ``heartbeat`` (retained, periodic) or
+    ``event`` (edge events such as ``blocked_publish``). 7 levels, so a line filter (8
+    levels) never matches it.
+    """
+    return f"{PREFIX}/{enterprise}/_andon/edge/{edge_id}/{leaf}"
+
+
+def edge_filter(enterprise: str = "+", leaf: str = "+") -> str:
+    """Subscription filter for a ``leaf`` topic of every edge (of an enterprise)."""
+    return f"{PREFIX}/{enterprise}/_andon/edge/+/{leaf}"
 
 
 def parse_tag_topic(topic: str) -> TagAddress | None:

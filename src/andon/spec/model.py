@@ -78,8 +78,33 @@ class Tag(_Strict):
     range: tuple[float, float] = Field(description="valid range [low, high] in the unit")
     period: Seconds = Field(description="expected sample period, e.g. '60s'")
     description: str = ""
+    # -- data contract (andon.contracts); every field optional, so older specs stay valid ----
+    max_staleness: Seconds | None = Field(
+        default=None, description="flag samples whose source time lags ingest by more than this",
+    )
+    max_rate: float | None = Field(
+        default=None, gt=0, description="largest plausible change per second, in the unit",
+    )
+    stuck_after: int | None = Field(
+        default=None, ge=2, le=100_000,
+        description="flag the value as stuck once it stays exactly flat for this many periods",
+    )
+    enum: tuple[float, ...] | None = Field(
+        default=None, min_length=1, description="allowed values of a discrete (state) tag",
+    )
+    monotonic: bool | None = Field(
+        default=None, description="a counter that never decreases; default: quantity == count",
+    )
 
     _period = field_validator("period", mode="before")(_duration)
+    _staleness = field_validator("max_staleness", mode="before")(
+        lambda v: None if v is None else _duration(v),
+    )
+
+    @property
+    def is_counter(self) -> bool:
+        """Whether the tag must never decrease (``monotonic``, default for ``count`` tags)."""
+        return self.quantity == "count" if self.monotonic is None else self.monotonic
 
     @field_validator("quantity")
     @classmethod
@@ -109,6 +134,10 @@ class Tag(_Strict):
         reason = check_unit(self.unit, self.quantity)
         if reason is not None:
             raise _FieldError("unit", reason)
+        low, high = self.range
+        outside = [v for v in self.enum or () if not low <= v <= high]
+        if outside:
+            raise _FieldError("enum", f"value {outside[0]:g} is outside range [{low:g}, {high:g}]")
         return self
 
 

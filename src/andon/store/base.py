@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from andon.auth.access import User
+from andon.contracts.quarantine import Quarantined
 from andon.events import Event
 from andon.interventions.recommendation import Feedback, Recommendation
 from andon.namespace.sample import Sample
@@ -59,6 +60,29 @@ class Store(Protocol):
 
     def sample_count(self) -> int:
         """Number of stored samples."""
+        ...
+
+    # -- quarantine -----------------------------------------------------------------------
+    def add_quarantined(self, items: Sequence[Quarantined]) -> int:
+        """Append quarantined messages in one transaction (their ``id`` is ignored); count."""
+        ...
+
+    def quarantined(self, *, rule: str | None = None, asset: str | None = None,
+                    since: datetime | None = None, replayed: bool | None = None,
+                    limit: int = 200) -> list[Quarantined]:
+        """Quarantined messages, newest first (by received time, then id), with their ids."""
+        ...
+
+    def get_quarantined(self, item_id: int) -> Quarantined:
+        """One quarantined message; ``NotFound`` if unknown."""
+        ...
+
+    def count_quarantined_by_rule(self) -> dict[str, int]:
+        """Rule code -> number of quarantined messages (replayed ones included)."""
+        ...
+
+    def mark_replayed(self, ids: Sequence[int], at: datetime) -> int:
+        """Mark items as stored by a replay (those not marked yet); count."""
         ...
 
     # -- recommendations and feedback -----------------------------------------------------

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -41,6 +42,7 @@ __all__ = [
     "FEEDBACK",
     "METADATA",
     "MODELS",
+    "QUARANTINE",
     "RECOMMENDATIONS",
     "SAMPLES",
     "SPEC_VERSIONS",
@@ -215,4 +217,29 @@ EVENTS = Table(
     Column("by", String(_ID_LEN), nullable=False),
     Index("ix_events_at", "at"),
     Index("ix_events_kind_at", "kind", "at"),
+)
+
+#: messages kept out of ``samples`` by decoding or a data contract (``andon.contracts``); the
+#: address columns are text, not ``String(n)``: a refused topic may carry any level length
+QUARANTINE = Table(
+    "quarantine",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("topic", Text(), nullable=False),
+    Column("payload", LargeBinary(), nullable=False),  # original bytes, capped (64 kB)
+    Column("size", Integer(), nullable=False),  # original size; > len(payload) = truncated
+    Column("rule", String(32), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("source", Text(), nullable=True),
+    Column("enterprise", Text(), nullable=True),
+    Column("site", Text(), nullable=True),
+    Column("area", Text(), nullable=True),
+    Column("line", Text(), nullable=True),
+    Column("asset", Text(), nullable=True),
+    Column("tag", Text(), nullable=True),
+    Column("replayed_at", UtcDateTime(), nullable=True),  # stored as a sample by a replay
+    Index("ix_quarantine_received", "received_at"),
+    Index("ix_quarantine_rule_received", "rule", "received_at"),
+    Index("ix_quarantine_asset_received", "asset", "received_at"),
 )

@@ -51,6 +51,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, StatementError
 
 from andon.auth.access import User
+from andon.contracts.quarantine import Quarantined
+from andon.contracts.rules import Rule
 from andon.errors import NotFound, StoreError
 from andon.interventions.recommendation import (
     Contribution,
@@ -71,6 +73,7 @@ from andon.store.schema import (
     FEEDBACK,
     METADATA,
     MODELS,
+    QUARANTINE,
     RECOMMENDATIONS,
     SAMPLES,
     SPEC_VERSIONS,
@@ -236,6 +239,63 @@ class SqlStore:
         """Count the stored samples."""
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(SAMPLES)).scalar_one())
+
+    # -- quarantine -----------------------------------------------------------------------
+    def add_quarantined(self, items: Sequence[Quarantined]) -> int:
+        """Append quarantined messages in one transaction (their ``id`` is ignored); count."""
+        if not items:
+            return 0
+        rows = [_quarantined_to_row(q) for q in items]
+        with self._write() as conn:
+            conn.execute(QUARANTINE.insert(), rows)
+        return len(rows)
+
+    def quarantined(self, *, rule: str | None = None, asset: str | None = None,
+                    since: datetime | None = None, replayed: bool | None = None,
+                    limit: int = 200) -> list[Quarantined]:
+        """Quarantined messages, newest first (by received time, then id), with their ids.
+
+        ``since`` keeps items received at or after it; ``replayed`` True / False keeps only
+        replayed / not yet replayed items.
+        """
+        c = QUARANTINE.c
+        stmt = select(QUARANTINE).order_by(c.received_at.desc(), c.id.desc()).limit(limit)
+        if rule is not None:
+            stmt = stmt.where(c.rule == rule)
+        if asset is not None:
+            stmt = stmt.where(c.asset == asset)
+        if since is not None:
+            stmt = stmt.where(c.received_at >= as_utc(since, "since"))
+        if replayed is not None:
+            stmt = stmt.where(c.replayed_at.is_not(None) if replayed else c.replayed_at.is_(None))
+        with self._read() as conn:
+            return [_quarantined_from_row(row) for row in conn.execute(stmt)]
+
+    def get_quarantined(self, item_id: int) -> Quarantined:
+        """One quarantined message; ``NotFound`` if unknown."""
+        stmt = select(QUARANTINE).where(QUARANTINE.c.id == item_id)
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            raise NotFound("quarantined message", item_id)
+        return _quarantined_from_row(row)
+
+    def count_quarantined_by_rule(self) -> dict[str, int]:
+        """Rule code -> number of quarantined messages (replayed ones included)."""
+        c = QUARANTINE.c
+        stmt = select(c.rule, func.count()).group_by(c.rule).order_by(c.rule)
+        with self._read() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(stmt)}
+
+    def mark_replayed(self, ids: Sequence[int], at: datetime) -> int:
+        """Mark items as stored by a replay (those not marked yet); count."""
+        if not ids:
+            return 0
+        c = QUARANTINE.c
+        stmt = (update(QUARANTINE).where(c.id.in_(list(ids)), c.replayed_at.is_(None))
+                .values(replayed_at=as_utc(at, "replay time")))
+        with self._write() as conn:
+            return int(conn.execute(stmt).rowcount)
 
     # -- recommendations and feedback -----------------------------------------------------
     def save_recommendation(self, rec: Recommendation) -> None:
@@ -604,6 +664,43 @@ def _sample_from_row(row: Row[Any]) -> Sample:
         ts_ms=row.ts_ms,
         seq=row.seq,
         source=row.source,
+    )
+
+
+def _quarantined_to_row(q: Quarantined) -> dict[str, Any]:
+    a = q.address
+    return {
+        "received_at": as_utc(q.received_at, "received time"),
+        "topic": q.topic,
+        "payload": q.payload,
+        "size": q.size,
+        "rule": Rule(q.rule).value,
+        "reason": q.reason,
+        "source": q.source,
+        "enterprise": None if a is None else a.enterprise,
+        "site": None if a is None else a.site,
+        "area": None if a is None else a.area,
+        "line": None if a is None else a.line,
+        "asset": None if a is None else a.asset,
+        "tag": None if a is None else a.tag,
+        "replayed_at": None if q.replayed_at is None else as_utc(q.replayed_at, "replay time"),
+    }
+
+
+def _quarantined_from_row(row: Row[Any]) -> Quarantined:
+    address = None if row.asset is None else TagAddress(
+        row.enterprise, row.site, row.area, row.line, row.asset, row.tag)
+    return Quarantined(
+        received_at=row.received_at,
+        topic=row.topic,
+        payload=bytes(row.payload),
+        size=row.size,
+        rule=Rule(row.rule),
+        reason=row.reason,
+        source=row.source,
+        address=address,
+        id=row.id,
+        replayed_at=row.replayed_at,
     )
 
 

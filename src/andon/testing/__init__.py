@@ -5,6 +5,7 @@ test session, the embedded broker on a free loopback port, a unique topic prefix
 """
 
 from andon.clock import ManualClock
+from andon.testing.mosquitto import MosquittoProcess
 from andon.testing.services import (
     free_port,
     need,
@@ -15,6 +16,7 @@ from andon.testing.services import (
 
 __all__ = [
     "ManualClock",
+    "MosquittoProcess",
     "free_port",
     "need",
     "port_open",

@@ -1,0 +1,122 @@
+"""``andon quarantine ...``: list, show and replay messages kept out by decoding or contracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from andon.contracts import Quarantined
+
+quarantine_app = typer.Typer(
+    help="Messages kept out of the samples: malformed payloads and data-contract breaches, "
+    "with the original payload, the rule and the reason. Replay them after a fix.",
+    no_args_is_help=True,
+)
+
+console = Console()
+
+_DATA = Path("andon-data")
+_DB = f"sqlite:///{_DATA / 'andon.db'}"
+_SPEC = Path(__file__).resolve().parents[3] / "examples" / "demo-plant.yaml"
+DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
+                                    "postgresql://user@host:5432/db.")]
+RuleOpt = Annotated[str | None, typer.Option("--rule", help="Only this rule code, e.g. "
+                                             "out_of_range, unit_mismatch, malformed.")]
+
+
+def _when(item: Quarantined) -> str:
+    return f"{item.received_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+@quarantine_app.command("list")
+def list_(
+    rule: RuleOpt = None,
+    asset: Annotated[str | None, typer.Option("--asset", help="Only this asset id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest "
+                                       "first.")] = 50,
+    db: DbOpt = _DB,
+) -> None:
+    """List quarantined messages, newest first, with the rule and reason of each."""
+    from andon.store import open_store  # noqa: PLC0415
+
+    store = open_store(db)
+    try:
+        items = store.quarantined(rule=rule, asset=asset, limit=limit)
+        counts = store.count_quarantined_by_rule()
+    finally:
+        store.close()
+    table = Table(title="Quarantine")
+    for col in ("id", "when", "source", "tag", "rule", "reason"):
+        table.add_column(col, overflow="fold")
+    for q in items:
+        tag = q.tag or q.topic
+        replayed = " (replayed)" if q.replayed_at is not None else ""
+        table.add_row(str(q.id), _when(q), q.source or "-", tag, q.rule.value + replayed,
+                      Text(q.reason))
+    console.print(table)
+    total = ", ".join(f"{r} {n}" for r, n in counts.items()) or "nothing quarantined"
+    console.print(f"by rule: {total}", highlight=False)
+
+
+@quarantine_app.command("show")
+def show(
+    item_id: Annotated[int, typer.Argument(help="Id from 'andon quarantine list'.")],
+    db: DbOpt = _DB,
+) -> None:
+    """Show one quarantined message with everything kept, including the original payload."""
+    from andon.store import open_store  # noqa: PLC0415
+
+    store = open_store(db)
+    try:
+        q = store.get_quarantined(item_id)
+    finally:
+        store.close()
+    size = f"{q.size} bytes" + (f" (truncated to {len(q.payload)})" if q.truncated else "")
+    rows = [
+        ("id", str(q.id)), ("received", _when(q)), ("topic", q.topic),
+        ("source", q.source or "-"), ("tag", q.tag or "-"), ("rule", q.rule.value),
+        ("reason", q.reason), ("payload size", size),
+        ("replayed", "-" if q.replayed_at is None
+         else f"{q.replayed_at:%Y-%m-%d %H:%M:%S} UTC"),
+    ]
+    table = Table(title=f"Quarantined message {q.id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for name, value in rows:
+        table.add_row(name, Text(value))
+    table.add_row("payload", Text(q.text()))
+    console.print(table)
+
+
+@quarantine_app.command("replay")
+def replay(
+    rule: RuleOpt = None,
+    item_id: Annotated[int | None, typer.Option("--id", help="Only this item.")] = None,
+    spec: Annotated[Path, typer.Option("--spec", help="The (fixed) plant spec YAML file.")]
+    = _SPEC,
+    db: DbOpt = _DB,
+) -> None:
+    """Run quarantined messages through the current decoder and contracts again.
+
+    Those that now pass are stored as samples and marked replayed; the rest stay.
+    """
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.services.quarantine import replay_quarantined  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = load_spec(spec)
+    store = open_store(db)
+    try:
+        result = replay_quarantined(store, plant, SystemClock(), rule=rule, item_id=item_id)
+    finally:
+        store.close()
+    still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
+    console.print(f"replayed {result.checked}: [green]{result.stored} stored[/] as samples; "
+                  f"still quarantined: {still}", highlight=False)

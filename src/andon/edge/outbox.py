@@ -1,0 +1,181 @@
+"""Store-and-forward outbox: a bounded, durable queue of what the edge publishes.
+
+Every outbound item (a recommendation, an edge event) is appended here first, in its own
+SQLite file (WAL, ``synchronous=FULL``) next to the edge's data, and removed only once the
+broker has confirmed it (see ``andon.edge.uplink``). So a broker outage, or an edge restart
+during one, loses nothing the edge decided.
+
+Each item carries:
+
+- ``key``: its idempotency key (a recommendation's id and detections count, ``rec-1:3``).
+  Appending a key already queued is a no-op; the key is in the published payload (``"key"``)
+  so that consumers drop duplicates (delivery is at least once).
+- ``source`` and ``seq``: a per-source order (source = the asset for recommendations, the
+  edge for its events). ``seq`` grows by one per item of a source, survives reopening, and
+  is in the payload (``"seq"``), so consumers can restore the order of a source.
+
+Full-buffer policy (``capacity`` items): when full, appending drops the **oldest
+non-recommendation** item to make room. Recommendations are never dropped: when only
+recommendations remain, a new non-recommendation item is refused (and counted as dropped),
+while a new recommendation is still accepted beyond ``capacity`` (their number is bounded by
+the open problems the edge raises, each update of one being one item). Every dropped item is
+counted by kind in ``dropped()``, which survives reopening.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RECOMMENDATION", "Outbox", "OutboxItem"]
+
+#: the kind that is never dropped
+RECOMMENDATION = "recommendation"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    retain INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dropped (kind TEXT PRIMARY KEY, n INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One queued message; ``id`` orders all items, ``seq`` orders those of one source."""
+
+    id: int
+    kind: str
+    key: str
+    source: str
+    seq: int
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+class Outbox:
+    """A bounded, durable FIFO of outbound items (see the module docstring for the policy).
+
+    ``path`` is a file (created with its directory) or ``":memory:"`` (tests; not durable).
+    Thread-safe: one lock around one connection.
+    """
+
+    def __init__(self, path: Path | str, *, capacity: int = 10_000) -> None:
+        if capacity < 1:
+            raise ValueError(f"outbox capacity must be at least 1, not {capacity}")
+        self.path = str(path)
+        self.capacity = capacity
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"Outbox({self.path!r}, capacity={self.capacity})"
+
+    def close(self) -> None:
+        """Close the file (items stay in it)."""
+        with self._lock:
+            self._db.close()
+
+    # -- writing ----------------------------------------------------------------------------
+    def append(self, kind: str, key: str, source: str, topic: str, document: dict[str, Any],
+               *, retain: bool = False) -> OutboxItem | None:
+        """Queue ``document`` (JSON, with ``key`` and ``seq`` added) for ``topic``.
+
+        Returns the new item; None when ``key`` is already queued (idempotent) or when the
+        item is refused by the full-buffer policy (counted in ``dropped()``).
+        """
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.execute("SELECT 1 FROM items WHERE key = ?", (key,)).fetchone():
+                return None
+            if self._depth() >= self.capacity and not self._make_room(kind):
+                self._count_drop(kind)
+                return None
+            row = self._db.execute("SELECT seq FROM sources WHERE source = ?",
+                                   (source,)).fetchone()
+            seq = 1 if row is None else int(row[0]) + 1
+            self._db.execute("INSERT INTO sources (source, seq) VALUES (?, ?) ON CONFLICT "
+                             "(source) DO UPDATE SET seq = excluded.seq", (source, seq))
+            payload = json.dumps({**document, "key": key, "seq": seq},
+                                 separators=(",", ":")).encode()
+            cur = self._db.execute(
+                "INSERT INTO items (kind, key, source, seq, topic, payload, retain) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, key, source, seq, topic, payload, int(retain)))
+            assert cur.lastrowid is not None  # noqa: S101 - sqlite always sets it on INSERT
+            return OutboxItem(cur.lastrowid, kind, key, source, seq, topic, payload, retain)
+
+    def _make_room(self, kind: str) -> bool:
+        """Drop the oldest non-recommendation item; False if there is none to drop.
+
+        A recommendation is let in anyway (recommendations are never dropped nor refused).
+        """
+        row = self._db.execute("SELECT id, kind FROM items WHERE kind != ? ORDER BY id LIMIT 1",
+                               (RECOMMENDATION,)).fetchone()
+        if row is None:
+            return kind == RECOMMENDATION
+        self._db.execute("DELETE FROM items WHERE id = ?", (row[0],))
+        self._count_drop(str(row[1]))
+        return True
+
+    def _count_drop(self, kind: str) -> None:
+        self._db.execute("INSERT INTO dropped (kind, n) VALUES (?, 1) ON CONFLICT (kind) "
+                         "DO UPDATE SET n = n + 1", (kind,))
+
+    def remove(self, ids: list[int]) -> None:
+        """Forget items the broker has confirmed."""
+        if not ids:
+            return
+        with self._lock, self._db:
+            self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in ids])
+
+    # -- reading ----------------------------------------------------------------------------
+    def pending(self, limit: int = 100, *, after: int = 0,
+                up_to: int | None = None) -> list[OutboxItem]:
+        """Up to ``limit`` queued items with ``after < id <= up_to``, oldest first."""
+        high = up_to if up_to is not None else 2**62
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, key, source, seq, topic, payload, retain FROM items "
+                "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (after, high, limit)).fetchall()
+        return [OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), bool(r[7]))
+                for r in rows]
+
+    def last_id(self) -> int:
+        """Id of the newest item ever appended (0 if none): marks where a backlog ends."""
+        with self._lock:
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'"
+                                   ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def depth(self) -> int:
+        """Items waiting."""
+        with self._lock:
+            return self._depth()
+
+    def _depth(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    def dropped(self) -> dict[str, int]:
+        """Items dropped or refused by the full-buffer policy, by kind, since the file began."""
+        with self._lock:
+            return {str(k): int(n) for k, n in
+                    self._db.execute("SELECT kind, n FROM dropped ORDER BY kind")}

@@ -1,0 +1,318 @@
+"""The edge's outbound side: one broker connection, the outbox, the guard, birth and heartbeat.
+
+``Uplink.send`` is the one way the edge publishes an item (a recommendation, an edge event):
+the guard checks the topic, the item is appended to the durable outbox, and the drain loop
+publishes it (QoS 1) as soon as the link is up. An item leaves the outbox only once the broker
+has confirmed it: after each batch the uplink publishes a probe on its private
+``andon/_probe/{client id}`` topic and waits for its own echo; the broker handles one
+connection's packets in order, so the echo proves it has taken everything before it. If the
+connection drops first, the batch stays queued and goes out again (at least once; consumers
+drop duplicates by ``key``).
+
+Reconnects are managed here, not by gmqtt (whose built-in reconnect waits a fixed delay):
+each attempt is a fresh client with gmqtt's reconnect switched off, and failed attempts wait
+``Backoff`` (exponential, with jitter). While the link is down the edge goes on scoring and
+the outbox fills (``buffering``); once connected again the backlog (everything queued before
+the reconnect) drains in order, at most ``replay_batch`` items per turn, and every turn also
+sends all the live items queued since (``replaying``), so live traffic is never starved; live
+items of an asset may thus overtake its older buffered ones, whose ``seq`` tells the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from andon.clock import Clock, to_ms
+from andon.connectors.mqtt import MqttClient
+from andon.edge.guard import PublishGuard
+from andon.edge.heartbeat import EdgeIdentity, edge_document
+from andon.edge.link import Backoff, LinkState, LinkStats, transition
+from andon.edge.outbox import Outbox
+from andon.events import Event
+from andon.namespace.topics import edge_topic
+
+__all__ = ["EVENT", "Uplink"]
+
+log = structlog.get_logger("andon.edge.uplink")
+
+#: the outbox kind of the edge's own events (dropped first when the outbox is full)
+EVENT = "event"
+
+OnMessage = Callable[[str, bytes], None]
+Record = Callable[[Event], None]
+
+
+async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:  # noqa: ASYNC109
+    """Return when any of ``events`` is set, or after ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+class Uplink:
+    """Connect to ``broker_url`` and keep the edge's outbound items flowing (see module doc)."""
+
+    def __init__(self, broker_url: str, identity: EdgeIdentity, outbox: Outbox, *,
+                 clock: Clock, on_message: OnMessage | None = None,
+                 subscriptions: Sequence[str] = (), record: Record | None = None,
+                 models: Callable[[], Mapping[str, str]] = dict,
+                 extra: Callable[[], Mapping[str, Any]] = dict,
+                 stats: LinkStats | None = None, replay_batch: int = 20,
+                 live_batch: int = 500, backoff: Backoff | None = None,
+                 connect_timeout_s: float = 5.0, confirm_timeout_s: float = 10.0) -> None:
+        self.broker_url = broker_url
+        self.identity = identity
+        self.outbox = outbox
+        self.clock = clock
+        self.guard = PublishGuard.for_edge(identity.enterprise, identity.edge_id)
+        self.stats = stats if stats is not None else LinkStats()
+        self.client_id = f"andon-edge-{identity.edge_id}"[:60]
+        self.replay_batch = replay_batch
+        self.live_batch = live_batch
+        self.backoff = backoff or Backoff()
+        self.connect_timeout_s = connect_timeout_s
+        self.confirm_timeout_s = confirm_timeout_s
+        self.client: MqttClient | None = None
+        self._on_message = on_message
+        self._subscriptions = list(subscriptions)
+        self._record = record
+        self._models = models
+        self._extra = extra
+        self._probe = f"andon/_probe/{self.client_id}"
+        #: called with the new state after every link transition (notifications, tests)
+        self.on_state: Callable[[LinkState], None] | None = None
+        self._wake = asyncio.Event()
+        self._retry = asyncio.Event()
+        self._confirmed = asyncio.Event()
+        self._token = 0
+        self._echoed = 0
+        self._live_from = 0  # outbox ids up to this one are the backlog of this connection
+        self._session = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._refresh()
+
+    @property
+    def state(self) -> LinkState:
+        """The link state now."""
+        return self.stats.state
+
+    # -- sending ------------------------------------------------------------------------------
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, Any], *,
+             retain: bool = False) -> bool:
+        """Queue one item for ``topic``; False if the guard blocked it or the outbox refused it.
+
+        ``key`` is the idempotency key (a key already queued is not queued again); ``source``
+        orders items (``seq``). Call on the event loop's thread.
+        """
+        if not self._allowed(topic):
+            return False
+        item = self.outbox.append(kind, key, source, topic, document, retain=retain)
+        self._refresh()
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            loop.call_soon_threadsafe(self._wake.set)  # e.g. from the scoring worker
+        else:
+            self._wake.set()
+        return item is not None
+
+    def _allowed(self, topic: str) -> bool:
+        if self.guard.check(topic):
+            return True
+        self.stats.blocked = self.guard.blocked
+        log.warning("blocked publish", topic=topic)
+        self._keep(Event("blocked_publish", topic[:300],
+                         f"edge {self.identity.edge_id} may not publish on {topic}",
+                         self.clock.now()))
+        if not topic.startswith(edge_topic(self.identity.enterprise, self.identity.edge_id, "")):
+            self.send(EVENT, f"{self.identity.edge_id}:{uuid.uuid4().hex}", self.identity.edge_id,
+                      self._topic("event"),
+                      {"kind": "blocked_publish", "edge_id": self.identity.edge_id,
+                       "topic": topic, "at": to_ms(self.clock.now())})
+        return False
+
+    def event(self, kind: str, detail: str) -> None:
+        """Keep an edge event in the store and publish it on the edge's event topic."""
+        self._keep(Event(kind, self.identity.edge_id, detail, self.clock.now()))
+        self.send(EVENT, f"{self.identity.edge_id}:{uuid.uuid4().hex}", self.identity.edge_id,
+                  self._topic("event"), {"kind": kind, "edge_id": self.identity.edge_id,
+                                         "detail": detail, "at": to_ms(self.clock.now())})
+
+    def _keep(self, event: Event) -> None:
+        if self._record is not None:
+            self._record(event)
+
+    def _topic(self, leaf: str) -> str:
+        return edge_topic(self.identity.enterprise, self.identity.edge_id, leaf)
+
+    def _refresh(self) -> None:
+        self.stats.buffer_depth = self.outbox.depth()
+        self.stats.dropped = self.outbox.dropped()
+
+    def _move(self, target: LinkState) -> None:
+        before = self.stats.state
+        self.stats.state = transition(before, target)
+        log.info("edge link", state=target.value, was=before.value,
+                 buffer_depth=self.stats.buffer_depth)
+        self.event("edge_link", f"{before.value} -> {target.value}")
+        if self.on_state is not None:
+            self.on_state(target)
+
+    def retry_now(self) -> None:
+        """Cut the current backoff wait short (e.g. the network is known to be back)."""
+        self._retry.set()
+
+    # -- documents ----------------------------------------------------------------------------
+    def document(self, kind: str) -> dict[str, Any]:
+        """The birth / heartbeat / death document now (``andon.edge.heartbeat``)."""
+        self._refresh()
+        return edge_document(self.identity, kind, at=self.clock.now(),
+                             link=self.stats.state.value, buffer_depth=self.stats.buffer_depth,
+                             dropped=self.stats.dropped, models=self._models(),
+                             blocked=self.stats.blocked,
+                             extra={"session": self._session, **self._extra()})
+
+    def _announce(self, kind: str, leaf: str) -> None:
+        """Publish a document (retained) if connected, and keep it as a store event."""
+        doc = self.document(kind)
+        self._keep(Event("edge_heartbeat" if kind == "heartbeat" else "edge_state",
+                         self.identity.edge_id, json.dumps(doc), self.clock.now()))
+        topic = self._topic(leaf)
+        client = self.client
+        if client is not None and client.connected.is_set() and self.guard.check(topic):
+            client.publish(topic, json.dumps(doc).encode(), qos=1, retain=True)
+
+    # -- the connection -----------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event, *, heartbeat_s: float | None = None) -> None:
+        """Connect, drain, reconnect with backoff, until ``stop``; then say goodbye."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        beat = asyncio.ensure_future(self._heartbeats(stop, heartbeat_s
+                                                      or self.identity.heartbeat_s))
+        try:
+            while not stop.is_set():
+                client = await self._connect(stop)
+                if client is None:
+                    break
+                try:
+                    await self._serve(client, stop)
+                finally:
+                    if stop.is_set():
+                        await self._goodbye(client)
+                    else:
+                        self.client = None
+                        self._move(LinkState.BUFFERING)
+                        await client.disconnect()
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _connect(self, stop: asyncio.Event) -> MqttClient | None:
+        while not stop.is_set():
+            self._session = uuid.uuid4().hex[:12]
+            death = json.dumps(self.document("death")).encode()
+            client = MqttClient(self.broker_url, self.client_id, on_message=self._message,
+                                subscriptions=[*self._subscriptions, self._probe],
+                                will=(self._topic("state"), death), auto_reconnect=False)
+            try:
+                await client.connect(timeout=self.connect_timeout_s)
+            except ConnectionError as exc:
+                self.stats.connect_failures += 1
+                delay = self.backoff.next_delay()
+                log.info("broker unreachable", url=self.broker_url, retry_in_s=round(delay, 2),
+                         reason=str(exc))
+                await client.disconnect()
+                self._retry.clear()
+                await _first(stop, self._retry, timeout=delay)
+                continue
+            self.backoff.reset()
+            return client
+        return None
+
+    async def _serve(self, client: MqttClient, stop: asyncio.Event) -> None:
+        self.client = client
+        self.stats.connects += 1
+        self._live_from = self.outbox.last_id()
+        self._move(LinkState.REPLAYING)
+        self._announce("birth", "state")
+        while not stop.is_set() and not client.lost.is_set():
+            self._wake.clear()
+            sent = await self._drain_once(client)
+            if self.stats.state is LinkState.REPLAYING and not self.outbox.pending(
+                    1, up_to=self._live_from):
+                self._move(LinkState.ONLINE)
+            if sent == 0 and not self._wake.is_set():
+                await _first(self._wake, stop, client.lost)
+
+    async def _drain_once(self, client: MqttClient) -> int:
+        """Publish one turn (backlog batch + live items), wait for the broker; items sent."""
+        backlog = self.outbox.pending(self.replay_batch, up_to=self._live_from)
+        live = self.outbox.pending(self.live_batch, after=self._live_from)
+        items = backlog + live
+        if not items:
+            return 0
+        for item in items:
+            client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+        if not await self._confirm(client):
+            return 0
+        self.outbox.remove([i.id for i in items])
+        self.stats.published += len(items)
+        self.stats.replayed += len(backlog)
+        self._refresh()
+        return len(items)
+
+    async def _confirm(self, client: MqttClient) -> bool:
+        """Publish a probe and wait for its echo: the broker has what was sent before it."""
+        self._token += 1
+        token = self._token
+        client.publish(self._probe, str(token).encode(), qos=1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.confirm_timeout_s
+        while self._echoed < token:
+            left = deadline - loop.time()
+            if client.lost.is_set() or left <= 0:
+                if not client.lost.is_set():
+                    log.warning("broker did not confirm; reconnecting", url=self.broker_url)
+                    client.lost.set()
+                return False
+            self._confirmed.clear()
+            await _first(self._confirmed, client.lost, timeout=left)
+        return True
+
+    def _message(self, topic: str, payload: bytes) -> None:
+        if topic == self._probe:
+            with contextlib.suppress(ValueError):
+                self._echoed = max(self._echoed, int(payload))
+            self._confirmed.set()
+        elif self._on_message is not None:
+            self._on_message(topic, payload)
+
+    async def _goodbye(self, client: MqttClient) -> None:
+        """Clean stop: last drain, a retained death document (no will on DISCONNECT), close."""
+        if client.connected.is_set():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._drain_once(client), self.confirm_timeout_s)
+        self._announce("death", "state")
+        if client.connected.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._confirm(client), self.confirm_timeout_s)
+        self.client = None
+        await client.disconnect()
+
+    async def _heartbeats(self, stop: asyncio.Event, every_s: float) -> None:
+        while not stop.is_set():
+            await _first(stop, timeout=every_s)
+            if not stop.is_set():
+                self._announce("heartbeat", "heartbeat")

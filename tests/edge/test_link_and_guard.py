@@ -1,0 +1,161 @@
+"""Link states move only along legal edges; the guard lets the edge publish only its own topics."""
+
+from __future__ import annotations
+
+import doctest
+import random
+
+import pytest
+
+from andon.clock import ManualClock
+from andon.edge import Backoff, EdgeIdentity, LinkState, Outbox, PublishGuard, Uplink
+from andon.edge import guard as guard_module
+from andon.edge import link as link_module
+from andon.edge.link import transition
+from andon.edge.outbox import RECOMMENDATION
+from andon.errors import LinkError
+from andon.events import Event
+from andon.namespace import recommendation_topic, tag_topic
+from factories import T0
+
+
+def test_docstring_examples_run() -> None:
+    for module in (link_module, guard_module):
+        assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize(("current", "target"), [
+    ("buffering", "replaying"), ("replaying", "online"), ("replaying", "buffering"),
+    ("online", "buffering"),
+])
+def test_legal_link_moves(current: str, target: str) -> None:
+    assert transition(current, target) is LinkState(target)
+
+
+@pytest.mark.parametrize(("current", "target", "why"), [
+    ("online", "replaying", "online may only move to buffering"),
+    ("buffering", "online", "buffering may only move to replaying"),
+    ("online", "online", "it is already online"),
+    ("online", "gone", "states are online, buffering, replaying"),
+])
+def test_illegal_link_moves_name_both_states(current: str, target: str, why: str) -> None:
+    with pytest.raises(LinkError) as info:
+        transition(current, target)
+    assert str(info.value) == f"edge link cannot move from {current} to {target} ({why})"
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap_and_resets() -> None:
+    b = Backoff(base_s=1.0, cap_s=8.0, rng=random.Random(0))
+    delays = [b.next_delay() for _ in range(8)]
+    for n, d in enumerate(delays):
+        ceiling = min(8.0, 2.0**n)
+        assert ceiling / 2 <= d <= ceiling
+    assert len({round(d, 6) for d in delays[4:]}) == 4  # capped, yet jittered
+    b.reset()
+    assert b.next_delay() <= 1.0
+
+
+ENT, EDGE = "acme", "e1"
+
+
+@pytest.mark.parametrize("topic", [
+    recommendation_topic(ENT, "ghent", "utilities", "cooling-water", "p-101"),
+    f"andon/v1/{ENT}/_andon/edge/{EDGE}/state",
+    f"andon/v1/{ENT}/_andon/edge/{EDGE}/heartbeat",
+])
+def test_guard_allows_the_edges_own_topics(topic: str) -> None:
+    assert PublishGuard.for_edge(ENT, EDGE).check(topic)
+
+
+@pytest.mark.parametrize("topic", [
+    tag_topic(ENT, "ghent", "utilities", "cooling-water", "p-101", "vibration"),  # a tag
+    "andon/v1/acme/ghent/utilities/cooling-water/p-101/cmd/stop",  # a command
+    "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/cmd/setpoint",
+    recommendation_topic("other", "ghent", "utilities", "cooling-water", "p-101"),  # enterprise
+    "andon/v1/acme/_andon/edge/e2/state",  # another edge
+    "andon/v1/acme/ghent/utilities/cooling-water/+/_andon/recommendation",  # a wildcard
+    "andon/v1/acme/ghent/utilities/cooling-water/p-101/x/_andon/recommendation",  # deeper
+    "spBv1.0/acme/NCMD/node", "",
+])
+def test_guard_blocks_tag_command_and_foreign_topics(topic: str) -> None:
+    guard = PublishGuard.for_edge(ENT, EDGE)
+    assert not guard.check(topic)
+    assert guard.blocked == 1
+    assert list(guard.blocked_topics) == [topic]
+
+
+def _uplink() -> tuple[Uplink, list[Event]]:
+    kept: list[Event] = []
+    uplink = Uplink("mqtt://127.0.0.1:1", EdgeIdentity(EDGE, ENT), Outbox(":memory:"),
+                    clock=ManualClock(T0), record=kept.append)
+    return uplink, kept
+
+
+@pytest.mark.parametrize("topic", [
+    tag_topic(ENT, "ghent", "utilities", "cooling-water", "p-101", "vibration"),
+    "andon/v1/acme/ghent/utilities/cooling-water/p-101/cmd/stop",
+])
+def test_a_recommendation_cannot_reach_a_tag_or_command_topic(topic: str) -> None:
+    uplink, kept = _uplink()
+    assert not uplink.send(RECOMMENDATION, "rec-1:1", "p-101", topic, {"id": "rec-1"})
+    assert uplink.stats.blocked == 1
+    assert [(e.kind, e.subject) for e in kept] == [("blocked_publish", topic)]
+    # nothing for the blocked topic is queued; only the edge's own blocked_publish event is
+    queued = uplink.outbox.pending(10)
+    assert [i.topic for i in queued] == [f"andon/v1/{ENT}/_andon/edge/{EDGE}/event"]
+    assert b'"kind":"blocked_publish"' in queued[0].payload
+    assert topic.encode() in queued[0].payload
+
+
+def test_the_edge_emits_recommendations_through_the_guard(demo_spec, tmp_path) -> None:
+    from andon.edge import Edge  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+    from factories import make_rec  # noqa: PLC0415
+
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    edge = Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)
+    uplink, kept = _uplink()
+    edge.outbound = uplink
+    edge._emit(make_rec("rec-ok"))
+    edge._emit(make_rec("rec-bad", asset="p-101/vibration"))  # would land on a tag-like path
+    store.close()
+    keys = [i.key for i in uplink.outbox.pending(10) if i.kind == RECOMMENDATION]
+    assert keys == ["rec-ok:4"]
+    assert [e.kind for e in kept] == ["blocked_publish"]
+    assert uplink.stats.blocked == 1
+
+
+def test_drops_and_depth_show_in_stats_and_in_the_heartbeat_document() -> None:
+    kept: list[Event] = []
+    box = Outbox(":memory:", capacity=2)
+    uplink = Uplink("mqtt://127.0.0.1:1", EdgeIdentity(EDGE, ENT, "h" * 64, 5.0), box,
+                    clock=ManualClock(T0), record=kept.append,
+                    models=lambda: {"pump-bearing": "pump-bearing v3"})
+    topic = recommendation_topic(ENT, "ghent", "utilities", "cooling-water", "p-101")
+    for n in range(2):
+        assert uplink.send(RECOMMENDATION, f"rec-{n}:1", "p-101", topic, {"id": n})
+    uplink.event("edge_link", "buffering -> replaying")  # refused: only recommendations left
+    assert uplink.stats.buffer_depth == 2
+    assert uplink.stats.dropped == {"event": 1}
+    doc = uplink.document("heartbeat")
+    assert (doc["link"], doc["buffer_depth"], doc["dropped"]) == ("buffering", 2, {"event": 1})
+    assert doc["models"] == {"pump-bearing": "pump-bearing v3"}
+    assert (doc["edge_id"], doc["heartbeat_s"], doc["config_hash"]) == (EDGE, 5.0, "h" * 64)
+    assert [e.kind for e in kept] == ["edge_link"]  # the store still keeps the event
+
+
+def test_an_edge_is_stale_after_three_missed_heartbeats() -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from andon.edge.heartbeat import edge_document, statuses_from_documents  # noqa: PLC0415
+
+    ident = EdgeIdentity(EDGE, ENT, heartbeat_s=10.0)
+    doc = edge_document(ident, "heartbeat", at=T0, link="online", buffer_depth=0, dropped={},
+                        models={}, extra={"session": "s"})
+    [status] = statuses_from_documents([doc])
+    assert not status.stale(T0 + timedelta(seconds=30))
+    assert status.stale(T0 + timedelta(seconds=31))
+    death = edge_document(ident, "death", at=T0 - timedelta(seconds=60), link="buffering",
+                          buffer_depth=0, dropped={}, models={}, extra={"session": "s"})
+    [status] = statuses_from_documents([doc, death])
+    assert (status.status, status.link) == ("offline", "online")  # the will outlives the beat

@@ -1,0 +1,104 @@
+"""The outbox keeps order, drops duplicates by key, stays bounded by its policy, and survives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from andon.edge import Outbox
+from andon.edge.outbox import RECOMMENDATION
+
+REC_TOPIC = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/recommendation"
+EVENT_TOPIC = "andon/v1/acme/_andon/edge/e1/event"
+
+
+def _rec(box: Outbox, n: int, source: str = "p-101") -> bool:
+    return box.append(RECOMMENDATION, f"rec-{n}:1", source, REC_TOPIC, {"id": f"rec-{n}"}) \
+        is not None
+
+
+def _event(box: Outbox, n: int) -> bool:
+    return box.append("event", f"ev-{n}", "e1", EVENT_TOPIC, {"n": n}) is not None
+
+
+def test_items_come_out_in_append_order_with_a_per_source_sequence(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "out.db")
+    for n, source in enumerate(["p-101", "p-102", "p-101", "p-101", "p-102"]):
+        _rec(box, n, source)
+    items = box.pending(10)
+    assert [i.key for i in items] == [f"rec-{n}:1" for n in range(5)]
+    assert [(i.source, i.seq) for i in items] == [
+        ("p-101", 1), ("p-102", 1), ("p-101", 2), ("p-101", 3), ("p-102", 2)]
+    payload = json.loads(items[2].payload)
+    assert payload == {"id": "rec-2", "key": "rec-2:1", "seq": 2}
+
+
+def test_the_same_key_is_queued_once(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "out.db")
+    assert _rec(box, 1)
+    assert not _rec(box, 1)
+    assert box.depth() == 1
+    assert box.append(RECOMMENDATION, "rec-1:2", "p-101", REC_TOPIC, {}) is not None  # update
+
+
+def test_pending_splits_backlog_and_live_and_remove_forgets(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "out.db")
+    for n in range(5):
+        _rec(box, n)
+    mark = box.last_id()
+    for n in range(5, 8):
+        _rec(box, n)
+    assert [i.key for i in box.pending(2, up_to=mark)] == ["rec-0:1", "rec-1:1"]
+    assert [i.key for i in box.pending(10, after=mark)] == ["rec-5:1", "rec-6:1", "rec-7:1"]
+    box.remove([i.id for i in box.pending(2)])
+    assert box.depth() == 6
+    assert box.pending(1)[0].key == "rec-2:1"
+
+
+def test_full_outbox_drops_oldest_non_recommendations_and_counts_them(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "out.db", capacity=4)
+    _event(box, 0)
+    _rec(box, 0)
+    _event(box, 1)
+    _event(box, 2)
+    assert box.depth() == 4
+    assert _event(box, 3)  # drops event 0
+    assert _rec(box, 1)  # drops event 1
+    assert [i.key for i in box.pending(10)] == ["rec-0:1", "ev-2", "ev-3", "rec-1:1"]
+    assert box.dropped() == {"event": 2}
+
+
+def test_recommendations_are_never_dropped_and_refuse_new_events(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "out.db", capacity=3)
+    for n in range(3):
+        _rec(box, n)
+    assert not _event(box, 0)  # refused: only recommendations remain
+    assert not _event(box, 1)
+    assert _rec(box, 3)  # a recommendation is still accepted, beyond capacity
+    assert box.depth() == 4
+    assert [i.kind for i in box.pending(10)] == [RECOMMENDATION] * 4
+    assert box.dropped() == {"event": 2}
+
+
+def test_items_counts_and_sequences_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "edge" / "out.db"
+    box = Outbox(path, capacity=2)
+    _rec(box, 0)
+    _event(box, 0)
+    _event(box, 1)  # drops event 0
+    box.close()
+    again = Outbox(path, capacity=2)
+    assert [i.key for i in again.pending(10)] == ["rec-0:1", "ev-1"]
+    assert again.dropped() == {"event": 1}
+    _rec(again, 1)  # drops ev-1
+    assert [(i.key, i.seq) for i in again.pending(10)] == [("rec-0:1", 1), ("rec-1:1", 2)]
+    assert not _rec(again, 0)  # still queued: same key
+    assert again.dropped() == {"event": 2}
+    again.close()
+
+
+def test_capacity_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Outbox(tmp_path / "out.db", capacity=0)
