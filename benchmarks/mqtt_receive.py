@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 from andon.clock import SystemClock
 from andon.connectors.broker import EmbeddedBroker
 from andon.connectors.mqtt import MqttClient, parse_broker_url
-from andon.edge.runtime import Edge
+from andon.edge.runtime import Edge, housekeeping
 from andon.namespace import encode_sample, line_filter
 from andon.services.simulate import topic_of
 from andon.simulator import PlantSimulator
@@ -62,7 +62,7 @@ from andon.spec import load_spec
 from andon.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from multiprocessing.connection import Connection
     from multiprocessing.synchronize import Event as MpEvent
 
@@ -335,19 +335,11 @@ def _paho_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
     return _result(counter, watch, payloads)
 
 
-async def _edge_housekeeping(edge: Edge, stop: asyncio.Event, flush_every_s: float = 0.5,
-                             reload_every_s: float = 2.0) -> float:
-    """``run_edge``'s loop: flush on a worker thread every 0.5 s, reload models every 2 s."""
-    loop = asyncio.get_running_loop()
-    last_reload = loop.time()
+async def _edge_housekeeping(edge: Edge, stop: asyncio.Event) -> float:
+    """``run_edge``'s loop (``housekeeping``: flush every 0.5 s, reload models every 2 s),
+    then the last write; returns when that write is done."""
     try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), flush_every_s)
-            await asyncio.to_thread(edge.write, *edge.take_pending())
-            if loop.time() - last_reload >= reload_every_s:
-                await asyncio.to_thread(edge.reload_models)
-                last_reload = loop.time()
+        await housekeeping(edge, stop)
     finally:
         await asyncio.to_thread(edge.write, *edge.take_pending())
     return time.monotonic()
@@ -401,13 +393,21 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
 def _subscriber_main(run: Run, payloads: Sequence[bytes], conn: Connection,
                      signals: Signals) -> None:
     warnings.simplefilter("ignore", DeprecationWarning)  # gmqtt / amqtt internals
-    try:
+
+    def measure() -> SubResult:
         if run.kind == GMQTT:
-            result = asyncio.run(_gmqtt_raw(run, payloads, conn, signals))
-        elif run.kind == PAHO:
-            result = _paho_raw(run, payloads, conn, signals)
-        else:
-            result = asyncio.run(_andon_edge(run, payloads, conn, signals))
+            return asyncio.run(_gmqtt_raw(run, payloads, conn, signals))
+        if run.kind == PAHO:
+            return _paho_raw(run, payloads, conn, signals)
+        return asyncio.run(_andon_edge(run, payloads, conn, signals))
+
+    _reply(conn, measure)
+
+
+def _reply(conn: Connection, produce: Callable[[], object]) -> None:
+    """Send ``("result", produce())`` to the parent, or ``("error", ...)``; then close."""
+    try:
+        result = produce()
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which prints it
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     else:
@@ -429,14 +429,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 
 def _publisher_main(run: Run, messages: Messages, signals: Signals,
                     conn: Connection) -> None:
-    try:
-        result = _publish(run, messages, signals)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which prints it
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    else:
-        conn.send(("result", result))
-    finally:
-        conn.close()
+    _reply(conn, lambda: _publish(run, messages, signals))
 
 
 def _publish(run: Run, messages: Messages, signals: Signals) -> PubResult:

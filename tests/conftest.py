@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from andon.spec import PlantSpec, load_spec
+from andon.store import SqlStore, open_store
 from andon.testing import need, postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,13 @@ def demo_spec() -> PlantSpec:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'andon.db'}"
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[SqlStore]:
+    """A fresh SQLite store (modules that need seeded data override this fixture)."""
+    with open_store(sqlite_url) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

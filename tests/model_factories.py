@@ -10,11 +10,11 @@ import numpy as np
 
 from andon.clock import utc
 from andon.scoring import AnomalyModel, save_model
+from factories import T0
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-T0 = utc(2026, 3, 2, 7)
 FEATURES = ["vibration.mean", "bearing_temp.mean", "flow.mean"]
 UNITS = ["mm/s", "degC", "m3/h"]
 

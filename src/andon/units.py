@@ -11,7 +11,7 @@ from typing import Any
 
 import pint
 
-__all__ = ["QUANTITIES", "check_unit", "convert", "parse_duration_s", "registry"]
+__all__ = ["QUANTITIES", "affine", "check_unit", "convert", "parse_duration_s", "registry"]
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +75,18 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     """Convert a magnitude between compatible units (offset units such as degF handled)."""
     reg = registry()
     return float(reg.Quantity(value, from_unit).to(to_unit).magnitude)
+
+
+def affine(from_unit: str, to_unit: str) -> tuple[float, float]:
+    """``(scale, offset)`` with ``convert(v, from_unit, to_unit) == v * scale + offset``.
+
+    Derived from two conversions, so it holds for units pint relates linearly (every quantity
+    Andon knows, offset units such as degF included); identical units give ``(1.0, 0.0)``.
+    """
+    if from_unit == to_unit:
+        return 1.0, 0.0
+    offset = convert(0.0, from_unit, to_unit)
+    return convert(1.0, from_unit, to_unit) - offset, offset
 
 
 def parse_duration_s(text: str | float) -> float:

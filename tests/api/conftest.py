@@ -18,7 +18,7 @@ with warnings.catch_warnings():
 
 from andon.api import create_app
 from andon.clock import ManualClock
-from andon.store import SqlStore, open_store
+from andon.store import SqlStore
 from factories import T0, add_token, add_user, make_rec
 
 if TYPE_CHECKING:
@@ -52,13 +52,6 @@ class Login:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T0)
-
-
-@pytest.fixture
-def store(sqlite_url: str) -> Iterator[SqlStore]:
-    s = open_store(sqlite_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

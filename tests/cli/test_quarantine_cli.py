@@ -34,13 +34,12 @@ def msg(value: str, seq: int, minute: int = 0) -> bytes:
 
 
 def fill(db: str, spec: PlantSpec, tmp_path: Path) -> None:
-    store = open_store(db)
-    edge = Edge(spec, store, tmp_path / "models", clock=ManualClock(T0))
-    edge.on_message(TOPIC, msg("41.0", 1))
-    edge.on_message(TOPIC, msg("171.5", 2, 1))  # above the range [-10, 150]
-    edge.on_message(TOPIC, b'{"v": oops}')
-    edge.flush()
-    store.close()
+    with open_store(db) as store:
+        edge = Edge(spec, store, tmp_path / "models", clock=ManualClock(T0))
+        edge.on_message(TOPIC, msg("41.0", 1))
+        edge.on_message(TOPIC, msg("171.5", 2, 1))  # above the range [-10, 150]
+        edge.on_message(TOPIC, b'{"v": oops}')
+        edge.flush()
 
 
 def test_list_show_and_replay_after_a_spec_fix(demo_spec: PlantSpec, tmp_path: Path) -> None:
@@ -54,13 +53,15 @@ def test_list_show_and_replay_after_a_spec_fix(demo_spec: PlantSpec, tmp_path: P
                  "2026-03-02 08:00:00 UTC", "by rule: malformed 1, out_of_range 1"):
         assert text in listed.output, text
     only = run("quarantine", "list", "--db", db, "--rule", "malformed")
+    assert only.exit_code == 0, only.output  # else the negative checks below pass vacuously
     assert "out_of_range " not in only.output.split("by rule")[0]
-    assert run("quarantine", "list", "--db", db, "--asset", "k-104").output.count("plc-") == 0
+    other_asset = run("quarantine", "list", "--db", db, "--asset", "k-104")
+    assert other_asset.exit_code == 0, other_asset.output
+    assert other_asset.output.count("plc-") == 0
 
-    store = open_store(db)
-    (oor,) = store.quarantined(rule="out_of_range")
-    (bad,) = store.quarantined(rule="malformed")
-    store.close()
+    with open_store(db) as store:
+        (oor,) = store.quarantined(rule="out_of_range")
+        (bad,) = store.quarantined(rule="malformed")
     shown = run("quarantine", "show", str(bad.id), "--db", db)
     assert shown.exit_code == 0, shown.output
     assert '{"v": oops}' in shown.output
@@ -85,13 +86,10 @@ def test_list_show_and_replay_after_a_spec_fix(demo_spec: PlantSpec, tmp_path: P
     assert replayed.exit_code == 0, replayed.output
     assert "replayed 1: 1 stored as samples; still quarantined: none" in replayed.output
 
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         assert sorted(s.value for s in store.samples()) == [41.0, 171.5]
         assert store.get_quarantined(oor.id or 0).replayed_at is not None
         assert store.quarantined(replayed=False) == [bad]
         assert store.events(kind="quarantine_replayed")[0].detail.startswith("1 checked, 1 stored")
-    finally:
-        store.close()
     again = run("quarantine", "list", "--db", db)
     assert "out_of_range (replayed)" in again.output

@@ -15,10 +15,9 @@ from andon.clock import ManualClock, to_ms, utc
 from andon.contracts import Rule
 from andon.edge import Edge
 from andon.namespace import Quality, decode_sample, tag_topic
-from andon.store import SqlStore, open_store
+from andon.store import SqlStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from andon.spec import PlantSpec
@@ -38,13 +37,6 @@ def payload(v: Any = 41.5, *, u: str = "degC", seq: int = 1, minute: int = 0,
     value = raw if raw is not None else json.dumps(v)
     return (f'{{"v":{value},"u":"{u}","q":"good","ts":{ts},"seq":{seq},'
             f'"src":"plc-ghent-cooling-water"}}').encode()
-
-
-@pytest.fixture
-def store(sqlite_url: str) -> Iterator[SqlStore]:
-    s = open_store(sqlite_url)
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -40,7 +40,11 @@ def _lines(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str | None], thread
 def _wait_for(q: queue.Queue[str | None], pattern: str, seen: list[str]) -> re.Match[str]:
     rx = re.compile(pattern)
     while True:
-        line = q.get(timeout=DEADLINE_S)
+        try:
+            line = q.get(timeout=DEADLINE_S)
+        except queue.Empty:
+            raise AssertionError(f"no line matching {pattern!r} within {DEADLINE_S} s:\n"
+                                 + "\n".join(seen)) from None
         if line is None:
             raise AssertionError("demo exited early:\n" + "\n".join(seen))
         seen.append(line)

@@ -62,6 +62,12 @@ async def _subscriber(url: str, received: list[dict[str, object]], signal: Signa
     return sub
 
 
+async def _stop_edge(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """Stop a ``run_edge`` task and wait (bounded) for its goodbye."""
+    stop.set()
+    await asyncio.wait_for(task, DEADLINE_S)
+
+
 async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one story, told in order
     broker = MosquittoProcess(tmp)
     broker.start()
@@ -135,8 +141,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         assert link.dropped == {}
         assert outbox.depth() == 0
     finally:
-        stop.set()
-        await asyncio.wait_for(task, DEADLINE_S)
+        await _stop_edge(stop, task)
         await sub.disconnect()
         broker.stop()
         store.close()
@@ -171,8 +176,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
             edge._emit(make_rec(f"kept-{n}"))
         assert edge.stats.link.state is LinkState.BUFFERING
     finally:
-        stop.set()
-        await asyncio.wait_for(task, DEADLINE_S)
+        await _stop_edge(stop, task)
         first.close()
 
     broker.start()
@@ -188,8 +192,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
         assert [r["id"] for r in received] == wanted
         assert [r["seq"] for r in received] == [1, 2, 3, 4, 5]
     finally:
-        stop.set()
-        await asyncio.wait_for(task, DEADLINE_S)
+        await _stop_edge(stop, task)
         await sub.disconnect()
         broker.stop()
         second.close()

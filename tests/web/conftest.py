@@ -1,4 +1,5 @@
-"""The web inbox shares the HTTP fixtures of ``tests/api`` (same app, store, clock, users)."""
+"""The web inbox shares the HTTP fixtures of ``tests/api`` (same app, clock, users); the
+``store`` fixture comes from ``tests/conftest.py``."""
 
 from api.conftest import (  # noqa: F401 - re-exported fixtures, found by pytest by name
     app,
@@ -6,5 +7,4 @@ from api.conftest import (  # noqa: F401 - re-exported fixtures, found by pytest
     clock,
     logins,
     rec,
-    store,
 )

@@ -10,7 +10,6 @@ Redoc pages; the OpenAPI description is at ``/api/openapi.json`` for signed-in c
 tokens and passwords are never logged or echoed.
 """
 
-import secrets
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,8 +54,7 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     """
     clock = clock or SystemClock()
     plant = PlantRef(spec)
-    auth = Authenticator(store, clock, session_ttl_s=session_ttl_s,
-                         secret=secrets.token_bytes(32))
+    auth = Authenticator(store, clock, session_ttl_s=session_ttl_s)  # fresh CSRF secret
     actions = Actions(store=store, clock=clock, plant=plant)
     web = WebInbox(store=store, spec=plant.get, clock=clock, auth=auth,
                    give_feedback=actions.give_feedback, status_for=status_for)

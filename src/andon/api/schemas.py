@@ -1,5 +1,6 @@
 """Typed request and response bodies of the JSON API, and their mapping from domain records."""
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Self
 
@@ -185,17 +186,8 @@ class ModelOut(_Out):
     @classmethod
     def of(cls, r: ModelRecord) -> Self:
         """Describe a registered model version: lineage, stage and signer."""
-        m = r.meta
-        return cls(
-            stage=r.stage.value, key_id=r.key_id, signer=r.signer,
-            name=m.name, version=m.version, label=m.label, use_case=m.use_case,
-            asset_kind=m.asset_kind, features=list(m.features), units=list(m.units),
-            threshold=m.threshold, train_start=m.train_start, train_end=m.train_end,
-            train_assets=list(m.train_assets), train_windows=m.train_windows,
-            data_sha256=m.data_sha256, artifact_sha256=m.artifact_sha256,
-            created_at=m.created_at, code_version=m.code_version, params=dict(m.params),
-            metrics=dict(m.metrics),
-        )
+        return cls(**asdict(r.meta), label=r.meta.label, stage=r.stage.value, key_id=r.key_id,
+                   signer=r.signer)
 
 
 class EdgeOut(_Out):

@@ -22,10 +22,19 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from andon.cli.options import (
+    DEFAULT_DATA,
+    DEFAULT_DB,
+    DEFAULT_SPEC,
+    BrokerOpt,
+    DbOpt,
+    ModelsOpt,
+    SpecOpt,
+)
 from andon.cli.quarantine import quarantine_app
 from andon.cli.registry import registry_app
 from andon.errors import AndonError
-from andon.spec import PlantSpec, load_spec
+from andon.spec import load_spec
 
 app = typer.Typer(
     name="andon",
@@ -48,29 +57,19 @@ app.add_typer(quarantine_app, name="quarantine")
 console = Console()
 err = Console(stderr=True)
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "examples" / "demo-plant.yaml"
-DEFAULT_DATA = Path("andon-data")
-DEFAULT_DB = f"sqlite:///{DEFAULT_DATA / 'andon.db'}"
-
-SpecOpt = Annotated[Path, typer.Option("--spec", help="Plant spec YAML file.")]
-DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
-                                    "postgresql://user@host:5432/db.")]
-BrokerOpt = Annotated[str, typer.Option("--broker", help="MQTT broker URL, mqtt://host:port.")]
-ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="Directory of model artifacts.")]
-
-
 def main() -> None:
     """Entry point: run the CLI, turning Andon errors into one-line messages and exit code 2."""
     try:
         app(prog_name="andon")
     except AndonError as exc:
         for line in str(exc).splitlines():
-            err.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+            _error(line)
         sys.exit(2)
 
 
-def _spec(path: Path) -> PlantSpec:
-    return load_spec(path)
+def _error(message: str) -> None:
+    """Print one ``error: ...`` line on stderr."""
+    err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
 
 
 def _stop_event() -> asyncio.Event:
@@ -85,7 +84,7 @@ def _stop_event() -> asyncio.Event:
 @spec_app.command("check")
 def spec_check(path: Annotated[Path, typer.Argument(help="Spec file to validate.")]) -> None:
     """Validate a plant spec; print one line per problem (file:line field: reason)."""
-    spec = _spec(path)
+    spec = load_spec(path)
     console.print(f"[green]ok[/] {path}: {len(spec.sites)} sites, {len(spec.lines())} lines, "
                   f"{len(spec.assets())} assets, {spec.tag_count()} tags, "
                   f"{len(spec.use_cases)} use cases, {len(spec.people)} people")
@@ -94,7 +93,7 @@ def spec_check(path: Annotated[Path, typer.Argument(help="Spec file to validate.
 @spec_app.command("show")
 def spec_show(path: Annotated[Path, typer.Argument(help="Spec file.")]) -> None:
     """Show the plant hierarchy as a table."""
-    spec = _spec(path)
+    spec = load_spec(path)
     table = Table(title=f"{spec.enterprise.name} ({path})")
     for col in ("site", "area", "line", "asset", "kind", "tags"):
         table.add_column(col)
@@ -147,7 +146,7 @@ def simulate(
     from andon.services.simulate import publish_simulation  # noqa: PLC0415
     from andon.simulator import PlantSimulator, Scenario  # noqa: PLC0415
 
-    plant = _spec(spec)
+    plant = load_spec(spec)
     t0 = _parse_start(start)
     scen = (Scenario.demo() if scenario == "demo" else Scenario() if scenario == "none"
             else Scenario.from_file(Path(scenario)))
@@ -222,7 +221,7 @@ def edge(
     from andon.edge import Edge, Outbox, config_hash, default_edge_id, run_edge  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    plant = _spec(spec)
+    plant = load_spec(spec)
     store = open_store(db)
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
     runtime = Edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
@@ -278,18 +277,18 @@ def status(
         try:
             edges = asyncio.run(edge_statuses_from_broker(broker_url, enterprise))
         except (ConnectionError, TimeoutError) as exc:
-            err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+            _error(str(exc))
             raise typer.Exit(1) from None
         source = broker_url
     else:
         from andon.store import open_store  # noqa: PLC0415
 
-        store = open_store(db)
-        try:
+        with open_store(db) as store:
             edges = edge_statuses_from_store(store)
-        finally:
-            store.close()
         source = db
+    if not edges:
+        console.print(f"no edge has reported on {source}", highlight=False)
+        return
     now = datetime.now(UTC)
     table = Table(title=f"Edges ({source})")
     for col in ("edge", "status", "link", "buffer", "dropped", "blocked", "models",
@@ -310,9 +309,6 @@ def status(
             str(e.watchdog_restarts),
             Text.assemble(seen, ("  stale", "bold red") if stale else ""),
         )
-    if not edges:
-        console.print(f"no edge has reported on {source}", highlight=False)
-        return
     console.print(table)
 
 
@@ -331,14 +327,10 @@ def train(
     from andon.services.training import train_use_case  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    plant = _spec(spec)
-    store = open_store(db)
-    try:
-        with console.status(f"training {use_case} ..."):
-            meta = train_use_case(plant, store, models_dir, use_case, start=_parse_start(start),
-                                  end=_parse_start(end), clock=SystemClock())
-    finally:
-        store.close()
+    plant = load_spec(spec)
+    with open_store(db) as store, console.status(f"training {use_case} ..."):
+        meta = train_use_case(plant, store, models_dir, use_case, start=_parse_start(start),
+                              end=_parse_start(end), clock=SystemClock())
     console.print(f"[green]saved[/] {meta.label}: {meta.train_windows} windows from "
                   f"{', '.join(meta.train_assets)}; {len(meta.features)} features; threshold "
                   f"{meta.threshold:.4g}; artifact {models_dir / meta.name / f'v{meta.version}'}",
@@ -362,7 +354,7 @@ def serve(
     from andon.api import create_app  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    plant = _spec(spec)
+    plant = load_spec(spec)
     store = open_store(db)
     console.print(f"inbox on http://{host}:{port}/inbox", highlight=False)
     try:
@@ -389,7 +381,7 @@ def demo(
     """Run the demo plant end to end: broker, simulator, training, edge and inbox."""
     from andon.services.demo import DemoConfig, run_demo  # noqa: PLC0415
 
-    plant = _spec(spec)
+    plant = load_spec(spec)
     config = DemoConfig(spec_path=spec, data_dir=data_dir, speed=speed, seed=seed,
                         http_port=port, broker=broker_url, timeout_s=timeout,
                         exit_on_recommendation=exit_on_recommendation)
@@ -429,7 +421,7 @@ def demo(
     try:
         asyncio.run(run())
     except (RuntimeError, ConnectionError) as exc:
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        _error(str(exc))
         raise typer.Exit(1) from None
     finally:
         bar.stop()
@@ -452,18 +444,15 @@ def users_add(
     from andon.auth import User, hash_password  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    plant = _spec(spec)
+    plant = load_spec(spec)
     try:
         r = plant.role(role)
     except KeyError:
         raise typer.BadParameter(f"unknown role {role!r} (known: "
                                  f"{', '.join(x.id for x in plant.roles)})",
                                  param_hint="--role") from None
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         store.save_user(User(username, r.id, r.access, username, hash_password(password)))
-    finally:
-        store.close()
     console.print(f"user {username} saved with role {r.id} ({r.access} access)", highlight=False)
 
 
@@ -477,14 +466,11 @@ def users_token(
     from andon.auth import hash_token, new_token  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         if store.get_user(username) is None:
             raise typer.BadParameter(f"no user {username!r}; create it with 'andon users add'")
         token = new_token()
         store.add_token(hash_token(token), username, datetime.now(UTC) + timedelta(days=days))
-    finally:
-        store.close()
     console.print(token, highlight=False)
 
 
@@ -497,11 +483,8 @@ def recs_list(
     """List recommendations, newest first."""
     from andon.store import open_store  # noqa: PLC0415
 
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         recs = store.list_recommendations(open_only=not all_)
-    finally:
-        store.close()
     table = Table(title="Recommendations")
     for col in ("asset", "action", "deadline", "owner", "status", "why"):
         table.add_column(col, overflow="fold")

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt
+
 if TYPE_CHECKING:
     from andon.contracts import Quarantined
 
@@ -21,11 +23,6 @@ quarantine_app = typer.Typer(
 
 console = Console()
 
-_DATA = Path("andon-data")
-_DB = f"sqlite:///{_DATA / 'andon.db'}"
-_SPEC = Path(__file__).resolve().parents[3] / "examples" / "demo-plant.yaml"
-DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
-                                    "postgresql://user@host:5432/db.")]
 RuleOpt = Annotated[str | None, typer.Option("--rule", help="Only this rule code, e.g. "
                                              "out_of_range, unit_mismatch, malformed.")]
 
@@ -40,17 +37,14 @@ def list_(
     asset: Annotated[str | None, typer.Option("--asset", help="Only this asset id.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest "
                                        "first.")] = 50,
-    db: DbOpt = _DB,
+    db: DbOpt = DEFAULT_DB,
 ) -> None:
     """List quarantined messages, newest first, with the rule and reason of each."""
     from andon.store import open_store  # noqa: PLC0415
 
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         items = store.quarantined(rule=rule, asset=asset, limit=limit)
         counts = store.count_quarantined_by_rule()
-    finally:
-        store.close()
     table = Table(title="Quarantine")
     for col in ("id", "when", "source", "tag", "rule", "reason"):
         table.add_column(col, overflow="fold")
@@ -67,16 +61,13 @@ def list_(
 @quarantine_app.command("show")
 def show(
     item_id: Annotated[int, typer.Argument(help="Id from 'andon quarantine list'.")],
-    db: DbOpt = _DB,
+    db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Show one quarantined message with everything kept, including the original payload."""
     from andon.store import open_store  # noqa: PLC0415
 
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         q = store.get_quarantined(item_id)
-    finally:
-        store.close()
     size = f"{q.size} bytes" + (f" (truncated to {len(q.payload)})" if q.truncated else "")
     rows = [
         ("id", str(q.id)), ("received", _when(q)), ("topic", q.topic),
@@ -99,8 +90,8 @@ def replay(
     rule: RuleOpt = None,
     item_id: Annotated[int | None, typer.Option("--id", help="Only this item.")] = None,
     spec: Annotated[Path, typer.Option("--spec", help="The (fixed) plant spec YAML file.")]
-    = _SPEC,
-    db: DbOpt = _DB,
+    = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Run quarantined messages through the current decoder and contracts again.
 
@@ -112,11 +103,8 @@ def replay(
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         result = replay_quarantined(store, plant, SystemClock(), rule=rule, item_id=item_id)
-    finally:
-        store.close()
     still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
     console.print(f"replayed {result.checked}: [green]{result.stored} stored[/] as samples; "
                   f"still quarantined: {still}", highlight=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DbOpt, ModelsOpt
+
 if TYPE_CHECKING:
     from andon.registry import ModelRecord, Registry
-    from andon.store import SqlStore
 
 registry_app = typer.Typer(
     help="Model registry: sign model versions, promote them to production, archive them. "
@@ -23,25 +26,22 @@ registry_app = typer.Typer(
 
 console = Console()
 
-_DATA = Path("andon-data")
-DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
-                                    "postgresql://user@host:5432/db.")]
-ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="Directory of model artifacts.")]
 NameArg = Annotated[str, typer.Argument(help="Model name, e.g. pump-bearing.")]
 VersionArg = Annotated[int, typer.Argument(help="Version number (the N of vN).")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (kept on record); "
                                            "default: the OS user.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]
-_DB = f"sqlite:///{_DATA / 'andon.db'}"
 
 
-def _open(db: str, models_dir: Path | None = None) -> tuple[SqlStore, Registry]:
+@contextmanager
+def _registry(db: str, models_dir: Path | None = None) -> Iterator[Registry]:
+    """Yield a registry over the store at ``db``, closing the store afterwards."""
     from andon.clock import SystemClock  # noqa: PLC0415
     from andon.registry import Registry  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    store = open_store(db)
-    return store, Registry(store, SystemClock(), models_dir)
+    with open_store(db) as store:
+        yield Registry(store, SystemClock(), models_dir)
 
 
 def _who(by: str | None) -> str:
@@ -56,7 +56,7 @@ def _say(verb: str, r: ModelRecord) -> None:
 @registry_app.command("keygen")
 def keygen(
     key_dir: Annotated[Path, typer.Option("--dir", help="Where to write NAME.key and "
-                                          "NAME.pub.")] = _DATA / "keys",
+                                          "NAME.pub.")] = DEFAULT_DATA / "keys",
     name: Annotated[str, typer.Option(help="Key file name (without extension).")] = "plant",
     trust: Annotated[bool, typer.Option(help="Also copy NAME.pub into DIR/trusted/, the "
                                         "directory edges check signatures against.")] = False,
@@ -80,27 +80,21 @@ def register(
     name: NameArg,
     version: VersionArg,
     key: Annotated[Path, typer.Option("--key", help="Private signing key (NAME.key).")],
-    models_dir: ModelsOpt = _DATA / "models",
-    db: DbOpt = _DB,
+    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    db: DbOpt = DEFAULT_DB,
     by: ByOpt = None,
 ) -> None:
     """Check and sign a trained model version; record it as a candidate."""
-    store, registry = _open(db, models_dir)
-    try:
+    with _registry(db, models_dir) as registry:
         record = registry.register(registry.version_dir(name, version), key, _who(by))
-    finally:
-        store.close()
     _say("registered", record)
 
 
 @registry_app.command("list")
-def list_(db: DbOpt = _DB) -> None:
+def list_(db: DbOpt = DEFAULT_DB) -> None:
     """List every model version with its stage, signer and lineage."""
-    store, registry = _open(db)
-    try:
+    with _registry(db) as registry:
         records = registry.list()
-    finally:
-        store.close()
     table = Table(title="Model registry")
     for col in ("name", "version", "stage", "signer key id", "training window", "threshold",
                 "created"):
@@ -114,13 +108,10 @@ def list_(db: DbOpt = _DB) -> None:
 
 
 @registry_app.command("show")
-def show(name: NameArg, version: VersionArg, db: DbOpt = _DB) -> None:
+def show(name: NameArg, version: VersionArg, db: DbOpt = DEFAULT_DB) -> None:
     """Show one version: stage, signer, and the lineage in its metadata."""
-    store, registry = _open(db)
-    try:
+    with _registry(db) as registry:
         r = registry.show(name, version)
-    finally:
-        store.close()
     m = r.meta
     rows = [
         ("stage", r.stage.value), ("signed by", f"{r.signer or '-'} (key {r.key_id or '-'})"),
@@ -140,37 +131,30 @@ def show(name: NameArg, version: VersionArg, db: DbOpt = _DB) -> None:
     console.print(table)
 
 
+def _change_stage(verb: str, change: Callable[[Registry, str], ModelRecord], db: str,
+                  by: str | None) -> None:
+    """Apply one stage change (``change(registry, who)``) and report the record it left."""
+    with _registry(db) as registry:
+        record = change(registry, _who(by))
+    _say(verb, record)
+
+
 @registry_app.command("promote")
-def promote(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = _DB,
+def promote(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
             by: ByOpt = None) -> None:
     """Make a signed version production; the previous production version is archived."""
-    store, registry = _open(db)
-    try:
-        record = registry.promote(name, version, _who(by), reason)
-    finally:
-        store.close()
-    _say("promoted", record)
+    _change_stage("promoted", lambda r, who: r.promote(name, version, who, reason), db, by)
 
 
 @registry_app.command("archive")
-def archive(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = _DB,
+def archive(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
             by: ByOpt = None) -> None:
     """Archive a version: no edge loads it again (promote another one to replace it)."""
-    store, registry = _open(db)
-    try:
-        record = registry.archive(name, version, _who(by), reason)
-    finally:
-        store.close()
-    _say("archived", record)
+    _change_stage("archived", lambda r, who: r.archive(name, version, who, reason), db, by)
 
 
 @registry_app.command("requalify")
-def requalify(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = _DB,
+def requalify(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
               by: ByOpt = None) -> None:
     """Bring an archived version back as a candidate (rollback: requalify, then promote)."""
-    store, registry = _open(db)
-    try:
-        record = registry.requalify(name, version, _who(by), reason)
-    finally:
-        store.close()
-    _say("requalified", record)
+    _change_stage("requalified", lambda r, who: r.requalify(name, version, who, reason), db, by)

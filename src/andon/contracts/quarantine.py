@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from andon.contracts.check import tag_path
 from andon.contracts.rules import Rule
 from andon.namespace.topics import TagAddress, parse_tag_topic
 
@@ -48,8 +49,7 @@ class Quarantined:
     @property
     def tag(self) -> str | None:
         """``enterprise/site/area/line/asset/tag``, when known."""
-        a = self.address
-        return None if a is None else f"{a.enterprise}/{a.site}/{a.area}/{a.line}/{a.asset}/{a.tag}"
+        return None if self.address is None else tag_path(self.address)
 
     def text(self) -> str:
         """The payload as text (undecodable bytes shown as U+FFFD)."""

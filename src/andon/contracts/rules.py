@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
-from andon.units import convert, registry
+from andon.units import affine, convert, registry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,8 +136,7 @@ def _converter(unit: str, canonical: str, path: str) -> Callable[[float], float]
     if parsed.dimensionality != target.dimensionality:
         return (f"{path}: unit {unit!r} cannot be converted to the expected unit {canonical} "
                 f"({parsed.dimensionality} is not {target.dimensionality})")
-    offset = convert(0.0, unit, canonical)
-    scale = convert(1.0, unit, canonical) - offset
+    scale, offset = affine(unit, canonical)
     probe = convert(1000.0, unit, canonical)
     if not math.isclose(scale * 1000.0 + offset, probe, rel_tol=1e-9, abs_tol=1e-9):
         # not affine (never for the quantities Andon knows): convert each value with pint

@@ -33,6 +33,7 @@ from andon.events import Event
 __all__ = [
     "DOCUMENT_KINDS",
     "STALE_INTERVALS",
+    "STATE_EVENT_KINDS",
     "EdgeIdentity",
     "EdgeStatus",
     "config_hash",

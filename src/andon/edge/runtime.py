@@ -37,7 +37,6 @@ from andon.namespace import (
     encode_sample,
     line_filter,
     recommendation_topic,
-    tag_topic,
 )
 from andon.namespace.sample import Sample
 from andon.registry import production_of, verify
@@ -45,8 +44,8 @@ from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_mode
 from andon.spec.model import PlantSpec, Tag, UseCase
 from andon.store.base import Event, Store
 
-__all__ = ["Edge", "EdgeStats", "Outbound", "default_edge_id", "recommendation_key",
-           "recommendation_payload", "run_edge"]
+__all__ = ["Edge", "EdgeStats", "Outbound", "default_edge_id", "housekeeping",
+           "recommendation_key", "recommendation_payload", "run_edge"]
 
 log = structlog.get_logger("andon.edge")
 
@@ -274,8 +273,7 @@ class Edge:
             return
         self.stats.quarantined += 1
         if topic is None or payload is None:
-            a = sample.address
-            topic = tag_topic(a.enterprise, a.site, a.area, a.line, a.asset, a.tag)
+            topic = sample.address.topic
             payload = encode_sample(sample)
         self._pending_quarantine.append(
             quarantined_message(topic, payload, first.rule, first.reason, now,
@@ -422,20 +420,17 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     watchdog = edge.enable_watchdog(scoring_stall_s) if scoring_stall_s else edge.watchdog
     link = asyncio.ensure_future(uplink.run(stop))
     await asyncio.to_thread(edge.reload_models)
-    loop = asyncio.get_running_loop()
-    last_reload = loop.time()
+
+    def tick() -> None:
+        if watchdog is not None:
+            watchdog.check()
+        if on_tick is not None:
+            on_tick(edge)
+
     try:
-        while not stop.is_set() and not link.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), flush_every_s)
-            await asyncio.to_thread(edge.write, *edge.take_pending())
-            if loop.time() - last_reload >= reload_every_s:
-                await asyncio.to_thread(edge.reload_models)
-                last_reload = loop.time()
-            if watchdog is not None:
-                watchdog.check()
-            if on_tick is not None:
-                on_tick(edge)
+        await housekeeping(edge, stop, flush_every_s=flush_every_s,
+                           reload_every_s=reload_every_s, running=lambda: not link.done(),
+                           on_tick=tick)
     finally:
         stop.set()
         if watchdog is not None:
@@ -445,6 +440,28 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
         edge.outbound = None
         if own_outbox:
             box.close()
+
+
+async def housekeeping(edge: Edge, stop: asyncio.Event, *, flush_every_s: float = 0.5,
+                       reload_every_s: float = 2.0, running: Callable[[], bool] = lambda: True,
+                       on_tick: Callable[[], None] | None = None) -> None:
+    """``run_edge``'s periodic loop, until ``stop`` is set or ``running()`` turns False.
+
+    Every ``flush_every_s`` (sooner once ``stop`` is set): write what is pending on a worker
+    thread, reload models every ``reload_every_s``, then call ``on_tick``. The last write
+    after the loop is the caller's.
+    """
+    loop = asyncio.get_running_loop()
+    last_reload = loop.time()
+    while not stop.is_set() and running():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), flush_every_s)
+        await asyncio.to_thread(edge.write, *edge.take_pending())
+        if loop.time() - last_reload >= reload_every_s:
+            await asyncio.to_thread(edge.reload_models)
+            last_reload = loop.time()
+        if on_tick is not None:
+            on_tick()
 
 
 def default_edge_id(edge: Edge) -> str:

@@ -10,7 +10,12 @@ import json
 from typing import Any
 
 from andon.connectors.mqtt import MqttClient
-from andon.edge.heartbeat import EdgeStatus, statuses_from_documents, statuses_from_events
+from andon.edge.heartbeat import (
+    STATE_EVENT_KINDS,
+    EdgeStatus,
+    statuses_from_documents,
+    statuses_from_events,
+)
 from andon.namespace.topics import edge_filter
 from andon.store.base import Store
 
@@ -46,6 +51,5 @@ async def edge_statuses_from_broker(url: str, enterprise: str = "+") -> list[Edg
 
 def edge_statuses_from_store(store: Store, limit: int = 2000) -> list[EdgeStatus]:
     """Statuses from the ``edge_state`` and ``edge_heartbeat`` events edges write."""
-    events = [*store.events(kind="edge_state", limit=limit),
-              *store.events(kind="edge_heartbeat", limit=limit)]
+    events = [e for kind in STATE_EVENT_KINDS for e in store.events(kind=kind, limit=limit)]
     return statuses_from_events(events)

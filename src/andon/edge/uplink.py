@@ -135,19 +135,20 @@ class Uplink:
         self._keep(Event("blocked_publish", topic[:300],
                          f"edge {self.identity.edge_id} may not publish on {topic}",
                          self.clock.now()))
-        if not topic.startswith(edge_topic(self.identity.enterprise, self.identity.edge_id, "")):
-            self.send(EVENT, f"{self.identity.edge_id}:{uuid.uuid4().hex}", self.identity.edge_id,
-                      self._topic("event"),
-                      {"kind": "blocked_publish", "edge_id": self.identity.edge_id,
-                       "topic": topic, "at": to_ms(self.clock.now())})
+        if not topic.startswith(self._topic("")):  # not the edge's own topics: no loop
+            self._send_event("blocked_publish", topic=topic)
         return False
 
     def event(self, kind: str, detail: str) -> None:
         """Keep an edge event in the store and publish it on the edge's event topic."""
         self._keep(Event(kind, self.identity.edge_id, detail, self.clock.now()))
-        self.send(EVENT, f"{self.identity.edge_id}:{uuid.uuid4().hex}", self.identity.edge_id,
-                  self._topic("event"), {"kind": kind, "edge_id": self.identity.edge_id,
-                                         "detail": detail, "at": to_ms(self.clock.now())})
+        self._send_event(kind, detail=detail)
+
+    def _send_event(self, kind: str, **fields: Any) -> None:
+        """Queue ``{kind, edge_id, **fields, at}`` for the edge's event topic."""
+        edge_id = self.identity.edge_id
+        self.send(EVENT, f"{edge_id}:{uuid.uuid4().hex}", edge_id, self._topic("event"),
+                  {"kind": kind, "edge_id": edge_id, **fields, "at": to_ms(self.clock.now())})
 
     def _keep(self, event: Event) -> None:
         if self._record is not None:
@@ -194,12 +195,11 @@ class Uplink:
             client.publish(topic, json.dumps(doc).encode(), qos=1, retain=True)
 
     # -- the connection -----------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, *, heartbeat_s: float | None = None) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         """Connect, drain, reconnect with backoff, until ``stop``; then say goodbye."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        beat = asyncio.ensure_future(self._heartbeats(stop, heartbeat_s
-                                                      or self.identity.heartbeat_s))
+        beat = asyncio.ensure_future(self._heartbeats(stop, self.identity.heartbeat_s))
         try:
             while not stop.is_set():
                 client = await self._connect(stop)

@@ -87,7 +87,7 @@ class ScoringWatchdog:
             try:
                 self.work(job)
             except Exception:  # a failing window must not kill scoring
-                log.exception("scoring failed")
+                log.exception("scoring failed", job=repr(job))
             with self._lock:
                 if generation != self._generation:
                     return

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from andon.clock import from_ms
@@ -23,6 +23,12 @@ from andon.errors import PayloadError
 from andon.namespace.topics import TagAddress, parse_tag_topic
 
 __all__ = ["Quality", "Sample", "decode_sample", "encode_sample"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: epoch milliseconds ``from_ms`` can turn into a datetime (years 1 to 9999); checked per
+#: sample as two integer comparisons instead of building a datetime on the hot path
+_MIN_TS_MS = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+_MAX_TS_MS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
 
 
 class Quality(StrEnum):
@@ -86,10 +92,8 @@ def decode_sample(topic: str, payload: bytes) -> Sample:
     ts = data.get("ts")
     if isinstance(ts, bool) or not isinstance(ts, int):
         raise PayloadError(topic, f"'ts' must be epoch milliseconds (integer), got {ts!r}")
-    try:
-        from_ms(ts)
-    except (OverflowError, OSError, ValueError):
-        raise PayloadError(topic, f"'ts' {ts} is not a representable time (epoch ms)") from None
+    if not _MIN_TS_MS <= ts <= _MAX_TS_MS:
+        raise PayloadError(topic, f"'ts' {ts} is not a representable time (epoch ms)")
     seq = data.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise PayloadError(topic, f"'seq' must be a non-negative integer, got {seq!r}")

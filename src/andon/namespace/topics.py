@@ -39,6 +39,11 @@ class TagAddress:
     asset: str
     tag: str
 
+    @property
+    def topic(self) -> str:
+        """The UNS topic of this tag."""
+        return tag_topic(self.enterprise, self.site, self.area, self.line, self.asset, self.tag)
+
 
 def tag_topic(enterprise: str, site: str, area: str, line: str, asset: str,  # noqa: PLR0917
               tag: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from andon.connectors.mqtt import MqttClient
-from andon.namespace import encode_sample, tag_topic
+from andon.namespace import encode_sample
 from andon.namespace.sample import Sample
 from andon.simulator import PlantSimulator
 
@@ -17,8 +17,7 @@ __all__ = ["publish_simulation", "topic_of"]
 
 def topic_of(s: Sample) -> str:
     """The UNS topic of a sample."""
-    a = s.address
-    return tag_topic(a.enterprise, a.site, a.area, a.line, a.asset, a.tag)
+    return s.address.topic
 
 
 async def publish_simulation(

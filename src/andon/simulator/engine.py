@@ -208,10 +208,10 @@ def _reported(tag: _TagRun, value: float, t: float) -> float:
 
 
 def _tag_run(address: TagAddress, unit: str, period: float, faults: list[Fault]) -> _TagRun:
+    # calibration_step and stuck always name a tag; dropout without one hits every tag
     mine = [f for f in faults if f.tag in {None, address.tag}]
-    calibrations = tuple(Interval.of(f, f.offset) for f in mine
-                         if f.kind == "calibration_step" and f.tag == address.tag)
-    stuck = tuple(Interval.of(f) for f in mine if f.kind == "stuck" and f.tag == address.tag)
+    calibrations = tuple(Interval.of(f, f.offset) for f in mine if f.kind == "calibration_step")
+    stuck = tuple(Interval.of(f) for f in mine if f.kind == "stuck")
     dropouts = tuple(Interval.of(f) for f in mine if f.kind == "dropout")
     return _TagRun(address, unit, period, next_due=period, calibrations=calibrations, stuck=stuck,
                    dropouts=dropouts, faulty=bool(calibrations or stuck or dropouts))

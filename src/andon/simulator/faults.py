@@ -136,10 +136,6 @@ class Fault:
         if problems:
             raise ValueError("; ".join(f"{field}: {reason}" for field, reason in problems))
 
-    def active(self, t: float) -> bool:
-        """Whether the fault covers ``t`` seconds after the start: ``start_s <= t < end_s``."""
-        return self.start_s <= t and (self.end_s is None or t < self.end_s)
-
 
 @dataclass(frozen=True, slots=True)
 class Interval:

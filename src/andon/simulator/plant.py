@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from andon.units import check_unit, convert
+from andon.units import affine, check_unit
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -285,13 +285,6 @@ class _Channel:
     state: float = 0.0  # lag output (canonical unit) or counter value
 
 
-def _affine(from_unit: str, to_unit: str) -> tuple[float, float]:
-    if from_unit == to_unit:
-        return 1.0, 0.0
-    b = convert(0.0, from_unit, to_unit)
-    return convert(1.0, from_unit, to_unit) - b, b
-
-
 def _channel(kind: str, tag: Tag, rating: float) -> _Channel:
     physics = KIND_PHYSICS.get(kind, {}).get(tag.name)
     if physics is None or check_unit(tag.unit, physics.quantity) is not None:
@@ -299,7 +292,7 @@ def _channel(kind: str, tag: Tag, rating: float) -> _Channel:
         mid = (low + high) / 2
         return _Channel("generic", mid, 0.0, (high - low) * GENERIC_HALF_WIDTH / 3, lag=False,
                         ambient=False, heats=False, floor=low, stopped=mid, a=1.0, b=0.0)
-    a, b = _affine(physics.unit, tag.unit)
+    a, b = affine(physics.unit, tag.unit)
     floor = -math.inf if physics.role == "temperature" else 0.0
     return _Channel(physics.role, physics.base, physics.gain * rating, physics.noise,
                     physics.lag, physics.ambient, heats=BEARING_TEMP_TAG.get(kind) == tag.name,

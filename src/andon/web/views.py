@@ -59,14 +59,18 @@ class RecView:
     why: tuple[str, ...]
 
 
+def _role_name(spec: PlantSpec, role_id: str) -> str:
+    """The role's display name from the spec, or its id when the spec does not know it."""
+    try:
+        return spec.role(role_id).name
+    except KeyError:
+        return role_id
+
+
 def user_view(user: User, spec: PlantSpec) -> UserView:
     """Build the header view of ``user`` (role display name from the spec when known)."""
-    try:
-        role_name = spec.role(user.role).name
-    except KeyError:
-        role_name = user.role
     return UserView(username=user.username, display_name=user.display_name or user.username,
-                    role_name=role_name, access=user.access)
+                    role_name=_role_name(spec, user.role), access=user.access)
 
 
 def local_time(when: datetime, tz: ZoneInfo) -> str:
@@ -111,10 +115,6 @@ def rec_view(rec: Recommendation, spec: PlantSpec, now: datetime) -> RecView:
         where.append(spec.line(rec.site, rec.line)[2].name)
     except KeyError:
         where.append(rec.line)
-    try:
-        owner = spec.role(rec.owner_role).name
-    except KeyError:
-        owner = rec.owner_role
     due, urgency = due_text(rec.deadline, now, is_now=rec.deadline_is_now)
     ratio = rec.score / rec.threshold if rec.threshold else float("inf")
     return RecView(
@@ -124,8 +124,8 @@ def rec_view(rec: Recommendation, spec: PlantSpec, now: datetime) -> RecView:
         deadline_iso=rec.deadline.isoformat(), deadline_local=local_time(rec.deadline, tz),
         deadline_label=rec.deadline_label, deadline_now=rec.deadline_is_now, urgency=urgency,
         due=due, detected_local=local_time(rec.detected_at, tz), owner_role=rec.owner_role,
-        owner_role_name=owner, detections=rec.detections, score=f"{rec.score:.3g}",
-        threshold=f"{rec.threshold:.3g}", ratio=f"{ratio:.1f}",
+        owner_role_name=_role_name(spec, rec.owner_role), detections=rec.detections,
+        score=f"{rec.score:.3g}", threshold=f"{rec.threshold:.3g}", ratio=f"{ratio:.1f}",
         model=f"{rec.model} v{rec.model_version}".replace(" vv", " v"),
         why=tuple(c.describe() for c in rec.why),
     )
