@@ -244,6 +244,10 @@ class Edge:
         elif self.publish is not None:
             self.publish(topic, json.dumps(recommendation_payload(rec)).encode())
 
+    def reject(self, where: str, payload: bytes, reason: str) -> None:
+        """Quarantine input a connector could not decode (``andon.connectors.base.PointSink``)."""
+        self._reject(where, payload, reason)
+
     def _reject(self, topic: str, payload: bytes, reason: str) -> None:
         """Quarantine a malformed message; one ``rejected_message`` event per topic and hour."""
         self.stats.rejected += 1
