@@ -5,8 +5,10 @@ Run from the repository root::
     .venv/bin/python benchmarks/mqtt_receive.py                 # Mosquitto at 127.0.0.1:1883
     .venv/bin/python benchmarks/mqtt_receive.py --embedded      # Andon's embedded amqtt broker
 
-The messages are real UNS samples from the plant simulator (the demo plant, ~96-byte JSON
-payloads, QoS 0), generated once and published unchanged to every subscriber. Each subscriber
+The messages are what the demo plant's sources send, from the plant simulator: canonical UNS
+samples for Ghent (~96-byte JSON payloads) and legacy raw names in raw units for Porto (its tag
+map in reverse, ``andon.services.simulate.message_of``), QoS 0, generated once and published
+unchanged to every subscriber. Each subscriber
 runs in its own process; one publisher process (a raw socket sending pre-encoded MQTT PUBLISH
 packets, so the load generator costs next to nothing) floods them, or paces them at ``--rate``.
 
@@ -53,10 +55,12 @@ from typing import TYPE_CHECKING, Any
 
 from andon.clock import SystemClock
 from andon.connectors.broker import EmbeddedBroker
+from andon.connectors.legacy import legacy_filter
 from andon.connectors.mqtt import MqttClient, parse_broker_url
 from andon.edge.runtime import Edge, housekeeping
-from andon.namespace import encode_sample, line_filter
-from andon.services.simulate import topic_of
+from andon.namespace import line_filter
+from andon.namespace.tagmap import site_maps
+from andon.services.simulate import message_of
 from andon.simulator import PlantSimulator
 from andon.spec import load_spec
 from andon.store import open_store
@@ -120,15 +124,17 @@ def generate(n: int, seed: int) -> Messages:
     sim = PlantSimulator(spec, seed=seed, start=START)
     payloads: list[bytes] = []
     packets: list[bytes] = []
+    maps = site_maps(spec)  # porto publishes legacy raw names through its tag map
     while len(payloads) < n:
         for sample in sim.step()[: n - len(payloads)]:
-            payload = encode_sample(sample)
+            topic, payload = message_of(sample, maps)
             payloads.append(payload)
-            packets.append(_publish_packet(topic_of(sample), payload))
+            packets.append(_publish_packet(topic, payload))
     if len(set(payloads)) != n:  # latency is matched by payload; (src, seq) makes them unique
         raise RuntimeError("generated payloads are not unique")
     ent = spec.enterprise.id
-    filters = tuple(line_filter(ent, s.id, a.id, ln.id) for s, a, ln in spec.lines())
+    filters = (*(line_filter(ent, s.id, a.id, ln.id) for s, a, ln in spec.lines()),
+               *(legacy_filter(ent, site) for site in maps))
     return Messages(payloads, packets, filters)
 
 
@@ -304,7 +310,6 @@ async def _gmqtt_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
 def _paho_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
               signals: Signals) -> SubResult:
     import paho.mqtt.client as paho  # noqa: PLC0415 - benchmark-only dependency
-    from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
 
     counter = Counter(run.expected)
     acks = 0
@@ -316,8 +321,14 @@ def _paho_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
         nonlocal acks
         acks += 1
 
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-paho-{os.getpid()}",
-                         protocol=paho.MQTTv311)
+    client_id = f"bench-paho-{os.getpid()}"
+    try:  # paho-mqtt 2 wants the callback API version; 1.6 (pinned by pysparkplug) has none
+        from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+    except ImportError:
+        client = paho.Client(client_id=client_id, protocol=paho.MQTTv311)
+    else:  # the callbacks above take *_ so they fit both APIs
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                             protocol=paho.MQTTv311)
     client.on_connect = on_connect
     client.on_subscribe = on_subscribe
     client.on_message = counter.hit

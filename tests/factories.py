@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from andon.auth.access import User, hash_password, hash_token, new_token
 from andon.clock import utc
-from andon.interventions.recommendation import Contribution, Recommendation, RecStatus
+from andon.interventions.lifecycle import InterventionState
+from andon.interventions.recommendation import Contribution, Recommendation
 from andon.scoring.artifact import ModelMeta
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ ACCESS_ROLES = {
 
 def make_rec(rec_id: str = "rec-p-101", *, asset: str = "p-101",
              asset_name: str = "Pump P-101", created_at: datetime = T0,
-             status: RecStatus = RecStatus.OPEN, deadline: datetime | None = None,
+             state: InterventionState = InterventionState.NEW, deadline: datetime | None = None,
              deadline_label: str = "Early-shift changeover stop",
              action: str | None = None) -> Recommendation:
     """An open pump-bearing recommendation on a demo-plant pump, with two contributions."""
@@ -56,16 +57,17 @@ def make_rec(rec_id: str = "rec-p-101", *, asset: str = "p-101",
             Contribution("vibration.mean", 7.9, 2.1, 0.3, 0.61, "mm/s"),
             Contribution("bearing_temp.slope", 0.8, 0.05, 0.04, 0.22, "degC/h"),
         ),
-        status=status,
+        state=state,
         detections=4,
         created_at=created_at,
         updated_at=created_at,
     )
 
 
-def closed(rec: Recommendation, status: RecStatus = RecStatus.ACTED) -> Recommendation:
+def closed(rec: Recommendation,
+           state: InterventionState = InterventionState.DONE) -> Recommendation:
     """The same recommendation, already closed."""
-    return replace(rec, status=status)
+    return replace(rec, state=state)
 
 
 def add_user(store: Store, username: str, *, access: str = "operator", role: str | None = None,

@@ -53,11 +53,16 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/recommendations/{rec_id}/feedback"): Permission.READ,
     ("POST", "/api/recommendations/{rec_id}/feedback"): Permission.FEEDBACK,
     ("GET", "/api/edges"): Permission.READ,
+    ("GET", "/api/assets/{asset}/latest"): Permission.READ,
+    ("GET", "/api/models/production"): Permission.READ,
+    ("GET", "/api/models/{name}/{version}/artifact"): Permission.READ,
     ("GET", "/api/models"): Permission.READ,
     ("POST", "/api/models/{name}/{version}/promote"): Permission.MANAGE_MODELS,
     ("POST", "/api/models/{name}/{version}/archive"): Permission.MANAGE_MODELS,
     ("GET", "/api/quarantine"): Permission.READ,
+    ("GET", "/api/data-quality"): Permission.READ,
     ("GET", "/api/quarantine/{item_id}"): Permission.READ,
+    ("GET", "/api/work-orders"): Permission.READ,
     ("GET", "/api/spec"): Permission.READ,
     ("PUT", "/api/spec"): Permission.CHANGE_SPEC,
     ("POST", "/api/tokens"): Permission.READ,
@@ -68,6 +73,16 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/"): Permission.READ,
     ("GET", "/inbox"): Permission.READ,
     ("POST", "/inbox/{rec_id}/feedback"): Permission.FEEDBACK,
+    ("POST", "/inbox/{rec_id}/transition"): Permission.FEEDBACK,
+    ("POST", "/inbox/{rec_id}/outcome"): Permission.FEEDBACK,
+    ("POST", "/api/recommendations/{rec_id}/transition"): Permission.FEEDBACK,
+    ("POST", "/api/recommendations/{rec_id}/outcome"): Permission.FEEDBACK,
+    ("GET", "/api/labels"): Permission.READ,
+    ("GET", "/api/triage"): Permission.READ,
+    ("GET", "/api/triage/{item_id}"): Permission.READ,
+    ("POST", "/api/triage/{item_id}/label"): Permission.REVIEW,
+    ("GET", "/api/interventions/overflow"): Permission.READ,
+    ("GET", "/api/interventions/fatigue"): Permission.READ,
 }
 ACCESS_LEVELS = ("viewer", "operator", "engineer", "admin")
 
@@ -163,9 +178,9 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
             if response.status_code != 403:
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
-    # two FEEDBACK routes x viewer, PUT /api/spec x three non-admins,
-    # two MANAGE_MODELS routes x viewer and operator
-    assert checked == 9
+    # six FEEDBACK routes x viewer, PUT /api/spec x three non-admins,
+    # two MANAGE_MODELS routes x viewer and operator, one REVIEW route x viewer and operator
+    assert checked == 15
 
 
 def test_every_guarded_route_admits_roles_with_its_permission(
@@ -317,9 +332,9 @@ def test_cookie_writes_need_the_session_csrf_token(
     assert client.post(path, data={"kind": "deferred", "csrf": "0" * 64}).status_code == 403
     api = f"/api/recommendations/{rec.id}/feedback"
     assert client.post(api, json={"kind": "deferred"}).status_code == 403
-    assert client.post(api, json={"kind": "deferred"},
+    assert client.post(api, json={"kind": "deferred", "reason": "spares Monday"},
                        headers={CSRF_HEADER: csrf}).status_code == 201
-    assert client.post(path, data={"kind": "deferred", "csrf": csrf}).status_code == 303
+    assert client.post(path, data={"kind": "acted", "csrf": csrf}).status_code == 303
 
 
 def test_csrf_token_is_bound_to_the_session(
@@ -336,7 +351,8 @@ def test_csrf_token_is_bound_to_the_session(
 def test_bearer_callers_need_no_csrf_token(
     client: TestClient, rec: Recommendation, logins: dict[str, Login],
 ) -> None:
-    response = client.post(f"/inbox/{rec.id}/feedback", data={"kind": "deferred"},
+    response = client.post(f"/inbox/{rec.id}/feedback",
+                           data={"kind": "deferred", "reason": "spares Monday"},
                            headers=logins["operator"].headers)
     assert response.status_code == 303
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from andon.interventions.recommendation import FeedbackKind, Recommendation, RecStatus
+from andon.interventions.recommendation import FeedbackKind, InterventionState, Recommendation
 from api.conftest import DEMO_SPEC_TEXT, Login, TestClient
 from factories import T0, closed, make_model, make_rec
 
@@ -27,7 +27,7 @@ def test_list_shows_open_and_deferred_newest_first_and_all_on_request(
     older = make_rec("rec-old", created_at=T0 - timedelta(hours=3))
     newer = make_rec("rec-new", asset="p-102", asset_name="Pump P-102", created_at=T0)
     deferred = make_rec("rec-def", created_at=T0 - timedelta(hours=1),
-                        status=RecStatus.DEFERRED)
+                        state=InterventionState.DEFERRED)
     done = closed(make_rec("rec-done", created_at=T0 - timedelta(hours=2)))
     for r in (older, newer, deferred, done):
         store.save_recommendation(r)
@@ -51,8 +51,17 @@ def test_get_returns_the_full_record_with_its_why(
     assert body["deadline"] == "2026-03-03T04:30:00Z"
     assert body["deadline_label"] == "Early-shift changeover stop"
     assert body["deadline_is_now"] is False
-    assert body["status"] == "open"
+    assert body["state"] == "new"
+    assert body["priority"] == "high"
     assert body["is_open"] is True
+    assert body["legal_moves"] == ["acknowledged", "dismissed", "escalated", "expired",
+                                   "shelved"]
+    assert body["dedup_key"] == "pump-bearing:p-101:2026-03-02T06:55:00Z"
+    assert body["evidence"] == {
+        "window_start": "2026-03-02T06:55:00Z", "window_end": "2026-03-02T06:55:00Z",
+        "score": rec.score, "threshold": rec.threshold, "model": "pump-bearing",
+        "model_version": "3", "top_features": ["vibration.mean", "bearing_temp.slope"]}
+    assert [h["to_state"] for h in body["history"]] == ["new"]
     assert body["detections"] == 4
     assert body["score"] == rec.score
     assert body["threshold"] == rec.threshold
@@ -86,15 +95,19 @@ def test_acted_feedback_is_stored_closes_the_rec_and_is_recorded_as_event(
     clock.advance(seconds=90)
     result = give(client, logins["operator"], rec.id, "acted", "  re-greased, vibration down  ")
     assert result["status"] == 201
-    assert result["recommendation"]["status"] == "acted"
+    assert result["recommendation"]["state"] == "done"
+    assert result["recommendation"]["assignee"] == "operator"
+    assert [(h["from_state"], h["to_state"], h["by"]) for h in
+            result["recommendation"]["history"][1:]] == [
+        ("new", "acknowledged", "operator"), ("acknowledged", "done", "operator")]
     assert result["feedback"] == {
         "recommendation_id": rec.id, "kind": "acted", "reason": "re-greased, vibration down",
-        "by": "operator", "at": "2026-03-02T07:01:30Z",
+        "by": "operator", "at": "2026-03-02T07:01:30Z", "via": "api",
     }
     [fb] = store.feedback_for(rec.id)
     assert (fb.kind, fb.by, fb.at, fb.reason) == (
         FeedbackKind.ACTED, "operator", clock.now(), "re-greased, vibration down")
-    assert store.get_recommendation(rec.id).status is RecStatus.ACTED
+    assert store.get_recommendation(rec.id).state is InterventionState.DONE
     [event] = store.events(kind="feedback")
     assert (event.subject, event.by, event.detail) == (
         rec.id, "operator", "acted: re-greased, vibration down")
@@ -108,10 +121,10 @@ def test_acted_feedback_is_stored_closes_the_rec_and_is_recorded_as_event(
 def test_deferred_keeps_the_rec_open_for_more_feedback(
     client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
 ) -> None:
-    assert give(client, logins["operator"], rec.id, "deferred")["status"] == 201
-    assert store.get_recommendation(rec.id).status is RecStatus.DEFERRED
+    assert give(client, logins["operator"], rec.id, "deferred", "spares Monday")["status"] == 201
+    assert store.get_recommendation(rec.id).state is InterventionState.DEFERRED
     assert give(client, logins["engineer"], rec.id, "dismissed", "duplicate of WO-77")[
-        "recommendation"]["status"] == "dismissed"
+        "recommendation"]["state"] == "dismissed"
     assert [(f.kind, f.by) for f in store.feedback_for(rec.id)] == [
         (FeedbackKind.DEFERRED, "operator"), (FeedbackKind.DISMISSED, "engineer")]
 
@@ -124,13 +137,13 @@ def test_dismissal_without_reason_is_422_with_the_reason_and_stores_nothing(
         assert result == {"status": 422,
                           "error": f"dismissing recommendation {rec.id} needs a reason"}
     assert store.feedback_for(rec.id) == []
-    assert store.get_recommendation(rec.id).status is RecStatus.OPEN
+    assert store.get_recommendation(rec.id).state is InterventionState.NEW
 
 
 def test_feedback_on_a_closed_rec_is_422(
     client: TestClient, store: SqlStore, logins: dict[str, Login],
 ) -> None:
-    done = closed(make_rec("rec-done"), RecStatus.DISMISSED)
+    done = closed(make_rec("rec-done"), InterventionState.DISMISSED)
     store.save_recommendation(done)
     result = give(client, logins["operator"], done.id, "acted")
     assert result["status"] == 422
@@ -171,7 +184,7 @@ def test_models_health_and_me(
     me = client.get("/api/me", headers=headers).json()
     assert me == {"username": "engineer", "display_name": "Engineer",
                   "role": "reliability_engineer", "access": "engineer",
-                  "permissions": ["feedback", "manage_models", "read"]}
+                  "permissions": ["feedback", "manage_models", "read", "review"]}
 
 
 # -- the plant spec ---------------------------------------------------------------------------
@@ -235,3 +248,102 @@ def test_only_admins_may_replace_the_spec(
         assert response.json() == {
             "error": f"{access} (role {logins[access].user.role}) may not change the plant spec"}
     assert store.current_spec() is None
+
+
+# -- lifecycle moves, outcomes, labels --------------------------------------------------------
+def move(client: TestClient, login: Login, rec_id: str, to: str, **extra: object) -> dict:
+    response = client.post(f"/api/recommendations/{rec_id}/transition", headers=login.headers,
+                           json={"to": to, **extra})
+    return {"status": response.status_code, **response.json()}
+
+
+def test_transitions_walk_the_lifecycle_and_record_who_when_why(
+    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    logins: dict[str, Login],
+) -> None:
+    op = logins["operator"]
+    clock.advance(seconds=60)
+    acked = move(client, op, rec.id, "acknowledged")
+    assert acked["status"] == 200
+    assert acked["transition"] == {"from_state": "new", "to_state": "acknowledged",
+                                   "by": "operator", "at": "2026-03-02T07:01:00Z", "reason": ""}
+    assert acked["recommendation"]["assignee"] == "operator"
+    assert acked["recommendation"]["legal_moves"] == [
+        "deferred", "dismissed", "done", "expired", "in_progress", "shelved"]
+    clock.advance(seconds=60)
+    assert move(client, op, rec.id, "in_progress")["status"] == 200
+    clock.advance(seconds=600)
+    done = move(client, op, rec.id, "done", reason="bearing re-greased")
+    assert done["recommendation"]["state"] == "done"
+    stored = store.get_recommendation(rec.id)
+    assert [(m.to_state.value, m.by, m.at.strftime("%H:%M"), m.reason)
+            for m in stored.history[1:]] == [
+        ("acknowledged", "operator", "07:01", ""), ("in_progress", "operator", "07:02", ""),
+        ("done", "operator", "07:12", "bearing re-greased")]
+    # a move into done is feedback (acted) and a label
+    assert [(f.kind, f.reason) for f in store.feedback_for(rec.id)] == [
+        (FeedbackKind.ACTED, "bearing re-greased")]
+    assert [e.detail for e in store.events(kind="transition")] == [
+        "in_progress -> done: bearing re-greased", "acknowledged -> in_progress",
+        "new -> acknowledged"]
+
+
+def test_illegal_moves_are_409_with_the_lifecycles_one_line_and_store_nothing(
+    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    result = move(client, logins["operator"], rec.id, "done")
+    assert result == {"status": 409, "error": (
+        "cannot move intervention from new to done (acknowledge it first; legal: "
+        "acknowledged, dismissed, escalated, expired, shelved)")}
+    no_reason = move(client, logins["operator"], rec.id, "dismissed")
+    assert no_reason["status"] == 409
+    assert no_reason["error"].endswith("(dismissing needs a reason)")
+    assert store.get_recommendation(rec.id).history == rec.history
+    assert store.labels() == []
+
+
+def test_shelving_needs_reason_and_an_expiry_within_24_h(
+    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    logins: dict[str, Login],
+) -> None:
+    op = logins["operator"]
+    too_far = (clock.now() + timedelta(hours=25)).isoformat()
+    assert move(client, op, rec.id, "shelved", reason="sensor swap",
+                shelve_until=too_far)["status"] == 409
+    until = (clock.now() + timedelta(hours=4)).isoformat()
+    shelved = move(client, op, rec.id, "shelved", reason="sensor swap", shelve_until=until)
+    assert shelved["recommendation"]["state"] == "shelved"
+    assert shelved["recommendation"]["shelved_until"] == "2026-03-02T11:00:00Z"
+    assert store.get_recommendation(rec.id).is_open  # still listed, as shelved
+
+
+def test_outcome_after_the_action_becomes_a_label_with_the_evidence_window(
+    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    logins: dict[str, Login],
+) -> None:
+    op = logins["operator"]
+    early = client.post(f"/api/recommendations/{rec.id}/outcome", headers=op.headers,
+                        json={"label": "fault_confirmed", "detail": "spalled race"})
+    assert early.status_code == 422
+    assert early.json()["error"] == (f"recommendation {rec.id} is new; an outcome is told once "
+                                     "it is dismissed, done, expired")
+    give(client, op, rec.id, "acted", "bearing replaced")
+    clock.advance(seconds=3600)
+    response = client.post(f"/api/recommendations/{rec.id}/outcome", headers=op.headers,
+                           json={"label": "fault_confirmed", "detail": " outer race spalled "})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["recommendation"]["outcome"] == "fault_confirmed"
+    assert body["label"]["detail"] == "outer race spalled"
+    labels = client.get("/api/labels", headers=logins["viewer"].headers).json()
+    assert [(lb["kind"], lb["label"], lb["detail"], lb["via"], lb["at"]) for lb in labels] == [
+        ("feedback", "acted", "bearing replaced", "api", "2026-03-02T07:00:00Z"),
+        ("outcome", "fault_confirmed", "outer race spalled", "api", "2026-03-02T08:00:00Z")]
+    for lb in labels:
+        assert (lb["asset"], lb["use_case"], lb["model"], lb["model_version"]) == (
+            "p-101", "pump-bearing", "pump-bearing", "3")
+        assert (lb["window_start"], lb["window_end"]) == ("2026-03-02T06:55:00Z",
+                                                          "2026-03-02T06:55:00Z")
+    bad = client.post(f"/api/recommendations/{rec.id}/outcome", headers=op.headers,
+                      json={"label": "broken"})
+    assert bad.status_code == 422

@@ -57,7 +57,9 @@ def test_quarantining_and_flagging_rules_are_the_documented_table() -> None:
         "malformed", "unknown_tag", "unit_mismatch", "out_of_range", "not_in_enum",
         "counter_decreased"}
     assert {r.value for r in Rule} - {r.value for r in QUARANTINE} == {
-        "rate_of_change", "stuck", "stale"}
+        "rate_of_change", "stuck", "stale",
+        # time rules (andon.contracts.timing): reason codes, never quarantined
+        "late", "duplicate", "gap", "filled", "skew_corrected"}
 
 
 def test_a_clean_sample_is_accepted_unchanged() -> None:

@@ -2,7 +2,8 @@
 
 The seeded simulator plays the demo plant through the live part of the demo story; the edge
 (fed the canonical samples, as from a historian) flags the stuck cv-202 drive_temp and the
-calibration step on k-104 discharge_temp, and nothing else of the plant breaks its contract.
+calibration step on k-104 discharge_temp, the dropout of every pr-201 tag becomes a ``gap``,
+and nothing else of the plant breaks its contract.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from andon.simulator.scenario import (
     DEMO_CALIBRATION_ASSET,
     DEMO_CALIBRATION_START_S,
     DEMO_CALIBRATION_TAG,
+    DEMO_DROPOUT_ASSET,
     DEMO_STUCK_ASSET,
     DEMO_STUCK_END_S,
     DEMO_STUCK_START_S,
@@ -56,8 +58,10 @@ def test_stuck_sensor_and_calibration_step_raise_data_quality_events(
         store.close()
     by = {(e.subject.rsplit("/", 2)[-2], e.subject.rsplit("/", 1)[-1], e.detail.split(":")[0])
           for e in events}
+    dropped = {t.name for t in demo_spec.asset(DEMO_DROPOUT_ASSET)[3].tags}
     assert by == {(DEMO_STUCK_ASSET, DEMO_STUCK_TAG, Rule.STUCK.value),
-                  (DEMO_CALIBRATION_ASSET, DEMO_CALIBRATION_TAG, Rule.RATE_OF_CHANGE.value)}
+                  (DEMO_CALIBRATION_ASSET, DEMO_CALIBRATION_TAG, Rule.RATE_OF_CHANGE.value),
+                  *((DEMO_DROPOUT_ASSET, tag, Rule.GAP.value) for tag in dropped)}
     step_event = next(e for e in events if e.detail.startswith("rate_of_change"))
     assert step_event.at == START + timedelta(seconds=DEMO_CALIBRATION_START_S)
     stuck_events = sorted((e for e in events if e.detail.startswith("stuck")), key=lambda e: e.at)

@@ -1,4 +1,6 @@
-"""An operator signs in with a real browser, sees the pump's recommendation and says Acted.
+"""An operator signs in with a real browser, takes the pump's intervention through its
+lifecycle (acknowledge, start, done) and tells the outcome; the stored labels match the ones
+the JSON API stores for the same answers.
 
 The app runs under uvicorn on a free loopback port (started in a thread, awaited on
 ``Server.started``); Chromium is Debian's, driven by Playwright. Nothing is mocked.
@@ -8,21 +10,25 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 import uvicorn
 
 from andon.api import create_app
 from andon.clock import ManualClock
-from andon.interventions.recommendation import FeedbackKind
+from andon.interventions.recommendation import FeedbackKind, InterventionState, Label
 from andon.store import SqlStore, open_store
 from andon.testing import free_port
-from factories import T0, add_user, make_rec
+from factories import T0, add_token, add_user, make_rec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from playwright.sync_api import Page
 
     from andon.spec import PlantSpec
 
@@ -48,6 +54,7 @@ def store(sqlite_url: str) -> Iterator[SqlStore]:
     add_user(s, USERNAME, access="operator", role="operator", password=PASSWORD,
              display_name="Ana Peeters")
     s.save_recommendation(make_rec("rec-p-101"))
+    s.save_recommendation(make_rec("rec-api", created_at=T0 - timedelta(minutes=1)))
     yield s
     s.close()
 
@@ -77,7 +84,50 @@ def base_url(store: SqlStore, demo_spec: PlantSpec) -> Iterator[str]:
         assert not thread.is_alive(), "uvicorn did not shut down"
 
 
-def test_operator_logs_in_sees_the_pump_and_acts(
+def _act_and_tell_the_outcome(page: Page) -> None:
+    """Acknowledge, start, done (with a reason), then the outcome, with the inbox's buttons."""
+    from playwright.sync_api import expect  # noqa: PLC0415 - browser tests only
+
+    card = page.locator('article[data-rec-id="rec-p-101"]')
+    card.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#flash")).to_contain_text("acknowledged")
+    card = page.locator('article[data-rec-id="rec-p-101"]')
+    expect(card).to_contain_text("Acknowledged by ana")
+    expect(card.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    card.get_by_role("button", name="Start").click()
+    expect(page.locator("#flash")).to_contain_text("started")
+    card = page.locator('article[data-rec-id="rec-p-101"]')
+    card.locator("summary").click()  # the history
+    expect(card.locator(".rec-history")).to_contain_text("new → acknowledged")
+    card.get_by_label("Reason").fill("re-greased")
+    card.get_by_role("button", name="Done").click()
+    expect(page.locator("#flash")).to_contain_text("done")
+    expect(page.locator("#rec-rec-p-101")).to_have_count(0)
+
+    closed = page.locator("#closed-rec-p-101")
+    expect(closed).to_be_visible()
+    closed.get_by_label("What was found").fill("dry bearing")
+    closed.get_by_role("button", name="Fault confirmed").click()
+    expect(page.locator("#flash")).to_contain_text("outcome")
+    expect(page.locator("#closed-rec-p-101")).to_have_count(0)
+
+
+def _answer_through_the_api(base_url: str, store: SqlStore) -> None:
+    """The API half: the answers the operator gave in the browser, on ``rec-api``."""
+    headers = {"Authorization": f"Bearer {add_token(store, USERNAME, None)}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as api:
+        assert api.post("/api/recommendations/rec-api/feedback",
+                        json={"kind": "acted", "reason": "re-greased"}).status_code == 201
+        assert api.post("/api/recommendations/rec-api/outcome",
+                        json={"label": "fault_confirmed",
+                              "detail": "dry bearing"}).status_code == 201
+
+
+def _essence(label: Label) -> tuple[str, str, str, str]:
+    return (label.kind, label.label, label.detail, label.by)
+
+
+def test_operator_logs_in_takes_the_pump_through_its_lifecycle_and_tells_the_outcome(
     chromium: Path, base_url: str, store: SqlStore, tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415 - browser tests only
@@ -112,16 +162,27 @@ def test_operator_logs_in_sees_the_pump_and_acts(
             expect(page.locator("#session")).to_contain_text("Ana Peeters")
             page.screenshot(path=str(screenshot), full_page=True)
 
-            card.get_by_role("button", name="Acted").click()
-            expect(page.locator("#flash")).to_contain_text("Pump P-101")
-            expect(page.locator('[data-rec-id="rec-p-101"]')).to_have_count(0)
-            expect(page.locator("#empty-inbox")).to_be_visible()
+            _act_and_tell_the_outcome(page)
         finally:
             browser.close()
 
     [fb] = store.feedback_for("rec-p-101")
-    assert (fb.kind, fb.by) == (FeedbackKind.ACTED, USERNAME)
-    assert [r.id for r in store.list_recommendations(open_only=True)] == []
+    assert (fb.kind, fb.by, fb.via) == (FeedbackKind.ACTED, USERNAME, "web")
+    done = store.get_recommendation("rec-p-101")
+    assert [m.to_state for m in done.history[1:]] == [
+        InterventionState.ACKNOWLEDGED, InterventionState.IN_PROGRESS, InterventionState.DONE]
+    assert [r.id for r in store.list_recommendations(open_only=True)] == ["rec-api"]
+
+    _answer_through_the_api(base_url, store)  # the same answers on an identical intervention
+    web = store.labels(recommendation_id="rec-p-101")
+    via_api = store.labels(recommendation_id="rec-api")
+    assert [lb.via for lb in web] == ["web", "web"]
+    assert [lb.via for lb in via_api] == ["api", "api"]
+    assert [_essence(lb) for lb in web] == [_essence(lb) for lb in via_api] == [
+        ("feedback", "acted", "re-greased", USERNAME), ("outcome", "fault_confirmed",
+                                                        "dry bearing", USERNAME)]
+    assert {(lb.asset, lb.model, lb.model_version) for lb in web + via_api} == {
+        ("p-101", "pump-bearing", "3")}
     assert outside == []  # nothing was fetched from another origin
     assert [e for e in errors if signed_out not in e] == []
     assert screenshot.stat().st_size > 0

@@ -2,7 +2,8 @@
 
 Runs the demo as a user would (child processes, embedded broker, SQLite), reads its console
 output, logs in to the inbox with the printed login, finds the recommendation on the page,
-then presses Ctrl-C (SIGINT) and checks that everything stopped.
+waits for it to escalate (nobody acknowledges it), then presses Ctrl-C (SIGINT) and checks
+that everything stopped.
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
         assert "Pump P-101" in page
         assert "re-grease the drive-end bearing" in page
         assert "maintenance" in page.lower()
+        # nobody acknowledges it: the demo's 2-minute limit for a high-priority intervention
+        # (examples/demo-plant.yaml, interventions.ack_limits) runs out on the wall clock
+        escalated = _wait_for(q, r"Escalated\s+(rec-\S+): (.*)", seen)
+        expected = ("not acknowledged within 2 min; escalated from maintenance_planner to "
+                    "plant_manager")
+        assert expected in escalated.group(2), escalated.group(0)
+        # one intervention for the fault, not dozens
+        assert sum("Recommendation " in line for line in seen) == 1, seen
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import random
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from andon.edge.outbox import RECOMMENDATION
 from andon.errors import LinkError
 from andon.events import Event
 from andon.namespace import recommendation_topic, tag_topic
+from andon.spec import PlantSpec
 from factories import T0
 
 
@@ -107,7 +109,8 @@ def test_a_recommendation_cannot_reach_a_tag_or_command_topic(topic: str) -> Non
     assert topic.encode() in queued[0].payload
 
 
-def test_the_edge_emits_recommendations_through_the_guard(demo_spec, tmp_path) -> None:
+def test_the_edge_emits_recommendations_through_the_guard(demo_spec: PlantSpec,
+                                                          tmp_path: Path) -> None:
     from andon.edge import Edge  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
     from factories import make_rec  # noqa: PLC0415

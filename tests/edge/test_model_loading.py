@@ -83,7 +83,7 @@ class Site:
     edge: Edge
     fed: int = 0
 
-    def release(self, tamper: Callable[[Path], None] | None = None) -> Path:
+    def release(self, tamper: Callable[[Path], object] | None = None) -> Path:
         """Save the next version, sign it, promote it; then ``tamper`` with its files."""
         meta = save_model(self.plant.model, dict(self.plant.fields), self.models)
         vdir = self.models / meta.name / f"v{meta.version}"

@@ -32,7 +32,8 @@ def test_items_come_out_in_append_order_with_a_per_source_sequence(tmp_path: Pat
     assert [(i.source, i.seq) for i in items] == [
         ("p-101", 1), ("p-102", 1), ("p-101", 2), ("p-101", 3), ("p-102", 2)]
     payload = json.loads(items[2].payload)
-    assert payload == {"id": "rec-2", "key": "rec-2:1", "seq": 2}
+    assert payload == {"id": "rec-2", "key": "rec-2:1", "seq": 2, "epoch": box.epoch}
+    assert len(box.epoch) == 16
 
 
 def test_the_same_key_is_queued_once(tmp_path: Path) -> None:
@@ -88,8 +89,11 @@ def test_items_counts_and_sequences_survive_reopening(tmp_path: Path) -> None:
     _rec(box, 0)
     _event(box, 0)
     _event(box, 1)  # drops event 0
+    epoch = box.epoch
     box.close()
     again = Outbox(path, capacity=2)
+    assert again.epoch == epoch, "the file keeps its epoch"
+    assert Outbox(tmp_path / "other.db").epoch != epoch, "a new file draws a new one"
     assert [i.key for i in again.pending(10)] == ["rec-0:1", "ev-1"]
     assert again.dropped() == {"event": 1}
     _rec(again, 1)  # drops ev-1

@@ -20,8 +20,8 @@ from andon.interventions import (
     Detection,
     Feedback,
     FeedbackKind,
+    InterventionState,
     Recommendation,
-    RecStatus,
     apply_feedback,
 )
 
@@ -181,7 +181,7 @@ def test_a_deferred_recommendation_is_still_updated(rig: Rig) -> None:
     rig.inbox.store(apply_feedback(rec, feedback(rec, FeedbackKind.DEFERRED, "spares Monday")))
     update = rig.feed(T0 + 3 * HOP, 6.0)
     assert update is not None
-    assert (update.id, update.status, update.detections) == (rec.id, RecStatus.DEFERRED, 2)
+    assert (update.id, update.state, update.detections) == (rec.id, InterventionState.DEFERRED, 2)
 
 
 def test_after_a_recommendation_is_closed_a_new_one_is_raised(rig: Rig) -> None:
@@ -191,7 +191,7 @@ def test_after_a_recommendation_is_closed_a_new_one_is_raised(rig: Rig) -> None:
     fresh = rig.feed(T0 + 3 * HOP, 6.0)
     assert fresh is not None
     assert fresh.id != rec.id
-    assert (fresh.status, fresh.detections) == (RecStatus.OPEN, 1)
+    assert (fresh.state, fresh.detections) == (InterventionState.NEW, 1)
 
 
 # -- deadline, action, owner -------------------------------------------------------------------
@@ -250,7 +250,7 @@ def test_owner_action_and_place_come_from_the_use_case_and_the_plant(rig: Rig) -
     assert (pump.use_case, pump.model, pump.model_version, pump.threshold) == (
         "pump-bearing", "pump-bearing", "v1", 1.0)
     assert pump.why == why("vibration.mean", 5.0)
-    assert pump.status is RecStatus.OPEN
+    assert pump.state is InterventionState.NEW
 
 
 def test_created_at_is_wall_time_detected_at_is_event_time(rig: Rig) -> None:
@@ -299,26 +299,34 @@ def open_rec(rig: Rig) -> Recommendation:
 
 
 @pytest.mark.parametrize(("kind", "status"), [
-    (FeedbackKind.ACTED, RecStatus.ACTED),
-    (FeedbackKind.DISMISSED, RecStatus.DISMISSED),
+    (FeedbackKind.ACTED, InterventionState.DONE),
+    (FeedbackKind.DISMISSED, InterventionState.DISMISSED),
 ])
 def test_acted_and_dismissed_close_the_recommendation(
-    open_rec: Recommendation, kind: FeedbackKind, status: RecStatus,
+    open_rec: Recommendation, kind: FeedbackKind, status: InterventionState,
 ) -> None:
     at = T0 + timedelta(hours=5)
     closed = apply_feedback(open_rec, feedback(open_rec, kind, "bearing was dry", at))
-    assert closed.status is status
+    assert closed.state is status
     assert not closed.is_open
     assert closed.updated_at == at
-    assert replace(closed, status=open_rec.status, updated_at=open_rec.updated_at) == open_rec
+    moves = closed.history[len(open_rec.history):]
+    # acted acknowledges first (the same person, the same instant); dismissed moves directly
+    expected = ([InterventionState.ACKNOWLEDGED] if kind is FeedbackKind.ACTED else []) + [status]
+    assert [m.to_state for m in moves] == expected
+    assert {(m.by, m.at) for m in moves} == {("chris", at)}
+    assert moves[-1].reason == "bearing was dry"
+    evidence_only = replace(closed, state=open_rec.state, updated_at=open_rec.updated_at,
+                            history=open_rec.history, assignee=None)
+    assert evidence_only == open_rec
 
 
 def test_deferred_stays_open_and_can_be_acted_on_later(open_rec: Recommendation) -> None:
-    deferred = apply_feedback(open_rec, feedback(open_rec, FeedbackKind.DEFERRED))
-    assert deferred.status is RecStatus.DEFERRED
+    deferred = apply_feedback(open_rec, feedback(open_rec, FeedbackKind.DEFERRED, "spares"))
+    assert deferred.state is InterventionState.DEFERRED
     assert deferred.is_open
     acted = apply_feedback(deferred, feedback(deferred, FeedbackKind.ACTED))
-    assert acted.status is RecStatus.ACTED
+    assert acted.state is InterventionState.DONE
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "\n"])

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["lifecycle", "escalation", "fatigue", "load"]
+MODULES = ["lifecycle", "escalation", "fatigue", "load", "triage"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -12,7 +12,7 @@ from andon.clock import ManualClock
 from andon.registry import Registry, generate_keypair
 from andon.scoring import AnomalyModel
 from andon.store import SqlStore, open_store
-from model_factories import T0
+from factories import T0
 from model_factories import small_model as fit_small_model
 
 

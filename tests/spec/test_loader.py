@@ -225,13 +225,14 @@ BROKEN = [
         "'Europe/Gent' is not an IANA time zone (e.g. Europe/Brussels)", id="unknown-time-zone"),
     pytest.param(
         "  timezone: Europe/Brussels\n", "  timezone: Europe/Brussels\n  tz: CET\n",
-        "tz: CET", "sites[0].tz", "unknown field 'tz' (allowed: id, name, timezone, areas)",
+        "tz: CET", "sites[0].tz",
+        "unknown field 'tz' (allowed: id, name, timezone, areas, time, tag_map, tag_map_file)",
         id="unknown-field"),
     pytest.param(
         "period: 30s}", "period: 30s, colour: red}", "colour: red",
         "sites[0].areas[0].lines[1].assets[0].tags[0].colour",
         "unknown field 'colour' (allowed: name, quantity, unit, range, period, description, "
-        "max_staleness, max_rate, stuck_after, enum, monotonic)",
+        "max_staleness, max_rate, stuck_after, enum, monotonic, fill)",
         id="unknown-field-in-a-flow-mapping"),
     pytest.param(
         "  owner_role: planner\n", "", "- id: pump-bearing", "use_cases[0].owner_role",
@@ -371,7 +372,8 @@ BROKEN = [
         id="list-as-key"),
     pytest.param(
         "  timezone: Europe/Brussels\n", "  timezone: Europe/Brussels\n  12: x\n", "12: x",
-        "sites[0].12", "unknown field '12' (allowed: id, name, timezone, areas)",
+        "sites[0].12",
+        "unknown field '12' (allowed: id, name, timezone, areas, time, tag_map, tag_map_file)",
         id="number-as-key"),
 ]
 

@@ -20,8 +20,8 @@ from andon.interventions.recommendation import (
     Contribution,
     Feedback,
     FeedbackKind,
+    InterventionState,
     Recommendation,
-    RecStatus,
 )
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
@@ -79,7 +79,7 @@ def _why() -> tuple[Contribution, ...]:
 
 
 def _rec(rec_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearing",
-         asset: str = "p-101", status: RecStatus = RecStatus.OPEN) -> Recommendation:
+         asset: str = "p-101", status: InterventionState = InterventionState.NEW) -> Recommendation:
     return Recommendation(
         id=rec_id, use_case=use_case, enterprise="acme", site="ghent", area="utilities",
         line="line-1", asset=asset, asset_name="Pump P-101",
@@ -88,13 +88,15 @@ def _rec(rec_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearin
         deadline_label="Early-shift changeover stop",
         predicted_failure=created_at + timedelta(days=2, microseconds=250),
         detected_at=created_at - timedelta(seconds=30), score=4.25, threshold=3.0,
-        model="pump-bearing", model_version="3", why=_why(), status=status, detections=2,
+        model="pump-bearing", model_version="3", why=_why(), state=status, detections=2,
         created_at=created_at, updated_at=created_at,
     )
 
 
 def _fb(rec_id: str, kind: FeedbackKind, *, at: datetime, reason: str = "",
         by: str = "planner") -> Feedback:
+    if kind is FeedbackKind.DEFERRED and not reason:
+        reason = "spares arrive Monday"  # deferring needs a reason
     return Feedback(recommendation_id=rec_id, kind=kind, reason=reason, by=by, at=at)
 
 
@@ -296,11 +298,11 @@ def test_recommendation_upsert_get_and_not_found(store: SqlStore) -> None:
 
 def test_list_open_only_newest_first(store: SqlStore) -> None:
     recs = [
-        _rec("a", created_at=T0, status=RecStatus.OPEN),
-        _rec("b", created_at=T0 + timedelta(hours=3), status=RecStatus.ACTED),
-        _rec("c", created_at=T0 + timedelta(hours=1), status=RecStatus.DEFERRED),
-        _rec("d", created_at=T0 + timedelta(hours=4), status=RecStatus.DISMISSED),
-        _rec("e", created_at=T0 + timedelta(hours=2), status=RecStatus.OPEN),
+        _rec("a", created_at=T0, status=InterventionState.NEW),
+        _rec("b", created_at=T0 + timedelta(hours=3), status=InterventionState.DONE),
+        _rec("c", created_at=T0 + timedelta(hours=1), status=InterventionState.DEFERRED),
+        _rec("d", created_at=T0 + timedelta(hours=4), status=InterventionState.DISMISSED),
+        _rec("e", created_at=T0 + timedelta(hours=2), status=InterventionState.NEW),
     ]
     for rec in recs:
         store.save_recommendation(rec)
@@ -314,9 +316,9 @@ def test_list_open_only_newest_first(store: SqlStore) -> None:
 def test_open_recommendation_is_newest_open_or_deferred_of_use_case_and_asset(
         store: SqlStore) -> None:
     assert store.open_recommendation("pump-bearing", "p-101") is None
-    store.save_recommendation(_rec("old", created_at=T0, status=RecStatus.DEFERRED))
+    store.save_recommendation(_rec("old", created_at=T0, status=InterventionState.DEFERRED))
     store.save_recommendation(_rec("closed", created_at=T0 + timedelta(hours=5),
-                                   status=RecStatus.ACTED))
+                                   status=InterventionState.DONE))
     store.save_recommendation(_rec("other-asset", created_at=T0 + timedelta(hours=6),
                                    asset="p-102"))
     store.save_recommendation(_rec("other-case", created_at=T0 + timedelta(hours=7),
@@ -337,7 +339,7 @@ def test_acted_feedback_closes_the_recommendation(store: SqlStore) -> None:
     store.save_recommendation(_rec("r"))
     at = T0 + timedelta(hours=1)
     updated = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=at, reason="bearing swapped"))
-    assert updated.status is RecStatus.ACTED
+    assert updated.state is InterventionState.DONE
     assert updated.updated_at == at
     assert store.get_recommendation("r") == updated
     assert store.open_recommendation("pump-bearing", "p-101") is None
@@ -350,11 +352,11 @@ def test_acted_feedback_closes_the_recommendation(store: SqlStore) -> None:
 def test_deferred_feedback_keeps_the_recommendation_open(store: SqlStore) -> None:
     store.save_recommendation(_rec("r"))
     updated = store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
-    assert updated.status is RecStatus.DEFERRED
+    assert updated.state is InterventionState.DEFERRED
     assert [r.id for r in store.list_recommendations()] == ["r"]
     assert store.open_recommendation("pump-bearing", "p-101") == updated
     final = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=2)))
-    assert final.status is RecStatus.ACTED
+    assert final.state is InterventionState.DONE
     assert [f.kind for f in store.feedback_for("r")] == [FeedbackKind.DEFERRED,
                                                          FeedbackKind.ACTED]
 
@@ -368,14 +370,14 @@ def test_dismissal_needs_a_reason_and_stores_nothing_without_one(store: SqlStore
     assert store.feedback_for("r") == []
 
     done = store.record_feedback(_fb("r", FeedbackKind.DISMISSED, at=T0, reason="sensor fault"))
-    assert done.status is RecStatus.DISMISSED
+    assert done.state is InterventionState.DISMISSED
     assert [f.reason for f in store.feedback_for("r")] == ["sensor fault"]
 
 
 def test_feedback_on_a_closed_recommendation_is_refused(store: SqlStore) -> None:
     store.save_recommendation(_rec("r"))
     acted = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0))
-    with pytest.raises(FeedbackError, match="already acted"):
+    with pytest.raises(FeedbackError, match="already done"):
         store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
     assert store.get_recommendation("r") == acted
     assert len(store.feedback_for("r")) == 1
@@ -390,11 +392,10 @@ def test_feedback_on_an_unknown_recommendation_is_not_found(store: SqlStore) -> 
 def test_feedback_for_is_oldest_first_and_per_recommendation(store: SqlStore) -> None:
     store.save_recommendation(_rec("r"))
     store.save_recommendation(_rec("s"))
-    store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=3), by="b"))
-    store.record_feedback(_fb("s", FeedbackKind.ACTED, at=T0 + timedelta(hours=2), by="x"))
     store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1), by="a"))
+    store.record_feedback(_fb("s", FeedbackKind.ACTED, at=T0 + timedelta(hours=2), by="x"))
     store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=4), by="c"))
-    assert [f.by for f in store.feedback_for("r")] == ["a", "b", "c"]
+    assert [f.by for f in store.feedback_for("r")] == ["a", "c"]
     assert [f.by for f in store.feedback_for("s")] == ["x"]
 
 
@@ -416,7 +417,7 @@ def test_concurrent_feedback_closes_a_recommendation_once(store: SqlStore,
         for s in stores[1:]:
             s.close()
     assert len(store.feedback_for("r")) == 1
-    assert store.get_recommendation("r").status is RecStatus.ACTED
+    assert store.get_recommendation("r").state is InterventionState.DONE
 
 
 # -- time -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from andon.interventions.recommendation import FeedbackKind, Recommendation, RecStatus
+from andon.interventions.recommendation import FeedbackKind, InterventionState, Recommendation
 from api.conftest import PASSWORD, Login, TestClient
 from factories import make_rec
 
@@ -51,8 +51,13 @@ def test_inbox_card_shows_asset_action_deadline_owner_score_and_why(
     assert ">2.0\N{MULTIPLICATION SIGN}</span>" in c
     assert "vibration.mean 7.9 mm/s (healthy 2.1 ± 0.3), 61% of score" in c
     assert "bearing_temp.slope 0.8 degC/h (healthy 0.05 ± 0.04), 22% of score" in c
-    for label in ("Acted", "Deferred", "Dismissed"):
+    # a new intervention: only the legal moves are offered
+    for label in ("Acknowledge", "Dismiss", "Shelve"):
         assert f">{label}</button>" in c
+    for label in ("Start", "Done", "Defer"):
+        assert f">{label}</button>" not in c
+    assert 'data-priority="high"' in c
+    assert 'data-state="new"' in c
     arrow = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
     assert f"Ghent water treatment {arrow} Cooling water loop" in c
 
@@ -96,7 +101,8 @@ def test_acted_closes_the_rec_and_confirms(
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert "Recorded “acted” for Pump P-101 (p-101)." in page.text
-    assert f'data-rec-id="{rec.id}"' not in page.text
+    assert f'id="rec-{rec.id}"' not in page.text  # no longer among the open ones
+    assert f'id="closed-{rec.id}"' in page.text  # but waiting for its outcome
     [fb] = store.feedback_for(rec.id)
     assert (fb.kind, fb.by) == (FeedbackKind.ACTED, "operator")
 
@@ -105,11 +111,12 @@ def test_deferred_stays_in_the_inbox_marked_deferred(
     client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
-    client.post(f"/inbox/{rec.id}/feedback", data={"kind": "deferred", "csrf": csrf})
+    client.post(f"/inbox/{rec.id}/feedback",
+                data={"kind": "deferred", "reason": "spares Monday", "csrf": csrf})
     c = card(client.get("/inbox").text, rec.id)
     assert 'data-status="deferred"' in c
-    assert "badge-deferred" in c
-    assert store.get_recommendation(rec.id).status is RecStatus.DEFERRED
+    assert "state-deferred" in c
+    assert store.get_recommendation(rec.id).state is InterventionState.DEFERRED
 
 
 def test_dismissal_without_reason_is_refused_with_a_visible_message(

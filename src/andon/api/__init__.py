@@ -11,6 +11,7 @@ tokens and passwords are never logged or echoed.
 """
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import fastapi.routing
@@ -22,8 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from andon import __version__
 from andon.api.actions import Actions, PlantRef
 from andon.api.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
+from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
+from andon.api.interventions import interventions_router
+from andon.api.quality import quality_router
 from andon.api.routes import api_router
+from andon.api.triage import triage_router
+from andon.api.workorders import work_orders_router
 from andon.auth.access import Permission
 from andon.clock import Clock, SystemClock
 from andon.spec.model import PlantSpec
@@ -45,19 +51,21 @@ SECURITY_HEADERS: dict[str, str] = {
 
 
 def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
-               session_ttl_s: float = 12 * 3600) -> FastAPI:
+               session_ttl_s: float = 12 * 3600, models_dir: Path | None = None) -> FastAPI:
     """Build the Andon HTTP app (JSON API + web inbox) over ``store``, showing ``spec``.
 
     ``clock`` defaults to the wall clock; ``session_ttl_s`` is how long a browser session
-    lasts. CSRF tokens are keyed by a secret drawn per app: restarting the server makes open
-    forms post a 403 once (reload the page).
+    lasts; ``models_dir`` holds the artifacts edges pull (``andon.api.edges``). CSRF tokens
+    are keyed by a secret drawn per app: restarting the server makes open forms post a 403
+    once (reload the page).
     """
     clock = clock or SystemClock()
     plant = PlantRef(spec)
     auth = Authenticator(store, clock, session_ttl_s=session_ttl_s)  # fresh CSRF secret
     actions = Actions(store=store, clock=clock, plant=plant)
     web = WebInbox(store=store, spec=plant.get, clock=clock, auth=auth,
-                   give_feedback=actions.give_feedback, status_for=status_for)
+                   give_feedback=actions.give_feedback, status_for=status_for,
+                   transition=actions.transition, record_outcome=actions.record_outcome)
 
     app = FastAPI(
         title="Andon",
@@ -71,6 +79,11 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.state.authenticator = auth
     install_error_handlers(app, web.render_error)
     app.include_router(api_router(actions, auth))
+    app.include_router(work_orders_router(store))
+    app.include_router(quality_router(store))
+    app.include_router(interventions_router(actions))
+    app.include_router(triage_router(actions))
+    app.include_router(edge_router(actions, models_dir))
     app.include_router(web.router())
     app.mount("/static", web.static_files(), name="static")
     app.add_middleware(_SecurityHeaders)

@@ -71,6 +71,7 @@ _ACTS = {
     Permission.FEEDBACK: "give feedback on recommendations",
     Permission.MANAGE_MODELS: "manage models",
     Permission.CHANGE_SPEC: "change the plant spec",
+    Permission.REVIEW: "label triage items",
 }
 
 

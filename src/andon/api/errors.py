@@ -6,6 +6,7 @@
     Forbidden        403   caller known, permission (or CSRF token) missing
     NotFound         404   no such record
     FeedbackError    422   feedback breaks a rule (dismissal without reason, closed item)
+    LifecycleError   409   an illegal intervention move (names both states and the legal ones)
     SpecError(s)     422   plant spec rejected; one line per problem in ``problems``
     PayloadError     422   a payload could not be decoded
     ModelError       409   a model artifact is not usable
@@ -34,6 +35,7 @@ from andon.errors import (
     AuthError,
     FeedbackError,
     Forbidden,
+    LifecycleError,
     ModelError,
     NotFound,
     PayloadError,
@@ -52,6 +54,7 @@ STATUS: dict[type[AndonError], int] = {
     AuthError: 401,
     NotFound: 404,
     FeedbackError: 422,
+    LifecycleError: 409,
     SpecError: 422,
     PayloadError: 422,
     ModelError: 409,

@@ -12,7 +12,6 @@ from starlette.exceptions import HTTPException
 from andon.api.actions import SPEC_FILENAME, Actions
 from andon.api.auth import Authenticator, Caller, needs
 from andon.api.schemas import (
-    EdgeOut,
     FeedbackIn,
     FeedbackOut,
     FeedbackResult,
@@ -29,7 +28,6 @@ from andon.api.schemas import (
     TokenOut,
 )
 from andon.auth.access import Permission
-from andon.edge.status import edge_statuses_from_store
 from andon.errors import NotFound, SpecError, SpecErrors
 from andon.store.base import Store
 
@@ -67,19 +65,7 @@ def api_router(actions: Actions, auth: Authenticator) -> APIRouter:
     _reading_routes(router, actions.store)
     _quarantine_routes(router, actions.store)
     _writing_routes(router, actions, auth)
-    _edge_routes(router, actions)
     return router
-
-
-def _edge_routes(router: APIRouter, actions: Actions) -> None:
-    """Add the edge status route (permission READ)."""
-
-    @router.get("/edges")
-    def list_edges(caller: Reader) -> list[EdgeOut]:
-        """List edges as they last reported (link, outbox, dropped, models, heartbeat, stale)."""
-        del caller
-        now = actions.clock.now()
-        return [EdgeOut.of(e, now) for e in edge_statuses_from_store(actions.store)]
 
 
 def _reading_routes(router: APIRouter, store: Store) -> None:
@@ -111,11 +97,11 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
     @router.get("/recommendations")
     def list_recommendations(
         caller: Reader,
-        include_closed: Annotated[bool, Query(alias="all",
-                                              description="include acted and dismissed")] = False,
+        include_closed: Annotated[bool, Query(
+            alias="all", description="include done, dismissed and expired")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> list[RecommendationOut]:
-        """List recommendations, newest first; open and deferred ones unless ``all=true``."""
+        """List recommendations, newest first; open ones (not closed) unless ``all=true``."""
         del caller
         recs = store.list_recommendations(open_only=not include_closed, limit=limit)
         return [RecommendationOut.of(r) for r in recs]
@@ -180,7 +166,7 @@ def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) ->
 
     @router.post("/recommendations/{rec_id}/feedback", status_code=201)
     def give_feedback(rec_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
-        """Record acted / deferred / dismissed (a dismissal needs a reason)."""
+        """Record acted / deferred / dismissed (deferring and dismissing need a reason)."""
         fb, rec = actions.give_feedback(rec_id, body.kind, body.reason, caller.user)
         return FeedbackResult(feedback=FeedbackOut.of(fb),
                               recommendation=RecommendationOut.of(rec))

@@ -9,24 +9,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from andon.auth.access import PERMISSIONS, User
 from andon.contracts.quarantine import Quarantined
 from andon.edge.heartbeat import EdgeStatus
+from andon.interventions.lifecycle import InterventionState, Priority
 from andon.interventions.recommendation import (
     Contribution,
     Feedback,
     FeedbackKind,
+    Label,
+    OutcomeLabel,
     Recommendation,
-    RecStatus,
     recommendation_document,
 )
 from andon.registry.record import ModelRecord
 
 __all__ = [
     "EdgeOut",
+    "EvidenceOut",
     "FeedbackIn",
     "FeedbackOut",
     "FeedbackResult",
     "Health",
+    "LabelOut",
     "Me",
     "ModelOut",
+    "OutcomeIn",
+    "OutcomeResult",
     "QuarantinedDetail",
     "QuarantinedOut",
     "RecommendationOut",
@@ -35,6 +41,9 @@ __all__ = [
     "StageChangeIn",
     "TokenIn",
     "TokenOut",
+    "TransitionIn",
+    "TransitionOut",
+    "TransitionResult",
     "WhyOut",
 ]
 
@@ -90,6 +99,74 @@ class WhyOut(_Out):
                    share=c.share, unit=c.unit, text=c.describe())
 
 
+class EvidenceOut(_Out):
+    """The data behind an intervention: the window, score, threshold, top features, model."""
+
+    window_start: datetime
+    window_end: datetime
+    score: float
+    threshold: float
+    model: str
+    model_version: str
+    top_features: list[str]
+
+
+class TransitionOut(_Out):
+    """One lifecycle move: from where to where, who, when and why."""
+
+    from_state: InterventionState | None
+    to_state: InterventionState
+    by: str
+    at: datetime
+    reason: str
+
+
+class TransitionIn(BaseModel):
+    """A lifecycle move asked for: the target state, why, and (shelving) until when."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    to: InterventionState
+    reason: str = Field(default="", max_length=2000,
+                        description="required for deferred, dismissed and shelved")
+    shelve_until: datetime | None = Field(
+        default=None, description="shelving expiry (ISO 8601 with offset), at most 24 h ahead")
+
+
+class OutcomeIn(BaseModel):
+    """What was found after the action (or on a dismissed intervention)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: OutcomeLabel
+    detail: str = Field(default="", max_length=4000, description="what was found")
+
+
+class LabelOut(_Out):
+    """One label (feedback or outcome) tied to the evidence window."""
+
+    id: int | None
+    recommendation_id: str
+    asset: str
+    use_case: str
+    model: str
+    model_version: str
+    window_start: datetime
+    window_end: datetime
+    kind: str = Field(description="feedback or outcome")
+    label: str = Field(description="acted / deferred / dismissed, or fault_confirmed / "
+                                   "no_fault / unsure")
+    detail: str
+    by: str
+    at: datetime
+    via: str = Field(description="web / api / mqtt / cmms")
+
+    @classmethod
+    def of(cls, label: Label) -> Self:
+        """Describe a label."""
+        return cls.model_validate(label.to_dict())
+
+
 class RecommendationOut(_Out):
     """A recommendation: the action, on which asset, by when, owned by whom, and why."""
 
@@ -102,7 +179,10 @@ class RecommendationOut(_Out):
     asset: str
     asset_name: str
     action: str
-    owner_role: str
+    owner_role: str = Field(description="role that owns it now (escalation hands it up)")
+    assignee: str | None = Field(description="who acknowledged it")
+    priority: Priority
+    dedup_key: str = Field(description="use case:asset:episode start; stable per episode")
     deadline: datetime
     deadline_label: str = Field(description="name of the planned stop, or 'now'")
     deadline_is_now: bool
@@ -113,8 +193,15 @@ class RecommendationOut(_Out):
     model: str
     model_version: str
     why: list[WhyOut]
-    status: RecStatus
+    evidence: EvidenceOut
+    state: InterventionState
     is_open: bool
+    escalation_level: int
+    shelved_until: datetime | None
+    legal_moves: list[InterventionState] = Field(description="states it may move to now")
+    history: list[TransitionOut] = Field(description="every move, oldest first")
+    outcome: OutcomeLabel | None
+    outcome_detail: str
     detections: int
     created_at: datetime
     updated_at: datetime
@@ -132,7 +219,7 @@ class FeedbackIn(BaseModel):
 
     kind: FeedbackKind
     reason: str = Field(default="", max_length=2000,
-                        description="required when kind is 'dismissed'")
+                        description="required when kind is 'deferred' or 'dismissed'")
 
 
 class FeedbackOut(_Out):
@@ -143,18 +230,33 @@ class FeedbackOut(_Out):
     reason: str
     by: str
     at: datetime
+    via: str = Field(description="web / api / mqtt / cmms")
 
     @classmethod
     def of(cls, fb: Feedback) -> Self:
         """Describe feedback."""
         return cls(recommendation_id=fb.recommendation_id, kind=fb.kind, reason=fb.reason,
-                   by=fb.by, at=fb.at)
+                   by=fb.by, at=fb.at, via=fb.via)
 
 
 class FeedbackResult(_Out):
     """The feedback just recorded and the recommendation it moved."""
 
     feedback: FeedbackOut
+    recommendation: RecommendationOut
+
+
+class TransitionResult(_Out):
+    """The move just recorded and the intervention it moved."""
+
+    transition: TransitionOut
+    recommendation: RecommendationOut
+
+
+class OutcomeResult(_Out):
+    """The outcome label just recorded and the intervention it belongs to."""
+
+    label: LabelOut
     recommendation: RecommendationOut
 
 

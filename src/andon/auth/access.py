@@ -30,13 +30,15 @@ class Permission(StrEnum):
     FEEDBACK = "feedback"  # record acted / deferred / dismissed
     MANAGE_MODELS = "manage_models"  # register / train models
     CHANGE_SPEC = "change_spec"  # replace the plant spec; manage users
+    REVIEW = "review"  # label triage items (detections held back for a reviewer)
 
 
 #: access level (from the spec's role) -> permissions it grants
 PERMISSIONS: dict[str, frozenset[Permission]] = {
     "viewer": frozenset({Permission.READ}),
     "operator": frozenset({Permission.READ, Permission.FEEDBACK}),
-    "engineer": frozenset({Permission.READ, Permission.FEEDBACK, Permission.MANAGE_MODELS}),
+    "engineer": frozenset({Permission.READ, Permission.FEEDBACK, Permission.MANAGE_MODELS,
+                           Permission.REVIEW}),
     "admin": frozenset(Permission),
 }
 

@@ -8,7 +8,7 @@ import signal
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from andon.cli.connect import connect_app
+from andon.cli.deliveries import deliveries_app
+from andon.cli.dq import dq_app
+from andon.cli.labels import labels_app
 from andon.cli.options import (
     DEFAULT_DATA,
     DEFAULT_DB,
@@ -33,8 +37,17 @@ from andon.cli.options import (
 )
 from andon.cli.quarantine import quarantine_app
 from andon.cli.registry import registry_app
+from andon.cli.replay import import_app, replay
+from andon.cli.report import report_app
+from andon.cli.triage import triage_app
 from andon.errors import AndonError
 from andon.spec import load_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from andon.edge import Edge
+    from andon.edge.pull import PullResult
 
 app = typer.Typer(
     name="andon",
@@ -53,6 +66,14 @@ app.add_typer(users_app, name="users")
 app.add_typer(recs_app, name="recommendations")
 app.add_typer(registry_app, name="registry")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(connect_app, name="connect")
+app.add_typer(import_app, name="import")
+app.command("replay")(replay)
+app.add_typer(dq_app, name="dq")
+app.add_typer(report_app, name="report")
+app.add_typer(labels_app, name="labels")
+app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(triage_app, name="triage")
 
 console = Console()
 err = Console(stderr=True)
@@ -87,7 +108,8 @@ def spec_check(path: Annotated[Path, typer.Argument(help="Spec file to validate.
     spec = load_spec(path)
     console.print(f"[green]ok[/] {path}: {len(spec.sites)} sites, {len(spec.lines())} lines, "
                   f"{len(spec.assets())} assets, {spec.tag_count()} tags, "
-                  f"{len(spec.use_cases)} use cases, {len(spec.people)} people")
+                  f"{len(spec.use_cases)} use cases, {len(spec.people)} people, "
+                  f"{sum(len(s.tag_map) for s in spec.sites)} raw names in tag maps")
 
 
 @spec_app.command("show")
@@ -209,6 +231,18 @@ def edge(
     scoring_stall: Annotated[float, typer.Option(
         help="Score on a worker thread and restart it when one window takes longer than this "
         "many seconds (a hung model); 0 = score inline, no watchdog.")] = 60.0,
+    central: Annotated[str | None, typer.Option(
+        "--central", help="Central Andon URL (http://host:port) to pull production models "
+        "from into MODELS_DIR (the cache; verified before use). Down at start: the cache "
+        "serves.")] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="File holding the API token for --central (a viewer token).")]
+    = None,
+    pull_every_s: Annotated[float, typer.Option(
+        "--pull-every", help="Seconds between model pulls from --central.")] = 60.0,
+    forward: Annotated[bool, typer.Option(
+        help="Forward recorded samples and events to the central side through the outbox "
+        "(andon serve --broker ingests them).")] = False,
 ) -> None:
     """Run the edge: subscribe to the lines, score windows, publish and store recommendations.
 
@@ -231,16 +265,24 @@ def edge(
     digest = config_hash(spec.read_text(encoding="utf-8"), {
         "lines": sorted(line or []), "record": record, "edge_id": name,
         "heartbeat": heartbeat, "outbox_capacity": outbox_capacity,
-        "scoring_stall": scoring_stall})
+        "scoring_stall": scoring_stall, "central": central, "forward": forward})
+    pull = _edge_pull(runtime, central, token_file, keys)
 
     async def run() -> None:
         stop = _stop_event()
         console.print(f"edge watching {len(runtime.watched_assets())} assets on "
                       f"{', '.join(runtime.subscriptions())} via {broker_url}; trusted keys "
                       f"{keys}", highlight=False)
+        pulling = None
+        if pull is not None:
+            from andon.edge.pull import pull_every  # noqa: PLC0415
+            await asyncio.to_thread(pull)
+            pulling = asyncio.ensure_future(pull_every(pull, stop, pull_every_s))
         await run_edge(runtime, broker_url, stop, edge_id=name, outbox=box,
                        heartbeat_s=heartbeat, config_hash=digest,
-                       scoring_stall_s=scoring_stall or None)
+                       scoring_stall_s=scoring_stall or None, forward=forward)
+        if pulling is not None:
+            await pulling
 
     try:
         asyncio.run(run())
@@ -252,6 +294,38 @@ def edge(
                       f"in the outbox", highlight=False)
         box.close()
         store.close()
+
+
+def _edge_pull(runtime: Edge, central: str | None, token_file: Path | None,
+               keys: Path) -> Callable[[], PullResult] | None:
+    """The model pull of ``andon edge --central`` (None without it); prints its outcome."""
+    if central is None:
+        return None
+    if token_file is None:
+        _error("--central needs --token-file (a file holding an API token)")
+        raise typer.Exit(2)
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        _error(f"{token_file}: cannot read the token file ({exc.strerror})")
+        raise typer.Exit(2) from None
+    from andon.edge.pull import pull_models  # noqa: PLC0415
+
+    names = sorted({uc.model for uc in runtime.spec.use_cases})
+
+    def pull() -> PullResult:
+        result = pull_models(central, token, names, runtime.models_dir, keys,
+                             now=runtime.clock.now(), record=runtime.keep_event)
+        for label in result.pulled:
+            console.print(f"pulled {label} from {central} (signature verified)", highlight=False)
+        for label, reason in result.refused:
+            _error(f"refused {label}: {reason}")
+        if result.offline:
+            console.print(f"no model pull ({result.offline}); serving from the cache",
+                          highlight=False)
+        return result
+
+    return pull
 
 
 # -- status -------------------------------------------------------------------------------
@@ -291,7 +365,7 @@ def status(
         return
     now = datetime.now(UTC)
     table = Table(title=f"Edges ({source})")
-    for col in ("edge", "status", "link", "buffer", "dropped", "blocked", "models",
+    for col in ("edge", "serves", "status", "link", "buffer", "dropped", "blocked", "models",
                 "scoring restarts", "last heartbeat"):
         table.add_column(col, overflow="fold")
     for e in edges:
@@ -301,6 +375,7 @@ def status(
             "ago)")
         table.add_row(
             e.edge_id,
+            ", ".join(e.lines) or "all lines",
             Text(e.status, style="green" if e.status == "online" else "red"),
             e.link, str(e.buffer_depth),
             ", ".join(f"{k} {n}" for k, n in sorted(e.dropped.items())) or "0",
@@ -347,18 +422,44 @@ def serve(
     db: DbOpt = DEFAULT_DB,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8080,
+    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    broker_url: Annotated[str | None, typer.Option(
+        "--broker", help="Also ingest what edges forward (andon edge --forward) from this "
+        "MQTT broker into the store: samples, recommendations, events, heartbeats; publish "
+        "interventions on .../{asset}/_andon/intervention (the spec's sinks.uns) and take "
+        "feedback on andon/v1/ENT/_andon/feedback/+.")] = None,
+    ledger: Annotated[Path | None, typer.Option(
+        help="The ingest's order ledger (SQLite); default: next to MODELS_DIR.")] = None,
 ) -> None:
-    """Serve the inbox (web page) and the JSON API."""
-    import uvicorn  # noqa: PLC0415
+    """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
 
+    Edges pull production models from MODELS_DIR (GET /api/models/{name}/{version}/artifact).
+    """
     from andon.api import create_app  # noqa: PLC0415
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.services.central import CentralIngest, Sequencer, serve_with_ingest  # noqa: PLC0415
+    from andon.services.delivery import serve_with_sinks  # noqa: PLC0415
+    from andon.services.escalation import (  # noqa: PLC0415
+        EscalationService,
+        serve_with_escalation,
+    )
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
     store = open_store(db)
-    console.print(f"inbox on http://{host}:{port}/inbox", highlight=False)
+    ingest = None if broker_url is None else CentralIngest(
+        store, SystemClock(), sequencer=Sequencer(ledger or models_dir.parent / "ingest.db"))
+    console.print(f"inbox on http://{host}:{port}/inbox"
+                  + ("" if broker_url is None else f"; ingesting edges from {broker_url}"),
+                  highlight=False)
     try:
-        uvicorn.run(create_app(store, plant), host=host, port=port, log_level="warning")
+        serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir), host,
+                                    port, ingest, broker_url, enterprise=plant.enterprise.id)
+        # the sinks (UNS, webhooks, CMMS) and, with --broker, MQTT feedback run beside it
+        serving = serve_with_sinks(serving, store, plant, broker_url)
+        # the escalation service runs beside the server (andon.services.escalation)
+        escalation = EscalationService.for_spec(store, plant, SystemClock())
+        asyncio.run(serve_with_escalation(serving, escalation))
     finally:
         store.close()
 
@@ -486,10 +587,11 @@ def recs_list(
     with open_store(db) as store:
         recs = store.list_recommendations(open_only=not all_)
     table = Table(title="Recommendations")
-    for col in ("asset", "action", "deadline", "owner", "status", "why"):
+    for col in ("asset", "action", "deadline", "owner", "state", "priority", "why"):
         table.add_column(col, overflow="fold")
     for r in recs:
         deadline = f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}"
-        table.add_row(r.asset_name, r.action, deadline,
-                      r.owner_role, r.status.value, "\n".join(c.describe() for c in r.why))
+        owner = r.owner_role + (f" ({r.assignee})" if r.assignee else "")
+        table.add_row(r.asset_name, r.action, deadline, owner, r.state.value,
+                      r.priority.value, "\n".join(c.describe() for c in r.why))
     console.print(table)

@@ -40,11 +40,13 @@ def list_(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """List quarantined messages, newest first, with the rule and reason of each."""
+    from andon.contracts.report import report_from  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
         items = store.quarantined(rule=rule, asset=asset, limit=limit)
         counts = store.count_quarantined_by_rule()
+        quality = report_from(store, asset=asset)
     table = Table(title="Quarantine")
     for col in ("id", "when", "source", "tag", "rule", "reason"):
         table.add_column(col, overflow="fold")
@@ -56,6 +58,16 @@ def list_(
     console.print(table)
     total = ", ".join(f"{r} {n}" for r, n in counts.items()) or "nothing quarantined"
     console.print(f"by rule: {total}", highlight=False)
+    # what was recorded but flagged (stuck, steps, gaps, skew): named, see `andon dq report`
+    flagged = [f"{t.asset}/{t.tag}: {f}" for t in quality.tags for f in t.findings
+               if t.asset not in {"", "*"}]
+    flagged += [f"{s.source}: {f}" for s in quality.sources for f in s.findings]
+    if flagged:
+        console.print("recorded but flagged (andon dq report):", highlight=False)
+        for line in flagged[:20]:
+            console.print(Text(f"  {line}"))
+        if len(flagged) > 20:  # a screenful; the report has the rest
+            console.print(f"  ... {len(flagged) - 20} more", highlight=False)
 
 
 @quarantine_app.command("show")

@@ -2,9 +2,16 @@
 
 Good means: a connector never crashes on what it receives, keeps up with the broker (the hot
 path uses gmqtt, the fastest client measured here), and reconnects by itself.
+
+Every protocol is a ``Connector`` (``base``) and passes one conformance suite: ``uns`` (MQTT
+JSON on the UNS), ``sparkplug`` (Sparkplug B 3.0 host), ``opcua`` (OPC UA client, asyncua),
+``historian`` (CSV/Parquet export replay). Import them from their modules: asyncua and protobuf
+load only where a connector is used.
 """
 
+from andon.connectors.base import CollectingSink, Connector, PointSink
 from andon.connectors.broker import EmbeddedBroker, pick_port
 from andon.connectors.mqtt import MqttClient, parse_broker_url
 
-__all__ = ["EmbeddedBroker", "MqttClient", "parse_broker_url", "pick_port"]
+__all__ = ["CollectingSink", "Connector", "EmbeddedBroker", "MqttClient", "PointSink",
+           "parse_broker_url", "pick_port"]

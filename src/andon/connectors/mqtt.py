@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +21,12 @@ from gmqtt.mqtt.constants import MQTTv311
 __all__ = ["MqttClient", "parse_broker_url"]
 
 OnMessage = Callable[[str, bytes], None]
+#: what MQTT (and Mosquitto) refuse in a published topic: wildcards, control characters
+#: (U+0000 included), lone surrogates (not UTF-8) and the Unicode noncharacters
+_BAD_TOPIC = re.compile("[+#\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+                        + "".join(chr(p + c) for p in range(0, 0x110000, 0x10000)
+                                  for c in (0xFFFE, 0xFFFF)) + "]")
+_MAX_TOPIC_BYTES = 65535
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
@@ -117,7 +124,17 @@ class MqttClient:
             self._client.unsubscribe(probe)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
-        """Queue a message for sending."""
+        """Queue a message for sending.
+
+        ``ValueError`` naming the topic if MQTT forbids it in a PUBLISH (empty, a ``+`` or
+        ``#`` wildcard, a control character or U+0000, over 65535 bytes): a broker would drop
+        the connection on it.
+        """
+        if _BAD_TOPIC.search(topic) is not None or not 0 < len(topic.encode(errors="replace")
+                                                               ) <= _MAX_TOPIC_BYTES:
+            raise ValueError(f"cannot publish on topic {topic[:200]!r}: a topic is 1 to "
+                             f"{_MAX_TOPIC_BYTES} bytes of UTF-8 without wildcards (+, #) "
+                             "or control characters")
         self._client.publish(topic, payload, qos=qos, retain=retain)
 
     async def disconnect(self) -> None:

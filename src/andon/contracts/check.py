@@ -183,7 +183,8 @@ class ContractChecker:
                 f"(limit {c.max_staleness_ms / 1000.0:g} s)")]
         if flags is not None:
             quality = Quality.UNCERTAIN
-            return Verdict(_canonical(sample, value, c.unit, quality), tuple(flags))
+            return Verdict(_canonical(sample, value, c.unit, quality, flags[0].rule.value),
+                           tuple(flags))
         if converted:
             return Verdict(_canonical(sample, value, c.unit, sample.quality))
         return Verdict(sample)
@@ -193,5 +194,8 @@ def _out(sample: Sample, path: str, rule: Rule, value: float, reason: str) -> Ve
     return Verdict(None, (Violation(path, rule, value, sample.source, reason),))
 
 
-def _canonical(sample: Sample, value: float, unit: str, quality: Quality) -> Sample:
-    return Sample(sample.address, value, unit, quality, sample.ts_ms, sample.seq, sample.source)
+def _canonical(sample: Sample, value: float, unit: str, quality: Quality,
+               reason: str | None = None) -> Sample:
+    """The sample in the canonical unit; ``reason`` (a flag) replaces the sample's own code."""
+    return Sample(sample.address, value, unit, quality, sample.ts_ms, sample.seq, sample.source,
+                  reason or sample.reason)

@@ -17,7 +17,17 @@ rule                   disposition  when
 ``rate_of_change``     flag        the change since the last value is faster than ``max_rate``
 ``stuck``              flag        the value has stayed exactly flat for ``stuck_after`` periods
 ``stale``              flag        the source time lags the ingest time by > ``max_staleness``
+``late``               flag        older than its source's newest sample by > the lateness
+                                   (recorded, never windowed)
+``duplicate``          drop        the same (source, seq, tag, time) seen again: counted
+``gap``                record      no sample for > 1.5 periods: counted, a ``data_quality``
+                                   event; after a fill, a ``bad`` marker sample
+``filled``             insert      an ``uncertain`` sample inserted by the tag's fill policy
+``skew_corrected``     annotate    source time corrected by the source's clock-skew estimate
 =====================  ==========  =========================================================
+
+The last five are applied by ``andon.contracts.timing`` (per source and tag, before and after
+the contract check) and kept as the sample's quality reason code.
 
 *Quarantine*: the sample is not recorded; the message is kept in the quarantine with the rule
 and the reason, and can be replayed after a spec fix. *Flag*: the sample is recorded with
@@ -55,6 +65,12 @@ class Rule(StrEnum):
     RATE_OF_CHANGE = "rate_of_change"  # faster change than max_rate
     STUCK = "stuck"  # flat for stuck_after periods
     STALE = "stale"  # source time older than max_staleness at ingest
+    # -- time (andon.contracts.timing): quality reason codes, counted in the quality report
+    LATE = "late"  # older than the source's newest sample by more than the lateness
+    DUPLICATE = "duplicate"  # the same (source, seq) sample again: dropped, counted
+    GAP = "gap"  # no sample for longer than the expected period (bad marker after a fill)
+    FILLED = "filled"  # inserted by a fill policy (hold_last), never measured
+    SKEW_CORRECTED = "skew_corrected"  # source time shifted by the source's clock-skew estimate
 
 
 #: rules whose breach keeps the sample out of the store (the rest flag it as uncertain)

@@ -7,13 +7,19 @@ trusted keys (otherwise the last good model keeps scoring), and publishes and st
 one open recommendation per problem. On the way out, it loses nothing the broker could not
 take (a durable outbox, replayed in order with idempotency keys), says where it stands (link
 state, birth, heartbeat, last will), publishes only on its own topics (the guard), and keeps
-ingesting when a model hangs (the watchdog).
+ingesting when a model hangs (the watchdog). With a central Andon, it forwards what it
+recorded through the same outbox, pulls its production models into a local cache (verified
+before use; the cache serves when the central side is down), and blocks any recommendation
+outside its use case's action envelope.
 """
 
+from andon.edge.envelope import EnvelopeCheck
+from andon.edge.forward import Forwarder
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, EdgeStatus, config_hash
 from andon.edge.link import Backoff, LinkState, LinkStats
 from andon.edge.outbox import Outbox, OutboxItem
+from andon.edge.pull import PullResult, pull_models
 from andon.edge.runtime import (
     Edge,
     EdgeStats,
@@ -31,16 +37,20 @@ __all__ = [
     "EdgeIdentity",
     "EdgeStats",
     "EdgeStatus",
+    "EnvelopeCheck",
+    "Forwarder",
     "LinkState",
     "LinkStats",
     "Outbox",
     "OutboxItem",
     "PublishGuard",
+    "PullResult",
     "ScoringWatchdog",
     "Uplink",
     "WatchdogStats",
     "config_hash",
     "default_edge_id",
+    "pull_models",
     "recommendation_key",
     "recommendation_payload",
     "run_edge",

@@ -14,7 +14,8 @@ A document: ``kind`` (birth / heartbeat / death), ``edge_id``, ``enterprise``, `
 (online / offline), ``version`` (Andon), ``config_hash`` (sha256 of the spec text and the edge
 options), ``models`` (use case -> model label), ``link`` (``LinkState``), ``buffer_depth``,
 ``dropped`` (kind -> count), ``blocked`` (publishes refused by the guard), ``heartbeat_s``,
-``at`` (ms since the epoch, UTC).
+``at`` (ms since the epoch, UTC); from ``run_edge`` also ``lines`` (line ids it serves; empty
+= every line), ``assets`` (asset ids it scores), ``watchdog_restarts`` and ``session``.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class EdgeStatus:
     heartbeat_s: float = 0.0
     last_seen: datetime | None = None
     watchdog_restarts: int = 0
+    lines: list[str] = field(default_factory=list)  # line ids it serves; empty = every line
+    assets: list[str] = field(default_factory=list)  # asset ids it scores
 
     def stale(self, now: datetime) -> bool:
         """No heartbeat for more than ``STALE_INTERVALS`` intervals (or none at all)."""
@@ -124,6 +127,8 @@ class EdgeStatus:
         self.config_hash = str(doc.get("config_hash", ""))
         self.heartbeat_s = float(doc.get("heartbeat_s", 0.0))
         self.watchdog_restarts = int(doc.get("watchdog_restarts", 0))
+        self.lines = [str(x) for x in doc.get("lines") or []]
+        self.assets = [str(x) for x in doc.get("assets") or []]
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """JSON-ready, with ``stale`` judged at ``now``."""
@@ -134,6 +139,7 @@ class EdgeStatus:
             "config_hash": self.config_hash, "heartbeat_s": self.heartbeat_s,
             "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),
             "stale": self.stale(now), "watchdog_restarts": self.watchdog_restarts,
+            "lines": self.lines, "assets": self.assets,
         }
 
 

@@ -11,8 +11,11 @@ Each item carries:
   Appending a key already queued is a no-op; the key is in the published payload (``"key"``)
   so that consumers drop duplicates (delivery is at least once).
 - ``source`` and ``seq``: a per-source order (source = the asset for recommendations, the
-  edge for its events). ``seq`` grows by one per item of a source, survives reopening, and
-  is in the payload (``"seq"``), so consumers can restore the order of a source.
+  edge for its events, the sample source for forwarded samples). ``seq`` grows by one per
+  item of a source, survives reopening, and is in the payload (``"seq"``), so consumers can
+  restore the order of a source.
+- ``epoch``: a random id drawn when the file is created (in the payload, ``"epoch"``): a new
+  file starts its ``seq`` at 1 again, so a consumer orders by (``epoch``, ``source``, ``seq``).
 
 Full-buffer policy (``capacity`` items): when full, appending drops the **oldest
 non-recommendation** item to make room. Recommendations are never dropped: when only
@@ -27,6 +30,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,7 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dropped (kind TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -85,6 +90,11 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('epoch', ?)",
+                         (uuid.uuid4().hex[:16],))
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'epoch'").fetchone()
+        #: this file's id: (epoch, source, seq) orders and identifies every item it ever held
+        self.epoch = str(row[0])
 
     def __repr__(self) -> str:
         return f"Outbox({self.path!r}, capacity={self.capacity})"
@@ -114,7 +124,7 @@ class Outbox:
             seq = 1 if row is None else int(row[0]) + 1
             self._db.execute("INSERT INTO sources (source, seq) VALUES (?, ?) ON CONFLICT "
                              "(source) DO UPDATE SET seq = excluded.seq", (source, seq))
-            payload = json.dumps({**document, "key": key, "seq": seq},
+            payload = json.dumps({**document, "key": key, "seq": seq, "epoch": self.epoch},
                                  separators=(",", ":")).encode()
             cur = self._db.execute(
                 "INSERT INTO items (kind, key, source, seq, topic, payload, retain) "
@@ -145,7 +155,13 @@ class Outbox:
         if not ids:
             return
         with self._lock, self._db:
-            self._db.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in ids])
+            # one transaction (one fsync) for the batch: in autocommit mode each DELETE of an
+            # executemany would be its own (measured: 20 items took ~100 ms, now ~5)
+            self._db.execute("BEGIN IMMEDIATE")
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                self._db.execute(f"DELETE FROM items WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
+                                 chunk)
 
     # -- reading ----------------------------------------------------------------------------
     def pending(self, limit: int = 100, *, after: int = 0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import time
 from collections import deque
@@ -16,7 +17,9 @@ import numpy as np
 import structlog
 
 from andon.clock import Clock, from_ms, to_ms
+from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder, legacy_filter
 from andon.contracts import (
+    MAX_PAYLOAD_BYTES,
     ContractChecker,
     QualityEvents,
     Quarantined,
@@ -24,14 +27,20 @@ from andon.contracts import (
     Violation,
     quarantined_message,
 )
+from andon.contracts.report import QualityCount, SkewPoint
+from andon.contracts.timing import GapNote, SkewNote, Timekeeper
+from andon.edge.envelope import EnvelopeCheck
+from andon.edge.forward import Forwarder
 from andon.edge.heartbeat import EdgeIdentity
 from andon.edge.link import Backoff, LinkStats
 from andon.edge.outbox import RECOMMENDATION, Outbox
+from andon.edge.pull import cached_version
 from andon.edge.uplink import Uplink
 from andon.edge.watchdog import ScoringWatchdog, WatchdogStats
 from andon.errors import ModelError, PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
 from andon.interventions import Decider, Detection, Recommendation, recommendation_document
+from andon.interventions.gate import Gate
 from andon.namespace import (
     decode_sample,
     encode_sample,
@@ -70,7 +79,11 @@ class EdgeStats:
     quarantined: int = 0  # messages quarantined: malformed ones and contract breaches
     flagged: int = 0  # samples recorded as uncertain because they broke a flagging rule
     recorded: int = 0  # new samples written to the store
-    duplicates: int = 0  # samples the store already had (same source, seq, asset, tag)
+    duplicates: int = 0  # samples seen before (same source, seq): dropped, or the store had
+    late: int = 0  # samples older than their source's newest by > lateness: kept, not windowed
+    gaps: int = 0  # silences longer than a tag's period (data_quality events)
+    filled: int = 0  # samples inserted by a tag's fill policy (uncertain, reason filled)
+    foreign: int = 0  # legacy samples of a line another edge serves (site-wide raw topics)
     windows: int = 0  # windows closed
     incomplete: int = 0  # windows with too little good data (not scored)
     unscored: int = 0  # windows closed before a model was available
@@ -115,17 +128,30 @@ class Edge:
         self.outbound: Outbound | None = None
         #: scores windows on a worker thread, restarted if a model hangs (``enable_watchdog``)
         self.watchdog: ScoringWatchdog | None = None
+        #: blocks recommendations outside their use case's action envelope (spec)
+        self.envelope = EnvelopeCheck(spec, clock, record=self.keep_event)
+        #: called with every scored window's detection, before deciding (replay backtests)
+        self.on_score: Callable[[Detection], None] | None = None
         self.stats = EdgeStats()
         self.rejects: deque[tuple[str, str]] = deque(maxlen=100)  # last rejects (topic, reason)
         self._pending: list[Sample] = []
         self._pending_events: list[Event] = []
         self._pending_quarantine: list[Quarantined] = []
         self.contracts = ContractChecker(spec)
+        #: duplicates, clock skew, lateness and gaps per source and tag (andon.contracts.timing)
+        self.timekeeper = Timekeeper.of_spec(spec, lateness_s=lateness_s)
+        #: epoch ms now: the clock's cheap ``now_ms`` when it has one (datetime costs ~1-5 us)
+        self._now_ms: Callable[[], int] = getattr(clock, "now_ms", None) or (
+            lambda: to_ms(clock.now()))
+        self._quality: deque[tuple[int, list[QualityCount], list[SkewPoint]]] = deque()
+        self.legacy = LegacyDecoder(spec)  # raw topics of sites with a tag map
         self.quality_events = QualityEvents()  # breach events: one per (tag, rule) and hour
         self._models: dict[str, tuple[AnomalyModel, ModelMeta]] = {}
         # use case -> (version dir, file stamps) last refused: refused once, not every reload
         self._refused: dict[str, tuple[Path, tuple[tuple[int, int], ...]]] = {}
-        self._decider = Decider(spec, clock, store)
+        #: alert-fatigue control and the confidence floor, state in the store (restart-safe)
+        self.gate = Gate(spec, clock, store)
+        self._decider = Decider(spec, clock, self.gate)  # the gate also knows queued ones
         self._watch: dict[str, list[_Watch]] = {}
         for uc in spec.use_cases:
             tags = use_case_tags(spec, uc)
@@ -140,8 +166,11 @@ class Edge:
     def subscriptions(self) -> list[str]:
         """Topic filters for the lines this edge serves."""
         ent = self.spec.enterprise.id
-        return [line_filter(ent, s.id, a.id, ln.id) for s, a, ln in self.spec.lines()
-                if self.lines is None or ln.id in self.lines]
+        served = [(s, a, ln) for s, a, ln in self.spec.lines()
+                  if self.lines is None or ln.id in self.lines]
+        legacy = dict.fromkeys(s.id for s, _, _ in served if s.id in self.legacy.maps)
+        return [*(line_filter(ent, s.id, a.id, ln.id) for s, a, ln in served),
+                *(legacy_filter(ent, site) for site in legacy)]
 
     def watched_assets(self) -> list[str]:
         """Asset ids scored by at least one use case."""
@@ -155,10 +184,32 @@ class Edge:
         recorded as uncertain) → record → windows → score.
         """
         self.stats.received += 1
+        if topic.startswith(LEGACY_PREFIX) or len(payload) > MAX_PAYLOAD_BYTES:
+            self._on_raw(topic, payload)
+            return
         try:
             sample = decode_sample(topic, payload)
         except PayloadError as exc:
             self._reject(topic, payload, exc.reason)
+            return
+        self.on_sample(sample, topic, payload)
+
+    def _on_raw(self, topic: str, payload: bytes) -> None:
+        """Off the canonical path: oversized payloads and legacy raw topics (tag maps)."""
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            digest = hashlib.sha256(payload).hexdigest()
+            self._reject(topic, payload,
+                         f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES}-byte "
+                         f"limit of one message (sha256 {digest}; first {MAX_PAYLOAD_BYTES} "
+                         "bytes kept)")
+            return
+        try:
+            sample = self.legacy.decode(topic, payload)
+        except PayloadError as exc:
+            self._reject(topic, payload, exc.reason)
+            return
+        if self.lines is not None and sample.address.line not in self.lines:
+            self.stats.foreign += 1
             return
         self.on_sample(sample, topic, payload)
 
@@ -169,17 +220,27 @@ class Edge:
         ``topic`` and ``payload`` are the message it came from, kept if it is quarantined
         (without them the sample is re-encoded).
         """
-        contracts = self.contracts  # reading the clock costs ~1 us: only when a rule needs it
-        ingest_ms = to_ms(self.clock.now()) if contracts.uses_ingest_time else sample.ts_ms
-        checked, violations = contracts.check(sample, ingest_ms)
+        ingest_ms = self._now_ms()  # skew estimate, staleness
+        keeper = self.timekeeper
+        admitted = keeper.admit(sample, ingest_ms)
+        if admitted is None:
+            self.stats.duplicates += 1
+            return
+        checked, violations = self.contracts.check(admitted, ingest_ms)
         if violations:
             self._breached(violations, sample, topic, payload)
         if checked is None:
             return
         sample = checked
         self.stats.last_source_ms = max(self.stats.last_source_ms, sample.ts_ms)
+        fills = keeper.follow(sample)  # a gap before this sample comes with a note
         if self.record:
             self._pending.append(sample)
+        if keeper.notes:
+            self._time_notes(keeper.take_notes(), fills)
+        if admitted.reason == Rule.LATE:
+            self.stats.late += 1
+            return  # recorded as late, never windowed
         for watch in self._watch.get(sample.address.asset, ()):
             for window in watch.windows.add(sample):
                 self.stats.windows += 1
@@ -227,16 +288,32 @@ class Edge:
                               meta.name, str(meta.version), score.why)
         if detection.anomalous:
             self.stats.anomalous += 1
+        if self.on_score is not None:
+            self.on_score(detection)
         rec = self._decider.decide(detection)
-        if rec is not None:
+        if rec is not None and not self.envelope.allows(rec):
+            rec = None  # blocked before the gate: it must not count toward rate limits, floods
+        known = None if rec is None else model.in_distribution(np.asarray(vec, np.float64))
+        for out in self.gate.admit(detection, rec, known):
+            if out.emit and out.rec is not None:
+                self._emit(out.rec)
+
+    def release_queued(self) -> int:
+        """Emit queued interventions whose position has a free slot now; how many."""
+        released = [o.rec for o in self.gate.release_due() if o.emit and o.rec is not None]
+        for rec in released:
             self._emit(rec)
+        return len(released)
 
     def _emit(self, rec: Recommendation) -> None:
+        if not self.envelope.allows(rec):
+            return  # outside its use case's action envelope: blocked, logged, kept as event
         self.store.save_recommendation(rec)
         self.stats.recommendations += 1
         if rec.detections == 1:
             log.info("recommendation", asset=rec.asset, action=rec.action,
-                     deadline=rec.deadline.isoformat(), owner=rec.owner_role)
+                     deadline=rec.deadline.isoformat(), owner=rec.owner_role,
+                     priority=rec.priority.value, key=rec.key)
         topic = recommendation_topic(rec.enterprise, rec.site, rec.area, rec.line, rec.asset)
         if self.outbound is not None:
             self.outbound.send(RECOMMENDATION, recommendation_key(rec), rec.asset, topic,
@@ -263,11 +340,32 @@ class Edge:
         if event is not None:
             self._pending_events.append(event)
 
+    def _time_notes(self, notes: list[SkewNote | GapNote], fills: tuple[Sample, ...]) -> None:
+        """Gaps become (rate-limited) data_quality events; skew changes ``clock_skew`` events.
+
+        ``fills`` (a fill policy's samples for the gap) are recorded with the sample.
+        """
+        if fills and self.record:
+            self._pending.extend(fills)
+        now = self.clock.now()
+        for note in notes:
+            if isinstance(note, SkewNote):
+                self._pending_events.append(Event("clock_skew", note.source, note.reason, now))
+                continue
+            self.stats.gaps += 1
+            self.stats.filled += note.filled
+            event = self.quality_events.note(
+                Violation(note.path, Rule.GAP, None, note.source, note.reason), now)
+            if event is not None:
+                self._pending_events.append(event)
+
     def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
                   payload: bytes | None) -> None:
         """Report contract breaches as (rate-limited) events; quarantine a refused sample."""
         now = self.clock.now()
+        a = sample.address
         for v in violations:
+            self.timekeeper.tally.add(a.site, a.asset, a.tag, "", v.rule.value)
             event = self.quality_events.note(v, now)
             if event is not None:
                 self._pending_events.append(event)
@@ -291,6 +389,7 @@ class Edge:
     def take_pending(self) -> tuple[list[Sample], list[Event], list[Quarantined]]:
         """Hand over what waits to be written (call on the thread that feeds messages)."""
         batch, self._pending = self._pending, []
+        self._take_quality()
         events, self._pending_events = self._pending_events, []
         quarantined, self._pending_quarantine = self._pending_quarantine, []
         return batch, events, quarantined
@@ -306,7 +405,21 @@ class Edge:
             self.store.add_quarantined(quarantined)
         for event in events:
             self.store.add_event(event)
+        while self._quality:
+            at_ms, counts, skews = self._quality.popleft()
+            self.store.add_quality_counts(at_ms, counts)
+            self.store.add_skew_points(skews)
         return len(batch)
+
+    def _take_quality(self) -> None:
+        """Hand the data-quality counters and skew estimates over to the next ``write``."""
+        keeper = self.timekeeper
+        at_ms = to_ms(self.clock.now())
+        skews = [SkewPoint(s.source, at_ms, s.skew_ms, s.correcting)
+                 for s in keeper.sources() if s.received]  # sources heard since the last take
+        counts = keeper.take_counts()
+        if counts or skews:
+            self._quality.append((at_ms, counts, skews))
 
     def flush(self) -> int:
         """Write pending samples and events now; returns samples written."""
@@ -326,10 +439,11 @@ class Edge:
                 continue
             if records is None:
                 vdir = latest_version_dir(self.models_dir, uc.model)
-            else:
+            else:  # the pulled cache's manifest (andon.edge.pull), else the store's stage
                 production = production_of(records, uc.model)
-                vdir = None if production is None else (
-                    self.models_dir / uc.model / f"v{production.version}")
+                version = cached_version(self.models_dir, uc.model) or (
+                    None if production is None else production.version)
+                vdir = None if version is None else self.models_dir / uc.model / f"v{version}"
             if vdir is None:
                 continue
             current = self._models.get(uc.id)
@@ -401,7 +515,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    on_tick: Callable[[Edge], None] | None = None, edge_id: str | None = None,
                    outbox: Outbox | None = None, heartbeat_s: float = 10.0,
                    config_hash: str = "", replay_batch: int = 20,
-                   backoff: Backoff | None = None, scoring_stall_s: float | None = None) -> None:
+                   backoff: Backoff | None = None, scoring_stall_s: float | None = None,
+                   forward: bool = False) -> None:
     """Run ``edge`` against a broker until ``stop`` is set.
 
     The broker may be down at start or go away at any time: the edge keeps scoring and
@@ -409,7 +524,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     the uplink reconnects with ``backoff`` (see ``andon.edge.uplink``). ``edge_id`` names the
     edge on its ``_andon/edge/{edge_id}`` topics (default: from its lines). With
     ``scoring_stall_s``, windows are scored on a worker thread that a watchdog restarts when
-    one takes longer (``Edge.enable_watchdog``).
+    one takes longer (``Edge.enable_watchdog``). With ``forward``, recorded samples and kept
+    events also go to the central side through the outbox (``andon.edge.forward``).
     """
     edge_id = edge_id or default_edge_id(edge)
     own_outbox = outbox is None
@@ -418,9 +534,12 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     uplink = Uplink(broker_url, identity, box, clock=edge.clock, on_message=edge.on_message,
                     subscriptions=edge.subscriptions(), record=edge.keep_event,
                     models=lambda: edge.stats.models, stats=edge.stats.link,
-                    extra=lambda: {"watchdog_restarts": edge.stats.watchdog.restarts},
+                    extra=lambda: {"watchdog_restarts": edge.stats.watchdog.restarts,
+                                   "lines": sorted(edge.lines or ()),
+                                   "assets": edge.watched_assets()},
                     replay_batch=replay_batch, backoff=backoff)
     edge.outbound = uplink
+    forwarder = Forwarder(uplink, edge.spec.enterprise.id, edge_id) if forward else None
     watchdog = edge.enable_watchdog(scoring_stall_s) if scoring_stall_s else edge.watchdog
     link = asyncio.ensure_future(uplink.run(stop))
     await asyncio.to_thread(edge.reload_models)
@@ -434,13 +553,17 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     try:
         await housekeeping(edge, stop, flush_every_s=flush_every_s,
                            reload_every_s=reload_every_s, running=lambda: not link.done(),
-                           on_tick=tick)
+                           on_tick=tick,
+                           forward=None if forwarder is None else forwarder.forward)
     finally:
         stop.set()
         if watchdog is not None:
             watchdog.stop()
+        last = edge.take_pending()
+        if forwarder is not None:
+            forwarder.forward(last[0], last[1])  # queued in the durable outbox: sent next time
         await link  # says goodbye (retained death document) and disconnects
-        await asyncio.to_thread(edge.write, *edge.take_pending())
+        await asyncio.to_thread(edge.write, *last)
         edge.outbound = None
         if own_outbox:
             box.close()
@@ -448,21 +571,28 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
 
 async def housekeeping(edge: Edge, stop: asyncio.Event, *, flush_every_s: float = 0.5,
                        reload_every_s: float = 2.0, running: Callable[[], bool] = lambda: True,
-                       on_tick: Callable[[], None] | None = None) -> None:
+                       on_tick: Callable[[], None] | None = None,
+                       forward: Callable[[list[Sample], list[Event]], None] | None = None,
+                       ) -> None:
     """``run_edge``'s periodic loop, until ``stop`` is set or ``running()`` turns False.
 
     Every ``flush_every_s`` (sooner once ``stop`` is set): write what is pending on a worker
     thread, reload models every ``reload_every_s``, then call ``on_tick``. The last write
-    after the loop is the caller's.
+    after the loop is the caller's. ``forward`` gets each batch's samples and events first,
+    on a worker thread (it queues them in the outbox: one fsync per item).
     """
     loop = asyncio.get_running_loop()
     last_reload = loop.time()
     while not stop.is_set() and running():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), flush_every_s)
-        await asyncio.to_thread(edge.write, *edge.take_pending())
+        pending = edge.take_pending()
+        if forward is not None:  # first: once queued (durable) it reaches the central side
+            await asyncio.to_thread(forward, pending[0], pending[1])
+        await asyncio.to_thread(edge.write, *pending)
         if loop.time() - last_reload >= reload_every_s:
             await asyncio.to_thread(edge.reload_models)
+            await asyncio.to_thread(edge.release_queued)  # overflow queues, as slots free
             last_reload = loop.time()
         if on_tick is not None:
             on_tick()

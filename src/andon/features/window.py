@@ -14,6 +14,9 @@ from andon.namespace.sample import Quality, Sample
 
 __all__ = ["AssetWindows", "Window"]
 
+#: a leap in source time over more empty windows than this skips them (see ``_leap``)
+_MAX_EMPTY_WINDOWS = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -47,6 +50,7 @@ class AssetWindows:
         self._buf: dict[str, deque[tuple[int, float]]] = {t: deque() for t in self.tags}
         self._next_end: int | None = None
         self.late_dropped = 0  # samples older than an already-closed window (counted, not used)
+        self.skipped = 0  # empty windows skipped after a leap in source time (never handed out)
 
     def add(self, sample: Sample) -> list[Window]:
         """Take one sample; return the windows it closes (oldest first)."""
@@ -63,12 +67,34 @@ class AssetWindows:
         if sample.quality is Quality.GOOD:
             buf.append((ts, sample.value))
         closed: list[Window] = []
+        leap = (self._leap(ts) if (ts - self._next_end) // self.hop_ms > _MAX_EMPTY_WINDOWS
+                else None)
         while ts > self._next_end + self.lateness_ms:
+            if leap is not None and self._next_end == leap[0]:
+                self.skipped += (leap[1] - leap[0]) // self.hop_ms
+                self._next_end, leap = leap[1], None
+                continue
             closed.append(self._cut(self._next_end))
             self._next_end += self.hop_ms
         if closed:
             self._trim(self._next_end - self.length_ms - self.lateness_ms)
         return closed
+
+    def _leap(self, ts: int) -> tuple[int, int] | None:
+        """Source time leapt ahead (a reset clock, a bogus timestamp): the empty windows' ends.
+
+        Windows that start at or after the newest earlier sample and end before ``ts`` hold
+        no data; cutting them one by one would take as long as the leap is wide (1970 -> 2026
+        is ~3 million 10-minute windows). Returns ``(first, resume)``: ends in that range are
+        skipped (counted in ``skipped``), or None when there are none.
+        """
+        assert self._next_end is not None  # noqa: S101 - set by the first sample
+        hop = self.hop_ms
+        newest = max((t for buf in self._buf.values() for t, _ in buf if t < ts),
+                     default=self._next_end - self.length_ms)
+        first = max(self._next_end, -(-(newest + self.length_ms) // hop) * hop)
+        resume = -(-ts // hop) * hop  # the first window end that holds ``ts``
+        return (first, resume) if first < resume else None
 
     def _cut(self, end: int) -> Window:
         start = end - self.length_ms

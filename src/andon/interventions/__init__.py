@@ -1,19 +1,26 @@
 """Interventions: a score above threshold becomes a concrete, owned, time-bounded action.
 
-Good means: the recommendation names the asset, says what to do and by when (the line's next
-planned stop before the predicted failure, or now), who owns it and why the model thinks so;
-repeated detections of the same problem update one open recommendation instead of flooding the
-inbox; and feedback (acted / deferred / dismissed with a reason) is kept as a label.
+Good means: the intervention names the asset, says what to do and by when (the line's next
+planned stop before the predicted failure, or now), who owns it, how urgent it is and why the
+model thinks so; repeated detections of the same problem update one open intervention instead
+of flooding the inbox; every move of its lifecycle (acknowledged, in progress, done, deferred,
+dismissed, shelved, escalated, expired) records who, when and why; nobody's silence lets it
+rot (escalation up a chain of roles); and every answer and outcome is kept as a label tied to
+the evidence window.
 """
 
 from andon.interventions.decide import Decider, Detection
+from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
 from andon.interventions.recommendation import (
     Contribution,
     Feedback,
     FeedbackKind,
+    Label,
+    Outcome,
+    OutcomeLabel,
     Recommendation,
-    RecStatus,
     apply_feedback,
+    apply_outcome,
     recommendation_document,
     render_action,
 )
@@ -24,9 +31,15 @@ __all__ = [
     "Detection",
     "Feedback",
     "FeedbackKind",
-    "RecStatus",
+    "InterventionState",
+    "Label",
+    "Outcome",
+    "OutcomeLabel",
+    "Priority",
     "Recommendation",
+    "TransitionRecord",
     "apply_feedback",
+    "apply_outcome",
     "recommendation_document",
     "render_action",
 ]

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
 from andon.interventions.recommendation import (
+    SYSTEM,
     Contribution,
     Recommendation,
-    RecStatus,
+    dedup_key,
     render_action,
 )
 from andon.spec.calendar import next_planned_stop
@@ -51,7 +53,7 @@ class OpenLookup(Protocol):
     """Finds the open recommendation of a use case on an asset, if any."""
 
     def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """Return the open (or deferred) recommendation, or None."""
+        """Return the open recommendation (any state but done, dismissed, expired), or None."""
         ...
 
 
@@ -79,8 +81,10 @@ class Decider:
         if current is not None:
             # score, threshold and model travel together: a new model version may move the
             # threshold, and a score is only meaningful against its own model's threshold.
+            # Only the evidence moves; the lifecycle (state, owner, history) is the people's
+            # and the escalation service's: the store keeps it when it saves this update.
             return replace(current, score=d.score, threshold=d.threshold, why=d.why,
-                           detections=current.detections + 1,
+                           detections=current.detections + 1, window_end=d.window_end,
                            updated_at=now, model=d.model, model_version=d.model_version)
         return self._new(uc, d, now)
 
@@ -101,13 +105,25 @@ class Decider:
             line=line.name, site=site.name,
         )
         rid = _rec_id(uc.id, asset.id, d.window_end)
+        # no planned stop before the predicted failure: nobody can wait for one -> critical
+        priority = Priority.CRITICAL if stop is None else Priority(uc.priority)
+        raised = TransitionRecord(None, InterventionState.NEW, SYSTEM, now,
+                                  f"raised for {uc.owner_role} ({priority.value}): score "
+                                  f"{d.score:.3g} above threshold {d.threshold:.3g} in "
+                                  f"{uc.persistence} window(s)")
         return Recommendation(
             id=rid, use_case=uc.id, enterprise=self.spec.enterprise.id, site=site.id,
             area=area.id, line=line.id, asset=asset.id, asset_name=asset.name, action=action,
             owner_role=uc.owner_role, deadline=deadline, deadline_label=label,
             predicted_failure=predicted, detected_at=d.window_end, score=d.score,
             threshold=d.threshold, model=d.model, model_version=d.model_version, why=d.why,
-            status=RecStatus.OPEN, detections=1, created_at=now, updated_at=now,
+            state=InterventionState.NEW, detections=1, created_at=now, updated_at=now,
+            priority=priority, history=(raised,),
+            dedup_key=dedup_key(uc.id, asset.id, d.window_end),
+            # the first confirming window ended (persistence - 1) hops before this one
+            window_start=d.window_end - timedelta(seconds=uc.window
+                                                  + uc.hop * (uc.persistence - 1)),
+            window_end=d.window_end,
         )
 
 

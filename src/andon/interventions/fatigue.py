@@ -21,6 +21,10 @@ Every ``Decision`` says why (delivered / deduplicated into episode X / suppresse
 downtime 'name' / shelved until ... (reason) / queued: rate limit ...). Time is the signals'
 own: the filter reads no clock, and ``tick(now)`` releases what the queue owes by ``now``.
 
+``FatigueFilter`` keeps its state in memory (what-if runs over a recorded stream); the live
+path's ``andon.interventions.gate`` applies the same rules (``slot_free_at``, ``flood_count``,
+``downtime_covering``) over state kept in the store, so that an edge restart forgets nothing.
+
 >>> from andon.clock import utc
 >>> f = FatigueFilter(FatigueConfig(rate_limit=2))
 >>> for minute in range(4):
@@ -56,7 +60,10 @@ __all__ = [
     "Shelf",
     "Signal",
     "Verdict",
+    "downtime_covering",
+    "flood_count",
     "run",
+    "slot_free_at",
 ]
 
 
@@ -69,6 +76,8 @@ class Verdict(StrEnum):
     SUPPRESSED = "suppressed"  # inside a planned downtime window
     SHELVED = "shelved"  # its key is shelved until a given instant
     QUEUED = "queued"  # a new intervention held back by the position's rate limit
+    TRIAGE = "triage"  # not confident enough, or out of distribution: held for a reviewer
+    HELD = "held"  # its episode was dismissed: not raised again until the asset is normal
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +257,7 @@ class FatigueFilter:
         Meant for instants from the latest arrival on: older arrivals are forgotten.
         """
         arrivals = self._arrivals.get(position, deque())
-        since = at - self.config.flood_window
-        return sum(1 for t in arrivals if since < t <= at) >= self.config.flood_threshold
+        return flood_count(arrivals, at, self.config.flood_window) >= self.config.flood_threshold
 
     # -- the pipeline ---------------------------------------------------------------------
     @property
@@ -263,11 +271,11 @@ class FatigueFilter:
                 return Decision(s, Verdict.DUPLICATE, s.at,
                                 f"duplicate: signal {s.id} was already seen")
             self._seen.add(s.id)
-        for w in self.downtime:
-            if w.covers(s):
-                return Decision(s, Verdict.SUPPRESSED, s.at,
-                                f"suppressed: planned downtime '{w.name}' "
-                                f"({w.start.isoformat()} to {w.end.isoformat()})")
+        w = downtime_covering(self.downtime, s)
+        if w is not None:
+            return Decision(s, Verdict.SUPPRESSED, s.at,
+                            f"suppressed: planned downtime '{w.name}' "
+                            f"({w.start.isoformat()} to {w.end.isoformat()})")
         shelf = self.shelves.get(s.key)
         if shelf is not None and s.at < shelf.until:
             return Decision(s, Verdict.SHELVED, s.at,
@@ -311,13 +319,9 @@ class FatigueFilter:
         """The first instant at or after ``earliest`` when ``position`` has a free slot."""
         deliveries = self._deliveries.setdefault(position, deque())
         t = max(earliest, deliveries[-1]) if deliveries else earliest
-        window = self.config.rate_window
-        while deliveries and deliveries[0] <= t - window:
+        while deliveries and deliveries[0] <= t - self.config.rate_window:
             deliveries.popleft()
-        if len(deliveries) < self.config.rate_limit:
-            return t
-        # the slot frees when the oldest of the last ``rate_limit`` deliveries leaves the window
-        return deliveries[-self.config.rate_limit] + window
+        return slot_free_at(deliveries, t, self.config)
 
     def _release(self, position: str, now: datetime) -> list[Decision]:
         queue = self._queues[position]
@@ -335,6 +339,30 @@ class FatigueFilter:
                                 f"({self._limit_text} on position {position}): "
                                 f"new episode {item.episode_id}", item.episode_id))
         return out
+
+
+def slot_free_at(deliveries: Sequence[datetime], earliest: datetime,
+                 config: FatigueConfig) -> datetime:
+    """The first instant at or after ``earliest`` when a position has a free delivery slot.
+
+    ``deliveries`` are the position's delivery instants, oldest first, none after ``earliest``.
+    """
+    recent = [t for t in deliveries if t > earliest - config.rate_window]
+    if len(recent) < config.rate_limit:
+        return earliest
+    # the slot frees when the oldest of the last ``rate_limit`` deliveries leaves the window
+    return recent[-config.rate_limit] + config.rate_window
+
+
+def flood_count(arrivals: Iterable[datetime], at: datetime, window: timedelta) -> int:
+    """How many ``arrivals`` fall in the flood window ending at ``at``: ``(at - window, at]``."""
+    since = at - window
+    return sum(1 for t in arrivals if since < t <= at)
+
+
+def downtime_covering(windows: Iterable[DowntimeWindow], signal: Signal) -> DowntimeWindow | None:
+    """The first planned-downtime window covering ``signal``, if any."""
+    return next((w for w in windows if w.covers(signal)), None)
 
 
 def run(signals: Iterable[Signal], *, config: FatigueConfig | None = None,

@@ -1,56 +1,118 @@
-"""The recommendation record, its status lifecycle and feedback."""
+"""The intervention record: one owned, time-bounded action, its lifecycle, feedback and outcome.
+
+A ``Recommendation`` is the one record every sink, the API and the UI show
+(``recommendation_document`` is its one JSON form). It ties together:
+
+- **what and where**: the named asset, the action text rendered from the use case's template;
+- **by when and who**: the deadline (the line's next planned stop before the predicted
+  failure, or "now"), the owner role, the assignee (whoever acknowledged it);
+- **how urgent**: ``priority`` from the use case (``priority:`` in the spec, default ``high``),
+  raised to ``critical`` when no planned stop comes before the predicted failure (deadline
+  "now"): then nobody can wait for a stop, and the shortest acknowledge limit applies;
+- **why**: the evidence: the window of data (``window_start`` .. ``window_end``: from the start
+  of the first window that confirmed the episode to the end of the latest one), the score and
+  threshold, the top features (``why``), the model and its version;
+- **where it stands**: the ISA-18.2 lifecycle of ``andon.interventions.lifecycle`` (state,
+  escalation level, shelving expiry, and the history of every move with who, when and why);
+- **identity**: ``id`` and ``dedup_key`` (use case + asset + episode start) are stable: the
+  same episode always yields the same record, so storing and delivering it are idempotent.
+
+Feedback (``acted`` / ``deferred`` / ``dismissed``) is the older, coarser way to answer; it is
+mapped onto lifecycle moves by ``apply_feedback``. An ``Outcome`` (fault confirmed / no fault /
+unsure, and what was found) comes after the action, or on a dismissed intervention; every
+feedback and outcome is kept as a ``Label`` tied to the evidence window, for training and for
+the track record.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from andon.errors import FeedbackError
+from andon.interventions.lifecycle import (
+    FINAL_STATES,
+    InterventionLifecycle,
+    InterventionState,
+    Priority,
+    TransitionRecord,
+    legal_targets,
+    transition,
+)
 from andon.scoring.contribution import Contribution
 
 __all__ = [
+    "FEEDBACK_STATE",
+    "OUTCOME_STATES",
+    "SYSTEM",
     "Contribution",
     "Feedback",
     "FeedbackKind",
-    "RecStatus",
+    "InterventionState",
+    "Label",
+    "Outcome",
+    "OutcomeLabel",
+    "Priority",
     "Recommendation",
+    "TransitionRecord",
+    "Via",
     "apply_feedback",
+    "apply_outcome",
+    "dedup_key",
+    "feedback_for_move",
+    "feedback_label",
+    "move",
+    "outcome_label",
     "recommendation_document",
     "render_action",
 ]
 
 
-class RecStatus(StrEnum):
-    """Where a recommendation stands."""
-
-    OPEN = "open"  # raised, waiting for someone to act on it; still updated by new detections
-    DEFERRED = "deferred"  # owner chose to act later; stays in the inbox
-    ACTED = "acted"  # owner did the action; closed
-    DISMISSED = "dismissed"  # owner judged it not needed (reason kept as a label); closed
-
-
 class FeedbackKind(StrEnum):
-    """What the owner said about a recommendation."""
+    """What the owner said about a recommendation (mapped onto lifecycle moves)."""
 
-    ACTED = "acted"
-    DEFERRED = "deferred"
-    DISMISSED = "dismissed"
+    ACTED = "acted"  # -> done (acknowledged first if nobody had)
+    DEFERRED = "deferred"  # -> deferred (acknowledged first if nobody had); reason required
+    DISMISSED = "dismissed"  # -> dismissed; reason required
 
 
-#: status each feedback kind moves a recommendation to
-_NEXT = {
-    FeedbackKind.ACTED: RecStatus.ACTED,
-    FeedbackKind.DEFERRED: RecStatus.DEFERRED,
-    FeedbackKind.DISMISSED: RecStatus.DISMISSED,
+class OutcomeLabel(StrEnum):
+    """What was found once the action was done (or on a dismissed intervention)."""
+
+    FAULT_CONFIRMED = "fault_confirmed"  # the predicted fault was there
+    NO_FAULT = "no_fault"  # nothing wrong was found: a false alarm
+    UNSURE = "unsure"  # could not tell
+
+
+class Via(StrEnum):
+    """Through which surface an answer came."""
+
+    WEB = "web"
+    API = "api"
+    MQTT = "mqtt"
+    CMMS = "cmms"
+
+
+#: lifecycle state each feedback kind ends in
+FEEDBACK_STATE = {
+    FeedbackKind.ACTED: InterventionState.DONE,
+    FeedbackKind.DEFERRED: InterventionState.DEFERRED,
+    FeedbackKind.DISMISSED: InterventionState.DISMISSED,
 }
-OPEN_STATUSES = frozenset({RecStatus.OPEN, RecStatus.DEFERRED})
+#: feedback kind a move into these states stands for (a move there is feedback, and a label)
+_STATE_FEEDBACK = {state: kind for kind, state in FEEDBACK_STATE.items()}
+#: states an outcome may be given in: after the action, or on a dismissed or expired one
+OUTCOME_STATES = frozenset({InterventionState.DONE, InterventionState.DISMISSED,
+                            InterventionState.EXPIRED})
+#: who the system's own moves are recorded as
+SYSTEM = "andon"
 
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """A concrete action on a named asset, with its deadline, owner and evidence."""
+    """A concrete action on a named asset: deadline, owner, priority, evidence and lifecycle."""
 
     id: str
     use_case: str
@@ -61,9 +123,9 @@ class Recommendation:
     asset: str
     asset_name: str
     action: str
-    owner_role: str
+    owner_role: str  # the role that owns it now (escalation hands it up the chain)
     deadline: datetime  # when the action must be done (a planned stop's start, or detection time)
-    deadline_label: str  # "Early-shift changeover stop" or "now"
+    deadline_label: str  # "Early-shift changeover stop (...)" or "now"
     predicted_failure: datetime
     detected_at: datetime  # event (source) time of the window that confirmed the detection
     score: float
@@ -71,20 +133,83 @@ class Recommendation:
     model: str
     model_version: str
     why: tuple[Contribution, ...]
-    status: RecStatus
+    state: InterventionState
     detections: int  # how many windows confirmed it so far
     created_at: datetime  # wall time the record was made
     updated_at: datetime
+    priority: Priority = Priority.HIGH
+    assignee: str | None = None  # who acknowledged it (and owns it now)
+    escalation_level: int = 0
+    shelved_until: datetime | None = None
+    history: tuple[TransitionRecord, ...] = ()  # every move, oldest first, the raising one first
+    dedup_key: str = ""  # use case + asset + episode start; "" = derived (see ``key``)
+    window_start: datetime | None = None  # evidence: start of the first confirming window
+    window_end: datetime | None = None  # evidence: end of the latest confirming window
+    outcome: OutcomeLabel | None = None  # what was found, once told
+    outcome_detail: str = ""
+
+    @property
+    def key(self) -> str:
+        """The dedup key: ``use_case:asset:episode start`` (stored one, or derived)."""
+        return self.dedup_key or dedup_key(self.use_case, self.asset, self.detected_at)
 
     @property
     def is_open(self) -> bool:
-        """Still waiting for a final answer."""
-        return self.status in OPEN_STATUSES
+        """Not in a final state (done, dismissed, expired): still in someone's inbox."""
+        return self.state not in FINAL_STATES
 
     @property
     def deadline_is_now(self) -> bool:
         """True when no planned stop comes before the predicted failure."""
         return self.deadline_label == "now"
+
+    @property
+    def evidence_window(self) -> tuple[datetime, datetime]:
+        """The window of data behind it (falls back to the detection instant)."""
+        return (self.window_start or self.detected_at, self.window_end or self.detected_at)
+
+    @property
+    def lifecycle(self) -> InterventionLifecycle:
+        """The lifecycle part of the record (for ``transition`` and escalation)."""
+        history = self.history or (TransitionRecord(None, InterventionState.NEW, SYSTEM,
+                                                    self.created_at, "raised"),)
+        return InterventionLifecycle(
+            id=self.id, priority=Priority(self.priority), state=InterventionState(self.state),
+            owner_role=self.owner_role, assignee=self.assignee,
+            shelved_until=self.shelved_until, escalation_level=self.escalation_level,
+            history=history,
+        )
+
+    def with_lifecycle(self, lc: InterventionLifecycle) -> Recommendation:
+        """Return the record with the lifecycle ``lc`` (state, owner, history...) folded in."""
+        return replace(self, priority=lc.priority, state=lc.state, owner_role=lc.owner_role,
+                       assignee=lc.assignee, shelved_until=lc.shelved_until,
+                       escalation_level=lc.escalation_level, history=lc.history,
+                       updated_at=max(self.updated_at, lc.last_change))
+
+    def legal_moves(self) -> frozenset[InterventionState]:
+        """States it may move to now."""
+        return legal_targets(self.lifecycle)
+
+
+def dedup_key(use_case: str, asset: str, episode_start: datetime) -> str:
+    """``use_case:asset:episode start (UTC, ISO)``: one key per episode on one asset.
+
+    >>> from andon.clock import utc
+    >>> dedup_key("pump-bearing", "p-101", utc(2026, 3, 2, 7))
+    'pump-bearing:p-101:2026-03-02T07:00:00Z'
+    """
+    instant = episode_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{use_case}:{asset}:{instant}"
+
+
+def move(rec: Recommendation, target: InterventionState | str, *, by: str, at: datetime,
+         reason: str = "", shelve_until: datetime | None = None,
+         ) -> tuple[Recommendation, TransitionRecord]:
+    """Move ``rec`` through its lifecycle (``transition`` rules); ``LifecycleError`` if illegal."""
+    lc, record = transition(rec.lifecycle, target, by=by, at=at, reason=reason,
+                            shelve_until=shelve_until)
+    return rec.with_lifecycle(lc), record
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,36 +221,157 @@ class Feedback:
     reason: str
     by: str
     at: datetime
+    via: str = Via.API.value  # web / api / mqtt / cmms
+
+
+def feedback_for_move(rec_id: str, record: TransitionRecord, via: str) -> Feedback | None:
+    """The feedback a lifecycle move stands for (done / deferred / dismissed), or None."""
+    kind = _STATE_FEEDBACK.get(record.to_state)
+    if kind is None:
+        return None
+    return Feedback(rec_id, kind, record.reason, record.by, record.at, via)
 
 
 def apply_feedback(rec: Recommendation, fb: Feedback) -> Recommendation:
-    """The recommendation after ``fb``; refuses feedback on closed items or without a reason."""
+    """The recommendation after ``fb`` (the moves it made are the new end of its history).
+
+    ``acted`` → done and ``deferred`` → deferred acknowledge first when nobody had (new or
+    escalated; a shelved one is unshelved first), recorded as separate moves by the same
+    person at the same instant; ``dismissed`` needs a reason. Refuses feedback on closed items
+    or for another record (``FeedbackError``) and illegal moves (``LifecycleError``).
+    """
     if fb.recommendation_id != rec.id:
         raise FeedbackError(f"feedback for {fb.recommendation_id} applied to {rec.id}")
     if not rec.is_open:
         raise FeedbackError(
-            f"recommendation {rec.id} is already {rec.status.value}; it takes no more feedback",
+            f"recommendation {rec.id} is already {rec.state.value}; it takes no more feedback",
         )
-    if fb.kind is FeedbackKind.DISMISSED and not fb.reason.strip():
-        raise FeedbackError(f"dismissing recommendation {rec.id} needs a reason")
-    return replace(rec, status=_NEXT[fb.kind], updated_at=fb.at)
+    kind = FeedbackKind(fb.kind)
+    if kind is not FeedbackKind.ACTED and not fb.reason.strip():
+        verb = "dismissing" if kind is FeedbackKind.DISMISSED else "deferring"
+        raise FeedbackError(f"{verb} recommendation {rec.id} needs a reason")
+    target = FEEDBACK_STATE[kind]
+    current = rec
+    if target is not InterventionState.DISMISSED:
+        if current.state is InterventionState.SHELVED:
+            back = current.lifecycle.shelved_from
+            if back is not None:
+                current, _ = move(current, back, by=fb.by, at=fb.at, reason="unshelved to answer")
+        if current.state in {InterventionState.NEW, InterventionState.ESCALATED}:
+            current, _ = move(current, InterventionState.ACKNOWLEDGED, by=fb.by, at=fb.at,
+                              reason=f"acknowledged with feedback {kind.value}")
+    current, _ = move(current, target, by=fb.by, at=fb.at, reason=fb.reason)
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What was found after the action (or on a dismissed intervention)."""
+
+    recommendation_id: str
+    label: OutcomeLabel
+    detail: str
+    by: str
+    at: datetime
+    via: str = Via.API.value
+
+
+def apply_outcome(rec: Recommendation, outcome: Outcome) -> Recommendation:
+    """The recommendation with ``outcome`` recorded; ``FeedbackError`` when it is too early.
+
+    An outcome is told once the action is done, or on a dismissed or expired intervention; a
+    later outcome replaces an earlier one on the record (both stay as labels).
+    """
+    if outcome.recommendation_id != rec.id:
+        raise FeedbackError(f"outcome for {outcome.recommendation_id} applied to {rec.id}")
+    label = OutcomeLabel(outcome.label)
+    if rec.state not in OUTCOME_STATES:
+        allowed = ", ".join(sorted(s.value for s in OUTCOME_STATES))
+        raise FeedbackError(f"recommendation {rec.id} is {rec.state.value}; an outcome is "
+                            f"told once it is {allowed}")
+    return replace(rec, outcome=label, outcome_detail=outcome.detail.strip(),
+                   updated_at=max(rec.updated_at, outcome.at))
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """One label for training and the track record: an answer tied to the evidence window.
+
+    ``kind`` is ``feedback`` (label acted / deferred / dismissed) or ``outcome`` (label
+    fault_confirmed / no_fault / unsure); ``detail`` is the reason or what was found.
+    """
+
+    recommendation_id: str
+    asset: str
+    use_case: str
+    model: str
+    model_version: str
+    window_start: datetime
+    window_end: datetime
+    kind: str
+    label: str
+    detail: str
+    by: str
+    at: datetime
+    via: str
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (ISO datetimes), in export column order."""
+        return {
+            "id": self.id, "recommendation_id": self.recommendation_id, "asset": self.asset,
+            "use_case": self.use_case, "model": self.model, "model_version": self.model_version,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(), "kind": self.kind, "label": self.label,
+            "detail": self.detail, "by": self.by, "at": self.at.isoformat(), "via": self.via,
+        }
+
+
+def feedback_label(rec: Recommendation, fb: Feedback) -> Label:
+    """The label a feedback on ``rec`` becomes."""
+    start, end = rec.evidence_window
+    return Label(rec.id, rec.asset, rec.use_case, rec.model, rec.model_version, start, end,
+                 "feedback", FeedbackKind(fb.kind).value, fb.reason, fb.by, fb.at, str(fb.via))
+
+
+def outcome_label(rec: Recommendation, outcome: Outcome) -> Label:
+    """The label an outcome on ``rec`` becomes."""
+    start, end = rec.evidence_window
+    return Label(rec.id, rec.asset, rec.use_case, rec.model, rec.model_version, start, end,
+                 "outcome", OutcomeLabel(outcome.label).value, outcome.detail.strip(),
+                 outcome.by, outcome.at, str(outcome.via))
 
 
 def recommendation_document(rec: Recommendation) -> dict[str, Any]:
     """The one JSON-ready form of a recommendation: the UNS topic and the API show exactly this."""
+    start, end = rec.evidence_window
+    why = [{"feature": c.feature, "value": c.value, "baseline": c.baseline,
+            "spread": c.spread, "share": c.share, "unit": c.unit, "text": c.describe()}
+           for c in rec.why]
     return {
-        "id": rec.id, "use_case": rec.use_case, "enterprise": rec.enterprise, "site": rec.site,
+        "id": rec.id, "dedup_key": rec.key, "use_case": rec.use_case,
+        "enterprise": rec.enterprise, "site": rec.site,
         "area": rec.area, "line": rec.line, "asset": rec.asset, "asset_name": rec.asset_name,
-        "action": rec.action, "owner_role": rec.owner_role,
+        "action": rec.action, "owner_role": rec.owner_role, "assignee": rec.assignee,
+        "priority": Priority(rec.priority).value,
         "deadline": rec.deadline.isoformat(), "deadline_label": rec.deadline_label,
         "deadline_is_now": rec.deadline_is_now,
         "predicted_failure": rec.predicted_failure.isoformat(),
         "detected_at": rec.detected_at.isoformat(), "score": rec.score,
         "threshold": rec.threshold, "model": rec.model, "model_version": rec.model_version,
-        "why": [{"feature": c.feature, "value": c.value, "baseline": c.baseline,
-                 "spread": c.spread, "share": c.share, "unit": c.unit, "text": c.describe()}
-                for c in rec.why],
-        "status": rec.status.value, "is_open": rec.is_open, "detections": rec.detections,
+        "why": why,
+        "evidence": {"window_start": start.isoformat(), "window_end": end.isoformat(),
+                     "score": rec.score, "threshold": rec.threshold, "model": rec.model,
+                     "model_version": rec.model_version,
+                     "top_features": [w["feature"] for w in why]},
+        "state": InterventionState(rec.state).value, "is_open": rec.is_open,
+        "escalation_level": rec.escalation_level,
+        "shelved_until": None if rec.shelved_until is None else rec.shelved_until.isoformat(),
+        "legal_moves": sorted(s.value for s in rec.legal_moves()),
+        "history": [t.to_dict() for t in rec.lifecycle.history],
+        "outcome": None if rec.outcome is None else rec.outcome.value,
+        "outcome_detail": rec.outcome_detail,
+        "detections": rec.detections,
         "created_at": rec.created_at.isoformat(), "updated_at": rec.updated_at.isoformat(),
     }
 
@@ -139,3 +385,4 @@ def render_action(template: str, *, asset: str, asset_id: str, deadline: str, li
     'Inspect Pump P-101 at the planned stop'
     """
     return template.format(asset=asset, asset_id=asset_id, deadline=deadline, line=line, site=site)
+

@@ -84,8 +84,26 @@ def edge_filter(enterprise: str = "+", leaf: str = "+") -> str:
     return f"{PREFIX}/{enterprise}/_andon/edge/+/{leaf}"
 
 
+#: parsed tag topics: a plant has a bounded set of them, so the hot path splits each topic once.
+#: Bounded: cleared when full, so a flood of distinct (hostile) topics cannot grow memory.
+_PARSED: dict[str, TagAddress | None] = {}
+_PARSED_MAX = 50_000
+
+
 def parse_tag_topic(topic: str) -> TagAddress | None:
-    """Split a tag topic into its levels; None if it is not a tag topic."""
+    """Split a tag topic into its levels; None if it is not a tag topic (cached, bounded)."""
+    try:
+        return _PARSED[topic]
+    except KeyError:
+        pass
+    address = _parse_tag_topic(topic)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[topic] = address
+    return address
+
+
+def _parse_tag_topic(topic: str) -> TagAddress | None:
     parts = topic.split("/")
     if len(parts) != _TAG_LEVELS or f"{parts[0]}/{parts[1]}" != PREFIX:
         return None

@@ -62,6 +62,9 @@ class ModelMeta:
     code_version: str
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    #: T² limit of the training distribution (``AnomalyModel.in_distribution``); None in
+    #: artifacts made before it was recorded: their windows are never called out of distribution
+    t2_limit: float | None = None
 
     @property
     def label(self) -> str:
@@ -110,6 +113,7 @@ def save_model(model: AnomalyModel, meta_fields: dict[str, Any], models_dir: Pat
     meta = ModelMeta(
         **meta_fields, version=version, features=model.features, units=model.units,
         threshold=model.threshold, artifact_sha256=hashlib.sha256(blob).hexdigest(),
+        t2_limit=model.t2_limit,
     )
     (target / "meta.json").write_text(meta.to_json(), encoding="utf-8")
     return meta
@@ -125,7 +129,8 @@ def load_model(version_dir: Path, top: int = 3) -> tuple[AnomalyModel, ModelMeta
         raise ModelError(str(meta_path),
                          f"metadata lists {len(meta.features)} features and {len(meta.units)} "
                          f"units; the artifact expects {expected}")
-    return AnomalyModel(pipeline, meta.features, meta.units, meta.threshold, top=top), meta
+    return AnomalyModel(pipeline, meta.features, meta.units, meta.threshold, top=top,
+                        t2_limit=meta.t2_limit), meta
 
 
 def _read_meta(meta_path: Path) -> ModelMeta:

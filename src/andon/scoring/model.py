@@ -5,6 +5,13 @@ current, pressure and temperature together); PCA learns them. Degradation such a
 raises vibration and temperature *without* the matching change in load, off those directions,
 so the squared residual (SPE, the Q statistic) grows. Each feature's share of the residual is
 the "why" of a score.
+
+**Confidence** of a detection is ``score / threshold``: how many times its alarm limit the SPE
+is (1.0 right at the limit). **Training distribution**: Hotelling's T² of a window's scores
+in the PCA subspace measures how far along the *healthy* directions it lies (an operating
+point never seen in training, e.g. a load beyond the trained range); ``t2_limit`` is
+``margin`` x its 99.9 % training quantile. A window above it is out of distribution: the model
+extrapolates there, so a person should look before anyone acts on its score.
 """
 
 from __future__ import annotations
@@ -49,12 +56,14 @@ class AnomalyModel:
     """
 
     def __init__(self, pipeline: Any, features: list[str], units: list[str], threshold: float,
-                 top: int = 3) -> None:
+                 top: int = 3, *, t2_limit: float | None = None) -> None:
         self.pipeline = pipeline
         self.features = list(features)
         self.units = list(units)
         self.threshold = float(threshold)
         self.top = top
+        #: T² above which a window is out of the training distribution (None: unknown)
+        self.t2_limit = t2_limit
 
     @classmethod
     def fit(cls, X: Matrix, features: list[str], units: list[str], *,  # noqa: N803 - ML notation
@@ -78,7 +87,25 @@ class AnomalyModel:
         model = cls(pipe, features, units, threshold=1.0, top=top)
         train = model.spe(X)
         model.threshold = float(np.quantile(train, quantile) * margin)
+        model.t2_limit = float(np.quantile(model.t2(X), 0.999) * margin)
         return model
+
+    def t2(self, X: Matrix) -> Matrix:  # noqa: N803
+        """Hotelling's T² per row: squared scores in the PCA subspace over their variances."""
+        scaler = self.pipeline.named_steps["scale"]
+        pca = self.pipeline.named_steps["pca"]
+        t = pca.transform(scaler.transform(np.atleast_2d(X)))
+        variances = np.maximum(np.asarray(pca.explained_variance_, dtype=np.float64), 1e-12)
+        return np.asarray((t**2 / variances).sum(axis=1), dtype=np.float64)
+
+    def in_distribution(self, x: Matrix) -> bool | None:
+        """Whether ``x`` lies within the training distribution (T² up to ``t2_limit``).
+
+        None when the model does not know its training distribution (an older artifact).
+        """
+        if self.t2_limit is None:
+            return None
+        return bool(self.t2(x)[0] <= self.t2_limit)
 
     def residuals(self, X: Matrix) -> Matrix:  # noqa: N803
         """Per-feature residuals in standardised units (rows x features)."""

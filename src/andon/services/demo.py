@@ -72,6 +72,7 @@ class DemoOutcome:
     login: tuple[str, str]
     trained: list[str] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
+    escalations: list[str] = field(default_factory=list)  # reasons, oldest first
     sim_time: datetime | None = None
 
 
@@ -179,6 +180,29 @@ def trusted_keys_dir(config: DemoConfig) -> Path:
     return config.data_dir / "keys" / "trusted"
 
 
+def _announce(store: SqlStore, spec: PlantSpec, seen: set[str], outcome: DemoOutcome, *,
+              say: Say, failure: datetime) -> None:
+    """Say each new recommendation and escalation once (``seen`` remembers what was said)."""
+    for rec in store.list_recommendations(open_only=False):
+        if rec.id not in seen:
+            seen.add(rec.id)
+            outcome.recommendations.append(rec)
+            lead = (failure - rec.detected_at).total_seconds() / 3600
+            say(f"[bold red]Recommendation[/] {rec.asset_name}: {rec.action} "
+                f"- owner {rec.owner_role}; priority {rec.priority.value}; raised at "
+                f"sim time {rec.detected_at:%a %H:%M} UTC, {lead:.0f} h before the "
+                "failure")
+            limit = spec.interventions.ack_limits[rec.priority.value]
+            say(f"                open it at [bold]{outcome.inbox_url}[/] and acknowledge it "
+                f"within {limit:g} s (wall clock), or it escalates")
+    for ev in reversed(store.events(kind="escalated", limit=50)):
+        key = f"{ev.subject}@{ev.at.isoformat()}"
+        if key not in seen:
+            seen.add(key)
+            outcome.escalations.append(ev.detail)
+            say(f"[bold yellow]Escalated[/]      {ev.subject}: {ev.detail}")
+
+
 async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR0915 - a linear script of steps
                    progress: Progress | None = None) -> DemoOutcome:
     """Run the demo until Ctrl-C, the timeout, or (optionally) the first recommendation."""
@@ -249,15 +273,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR09
                     raise RuntimeError(f"{name} exited with code {p.returncode}; "
                                        f"see {logs / (name + '.log')}")
             outcome.sim_time = from_ms(sim_ms) if sim_ms else None
-            for rec in store.list_recommendations(open_only=False):
-                if rec.id not in seen:
-                    seen.add(rec.id)
-                    outcome.recommendations.append(rec)
-                    lead = (failure - rec.detected_at).total_seconds() / 3600
-                    say(f"[bold red]Recommendation[/] {rec.asset_name}: {rec.action} "
-                        f"- owner {rec.owner_role}; raised at sim time "
-                        f"{rec.detected_at:%a %H:%M} UTC, {lead:.0f} h before the failure")
-                    say(f"                open it at [bold]{inbox_url}[/]")
+            _announce(store, spec, seen, outcome, say=say, failure=failure)
             if config.exit_on_recommendation and outcome.recommendations:
                 break
             if config.timeout_s is not None and loop.time() - began > config.timeout_s:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from andon.clock import to_ms
+from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder
 from andon.contracts import ContractChecker
 from andon.errors import PayloadError
 from andon.events import Event
@@ -53,11 +54,12 @@ def replay_quarantined(store: Store, spec: PlantSpec, clock: Clock, *, rule: str
     items = sorted((q for q in items if q.replayed_at is None),
                    key=lambda q: (q.received_at, q.id or 0))
     checker = ContractChecker(spec)
+    legacy = LegacyDecoder(spec)  # legacy raw topics decode through the current tag maps
     result = ReplayResult(checked=len(items))
     passed: list[Sample] = []
     ids: list[int] = []
     for item in items:
-        sample = _recheck(store, checker, item, result)
+        sample = _recheck(store, checker, legacy, item, result)
         if sample is not None and item.id is not None:
             passed.append(sample)
             ids.append(item.id)
@@ -73,10 +75,12 @@ def replay_quarantined(store: Store, spec: PlantSpec, clock: Clock, *, rule: str
     return result
 
 
-def _recheck(store: Store, checker: ContractChecker, item: Quarantined,
+def _recheck(store: Store, checker: ContractChecker, legacy: LegacyDecoder, item: Quarantined,
              result: ReplayResult) -> Sample | None:
     try:
-        sample = decode_sample(item.topic, item.payload)
+        sample = (legacy.decode(item.topic, item.payload)
+                  if item.topic.startswith(LEGACY_PREFIX)
+                  else decode_sample(item.topic, item.payload))
     except PayloadError:
         result.still["malformed"] += 1
         return None

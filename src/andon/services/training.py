@@ -53,7 +53,7 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
         "created_at": clock.now(), "code_version": andon.__version__,
         "params": {"window_s": uc.window, "hop_s": uc.hop,
                    "components": int(model.pipeline.named_steps["pca"].n_components_),
-                   "quantile": 0.995, "margin": 2.0},
+                   "quantile": 0.995, "margin": 2.0, "t2_quantile": 0.999},
         "metrics": {"train_spe_p50": float(sorted(train_scores)[len(train_scores) // 2]),
                     "train_spe_max": float(train_scores.max()),
                     "train_samples": float(len(samples))},

@@ -132,6 +132,11 @@ class PlantSimulator:
         return runs
 
     @property
+    def spec(self) -> PlantSpec:
+        """The plant spec simulated."""
+        return self._spec
+
+    @property
     def now(self) -> datetime:
         """Current simulation time (aware UTC); starts at ``start``."""
         return self._start + timedelta(seconds=self._k * self._step_s)

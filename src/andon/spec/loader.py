@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from andon.errors import SpecError, SpecErrors
 from andon.spec.model import _ID, _TAG, PlantSpec, _dotted, cross_check
+from andon.spec.tagmap import read_tag_map_files, tag_map_problems
 
 __all__ = ["load_spec", "load_spec_text"]
 
@@ -89,11 +90,15 @@ def load_spec(path: str | FsPath) -> PlantSpec:
         raise SpecErrors([SpecError(str(p), None, "", f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
         raise SpecErrors([SpecError(str(p), None, "", exc.strerror or str(exc))]) from None
-    return load_spec_text(text, p.name)
+    return load_spec_text(text, p.name, base_dir=p.parent)
 
 
-def load_spec_text(text: str, filename: str = "plant.yaml") -> PlantSpec:
-    """Validate spec text; ``filename`` is only used in messages."""
+def load_spec_text(text: str, filename: str = "plant.yaml", *,
+                   base_dir: FsPath | None = None) -> PlantSpec:
+    """Validate spec text; ``filename`` is only used in messages.
+
+    ``base_dir`` is where a site's ``tag_map_file`` is read from (None: maps must be inline).
+    """
     try:
         node = yaml.compose(text, Loader=_SpecLoader)
     except yaml.reader.ReaderError as exc:
@@ -116,15 +121,23 @@ def load_spec_text(text: str, filename: str = "plant.yaml") -> PlantSpec:
         assert node is not None  # noqa: S101 - data is not None, so a node was composed
         raise SpecErrors([SpecError(filename, node.start_mark.line + 1, "",
                                     "expected a mapping (enterprise:, sites:, ...) at the top")])
+    def locate(path: Path) -> int | None:
+        return _line_of(path, lines)
+
+    origins = read_tag_map_files(data, base_dir, filename, locate)
     try:
         spec = PlantSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecErrors(_in_file_order(_from_pydantic(exc, filename, lines, PlantSpec))) from None
     problems = cross_check(spec)
-    if problems:
+    # maps are checked against a consistent plant: a renamed asset is one problem, not one per
+    # raw name that maps to it
+    map_problems = [] if problems else tag_map_problems(spec, origins, filename, locate)
+    if problems or map_problems:
         raise SpecErrors(_in_file_order([
-            SpecError(filename, _line_of(path, lines), _dotted(path), _one_line(reason))
-            for path, reason in problems
+            *(SpecError(filename, _line_of(path, lines), _dotted(path), _one_line(reason))
+              for path, reason in problems),
+            *map_problems,
         ]))
     return spec
 

@@ -17,21 +17,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from andon.spec.sinks import SinksConfig, sink_problems
+from andon.spec.tagmap import TagMapEntry
 from andon.units import QUANTITIES, check_unit, parse_duration_s
 
 __all__ = [
     "ACCESS_LEVELS",
+    "ActionEnvelope",
     "Area",
     "Asset",
     "Calendar",
     "Downtime",
     "Enterprise",
+    "Fatigue",
+    "Interventions",
     "Line",
     "Person",
     "PlantSpec",
     "Role",
     "Site",
     "Tag",
+    "TimePolicy",
     "UseCase",
     "cross_check",
 ]
@@ -95,6 +101,10 @@ class Tag(_Strict):
     monotonic: bool | None = Field(
         default=None, description="a counter that never decreases; default: quantity == count",
     )
+    fill: FillPolicy | None = Field(
+        default=None, description="gap fill policy, e.g. {policy: hold_last, max: 120s}; "
+        "default: gaps are recorded, never filled",
+    )
 
     _period = field_validator("period", mode="before")(_duration)
     _staleness = field_validator("max_staleness", mode="before")(
@@ -139,6 +149,37 @@ class Tag(_Strict):
         if outside:
             raise _FieldError("enum", f"value {outside[0]:g} is outside range [{low:g}, {high:g}]")
         return self
+
+
+class FillPolicy(_Strict):
+    """How a tag's gaps are filled (``andon.contracts.timing``).
+
+    ``hold_last`` repeats the last value, marked uncertain with reason ``filled``, for up to
+    ``max``; then one ``bad`` sample with reason ``gap``.
+    """
+
+    policy: Literal["hold_last"] = Field(description="hold_last: repeat the last value")
+    max: Seconds = Field(description="fill at most this long after the last sample, e.g. 120s")
+
+    _max = field_validator("max", mode="before")(_duration)
+
+
+class TimePolicy(_Strict):
+    """Time rules of a plant or site: clock-skew correction and lateness (``andon.contracts``).
+
+    A source whose estimated clock skew exceeds ``skew_threshold`` has its source times
+    corrected by the estimate; a sample older than its source's newest by more than
+    ``lateness`` is recorded as ``late`` and not windowed.
+    """
+
+    skew_threshold: Seconds = Field(
+        default=2.0, description="correct a source's times once its clock is off by more, e.g. 2s",
+    )
+    lateness: Seconds = Field(
+        default=60.0, description="accept out-of-order samples this late, e.g. 60s",
+    )
+
+    _durations = field_validator("skew_threshold", "lateness", mode="before")(_duration)
 
 
 class _FieldError(ValueError):
@@ -269,6 +310,16 @@ class Site(_Strict):
     name: str = Field(min_length=1)
     timezone: str = "UTC"
     areas: list[Area] = Field(min_length=1)
+    time: TimePolicy | None = Field(
+        default=None, description="time rules for this site's sources (overrides the plant's)",
+    )
+    tag_map: list[TagMapEntry] = Field(
+        default_factory=list, description="raw names of this site's sources -> canonical tags "
+        "(andon.spec.tagmap); entries of tag_map_file are appended at load",
+    )
+    tag_map_file: str | None = Field(
+        default=None, description="a .csv or .yaml map file, relative to the spec file",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -304,6 +355,38 @@ class Person(_Strict):
     site: str | None = None
 
 
+class ActionEnvelope(_Strict):
+    """What a use case's recommendations may propose (the advisory-only boundary).
+
+    A recommendation outside it is blocked at the edge: not stored, not published, logged
+    and kept as an ``envelope_blocked`` event (``andon.edge.envelope``).
+    """
+
+    verbs: list[str] | None = Field(
+        default=None, description="allowed action verbs: the first word of the rendered "
+        "action, case-insensitive (e.g. [inspect, lubricate]); default: any",
+    )
+    setpoints: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="tag name -> [min, max] of a set-point a "
+        "recommendation may propose; a proposed set-point for any other tag is blocked",
+    )
+
+    @field_validator("verbs")
+    @classmethod
+    def _verbs(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and (not v or any(not w.strip() or " " in w.strip() for w in v)):
+            raise ValueError("verbs must be single words (at least one)")
+        return None if v is None else [w.strip().lower() for w in v]
+
+    @field_validator("setpoints")
+    @classmethod
+    def _ranges(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for tag, (low, high) in v.items():
+            if not low <= high:
+                raise ValueError(f"set-point range of {tag} is [{low}, {high}]: min > max")
+        return v
+
+
 class UseCase(_Strict):
     """Which assets a model watches, what action a detection asks for, and who owns it."""
 
@@ -319,6 +402,11 @@ class UseCase(_Strict):
         description="action template; fields: {asset}, {asset_id}, {deadline}, {line}, {site}",
     )
     owner_role: str
+    priority: Literal["critical", "high", "medium", "low"] = Field(
+        default="high",
+        description="priority of its interventions (sets the acknowledge limit); raised to "
+                    "critical when no planned stop comes before the predicted failure",
+    )
     horizon: Seconds = Field(description="expected time from detection to failure (P-F interval)")
     window: Seconds = Field(default=1800.0, description="feature window length")
     hop: Seconds = Field(default=600.0, description="time between window evaluations")
@@ -326,6 +414,25 @@ class UseCase(_Strict):
         default=3, ge=1, le=100, description="consecutive windows above threshold before acting",
     )
     top_features: int = Field(default=3, ge=1, le=10)
+    envelope: ActionEnvelope | None = Field(
+        default=None, description="allowed action verbs and set-point ranges; a "
+        "recommendation outside it is blocked at the edge (default: no envelope)",
+    )
+    # -- confidence floor and re-raise (andon.interventions.gate) ----------------------------
+    confidence_floor: float = Field(
+        default=1.0, ge=1.0, le=100.0,
+        description=(
+            "confidence of a detection = score / threshold (for the PCA-SPE model: how many "
+            "times its alarm limit the squared prediction error is); an anomalous detection "
+            "below this ratio goes to human triage instead of the inbox. 1.0 = off; e.g. 1.25 "
+            "triages detections within 25 % of the threshold"
+        ),
+    )
+    rearm_after: int = Field(
+        default=3, ge=1, le=1000,
+        description=("after a dismissal, windows the asset must score normal (in a row) before "
+                     "the same problem may be raised again"),
+    )
 
     _durations = field_validator("horizon", "window", "hop", mode="before")(_duration)
 
@@ -358,6 +465,93 @@ class UseCase(_Strict):
         return self
 
 
+class Fatigue(_Strict):
+    """Alert-fatigue limits per operator position (ISA-18.2), for the whole plant.
+
+    An operator position is the owner role of a use case at one site (``position: site``),
+    area or line, or across the plant (``position: plant``): the console that receives the
+    interventions. Limits are per position, not per use case, because a person's attention is
+    shared by every use case that routes to them.
+    """
+
+    rate_limit: int = Field(
+        default=10, ge=1, le=10_000,
+        description="new interventions a position receives at most per rate_window; the rest "
+                    "wait, visible, in its overflow queue",
+    )
+    rate_window: Seconds = Field(default=600.0, description="rate-limit window, e.g. '10min'")
+    flood_threshold: int = Field(
+        default=10, ge=1, le=10_000,
+        description="new interventions within flood_window that make a flood (ISA-18.2: 10)",
+    )
+    flood_window: Seconds = Field(default=600.0, description="flood window, e.g. '10min'")
+    position: Literal["plant", "site", "area", "line"] = Field(
+        default="site", description="scope of an operator position: owner role at this level",
+    )
+
+    _durations = field_validator("rate_window", "flood_window", mode="before")(_duration)
+
+
+PriorityName = Literal["critical", "high", "medium", "low"]
+#: acknowledge limit per priority (seconds) unless the spec says otherwise
+_DEFAULT_ACK_LIMITS: dict[PriorityName, float] = {
+    "critical": 300.0, "high": 900.0, "medium": 1800.0, "low": 14400.0,
+}
+
+
+class Interventions(_Strict):
+    """How long an intervention may wait for an acknowledgement, and who gets it next.
+
+    ``ack_limits``: per priority, the longest time an intervention may stay unacknowledged
+    before it escalates (ISA-18.2 style; defaults critical 5min, high 15min, medium 30min,
+    low 4h; priorities left out keep their default). ``escalation_chain``: the roles an
+    unacknowledged intervention climbs, in order; an owner role outside the chain enters it
+    at its first role. ``escalation_check``: how often the escalation service looks.
+    """
+
+    ack_limits: dict[PriorityName, Seconds] = Field(
+        default_factory=lambda: dict(_DEFAULT_ACK_LIMITS),
+        description="acknowledge limit per priority, e.g. {critical: 5min, high: 15min}",
+    )
+    escalation_chain: list[str] = Field(
+        default_factory=lambda: ["operator", "shift_lead", "maintenance_planner",
+                                 "plant_manager"],
+        min_length=1, description="role ids an unacknowledged intervention is handed up to",
+    )
+    escalation_check: Seconds = Field(
+        default=10.0, description="how often the escalation service checks, e.g. '10s'",
+    )
+
+    _check = field_validator("escalation_check", mode="before")(_duration)
+
+    @field_validator("ack_limits", mode="before")
+    @classmethod
+    def _limits(cls, v: object) -> object:
+        if not isinstance(v, dict):
+            raise ValueError(  # noqa: TRY004 - pydantic reports only ValueError as a field error
+                f"{v!r} is not a mapping of priority to duration (e.g. {{high: 15min}})")
+        return {**_DEFAULT_ACK_LIMITS, **{k: _duration(d) for k, d in v.items()}}
+
+    def chain_for(self, role_ids: set[str]) -> list[str]:
+        """The chain to escalate through: as written, or the default's roles the plant has.
+
+        A plant that defines none of the default roles keeps the whole default chain (an
+        escalation still shows in the inbox, to a role nobody holds yet).
+        """
+        if "escalation_chain" in self.model_fields_set:
+            return list(self.escalation_chain)
+        known = [r for r in self.escalation_chain if r in role_ids]
+        return known or list(self.escalation_chain)
+
+    @field_validator("escalation_chain")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        dupes = sorted({r for r in v if v.count(r) > 1})
+        if dupes:
+            raise ValueError(f"role {dupes[0]!r} appears twice in the chain")
+        return v
+
+
 class PlantSpec(_Strict):
     """The whole plant spec file."""
 
@@ -367,6 +561,14 @@ class PlantSpec(_Strict):
     people: list[Person] = Field(default_factory=list)
     sites: list[Site] = Field(min_length=1)
     use_cases: list[UseCase] = Field(default_factory=list)
+    fatigue: Fatigue = Field(default_factory=Fatigue)
+    interventions: Interventions = Field(default_factory=Interventions)
+    sinks: SinksConfig = Field(default_factory=SinksConfig,
+                               description="where interventions are delivered")
+    time: TimePolicy | None = Field(
+        default=None, description="clock-skew correction and lateness, e.g. "
+        "{skew_threshold: 2s, lateness: 60s}; default: skew estimated, not corrected; 60s",
+    )
 
     # -- navigation -----------------------------------------------------------------------
     def lines(self) -> list[tuple[Site, Area, Line]]:
@@ -423,7 +625,8 @@ Path = tuple[str | int, ...]
 
 def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
     """Rules that span the tree; each problem is (field path, reason)."""
-    return [*_duplicates(spec), *_dangling(spec)]
+    return [*_duplicates(spec), *_dangling(spec), *_escalation_roles(spec),
+            *sink_problems(spec.sinks, {u.id for u in spec.use_cases})]
 
 
 def _duplicates(spec: PlantSpec) -> list[tuple[Path, str]]:
@@ -491,6 +694,20 @@ def _dangling(spec: PlantSpec) -> list[tuple[Path, str]]:
                                  (f"asset {aid!r} is a {by_id[aid].kind}, "
                                   f"not a {uc.asset_kind} as the use case says")))
     return problems
+
+
+def _escalation_roles(spec: PlantSpec) -> list[tuple[Path, str]]:
+    """Find roles of a written escalation chain the spec does not define.
+
+    The default chain is not checked: ``Interventions.chain_for`` keeps those of its roles
+    the spec defines.
+    """
+    section = spec.interventions
+    if "escalation_chain" not in section.model_fields_set:
+        return []
+    role_ids = {r.id for r in spec.roles}
+    return [(("interventions", "escalation_chain", i), _unknown("role", role, role_ids))
+            for i, role in enumerate(section.escalation_chain) if role not in role_ids]
 
 
 def _unknown(what: str, value: str, known: set[str]) -> str:

@@ -6,21 +6,26 @@ implementation must pass ``tests/store/test_conformance.py``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
+from andon.contracts.report import QualityCount, SkewPoint
 from andon.events import Event
-from andon.interventions.recommendation import Feedback, Recommendation
+from andon.interventions.gate import GateEntry, GateEpisode, QueuedRec
+from andon.interventions.lifecycle import InterventionState, TransitionRecord
+from andon.interventions.recommendation import Feedback, Label, Outcome, Recommendation
+from andon.interventions.triage import TriageItem, TriageLabel, TriageStatus
 from andon.namespace.sample import Sample
 from andon.registry.record import ModelRecord
 from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
 
-__all__ = ["Event", "SpecVersion", "Store"]
+__all__ = ["Delivery", "Event", "SpecVersion", "Store", "WorkOrder", "WorkType"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,48 @@ class SpecVersion:
     text: str
     by: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One attempt to deliver an intervention to a sink (``andon.sinks``), as recorded."""
+
+    sink: str
+    intervention_id: str
+    dedup_key: str
+    version: int  # 1, 2, ... one per change of the delivered document
+    digest: str  # hash of the canonical document: same digest = same content
+    attempt: int  # 1, 2, ... within one version
+    at: datetime
+    ok: bool
+    http_status: int | None = None
+    error: str = ""  # one line; empty when ok
+    external_id: str | None = None  # e.g. the CMMS work-order id
+
+
+class WorkType(StrEnum):
+    """Kind of a work order, as a CMMS files it."""
+
+    CORRECTIVE = "corrective"  # repair after (or during) a failure
+    PREVENTIVE = "preventive"  # planned maintenance on a schedule
+    INSPECTION = "inspection"  # look, measure, report; no repair planned
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    """One work order or maintenance-log entry imported from IT (``andon.services.itdata``)."""
+
+    external_id: str  # the CMMS's id; imports are idempotent by it
+    asset: str  # canonical asset id of the spec
+    opened_at: datetime
+    type: WorkType
+    failure_confirmed: bool = False  # a technician confirmed a failure of the asset
+    closed_at: datetime | None = None
+    failure_mode: str = ""  # e.g. "bearing wear"
+    failure_code: str = ""  # e.g. ISO 14224 code or the CMMS's own
+    description: str = ""
+    source: str = ""  # where it was imported from (file name)
+    imported_at: datetime | None = None  # set by the store
 
 
 class Store(Protocol):
@@ -60,6 +107,25 @@ class Store(Protocol):
 
     def sample_count(self) -> int:
         """Number of stored samples."""
+        ...
+
+    # -- data quality (andon.contracts.report) --------------------------------------------
+    def add_quality_counts(self, at_ms: int, counts: Sequence[QualityCount]) -> None:
+        """Add counters observed at ``at_ms`` (epoch ms) to that hour's totals."""
+        ...
+
+    def quality_counts(self, *, since_ms: int | None = None, site: str | None = None,
+                       asset: str | None = None) -> list[QualityCount]:
+        """Counters summed per (site, asset, tag, source, metric) from ``since_ms``'s hour on."""
+        ...
+
+    def add_skew_points(self, points: Sequence[SkewPoint]) -> None:
+        """Keep each source's clock-skew estimate, the latest one per minute."""
+        ...
+
+    def skew_points(self, *, since_ms: int | None = None,
+                    source: str | None = None) -> list[SkewPoint]:
+        """Skew estimates per source and minute, oldest first."""
         ...
 
     # -- quarantine -----------------------------------------------------------------------
@@ -94,21 +160,44 @@ class Store(Protocol):
         """One recommendation; ``NotFound`` if unknown."""
         ...
 
-    def list_recommendations(self, *, open_only: bool = True,
-                             limit: int = 200) -> list[Recommendation]:
-        """Newest first (by created_at)."""
+    def list_recommendations(self, *, open_only: bool = True, limit: int = 200,
+                             since: datetime | None = None,
+                             until: datetime | None = None) -> list[Recommendation]:
+        """Newest first (by created_at); open ones only unless told; created in [since, until)."""
         ...
 
     def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """The open or deferred recommendation of a use case on an asset, if any."""
+        """The open (not done, dismissed or expired) recommendation of a use case on an asset."""
+        ...
+
+    def change_recommendation(
+        self, rec_id: str, change: Callable[[Recommendation], Recommendation],
+    ) -> tuple[Recommendation, Recommendation]:
+        """Apply a pure lifecycle ``change`` to the stored record atomically; (before, after)."""
+        ...
+
+    def transition_recommendation(
+        self, rec_id: str, target: InterventionState | str, *, by: str, at: datetime,
+        reason: str = "", shelve_until: datetime | None = None, via: str = "api",
+    ) -> tuple[Recommendation, TransitionRecord]:
+        """Move a recommendation (``transition`` rules); store the move (feedback: a label)."""
         ...
 
     def record_feedback(self, fb: Feedback) -> Recommendation:
-        """Apply feedback (``apply_feedback`` rules), store both atomically, return the result."""
+        """Apply feedback (``apply_feedback`` rules), store it, its moves and label atomically."""
         ...
 
     def feedback_for(self, rec_id: str) -> list[Feedback]:
         """Feedback given on a recommendation, oldest first."""
+        ...
+
+    def record_outcome(self, outcome: Outcome) -> tuple[Recommendation, Label]:
+        """Record what was found (``apply_outcome`` rules) and its label atomically."""
+        ...
+
+    def labels(self, *, recommendation_id: str | None = None, since: datetime | None = None,
+               limit: int | None = None) -> list[Label]:
+        """Labels (feedback and outcomes), oldest first."""
         ...
 
     # -- models ---------------------------------------------------------------------------
@@ -173,4 +262,108 @@ class Store(Protocol):
 
     def events(self, *, kind: str | None = None, limit: int = 200) -> list[Event]:
         """Newest first."""
+        ...
+
+    # -- deliveries (andon.sinks; SqlStore: store/sql_deliveries.py) -----------------------
+    def record_deliveries(self, rows: Sequence[Delivery]) -> None:
+        """Append delivery attempts in one transaction."""
+        ...
+
+    def delivery_states(self, sink: str) -> dict[str, Delivery]:
+        """Intervention id -> its newest delivery attempt to ``sink``."""
+        ...
+
+    def deliveries(self, *, sink: str | None = None, intervention_id: str | None = None,
+                   limit: int = 200) -> list[Delivery]:
+        """Delivery attempts, newest first."""
+        ...
+
+    def external_id(self, sink: str, intervention_id: str) -> str | None:
+        """The newest external id (e.g. work order) a sink reported for an intervention."""
+        ...
+
+    # -- work orders (IT data; SqlStore: store/sql_workorders.py) --------------------------
+    def upsert_work_orders(self, orders: Sequence[WorkOrder], at: datetime) -> tuple[int, int]:
+        """Insert or replace work orders by external id in one transaction; (new, updated)."""
+        ...
+
+    def work_orders(self, *, asset: str | None = None, start: datetime | None = None,
+                    end: datetime | None = None, failure_confirmed: bool | None = None,
+                    limit: int | None = 1000) -> list[WorkOrder]:
+        """Work orders opened in ``[start, end)``, oldest first (by opened_at, external id)."""
+        ...
+
+    # -- intervention gate and triage (andon.interventions.gate; SqlStore: sql_triage.py) --
+    def get_episode(self, key: str) -> GateEpisode | None:
+        """The gate's episode of a use case/asset key, if any."""
+        ...
+
+    def save_episode(self, episode: GateEpisode) -> None:
+        """Insert or replace (by key) an episode."""
+        ...
+
+    def delete_episode(self, key: str) -> None:
+        """Forget an episode (no-op if absent)."""
+        ...
+
+    def add_gate_entry(self, entry: GateEntry) -> None:
+        """Keep one gate decision."""
+        ...
+
+    def gate_times(self, position: str, since: datetime, *, arrivals: bool) -> list[datetime]:
+        """Times after ``since``, oldest first, of a position's deliveries (or new arrivals)."""
+        ...
+
+    def gate_entries(self, *, key: str | None = None, verdict: str | None = None,
+                     since: datetime | None = None, limit: int = 200) -> list[GateEntry]:
+        """Kept gate decisions, newest first, optionally filtered."""
+        ...
+
+    def gate_counts(self, *, since: datetime | None = None) -> dict[tuple[str, str], int]:
+        """(position, verdict) -> number of gate decisions (after ``since``)."""
+        ...
+
+    def enqueue(self, item: QueuedRec) -> None:
+        """Add an intervention to its position's overflow queue."""
+        ...
+
+    def update_queued(self, rec: Recommendation) -> None:
+        """Replace the queued record with the same id."""
+        ...
+
+    def dequeue(self, rec_id: str) -> None:
+        """Take an intervention off its queue (no-op if absent)."""
+        ...
+
+    def queued(self, position: str | None = None) -> list[QueuedRec]:
+        """Queued interventions (of one position), oldest first."""
+        ...
+
+    def queued_rec(self, rec_id: str) -> QueuedRec | None:
+        """One queued intervention, if it is queued."""
+        ...
+
+    def add_triage(self, item: TriageItem) -> TriageItem:
+        """Store a new triage item; returns it with its id."""
+        ...
+
+    def update_triage(self, item: TriageItem) -> None:
+        """Replace a triage item's evidence, counts and status (by id)."""
+        ...
+
+    def get_triage(self, item_id: int) -> TriageItem:
+        """One triage item with its latest label; ``NotFound`` if unknown."""
+        ...
+
+    def list_triage(self, *, status: TriageStatus | None = None,
+                    limit: int = 200) -> list[TriageItem]:
+        """Triage items, newest first, optionally of one status."""
+        ...
+
+    def label_triage(self, label: TriageLabel) -> TriageItem:
+        """Store a reviewer's label with provenance and mark the item labelled, atomically."""
+        ...
+
+    def triage_labels(self, item_id: int) -> list[TriageLabel]:
+        """Every label given on a triage item, oldest first."""
         ...

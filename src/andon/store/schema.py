@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -38,16 +39,26 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "DELIVERIES",
     "EVENTS",
     "FEEDBACK",
+    "GATE_EPISODES",
+    "GATE_LOG",
+    "GATE_QUEUE",
+    "LABELS",
     "METADATA",
     "MODELS",
+    "QUALITY_COUNTS",
     "QUARANTINE",
     "RECOMMENDATIONS",
     "SAMPLES",
+    "SOURCE_SKEW",
     "SPEC_VERSIONS",
     "TOKENS",
+    "TRIAGE",
+    "TRIAGE_LABELS",
     "USERS",
+    "WORK_ORDERS",
     "UtcDateTime",
     "as_utc",
 ]
@@ -107,6 +118,7 @@ SAMPLES = Table(
     Column("seq", BigInteger(), nullable=False),
     Column("source", String(_ID_LEN), nullable=False),
     Column("ingest_ms", BigInteger(), nullable=False),
+    Column("reason", String(32), nullable=True),  # quality reason code (rule), NULL: none
     UniqueConstraint("source", "seq", "asset", "tag", name="uq_samples_source_seq_asset_tag"),
     Index("ix_samples_asset_ts", "asset", "ts_ms"),
     Index("ix_samples_ts", "ts_ms"),
@@ -134,12 +146,23 @@ RECOMMENDATIONS = Table(
     Column("model", String(_ID_LEN), nullable=False),
     Column("model_version", String(_NAME_LEN), nullable=False),
     Column("why", Text(), nullable=False),  # JSON list of Contribution fields
-    Column("status", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # lifecycle InterventionState
     Column("detections", Integer(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
-    Index("ix_recommendations_status_created", "status", "created_at"),
-    Index("ix_recommendations_use_case_asset", "use_case", "asset", "status"),
+    Column("priority", String(16), nullable=False),
+    Column("assignee", String(_ID_LEN), nullable=True),
+    Column("escalation_level", Integer(), nullable=False),
+    Column("shelved_until", UtcDateTime(), nullable=True),
+    Column("history", Text(), nullable=False),  # JSON list of TransitionRecord.to_dict()
+    Column("dedup_key", String(_ID_LEN * 2), nullable=False),
+    Column("window_start", UtcDateTime(), nullable=True),
+    Column("window_end", UtcDateTime(), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("outcome_detail", Text(), nullable=False, server_default=""),
+    Index("ix_recommendations_state_created", "state", "created_at"),
+    Index("ix_recommendations_use_case_asset", "use_case", "asset", "state"),
+    Index("ix_recommendations_dedup_key", "dedup_key"),
 )
 
 FEEDBACK = Table(
@@ -156,7 +179,37 @@ FEEDBACK = Table(
     Column("reason", Text(), nullable=False),
     Column("by", String(_ID_LEN), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
+    Column("via", String(16), nullable=False, server_default="api"),  # web/api/mqtt/cmms
     Index("ix_feedback_recommendation_at", "recommendation_id", "at"),
+)
+
+#: every feedback and outcome, tied to the evidence window: labels for training and the track
+#: record (``kind`` feedback: acted / deferred / dismissed; outcome: fault_confirmed / no_fault /
+#: unsure); ``via`` says through which surface it came (web / api / mqtt / cmms)
+LABELS = Table(
+    "labels",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column(
+        "recommendation_id",
+        String(_ID_LEN),
+        ForeignKey("recommendations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("asset", String(_NAME_LEN), nullable=False),
+    Column("use_case", String(_NAME_LEN), nullable=False),
+    Column("model", String(_ID_LEN), nullable=False),
+    Column("model_version", String(_NAME_LEN), nullable=False),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("window_end", UtcDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("label", String(32), nullable=False),
+    Column("detail", Text(), nullable=False),
+    Column("by", String(_ID_LEN), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("via", String(16), nullable=False),
+    Index("ix_labels_at", "at"),
+    Index("ix_labels_recommendation_at", "recommendation_id", "at"),
 )
 
 MODELS = Table(
@@ -242,4 +295,157 @@ QUARANTINE = Table(
     Index("ix_quarantine_received", "received_at"),
     Index("ix_quarantine_rule_received", "rule", "received_at"),
     Index("ix_quarantine_asset_received", "asset", "received_at"),
+)
+
+#: one row per delivery attempt of an intervention to a sink (``andon.sinks``): what was sent
+#: (dedup key, version, digest of the document), when, and how it went; the newest row per
+#: (sink, intervention) is the delivery state that survives a restart
+DELIVERIES = Table(
+    "deliveries",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("sink", String(_NAME_LEN), nullable=False),
+    Column("intervention_id", String(_ID_LEN), nullable=False),
+    Column("dedup_key", Text(), nullable=False),
+    Column("version", Integer(), nullable=False),  # 1, 2, ... per change of the document
+    Column("digest", String(64), nullable=False),  # sha256 of the canonical document (prefix)
+    Column("attempt", Integer(), nullable=False),  # 1, 2, ... per version
+    Column("at", UtcDateTime(), nullable=False),
+    Column("ok", Boolean(), nullable=False),
+    Column("http_status", Integer(), nullable=True),
+    Column("error", Text(), nullable=False),  # one line; empty when ok
+    Column("external_id", Text(), nullable=True),  # e.g. the CMMS work-order id
+    Index("ix_deliveries_sink_intervention", "sink", "intervention_id", "id"),
+    Index("ix_deliveries_at", "at"),
+)
+
+# -- the intervention gate and human triage (andon.interventions.gate / .triage) -------------
+#: the gate's episode per use case/asset key: delivered, queued or in triage
+GATE_EPISODES = Table(
+    "gate_episodes",
+    METADATA,
+    Column("key", String(2 * _ID_LEN), primary_key=True),  # use_case/asset
+    Column("position", String(2 * _ID_LEN), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
+    Column("detections", Integer(), nullable=False),
+    Column("rec_id", String(_ID_LEN), nullable=True),
+    Column("triage_id", BigInteger(), nullable=True),
+    Column("normal_windows", Integer(), nullable=False),
+)
+
+#: every gate decision: rate limits and floods are counted from here, and the counters shown
+GATE_LOG = Table(
+    "gate_log",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("position", String(2 * _ID_LEN), nullable=False),
+    Column("key", String(2 * _ID_LEN), nullable=False),
+    Column("verdict", String(32), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("rec_id", String(_ID_LEN), nullable=True),
+    Column("arrival", Boolean(), nullable=False),  # a new intervention (delivered or queued)
+    Index("ix_gate_log_position_at", "position", "at"),
+    Index("ix_gate_log_key_verdict_at", "key", "verdict", "at"),
+    Index("ix_gate_log_at", "at"),
+)
+
+#: interventions waiting in their position's overflow queue (the record as JSON)
+GATE_QUEUE = Table(
+    "gate_queue",
+    METADATA,
+    Column("rec_id", String(_ID_LEN), primary_key=True),
+    Column("position", String(2 * _ID_LEN), nullable=False),
+    Column("queued_at", UtcDateTime(), nullable=False),
+    Column("document", Text(), nullable=False),
+    Index("ix_gate_queue_position_queued", "position", "queued_at"),
+)
+
+#: detections held for a reviewer, with their evidence and latest label
+TRIAGE = Table(
+    "triage",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("use_case", String(_ID_LEN), nullable=False),
+    Column("site", String(_NAME_LEN), nullable=False),
+    Column("line", String(_NAME_LEN), nullable=False),
+    Column("asset", String(_NAME_LEN), nullable=False),
+    Column("reasons", String(200), nullable=False),  # comma-separated TriageReason values
+    Column("score", Double(), nullable=False),
+    Column("threshold", Double(), nullable=False),
+    Column("model", String(_ID_LEN), nullable=False),
+    Column("model_version", String(_NAME_LEN), nullable=False),
+    Column("window_end", UtcDateTime(), nullable=False),
+    Column("why", Text(), nullable=False),  # JSON list of contributions
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("detections", Integer(), nullable=False),
+    Column("status", String(32), nullable=False),
+    Index("ix_triage_status_created", "status", "created_at"),
+)
+
+#: every reviewer label on a triage item, with provenance (the newest one counts)
+TRIAGE_LABELS = Table(
+    "triage_labels",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("item_id", _ID, ForeignKey("triage.id", ondelete="CASCADE"), nullable=False),
+    Column("verdict", String(32), nullable=False),
+    Column("by", String(_ID_LEN), nullable=False),
+    Column("role", String(_NAME_LEN), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("note", Text(), nullable=False),
+    Index("ix_triage_labels_item", "item_id", "id"),
+)
+
+#: work orders and maintenance logs imported from IT (``andon.services.itdata``); one row per
+#: CMMS external id (imports replace it), joined to samples and recommendations by asset + time
+WORK_ORDERS = Table(
+    "work_orders",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("external_id", String(_ID_LEN), nullable=False, unique=True),
+    Column("asset", String(_NAME_LEN), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("type", String(16), nullable=False),  # WorkType
+    Column("failure_confirmed", Boolean(), nullable=False, server_default=false()),
+    Column("failure_mode", Text(), nullable=False, server_default=""),
+    Column("failure_code", String(_NAME_LEN), nullable=False, server_default=""),
+    Column("description", Text(), nullable=False, server_default=""),
+    Column("source", Text(), nullable=False, server_default=""),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Index("ix_work_orders_asset_opened", "asset", "opened_at"),
+    Index("ix_work_orders_opened", "opened_at"),
+)
+
+#: data-quality counters (``andon.contracts.report``) added up per hour of ingest time: per tag
+#: (``source`` "") or per source (``asset`` and ``tag`` ""); ``metric`` is a rule code or
+#: received / missing / filled / skew_corrected
+QUALITY_COUNTS = Table(
+    "quality_counts",
+    METADATA,
+    Column("bucket_ms", BigInteger(), nullable=False),  # start of the hour (epoch ms)
+    Column("site", String(_NAME_LEN), nullable=False),
+    Column("asset", String(_NAME_LEN), nullable=False),
+    Column("tag", String(_NAME_LEN), nullable=False),
+    Column("source", String(_ID_LEN), nullable=False),
+    Column("metric", String(32), nullable=False),
+    Column("count", BigInteger(), nullable=False),
+    PrimaryKeyConstraint("bucket_ms", "site", "asset", "tag", "source", "metric",
+                         name="pk_quality_counts"),
+    Index("ix_quality_counts_asset", "asset", "bucket_ms"),
+)
+
+#: each source's clock-skew estimate, the latest per minute of ingest time
+SOURCE_SKEW = Table(
+    "source_skew",
+    METADATA,
+    Column("source", String(_ID_LEN), nullable=False),
+    Column("at_ms", BigInteger(), nullable=False),  # start of the minute (epoch ms)
+    Column("skew_ms", BigInteger(), nullable=False),  # positive: the source's clock is ahead
+    Column("correcting", Boolean(), nullable=False),
+    PrimaryKeyConstraint("source", "at_ms", name="pk_source_skew"),
 )

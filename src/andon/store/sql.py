@@ -20,10 +20,9 @@ password.
 
 from __future__ import annotations
 
-import json
 import threading
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -54,14 +53,6 @@ from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
 from andon.contracts.rules import Rule
 from andon.errors import NotFound, StoreError
-from andon.interventions.recommendation import (
-    Contribution,
-    Feedback,
-    FeedbackKind,
-    Recommendation,
-    RecStatus,
-    apply_feedback,
-)
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.registry.record import ModelRecord
@@ -70,17 +61,20 @@ from andon.scoring.artifact import ModelMeta
 from andon.store.base import Event, SpecVersion
 from andon.store.schema import (
     EVENTS,
-    FEEDBACK,
     METADATA,
     MODELS,
     QUARANTINE,
-    RECOMMENDATIONS,
     SAMPLES,
     SPEC_VERSIONS,
     TOKENS,
     USERS,
     as_utc,
 )
+from andon.store.sql_deliveries import DeliveryTable
+from andon.store.sql_interventions import InterventionTables
+from andon.store.sql_quality import QualityTables
+from andon.store.sql_triage import TriageTables
+from andon.store.sql_workorders import WorkOrderTable
 
 if TYPE_CHECKING:
     import sqlite3
@@ -99,7 +93,6 @@ __all__ = ["SqlStore", "open_store"]
 _WRITE_OPTION = "andon_write"
 _BUSY_TIMEOUT_MS = 10_000
 _SAMPLE_KEY = ("source", "seq", "asset", "tag")
-_OPEN = (RecStatus.OPEN.value, RecStatus.DEFERRED.value)
 _URL_HELP = "expected sqlite:///path/to/andon.db or postgresql://user@host:port/database"
 
 _SAMPLE_COLUMNS = tuple(c.name for c in SAMPLES.c if c.name != "id")
@@ -136,7 +129,8 @@ def _postgres_add_samples() -> ReturningInsert[Any]:
 _POSTGRES_ADD_SAMPLES = _postgres_add_samples()
 
 
-class SqlStore:
+class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
+               QualityTables):
     """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
 
     Build one with ``open_store`` (which also creates the schema) or ``SqlStore(url)`` followed
@@ -177,6 +171,7 @@ class SqlStore:
         with self._write() as conn:
             METADATA.create_all(conn, checkfirst=True)
             _add_missing_model_columns(conn)
+            _add_missing_sample_columns(conn)
 
     def close(self) -> None:
         """Release all pooled connections (the store may be used again; it reconnects)."""
@@ -205,6 +200,7 @@ class SqlStore:
                 "seq": s.seq,
                 "source": s.source,
                 "ingest_ms": ingest_ms,
+                "reason": s.reason,
             }
             for s in samples
         ]
@@ -296,98 +292,6 @@ class SqlStore:
                 .values(replayed_at=as_utc(at, "replay time")))
         with self._write() as conn:
             return int(conn.execute(stmt).rowcount)
-
-    # -- recommendations and feedback -----------------------------------------------------
-    def save_recommendation(self, rec: Recommendation) -> None:
-        """Insert or replace (by id) a recommendation."""
-        values = _rec_to_row(rec)
-        stmt = self._insert(RECOMMENDATIONS).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[RECOMMENDATIONS.c.id],
-            set_={k: stmt.excluded[k] for k in values if k != "id"},
-        )
-        with self._write() as conn:
-            conn.execute(stmt)
-
-    def get_recommendation(self, rec_id: str) -> Recommendation:
-        """One recommendation; ``NotFound`` if unknown."""
-        stmt = select(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id == rec_id)
-        with self._read() as conn:
-            row = conn.execute(stmt).one_or_none()
-        if row is None:
-            raise NotFound("recommendation", rec_id)
-        return _rec_from_row(row)
-
-    def list_recommendations(self, *, open_only: bool = True,
-                             limit: int = 200) -> list[Recommendation]:
-        """Newest first (by created_at); with ``open_only`` just open and deferred ones."""
-        c = RECOMMENDATIONS.c
-        stmt = select(RECOMMENDATIONS).order_by(c.created_at.desc(), c.id).limit(limit)
-        if open_only:
-            stmt = stmt.where(c.status.in_(_OPEN))
-        with self._read() as conn:
-            return [_rec_from_row(row) for row in conn.execute(stmt)]
-
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """Return the newest open or deferred recommendation of a use case on an asset."""
-        c = RECOMMENDATIONS.c
-        stmt = (
-            select(RECOMMENDATIONS)
-            .where(c.use_case == use_case, c.asset == asset, c.status.in_(_OPEN))
-            .order_by(c.created_at.desc(), c.id)
-            .limit(1)
-        )
-        with self._read() as conn:
-            row = conn.execute(stmt).one_or_none()
-        return None if row is None else _rec_from_row(row)
-
-    def record_feedback(self, fb: Feedback) -> Recommendation:
-        """Apply feedback (``apply_feedback`` rules), store both atomically, return the result.
-
-        ``NotFound`` if the recommendation is unknown; ``FeedbackError`` (nothing stored) if
-        the feedback breaks a rule. The recommendation is read and locked in the same
-        transaction that writes, so two concurrent answers cannot both close it.
-        """
-        fb = replace(fb, kind=FeedbackKind(fb.kind), at=as_utc(fb.at, "feedback time"))
-        c = RECOMMENDATIONS.c
-        with self._write() as conn:
-            row = conn.execute(
-                select(RECOMMENDATIONS).where(c.id == fb.recommendation_id).with_for_update(),
-            ).one_or_none()
-            if row is None:
-                raise NotFound("recommendation", fb.recommendation_id)
-            updated = apply_feedback(_rec_from_row(row), fb)
-            conn.execute(
-                FEEDBACK.insert().values(
-                    recommendation_id=fb.recommendation_id,
-                    kind=fb.kind.value,
-                    reason=fb.reason,
-                    by=fb.by,
-                    at=fb.at,
-                ),
-            )
-            conn.execute(
-                update(RECOMMENDATIONS)
-                .where(c.id == updated.id)
-                .values(status=updated.status.value, updated_at=updated.updated_at),
-            )
-        return updated
-
-    def feedback_for(self, rec_id: str) -> list[Feedback]:
-        """Feedback given on a recommendation, oldest first (empty if none or unknown)."""
-        c = FEEDBACK.c
-        stmt = select(FEEDBACK).where(c.recommendation_id == rec_id).order_by(c.at, c.id)
-        with self._read() as conn:
-            return [
-                Feedback(
-                    recommendation_id=row.recommendation_id,
-                    kind=FeedbackKind(row.kind),
-                    reason=row.reason,
-                    by=row.by,
-                    at=row.at,
-                )
-                for row in conn.execute(stmt)
-            ]
 
     # -- models ---------------------------------------------------------------------------
     def register_model(self, meta: ModelMeta) -> None:
@@ -664,6 +568,7 @@ def _sample_from_row(row: Row[Any]) -> Sample:
         ts_ms=row.ts_ms,
         seq=row.seq,
         source=row.source,
+        reason=row.reason,
     )
 
 
@@ -704,62 +609,6 @@ def _quarantined_from_row(row: Row[Any]) -> Quarantined:
     )
 
 
-def _rec_to_row(rec: Recommendation) -> dict[str, Any]:
-    return {
-        "id": rec.id,
-        "use_case": rec.use_case,
-        "enterprise": rec.enterprise,
-        "site": rec.site,
-        "area": rec.area,
-        "line": rec.line,
-        "asset": rec.asset,
-        "asset_name": rec.asset_name,
-        "action": rec.action,
-        "owner_role": rec.owner_role,
-        "deadline": rec.deadline,
-        "deadline_label": rec.deadline_label,
-        "predicted_failure": rec.predicted_failure,
-        "detected_at": rec.detected_at,
-        "score": rec.score,
-        "threshold": rec.threshold,
-        "model": rec.model,
-        "model_version": rec.model_version,
-        "why": json.dumps([asdict(c) for c in rec.why]),
-        "status": RecStatus(rec.status).value,
-        "detections": rec.detections,
-        "created_at": rec.created_at,
-        "updated_at": rec.updated_at,
-    }
-
-
-def _rec_from_row(row: Row[Any]) -> Recommendation:
-    return Recommendation(
-        id=row.id,
-        use_case=row.use_case,
-        enterprise=row.enterprise,
-        site=row.site,
-        area=row.area,
-        line=row.line,
-        asset=row.asset,
-        asset_name=row.asset_name,
-        action=row.action,
-        owner_role=row.owner_role,
-        deadline=row.deadline,
-        deadline_label=row.deadline_label,
-        predicted_failure=row.predicted_failure,
-        detected_at=row.detected_at,
-        score=row.score,
-        threshold=row.threshold,
-        model=row.model,
-        model_version=row.model_version,
-        why=tuple(Contribution(**c) for c in json.loads(row.why)),
-        status=RecStatus(row.status),
-        detections=row.detections,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 def _model_from_row(row: Row[Any, Any, Any, Any]) -> ModelRecord:
     return ModelRecord(ModelMeta.from_json(row.meta), Stage(row.stage), row.key_id, row.signer)
 
@@ -770,6 +619,12 @@ _MODEL_COLUMNS = {
     "key_id": "VARCHAR(64)",
     "signer": "VARCHAR(200)",
 }
+
+
+def _add_missing_sample_columns(conn: Connection) -> None:
+    """Add the quality reason column to a ``samples`` table created before it (idempotent)."""
+    if "reason" not in {col["name"] for col in inspect(conn).get_columns("samples")}:
+        conn.execute(sql_text("ALTER TABLE samples ADD COLUMN reason VARCHAR(32)"))
 
 
 def _add_missing_model_columns(conn: Connection) -> None:

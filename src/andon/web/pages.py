@@ -6,6 +6,7 @@ signed-in caller, resolved by the shared dependency of ``andon.api.auth``.
 """
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,16 +19,31 @@ from starlette.staticfiles import StaticFiles
 from andon.api.auth import SESSION_COOKIE, Authenticator, Caller, needs
 from andon.auth.access import Permission, User, access_allows
 from andon.clock import Clock
-from andon.errors import AndonError, FeedbackError, NotFound
-from andon.interventions.recommendation import Feedback, FeedbackKind, Recommendation
+from andon.errors import AndonError, FeedbackError, LifecycleError, NotFound
+from andon.interventions.lifecycle import InterventionState, TransitionRecord
+from andon.interventions.recommendation import (
+    Feedback,
+    FeedbackKind,
+    Label,
+    OutcomeLabel,
+    Recommendation,
+)
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 from andon.web.views import rec_view, user_view, watched_assets
 
-__all__ = ["GiveFeedback", "WebInbox"]
+__all__ = ["GiveFeedback", "RecordOutcome", "Transition", "WebInbox"]
 
 #: records feedback: (recommendation id, kind, reason, user) -> (feedback, updated record)
-GiveFeedback = Callable[[str, FeedbackKind, str, User], tuple[Feedback, Recommendation]]
+GiveFeedback = Callable[..., tuple[Feedback, Recommendation]]
+#: moves an intervention: (id, target, reason, user, shelve_until=, via=) -> (move, record)
+Transition = Callable[..., tuple[TransitionRecord, Recommendation]]
+#: records an outcome: (id, label, detail, user, via=) -> (label, record)
+RecordOutcome = Callable[..., tuple[Label, Recommendation]]
+_MAX_SHELVE_H = 24
+_DONE_TEXT = {"acknowledged": "acknowledged", "in_progress": "started", "done": "done",
+              "deferred": "deferred", "dismissed": "dismissed", "shelved": "shelved",
+              "outcome": "outcome", **{k.value: k.value for k in FeedbackKind}}
 
 LOGIN_FAILED = "Unknown user or wrong password"
 _MAX_FIELD = 1000  # longer usernames or passwords are refused like wrong ones
@@ -48,12 +64,16 @@ class WebInbox:
 
     def __init__(self, *, store: Store, spec: Callable[[], PlantSpec], clock: Clock,
                  auth: Authenticator, give_feedback: GiveFeedback,
-                 status_for: Callable[[AndonError], int]) -> None:
+                 status_for: Callable[[AndonError], int],
+                 transition: Transition | None = None,
+                 record_outcome: RecordOutcome | None = None) -> None:
         self.store = store
         self.spec = spec
         self.clock = clock
         self.auth = auth
         self.give_feedback = give_feedback
+        self.transition = transition
+        self.record_outcome = record_outcome
         self.status_for = status_for  # the app's one mapping of errors to HTTP status codes
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("andon.web", "templates"),
@@ -100,10 +120,13 @@ class WebInbox:
         """Render the inbox of open (and deferred) recommendations, newest first."""
         spec, now = self.spec(), self.clock.now()
         recs = [rec_view(r, spec, now) for r in self.store.list_recommendations(open_only=True)]
+        recent = self.store.list_recommendations(open_only=False, limit=50)
+        closed = [rec_view(r, spec, now) for r in recent if not r.is_open and r.outcome is None]
         return self.render(
             "inbox.html", status,
             me=user_view(caller.user, spec), csrf=self.auth.csrf_token(caller),
-            recs=recs, can_give=access_allows(caller.user.access, Permission.FEEDBACK),
+            recs=recs, awaiting=closed,
+            can_give=access_allows(caller.user.access, Permission.FEEDBACK),
             watched=watched_assets(spec), now_count=sum(r.urgency in {"now", "overdue"}
                                                         for r in recs),
             flash=flash, error=error, error_rec=error_rec, reason=reason,
@@ -112,16 +135,16 @@ class WebInbox:
 
     def _flash(self, done: str | None, rec_id: str | None) -> str:
         """Return the confirmation shown after a successful feedback post redirected here."""
-        if done not in {k.value for k in FeedbackKind} or not rec_id:
+        if done not in _DONE_TEXT or not rec_id:
             return ""
         try:
             rec = self.store.get_recommendation(rec_id)
         except NotFound:
             return ""
-        return f"Recorded “{done}” for {rec.asset_name} ({rec.asset})."
+        return f"Recorded “{_DONE_TEXT[done]}” for {rec.asset_name} ({rec.asset})."
 
     # -- routes ----------------------------------------------------------------------------
-    def router(self) -> APIRouter:  # noqa: C901 - one nested function per route
+    def router(self) -> APIRouter:  # noqa: C901, PLR0915 - one nested function per route
         """Build the HTML routes: login, logout, inbox and feedback posts."""
         router = APIRouter(include_in_schema=False)
         auth = self.auth
@@ -176,7 +199,7 @@ class WebInbox:
                 return self.inbox_page(caller, 422, error="Choose Acted, Deferred or Dismissed.",
                                        error_rec=rec_id, reason=reason)
             try:
-                self.give_feedback(rec_id, fb_kind, reason, caller.user)
+                self.give_feedback(rec_id, fb_kind, reason, caller.user, via="web")
             except NotFound as exc:
                 return self.inbox_page(
                     caller, self.status_for(exc),
@@ -187,7 +210,67 @@ class WebInbox:
             target = f"/inbox?done={fb_kind.value}&rec={quote(rec_id, safe='')}"
             return RedirectResponse(target, status_code=303)
 
+        @router.post("/inbox/{rec_id}/transition", response_class=HTMLResponse)
+        def transition(rec_id: str, caller: Giver, to: Annotated[str, Form()] = "",
+                       reason: Annotated[str, Form()] = "",
+                       shelve_hours: Annotated[str, Form()] = "") -> Response:
+            """Move an intervention (acknowledge, start, done, defer, dismiss, shelve)."""
+            if to not in {s.value for s in InterventionState}:
+                return self.inbox_page(caller, 422, error="Choose one of the offered moves.",
+                                       error_rec=rec_id, reason=reason)
+            until = None
+            if to == InterventionState.SHELVED.value:
+                try:
+                    hours = float(shelve_hours or "nan")
+                except ValueError:
+                    hours = float("nan")
+                if not 0 < hours <= _MAX_SHELVE_H:
+                    return self.inbox_page(
+                        caller, 422, error=f"Shelve for more than 0 and at most "
+                                           f"{_MAX_SHELVE_H} hours.",
+                        error_rec=rec_id, reason=reason)
+                until = self.clock.now() + timedelta(hours=hours)
+            return self._answer(caller, rec_id, to, reason, lambda: self._move(
+                rec_id, to, reason, caller.user, until))
+
+        @router.post("/inbox/{rec_id}/outcome", response_class=HTMLResponse)
+        def outcome(rec_id: str, caller: Giver, label: Annotated[str, Form()] = "",
+                    detail: Annotated[str, Form()] = "") -> Response:
+            """Record what was found (fault confirmed / no fault / unsure)."""
+            try:
+                chosen = OutcomeLabel(label)
+            except ValueError:
+                return self.inbox_page(caller, 422, error="Choose what was found.",
+                                       error_rec=rec_id, reason=detail)
+            if self.record_outcome is None:  # pragma: no cover - wired by create_app
+                raise NotFound("outcome route", rec_id)
+            record = self.record_outcome
+            return self._answer(caller, rec_id, "outcome", detail,
+                                lambda: record(rec_id, chosen, detail, caller.user, via="web"))
+
         return router
+
+    def _move(self, rec_id: str, to: str, reason: str, user: User,
+              until: datetime | None) -> object:
+        if self.transition is None:  # pragma: no cover - wired by create_app
+            raise NotFound("transition route", rec_id)
+        return self.transition(rec_id, InterventionState(to), reason, user,
+                               shelve_until=until, via="web")
+
+    def _answer(self, caller: Caller, rec_id: str, done: str, reason: str,
+                act: Callable[[], object]) -> Response:
+        """Run ``act``; show the inbox with the one-line reason if refused, else redirect."""
+        try:
+            act()
+        except NotFound as exc:
+            return self.inbox_page(
+                caller, self.status_for(exc),
+                error="That recommendation no longer exists; the list below is current.")
+        except (FeedbackError, LifecycleError) as exc:
+            return self.inbox_page(caller, self.status_for(exc), error=_sentence(str(exc)),
+                                   error_rec=rec_id, reason=reason)
+        target = f"/inbox?done={quote(done, safe='')}&rec={quote(rec_id, safe='')}"
+        return RedirectResponse(target, status_code=303)
 
 
 def _sentence(text: str) -> str:

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from andon.auth.access import User
-from andon.interventions.recommendation import Recommendation, RecStatus
+from andon.interventions.lifecycle import InterventionState
+from andon.interventions.recommendation import Recommendation
 from andon.spec.model import PlantSpec
 
 __all__ = [
@@ -40,8 +41,16 @@ class RecView:
     asset_name: str
     where: tuple[str, ...]  # ("Ghent water treatment", "Cooling water loop")
     action: str
-    status: str
+    status: str  # the lifecycle state's value
     deferred: bool
+    state_text: str  # "Acknowledged by ana", "Escalated (level 2)", "Shelved until ..."
+    priority: str
+    assignee: str
+    escalation_level: int
+    moves: tuple[tuple[str, str, bool], ...]  # (target state, button text, needs a reason)
+    history: tuple[str, ...]  # "Mon 02 Mar 08:04 CET · ana: new → acknowledged (why)"
+    outcome: str
+    needs_outcome: bool
     deadline_iso: str
     deadline_local: str  # "Tue 24 Nov 05:30 CET"
     deadline_label: str
@@ -117,10 +126,21 @@ def rec_view(rec: Recommendation, spec: PlantSpec, now: datetime) -> RecView:
         where.append(rec.line)
     due, urgency = due_text(rec.deadline, now, is_now=rec.deadline_is_now)
     ratio = rec.score / rec.threshold if rec.threshold else float("inf")
+    legal = rec.legal_moves()
+    moves = tuple((s.value, text, s in _NEEDS_REASON) for s, text in _BUTTONS if s in legal)
+    history = tuple(
+        f"{local_time(t.at, tz)} · {t.by}: "
+        f"{'raised' if t.from_state is None else t.from_state.value} → {t.to_state.value}"
+        + (f" ({t.reason})" if t.reason else "")
+        for t in rec.lifecycle.history)
     return RecView(
         id=rec.id, asset=rec.asset, asset_name=rec.asset_name, where=tuple(where),
-        action=rec.action, status=rec.status.value,
-        deferred=rec.status is RecStatus.DEFERRED,
+        action=rec.action, status=rec.state.value,
+        deferred=rec.state is InterventionState.DEFERRED,
+        state_text=_state_text(rec, tz), priority=rec.priority.value,
+        assignee=rec.assignee or "", escalation_level=rec.escalation_level, moves=moves,
+        history=history, outcome="" if rec.outcome is None else rec.outcome.value,
+        needs_outcome=not rec.is_open and rec.outcome is None,
         deadline_iso=rec.deadline.isoformat(), deadline_local=local_time(rec.deadline, tz),
         deadline_label=rec.deadline_label, deadline_now=rec.deadline_is_now, urgency=urgency,
         due=due, detected_local=local_time(rec.detected_at, tz), owner_role=rec.owner_role,
@@ -129,6 +149,26 @@ def rec_view(rec: Recommendation, spec: PlantSpec, now: datetime) -> RecView:
         model=f"{rec.model} v{rec.model_version}".replace(" vv", " v"),
         why=tuple(c.describe() for c in rec.why),
     )
+
+
+_S = InterventionState
+#: inbox buttons, in the order shown: (target state, text); only legal ones are shown
+_BUTTONS = ((_S.ACKNOWLEDGED, "Acknowledge"), (_S.IN_PROGRESS, "Start"), (_S.DONE, "Done"),
+            (_S.DEFERRED, "Defer"), (_S.DISMISSED, "Dismiss"), (_S.SHELVED, "Shelve"))
+_NEEDS_REASON = frozenset({_S.DEFERRED, _S.DISMISSED, _S.SHELVED})
+
+
+def _state_text(rec: Recommendation, tz: ZoneInfo) -> str:
+    """Where the intervention stands, in a few words."""
+    state = rec.state
+    if state is _S.SHELVED and rec.shelved_until is not None:
+        return f"Shelved until {local_time(rec.shelved_until, tz)}"
+    if state is _S.ESCALATED:
+        return f"Escalated (level {rec.escalation_level})"
+    if state in {_S.ACKNOWLEDGED, _S.IN_PROGRESS} and rec.assignee:
+        verb = "Acknowledged" if state is _S.ACKNOWLEDGED else "In progress"
+        return f"{verb} by {rec.assignee}"
+    return state.value.replace("_", " ").capitalize()
 
 
 def watched_assets(spec: PlantSpec) -> int:

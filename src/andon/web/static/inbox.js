@@ -5,13 +5,15 @@
 
   function region() { return document.getElementById(REGION); }
 
-  // Busy: focus is in a form field of the list, or a reason has been typed but not sent.
+  // Busy: focus is in a form field of the list, a reason or finding has been typed but not
+  // sent, or a history is open.
   function busy(el) {
     var active = document.activeElement;
     if (active && el.contains(active) && /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(active.tagName)) {
       return true;
     }
-    var inputs = el.querySelectorAll("input[name=reason]");
+    if (el.querySelector("details[open]")) { return true; }  // someone reads a history
+    var inputs = el.querySelectorAll("input[name=reason], input[name=detail]");
     for (var i = 0; i < inputs.length; i += 1) {
       if (inputs[i].value.trim() !== "") { return true; }
     }

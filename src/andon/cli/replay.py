@@ -1,0 +1,202 @@
+"""``andon replay`` (historian export backtests) and ``andon import work-orders`` (IT data)."""
+
+from __future__ import annotations
+
+import csv
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+
+if TYPE_CHECKING:
+    from andon.namespace.tagmap import TagBinding, TagMap
+    from andon.spec.model import PlantSpec
+    from andon.store.base import Store
+
+__all__ = ["import_app", "replay"]
+
+import_app = typer.Typer(
+    help="Import IT data: work orders and maintenance logs from a CMMS, joined to assets and "
+    "time (e.g. 'failure confirmed on this asset at this time').",
+    no_args_is_help=True,
+)
+
+console = Console()
+err = Console(stderr=True)
+
+TimezoneOpt = Annotated[str | None, typer.Option(
+    "--timezone", help="IANA time zone (e.g. Europe/Brussels, or UTC) of timestamps written "
+    "without an offset; without it such timestamps are refused.")]
+
+
+def _warn(message: str) -> None:
+    err.print(Text.assemble(("warning: ", "bold yellow"), message), soft_wrap=True,
+              highlight=False)
+
+
+def _registry(db: str) -> Store | None:
+    """The plant's store when it exists (models registry, work orders); else None."""
+    from andon.store import open_store  # noqa: PLC0415
+
+    if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).is_file():
+        return None
+    return open_store(db)
+
+
+def _tag_map(spec: PlantSpec, sites: list[str]) -> TagMap | None:
+    """The tag maps of the named sites of the spec, merged."""
+    from andon.namespace.tagmap import TagMap  # noqa: PLC0415
+
+    if not sites:
+        return None
+    bindings: list[TagBinding] = []
+    for site in sites:
+        try:
+            bindings.extend(TagMap.of_site(spec, site).bindings.values())
+        except KeyError:
+            known = ", ".join(s.id for s in spec.sites)
+            raise typer.BadParameter(f"unknown site {site!r} (known: {known})",
+                                     param_hint="--map") from None
+    try:
+        return TagMap.of(bindings)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map") from None
+
+
+def replay(
+    file: Annotated[Path, typer.Argument(help="Historian export: .csv or .parquet, long "
+                                         "(timestamp, tag, value[, unit][, quality]) or wide "
+                                         "(timestamp + one column per tag).")],
+    use_case: Annotated[str, typer.Option("--use-case", help="Use case id from the spec.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write per-window scores here (CSV: window end, asset, score, "
+        "threshold, anomalous, top features).")] = None,
+    recommendations: Annotated[Path | None, typer.Option(
+        "--recommendations", help="Write the recommendations that would have been raised "
+        "here (CSV).")] = None,
+    models: Annotated[Path, typer.Option(
+        "--models", help="Directory of model artifacts.")] = DEFAULT_DATA / "models",
+    tag_map: Annotated[list[str] | None, typer.Option(
+        "--map", help="Resolve raw tag names through this site's tag map (repeatable).")]
+    = None,
+    timezone: TimezoneOpt = None,
+    model_version: Annotated[int | None, typer.Option(
+        "--model-version", help="Replay with this version; default: the production version "
+        "in the store, else the newest in --models.")] = None,
+    layout: Annotated[str, typer.Option(
+        help="File layout: auto, long or wide.")] = "auto",
+    source: Annotated[str | None, typer.Option(
+        help="Producer id given to the samples; default historian:FILE.")] = None,
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Backtest: run a historian export through the live scoring path at full speed.
+
+    The same contracts, windows, features, model and decider as 'andon edge'; nothing is
+    recorded. Prints a summary: rows read, rejected (file:line), quarantined by rule, windows
+    scored, anomalies, recommendations, and the first detection per asset with its lead time
+    before a confirmed failure (from work orders imported into --db).
+    """
+    from andon.connectors.historian import HistorianExport  # noqa: PLC0415
+    from andon.services.replay import replay_export  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
+
+    if layout not in {"auto", "long", "wide"}:
+        raise typer.BadParameter("expected auto, long or wide", param_hint="--layout")
+    shape: Literal["auto", "long", "wide"] = (
+        "long" if layout == "long" else "wide" if layout == "wide" else "auto")
+    plant = load_spec(spec)
+    export = HistorianExport(file, tagmap=_tag_map(plant, tag_map or []), spec=plant,
+                             timezone=timezone, source=source, layout=shape)
+    columns = ([DownloadColumn()] if export.progress_unit == "bytes"
+               else [MofNCompleteColumn(), TextColumn("rows")])
+    bar = Progress(TextColumn(f"replaying {file.name}"), BarColumn(), TaskProgressColumn(),
+                   *columns, TimeRemainingColumn(), console=err, transient=True)
+    task = bar.add_task("replay", total=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with ExitStack() as stack:
+        registry = _registry(db)
+        if registry is not None:
+            stack.callback(registry.close)
+        scores = None if out is None else stack.enter_context(
+            out.open("w", newline="", encoding="utf-8"))
+        recs = None if recommendations is None else stack.enter_context(
+            recommendations.open("w", newline="", encoding="utf-8"))
+        with bar:
+            summary = replay_export(export, plant, use_case, models, registry=registry,
+                                    model_version=model_version, scores=scores,
+                                    recommendations=recs, progress=progress)
+    for line in summary.lines():
+        if line.startswith("warning: "):
+            _warn(line.removeprefix("warning: "))
+        else:
+            console.print(line, highlight=False, soft_wrap=True)
+    for path, what in ((out, "scores"), (recommendations, "recommendations")):
+        if path is not None:
+            console.print(f"{what} written to {path}", highlight=False)
+
+
+@import_app.command("work-orders")
+def import_work_orders(
+    file: Annotated[Path, typer.Argument(help="CMMS export: .csv, .json (array) or .jsonl.")],
+    map_assets: Annotated[Path | None, typer.Option(
+        "--map-assets", help="CMMS asset name -> asset id: YAML/JSON mapping or CSV "
+        "(name,asset). Asset ids and names of the spec are recognised without it.")] = None,
+    timezone: TimezoneOpt = None,
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="Write rejected rows here (CSV: where, reason, row); default: "
+        "FILE.rejects.csv in the current directory, when there are any.")] = None,
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Import work orders (idempotent by external id); bad rows are reported, others kept.
+
+    Fields: external id, asset, opened_at, closed_at, type (corrective / preventive /
+    inspection), failure_confirmed, failure mode and code, description. Exit code 1 when some
+    rows were rejected (each printed as file:line: reason).
+    """
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.connectors.historian import parse_timezone  # noqa: PLC0415
+    from andon.services.itdata import import_work_orders as run_import  # noqa: PLC0415
+    from andon.services.itdata import load_asset_map  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = load_spec(spec)
+    names = None if map_assets is None else load_asset_map(map_assets)
+    with open_store(db) as store:
+        result = run_import(store, file, plant, clock=SystemClock(), asset_map=names,
+                            timezone=parse_timezone(timezone))
+    console.print(f"{file.name}: {result.read} rows read, {len(result.orders)} usable: "
+                  f"{result.new} new, {result.updated} updated, {result.unchanged} unchanged; "
+                  f"{len(result.rejected)} rejected", highlight=False)
+    if not result.rejected:
+        return
+    for line in result.lines()[:20]:
+        err.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True, highlight=False)
+    if len(result.rejected) > 20:
+        err.print(f"... and {len(result.rejected) - 20} more", highlight=False)
+    path = rejects or Path(f"{file.stem}.rejects.csv")
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(("where", "reason", "row"))
+        w.writerows((r.where, r.reason, r.raw) for r in result.rejected)
+    err.print(f"rejected rows written to {path}", highlight=False)
+    raise typer.Exit(1)

@@ -1,0 +1,100 @@
+"""``andon triage ...``: detections held back for a reviewer, and the reviewer's labels.
+
+A detection goes to triage instead of an inbox when its confidence (score / threshold) is
+below the use case's ``confidence_floor`` or its input is out of the model's training
+distribution. ``andon triage label ID real_problem --note ...`` keeps the verdict with who,
+their role and when.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from andon.cli.options import DEFAULT_DB, DbOpt
+from andon.interventions.triage import TriageStatus, TriageVerdict
+
+__all__ = ["triage_app"]
+
+triage_app = typer.Typer(
+    help="Detections held for a reviewer (low confidence or out of the model's training "
+    "distribution) and their labels: real_problem, normal or unsure.",
+    no_args_is_help=True,
+)
+
+console = Console()
+
+
+@triage_app.command("list")
+def list_(
+    status: Annotated[TriageStatus | None, typer.Option(
+        "--status", help="Only open or labelled items.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest "
+                                       "first.")] = 50,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """List triage items, newest first: why each is held, its evidence and its label."""
+    from andon.store import open_store  # noqa: PLC0415
+
+    with open_store(db) as store:
+        items = store.list_triage(status=status, limit=limit)
+    table = Table(title="Triage")
+    for col in ("id", "window end", "asset", "why held", "confidence", "top feature",
+                "windows", "label"):
+        table.add_column(col, overflow="fold")
+    for item in items:
+        top = item.why[0].describe() if item.why else "-"
+        lab = item.label
+        label = "-" if lab is None else (
+            f"{lab.verdict.value} by {lab.by} ({lab.role}) {lab.at:%Y-%m-%d %H:%M} UTC"
+            + (f": {lab.note}" if lab.note else ""))
+        table.add_row(str(item.id), f"{item.window_end:%Y-%m-%d %H:%M} UTC",
+                      f"{item.asset} ({item.use_case})",
+                      ", ".join(r.value for r in item.reasons), f"{item.confidence:.2f}",
+                      Text(top), str(item.detections), Text(label))
+    console.print(table)
+    if not items:
+        console.print("no triage items", highlight=False)
+
+
+@triage_app.command("label")
+def label(
+    item_id: Annotated[int, typer.Argument(help="Id from 'andon triage list'.")],
+    verdict: Annotated[TriageVerdict, typer.Argument(help="What it was.")],
+    note: Annotated[str, typer.Option("--note", help="What you saw (kept on record).")] = "",
+    by: Annotated[str | None, typer.Option("--by", help="Reviewer login; default: the OS "
+                                           "user.")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="Reviewer's role, when the "
+                                             "reviewer has no login in the store.")] = None,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """Label a triage item real_problem / normal / unsure, with who, role, when and a note."""
+    from andon.auth.access import Permission, access_allows  # noqa: PLC0415
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.events import Event  # noqa: PLC0415
+    from andon.interventions.triage import TriageLabel  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    reviewer = by or getpass.getuser()
+    with open_store(db) as store:
+        user = store.get_user(reviewer)
+        if user is not None and not access_allows(user.access, Permission.REVIEW):
+            raise typer.BadParameter(f"{reviewer} has {user.access} access; labelling triage "
+                                     "items needs engineer access", param_hint="--by")
+        who_role = user.role if user is not None else role
+        if not who_role:
+            raise typer.BadParameter(f"no login {reviewer!r} in the store; say which role "
+                                     "you review as", param_hint="--role")
+        at = SystemClock().now()
+        item = store.label_triage(TriageLabel(item_id, verdict, reviewer, who_role, at,
+                                              note.strip()))
+        store.add_event(Event("triage_label", f"triage item {item_id}",
+                              verdict.value + (f": {note.strip()}" if note.strip() else ""),
+                              at, by=reviewer))
+    console.print(f"[green]labelled[/] triage item {item.id} ({item.asset}): {verdict.value} "
+                  f"by {reviewer} ({who_role})", highlight=False)

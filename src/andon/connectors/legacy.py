@@ -1,0 +1,142 @@
+"""Legacy raw topics: a site's sources publish raw names; its tag map makes them canonical.
+
+Layout (one message per value)::
+
+    legacy/{enterprise}/{site}/{raw_name}
+    {"value": 1432, "ts": 1764000000000, "seq": 17, "src": "plc2", "q": "good"}
+
+``raw_name`` is everything after the site level (so it may itself contain ``/``, as OPC UA
+browse paths do; it cannot contain ``+`` or ``#``, which MQTT forbids in a published topic).
+``value`` is the raw number (the map's ``scale``/``offset`` turn it into the map's unit),
+``ts`` the source time in epoch milliseconds. ``seq`` (producer sequence, default: ``ts``),
+``src`` (producer id, default ``{site}:{raw_name}``: without a sequence of its own, each raw
+point is its own producer, so that duplicates, dropped by (source, seq), are only ever the same
+point at the same time) and ``q`` (good / uncertain / bad, default good) are optional, since
+gateways of old PLCs rarely send them.
+
+``LegacyDecoder.decode`` resolves the raw name through the site's ``TagMap`` and returns a
+canonical ``Sample`` in the map's unit; the data contracts convert it to the tag's canonical
+unit, exactly as for a UNS sample in a non-canonical unit. A raw name the map does not know,
+a site without a map, or a malformed payload is a ``PayloadError`` naming the raw name and
+the site; the edge quarantines it. ``encode_legacy`` is the reverse (the simulator publishes
+a legacy site through it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from andon.errors import PayloadError
+from andon.namespace.sample import Quality, Sample
+from andon.namespace.tagmap import TagBinding, TagMap, site_maps
+from andon.units import affine
+
+if TYPE_CHECKING:
+    from andon.spec.model import PlantSpec
+
+__all__ = ["LEGACY_PREFIX", "LegacyDecoder", "encode_legacy", "legacy_filter", "legacy_topic"]
+
+#: first level of every legacy raw topic (the edge dispatches on it with one prefix check)
+LEGACY_PREFIX = "legacy/"
+_MAX_SOURCE = 200
+_MIN_TS_MS = -62_135_596_800_000  # 0001-01-01
+_MAX_TS_MS = 253_402_300_799_999  # 9999-12-31
+_QUALITIES = {q.value: q for q in Quality}
+_affine = lru_cache(maxsize=1024)(affine)  # pint is slow; a plant has few unit pairs
+
+
+def legacy_topic(enterprise: str, site: str, raw: str) -> str:
+    """Topic a legacy source publishes ``raw`` on."""
+    return f"{LEGACY_PREFIX}{enterprise}/{site}/{raw}"
+
+
+def legacy_filter(enterprise: str, site: str) -> str:
+    """Subscription filter for every raw name of a site."""
+    return f"{LEGACY_PREFIX}{enterprise}/{site}/#"
+
+
+class LegacyDecoder:
+    """Turns legacy raw messages of one enterprise's mapped sites into canonical samples."""
+
+    def __init__(self, spec: PlantSpec, maps: dict[str, TagMap] | None = None) -> None:
+        self.enterprise = spec.enterprise.id
+        #: site id -> its tag map (sites without a map are absent)
+        self.maps = site_maps(spec) if maps is None else maps
+        self._prefix = f"{LEGACY_PREFIX}{self.enterprise}/"
+
+    def decode(self, topic: str, payload: bytes) -> Sample:
+        """The canonical sample of one raw message; ``PayloadError`` with the reason if not."""
+        if not topic.startswith(self._prefix):
+            raise PayloadError(topic, f"not a legacy topic of enterprise {self.enterprise!r} "
+                                      f"({self._prefix}{{site}}/{{raw name}})")
+        site, sep, raw = topic[len(self._prefix):].partition("/")
+        if not sep or not raw:
+            raise PayloadError(topic, "legacy topic has no raw name "
+                                      f"({self._prefix}{{site}}/{{raw name}})")
+        tag_map = self.maps.get(site)
+        if tag_map is None:
+            raise PayloadError(topic, f"site {site[:80]!r} has no tag map for raw name "
+                                      f"{raw[:200]!r}")
+        binding = tag_map.resolve(raw)
+        if binding is None:
+            raise PayloadError(topic, f"raw name {raw[:200]!r} is not in the tag map of site "
+                                      f"{site!r}")
+        return _sample(topic, payload, binding, site)
+
+
+def _sample(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sample:
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise PayloadError(topic, f"{binding.raw}: payload is not JSON ({exc})"[:300]) from None
+    if not isinstance(data, dict):
+        raise PayloadError(topic, f"{binding.raw}: payload is not a JSON object")
+    raw_value = data.get("value")
+    if isinstance(raw_value, bool) or not isinstance(raw_value, int | float):
+        raise PayloadError(topic, f"{binding.raw}: 'value' must be a finite number, "
+                                  f"got {raw_value!r}"[:300])
+    try:
+        value = binding.value(float(raw_value))
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise PayloadError(topic, f"{binding.raw}: 'value' {raw_value!r} is not finite "
+                                  f"(after scaling)"[:300])
+    ts = data.get("ts")
+    if isinstance(ts, bool) or not isinstance(ts, int) or not _MIN_TS_MS <= ts <= _MAX_TS_MS:
+        raise PayloadError(topic, f"{binding.raw}: 'ts' must be epoch milliseconds (integer), "
+                                  f"got {ts!r}"[:300])
+    seq = data.get("seq", ts)
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise PayloadError(topic, f"{binding.raw}: 'seq' must be a non-negative integer, "
+                                  f"got {seq!r}"[:300])
+    source = data.get("src") if "src" in data else f"{site}:{binding.raw}"[:_MAX_SOURCE]
+    if not isinstance(source, str) or not source or len(source) > _MAX_SOURCE:
+        raise PayloadError(topic, f"{binding.raw}: 'src' must be a producer id of 1 to "
+                                  f"{_MAX_SOURCE} characters, got {source!r}"[:300])
+    q = data.get("q", "good")
+    quality = _QUALITIES.get(q) if isinstance(q, str) else None
+    if quality is None:
+        raise PayloadError(topic, f"{binding.raw}: 'q' must be good, uncertain or bad, "
+                                  f"got {q!r}"[:300])
+    return Sample(binding.address, value, binding.unit, quality, ts, seq, source)
+
+
+def encode_legacy(sample: Sample, binding: TagBinding) -> tuple[str, bytes]:
+    """The raw topic and payload a legacy source sends for a canonical ``sample``.
+
+    The value goes from the sample's unit to the binding's unit, then through the inverse
+    scaling; ``decode`` of the result gives the sample back (in the binding's unit).
+    """
+    scale, offset = _affine(sample.unit, binding.unit)
+    raw = binding.raw_value(sample.value * scale + offset)
+    doc: dict[str, object] = {"value": raw, "ts": sample.ts_ms, "seq": sample.seq,
+                              "src": sample.source}
+    if sample.quality is not Quality.GOOD:
+        doc["q"] = sample.quality.value
+    a = sample.address
+    return (legacy_topic(a.enterprise, a.site, binding.raw),
+            json.dumps(doc, separators=(",", ":"), allow_nan=False).encode())

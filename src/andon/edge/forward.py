@@ -1,0 +1,86 @@
+"""Forwarding: what the edge recorded locally also goes to the central side, via the outbox.
+
+The edge keeps its own store (it scores from local data) and, once per flush, hands the
+validated samples and its events to the outbox (``andon.edge.uplink.Uplink.send``), so a
+broker outage or an edge restart loses none of them and the central ingest service
+(``andon.services.central``) writes each exactly once, in order per source.
+
+- **samples**: one item per sample source per flush, on ``_andon/edge/{edge_id}/samples``,
+  keyed ``samples:{source}:{first seq}:{last seq}`` (idempotent: the same batch is queued
+  once). The document is ``{"kind": "samples", "edge_id", "source", "samples": [[topic,
+  payload], ...]}`` with each sample as the UNS tag topic and JSON payload it had (quality
+  included, so a flagged sample stays ``uncertain``).
+- **events**: each event the edge kept, on ``_andon/edge/{edge_id}/event``, keyed by a hash
+  of its content. Kinds the uplink publishes itself (link changes, blocked publishes, birth
+  and heartbeat) are not sent twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from andon.clock import to_ms
+from andon.events import Event
+from andon.namespace.sample import Sample, encode_sample
+from andon.namespace.topics import edge_topic
+
+__all__ = ["EVENT_LEAF", "SAMPLES", "SAMPLES_LEAF", "Forwarder", "sample_batches"]
+
+#: the outbox kind of forwarded samples (the full-buffer policy drops the oldest first)
+SAMPLES = "samples"
+#: topic leaves under ``_andon/edge/{edge_id}/``
+SAMPLES_LEAF = "samples"
+EVENT_LEAF = "event"
+#: event kinds the uplink already publishes (or that describe the link itself)
+_NOT_FORWARDED = frozenset({"edge_link", "blocked_publish", "edge_state", "edge_heartbeat"})
+
+
+class Sender(Protocol):
+    """The uplink's ``send`` (guard + outbox)."""
+
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, Any], *,
+             retain: bool = False) -> bool:
+        """Queue one item; False if it was blocked or refused."""
+        ...
+
+
+def sample_batches(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    """Samples grouped by source, each group in arrival order."""
+    out: dict[str, list[Sample]] = {}
+    for s in samples:
+        out.setdefault(s.source, []).append(s)
+    return out
+
+
+class Forwarder:
+    """Queue samples and events for the central side through ``sender`` (call on its thread)."""
+
+    def __init__(self, sender: Sender, enterprise: str, edge_id: str) -> None:
+        self.sender = sender
+        self.edge_id = edge_id
+        self.samples_topic = edge_topic(enterprise, edge_id, SAMPLES_LEAF)
+        self.event_topic = edge_topic(enterprise, edge_id, EVENT_LEAF)
+        self.samples = 0  # samples queued
+        self.events = 0  # events queued
+
+    def forward(self, samples: list[Sample], events: list[Event]) -> None:
+        """Queue one item per sample source, and one per event."""
+        for source, batch in sample_batches(samples).items():
+            key = f"samples:{source}:{batch[0].seq}:{batch[-1].seq}"
+            doc: dict[str, Any] = {"kind": SAMPLES, "edge_id": self.edge_id, "source": source,
+                   "samples": [[s.address.topic, encode_sample(s).decode()] for s in batch]}
+            if self.sender.send(SAMPLES, key, source, self.samples_topic, doc):
+                self.samples += len(batch)
+        for event in events:
+            if event.kind in _NOT_FORWARDED:
+                continue
+            at = to_ms(event.at)
+            digest = hashlib.sha256(
+                f"{event.kind}\n{event.subject}\n{event.detail}\n{at}".encode()).hexdigest()
+            doc = {"kind": event.kind, "edge_id": self.edge_id, "subject": event.subject,
+                   "detail": event.detail, "by": event.by, "at": at}
+            if self.sender.send("event", f"{self.edge_id}:ev:{digest[:24]}", self.edge_id,
+                                self.event_topic, doc):
+                self.events += 1

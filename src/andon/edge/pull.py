@@ -1,0 +1,175 @@
+"""Model pull: the edge fetches its production models from the central registry into a cache.
+
+``andon edge --central URL --token-file F`` calls ``pull_models`` at start and then now and
+then. For each model of the edge's use cases it asks ``GET /api/models/production``, and for
+a production version it does not hold yet downloads ``GET /api/models/{name}/{version}/
+artifact`` (a zip, ``andon.registry.bundle``), unpacks it beside the cache, and **verifies its
+signature against the plant's trusted keys before it enters the cache**. A refused version
+(unsigned, altered, truncated, untrusted key) is deleted, logged with a one-line reason and
+kept as a ``model_refused`` event; the cache manifest is not changed, so the last known good
+version keeps serving.
+
+The models directory is the cache. Its manifest ``cache.json`` records, per model, the
+version that is production (as last confirmed by the central side), its key id and when it
+was pulled; ``Edge.reload_models`` serves that version (verifying it again as it loads). With
+the central service down, nothing changes: the edge starts and keeps serving from the cache.
+
+HTTP: ``httpx`` (a runtime dependency): bounded connect/read timeouts, one connection reused
+for the listing and the downloads, bearer auth, and typed errors to map to one-line reasons;
+stdlib ``urllib`` would need all of that written by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+
+from andon.errors import ModelError
+from andon.events import Event
+from andon.registry.bundle import unpack
+from andon.registry.signing import verify
+
+__all__ = ["MANIFEST", "PullResult", "cached_version", "pull_every", "pull_models",
+           "read_manifest"]
+
+log = structlog.get_logger("andon.edge.pull")
+
+#: the cache manifest, in the models directory
+MANIFEST = "cache.json"
+
+
+@dataclass
+class PullResult:
+    """What one pull did."""
+
+    current: dict[str, int] = field(default_factory=dict)  # model -> production version held
+    pulled: list[str] = field(default_factory=list)  # labels downloaded and verified
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (label, one-line reason)
+    offline: str | None = None  # why the central service could not be asked (then: the cache)
+
+
+def read_manifest(models_dir: Path) -> dict[str, dict[str, Any]]:
+    """The cache manifest (empty if there is none or it cannot be read)."""
+    try:
+        data = json.loads((models_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    models = data.get("models") if isinstance(data, dict) else None
+    return {str(k): v for k, v in models.items() if isinstance(v, dict)} \
+        if isinstance(models, dict) else {}
+
+
+def cached_version(models_dir: Path, name: str) -> int | None:
+    """The production version of ``name`` the cache holds, or None (no manifest entry)."""
+    entry = read_manifest(models_dir).get(name)
+    version = None if entry is None else entry.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+def _write_manifest(models_dir: Path, models: dict[str, dict[str, Any]]) -> None:
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps({"format": 1, "models": models}, indent=2, sort_keys=True) + "\n",
+                   encoding="utf-8")
+    tmp.replace(models_dir / MANIFEST)  # atomic: a crash leaves the old or the new manifest
+
+
+def pull_models(central_url: str, token: str, names: Iterable[str], models_dir: Path,
+                trusted_keys: Path, *, now: datetime,
+                record: Callable[[Event], None] | None = None,
+                timeout_s: float = 10.0, transport: httpx.BaseTransport | None = None,
+                ) -> PullResult:
+    """Bring the cache up to the central production versions of ``names`` (module doc)."""
+    result = PullResult()
+    wanted = sorted(set(names))
+    manifest = read_manifest(models_dir)
+    result.current = {n: int(manifest[n]["version"]) for n in wanted
+                      if isinstance(manifest.get(n, {}).get("version"), int)}
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with httpx.Client(base_url=central_url.rstrip("/"), headers=headers,
+                          timeout=timeout_s, transport=transport) as client:
+            listing = client.get("/api/models/production")
+            listing.raise_for_status()
+            production = {str(r["name"]): int(r["version"]) for r in listing.json()
+                          if isinstance(r, dict) and r.get("name") in wanted}
+            for name in wanted:
+                version = production.get(name)
+                if version is None or result.current.get(name) == version:
+                    continue
+                label = f"{name} v{version}"
+                reason = _fetch(client, name, version, models_dir, trusted_keys)
+                if reason is not None:
+                    result.refused.append((label, reason))
+                    log.warning("model refused", model=label, reason=reason)
+                    if record is not None:
+                        record(Event("model_refused", name, f"{label} from {central_url}: "
+                                     f"{reason}", now))
+                    continue
+                manifest[name] = {"version": version, "pulled_at": now.isoformat(),
+                                  "from": central_url}
+                result.current[name] = version
+                result.pulled.append(label)
+                log.info("model pulled", model=label)
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        result.offline = _why(central_url, exc)
+        log.warning("no model pull; serving from the cache",
+                    url=central_url, reason=result.offline)
+    if result.pulled:
+        _write_manifest(models_dir, manifest)
+    return result
+
+
+def _fetch(client: httpx.Client, name: str, version: int, models_dir: Path,
+           trusted_keys: Path) -> str | None:
+    """Download, unpack and verify one version into the cache; the refusal reason or None.
+
+    It is unpacked under ``.incoming/{name}/v{version}`` (the signature binds the directory
+    name) and moved into the cache only once it verifies.
+    """
+    response = client.get(f"/api/models/{name}/{version}/artifact")
+    response.raise_for_status()
+    final = models_dir / name / f"v{version}"
+    incoming = models_dir / ".incoming" / name / f"v{version}"
+    shutil.rmtree(incoming, ignore_errors=True)
+    try:
+        unpack(response.content, incoming)
+        verify(incoming, trusted_keys)
+    except ModelError as exc:
+        shutil.rmtree(incoming, ignore_errors=True)
+        return exc.reason
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(final, ignore_errors=True)
+    incoming.replace(final)
+    return None
+
+
+def _why(url: str, exc: Exception) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"{url} answered {exc.response.status_code} to {exc.request.url.path}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"cannot reach {url} ({type(exc).__name__}: {exc})"
+    return f"{url} sent an unreadable model listing ({type(exc).__name__})"
+
+
+async def pull_every(pull: Callable[[], PullResult], stop: asyncio.Event, every_s: float) -> None:
+    """Call ``pull`` on a worker thread every ``every_s`` seconds until ``stop`` is set.
+
+    The edge reloads its models on its own (``run_edge``'s ``reload_every_s``), so a version
+    pulled here starts serving within a few seconds.
+    """
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+        if not stop.is_set():
+            await asyncio.to_thread(pull)

@@ -1,0 +1,407 @@
+"""Central ingest: what edges forward through their outboxes, written into the central store.
+
+An edge (``andon edge --forward``) publishes, from its durable outbox, at least once:
+
+- ``andon/v1/{ent}/_andon/edge/{edge_id}/samples``: batches of validated samples, one per
+  sample source and flush (``andon.edge.forward``);
+- ``andon/v1/{ent}/_andon/edge/{edge_id}/event``: its events (model loaded or refused, link
+  changes, blocked publishes, data-quality breaches);
+- ``andon/v1/{ent}/+/+/+/+/_andon/recommendation``: its recommendations (the UNS topic);
+- ``.../state`` and ``.../heartbeat``: birth, heartbeat and death documents (retained).
+
+``CentralIngest`` writes each outbox item **exactly once and in order per source**: every
+item carries its outbox ``epoch`` (one per outbox file), ``source`` and ``seq`` (one more per
+item of the source), so the ingest keeps, per (epoch, source), the next ``seq`` it expects.
+An item below it is a duplicate (a replay after a lost confirmation) and is skipped; an item
+above it (live traffic that overtook the backlog during a replay) is held until the gap
+fills. A gap that stays open for ``gap_timeout_s`` is one the edge dropped by its full-buffer
+policy (counted there, ``dropped``): the held items are then written and the gap is counted
+here (``missing``). On top of that, the store ignores a sample it already has (same source,
+seq, asset, tag) and a recommendation is stored by id (its newest version wins).
+
+State documents become ``edge_state`` / ``edge_heartbeat`` events: ``GET /api/edges`` and
+``andon status`` read them, and an edge whose heartbeats stop is stale.
+
+A message that cannot be read is quarantined with a one-line reason, never a crash.
+
+Known limit: the ingest subscribes with a clean session, so an item the broker accepts
+while the ingest is disconnected from it is not delivered to it (the edge already removed
+it from its outbox). Run the ingest next to the central broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from andon.clock import Clock, from_ms, to_ms
+from andon.connectors.mqtt import MqttClient
+from andon.contracts import Rule, quarantined_message
+from andon.errors import NotFound, PayloadError
+from andon.events import Event
+from andon.interventions.recommendation import (
+    InterventionState,
+    OutcomeLabel,
+    Priority,
+    Recommendation,
+    TransitionRecord,
+)
+from andon.namespace import decode_sample
+from andon.namespace.sample import Sample
+from andon.namespace.topics import edge_filter, recommendation_filter
+from andon.scoring.contribution import Contribution
+from andon.store.base import Store
+
+__all__ = ["CentralIngest", "IngestStats", "Sequencer", "merge_recommendation",
+           "recommendation_from_document", "run_central"]
+
+log = structlog.get_logger("andon.services.central")
+
+_DOC_LEAVES = {"state": "edge_state", "heartbeat": "edge_heartbeat"}
+
+
+@dataclass
+class IngestStats:
+    """What the central ingest did (counters since start)."""
+
+    messages: int = 0
+    samples: int = 0  # new samples written
+    sample_duplicates: int = 0  # samples the store already had
+    recommendations: int = 0  # recommendation versions written
+    events: int = 0  # edge events written
+    documents: int = 0  # birth / heartbeat / death documents written as events
+    duplicates: int = 0  # outbox items seen before (skipped)
+    held: int = 0  # items waiting now for an earlier one of their source
+    missing: int = 0  # seq numbers given up on (dropped by the edge's full-buffer policy)
+    rejected: int = 0  # unreadable messages (quarantined)
+    by_edge: dict[str, int] = field(default_factory=dict)  # edge id -> items written
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    topic: str
+    seq: int
+    doc: dict[str, Any]
+    payload: bytes
+
+
+class Sequencer:
+    """Next expected ``seq`` per (epoch, source), kept in SQLite (a file, or memory).
+
+    A file survives restarts of the ingest, so a replay after a restart is still recognised.
+    """
+
+    def __init__(self, path: Path | str = ":memory:") -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("CREATE TABLE IF NOT EXISTS expected (epoch TEXT NOT NULL, source TEXT "
+                         "NOT NULL, next_seq INTEGER NOT NULL, PRIMARY KEY (epoch, source))")
+
+    def expected(self, epoch: str, source: str) -> int | None:
+        """The next seq expected, or None for a (epoch, source) never seen."""
+        with self._lock:
+            row = self._db.execute("SELECT next_seq FROM expected WHERE epoch = ? AND source = ?",
+                                   (epoch, source)).fetchone()
+        return None if row is None else int(row[0])
+
+    def advance(self, epoch: str, source: str, next_seq: int) -> None:
+        """Record that everything before ``next_seq`` was applied."""
+        with self._lock:
+            self._db.execute("INSERT INTO expected (epoch, source, next_seq) VALUES (?, ?, ?) "
+                             "ON CONFLICT (epoch, source) DO UPDATE SET next_seq = "
+                             "excluded.next_seq", (epoch, source, next_seq))
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+
+class CentralIngest:
+    """Write forwarded edge items into ``store``: exactly once, in order per source.
+
+    Feed it MQTT messages (``on_message``); call ``tick()`` now and then (it releases items
+    held behind a gap older than ``gap_timeout_s``). Not thread-safe: one thread feeds it.
+    """
+
+    def __init__(self, store: Store, clock: Clock, *, gap_timeout_s: float = 30.0,
+                 sequencer: Sequencer | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.gap_timeout_s = gap_timeout_s
+        self.sequencer = sequencer or Sequencer()
+        self.stats = IngestStats()
+        # (epoch, source) -> seq -> held item, and when the oldest gap opened
+        self._held: dict[tuple[str, str], dict[int, _Item]] = {}
+        self._gap_since: dict[tuple[str, str], datetime] = {}
+        self._documents: dict[tuple[str, str], tuple[int, str]] = {}
+        #: called with (epoch, source, seq, topic) after each item is written (tests, metrics)
+        self.on_applied: Callable[[str, str, int, str], None] | None = None
+
+    def subscriptions(self, enterprise: str = "+") -> list[str]:
+        """What to subscribe to on the broker."""
+        return [edge_filter(enterprise, "+"), recommendation_filter(enterprise)]
+
+    # -- input -----------------------------------------------------------------------------
+    def on_message(self, topic: str, payload: bytes) -> None:
+        """Handle one message; never raises for bad input (it is quarantined)."""
+        self.stats.messages += 1
+        try:
+            doc = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._reject(topic, payload, f"payload is not JSON ({exc})")
+            return
+        if not isinstance(doc, dict):
+            self._reject(topic, payload, "payload is not a JSON object")
+            return
+        leaf = topic.rsplit("/", 1)[-1]
+        if leaf in _DOC_LEAVES and "/_andon/edge/" in topic:
+            self._document(_DOC_LEAVES[leaf], doc)
+            return
+        epoch, source, seq = doc.get("epoch"), doc.get("source", doc.get("asset")), doc.get("seq")
+        if leaf == "event" and "/_andon/edge/" in topic:
+            source = doc.get("edge_id")
+        if not (isinstance(epoch, str) and isinstance(source, str) and isinstance(seq, int)
+                and not isinstance(seq, bool)):
+            self._reject(topic, payload, "not an outbox item (needs string epoch and source, "
+                         "integer seq)")
+            return
+        self._sequence((epoch, source), _Item(topic, seq, doc, payload))
+
+    def tick(self) -> None:
+        """Give up on gaps open longer than ``gap_timeout_s``; write what waited behind them."""
+        now = self.clock.now()
+        for stream, since in list(self._gap_since.items()):
+            if (now - since).total_seconds() >= self.gap_timeout_s:
+                held = self._held.get(stream, {})
+                if held:
+                    first = min(held)
+                    expected = self.sequencer.expected(*stream) or first
+                    self.stats.missing += first - expected
+                    log.warning("gap given up", epoch=stream[0], source=stream[1],
+                                missing=first - expected)
+                    self.sequencer.advance(*stream, first)
+                self._gap_since.pop(stream, None)
+                self._release(stream)
+
+    # -- ordering --------------------------------------------------------------------------
+    def _sequence(self, stream: tuple[str, str], item: _Item) -> None:
+        expected = self.sequencer.expected(*stream)
+        if expected is None:
+            expected = item.seq  # first item of this stream seen here
+            self.sequencer.advance(*stream, expected)
+        held = self._held.setdefault(stream, {})
+        if item.seq < expected or item.seq in held:
+            self.stats.duplicates += 1
+            return
+        held[item.seq] = item
+        self._release(stream)
+
+    def _release(self, stream: tuple[str, str]) -> None:
+        held = self._held.get(stream, {})
+        expected = self.sequencer.expected(*stream)
+        assert expected is not None  # noqa: S101 - _sequence or tick set it before
+        start = expected
+        while expected in held:
+            item = held.pop(expected)
+            self._apply(item)
+            if self.on_applied is not None:
+                self.on_applied(stream[0], stream[1], item.seq, item.topic)
+            expected += 1
+        if expected != start:
+            self.sequencer.advance(*stream, expected)
+        if held:
+            self._gap_since.setdefault(stream, self.clock.now())
+            if expected != start:
+                self._gap_since[stream] = self.clock.now()  # progress: wait afresh
+        else:
+            self._gap_since.pop(stream, None)
+            self._held.pop(stream, None)
+        self.stats.held = sum(len(h) for h in self._held.values())
+
+    # -- writing ---------------------------------------------------------------------------
+    def _apply(self, item: _Item) -> None:
+        doc, topic = item.doc, item.topic
+        edge_id = str(doc.get("edge_id", ""))
+        try:
+            if topic.endswith("/_andon/recommendation"):
+                rec = recommendation_from_document(doc)
+                try:
+                    current: Recommendation | None = self.store.get_recommendation(rec.id)
+                except NotFound:
+                    current = None
+                self.store.save_recommendation(merge_recommendation(current, rec))
+                self.stats.recommendations += 1
+            elif doc.get("kind") == "samples" and topic.endswith("/samples"):
+                self._samples(topic, doc)
+            else:
+                self.store.add_event(Event(str(doc.get("kind", "edge_event")),
+                                           str(doc.get("subject", edge_id)),
+                                           str(doc.get("detail", json.dumps(doc))),
+                                           from_ms(int(doc.get("at", 0))),
+                                           str(doc.get("by", f"edge {edge_id}"))))
+                self.stats.events += 1
+        except (KeyError, TypeError, ValueError) as exc:
+            self._reject(topic, item.payload, f"unreadable {topic.rsplit('/', 1)[-1]} item "
+                         f"({type(exc).__name__}: {exc})")
+            return
+        if edge_id:
+            self.stats.by_edge[edge_id] = self.stats.by_edge.get(edge_id, 0) + 1
+
+    def _samples(self, topic: str, doc: dict[str, Any]) -> None:
+        samples: list[Sample] = []
+        for entry in doc["samples"]:
+            tag_topic, body = str(entry[0]), str(entry[1]).encode()
+            try:
+                samples.append(decode_sample(tag_topic, body))
+            except PayloadError as exc:
+                self._reject(tag_topic, body, f"forwarded sample via {topic}: {exc.reason}")
+        new = self.store.add_samples(samples, to_ms(self.clock.now()))
+        self.stats.samples += new
+        self.stats.sample_duplicates += len(samples) - new
+
+    def _document(self, kind: str, doc: dict[str, Any]) -> None:
+        edge_id, at = doc.get("edge_id"), doc.get("at")
+        if not isinstance(edge_id, str) or not isinstance(at, int):
+            self._reject(f"{kind}", json.dumps(doc).encode(), "edge document without edge_id "
+                         "and integer at")
+            return
+        mark = (at, str(doc.get("kind")))
+        if self._documents.get((edge_id, kind)) == mark:
+            return  # a retained document delivered again on resubscribe
+        self._documents[(edge_id, kind)] = mark
+        self.store.add_event(Event(kind, edge_id, json.dumps(doc), from_ms(at)))
+        self.stats.documents += 1
+
+    def _reject(self, topic: str, payload: bytes, reason: str) -> None:
+        self.stats.rejected += 1
+        log.warning("central ingest rejected a message", topic=topic, reason=reason)
+        self.store.add_quarantined([quarantined_message(topic, payload, Rule.MALFORMED, reason,
+                                                        self.clock.now())])
+
+
+def recommendation_from_document(doc: dict[str, Any]) -> Recommendation:
+    """Rebuild a ``Recommendation`` from its published document (``recommendation_document``)."""
+    why = tuple(Contribution(feature=str(c["feature"]), value=float(c["value"]),
+                             baseline=float(c["baseline"]), spread=float(c["spread"]),
+                             share=float(c["share"]), unit=str(c.get("unit", "")))
+                for c in _list(doc.get("why", [])))
+    history = tuple(TransitionRecord.from_dict(h) for h in _list(doc.get("history", [])))
+    found = doc.get("evidence")
+    evidence: dict[str, Any] = found if isinstance(found, dict) else {}
+    outcome = doc.get("outcome")
+    return Recommendation(
+        id=str(doc["id"]), use_case=str(doc["use_case"]), enterprise=str(doc["enterprise"]),
+        site=str(doc["site"]), area=str(doc["area"]), line=str(doc["line"]),
+        asset=str(doc["asset"]), asset_name=str(doc["asset_name"]), action=str(doc["action"]),
+        owner_role=str(doc["owner_role"]), deadline=_when(doc["deadline"]),
+        deadline_label=str(doc["deadline_label"]),
+        predicted_failure=_when(doc["predicted_failure"]),
+        detected_at=_when(doc["detected_at"]), score=float(doc["score"]),
+        threshold=float(doc["threshold"]), model=str(doc["model"]),
+        model_version=str(doc["model_version"]), why=why,
+        state=InterventionState(doc["state"]), detections=int(doc["detections"]),
+        created_at=_when(doc["created_at"]), updated_at=_when(doc["updated_at"]),
+        priority=Priority(doc.get("priority", Priority.HIGH.value)),
+        assignee=None if doc.get("assignee") is None else str(doc["assignee"]),
+        escalation_level=int(doc.get("escalation_level", 0)),
+        shelved_until=None if doc.get("shelved_until") is None else _when(doc["shelved_until"]),
+        history=history, dedup_key=str(doc.get("dedup_key", "")),
+        window_start=None if evidence.get("window_start") is None
+        else _when(evidence["window_start"]),
+        window_end=None if evidence.get("window_end") is None else _when(evidence["window_end"]),
+        outcome=None if outcome is None else OutcomeLabel(outcome),
+        outcome_detail=str(doc.get("outcome_detail", "")))
+
+
+def merge_recommendation(current: Recommendation | None, incoming: Recommendation
+                         ) -> Recommendation:
+    """What the central store keeps when an edge forwards a version of a recommendation.
+
+    The edge owns the evidence (detections, score, window, why); the central side owns the
+    lifecycle (acknowledged, assigned, deferred, done, outcome...), since people answer there.
+    A version older than the stored one (fewer detections) changes nothing.
+    """
+    if current is None:
+        return incoming
+    if incoming.detections < current.detections:
+        return current
+    return replace(current, detections=incoming.detections, score=incoming.score,
+                   threshold=incoming.threshold, why=incoming.why, model=incoming.model,
+                   model_version=incoming.model_version, window_end=incoming.window_end,
+                   predicted_failure=incoming.predicted_failure,
+                   updated_at=max(current.updated_at, incoming.updated_at))
+
+
+def _when(value: object) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def _list(value: object) -> Iterable[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise TypeError("why is not a list")
+    return [v for v in value if isinstance(v, dict)]
+
+
+async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Event, *,
+                      enterprise: str = "+", tick_s: float = 1.0,
+                      connected: asyncio.Event | None = None) -> None:
+    """Subscribe to the edges' topics on ``broker_url`` and feed ``ingest`` until ``stop``.
+
+    Reconnects on its own (gmqtt, fixed delay). ``connected`` is set whenever the
+    subscriptions are acknowledged (after the first connect and after each reconnect) and
+    cleared when the connection drops: tests wait on it.
+    """
+    client = MqttClient(broker_url, on_message=ingest.on_message,
+                        subscriptions=ingest.subscriptions(enterprise), qos=1)
+    ready = connected or asyncio.Event()
+    await client.connect()
+    try:
+        while not stop.is_set():
+            if client.connected.is_set() and not ready.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await client.subscribed()
+                    ready.set()
+                    log.info("central ingest subscribed", url=broker_url)
+            elif not client.connected.is_set():
+                ready.clear()
+            try:
+                await asyncio.wait_for(stop.wait(), tick_s)
+            except TimeoutError:
+                ingest.tick()
+    finally:
+        await client.disconnect()
+
+
+async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralIngest | None,
+                            broker_url: str | None, *, enterprise: str = "+") -> None:
+    """Serve ``app`` (ASGI) with uvicorn and, with ``broker_url``, run the ingest beside it.
+
+    Stops on SIGINT / SIGTERM (uvicorn's handlers); the ingest stops with the server.
+    """
+    import uvicorn  # noqa: PLC0415 - only ``andon serve`` needs it
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    stop = asyncio.Event()
+    feeding = None
+    if ingest is not None and broker_url is not None:
+        feeding = asyncio.ensure_future(run_central(ingest, broker_url, stop,
+                                                    enterprise=enterprise))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        if feeding is not None:
+            await feeding

@@ -1,0 +1,35 @@
+"""Sinks: where interventions go, so that they reach people in the tools they already use.
+
+A sink takes the one JSON form of an intervention (``recommendation_document``) and delivers
+it: to the asset's UNS topic (``UnsSink``), to a webhook with an HMAC signature
+(``WebhookSink``), or to a CMMS as a work order (``CmmsSink``), whose completion comes back and
+closes the intervention. The ``Dispatcher`` hands each new or changed intervention to every
+sink that wants it and records every attempt.
+
+Good means: delivery is idempotent (same dedup key → same work order; the same
+``Idempotency-Key`` on every retry), each attempt's result is kept, a failing or hanging sink
+never blocks the others, nothing delivered is re-sent after a restart and nothing undelivered
+is forgotten, and secrets (webhook keys, CMMS tokens) are never stored or logged.
+"""
+
+from andon.sinks.base import Attempt, DeliveryResult, Outgoing, Sink, SinkError
+from andon.sinks.cmms import CmmsSink, WorkOrderChange, WorkOrderStatus
+from andon.sinks.dispatch import Attempted, Dispatcher, Route
+from andon.sinks.uns import UnsSink
+from andon.sinks.webhook import WebhookSink
+
+__all__ = [
+    "Attempt",
+    "Attempted",
+    "CmmsSink",
+    "DeliveryResult",
+    "Dispatcher",
+    "Outgoing",
+    "Route",
+    "Sink",
+    "SinkError",
+    "UnsSink",
+    "WebhookSink",
+    "WorkOrderChange",
+    "WorkOrderStatus",
+]

@@ -1,0 +1,316 @@
+"""The interventions part of ``SqlStore``: recommendations, their lifecycle, feedback and labels.
+
+``SqlStore`` inherits ``InterventionTables``; it relies on the store's ``_write`` / ``_read``
+connections and ``_insert`` (one writer, see ``andon.store.sql``).
+
+Two writers share a recommendation: the edge (each new detection updates the *evidence*:
+score, window, detections) and the people and the escalation service (who move its
+*lifecycle*: state, owner, assignee, history). So ``save_recommendation`` inserts a new record
+whole but, for one already stored, updates only the evidence columns; lifecycle changes go
+through ``change_recommendation`` (and ``transition_recommendation`` / ``record_feedback``),
+which read the row locked (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite)
+and write it back in the same transaction, so no change is lost and none is applied twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Table, select, update
+
+from andon.errors import NotFound
+from andon.interventions.lifecycle import (
+    FINAL_STATES,
+    InterventionState,
+    Priority,
+    TransitionRecord,
+)
+from andon.interventions.recommendation import (
+    Contribution,
+    Feedback,
+    FeedbackKind,
+    Label,
+    Outcome,
+    OutcomeLabel,
+    Recommendation,
+    apply_feedback,
+    apply_outcome,
+    feedback_for_move,
+    feedback_label,
+    move,
+    outcome_label,
+)
+from andon.store.schema import FEEDBACK, LABELS, RECOMMENDATIONS, as_utc
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from sqlalchemy import Row
+    from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["InterventionTables"]
+
+_OPEN = tuple(s.value for s in InterventionState if s not in FINAL_STATES)
+#: columns a detection may change on a stored recommendation (the evidence, not the lifecycle)
+_EVIDENCE = ("score", "threshold", "why", "detections", "updated_at", "model", "model_version",
+             "window_end")
+#: columns a lifecycle change writes
+_LIFECYCLE = ("state", "owner_role", "assignee", "priority", "escalation_level",
+              "shelved_until", "history", "updated_at", "outcome", "outcome_detail")
+
+
+class InterventionTables:
+    """Store methods for recommendations, feedback and labels (mixed into ``SqlStore``)."""
+
+    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
+        raise NotImplementedError
+
+    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- recommendations ------------------------------------------------------------------
+    def save_recommendation(self, rec: Recommendation) -> None:
+        """Insert a recommendation, or update the evidence of a stored one (by id).
+
+        The lifecycle of a stored one (state, owner, history...) is left as stored: it moves
+        only through ``change_recommendation`` and the functions built on it.
+        """
+        values = _rec_to_row(rec)
+        stmt = self._insert(RECOMMENDATIONS).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[RECOMMENDATIONS.c.id],
+            set_={k: stmt.excluded[k] for k in _EVIDENCE},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def get_recommendation(self, rec_id: str) -> Recommendation:
+        """One recommendation; ``NotFound`` if unknown."""
+        stmt = select(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id == rec_id)
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            raise NotFound("recommendation", rec_id)
+        return _rec_from_row(row)
+
+    def list_recommendations(self, *, open_only: bool = True, limit: int = 200,
+                             since: datetime | None = None,
+                             until: datetime | None = None) -> list[Recommendation]:
+        """Newest first (by created_at); ``open_only``: not done, dismissed or expired.
+
+        ``since`` / ``until`` keep those created in ``[since, until)``.
+        """
+        c = RECOMMENDATIONS.c
+        stmt = select(RECOMMENDATIONS).order_by(c.created_at.desc(), c.id).limit(limit)
+        if open_only:
+            stmt = stmt.where(c.state.in_(_OPEN))
+        if since is not None:
+            stmt = stmt.where(c.created_at >= as_utc(since, "since"))
+        if until is not None:
+            stmt = stmt.where(c.created_at < as_utc(until, "until"))
+        with self._read() as conn:
+            return [_rec_from_row(row) for row in conn.execute(stmt)]
+
+    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
+        """Return the newest open recommendation of a use case on an asset."""
+        c = RECOMMENDATIONS.c
+        stmt = (
+            select(RECOMMENDATIONS)
+            .where(c.use_case == use_case, c.asset == asset, c.state.in_(_OPEN))
+            .order_by(c.created_at.desc(), c.id)
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return None if row is None else _rec_from_row(row)
+
+    def change_recommendation(
+        self, rec_id: str, change: Callable[[Recommendation], Recommendation],
+    ) -> tuple[Recommendation, Recommendation]:
+        """Apply a pure ``change`` to the stored record under the write lock; (before, after).
+
+        Only the lifecycle columns are written. ``NotFound`` if unknown; whatever ``change``
+        raises leaves the record as it was.
+        """
+        with self._write() as conn:
+            before = self._locked(conn, rec_id)
+            after = change(before)
+            if after != before:
+                self._write_lifecycle(conn, after)
+        return before, after
+
+    def transition_recommendation(
+        self, rec_id: str, target: InterventionState | str, *, by: str, at: datetime,
+        reason: str = "", shelve_until: datetime | None = None, via: str = "api",
+    ) -> tuple[Recommendation, TransitionRecord]:
+        """Move a recommendation through its lifecycle; store the move (and its label).
+
+        A move into done / deferred / dismissed is feedback too (acted / deferred / dismissed):
+        it is kept as feedback and as a label. ``LifecycleError`` (nothing stored) if illegal.
+        """
+        at = as_utc(at, "transition time")
+        if shelve_until is not None:
+            shelve_until = as_utc(shelve_until, "shelve_until")
+        with self._write() as conn:
+            before = self._locked(conn, rec_id)
+            after, record = move(before, target, by=by, at=at, reason=reason.strip(),
+                                 shelve_until=shelve_until)
+            self._write_lifecycle(conn, after)
+            fb = feedback_for_move(rec_id, record, via)
+            if fb is not None:
+                self._insert_feedback(conn, after, fb)
+        return after, record
+
+    def record_feedback(self, fb: Feedback) -> Recommendation:
+        """Apply feedback (``apply_feedback``), store it, its moves and its label; return it.
+
+        ``NotFound`` if the recommendation is unknown; ``FeedbackError`` / ``LifecycleError``
+        (nothing stored) if the feedback breaks a rule. The recommendation is read and locked
+        in the same transaction that writes, so two concurrent answers cannot both close it.
+        """
+        fb = replace(fb, kind=FeedbackKind(fb.kind), at=as_utc(fb.at, "feedback time"),
+                     reason=fb.reason.strip(), via=str(fb.via))
+        with self._write() as conn:
+            before = self._locked(conn, fb.recommendation_id)
+            updated = apply_feedback(before, fb)
+            self._write_lifecycle(conn, updated)
+            self._insert_feedback(conn, updated, fb)
+        return updated
+
+    def feedback_for(self, rec_id: str) -> list[Feedback]:
+        """Feedback given on a recommendation, oldest first (empty if none or unknown)."""
+        c = FEEDBACK.c
+        stmt = select(FEEDBACK).where(c.recommendation_id == rec_id).order_by(c.at, c.id)
+        with self._read() as conn:
+            return [
+                Feedback(recommendation_id=row.recommendation_id, kind=FeedbackKind(row.kind),
+                         reason=row.reason, by=row.by, at=row.at, via=row.via)
+                for row in conn.execute(stmt)
+            ]
+
+    # -- outcomes and labels --------------------------------------------------------------
+    def record_outcome(self, outcome: Outcome) -> tuple[Recommendation, Label]:
+        """Record what was found (``apply_outcome`` rules) and its label; return both.
+
+        ``NotFound`` if unknown; ``FeedbackError`` (nothing stored) if it is too early for an
+        outcome. For the MQTT reply topic and the CMMS adapter: pass ``via``.
+        """
+        outcome = replace(outcome, label=OutcomeLabel(outcome.label),
+                          at=as_utc(outcome.at, "outcome time"), via=str(outcome.via))
+        with self._write() as conn:
+            before = self._locked(conn, outcome.recommendation_id)
+            after = apply_outcome(before, outcome)
+            self._write_lifecycle(conn, after)
+            label = outcome_label(after, outcome)
+            new_id = conn.execute(LABELS.insert().values(_label_row(label))
+                                  .returning(LABELS.c.id)).scalar_one()
+        return after, replace(label, id=int(new_id))
+
+    def labels(self, *, recommendation_id: str | None = None, since: datetime | None = None,
+               limit: int | None = None) -> list[Label]:
+        """Labels, oldest first (by ``at``, then insertion)."""
+        c = LABELS.c
+        stmt = select(LABELS).order_by(c.at, c.id)
+        if recommendation_id is not None:
+            stmt = stmt.where(c.recommendation_id == recommendation_id)
+        if since is not None:
+            stmt = stmt.where(c.at >= as_utc(since, "since"))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._read() as conn:
+            return [_label_from_row(row) for row in conn.execute(stmt)]
+
+    # -- internals ------------------------------------------------------------------------
+    def _locked(self, conn: Connection, rec_id: str) -> Recommendation:
+        c = RECOMMENDATIONS.c
+        row = conn.execute(
+            select(RECOMMENDATIONS).where(c.id == rec_id).with_for_update(),
+        ).one_or_none()
+        if row is None:
+            raise NotFound("recommendation", rec_id)
+        return _rec_from_row(row)
+
+    def _write_lifecycle(self, conn: Connection, rec: Recommendation) -> None:
+        values = _rec_to_row(rec)
+        conn.execute(update(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id == rec.id)
+                     .values({k: values[k] for k in _LIFECYCLE}))
+
+    def _insert_feedback(self, conn: Connection, rec: Recommendation, fb: Feedback) -> None:
+        conn.execute(FEEDBACK.insert().values(
+            recommendation_id=fb.recommendation_id, kind=FeedbackKind(fb.kind).value,
+            reason=fb.reason, by=fb.by, at=as_utc(fb.at, "feedback time"), via=str(fb.via),
+        ))
+        conn.execute(LABELS.insert().values(_label_row(feedback_label(rec, fb))))
+
+
+def _history_to_json(history: Sequence[TransitionRecord]) -> str:
+    return json.dumps([t.to_dict() for t in history])
+
+
+def _rec_to_row(rec: Recommendation) -> dict[str, Any]:
+    return {
+        "id": rec.id, "use_case": rec.use_case, "enterprise": rec.enterprise, "site": rec.site,
+        "area": rec.area, "line": rec.line, "asset": rec.asset, "asset_name": rec.asset_name,
+        "action": rec.action, "owner_role": rec.owner_role, "deadline": rec.deadline,
+        "deadline_label": rec.deadline_label, "predicted_failure": rec.predicted_failure,
+        "detected_at": rec.detected_at, "score": rec.score, "threshold": rec.threshold,
+        "model": rec.model, "model_version": rec.model_version,
+        "why": json.dumps([asdict(c) for c in rec.why]),
+        "state": InterventionState(rec.state).value, "detections": rec.detections,
+        "created_at": rec.created_at, "updated_at": rec.updated_at,
+        "priority": Priority(rec.priority).value, "assignee": rec.assignee,
+        "escalation_level": rec.escalation_level, "shelved_until": rec.shelved_until,
+        "history": _history_to_json(rec.history), "dedup_key": rec.dedup_key,
+        "window_start": rec.window_start, "window_end": rec.window_end,
+        "outcome": None if rec.outcome is None else OutcomeLabel(rec.outcome).value,
+        "outcome_detail": rec.outcome_detail,
+    }
+
+
+def _rec_from_row(row: Row[Any]) -> Recommendation:
+    # history instants are read back in UTC, like every other datetime of the store
+    history = tuple(replace(t, at=as_utc(t.at)) for t in
+                    (TransitionRecord.from_dict(d) for d in json.loads(row.history)))
+    return Recommendation(
+        id=row.id, use_case=row.use_case, enterprise=row.enterprise, site=row.site,
+        area=row.area, line=row.line, asset=row.asset, asset_name=row.asset_name,
+        action=row.action, owner_role=row.owner_role, deadline=row.deadline,
+        deadline_label=row.deadline_label, predicted_failure=row.predicted_failure,
+        detected_at=row.detected_at, score=row.score, threshold=row.threshold,
+        model=row.model, model_version=row.model_version,
+        why=tuple(Contribution(**c) for c in json.loads(row.why)),
+        state=InterventionState(row.state), detections=row.detections,
+        created_at=row.created_at, updated_at=row.updated_at,
+        priority=Priority(row.priority), assignee=row.assignee,
+        escalation_level=row.escalation_level, shelved_until=row.shelved_until,
+        history=history, dedup_key=row.dedup_key, window_start=row.window_start,
+        window_end=row.window_end,
+        outcome=None if row.outcome is None else OutcomeLabel(row.outcome),
+        outcome_detail=row.outcome_detail,
+    )
+
+
+def _label_row(label: Label) -> dict[str, Any]:
+    row = label.to_dict()
+    del row["id"]
+    row.update(window_start=as_utc(label.window_start, "window start"),
+               window_end=as_utc(label.window_end, "window end"),
+               at=as_utc(label.at, "label time"))
+    return row
+
+
+def _label_from_row(row: Row[Any]) -> Label:
+    return Label(
+        recommendation_id=row.recommendation_id, asset=row.asset, use_case=row.use_case,
+        model=row.model, model_version=row.model_version, window_start=row.window_start,
+        window_end=row.window_end, kind=row.kind, label=row.label, detail=row.detail,
+        by=row.by, at=row.at, via=row.via, id=row.id,
+    )

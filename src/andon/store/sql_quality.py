@@ -1,0 +1,113 @@
+"""The data-quality part of ``SqlStore``: quality counters per hour and clock skew per minute.
+
+``SqlStore`` inherits ``QualityTables``; it relies on the store's ``_write`` / ``_read``
+connections and ``_insert`` (the dialect's INSERT with ``ON CONFLICT``). Counters are added up
+(``count = count + excluded.count``), so each edge write is one upsert per touched key and
+the report reads a few hundred rows whatever the sample volume.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Table, func, select
+
+from andon.contracts.report import QualityCount, SkewPoint
+from andon.store.schema import QUALITY_COUNTS, SOURCE_SKEW
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["QualityTables"]
+
+_HOUR_MS = 3_600_000
+_MINUTE_MS = 60_000
+_KEY = ["bucket_ms", "site", "asset", "tag", "source", "metric"]
+_NAME_LEN = 100
+_SOURCE_LEN = 200
+
+
+class QualityTables:
+    """Store methods for the data-quality report (mixed into ``SqlStore``)."""
+
+    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
+        raise NotImplementedError
+
+    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:  # pragma: no cover
+        raise NotImplementedError
+
+    def add_quality_counts(self, at_ms: int, counts: Sequence[QualityCount]) -> None:
+        """Add counters observed at ``at_ms`` (epoch ms) to that hour's totals."""
+        if not counts:
+            return
+        bucket = at_ms - at_ms % _HOUR_MS
+        rows: dict[tuple[str, ...], dict[str, Any]] = {}
+        for c in counts:
+            row = {"bucket_ms": bucket, "site": c.site[:_NAME_LEN], "asset": c.asset[:_NAME_LEN],
+                   "tag": c.tag[:_NAME_LEN], "source": c.source[:_SOURCE_LEN],
+                   "metric": c.metric[:32], "count": c.count}
+            key = tuple(str(row[k]) for k in _KEY)
+            if key in rows:  # two ids cut to the same key: one row, or the upsert fails
+                rows[key]["count"] += c.count
+            else:
+                rows[key] = row
+        stmt = self._insert(QUALITY_COUNTS)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=_KEY, set_={"count": QUALITY_COUNTS.c.count + stmt.excluded.count})
+        with self._write() as conn:
+            conn.execute(stmt, list(rows.values()))
+
+    def quality_counts(self, *, since_ms: int | None = None, site: str | None = None,
+                       asset: str | None = None) -> list[QualityCount]:
+        """Counters summed over the hours from the one holding ``since_ms`` on.
+
+        ``site`` / ``asset`` keep only those rows (source rows have no asset: ``asset``
+        leaves them out).
+        """
+        c = QUALITY_COUNTS.c
+        total = func.sum(c.count)
+        stmt = (select(c.site, c.asset, c.tag, c.source, c.metric, total)
+                .group_by(c.site, c.asset, c.tag, c.source, c.metric)
+                .order_by(c.site, c.asset, c.tag, c.source, c.metric))
+        if since_ms is not None:
+            stmt = stmt.where(c.bucket_ms >= since_ms - since_ms % _HOUR_MS)
+        if site is not None:
+            stmt = stmt.where(c.site == site)
+        if asset is not None:
+            stmt = stmt.where(c.asset == asset)
+        with self._read() as conn:
+            return [QualityCount(r[0], r[1], r[2], r[3], r[4], int(r[5]))
+                    for r in conn.execute(stmt)]
+
+    def add_skew_points(self, points: Sequence[SkewPoint]) -> None:
+        """Keep each source's skew estimate, the latest one per minute."""
+        if not points:
+            return
+        rows = {(p.source[:_SOURCE_LEN], p.at_ms - p.at_ms % _MINUTE_MS): p for p in points}
+        values = [{"source": s, "at_ms": at, "skew_ms": p.skew_ms, "correcting": p.correcting}
+                  for (s, at), p in rows.items()]
+        stmt = self._insert(SOURCE_SKEW)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "at_ms"],
+            set_={"skew_ms": stmt.excluded.skew_ms, "correcting": stmt.excluded.correcting})
+        with self._write() as conn:
+            conn.execute(stmt, values)
+
+    def skew_points(self, *, since_ms: int | None = None,
+                    source: str | None = None) -> list[SkewPoint]:
+        """Skew estimates per source and minute, oldest first."""
+        c = SOURCE_SKEW.c
+        stmt = select(SOURCE_SKEW).order_by(c.source, c.at_ms)
+        if since_ms is not None:
+            stmt = stmt.where(c.at_ms >= since_ms - since_ms % _MINUTE_MS)
+        if source is not None:
+            stmt = stmt.where(c.source == source)
+        with self._read() as conn:
+            return [SkewPoint(r.source, r.at_ms, r.skew_ms, bool(r.correcting))
+                    for r in conn.execute(stmt)]

@@ -1,0 +1,290 @@
+"""One harness per connector: start its real source, build the connector, feed it input.
+
+The conformance suite (``test_conformance.py``) only talks to ``Harness``; adding a connector
+to the suite is one new harness class and one line in ``HARNESSES``.
+
+Every harness maps the raw name it uses onto ``ADDRESS`` with raw unit degF and (where the
+protocol has raw names) ``scale`` 0.1, so the suite also checks that scaling happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from pysparkplug import DataType, EdgeNode, Metric
+
+from andon.clock import from_ms
+from andon.connectors.base import CollectingSink, Connector
+from andon.connectors.mqtt import MqttClient
+from andon.connectors.opcua import OpcUaConnector
+from andon.connectors.sparkplug import SparkplugConnector
+from andon.connectors.uns import UnsConnector
+from andon.namespace.sample import Quality, Sample, encode_sample
+from andon.namespace.tagmap import TagBinding, TagMap
+from andon.namespace.topics import TagAddress
+from andon.testing import need
+
+from .opcua_server import OpcUaTestServer
+
+SHARED_BROKER = "mqtt://127.0.0.1:1883"
+UNIT = "degF"
+SCALE = 0.1
+WAIT_S = 20.0
+
+
+def address(enterprise: str = "acme") -> TagAddress:
+    """The canonical tag every harness feeds."""
+    return TagAddress(enterprise, "porto", "press", "l1", "p-101", "bearing_temp")
+
+
+async def until(sink: CollectingSink, condition: Callable[[], bool], what: str,
+                timeout_s: float = WAIT_S) -> None:
+    """Wait (on the sink's event, bounded) until ``condition()`` holds."""
+    async def check() -> None:
+        while not condition():
+            sink.arrived.clear()
+            if condition():
+                return
+            await sink.arrived.wait()
+
+    try:
+        await asyncio.wait_for(check(), timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"no {what} within {timeout_s}s; samples={sink.samples[-5:]} "
+                             f"rejected={sink.rejected[-5:]}") from None
+
+
+class Harness(Protocol):
+    """A connector with its real source, as the conformance suite drives it."""
+
+    kind: str
+    #: raw name that the tag map does not know (named by the reject reason)
+    unknown_name: str
+    #: the source id the connector's samples carry
+    source: str
+    address: TagAddress
+
+    def connector(self) -> Connector:
+        """The connector under test (built once)."""
+        ...
+
+    async def ready(self) -> None:
+        """Wait until the running connector receives input."""
+        ...
+
+    async def send_valid(self, value: float, ts_ms: int) -> None:
+        """Make the source produce ``value`` (canonical unit) at ``ts_ms``."""
+        ...
+
+    async def send_malformed(self) -> None:
+        """Make the source produce input that cannot be decoded."""
+        ...
+
+    async def send_unknown(self) -> None:
+        """Make the source produce a value for ``unknown_name``."""
+        ...
+
+    def running(self, tmp_path: Path) -> contextlib.AbstractAsyncContextManager[Harness]:
+        """Start the real source (and stop it afterwards)."""
+        ...
+
+
+# -- MQTT JSON on the UNS --------------------------------------------------------------------
+@dataclass
+class UnsHarness:
+    """The default protocol: canonical JSON on UNS topics of the shared Mosquitto."""
+
+    kind: str = "mqtt"
+    enterprise: str = field(default_factory=lambda: f"t{secrets.token_hex(4)}")
+    source: str = "plc-gw-1"
+    seq: int = 0
+    _connector: UnsConnector | None = None
+    _pub: MqttClient | None = None
+
+    @property
+    def address(self) -> TagAddress:
+        return address(self.enterprise)
+
+    @property
+    def unknown_name(self) -> str:
+        return f"andon/v1/{self.enterprise}/porto/press/l1/p-101/_not_a_tag"
+
+    def connector(self) -> Connector:
+        if self._connector is None:
+            self._connector = UnsConnector(SHARED_BROKER, [f"andon/v1/{self.enterprise}/#"])
+        return self._connector
+
+    async def ready(self) -> None:
+        assert self._connector is not None
+        await asyncio.wait_for(self._connector.ready.wait(), WAIT_S)
+
+    async def send_valid(self, value: float, ts_ms: int) -> None:
+        self.seq += 1
+        sample = Sample(self.address, value, UNIT, Quality.GOOD, ts_ms, self.seq, self.source)
+        self._publisher().publish(self.address.topic, encode_sample(sample))
+
+    async def send_malformed(self) -> None:
+        self._publisher().publish(self.address.topic, b'{"v": "hot", "u": 3}')
+
+    async def send_unknown(self) -> None:
+        self._publisher().publish(self.unknown_name, b'{"v": 1}')
+
+    def _publisher(self) -> MqttClient:
+        assert self._pub is not None
+        return self._pub
+
+    @contextlib.asynccontextmanager
+    async def running(self, _tmp_path: Path) -> AsyncIterator[UnsHarness]:
+        need("Mosquitto", "127.0.0.1", 1883)
+        self._pub = MqttClient(SHARED_BROKER)
+        await self._pub.connect()
+        try:
+            yield self
+        finally:
+            await self._pub.disconnect()
+
+
+# -- Sparkplug B -----------------------------------------------------------------------------
+@dataclass
+class SparkplugHarness:
+    """A real pysparkplug edge node (paho, its own thread) on the shared Mosquitto."""
+
+    kind: str = "sparkplug"
+    group: str = field(default_factory=lambda: f"t{secrets.token_hex(4)}")
+    node_id: str = "press-gw"
+    _connector: SparkplugConnector | None = None
+    _node: EdgeNode | None = None
+    _pub: MqttClient | None = None
+
+    address: TagAddress = field(default_factory=address)
+    unknown_name: str = "Mystery/Reading"
+
+    @property
+    def source(self) -> str:
+        return f"spb:{self.group}/{self.node_id}"
+
+    def connector(self) -> Connector:
+        if self._connector is None:
+            tagmap = TagMap.of([TagBinding("Press/BearingTemp", self.address, UNIT, SCALE)])
+            self._connector = SparkplugConnector(SHARED_BROKER, tagmap,
+                                                 host_id=f"h-{self.group}", groups=(self.group,))
+        return self._connector
+
+    async def ready(self) -> None:
+        assert self._connector is not None
+        await asyncio.wait_for(self._connector.ready.wait(), WAIT_S)
+        if self._node is None:  # birth after the host listens
+            self._node = EdgeNode(self.group, self.node_id, [
+                _metric("Press/BearingTemp", 700.0),
+                _metric(self.unknown_name, 1.0),
+            ])
+            self._node.connect("127.0.0.1", port=1883)
+            # paho sends the NBIRTH from its own thread once connected; data sent before that
+            # would (rightly) be "data before any NBIRTH". Polled with a deadline: the host's
+            # counter has no event.
+            deadline = asyncio.get_running_loop().time() + WAIT_S
+            while self._connector.stats.births < 1:
+                assert asyncio.get_running_loop().time() < deadline, "no NBIRTH seen"
+                await asyncio.sleep(0.01)
+
+    async def send_valid(self, value: float, ts_ms: int) -> None:
+        assert self._node is not None
+        self._node.update([_metric("Press/BearingTemp", value / SCALE, ts_ms)])
+
+    async def send_malformed(self) -> None:
+        assert self._pub is not None
+        self._pub.publish(f"spBv1.0/{self.group}/NDATA/{self.node_id}", b"\xff\xfe not protobuf")
+
+    async def send_unknown(self) -> None:
+        assert self._node is not None
+        self._node.update([_metric(self.unknown_name, 2.0)])
+
+    @contextlib.asynccontextmanager
+    async def running(self, _tmp_path: Path) -> AsyncIterator[SparkplugHarness]:
+        need("Mosquitto", "127.0.0.1", 1883)
+        self._pub = MqttClient(SHARED_BROKER)
+        await self._pub.connect()
+        try:
+            yield self
+        finally:
+            if self._node is not None:
+                await asyncio.to_thread(self._node.disconnect)
+            await self._pub.disconnect()
+
+
+def _metric(name: str, value: float, ts_ms: int | None = None) -> Metric:
+    return Metric(timestamp=ts_ms, name=name, datatype=DataType.DOUBLE, value=value)
+
+
+# -- OPC UA ----------------------------------------------------------------------------------
+@dataclass
+class OpcUaHarness:
+    """A real asyncua server started by the test (history in SQLite)."""
+
+    kind: str = "opcua"
+    server: OpcUaTestServer | None = None
+    _connector: OpcUaConnector | None = None
+
+    address: TagAddress = field(default_factory=address)
+
+    @property
+    def unknown_name(self) -> str:
+        assert self.server is not None
+        return self.server.node_id("missing")
+
+    @property
+    def source(self) -> str:
+        assert self.server is not None
+        return f"opcua:127.0.0.1:{self.server.port}"
+
+    def connector(self) -> Connector:
+        assert self.server is not None
+        if self._connector is None:
+            tagmap = TagMap.of([
+                TagBinding(self.server.node_id("temp"), self.address, UNIT, SCALE),
+                TagBinding(self.server.node_id("label"), self.address, UNIT),
+                TagBinding(self.unknown_name, self.address, UNIT),  # the server has no such node
+            ])
+            self._connector = OpcUaConnector(self.server.url, tagmap, min_backoff_s=0.1,
+                                             max_backoff_s=0.5, watchdog_s=0.5)
+        return self._connector
+
+    async def ready(self) -> None:
+        assert self._connector is not None
+        await asyncio.wait_for(self._connector.ready.wait(), WAIT_S)
+
+    async def send_valid(self, value: float, ts_ms: int) -> None:
+        assert self.server is not None
+        await self.server.write("temp", value / SCALE, from_ms(ts_ms))
+
+    async def send_malformed(self) -> None:
+        assert self.server is not None
+        await self.server.write("label", "not a number", datetime.now(UTC))
+
+    async def send_unknown(self) -> None:
+        """Nothing to send: the server refuses to monitor the unknown node at subscribe time."""
+
+    @contextlib.asynccontextmanager
+    async def running(self, tmp_path: Path) -> AsyncIterator[OpcUaHarness]:
+        self.server = OpcUaTestServer(str(tmp_path / "history.db"), ["temp", "label"],
+                                      strings=("label",))
+        await self.server.start()
+        try:
+            yield self
+        finally:
+            await self.server.stop()
+
+
+#: every connector the conformance suite covers (adding one is one line here)
+HARNESSES: dict[str, Callable[[], Harness]] = {
+    "mqtt": UnsHarness,
+    "sparkplug": SparkplugHarness,
+    "opcua": OpcUaHarness,
+}

@@ -1,0 +1,107 @@
+"""Shared parts of the real-process fault tests: a sample producer, a central side, waits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from andon.clock import ManualClock, from_ms, to_ms, utc
+from andon.namespace.sample import Quality, Sample, encode_sample
+from andon.namespace.topics import TagAddress
+from andon.services.central import CentralIngest, run_central
+from andon.store import SqlStore, open_store
+from andon.testing.mosquitto import MOSQUITTO
+
+T0 = utc(2026, 3, 2, 7, 0)
+#: two sample sources (two PLC gateways), each feeding one pump's vibration
+SOURCES = {"plc-a": "p-101", "plc-b": "p-102"}
+
+
+def need_mosquitto_binary() -> None:
+    """Skip (CI turns skips into failures) when there is no mosquitto binary to start."""
+    if not Path(MOSQUITTO).is_file():
+        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
+
+
+def tag_message(source: str, seq: int, start_ms: int | None = None,
+                step_ms: int = 60_000) -> tuple[str, bytes]:
+    """The UNS tag topic and payload of sample ``seq`` of ``source`` (one a minute from T0)."""
+    address = TagAddress("acme", "ghent", "utilities", "cooling-water", SOURCES[source],
+                         "vibration")
+    start = to_ms(T0) if start_ms is None else start_ms
+    sample = Sample(address, 2.0 + (seq % 7) * 0.1, "mm/s", Quality.GOOD,
+                    start + seq * step_ms, seq, source)
+    return address.topic, encode_sample(sample)
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 30.0,  # noqa: ASYNC109
+                every: float = 0.05) -> None:
+    """Wait (bounded) for ``condition``; re-checked every ``every`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(every)  # polling a condition under a deadline
+
+
+@dataclass
+class CentralSide:
+    """A central store fed by a ``CentralIngest`` subscribed on the broker."""
+
+    store: SqlStore
+    ingest: CentralIngest
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    applied: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def open(cls, path: Path, clock: ManualClock | None = None) -> CentralSide:
+        store = open_store(f"sqlite:///{path}")
+        side = cls(store, CentralIngest(store, clock or ManualClock(T0)))
+
+        def applied(epoch: str, source: str, seq: int, _topic: str) -> None:
+            side.applied.setdefault((epoch, source), []).append(seq)
+
+        side.ingest.on_applied = applied
+        return side
+
+    async def start(self, broker_url: str) -> None:
+        self.task = asyncio.create_task(run_central(self.ingest, broker_url, self.stop,
+                                                    enterprise="acme", tick_s=0.1,
+                                                    connected=self.ready))
+        await asyncio.wait_for(self.ready.wait(), 30)
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.task, 30)
+        self.store.close()
+
+    def in_order(self) -> bool:
+        """Every source's items were written once each, in seq order, without gaps."""
+        return all(seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+                   for seqs in self.applied.values())
+
+    def sample_seqs(self, source: str) -> list[int]:
+        """The seq numbers of ``source``'s samples in the central store, by time."""
+        return [s.seq for s in self.store.samples() if s.source == source]
+
+
+def sample_time(seq: int) -> int:
+    """Source time (ms) of sample ``seq``."""
+    return to_ms(T0) + seq * 60_000
+
+
+def clock_at(clock: ManualClock, seq: int) -> None:
+    """Move the edge's clock to the time of sample ``seq`` (never backwards)."""
+    when = from_ms(sample_time(seq))
+    if when > clock.now():
+        clock.set(when)

@@ -1,0 +1,150 @@
+"""The central ingest writes forwarded outbox items exactly once, in order per source.
+
+Items are made by a real outbox (as the edge makes them) and fed in the orders a broker can
+deliver them: replayed twice, live overtaking backlog, with a gap the edge dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from andon.clock import ManualClock, to_ms, utc
+from andon.edge import Outbox
+from andon.edge.forward import Forwarder
+from andon.edge.outbox import OutboxItem
+from andon.events import Event
+from andon.namespace.sample import Quality, Sample
+from andon.namespace.topics import TagAddress
+from andon.services.central import CentralIngest, Sequencer
+from andon.store import open_store
+
+T0 = utc(2026, 3, 2, 7, 0)
+ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
+
+
+class _Sender:
+    """The uplink's ``send``, straight into an outbox (no guard, no broker)."""
+
+    def __init__(self, box: Outbox) -> None:
+        self.box = box
+
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, object],
+             *, retain: bool = False) -> bool:
+        return self.box.append(kind, key, source, topic, dict(document), retain=retain) \
+            is not None
+
+
+def _samples(first: int, n: int, source: str = "plc-1") -> list[Sample]:
+    return [Sample(ADDRESS, 1.0 + s, "mm/s", Quality.GOOD, to_ms(T0) + s * 1000, s, source)
+            for s in range(first, first + n)]
+
+
+def _batches(box: Outbox, count: int, per: int = 3) -> list[OutboxItem]:
+    fwd = Forwarder(_Sender(box), "acme", "e1")
+    for b in range(count):
+        fwd.forward(_samples(b * per, per), [])
+    return box.pending(1000)
+
+
+def test_items_replayed_and_reordered_are_written_once_in_order(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    clock = ManualClock(T0)
+    ingest = CentralIngest(store, clock)
+    items = _batches(Outbox(":memory:"), 5)
+    assert [i.key for i in items][:2] == ["samples:plc-1:0:2", "samples:plc-1:3:5"]
+    # live items 4 and 5 overtake backlog 2 and 3; then everything is replayed again
+    for i in [items[0], items[3], items[4], items[1], items[2], *items]:
+        ingest.on_message(i.topic, i.payload)
+    assert ingest.stats.samples == 15
+    assert ingest.stats.duplicates == 5
+    assert ingest.stats.held == 0
+    stored = store.samples(assets=["p-101"])
+    assert [s.seq for s in stored] == list(range(15))
+    assert store.sample_count() == 15
+    store.close()
+
+
+def test_a_gap_the_edge_dropped_is_given_up_after_the_timeout(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    clock = ManualClock(T0)
+    ingest = CentralIngest(store, clock, gap_timeout_s=30.0)
+    items = _batches(Outbox(":memory:"), 4)
+    for i in [items[0], items[2], items[3]]:  # items[1] was dropped by the full-buffer policy
+        ingest.on_message(i.topic, i.payload)
+    assert store.sample_count() == 3
+    assert ingest.stats.held == 2
+    clock.advance(29)
+    ingest.tick()
+    assert store.sample_count() == 3, "still waiting for the gap"
+    clock.advance(1)
+    ingest.tick()
+    assert store.sample_count() == 9
+    assert ingest.stats.missing == 1
+    assert ingest.stats.held == 0
+    ingest.on_message(items[1].topic, items[1].payload)  # arrives after all: too late
+    assert ingest.stats.duplicates == 1
+    store.close()
+
+
+def test_the_ledger_survives_a_restart_of_the_ingest(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    items = _batches(Outbox(":memory:"), 2)
+    first = CentralIngest(store, ManualClock(T0), sequencer=Sequencer(tmp_path / "ledger.db"))
+    first.on_message(items[0].topic, items[0].payload)
+    first.sequencer.close()
+    again = CentralIngest(store, ManualClock(T0), sequencer=Sequencer(tmp_path / "ledger.db"))
+    for i in items:
+        again.on_message(i.topic, i.payload)
+    assert again.stats.duplicates == 1
+    assert store.sample_count() == 6
+    store.close()
+
+
+def test_events_and_bad_messages(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    box = Outbox(":memory:")
+    fwd = Forwarder(_Sender(box), "acme", "e1")
+    event = Event("model_refused", "pump-bearing", "unsigned (no signature.json)", T0)
+    fwd.forward([], [event, event, Event("edge_link", "e1", "online -> buffering", T0)])
+    items = box.pending(10)
+    assert len(items) == 1, "the same event is queued once; link events are the uplink's"
+    for i in [*items, *items]:
+        ingest.on_message(i.topic, i.payload)
+    kept = store.events(kind="model_refused")
+    assert [(e.subject, e.detail) for e in kept] == [("pump-bearing",
+                                                      "unsigned (no signature.json)")]
+    ingest.on_message("andon/v1/acme/_andon/edge/e1/samples", b"{not json")
+    ingest.on_message("andon/v1/acme/_andon/edge/e1/samples", b'{"seq": "x"}')
+    assert ingest.stats.rejected == 2
+    reasons = [q.reason for q in store.quarantined()]
+    assert any("not JSON" in r for r in reasons)
+    assert any("not an outbox item" in r for r in reasons)
+    store.close()
+
+
+def test_full_buffer_drops_oldest_samples_and_the_counts_match_both_sides(
+        tmp_path: Path) -> None:
+    """Capacity 4: six sample batches and a recommendation; the two oldest batches go."""
+    box = Outbox(":memory:", capacity=4)
+    fwd = Forwarder(_Sender(box), "acme", "e1")
+    for b in range(3):
+        fwd.forward(_samples(b * 3, 3), [])
+    rec_topic = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/recommendation"
+    assert box.append("recommendation", "rec-1:1", "p-101", rec_topic, {"id": "rec-1"})
+    for b in range(3, 6):
+        fwd.forward(_samples(b * 3, 3), [])
+    assert box.dropped() == {"samples": 3}, "the oldest raw samples, never the recommendation"
+    assert [i.kind for i in box.pending(10)].count("recommendation") == 1
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    clock = ManualClock(T0)
+    ingest = CentralIngest(store, clock, gap_timeout_s=5.0)
+    for i in box.pending(10):
+        if i.kind == "samples":
+            ingest.on_message(i.topic, i.payload)
+    clock.advance(5)
+    ingest.tick()
+    assert ingest.stats.missing == 0, "the first item seen starts the sequence"
+    assert store.sample_count() == 9
+    assert [s.seq for s in store.samples()] == list(range(9, 18))
+    store.close()
