@@ -2,12 +2,14 @@
 
 Runs the demo as a user would (child processes, embedded broker, SQLite), reads its console
 output, logs in to the inbox with the printed login, finds the recommendation on the page,
-waits for it to escalate (nobody acknowledges it), then presses Ctrl-C (SIGINT) and checks
-that everything stopped.
+waits for it to escalate (nobody acknowledges it), closes it with an outcome through the
+inbox's forms and finds the label, then presses Ctrl-C (SIGINT), checks that everything stopped,
+and reads the run's ISA-18.2 load figures with ``andon report load``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -88,6 +90,9 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
         assert expected in escalated.group(2), escalated.group(0)
         # one intervention for the fault, not dozens
         assert sum("Recommendation " in line for line in seen) == 1, seen
+        # the operator closes it in the inbox with an outcome; the label is stored
+        rec_id = escalated.group(1).rstrip(":")
+        _close_with_outcome(inbox, login.group(1), login.group(2), rec_id)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
@@ -97,3 +102,40 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
     assert code == 0, "\n".join(seen)
     assert not port_open("127.0.0.1", int(broker.group(1))), "broker still running after Ctrl-C"
     assert not port_open("127.0.0.1", port), "inbox still running after Ctrl-C"
+    # and the ISA-18.2 load figures of the demo run
+    report = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "andon", "report", "load", "--json",
+         "--db", f"sqlite:///{tmp_path / 'demo' / 'andon.db'}"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )
+    positions = {p["position"]: p for p in json.loads(report.stdout)["positions"]}
+    assert positions, report.stdout
+    [(position, figures)] = [(k, v) for k, v in positions.items() if v["interventions"]]
+    assert figures["interventions"] == 1, positions
+    assert figures["stale"] == 0, positions
+    assert figures["flood_percent"] == 0.0, positions
+    assert position.startswith("ghent"), position
+
+
+def _close_with_outcome(inbox: str, user: str, password: str, rec_id: str) -> None:
+    """Acknowledge, do and close the intervention through the inbox's forms; check the label."""
+    with httpx.Client(base_url=inbox, follow_redirects=True, timeout=10) as client:
+        assert client.post("/login", data={"username": user, "password": password}).is_success
+
+        def post(path: str, **form: str) -> None:
+            page = client.get("/inbox").text
+            match = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert match is not None, page[:500]
+            r = client.post(path, data={**form, "csrf": match.group(1)})
+            assert r.status_code == 200, r.text[:500]
+            assert "error" not in r.url.query.decode(), r.url
+
+        post(f"/inbox/{rec_id}/transition", to="acknowledged")
+        post(f"/inbox/{rec_id}/transition", to="done")
+        post(f"/inbox/{rec_id}/outcome", label="fault_confirmed",
+             detail="drive-end bearing worn, re-greased and scheduled for replacement")
+        labels = client.get("/api/labels", params={"recommendation": rec_id}).json()
+    outcome = [lb for lb in labels if lb["kind"] == "outcome"]
+    assert [(lb["label"], lb["asset"], lb["via"], lb["by"]) for lb in outcome] == [
+        ("fault_confirmed", "p-101", "web", user)], labels
+    assert any(lb["kind"] == "feedback" and lb["label"] == "acted" for lb in labels), labels
