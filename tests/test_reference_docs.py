@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from andon.cli.reference import generate
@@ -10,9 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_reference_docs_are_current() -> None:
-    stale = [str(p.relative_to(ROOT)) for p, text in generate(ROOT).items()
-             if not p.exists() or p.read_text(encoding="utf-8") != text]
-    assert not stale, f"run scripts/docs to regenerate: {', '.join(stale)}"
+    stale = {p: text for p, text in generate(ROOT).items()
+             if not p.exists() or p.read_text(encoding="utf-8") != text}
+    diff = "\n".join(line for p, text in stale.items() for line in list(difflib.unified_diff(
+        p.read_text(encoding="utf-8").splitlines() if p.exists() else [], text.splitlines(),
+        str(p.relative_to(ROOT)), "generated now", lineterm=""))[:30])
+    names = ", ".join(str(p.relative_to(ROOT)) for p in stale)
+    assert not stale, f"run scripts/docs to regenerate: {names}\n{diff}"
 
 
 def test_reference_docs_cover_every_command_route_and_spec_model() -> None:

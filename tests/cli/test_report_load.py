@@ -91,6 +91,17 @@ def test_report_load_gives_the_isa_18_2_figures_per_position(sqlite_url: str) ->
                                                         "1"]
 
 
+def test_report_load_shows_times_given_with_an_offset_in_utc(sqlite_url: str) -> None:
+    scripted(sqlite_url)
+    result = run("report", "load", "--db", sqlite_url, "--since", "2026-03-02T09:00+01:00",
+                 "--until", "2026-03-02T10:00+01:00")
+    assert result.exit_code == 0, result.output
+    assert "Operator load 2026-03-02 08:00 to 2026-03-02 09:00 UTC" in result.output
+    as_json = run("report", "load", "--db", sqlite_url, "--since", "2026-03-02T09:00+01:00",
+                  "--until", "2026-03-02T10:00+01:00", "--json")
+    assert json.loads(as_json.output)["start"] == "2026-03-02T08:00:00+00:00"
+
+
 def test_report_load_refuses_a_bad_period_in_one_line(sqlite_url: str) -> None:
     result = run("report", "load", "--db", sqlite_url, "--since", "yesterday")
     assert result.exit_code == 2

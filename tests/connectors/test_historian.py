@@ -130,6 +130,32 @@ def test_malformed_rows_and_cells_are_rejected_with_file_line_and_reason(tmp_pat
     assert stats.rejected == 6
 
 
+def test_odd_digits_offsets_at_the_edge_of_time_and_overflowing_scales_are_rejects(
+    tmp_path: Path,
+) -> None:
+    """Superscript digits, a time the offset moves past year 9999, 1e308 * 10: each one reject
+    with its reason, and reading goes on (none escapes as an exception)."""
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "timestamp,tag,value,unit\n"
+        f"\u00b2,{P101}/flow,1,m^3/h\n"
+        f"-\u00b2,{P101}/flow,1,m^3/h\n"
+        f"9999-12-31T23:00:00-05:00,{P101}/flow,1,m^3/h\n"
+        f"{to_ms(T)},{P101}/flow,1,m^3/h\n",
+        encoding="utf-8")
+    sink = CollectingSink()
+    stats = HistorianExport(path).read(sink)
+    assert [r.where for r in sink.rejected] == ["odd.csv:2", "odd.csv:3", "odd.csv:4"]
+    assert "out of range" in sink.rejected[2].reason
+    assert (len(sink.samples), stats.rejected) == (1, 3)
+    mapped = tmp_path / "mapped.csv"
+    mapped.write_text(f"timestamp,tag,value,unit\n{to_ms(T)},W1,1e308,m^3/h\n", encoding="utf-8")
+    tags = TagMap.of([TagBinding("W1", _addr("p-101", "flow"), "m^3/h", scale=10.0)])
+    sink = CollectingSink()
+    HistorianExport(mapped, tagmap=tags).read(sink)
+    assert [r.reason for r in sink.rejected] == ["value 1e+308 is not finite after scaling"]
+
+
 def test_a_field_over_the_csv_size_limit_is_one_reject_and_reading_goes_on(tmp_path: Path,
                                                                           ) -> None:
     path = tmp_path / "huge.csv"

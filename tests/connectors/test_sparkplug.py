@@ -188,6 +188,8 @@ def test_ddeath_marks_only_that_device_stale(session: SparkplugSession) -> None:
         metric("Press/Temp", 1.0, ts=None),)).encode(include_dtypes=True), "no metric or payload"),
     ("spBv1.0/G1/NDATA/node1", ndata(1, metric("Press/Other", 1.0)),
      "group G1, node node1, metric 'Press/Other': metric not in the tag map"),
+    ("spBv1.0/G1/NDATA/node1", ndata(1, metric("Press/Temp", 1.0, ts=2**64 - 1)),
+     "is not a representable time"),  # uint64 on the wire; the store ends at year 9999
 ])
 def test_bad_input_is_rejected_with_a_reason(session: SparkplugSession, topic: str,
                                              payload: bytes, why: str) -> None:

@@ -59,3 +59,27 @@ def test_a_decreased_counter_is_replayed_only_after_the_spec_allows_it(
         assert again.checked == 0
     finally:
         store.close()
+
+
+def test_a_future_timestamp_stays_quarantined_in_a_bulk_replay_and_goes_by_id(
+    demo_spec: PlantSpec, sqlite_url: str, tmp_path: Path,
+) -> None:
+    """A year-2100 sample is only stored when an operator replays that one item by id."""
+    store = open_store(sqlite_url)
+    clock = ManualClock(T0)
+    try:
+        edge = Edge(demo_spec, store, tmp_path / "models", clock=clock)
+        edge.on_message(TOPIC, strokes(100, 1))
+        bogus = strokes(101, 2).replace(str(to_ms(T0) + 120_000).encode(),
+                                        str(to_ms(utc(2100, 1, 1))).encode())
+        edge.on_message(TOPIC, bogus)
+        edge.flush()
+        [item] = store.quarantined(replayed=False)
+        assert item.rule.value == "future"
+        bulk = replay_quarantined(store, demo_spec, clock)
+        assert (bulk.checked, bulk.stored, dict(bulk.still)) == (1, 0, {"future": 1})
+        assert item.id is not None
+        one = replay_quarantined(store, demo_spec, clock, item_id=item.id)
+        assert (one.checked, one.stored) == (1, 1)
+    finally:
+        store.close()

@@ -174,6 +174,44 @@ def test_out_of_order_within_the_lateness_is_accepted_beyond_it_flagged_late() -
     assert got["", "", "plc", "late"] == 1
 
 
+# -- future ---------------------------------------------------------------------------------
+Y2100 = to_ms(utc(2100, 1, 1))
+
+
+def test_a_sample_far_in_the_future_is_marked_and_moves_nothing() -> None:
+    """A year-2100 timestamp mid-stream: marked ``future``; later real samples stay on time."""
+    k = keeper()
+    for i in range(3):
+        assert k.admit(s(T0 + i * MIN, i), T0 + i * MIN + 30) is not None
+    bogus = k.admit(s(Y2100, 3), T0 + 2 * MIN + 40)
+    assert bogus is not None
+    assert (bogus.reason, bogus.ts_ms) == ("future", Y2100)
+    src = k.source("plc")
+    assert src is not None
+    assert (src.watermark, src.skew_ms) == (T0 + 2 * MIN, -30)
+    after = [k.admit(s(T0 + i * MIN, i), T0 + i * MIN + 30) for i in range(4, 7)]
+    assert [x.reason for x in after if x is not None] == [None, None, None]
+    assert counts(k)["", "", "plc", "future"] == 1
+
+
+def test_an_accelerated_or_silent_source_is_not_taken_for_the_future() -> None:
+    """900x simulated time, or a day's silence then a jump of two days, is plausible."""
+    k = keeper()
+    ingest = T0
+    for i in range(50):  # the demo: 15 simulated minutes per wall-clock second
+        ingest += 1_000
+        got = k.admit(s(T0 + i * 15 * MIN, i), ingest)
+        assert got is not None
+        assert got.reason is None
+    day = 86_400_000
+    quiet = k.admit(s(T0 + 50 * 15 * MIN + 2 * day, 50), ingest + day)
+    assert quiet is not None
+    assert quiet.reason is None
+    jump = k.admit(s(T0 + 50 * 15 * MIN + 4 * day, 51), ingest + day + 1_000)
+    assert jump is not None
+    assert jump.reason == "future"  # two days ahead one second later: not plausible
+
+
 # -- gaps -----------------------------------------------------------------------------------
 def test_a_gap_is_counted_and_noted_never_filled_without_a_policy() -> None:
     k = keeper()
@@ -286,6 +324,34 @@ def test_the_edge_drops_duplicates_records_late_and_filled_samples(
     assert got["p-101", "flow", "", "missing"] == 4
     assert got["", "", "plc-ghent-cooling-water", "duplicate"] == 1
     assert [e.detail.split(":")[0] for e in events] == ["gap"]
+
+
+def test_the_edge_quarantines_a_future_sample_and_keeps_scoring_windows(
+    sqlite_url: str, tmp_path: Path,
+) -> None:
+    """The year-2100 sample is quarantined with a one-line reason; later samples are windowed."""
+    spec = load_spec_text(_demo_text())
+    flow = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "flow")
+    clock = ManualClock(from_ms(T0))
+    with open_store(sqlite_url) as store:
+        edge = Edge(spec, store, tmp_path / "models", clock=clock)
+
+        def feed(ts: int, seq: int, minute: int) -> None:
+            clock.set(from_ms(T0 + minute * MIN + 30))
+            edge.on_sample(Sample(flow, 100.0, "m^3/h", Quality.GOOD, ts, seq,
+                                  "plc-ghent-cooling-water"))
+
+        feed(T0, 0, 0)
+        feed(T0 + MIN, 1, 1)
+        feed(to_ms(utc(2100, 1, 1)), 2, 1)
+        for minute in range(2, 40):
+            feed(T0 + minute * MIN, minute + 1, minute)
+        windows = edge.stats.windows
+        _samples, _events, quarantined = edge.take_pending()
+    assert [q.rule for q in quarantined] == [Rule.FUTURE]
+    assert "2100-01-01T00:00:00+00:00" in quarantined[0].reason
+    assert edge.stats.late == 0
+    assert windows > 0
 
 
 # -- the payload ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ deliver them: replayed twice, live overtaking backlog, with a gap the edge dropp
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from andon.clock import ManualClock, to_ms, utc
@@ -123,6 +124,27 @@ def test_events_and_bad_messages(tmp_path: Path) -> None:
     store.close()
 
 
+def test_items_with_short_entries_or_impossible_times_are_quarantined(tmp_path: Path) -> None:
+    """A short sample entry or a time out of range is a one-line reject, never an exception."""
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    base = "andon/v1/acme/_andon/edge/e1"
+    messages = [
+        (f"{base}/samples", {"kind": "samples", "edge_id": "e1", "source": "plc-1",
+                             "epoch": "ep", "seq": 1, "samples": [[]]}),
+        (f"{base}/event", {"kind": "model_loaded", "edge_id": "e1", "epoch": "ep", "seq": 1,
+                           "at": 10**20}),
+        (f"{base}/state", {"kind": "birth", "edge_id": "e1", "at": 10**20}),
+    ]
+    for topic, doc in messages:
+        ingest.on_message(topic, json.dumps(doc).encode())
+    assert ingest.stats.rejected == 3
+    reasons = [q.reason for q in store.quarantined()]
+    assert any("unreadable samples item (IndexError" in r for r in reasons)
+    assert sum(f"time {10**20} is out of range" in r for r in reasons) == 2
+    store.close()
+
+
 def test_full_buffer_drops_oldest_samples_and_the_counts_match_both_sides(
         tmp_path: Path) -> None:
     """Capacity 4: six sample batches and a recommendation; the two oldest batches go."""
@@ -148,3 +170,42 @@ def test_full_buffer_drops_oldest_samples_and_the_counts_match_both_sides(
     assert store.sample_count() == 9
     assert [s.seq for s in store.samples()] == list(range(9, 18))
     store.close()
+
+
+class _FlakyStore:
+    """The real store, whose ``add_samples`` fails ``failures`` times (a disk or DB outage)."""
+
+    def __init__(self, store: object, failures: int) -> None:
+        self._store = store
+        self.failures = failures
+
+    def add_samples(self, *args: object, **kwargs: object) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise OSError(28, "No space left on device")
+        return self._store.add_samples(*args, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def test_an_item_the_store_refused_stays_held_and_is_written_by_a_later_tick(
+        tmp_path: Path) -> None:
+    real = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    store = _FlakyStore(real, failures=2)
+    clock = ManualClock(T0)
+    ingest = CentralIngest(store, clock, gap_timeout_s=30.0)  # type: ignore[arg-type]
+    items = _batches(Outbox(":memory:"), 2)
+    ingest.on_message(items[0].topic, items[0].payload)  # the store fails: not raised
+    assert ingest.stats.samples == 0
+    assert ingest.stats.held == 1
+    ingest.on_message(items[1].topic, items[1].payload)  # the retry of the first fails too
+    assert ingest.stats.held == 2
+    ingest.on_message(items[0].topic, items[0].payload)  # a replay is not held twice
+    assert ingest.stats.duplicates == 1
+    clock.advance(30)
+    ingest.tick()
+    assert ingest.stats.samples == 6
+    assert ingest.stats.held == 0
+    assert ingest.stats.missing == 0
+    real.close()

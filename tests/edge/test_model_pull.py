@@ -225,3 +225,29 @@ async def _edge_from_cache(tmp: Path, url: str, token: Path, *, cache: Path, tru
                 proc.wait(10)
         await side.close()
         broker.stop()
+
+
+def test_a_version_the_central_side_cannot_serve_is_refused_alone(tmp_path: Path) -> None:
+    """A 404 artifact refuses that version only; the other models are still asked for."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if request.url.path == "/api/models/production":
+            return httpx.Response(200, json=[{"name": "a", "version": 2},
+                                             {"name": "b", "version": 3}])
+        if request.url.path == "/api/models/a/2/artifact":
+            return httpx.Response(404, json={"detail": "no artifact"})
+        return httpx.Response(200, content=b"not a zip")
+
+    result = pull_models("http://central", "t", ["a", "b"], tmp_path / "models",
+                         tmp_path / "keys", now=T0, transport=httpx.MockTransport(answer))
+    assert result.offline is None
+    assert asked == ["/api/models/production", "/api/models/a/2/artifact",
+                     "/api/models/b/3/artifact"]
+    assert result.refused[0] == ("a v2",
+                                 "the central side answered 404 to /api/models/a/2/artifact")
+    assert result.refused[1][0] == "b v3"
+    assert "not a readable model bundle" in result.refused[1][1]
+    assert result.pulled == []
+    assert read_manifest(tmp_path / "models") == {}

@@ -95,3 +95,24 @@ def test_silent_edge_and_its_data_turn_stale(store: SqlStore, demo_spec: PlantSp
         assert latest()["stale"] is False
         assert http.get("/api/assets/nope/latest", headers=auth).status_code == 404
         assert http.get("/api/assets/p-101/latest").status_code == 401
+
+
+def test_latest_looks_back_until_each_tag_has_its_newest_value(
+        store: SqlStore, demo_spec: PlantSpec) -> None:
+    """A tag silent for an hour still shows its newest value, not an older one."""
+    add_user(store, "viewer", access="viewer")
+    auth = {"Authorization": f"Bearer {add_token(store, 'viewer', None)}"}
+    temperature = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101",
+                             "bearing_temp")
+    store.add_samples([
+        Sample(temperature, 40.0, "degC", Quality.GOOD, to_ms(T0) - 7_200_000, 1, "plc-a"),
+        Sample(temperature, 41.0, "degC", Quality.GOOD, to_ms(T0) - 3_600_000, 2, "plc-a"),
+        Sample(ADDRESS, 2.5, "mm/s", Quality.GOOD, to_ms(T0) - 3_000_000, 3, "plc-a"),
+        Sample(ADDRESS, 2.7, "mm/s", Quality.GOOD, to_ms(T0) - 10_000, 4, "plc-a"),
+    ], to_ms(T0))
+    with TestClient(create_app(store, demo_spec, clock=ManualClock(T0))) as http:
+        response = http.get("/api/assets/p-101/latest", headers=auth)
+    assert response.status_code == 200, response.text
+    values = {t["tag"]: t["value"] for t in response.json()["tags"]}
+    assert values["vibration"] == 2.7
+    assert values["bearing_temp"] == 41.0

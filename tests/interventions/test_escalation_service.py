@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.clock import ManualClock
-from andon.errors import SpecErrors
+from andon.errors import SpecErrors, StoreError
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
 from andon.services.escalation import EscalationService, policy_from_spec
 from andon.spec import load_spec_text
@@ -20,6 +20,8 @@ from api.conftest import DEMO_SPEC_TEXT
 from factories import T0, make_rec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from andon.interventions.recommendation import Recommendation
     from andon.spec.model import PlantSpec
     from andon.store import SqlStore
@@ -65,6 +67,27 @@ def test_unacknowledged_for_the_limit_escalates_to_the_next_role(
     assert got.history[-1].at == T0 + timedelta(minutes=15)
     [event] = store.events(kind="escalated")
     assert (event.subject, event.at, event.by) == ("rec-1", T0 + timedelta(minutes=15), "andon")
+
+
+def test_one_failing_intervention_does_not_stall_the_others(
+    store: SqlStore, demo_spec: PlantSpec, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store.save_recommendation(raised("rec-bad"))
+    store.save_recommendation(raised("rec-good"))
+    change = store.change_recommendation
+
+    def failing(rec_id: str, fn: Callable[[Recommendation], Recommendation],
+                ) -> tuple[Recommendation, Recommendation]:
+        if rec_id == "rec-bad":
+            raise StoreError("row locked by a dead session")
+        return change(rec_id, fn)
+
+    monkeypatch.setattr(store, "change_recommendation", failing)
+    svc = service(store, demo_spec, ManualClock(T0 + timedelta(minutes=15)))
+    report = svc.tick()
+    assert [e.split(":")[0] for e in report.escalations] == ["Pump P-101 (rec-good)"]
+    assert store.get_recommendation("rec-good").state is S.ESCALATED
+    assert store.get_recommendation("rec-bad").state is S.NEW  # tried again next tick
 
 
 def test_a_new_service_mid_timer_escalates_at_the_same_instant_not_twice(

@@ -62,6 +62,17 @@ def test_planned_downtime_suppresses_counts_and_records_once(any_store: SqlStore
     assert counts(h) == {"suppressed": 3, "delivered": 1}
 
 
+def test_windows_scored_late_record_each_planned_stop_once(any_store: SqlStore) -> None:
+    """Buffered data scored after an outage: gate time is long past both stops."""
+    h = Harness(plant(), any_store)
+    h.clock.set(T0 + timedelta(days=2))
+    for day in (0, 0, 1, 1):  # two windows in the lunch stop of each of two days
+        h.window("p-02", 2.0, at=T0.replace(hour=12, minute=10) + timedelta(days=day))
+    events = h.store.events(kind="fatigue_suppressed")
+    assert len(events) == 2
+    assert {e.detail.split("(")[1][:10] for e in events} == {"2026-03-02", "2026-03-03"}
+
+
 def test_shelved_updates_go_silently_into_the_record_until_expiry(any_store: SqlStore) -> None:
     h = Harness(plant(), any_store)
     [first] = h.window("p-03", 2.0)

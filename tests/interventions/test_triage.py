@@ -5,6 +5,7 @@ PostgreSQL), the model's training distribution, and the spec settings that drive
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,20 @@ def test_a_label_is_stored_with_provenance_and_history(any_store: SqlStore) -> N
                             "at": second.at.isoformat(), "note": "inspection found grease loss"}
     assert doc["why"][0]["feature"] == "vibration.mean"  # type: ignore[index]
     assert json.dumps(doc)
+
+
+def test_an_evidence_update_read_before_a_label_does_not_undo_it(any_store: SqlStore) -> None:
+    """The gate reads an open item, a reviewer labels it, then the gate writes its update."""
+    stored = any_store.add_triage(item())
+    read_by_gate = any_store.get_triage(stored.id)
+    any_store.label_triage(TriageLabel(stored.id, TriageVerdict.NORMAL, "dana",
+                                       "reliability_engineer", T0 + timedelta(minutes=1)))
+    any_store.update_triage(replace(read_by_gate, score=1.2, detections=2,
+                                    updated_at=T0 + timedelta(minutes=2)))
+    after = any_store.get_triage(stored.id)
+    assert (after.status, after.score, after.detections) == (TriageStatus.LABELLED, 1.2, 2)
+    assert after.created_at == T0
+    assert [i.id for i in any_store.list_triage(status=TriageStatus.OPEN)] == []
 
 
 def test_labels_are_refused_for_unknown_items_and_without_a_reviewer(

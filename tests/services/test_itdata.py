@@ -199,6 +199,17 @@ def test_whole_file_problems_are_one_line_errors(demo_spec: PlantSpec, tmp_path:
     as_csv = tmp_path / "assets.csv"
     as_csv.write_text("name,asset\nPUMP-0101,p-101\n", encoding="utf-8")
     assert load_asset_map(as_csv) == {"PUMP-0101": "p-101"}
+    huge = tmp_path / "huge.csv"  # a field over csv's size limit: one line, no traceback
+    huge.write_text(f"id,asset,opened_at\n1,p-101,{'x' * 200_000}\n", encoding="utf-8")
+    with pytest.raises(ItDataError, match=r"huge.csv:\d+: not readable as CSV"):
+        read_work_orders(huge, demo_spec)
+
+
+def test_a_large_import_is_looked_up_in_chunks(any_store: SqlStore) -> None:
+    """Ids looked up in several queries (SQLite caps bound parameters): counts stay exact."""
+    orders = [_wo(f"WO-{i}", hours=i / 60) for i in range(1_200)]
+    assert any_store.upsert_work_orders(orders, T0) == (1_200, 0)
+    assert any_store.upsert_work_orders(orders, T0) == (0, 0)
 
 
 def test_import_is_idempotent_and_confirmed_failures_join_assets_and_time(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from andon.clock import ManualClock, to_ms, utc
 from andon.connectors.historian import HistorianError, HistorianExport
 from andon.edge import Edge
 from andon.namespace import encode_sample
+from andon.namespace.sample import Sample
 from andon.services.history import backfill
 from andon.services.itdata import import_work_orders
 from andon.services.replay import ReplayError, replay_export
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from andon.namespace.sample import Sample
     from andon.spec import PlantSpec
     from andon.store import SqlStore
 
@@ -234,3 +234,33 @@ def test_cli_replay_writes_scores_recommendations_and_a_summary(backtest: Backte
                                        "pump-bearing", "--models", str(backtest.models),
                                        "--db", f"sqlite:///{tmp_path / 'absent.db'}"])
     assert missing.exit_code != 0
+
+
+def test_a_bogus_future_row_is_quarantined_and_a_real_hole_is_crossed(
+    backtest: Backtest, tmp_path: Path,
+) -> None:
+    """A year-2100 row does not drag event time along (the rest still scores as before); a
+    two-day hole in the export is crossed after a few rows beyond it."""
+    steps = backtest.live
+    half = len(steps) // 2
+    plain = replay_export(HistorianExport(backtest.export), backtest.spec, "pump-bearing",
+                          backtest.models)
+    s = steps[half][0]
+    bogus = Sample(s.address, s.value, s.unit, s.quality, to_ms(utc(2100, 1, 1)), 0, s.source)
+    spiked = tmp_path / "spiked.csv"
+    _write_long_csv(spiked, [*steps[:half], [bogus], *steps[half:]])
+    got = replay_export(HistorianExport(spiked), backtest.spec, "pump-bearing",
+                        backtest.models)
+    assert dict(got.quarantined) == {**plain.quarantined, "future": 1}
+    assert (got.windows, got.scored) == (plain.windows, plain.scored)
+
+    later = [[replace(x, ts_ms=x.ts_ms + 2 * 86_400_000) for x in step]
+             for step in steps[half:]]
+    holed = tmp_path / "holed.csv"
+    _write_long_csv(holed, [*steps[:half], *later])
+    crossed = replay_export(HistorianExport(holed), backtest.spec, "pump-bearing",
+                            backtest.models)
+    times = sorted({x.ts_ms for step in later for x in step})[:2]
+    held = sum(1 for step in later for x in step if x.ts_ms in times)
+    assert crossed.quarantined["future"] == held
+    assert crossed.scored >= plain.scored - 2

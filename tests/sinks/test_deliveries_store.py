@@ -56,3 +56,13 @@ def test_states_are_the_newest_attempt_per_intervention_and_sink(any_store: SqlS
     assert [d.attempt for d in any_store.deliveries(sink="cmms:a", intervention_id="r1")] == \
         [1, 2, 1]
     assert len(any_store.deliveries()) == 5
+
+
+def test_failed_filter_finds_failures_behind_many_successes(any_store: SqlStore) -> None:
+    """``ok=False`` filters in the query, so an old failure is not hidden by newer successes."""
+    failure = Delivery("uns", "rec-0", "k0", 1, "d0", 1, T0, ok=False, error="broker down")
+    successes = [Delivery("uns", f"rec-{i}", f"k{i}", 1, "d", 1, T0 + timedelta(seconds=i),
+                          ok=True) for i in range(1, 30)]
+    any_store.record_deliveries([failure, *successes])
+    assert [d.intervention_id for d in any_store.deliveries(ok=False, limit=2)] == ["rec-0"]
+    assert len(any_store.deliveries(ok=True, limit=5)) == 5

@@ -8,10 +8,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pytest
+
 from andon.interventions.lifecycle import InterventionState, Priority
 from andon.interventions.recommendation import recommendation_document
 from andon.services.delivery import recorder
-from andon.sinks import Attempt, DeliveryResult, Dispatcher, Outgoing, Route, WebhookSink
+from andon.sinks import Attempt, DeliveryResult, Dispatcher, Outgoing, Route, WebhookSink, dispatch
 from andon.sinks.dispatch import retry_after
 from factories import make_rec
 from sinks.receiver import SECRET, Receiver
@@ -140,3 +142,14 @@ def test_routes_take_only_their_use_cases_and_priorities(
     assert [i.intervention_id for i in urgent_only.items] == ["rec-high"]
     assert other_use_case.items == []
     assert [i.intervention_id for i in everything.items] == ["rec-high", "rec-low"]
+
+
+def test_the_digest_cache_stays_bounded(store: SqlStore, clock: ManualClock,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Digests of interventions long gone are not kept forever (a service runs for months)."""
+    monkeypatch.setattr(dispatch, "_DIGEST_CACHE", 4)
+    dispatcher = Dispatcher([Route(Flaky(clock))], store, recorder(store), clock=clock)
+    docs = [{**recommendation_document(make_rec()), "id": f"rec-{i}"} for i in range(10)]
+    digests = [dispatcher._digest(d) for d in docs]
+    assert len(dispatcher._digests) <= 4
+    assert dispatcher._digest(docs[-1]) == digests[-1]

@@ -51,6 +51,17 @@ def test_signature_is_hmac_of_timestamp_dot_body_and_verifies() -> None:
                                                          now_s=1764000000 + 301))
 
 
+def test_signature_check_refuses_odd_headers_instead_of_raising() -> None:
+    """Non-ASCII signatures and non-ASCII digits are refused with a reason, not an exception."""
+    body = b'{"id":"rec-1"}'
+    odd = {"X-Andon-Timestamp": "1764000000", "X-Andon-Signature": "sha256=\u00e9"}
+    assert verify_signature(SECRET, odd, body, now_s=1764000000) == \
+        "X-Andon-Signature does not match the body"
+    superscript = {"X-Andon-Timestamp": "\u00b2", "X-Andon-Signature": "x"}
+    assert verify_signature(SECRET, superscript, body, now_s=2) == \
+        "X-Andon-Timestamp missing or not an integer"
+
+
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:
     backoff = Backoff(base_s=1.0, cap_s=8.0, rng=random.Random(1))
     delays = [backoff.delay(n) for n in range(1, 7)]

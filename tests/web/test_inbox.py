@@ -119,6 +119,20 @@ def test_deferred_stays_in_the_inbox_marked_deferred(
     assert store.get_recommendation(rec.id).state is InterventionState.DEFERRED
 
 
+def test_feedback_the_lifecycle_refuses_is_shown_on_the_inbox(
+    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+) -> None:
+    csrf = sign_in(client, "operator")
+    form = {"kind": "deferred", "reason": "spares Monday", "csrf": csrf}
+    assert client.post(f"/inbox/{rec.id}/feedback", data=form).status_code == 303
+    again = client.post(f"/inbox/{rec.id}/feedback", data=form)  # deferred -> deferred
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("text/html")
+    assert "deferred" in card(again.text, rec.id)
+    assert 'class="notice notice-error inline-error"' in card(again.text, rec.id)
+    assert len(store.feedback_for(rec.id)) == 1
+
+
 def test_dismissal_without_reason_is_refused_with_a_visible_message(
     client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
 ) -> None:

@@ -143,16 +143,24 @@ def edge_router(actions: Actions, models_dir: Path | None) -> APIRouter:
 
 
 def _latest(store: Store, asset: str, wanted: set[str], now: datetime) -> dict[str, TagLatestOut]:
-    """Newest sample per tag, looking back further until every wanted tag has one."""
+    """Newest sample per tag, looking back further until every wanted tag has one.
+
+    Each step reads only the samples older than the previous step's (never the same twice).
+    """
     latest: dict[str, TagLatestOut] = {}
     step = _LOOKBACK_FIRST
+    end_ms: int | None = None
     while True:
-        for s in store.samples(assets=[asset], start_ms=to_ms(now - step)):
-            latest[s.address.tag] = TagLatestOut(
-                tag=s.address.tag, value=s.value, unit=s.unit, quality=s.quality.value,
-                ts=s.ts, seq=s.seq, source=s.source)
+        start_ms = to_ms(now - step)
+        found = set(latest)  # in a newer window: older samples of these tags do not matter
+        for s in store.samples(assets=[asset], start_ms=start_ms, end_ms=end_ms):
+            if s.address.tag not in found:  # oldest first: the newest of the window wins
+                latest[s.address.tag] = TagLatestOut(
+                    tag=s.address.tag, value=s.value, unit=s.unit, quality=s.quality.value,
+                    ts=s.ts, seq=s.seq, source=s.source)
         if set(latest) >= wanted or step >= _LOOKBACK_MAX:
             return latest
+        end_ms = start_ms
         step *= 4
 
 

@@ -19,7 +19,6 @@ from andon.api.actions import Actions
 from andon.api.auth import Caller, needs
 from andon.api.schemas import WhyOut
 from andon.auth.access import Permission
-from andon.events import Event
 from andon.interventions.fatigue import Verdict
 from andon.interventions.gate import QueuedRec
 from andon.interventions.triage import (
@@ -27,6 +26,7 @@ from andon.interventions.triage import (
     TriageLabel,
     TriageStatus,
     TriageVerdict,
+    label_event,
 )
 from andon.store.base import Store
 
@@ -163,9 +163,7 @@ def triage_router(actions: Actions) -> APIRouter:
         label = TriageLabel(item_id, body.verdict, user.username, user.role,
                             actions.clock.now(), body.note.strip())
         item = store.label_triage(label)
-        store.add_event(Event("triage_label", f"triage item {item_id}",
-                              body.verdict.value + (f": {label.note}" if label.note else ""),
-                              label.at, by=user.username))
+        store.add_event(label_event(label))
         return TriageOut.of(item, store.triage_labels(item_id))
 
     @router.get("/interventions/overflow")

@@ -68,7 +68,6 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(connect_app, name="connect")
 app.add_typer(import_app, name="import")
-app.command("replay")(replay)
 app.add_typer(dq_app, name="dq")
 app.add_typer(report_app, name="report")
 app.add_typer(labels_app, name="labels")
@@ -239,7 +238,7 @@ def edge(
         "--token-file", help="File holding the API token for --central (a viewer token).")]
     = None,
     pull_every_s: Annotated[float, typer.Option(
-        "--pull-every", help="Seconds between model pulls from --central.")] = 60.0,
+        "--pull-every", min=1.0, help="Seconds between model pulls from --central.")] = 60.0,
     forward: Annotated[bool, typer.Option(
         help="Forward recorded samples and events to the central side through the outbox "
         "(andon serve --broker ingests them).")] = False,
@@ -426,10 +425,14 @@ def serve(
     broker_url: Annotated[str | None, typer.Option(
         "--broker", help="Also ingest what edges forward (andon edge --forward) from this "
         "MQTT broker into the store: samples, recommendations, events, heartbeats; publish "
-        "interventions on .../{asset}/_andon/intervention (the spec's sinks.uns) and take "
-        "feedback on andon/v1/ENT/_andon/feedback/+.")] = None,
+        "interventions on .../{asset}/_andon/intervention (the spec's sinks.uns).")] = None,
     ledger: Annotated[Path | None, typer.Option(
         help="The ingest's order ledger (SQLite); default: next to MODELS_DIR.")] = None,
+    mqtt_feedback: Annotated[bool, typer.Option(
+        "--mqtt-feedback", help="With --broker, also take feedback from panels on "
+        "andon/v1/ENT/_andon/feedback/+. The broker is the only check of who sends it (the "
+        "'by' person is not authenticated): turn it on only with broker ACLs that let each "
+        "panel publish on its own feedback topic alone.")] = False,
 ) -> None:
     """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
 
@@ -445,6 +448,9 @@ def serve(
     )
     from andon.store import open_store  # noqa: PLC0415
 
+    if mqtt_feedback and broker_url is None:
+        _error("--mqtt-feedback needs --broker (the MQTT broker the panels publish to)")
+        raise typer.Exit(2)
     plant = load_spec(spec)
     store = open_store(db)
     ingest = None if broker_url is None else CentralIngest(
@@ -455,8 +461,8 @@ def serve(
     try:
         serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir), host,
                                     port, ingest, broker_url, enterprise=plant.enterprise.id)
-        # the sinks (UNS, webhooks, CMMS) and, with --broker, MQTT feedback run beside it
-        serving = serve_with_sinks(serving, store, plant, broker_url)
+        # the sinks (UNS, webhooks, CMMS) and, with --mqtt-feedback, MQTT feedback beside it
+        serving = serve_with_sinks(serving, store, plant, broker_url, feedback=mqtt_feedback)
         # the escalation service runs beside the server (andon.services.escalation)
         escalation = EscalationService.for_spec(store, plant, SystemClock())
         asyncio.run(serve_with_escalation(serving, escalation))
@@ -530,6 +536,9 @@ def demo(
 
 
 # -- users --------------------------------------------------------------------------------
+app.command("replay")(replay)  # after the loop's own commands in --help
+
+
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="Login name (a person id of the spec).")],

@@ -33,10 +33,8 @@ def list_deliveries(
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        rows = store.deliveries(sink=sink, intervention_id=intervention,
-                                limit=limit if not failed else 10 * limit)
-    if failed:
-        rows = [r for r in rows if not r.ok][:limit]
+        rows = store.deliveries(sink=sink, intervention_id=intervention, limit=limit,
+                                ok=False if failed else None)
     table = Table("at (UTC)", "sink", "intervention", "version", "attempt", "result",
                   "external id")
     for r in rows:

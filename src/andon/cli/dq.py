@@ -131,11 +131,15 @@ def write_plots(store: SqlStore, rep: QualityReport, directory: Path, *,
     mpl.use("Agg")  # files only: no display, no GUI toolkit
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for t in [t for t in rep.tags if t.findings and t.asset not in {"", "*"}][:_PLOTTED]:
-        samples = [s for s in store.samples(assets=[t.asset], start_ms=since_ms)
-                   if s.address.tag == t.tag]
-        if samples:
-            written.append(_tag_plot(t, samples, directory))
+    chosen = [t for t in rep.tags if t.findings and t.asset not in {"", "*"}][:_PLOTTED]
+    for asset in dict.fromkeys(t.asset for t in chosen):  # each asset's samples read once
+        by_tag: dict[str, list[Sample]] = {}
+        for s in store.samples(assets=[asset], start_ms=since_ms):
+            by_tag.setdefault(s.address.tag, []).append(s)
+        for t in chosen:
+            samples = by_tag.get(t.tag) if t.asset == asset else None
+            if samples:
+                written.append(_tag_plot(t, samples, directory))
     skews = store.skew_points(since_ms=since_ms)
     if skews:
         written.append(_skew_plot(skews, directory))

@@ -84,6 +84,7 @@ def spec_reference() -> str:
         if model in seen:
             return
         seen.add(model)
+        model.model_rebuild()  # resolve forward references (a model defined after its user)
         out.append(f"## {model.__name__}\n\n{_first(model.__doc__)}\n\n")
         out.append("| field | type | required | default | meaning |\n|---|---|---|---|---|\n")
         nested: list[type[BaseModel]] = []

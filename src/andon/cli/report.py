@@ -39,7 +39,8 @@ def _parse_when(text: str | None, what: str) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not an ISO 8601 time ({_WHEN_HELP})",
                                  param_hint=what) from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    # in UTC: the table's title says so, and a time given with an offset must not show as UTC
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _as_json(report: LoadReport) -> dict[str, Any]:

@@ -76,8 +76,7 @@ def label(
     """Label a triage item real_problem / normal / unsure, with who, role, when and a note."""
     from andon.auth.access import Permission, access_allows  # noqa: PLC0415
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.events import Event  # noqa: PLC0415
-    from andon.interventions.triage import TriageLabel  # noqa: PLC0415
+    from andon.interventions.triage import TriageLabel, label_event  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     reviewer = by or getpass.getuser()
@@ -90,11 +89,9 @@ def label(
         if not who_role:
             raise typer.BadParameter(f"no login {reviewer!r} in the store; say which role "
                                      "you review as", param_hint="--role")
-        at = SystemClock().now()
-        item = store.label_triage(TriageLabel(item_id, verdict, reviewer, who_role, at,
-                                              note.strip()))
-        store.add_event(Event("triage_label", f"triage item {item_id}",
-                              verdict.value + (f": {note.strip()}" if note.strip() else ""),
-                              at, by=reviewer))
+        given = TriageLabel(item_id, verdict, reviewer, who_role, SystemClock().now(),
+                            note.strip())
+        item = store.label_triage(given)
+        store.add_event(label_event(given))
     console.print(f"[green]labelled[/] triage item {item.id} ({item.asset}): {verdict.value} "
                   f"by {reviewer} ({who_role})", highlight=False)

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from andon.errors import AndonError
-from andon.namespace.sample import Quality, Sample
+from andon.namespace.sample import MAX_TS_MS, MIN_TS_MS, Quality, Sample
 from andon.namespace.topics import PREFIX, TagAddress, parse_tag_topic
 
 if TYPE_CHECKING:
@@ -85,8 +85,7 @@ _BOOLS = {"true": 1.0, "false": 0.0, "on": 1.0, "off": 0.0}
 _CHUNK_ROWS = 2000  # rows between progress reports and cooperative yields
 _PARQUET_BATCH = 8192
 _MAX_RAW = 4096  # bytes of a rejected row kept
-_MIN_MS, _MAX_MS = -62_135_596_800_000, 253_402_300_799_999  # years 1 to 9999 (from_ms range)
-_FAST_DIGITS = 15  # a digit string shorter than this is epoch ms below _MAX_MS
+_FAST_DIGITS = 15  # a digit string shorter than this is epoch ms below MAX_TS_MS
 _CACHE_MAX = 10_000  # distinct tag/unit and quality cells remembered per file
 
 
@@ -367,7 +366,7 @@ class HistorianExport:
             else:
                 cell = cells[quality_col]
                 quality = qualities.get(cell) or quality_of(cell)
-            return Sample(target.address, value * target.scale + target.offset, unit,
+            return Sample(target.address, _scaled(value, target.scale, target.offset), unit,
                           quality, ts, line, source), tag
 
         def decode(sink: PointSink, line: int, cells: Sequence[Any]) -> bool:
@@ -396,7 +395,7 @@ class HistorianExport:
                 return None  # no value for this tag at this time
             target = resolve(tag)
             unit = _unit_of(target, units.get(i), f"column {tag!r}")
-            return Sample(target.address, value * target.scale + target.offset, unit,
+            return Sample(target.address, _scaled(value, target.scale, target.offset), unit,
                           Quality.GOOD, ts, line, source)
 
         def decode(sink: PointSink, line: int, cells: Sequence[Any]) -> bool:
@@ -432,7 +431,7 @@ class HistorianExport:
 
     def _time(self, cell: Any) -> int:
         """Epoch milliseconds of a timestamp cell; ``_Bad`` (or ``HistorianError``)."""
-        if type(cell) is str and cell.isdigit() and len(cell) < _FAST_DIGITS:
+        if type(cell) is str and cell.isascii() and cell.isdigit() and len(cell) < _FAST_DIGITS:
             return int(cell)  # the common case: epoch ms, in range by its length
         return self._time_slow(cell)
 
@@ -447,13 +446,18 @@ class HistorianExport:
             text = "" if cell is None else str(cell).strip()
             if not text:
                 raise _Bad("empty timestamp")
-            if text.isdigit() or (text[0] == "-" and text[1:].isdigit()):
+            digits = text.removeprefix("-")
+            if digits.isascii() and digits.isdigit():  # str.isdigit alone takes '²' too
                 return _epoch_ms(int(text))
             try:
                 when = datetime.fromisoformat(text)
             except ValueError:
                 raise _Bad(f"timestamp {text[:60]!r} is neither ISO 8601 nor epoch "
                            "milliseconds") from None
+        return self._aware_ms(when)
+
+    def _aware_ms(self, when: datetime) -> int:
+        """Epoch ms of ``when``; without an offset, in ``timezone`` (refused if none)."""
         if when.tzinfo is None or when.utcoffset() is None:
             if self.timezone is None:
                 reason = (f"timestamp {when.isoformat()!r} has no UTC offset; pass --timezone "
@@ -462,7 +466,10 @@ class HistorianExport:
                     raise HistorianError(f"{self._name}: {reason}")
                 raise _Bad(reason)  # one odd row in a file with offsets
             when = when.replace(tzinfo=self.timezone)
-        return round(when.timestamp() * 1000)
+        try:
+            return _epoch_ms(round(when.timestamp() * 1000))
+        except OverflowError:  # year 1 or 9999 moved out of range by the offset
+            raise _Bad(f"timestamp {when.isoformat()!r} is out of range") from None
 
     def _csv_rows(self) -> Iterator[tuple[int, Sequence[Any] | _Unreadable]]:
         """(line, cells) per CSV row; the first one is the header. Progress: bytes read."""
@@ -566,9 +573,17 @@ def _epoch_ms(value: float) -> int:
     if isinstance(value, float) and not math.isfinite(value):
         raise _Bad(f"timestamp {value!r} is not a time")
     ms = int(value)
-    if not _MIN_MS <= ms <= _MAX_MS:
+    if not MIN_TS_MS <= ms <= MAX_TS_MS:
         raise _Bad(f"timestamp {value!r} is out of range (epoch milliseconds)")
     return ms
+
+
+def _scaled(value: float, scale: float, offset: float) -> float:
+    """``value * scale + offset``; ``_Bad`` when that is no longer finite (1e308 * 10)."""
+    scaled = value * scale + offset
+    if not math.isfinite(scaled):
+        raise _Bad(f"value {value!r} is not finite after scaling")
+    return scaled
 
 
 def _number(cell: Any, what: str) -> float | None:

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from andon.errors import PayloadError
-from andon.namespace.sample import Quality, Sample
+from andon.namespace.sample import MAX_TS_MS, MIN_TS_MS, Quality, Sample
 from andon.namespace.tagmap import TagBinding, TagMap, site_maps
 from andon.units import affine
 
@@ -42,8 +42,6 @@ __all__ = ["LEGACY_PREFIX", "LegacyDecoder", "encode_legacy", "legacy_filter", "
 #: first level of every legacy raw topic (the edge dispatches on it with one prefix check)
 LEGACY_PREFIX = "legacy/"
 _MAX_SOURCE = 200
-_MIN_TS_MS = -62_135_596_800_000  # 0001-01-01
-_MAX_TS_MS = 253_402_300_799_999  # 9999-12-31
 _QUALITIES = {q.value: q for q in Quality}
 _affine = lru_cache(maxsize=1024)(affine)  # pint is slow; a plant has few unit pairs
 
@@ -106,7 +104,7 @@ def _sample(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sampl
         raise PayloadError(topic, f"{binding.raw}: 'value' {raw_value!r} is not finite "
                                   f"(after scaling)"[:300])
     ts = data.get("ts")
-    if isinstance(ts, bool) or not isinstance(ts, int) or not _MIN_TS_MS <= ts <= _MAX_TS_MS:
+    if isinstance(ts, bool) or not isinstance(ts, int) or not MIN_TS_MS <= ts <= MAX_TS_MS:
         raise PayloadError(topic, f"{binding.raw}: 'ts' must be epoch milliseconds (integer), "
                                   f"got {ts!r}"[:300])
     seq = data.get("seq", ts)

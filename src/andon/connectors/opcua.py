@@ -11,7 +11,7 @@ status without a value repeats the node's last value (so the bad spell is visibl
 line); with no value ever seen it is rejected with the status name. A value that is not a
 number (a string, an array) is rejected naming the node.
 
-Time: the value's source timestamp (else the server timestamp; neither is a reject).
+Time: the value's source timestamp, else the server timestamp; a value with neither is rejected.
 
 Reconnect: on connection loss (asyncua's watchdog notices within ``watchdog_s``) the connector
 tears the session down and connects again with a doubling delay between ``min_backoff_s`` and

@@ -29,7 +29,8 @@ Names: a metric resolves through the ``TagMap`` by ``group/node/device/metric`` 
 plant data, and are not delivered. Any other metric the map does not know is rejected with a
 reason naming group, node, device and metric.
 
-Time: the metric's timestamp, else the payload's; neither is a reject.
+Time: the metric's timestamp, else the payload's; a metric with neither (or one past year
+9999) is rejected.
 
 Sequence: Sparkplug's ``seq`` wraps at 256, so each canonical sample gets a number from a
 ``ProducerSequence`` per (group, node, device) source (``spb:{group}/{node}[/{device}]``):
@@ -55,7 +56,7 @@ from andon.connectors.base import PointSink
 from andon.connectors.mqtt import MqttClient
 from andon.connectors.sequence import ProducerSequence
 from andon.connectors.uns import connect_with_backoff
-from andon.namespace.sample import Quality, Sample
+from andon.namespace.sample import MAX_TS_MS, Quality, Sample
 from andon.namespace.tagmap import TagBinding, TagMap
 
 __all__ = [
@@ -329,6 +330,8 @@ class SparkplugSession:
         ts = metric.timestamp or message.timestamp
         if not ts:
             return None, "no metric or payload timestamp"
+        if ts > MAX_TS_MS:  # uint64 on the wire: the store and datetimes end at year 9999
+            return None, f"timestamp {ts} is not a representable time (epoch ms)"
         scaled = binding.value(value)
         if not math.isfinite(scaled):
             return None, f"scaled value {scaled} is not finite"
@@ -372,7 +375,8 @@ class _Raw:
 
 
 def _time(message: pb.Payload) -> int | None:
-    return int(message.timestamp) if message.timestamp else None
+    """The payload's timestamp; None when absent or past year 9999 (uint64 on the wire)."""
+    return int(message.timestamp) if 0 < message.timestamp <= MAX_TS_MS else None
 
 
 def _topic_problem(parts: list[str]) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from andon.contracts.rules import QUARANTINE, Rule, TagContract, contracts_of
@@ -130,6 +131,10 @@ class ContractChecker:
             return _out(sample, path, Rule.UNKNOWN_TAG, sample.value,
                         f"{path}: no such tag in the plant spec")
         c, last = entry
+        if sample.reason == Rule.FUTURE:  # marked by the timekeeper (andon.contracts.timing)
+            return _out(sample, c.path, Rule.FUTURE, sample.value,
+                        f"{c.path}: source time {_iso(sample.ts_ms)} from {sample.source} is "
+                        "implausibly far ahead of that source's recent samples")
         value = sample.value
         converted = sample.unit != c.unit
         if converted:
@@ -188,6 +193,14 @@ class ContractChecker:
         if converted:
             return Verdict(_canonical(sample, value, c.unit, sample.quality))
         return Verdict(sample)
+
+
+def _iso(ts_ms: int) -> str:
+    """``ts_ms`` as an ISO UTC time, or the number when it is outside datetime's range."""
+    try:
+        return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts_ms} ms since the epoch"
 
 
 def _out(sample: Sample, path: str, rule: Rule, value: float, reason: str) -> Verdict:

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from andon.contracts.rules import QUARANTINE
+
 __all__ = [
     "FAULT_NAMES",
     "QualityCount",
@@ -54,6 +56,7 @@ FAULT_NAMES: Final[dict[str, str]] = {
     "unit_mismatch": "wrong unit",
     "not_in_enum": "not an allowed value",
     "counter_decreased": "counter went down",
+    "future": "timestamps in the future",
     "unknown_tag": "unknown tag",
     "malformed": "malformed messages",
     "skew": "skewed clock",
@@ -61,9 +64,9 @@ FAULT_NAMES: Final[dict[str, str]] = {
 #: metrics that say something is wrong with a tag's data, in the order findings list them
 _TAG_FAULTS: Final = ("stuck", "rate_of_change", "missing", "out_of_range", "stale", "late",
                       "duplicate", "unit_mismatch", "not_in_enum", "counter_decreased",
-                      "unknown_tag", "malformed")
-_QUARANTINE_RULES: Final = frozenset({"malformed", "unknown_tag", "unit_mismatch",
-                                      "out_of_range", "not_in_enum", "counter_decreased"})
+                      "future", "unknown_tag", "malformed")
+#: rule codes whose breach keeps the sample out of the store (``andon.contracts.rules``)
+_QUARANTINE_RULES: Final = frozenset(r.value for r in QUARANTINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +242,9 @@ def _source(source: str, site: str, m: Mapping[str, int], skew: SkewPoint | None
         findings.append(f"{FAULT_NAMES['duplicate']}: {duplicates} dropped")
     if late:
         findings.append(f"{FAULT_NAMES['late']}: {late} flagged")
+    future = m.get("future", 0)
+    if future:
+        findings.append(f"{FAULT_NAMES['future']}: {future} quarantined")
     return SourceQuality(source, site, m.get("received", 0), duplicates, late,
                          m.get("skew_corrected", 0), skew_ms, correcting, tuple(findings))
 

@@ -20,6 +20,15 @@ count and a reason code on the sample, and memory stays bounded per source and t
   which is kept as a ``clock_skew`` note (stored as an event and in the report's skew series).
   Correction is opt-in because an edge on a wall clock fed an accelerated simulation sees
   every source "skewed".
+* **Future** per source: a sample whose source time is ahead of the source's newest time by
+  more than ``future`` (1 day) plus ``CLOCK_RATE_MAX`` times the ingest time since that newest
+  time was set is marked with reason ``future`` (the contract check quarantines it) and
+  changes nothing: no watermark, no skew estimate, no dedupe slot. Without it one sample
+  stamped in year 2100 would move the watermark and the asset's windows 74 years ahead and
+  every later real sample would be late, never scored again. The rate allowance keeps an
+  accelerated simulation (the demo runs 900x) and a source silent for a while acceptable; a
+  source's first sample (or the first after correction starts) has nothing to be judged
+  against and is accepted.
 * **Lateness** per source: a sample older than the source's newest (corrected) time by more
   than ``lateness`` is recorded ``uncertain`` with reason ``late`` and is not windowed.
 * **Gaps** per tag: a recorded sample more than 1.5 periods after the tag's previous one
@@ -55,6 +64,7 @@ if TYPE_CHECKING:
     from andon.spec.model import PlantSpec, TimePolicy
 
 __all__ = [
+    "CLOCK_RATE_MAX",
     "SKEW_BUCKETS",
     "SKEW_BUCKET_MS",
     "SKEW_MIN_SAMPLES",
@@ -78,6 +88,9 @@ GAP_PERIODS: Final = 1.5
 MAX_FILL: Final = 10_000
 _LATE = Rule.LATE.value
 _CORRECTED = Rule.SKEW_CORRECTED.value
+_FUTURE = Rule.FUTURE.value
+#: a source's clock may run this many times faster than ingest time (accelerated simulations)
+CLOCK_RATE_MAX: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +100,7 @@ class TimeRules:
     skew_threshold_ms: int = 2_000
     lateness_ms: int = 60_000
     correct: bool = False  # correct skewed source times (only when the spec declares ``time``)
+    future_ms: int = 86_400_000  # most a source time may run ahead of its source (see module)
 
     @classmethod
     def of(cls, policy: TimePolicy | None, lateness_s: float = 60.0) -> TimeRules:
@@ -145,10 +159,31 @@ class GapNote:
 class SourceTime:
     """Per-source state: dedupe window, skew estimate, newest time, counters."""
 
-    __slots__ = ("bucket_end", "bucket_min", "buckets", "corrected", "correcting", "duplicates",
-                 "floor", "late", "mask", "received", "reported", "reported_at", "ring_at",
-                 "ring_seq",
-                 "ring_ts", "rules", "samples", "site", "skew_ms", "source", "watermark")
+    __slots__ = (
+        "bucket_end",
+        "bucket_min",
+        "buckets",
+        "corrected",
+        "correcting",
+        "duplicates",
+        "floor",
+        "future",
+        "late",
+        "mask",
+        "received",
+        "reported",
+        "reported_at",
+        "ring_at",
+        "ring_seq",
+        "ring_ts",
+        "rules",
+        "samples",
+        "site",
+        "skew_ms",
+        "source",
+        "watermark",
+        "watermark_at",
+    )
 
     def __init__(self, source: str, site: str, rules: TimeRules, window: int) -> None:
         self.source, self.site, self.rules = source, site, rules
@@ -156,7 +191,8 @@ class SourceTime:
         self.ring_seq: list[int] = [-1] * window
         self.ring_ts: list[int] = [0] * window
         self.ring_at: list[object] = [None] * window
-        self.watermark: int | None = None  # newest (corrected) source time
+        self.watermark: int | None = None  # newest (corrected) source time ...
+        self.watermark_at = 0  # ... set at this ingest time
         self.bucket_end = 0  # ingest time the current bucket ends at
         self.bucket_min = 0  # min(ingest - source) in the current bucket
         self.buckets: deque[int] = deque(maxlen=SKEW_BUCKETS - 1)  # minima of past buckets
@@ -166,7 +202,14 @@ class SourceTime:
         self.correcting = False
         self.reported: tuple[int, bool] | None = None  # last (skew, correcting) noted ...
         self.reported_at = 0  # ... at this ingest time
-        self.received = self.duplicates = self.late = self.corrected = 0
+        self.received = self.duplicates = self.late = self.corrected = self.future = 0
+
+
+def _ahead(src: SourceTime, ts: int, ingest_ms: int) -> bool:
+    """Source time ``ts`` is further ahead of ``src``'s watermark than its clock can have moved."""
+    mark = src.watermark
+    return mark is not None and ts - (src.skew_ms if src.correcting else 0) - mark > (
+        src.rules.future_ms + CLOCK_RATE_MAX * max(0, ingest_ms - src.watermark_at))
 
 
 class _TagState:
@@ -221,7 +264,11 @@ class Timekeeper:
 
     # -- per sample ------------------------------------------------------------------------
     def admit(self, sample: Sample, ingest_ms: int) -> Sample | None:
-        """Dedupe, estimate skew, correct it when configured, flag lateness; None: duplicate."""
+        """Dedupe, judge future times, estimate skew, correct it, flag lateness; None: duplicate.
+
+        A sample returned with reason ``future`` must not be recorded: ``ContractChecker``
+        quarantines it.
+        """
         src = self._sources.get(sample.source)
         if src is None:
             src = self._new_source(sample)
@@ -232,8 +279,12 @@ class Timekeeper:
             src.duplicates += 1
             self.tally.add(a.site, a.asset, a.tag, "", Rule.DUPLICATE.value)
             return None
-        src.ring_seq[i], src.ring_ts[i], src.ring_at[i] = seq, ts, a
         src.received += 1
+        if _ahead(src, ts, ingest_ms):
+            src.future += 1  # judged by the contract check (quarantined): changes nothing here
+            return Sample(a, sample.value, sample.unit, sample.quality, ts, seq,
+                          sample.source, _FUTURE)
+        src.ring_seq[i], src.ring_ts[i], src.ring_at[i] = seq, ts, a
         offset = ingest_ms - ts
         if (ingest_ms < src.bucket_end and offset >= src.bucket_min
                 and src.samples != SKEW_MIN_SAMPLES - 1):
@@ -245,9 +296,9 @@ class Timekeeper:
             src.corrected += 1
             sample = Sample(a, sample.value, sample.unit, sample.quality, ts, sample.seq,
                             sample.source, _CORRECTED)
-        mark = src.watermark
+        mark = src.watermark  # None again when correction started or stopped
         if mark is None or ts > mark:
-            src.watermark = ts
+            src.watermark, src.watermark_at = ts, ingest_ms
         elif mark - ts > src.rules.lateness_ms:
             src.late += 1
             self.tally.add(a.site, a.asset, a.tag, "", _LATE)
@@ -275,6 +326,11 @@ class Timekeeper:
         if dt <= state.gap_ms:
             return _NO_FILL
         return self._gap(state, last, sample, max(1, round(dt / state.period_ms) - 1))
+
+    def is_future(self, sample: Sample, ingest_ms: int) -> bool:
+        """Whether ``admit`` would mark ``sample`` ``future`` at ``ingest_ms`` (changes nothing)."""
+        src = self._sources.get(sample.source)
+        return src is not None and _ahead(src, sample.ts_ms, ingest_ms)
 
     def _gap(self, state: _TagState, last: Sample, sample: Sample,
              missing: int) -> tuple[Sample, ...]:
@@ -372,10 +428,11 @@ class Timekeeper:
                 state.received = 0
         for src in self._sources.values():
             for metric, n in (("received", src.received), (_CORRECTED, src.corrected),
-                              (Rule.DUPLICATE.value, src.duplicates), (_LATE, src.late)):
+                              (Rule.DUPLICATE.value, src.duplicates), (_LATE, src.late),
+                              (_FUTURE, src.future)):
                 if n:
                     self.tally.add(src.site, "", "", src.source, metric, n=n)
-            src.received = src.corrected = src.duplicates = src.late = 0
+            src.received = src.corrected = src.duplicates = src.late = src.future = 0
         return self.tally.take()
 
     def take_notes(self) -> list[SkewNote | GapNote]:

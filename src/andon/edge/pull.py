@@ -36,7 +36,7 @@ import structlog
 
 from andon.errors import ModelError
 from andon.events import Event
-from andon.registry.bundle import unpack
+from andon.registry.bundle import MAX_BUNDLE_BYTES, unpack
 from andon.registry.signing import verify
 
 __all__ = ["MANIFEST", "PullResult", "cached_version", "pull_every", "pull_models",
@@ -76,6 +76,12 @@ def cached_version(models_dir: Path, name: str) -> int | None:
     return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
+def _versions(manifest: dict[str, dict[str, Any]], names: Iterable[str]) -> dict[str, int]:
+    """Model -> the version the manifest records, for ``names`` it has one for."""
+    return {n: int(manifest[n]["version"]) for n in names
+            if isinstance(manifest.get(n, {}).get("version"), int)}
+
+
 def _write_manifest(models_dir: Path, models: dict[str, dict[str, Any]]) -> None:
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = models_dir / f".{MANIFEST}.tmp"
@@ -93,8 +99,8 @@ def pull_models(central_url: str, token: str, names: Iterable[str], models_dir: 
     result = PullResult()
     wanted = sorted(set(names))
     manifest = read_manifest(models_dir)
-    result.current = {n: int(manifest[n]["version"]) for n in wanted
-                      if isinstance(manifest.get(n, {}).get("version"), int)}
+    manifest_before = dict(manifest)
+    result.current = _versions(manifest, wanted)
     headers = {"Authorization": f"Bearer {token}"}
     try:
         with httpx.Client(base_url=central_url.rstrip("/"), headers=headers,
@@ -126,7 +132,14 @@ def pull_models(central_url: str, token: str, names: Iterable[str], models_dir: 
         log.warning("no model pull; serving from the cache",
                     url=central_url, reason=result.offline)
     if result.pulled:
-        _write_manifest(models_dir, manifest)
+        try:
+            _write_manifest(models_dir, manifest)
+        except OSError as exc:  # e.g. disk full: the old manifest (and versions) keep serving
+            reason = f"cannot update {models_dir / MANIFEST} ({exc.strerror or exc})"
+            log.warning("model pull not recorded; serving from the cache", reason=reason)
+            result.refused += [(label, reason) for label in result.pulled]
+            result.pulled = []
+            result.current = _versions(manifest_before, wanted)
     return result
 
 
@@ -137,21 +150,43 @@ def _fetch(client: httpx.Client, name: str, version: int, models_dir: Path,
     It is unpacked under ``.incoming/{name}/v{version}`` (the signature binds the directory
     name) and moved into the cache only once it verifies.
     """
-    response = client.get(f"/api/models/{name}/{version}/artifact")
-    response.raise_for_status()
+    path = f"/api/models/{name}/{version}/artifact"
+    try:
+        data = _download(client, path)
+    except httpx.HTTPStatusError as exc:  # this version only: the other models still pull
+        return f"the central side answered {exc.response.status_code} to {path}"
+    if data is None:
+        return f"the bundle is larger than {MAX_BUNDLE_BYTES} bytes"
     final = models_dir / name / f"v{version}"
     incoming = models_dir / ".incoming" / name / f"v{version}"
     shutil.rmtree(incoming, ignore_errors=True)
     try:
-        unpack(response.content, incoming)
+        unpack(data, incoming)
         verify(incoming, trusted_keys)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(final, ignore_errors=True)
+        incoming.replace(final)
     except ModelError as exc:
         shutil.rmtree(incoming, ignore_errors=True)
         return exc.reason
-    final.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(final, ignore_errors=True)
-    incoming.replace(final)
+    except OSError as exc:  # e.g. disk full: refused, the cache keeps serving
+        shutil.rmtree(incoming, ignore_errors=True)
+        return f"cannot write it into {models_dir} ({exc.strerror or exc})"
     return None
+
+
+def _download(client: httpx.Client, path: str) -> bytes | None:
+    """The body of ``GET path``, or None once it passes ``MAX_BUNDLE_BYTES`` (not all read)."""
+    chunks: list[bytes] = []
+    size = 0
+    with client.stream("GET", path) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BUNDLE_BYTES:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _why(url: str, exc: Exception) -> str:
@@ -171,5 +206,10 @@ async def pull_every(pull: Callable[[], PullResult], stop: asyncio.Event, every_
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
-        if not stop.is_set():
+        if stop.is_set():
+            break
+        try:
             await asyncio.to_thread(pull)
+        except Exception as exc:  # noqa: BLE001 - logged; the next pull tries again
+            log.warning("model pull failed; serving from the cache",
+                        error=f"{type(exc).__name__}: {exc}")

@@ -560,13 +560,28 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
         if watchdog is not None:
             watchdog.stop()
         last = edge.take_pending()
-        if forwarder is not None:
-            forwarder.forward(last[0], last[1])  # queued in the durable outbox: sent next time
+        if forwarder is not None:  # queued in the durable outbox: sent next time
+            _forward_or_log(forwarder.forward, last[0], last[1])
         await link  # says goodbye (retained death document) and disconnects
         await asyncio.to_thread(edge.write, *last)
         edge.outbound = None
         if own_outbox:
             box.close()
+
+
+def _forward_or_log(forward: Callable[[list[Sample], list[Event]], None],
+                    samples: list[Sample], events: list[Event]) -> None:
+    """Forward a batch; a failure (e.g. the outbox disk is full) is logged, never raised.
+
+    The batch is still written to the edge's own store: failing to forward must neither lose
+    it locally nor stop the loop that keeps the edge scoring.
+    """
+    try:
+        forward(samples, events)
+    except Exception as exc:  # noqa: BLE001 - logged; the local write and the loop go on
+        log.warning("forwarding to the central side failed; the batch is kept on this edge only",
+                    samples=len(samples), events=len(events),
+                    error=f"{type(exc).__name__}: {exc}")
 
 
 async def housekeeping(edge: Edge, stop: asyncio.Event, *, flush_every_s: float = 0.5,
@@ -588,7 +603,7 @@ async def housekeeping(edge: Edge, stop: asyncio.Event, *, flush_every_s: float 
             await asyncio.wait_for(stop.wait(), flush_every_s)
         pending = edge.take_pending()
         if forward is not None:  # first: once queued (durable) it reaches the central side
-            await asyncio.to_thread(forward, pending[0], pending[1])
+            await asyncio.to_thread(_forward_or_log, forward, pending[0], pending[1])
         await asyncio.to_thread(edge.write, *pending)
         if loop.time() - last_reload >= reload_every_s:
             await asyncio.to_thread(edge.reload_models)

@@ -404,9 +404,11 @@ class Gate:
                   f"({stop.start.isoformat()} to {stop.end.isoformat()})")
         if is_update:
             self.store.save_recommendation(rec)  # the record stays true, nobody is called
-        first = not self.store.gate_entries(key=key, verdict=Verdict.SUPPRESSED.value,
-                                            since=stop.start - timedelta(microseconds=1),
-                                            limit=1)
+        # once per stop: the reason names the stop (name, line, start, end), so compare it with
+        # the key's latest suppression rather than gate (clock) time with the stop's event time,
+        # which differ when buffered data is scored late
+        last = self.store.gate_entries(key=key, verdict=Verdict.SUPPRESSED.value, limit=1)
+        first = not last or last[0].reason != reason
         self._log(now, position, key, Verdict.SUPPRESSED, reason=reason, rec_id=rec.id)
         if first:
             self.store.add_event(Event("fatigue_suppressed", key, reason, now))
@@ -443,7 +445,7 @@ class Gate:
             return None
         rearm = self.spec.use_case(rec.use_case).rearm_after
         reason = (f"held: {ep.rec_id} was dismissed; raised again only after {rearm} normal "
-                  f"window(s) in a row; it had {normal_before})")
+                  f"window(s) in a row; it had {normal_before}")
         self.store.save_episode(replace(ep, last_at=now, detections=ep.detections + 1))
         self._log(now, position, ep.key, Verdict.HELD, reason=reason, rec_id=ep.rec_id)
         return GateOutcome(Verdict.HELD, reason, rec)

@@ -27,6 +27,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from andon.errors import FeedbackError
+from andon.events import Event
 from andon.scoring.contribution import Contribution
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "TriageStatus",
     "TriageVerdict",
     "confidence",
+    "label_event",
     "label_item",
     "triage_document",
     "triage_reasons",
@@ -134,6 +136,13 @@ def label_item(item: TriageItem, label: TriageLabel) -> TriageItem:
     if not label.by.strip():
         raise FeedbackError(f"labelling triage item {item.id} needs the reviewer's name")
     return replace(item, status=TriageStatus.LABELLED, label=label, updated_at=label.at)
+
+
+def label_event(label: TriageLabel) -> Event:
+    """The ``triage_label`` event kept for a reviewer's label (API and CLI alike)."""
+    note = label.note.strip()
+    return Event("triage_label", f"triage item {label.item_id}",
+                 label.verdict.value + (f": {note}" if note else ""), label.at, by=label.by)
 
 
 def triage_document(item: TriageItem) -> dict[str, object]:

@@ -25,13 +25,14 @@ from andon.clock import from_ms
 from andon.errors import PayloadError
 from andon.namespace.topics import TagAddress, parse_tag_topic
 
-__all__ = ["Quality", "Sample", "decode_sample", "encode_sample"]
+__all__ = ["MAX_TS_MS", "MIN_TS_MS", "Quality", "Sample", "decode_sample", "encode_sample"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: epoch milliseconds ``from_ms`` can turn into a datetime (years 1 to 9999); checked per
 #: sample as two integer comparisons instead of building a datetime on the hot path
-_MIN_TS_MS = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
-_MAX_TS_MS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+#: the source times a sample may carry: epoch ms of years 1 to 9999 (a ``datetime``'s range)
+MIN_TS_MS = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+MAX_TS_MS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
 
 
 class Quality(StrEnum):
@@ -127,7 +128,7 @@ def _epoch_ms(topic: str, ts: object) -> int:
         ts = int(ts)  # orjson turns integers beyond 64 bits into floats: name the integer
     if isinstance(ts, bool) or not isinstance(ts, int):
         raise PayloadError(topic, f"'ts' must be epoch milliseconds (integer), got {ts!r}")
-    if not _MIN_TS_MS <= ts <= _MAX_TS_MS:
+    if not MIN_TS_MS <= ts <= MAX_TS_MS:
         raise PayloadError(topic, f"'ts' {ts} is not a representable time (epoch ms)")
     return ts
 

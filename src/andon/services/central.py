@@ -156,7 +156,7 @@ class CentralIngest:
 
     # -- input -----------------------------------------------------------------------------
     def on_message(self, topic: str, payload: bytes) -> None:
-        """Handle one message; never raises for bad input (it is quarantined)."""
+        """Handle one message; never raises (bad input is quarantined, a store failure logged)."""
         self.stats.messages += 1
         try:
             doc = json.loads(payload)
@@ -168,7 +168,7 @@ class CentralIngest:
             return
         leaf = topic.rsplit("/", 1)[-1]
         if leaf in _DOC_LEAVES and "/_andon/edge/" in topic:
-            self._document(_DOC_LEAVES[leaf], doc)
+            self._document(topic, _DOC_LEAVES[leaf], doc)
             return
         epoch, source, seq = doc.get("epoch"), doc.get("source", doc.get("asset")), doc.get("seq")
         if leaf == "event" and "/_andon/edge/" in topic:
@@ -178,7 +178,12 @@ class CentralIngest:
             self._reject(topic, payload, "not an outbox item (needs string epoch and source, "
                          "integer seq)")
             return
-        self._sequence((epoch, source), _Item(topic, seq, doc, payload))
+        try:
+            self._sequence((epoch, source), _Item(topic, seq, doc, payload))
+        except Exception as exc:  # noqa: BLE001 - e.g. the store is down: the item stays held
+            # (tick retries it); raising would only reach the MQTT client's callback
+            log.warning("central ingest could not write an item; kept to retry", topic=topic,
+                        error=f"{type(exc).__name__}: {exc}")
 
     def tick(self) -> None:
         """Give up on gaps open longer than ``gap_timeout_s``; write what waited behind them."""
@@ -214,17 +219,25 @@ class CentralIngest:
         expected = self.sequencer.expected(*stream)
         assert expected is not None  # noqa: S101 - _sequence or tick set it before
         start = expected
-        while expected in held:
-            item = held.pop(expected)
-            self._apply(item)
-            if self.on_applied is not None:
-                self.on_applied(stream[0], stream[1], item.seq, item.topic)
-            expected += 1
-        if expected != start:
-            self.sequencer.advance(*stream, expected)
+        try:
+            while expected in held:
+                item = held[expected]
+                self._apply(item)  # if the store fails, the item stays held for the next try
+                del held[expected]
+                if self.on_applied is not None:
+                    self.on_applied(stream[0], stream[1], item.seq, item.topic)
+                expected += 1
+        finally:
+            if expected != start:
+                self.sequencer.advance(*stream, expected)
+            self._after_release(stream, held, progress=expected != start)
+
+    def _after_release(self, stream: tuple[str, str], held: dict[int, _Item], *,
+                       progress: bool) -> None:
+        """Keep the gap clock of ``stream``: started by a gap, reset by progress."""
         if held:
             self._gap_since.setdefault(stream, self.clock.now())
-            if expected != start:
+            if progress:
                 self._gap_since[stream] = self.clock.now()  # progress: wait afresh
         else:
             self._gap_since.pop(stream, None)
@@ -250,10 +263,10 @@ class CentralIngest:
                 self.store.add_event(Event(str(doc.get("kind", "edge_event")),
                                            str(doc.get("subject", edge_id)),
                                            str(doc.get("detail", json.dumps(doc))),
-                                           from_ms(int(doc.get("at", 0))),
+                                           _from_epoch_ms(doc.get("at", 0)),
                                            str(doc.get("by", f"edge {edge_id}"))))
                 self.stats.events += 1
-        except (KeyError, TypeError, ValueError) as exc:
+        except (LookupError, TypeError, ValueError) as exc:  # LookupError: a short entry
             self._reject(topic, item.payload, f"unreadable {topic.rsplit('/', 1)[-1]} item "
                          f"({type(exc).__name__}: {exc})")
             return
@@ -272,17 +285,22 @@ class CentralIngest:
         self.stats.samples += new
         self.stats.sample_duplicates += len(samples) - new
 
-    def _document(self, kind: str, doc: dict[str, Any]) -> None:
+    def _document(self, topic: str, kind: str, doc: dict[str, Any]) -> None:
         edge_id, at = doc.get("edge_id"), doc.get("at")
         if not isinstance(edge_id, str) or not isinstance(at, int):
-            self._reject(f"{kind}", json.dumps(doc).encode(), "edge document without edge_id "
+            self._reject(topic, json.dumps(doc).encode(), "edge document without edge_id "
                          "and integer at")
+            return
+        try:
+            when = _from_epoch_ms(at)
+        except ValueError as exc:
+            self._reject(topic, json.dumps(doc).encode(), f"edge document: {exc}")
             return
         mark = (at, str(doc.get("kind")))
         if self._documents.get((edge_id, kind)) == mark:
             return  # a retained document delivered again on resubscribe
         self._documents[(edge_id, kind)] = mark
-        self.store.add_event(Event(kind, edge_id, json.dumps(doc), from_ms(at)))
+        self.store.add_event(Event(kind, edge_id, json.dumps(doc), when))
         self.stats.documents += 1
 
     def _reject(self, topic: str, payload: bytes, reason: str) -> None:
@@ -345,6 +363,14 @@ def merge_recommendation(current: Recommendation | None, incoming: Recommendatio
                    updated_at=max(current.updated_at, incoming.updated_at))
 
 
+def _from_epoch_ms(value: object) -> datetime:
+    """Epoch milliseconds as a UTC datetime; ``ValueError`` if not a number or out of range."""
+    try:
+        return from_ms(int(value))  # type: ignore[call-overload]
+    except (OverflowError, OSError, TypeError) as exc:
+        raise ValueError(f"time {value!r} is out of range ({exc})") from None
+
+
 def _when(value: object) -> datetime:
     return datetime.fromisoformat(str(value))
 
@@ -380,7 +406,12 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
             try:
                 await asyncio.wait_for(stop.wait(), tick_s)
             except TimeoutError:
-                ingest.tick()
+                try:
+                    ingest.tick()
+                except Exception as exc:  # noqa: BLE001 - e.g. the store is down: held items
+                    # stay held and the next tick tries again; the ingest must keep running
+                    log.warning("central ingest tick failed", error=f"{type(exc).__name__}: "
+                                f"{exc}")
     finally:
         await client.disconnect()
 

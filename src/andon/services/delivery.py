@@ -14,8 +14,8 @@ each secret from the environment variable the spec names (a missing one is a one
   (done, with an outcome label), a cancelled one dismisses it, one on hold defers it.
 
 The delivery state lives in the store, so a restart neither re-sends what was delivered nor
-forgets what was not. ``serve_with_sinks`` runs all of it (and the MQTT feedback service of
-``andon.services.feedback_mqtt``) beside ``andon serve``'s HTTP server.
+forgets what was not. ``serve_with_sinks`` runs all of it (and, opted in, the MQTT feedback
+service of ``andon.services.feedback_mqtt``) beside ``andon serve``'s HTTP server.
 """
 
 from __future__ import annotations
@@ -257,11 +257,14 @@ class DeliveryService:
 
 
 async def serve_with_sinks(serving: Awaitable[None], store: Store, spec: PlantSpec,
-                           broker_url: str | None, *, clock: Clock | None = None) -> None:
-    """Run the delivery service (and, with a broker, MQTT feedback) beside ``serving``.
+                           broker_url: str | None, *, clock: Clock | None = None,
+                           feedback: bool = False) -> None:
+    """Run the delivery service (and, with a broker and ``feedback``, MQTT feedback) beside it.
 
     The sinks are built first, so a missing secret stops ``andon serve`` at once with a
-    one-line ``SinkError``. Without a broker there is no UNS sink and no MQTT feedback; a
+    one-line ``SinkError``. MQTT feedback is opt-in (``andon serve --mqtt-feedback``): its
+    ``by`` is not authenticated, only the broker's ACLs say who may publish it. Without a
+    broker there is no UNS sink and no MQTT feedback; a
     broker that is down at start is retried every few seconds (deliveries to the UNS are
     recorded as failed meanwhile, and retried).
     """
@@ -279,15 +282,16 @@ async def serve_with_sinks(serving: Awaitable[None], store: Store, spec: PlantSp
     stop = asyncio.Event()
     tasks = []
     if mqtt is not None and broker_url is not None:
-        handler = MqttFeedback(store, spec, clock=clock)
         tasks.append(asyncio.ensure_future(_connect_when_up(mqtt, stop)))
-        tasks.append(asyncio.ensure_future(_retrying(
-            lambda: run_feedback(handler, broker_url, stop), stop, "mqtt_feedback")))
+        if feedback:
+            handler = MqttFeedback(store, spec, clock=clock)
+            tasks.append(asyncio.ensure_future(_retrying(
+                lambda: run_feedback(handler, broker_url, stop), stop, "mqtt_feedback")))
         with contextlib.suppress(TimeoutError):  # a first pass without a connection only fails
             await asyncio.wait_for(mqtt.connected.wait(), _RETRY_CONNECT_S)
     tasks.append(asyncio.ensure_future(service.run(stop)))
     log.info("sinks_started", sinks=[r.sink.name for r in routes],
-             feedback=broker_url is not None)
+             feedback=broker_url is not None and feedback)
     try:
         await serving
     finally:

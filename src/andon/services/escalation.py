@@ -90,15 +90,24 @@ class EscalationService:
         return cls(store, policy_from_spec(spec), clock, spec.interventions.escalation_check)
 
     def tick(self) -> TickReport:
-        """Apply what is due now; record an ``escalated`` event per escalation."""
+        """Apply what is due now; record an ``escalated`` event per escalation.
+
+        An intervention whose change fails is logged and left for the next tick; the others
+        are still handled.
+        """
         now = self.clock.now()
         escalations: list[str] = []
         unshelved: list[str] = []
         for rec in self.store.list_recommendations(open_only=True, limit=_BATCH):
             if rec.state not in _TIMED:
                 continue
-            before, after = self.store.change_recommendation(
-                rec.id, lambda r: advance(r, self.policy, now))
+            try:
+                before, after = self.store.change_recommendation(
+                    rec.id, lambda r: advance(r, self.policy, now))
+            except Exception as exc:  # one bad record must not stall every other escalation
+                log.exception("escalation of one intervention failed", id=rec.id,
+                              error=str(exc))
+                continue
             for m in after.history[len(before.history):]:
                 if m.to_state is InterventionState.ESCALATED:
                     line = f"{after.asset_name} ({after.id}): {m.reason}"

@@ -23,6 +23,12 @@ crash the service: the one-line reason goes to the result topic and is kept as a
 Why one topic per sender under the enterprise, not per asset: a panel answers interventions of
 many assets, and its answers should come back to it alone; a per-sender topic also lets a
 broker ACL bind a panel's credentials to its own pair of topics.
+
+Trust: this service cannot authenticate a message. ``by`` is what the sender claims, so
+anyone who may publish on ``.../_andon/feedback/+`` may close or dismiss an intervention as
+any person of the spec, without the API's ``feedback`` permission. Hence it is off unless
+asked for (``andon serve --broker URL --mqtt-feedback``), and it belongs behind broker ACLs
+that let each panel's credentials publish on its own feedback topic alone.
 """
 
 from __future__ import annotations

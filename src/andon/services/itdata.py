@@ -243,7 +243,14 @@ def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if missing:
         raise ItDataError(f"{path}:1: missing column(s) {', '.join(sorted(missing))} (got "
                           f"{', '.join(reader.fieldnames or [])[:200]})")
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a NUL byte, a field over csv's size limit: the rest is lost
+            raise ItDataError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
         line = reader.line_num
         if None in row:
             yield line, {"_problem": "more cells than header columns", **_named(row, names)}
@@ -269,7 +276,7 @@ def _json_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
 def _json_object(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ItDataError(f"{path}: not JSON ({exc})") from None
     items = obj.get("work_orders") if isinstance(obj, dict) else None
     if not isinstance(items, list):
@@ -290,7 +297,7 @@ def _json_array(path: Path, text: str, pos: int) -> Iterator[tuple[int, dict[str
         line = text.count("\n", 0, pos) + 1
         try:
             item, pos = decoder.raw_decode(text, pos)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ItDataError(f"{path}:{line}: not JSON ({exc.args[0]})") from None
         yield line, _json_record(item)
 
@@ -301,7 +308,7 @@ def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         try:
             item = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             yield line, {"_problem": f"not JSON ({exc.args[0]})"}
             continue
         yield line, _json_record(item)

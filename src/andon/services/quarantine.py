@@ -7,6 +7,10 @@ After a fix (a corrected spec range or unit, a producer fixed, a counter declare
 Stateful rules see the tag's stored history: before each item the checker is primed with the
 tag's last stored sample from the hour before it, and staleness is judged at the original
 receive time.
+
+Items quarantined as ``future`` (a source time implausibly far ahead, e.g. year 2100) are
+judged against their source's recent samples, which a replay no longer has: a bulk replay
+keeps them quarantined; replaying one by id (``--id``) is the operator's decision to store it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING
 from andon.clock import to_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder
 from andon.contracts import ContractChecker
+from andon.contracts.rules import Rule
 from andon.errors import PayloadError
 from andon.events import Event
 from andon.namespace import decode_sample
@@ -59,6 +64,9 @@ def replay_quarantined(store: Store, spec: PlantSpec, clock: Clock, *, rule: str
     passed: list[Sample] = []
     ids: list[int] = []
     for item in items:
+        if item.rule is Rule.FUTURE and item_id is None:
+            result.still[Rule.FUTURE] += 1
+            continue
         sample = _recheck(store, checker, legacy, item, result)
         if sample is not None and item.id is not None:
             passed.append(sample)

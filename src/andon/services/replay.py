@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from andon.clock import from_ms
+from andon.clock import from_ms, to_ms
 from andon.edge import Edge
 from andon.errors import AndonError
 from andon.registry import production_of
@@ -57,6 +57,8 @@ SCORE_COLUMNS = ("window_end", "use_case", "asset", "score", "threshold", "anoma
 RECOMMENDATION_COLUMNS = ("id", "use_case", "asset", "detected_at", "deadline", "action",
                           "score", "threshold", "model_version")
 _MAX_REJECTS_KEPT = 1000  # (where, reason) of the first rejects, for the summary
+#: distinct source times in a row beyond the plausible future that make event time jump
+_FUTURE_CONFIRM = 3
 
 
 class ReplayError(AndonError):
@@ -190,9 +192,26 @@ class _Feed:
         self.edge = edge
         self.clock = clock
         self.summary = summary
+        self.ahead = 0  # distinct times in a row implausibly far ahead (see on_sample)
+        self.ahead_ms: int | None = None  # the last of them
 
     def on_sample(self, sample: Sample, topic: str | None = None,
                   payload: bytes | None = None) -> None:
+        """Move event time to the sample, unless it leaps implausibly far ahead.
+
+        A bogus timestamp (year 2100) must not drag event time along: every later row would
+        look stale and late. It is left to the edge, which quarantines it as ``future``. A
+        real hole in the export (a day without data) is followed by more rows beyond it:
+        once ``_FUTURE_CONFIRM`` distinct times in a row are that far ahead, event time moves
+        on (the samples before that one are quarantined; one wide row is one time).
+        """
+        if self.edge.timekeeper.is_future(sample, to_ms(self.clock.now())):
+            if sample.ts_ms != self.ahead_ms:
+                self.ahead, self.ahead_ms = self.ahead + 1, sample.ts_ms
+            if self.ahead < _FUTURE_CONFIRM:
+                self.edge.on_sample(sample, topic, payload)
+                return
+        self.ahead, self.ahead_ms = 0, None
         self.clock.observe(sample.ts_ms)
         self.edge.on_sample(sample, topic, payload)
 

@@ -39,6 +39,8 @@ __all__ = ["Attempted", "DeliveryLog", "DeliveryState", "Dispatcher", "Route", "
 
 _RETRY_BASE = timedelta(seconds=5)
 _RETRY_CAP = timedelta(minutes=10)
+#: digests cached at most (one per intervention id; a pass looks at the newest 500)
+_DIGEST_CACHE = 4096
 
 
 def retry_after(attempts: int) -> timedelta:
@@ -172,6 +174,8 @@ class Dispatcher:
         if cached is not None and cached[0] is doc:
             return cached[1]
         digest = document_digest(doc)
+        if cached is None and len(self._digests) >= _DIGEST_CACHE:
+            self._digests.clear()  # bounded: ids of interventions long gone are not kept
         self._digests[key] = (doc, digest)
         return digest
 

@@ -61,11 +61,12 @@ def verify_signature(secret: bytes, headers: Mapping[str, str], body: bytes, *,
     lowered = {k.lower(): v for k, v in headers.items()}
     timestamp = lowered.get("x-andon-timestamp", "")
     given = lowered.get("x-andon-signature", "")
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):  # not "²", which int() refuses
         return "X-Andon-Timestamp missing or not an integer"
     if abs(now_s - int(timestamp)) > tolerance_s:
         return f"X-Andon-Timestamp {timestamp} is more than {tolerance_s:g}s away from now"
-    if not hmac.compare_digest(given, sign(secret, timestamp, body)):
+    # as bytes: compare_digest raises TypeError on a str with non-ASCII characters
+    if not hmac.compare_digest(given.encode(), sign(secret, timestamp, body).encode()):
         return "X-Andon-Signature does not match the body"
     return None
 

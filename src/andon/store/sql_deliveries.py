@@ -52,14 +52,16 @@ class DeliveryTable:
             return {row.intervention_id: _from_row(row) for row in conn.execute(stmt)}
 
     def deliveries(self, *, sink: str | None = None, intervention_id: str | None = None,
-                   limit: int = 200) -> list[Delivery]:
-        """Delivery attempts, newest first, optionally of one sink and/or intervention."""
+                   limit: int = 200, ok: bool | None = None) -> list[Delivery]:
+        """Delivery attempts, newest first, optionally of one sink, intervention and result."""
         c = DELIVERIES.c
         stmt = select(DELIVERIES).order_by(c.id.desc()).limit(limit)
         if sink is not None:
             stmt = stmt.where(c.sink == sink)
         if intervention_id is not None:
             stmt = stmt.where(c.intervention_id == intervention_id)
+        if ok is not None:
+            stmt = stmt.where(c.ok.is_(ok))
         with self._read() as conn:
             return [_from_row(row) for row in conn.execute(stmt)]
 

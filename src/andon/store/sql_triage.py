@@ -178,8 +178,16 @@ class TriageTables:
         return TriageItem(**{**_fields(item), "id": new_id})
 
     def update_triage(self, item: TriageItem) -> None:
-        """Replace a triage item's evidence, counts and status (by id); ``NotFound`` if none."""
-        stmt = TRIAGE.update().where(TRIAGE.c.id == item.id).values(**_triage_values(item))
+        """Replace a triage item's evidence and counts (by id); ``NotFound`` if none.
+
+        Its status and creation time are left as stored: they belong to the reviewer
+        (``label_triage``), and a label given between the gate's read and this write must not
+        be undone by it.
+        """
+        values = _triage_values(item)
+        for kept in ("status", "created_at"):
+            del values[kept]
+        stmt = TRIAGE.update().where(TRIAGE.c.id == item.id).values(**values)
         with self._write() as conn:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound("triage item", item.id)

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["WorkOrderTable"]
 
 _KEY = "external_id"
+#: external ids looked up per query (SQLite allows 32,766 bound parameters, older ones 999)
+_IN_CHUNK = 500
 
 
 class WorkOrderTable:
@@ -55,8 +57,11 @@ class WorkOrderTable:
         c = WORK_ORDERS.c
         new = updated = 0
         with self._write() as conn:
-            stored = {row.external_id: _from_row(row) for row in conn.execute(
-                select(WORK_ORDERS).where(c.external_id.in_(list(latest))))}
+            ids = list(latest)
+            stored = {row.external_id: _from_row(row)
+                      for i in range(0, len(ids), _IN_CHUNK)  # SQLite caps bound parameters
+                      for row in conn.execute(select(WORK_ORDERS).where(
+                          c.external_id.in_(ids[i:i + _IN_CHUNK])))}
             changed = []
             for order, row in zip(latest.values(), rows, strict=True):
                 before = stored.get(order.external_id)

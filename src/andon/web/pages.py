@@ -7,7 +7,7 @@ signed-in caller, resolved by the shared dependency of ``andon.api.auth``.
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import quote
 
 import jinja2
@@ -34,12 +34,35 @@ from andon.web.views import rec_view, user_view, watched_assets
 
 __all__ = ["GiveFeedback", "RecordOutcome", "Transition", "WebInbox"]
 
-#: records feedback: (recommendation id, kind, reason, user) -> (feedback, updated record)
-GiveFeedback = Callable[..., tuple[Feedback, Recommendation]]
-#: moves an intervention: (id, target, reason, user, shelve_until=, via=) -> (move, record)
-Transition = Callable[..., tuple[TransitionRecord, Recommendation]]
-#: records an outcome: (id, label, detail, user, via=) -> (label, record)
-RecordOutcome = Callable[..., tuple[Label, Recommendation]]
+
+class GiveFeedback(Protocol):
+    """Records feedback (``Actions.give_feedback``): -> (feedback, updated record)."""
+
+    def __call__(self, rec_id: str, kind: FeedbackKind, reason: str, user: User,
+                 via: str = ...) -> tuple[Feedback, Recommendation]:
+        """Record ``user``'s feedback on ``rec_id``."""
+        ...
+
+
+class Transition(Protocol):
+    """Moves an intervention (``Actions.transition``): -> (move, updated record)."""
+
+    def __call__(self, rec_id: str, target: InterventionState, reason: str, user: User, *,
+                 shelve_until: datetime | None = ...,
+                 via: str = ...) -> tuple[TransitionRecord, Recommendation]:
+        """Move ``rec_id`` to ``target`` as ``user``."""
+        ...
+
+
+class RecordOutcome(Protocol):
+    """Records what was found (``Actions.record_outcome``): -> (label, updated record)."""
+
+    def __call__(self, rec_id: str, label: OutcomeLabel, detail: str, user: User,
+                 via: str = ...) -> tuple[Label, Recommendation]:
+        """Record what ``user`` found on ``rec_id``."""
+        ...
+
+
 _MAX_SHELVE_H = 24
 _DONE_TEXT = {"acknowledged": "acknowledged", "in_progress": "started", "done": "done",
               "deferred": "deferred", "dismissed": "dismissed", "shelved": "shelved",
@@ -144,7 +167,7 @@ class WebInbox:
         return f"Recorded “{_DONE_TEXT[done]}” for {rec.asset_name} ({rec.asset})."
 
     # -- routes ----------------------------------------------------------------------------
-    def router(self) -> APIRouter:  # noqa: C901, PLR0915 - one nested function per route
+    def router(self) -> APIRouter:  # noqa: C901 - one nested function per route
         """Build the HTML routes: login, logout, inbox and feedback posts."""
         router = APIRouter(include_in_schema=False)
         auth = self.auth
@@ -198,17 +221,8 @@ class WebInbox:
             except ValueError:
                 return self.inbox_page(caller, 422, error="Choose Acted, Deferred or Dismissed.",
                                        error_rec=rec_id, reason=reason)
-            try:
-                self.give_feedback(rec_id, fb_kind, reason, caller.user, via="web")
-            except NotFound as exc:
-                return self.inbox_page(
-                    caller, self.status_for(exc),
-                    error="That recommendation no longer exists; the list below is current.")
-            except FeedbackError as exc:
-                return self.inbox_page(caller, self.status_for(exc), error=_sentence(str(exc)),
-                                       error_rec=rec_id, reason=reason)
-            target = f"/inbox?done={fb_kind.value}&rec={quote(rec_id, safe='')}"
-            return RedirectResponse(target, status_code=303)
+            return self._answer(caller, rec_id, fb_kind.value, reason, lambda: self.give_feedback(
+                rec_id, fb_kind, reason, caller.user, via="web"))
 
         @router.post("/inbox/{rec_id}/transition", response_class=HTMLResponse)
         def transition(rec_id: str, caller: Giver, to: Annotated[str, Form()] = "",
