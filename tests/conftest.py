@@ -10,6 +10,7 @@ import pytest
 
 from andon.spec import PlantSpec, load_spec
 from andon.store import SqlStore, open_store
+from andon.store.schema import METADATA
 from andon.testing import need, postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,27 @@ def store(sqlite_url: str) -> Iterator[SqlStore]:
     """A fresh SQLite store (modules that need seeded data override this fixture)."""
     with open_store(sqlite_url) as s:
         yield s
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """A store URL on each backend: SQLite and PostgreSQL (for store conformance tests)."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    assert isinstance(url, str)
+    return url
+
+
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[SqlStore]:
+    """A fresh, empty store on each backend (the PostgreSQL database lives for the session)."""
+    s = open_store(store_url)
+    with s._engine.begin() as conn:
+        for table in reversed(METADATA.sorted_tables):
+            conn.execute(table.delete())
+    try:
+        yield s
+    finally:
+        s.close()
 
 
 @pytest.fixture(scope="session")

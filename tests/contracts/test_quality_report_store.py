@@ -13,10 +13,8 @@ from andon.contracts.report import QualityCount, SkewPoint, report_from
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.store import SqlStore, open_store
-from andon.store.schema import METADATA
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 T0 = to_ms(utc(2026, 3, 2, 6))
@@ -24,17 +22,10 @@ HOUR = 3_600_000
 AT = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "flow")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
-    url = request.getfixturevalue(f"{request.param}_url")
-    s = open_store(url)
-    with s._engine.begin() as conn:  # the PostgreSQL database lives for the whole session
-        for table in reversed(METADATA.sorted_tables):
-            conn.execute(table.delete())
-    try:
-        yield s
-    finally:
-        s.close()
+@pytest.fixture
+def store(any_store: SqlStore) -> SqlStore:
+    """The shared fresh store on each backend (``any_store`` in tests/conftest.py)."""
+    return any_store
 
 
 def c(metric: str, n: int, *, asset: str = "p-101", tag: str = "flow", source: str = "",

@@ -10,18 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pytest
-
 from andon.clock import ManualClock, utc
 from andon.interventions import Decider, Detection
 from andon.interventions.gate import Gate, GateOutcome
 from andon.scoring.contribution import Contribution
 from andon.spec.loader import load_spec_text
-from andon.store import SqlStore, open_store
-from andon.store.schema import METADATA
+from andon.store import SqlStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from datetime import datetime
 
     from andon.spec.model import PlantSpec
@@ -80,20 +76,6 @@ use_cases:
 
 def plant(**kwargs: object) -> PlantSpec:
     return load_spec_text(plant_text(**kwargs))  # type: ignore[arg-type]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
-    """A fresh store on SQLite and on PostgreSQL (the conformance fixture's backends)."""
-    url = request.getfixturevalue(f"{request.param}_url")
-    s = open_store(url)
-    with s._engine.begin() as conn:  # the PostgreSQL database lives for the whole session
-        for table in reversed(METADATA.sorted_tables):
-            conn.execute(table.delete())
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @dataclass

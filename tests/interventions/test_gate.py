@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 from andon.interventions.gate import EpisodeState
 from andon.interventions.lifecycle import InterventionState
 from andon.interventions.triage import TriageLabel, TriageReason, TriageStatus, TriageVerdict
-from interventions.gate_plant import POSITION, T0, Harness, any_store, plant, verdicts
+from interventions.gate_plant import POSITION, T0, Harness, plant, verdicts
 
 if TYPE_CHECKING:
     from andon.store import SqlStore
 
-__all__ = ["any_store"]  # the fixture, re-exported for pytest
 
 HOP = timedelta(minutes=10)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,32 +19,15 @@ from andon.interventions.recommendation import (
 )
 from andon.services.escalation import advance
 from andon.store import SqlStore, open_store
-from andon.store.schema import METADATA
 from factories import T0, make_rec
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 S = InterventionState
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest) -> str:
-    url = request.getfixturevalue(f"{request.param}_url")
-    assert isinstance(url, str)
-    return url
-
-
 @pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    s = open_store(store_url)
-    with s._engine.begin() as conn:  # the PostgreSQL database lives for the whole session
-        for table in reversed(METADATA.sorted_tables):
-            conn.execute(table.delete())
-    try:
-        yield s
-    finally:
-        s.close()
+def store(any_store: SqlStore) -> SqlStore:
+    """The shared fresh store on each backend (``any_store`` in tests/conftest.py)."""
+    return any_store
 
 
 def full_rec(rec_id: str = "rec-1"):

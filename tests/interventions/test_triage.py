@@ -23,7 +23,7 @@ from andon.interventions.triage import (
     triage_reasons,
 )
 from andon.scoring import load_model
-from interventions.gate_plant import T0, WHY, any_store, plant
+from interventions.gate_plant import T0, WHY, plant
 from model_factories import save_version, small_model
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
     from andon.store import SqlStore
 
-__all__ = ["any_store"]  # the fixture, re-exported for pytest
 
 
 def item(**changes: object) -> TriageItem:

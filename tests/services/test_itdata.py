@@ -27,7 +27,6 @@ from andon.services.itdata import (
 )
 from andon.store import SqlStore, open_store
 from andon.store.base import WorkOrder, WorkType
-from andon.store.schema import METADATA
 from factories import add_token, add_user
 
 with warnings.catch_warnings():
@@ -35,7 +34,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from andon.spec import PlantSpec
 
@@ -49,19 +47,6 @@ def _csv(*rows: str) -> str:
 
 
 # -- store conformance (SQLite and PostgreSQL) ----------------------------------------------
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
-    url = request.getfixturevalue(f"{request.param}_url")
-    s = open_store(url)
-    with s._engine.begin() as conn:
-        for table in reversed(METADATA.sorted_tables):
-            conn.execute(table.delete())
-    try:
-        yield s
-    finally:
-        s.close()
-
-
 def _wo(external_id: str, asset: str = "p-101", hours: float = 0, *, failure: bool = False,
         kind: WorkType = WorkType.CORRECTIVE, **extra: object) -> WorkOrder:
     return WorkOrder(external_id=external_id, asset=asset,

@@ -5,29 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import pytest
-
-from andon.store import open_store
 from andon.store.base import Delivery
-from andon.store.schema import DELIVERIES
 from factories import T0
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from andon.store import SqlStore
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_store(request: pytest.FixtureRequest) -> Iterator[SqlStore]:
-    url = request.getfixturevalue(f"{request.param}_url")
-    s = open_store(url)
-    with s._engine.begin() as conn:
-        conn.execute(DELIVERIES.delete())
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def row(sink: str, rec: str, version: int, attempt: int, minutes: int, *, ok: bool,

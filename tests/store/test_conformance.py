@@ -28,10 +28,10 @@ from andon.namespace.topics import TagAddress
 from andon.registry import ModelRecord, Stage
 from andon.scoring.artifact import ModelMeta
 from andon.store import Event, SqlStore, open_store
-from andon.store.schema import METADATA, MODELS
+from andon.store.schema import MODELS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
 T0 = utc(2026, 3, 2, 6, 0, 0)
@@ -39,28 +39,10 @@ CEST = timezone(timedelta(hours=2), "CEST")
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-def _truncate_all(store: SqlStore) -> None:
-    """Empty every table (the PostgreSQL database lives for the whole session)."""
-    with store._engine.begin() as conn:
-        for table in reversed(METADATA.sorted_tables):
-            conn.execute(table.delete())
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest) -> str:
-    url = request.getfixturevalue(f"{request.param}_url")
-    assert isinstance(url, str)
-    return url
-
-
 @pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    s = open_store(store_url)
-    _truncate_all(s)
-    try:
-        yield s
-    finally:
-        s.close()
+def store(any_store: SqlStore) -> SqlStore:
+    """The shared fresh store on each backend (``any_store`` in tests/conftest.py)."""
+    return any_store
 
 
 # -- builders ---------------------------------------------------------------------------------
