@@ -8,8 +8,9 @@ with flagged, filled and gap samples marked) and one of the clock skew per sourc
 
 from __future__ import annotations
 
+import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from andon.cli.options import DEFAULT_DB, DbOpt
+from andon.cli.options import DEFAULT_DB, DbOpt, parse_time
 
 if TYPE_CHECKING:
     from andon.contracts.report import QualityReport, SkewPoint, TagQuality
@@ -45,12 +46,8 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
 
     if text is None:
         return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
-        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    with contextlib.suppress(typer.BadParameter):
+        return parse_time(text, "--since")
     try:
         seconds = parse_duration_s(text)
     except ValueError:
@@ -58,8 +55,6 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     if not seconds >= 0:
         raise typer.BadParameter(f"{text!r} is neither a duration (e.g. 24h) nor an ISO 8601 "
                                  "time", param_hint="--since")
-    from datetime import timedelta  # noqa: PLC0415
-
     return now - timedelta(seconds=seconds)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from andon.cli.options import DEFAULT_DB, DbOpt
+from andon.cli.options import DEFAULT_DB, DbOpt, parse_time
 
 __all__ = ["labels_app"]
 
@@ -37,14 +36,7 @@ def export(
     """Write the labels to a CSV file, oldest first (times in ISO 8601 UTC)."""
     from andon.store import open_store  # noqa: PLC0415
 
-    start = None
-    if since is not None:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError:
-            raise typer.BadParameter(f"{since!r} is not an ISO 8601 time",
-                                     param_hint="--since") from None
-        start = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
+    start = parse_time(since, "--since")
     with open_store(db) as store:
         labels = store.labels(since=start)
     out.parent.mkdir(parents=True, exist_ok=True)

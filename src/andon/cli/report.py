@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, WHEN_HELP, DbOpt, SpecOpt, parse_time
 
 if TYPE_CHECKING:
     from andon.interventions.load import LoadReport
@@ -28,19 +28,6 @@ console = Console()
 
 #: interventions read for one report at most
 _MAX = 1_000_000
-_WHEN_HELP = "ISO 8601 time (an offset-less time is UTC), e.g. 2026-03-02T07:00"
-
-
-def _parse_when(text: str | None, what: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time ({_WHEN_HELP})",
-                                 param_hint=what) from None
-    # in UTC: the table's title says so, and a time given with an offset must not show as UTC
-    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _as_json(report: LoadReport) -> dict[str, Any]:
@@ -62,7 +49,7 @@ def _as_json(report: LoadReport) -> dict[str, Any]:
 @report_app.command("load")
 def load(
     since: Annotated[str | None, typer.Option(help="Start of the period; default 24 h "
-                                              "before --until. " + _WHEN_HELP)] = None,
+                                              "before --until. " + WHEN_HELP)] = None,
     until: Annotated[str | None, typer.Option(help="End of the period (excluded); default "
                                               "now. Staleness is judged at this instant.")]
     = None,
@@ -82,8 +69,8 @@ def load(
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    end = _parse_when(until, "--until") or datetime.now(UTC)
-    start = _parse_when(since, "--since") or end - timedelta(hours=24)
+    end = parse_time(until, "--until") or datetime.now(UTC)
+    start = parse_time(since, "--since") or end - timedelta(hours=24)
     if end <= start:
         raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
                                  f"{start.isoformat()}", param_hint="--until")

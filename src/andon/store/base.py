@@ -16,7 +16,7 @@ from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
 from andon.contracts.report import QualityCount, SkewPoint
 from andon.events import Event
-from andon.interventions.gate import GateEntry, GateEpisode, QueuedRec
+from andon.interventions.gate import GateStore
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
 from andon.interventions.recommendation import Feedback, Label, Outcome, Recommendation
 from andon.interventions.triage import TriageItem, TriageLabel, TriageStatus
@@ -80,7 +80,7 @@ class WorkOrder:
     imported_at: datetime | None = None  # set by the store
 
 
-class Store(Protocol):
+class Store(GateStore, Protocol):
     """What Andon keeps. All datetimes in and out are aware UTC."""
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -293,66 +293,9 @@ class Store(Protocol):
         """Work orders opened in ``[start, end)``, oldest first (by opened_at, external id)."""
         ...
 
-    # -- intervention gate and triage (andon.interventions.gate; SqlStore: sql_triage.py) --
-    def get_episode(self, key: str) -> GateEpisode | None:
-        """The gate's episode of a use case/asset key, if any."""
-        ...
-
-    def save_episode(self, episode: GateEpisode) -> None:
-        """Insert or replace (by key) an episode."""
-        ...
-
-    def delete_episode(self, key: str) -> None:
-        """Forget an episode (no-op if absent)."""
-        ...
-
-    def add_gate_entry(self, entry: GateEntry) -> None:
-        """Keep one gate decision."""
-        ...
-
-    def gate_times(self, position: str, since: datetime, *, arrivals: bool) -> list[datetime]:
-        """Times after ``since``, oldest first, of a position's deliveries (or new arrivals)."""
-        ...
-
-    def gate_entries(self, *, key: str | None = None, verdict: str | None = None,
-                     since: datetime | None = None, limit: int = 200) -> list[GateEntry]:
-        """Kept gate decisions, newest first, optionally filtered."""
-        ...
-
+    # -- intervention gate and triage (SqlStore: sql_triage.py); the rest is ``GateStore`` --
     def gate_counts(self, *, since: datetime | None = None) -> dict[tuple[str, str], int]:
         """(position, verdict) -> number of gate decisions (after ``since``)."""
-        ...
-
-    def enqueue(self, item: QueuedRec) -> None:
-        """Add an intervention to its position's overflow queue."""
-        ...
-
-    def update_queued(self, rec: Recommendation) -> None:
-        """Replace the queued record with the same id."""
-        ...
-
-    def dequeue(self, rec_id: str) -> None:
-        """Take an intervention off its queue (no-op if absent)."""
-        ...
-
-    def queued(self, position: str | None = None) -> list[QueuedRec]:
-        """Queued interventions (of one position), oldest first."""
-        ...
-
-    def queued_rec(self, rec_id: str) -> QueuedRec | None:
-        """One queued intervention, if it is queued."""
-        ...
-
-    def add_triage(self, item: TriageItem) -> TriageItem:
-        """Store a new triage item; returns it with its id."""
-        ...
-
-    def update_triage(self, item: TriageItem) -> None:
-        """Replace a triage item's evidence, counts and status (by id)."""
-        ...
-
-    def get_triage(self, item_id: int) -> TriageItem:
-        """One triage item with its latest label; ``NotFound`` if unknown."""
         ...
 
     def list_triage(self, *, status: TriageStatus | None = None,
