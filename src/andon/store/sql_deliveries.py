@@ -7,13 +7,13 @@ the delivery state the dispatcher (``andon.sinks.dispatch``) resumes from after 
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
 from andon.store.base import Delivery
 from andon.store.schema import DELIVERIES, as_utc
+from andon.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,14 +25,8 @@ __all__ = ["DeliveryTable"]
 _MAX_ERROR = 500  # characters of one error line kept
 
 
-class DeliveryTable:
+class DeliveryTable(SqlMixin):
     """Store methods for delivery attempts (mixed into ``SqlStore``)."""
-
-    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
 
     def record_deliveries(self, rows: Sequence[Delivery]) -> None:
         """Append delivery attempts in one transaction (errors cut to one line)."""

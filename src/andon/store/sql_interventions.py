@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, select, update
 
 from andon.errors import NotFound
 from andon.interventions.lifecycle import (
@@ -45,13 +44,13 @@ from andon.interventions.recommendation import (
     outcome_label,
 )
 from andon.store.schema import FEEDBACK, LABELS, RECOMMENDATIONS, as_utc
+from andon.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
     from sqlalchemy import Row
-    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["InterventionTables"]
 
@@ -64,17 +63,8 @@ _LIFECYCLE = ("state", "owner_role", "assignee", "priority", "escalation_level",
               "shelved_until", "history", "updated_at", "outcome", "outcome_detail")
 
 
-class InterventionTables:
+class InterventionTables(SqlMixin):
     """Store methods for recommendations, feedback and labels (mixed into ``SqlStore``)."""
-
-    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:  # pragma: no cover
-        raise NotImplementedError
 
     # -- recommendations ------------------------------------------------------------------
     def save_recommendation(self, rec: Recommendation) -> None:

@@ -8,18 +8,17 @@ the report reads a few hundred rows whatever the sample volume.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import func, select
 
 from andon.contracts.report import QualityCount, SkewPoint
 from andon.store.schema import QUALITY_COUNTS, SOURCE_SKEW
+from andon.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["QualityTables"]
 
@@ -30,17 +29,8 @@ _NAME_LEN = 100
 _SOURCE_LEN = 200
 
 
-class QualityTables:
+class QualityTables(SqlMixin):
     """Store methods for the data-quality report (mixed into ``SqlStore``)."""
-
-    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:  # pragma: no cover
-        raise NotImplementedError
 
     def add_quality_counts(self, at_ms: int, counts: Sequence[QualityCount]) -> None:
         """Add counters observed at ``at_ms`` (epoch ms) to that hour's totals."""

@@ -10,7 +10,6 @@ intervention is in nobody's inbox until it is released.
 from __future__ import annotations
 
 import json
-from contextlib import AbstractContextManager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,7 @@ from andon.store.schema import (
     TRIAGE_LABELS,
     as_utc,
 )
+from andon.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -51,14 +51,8 @@ def _rec_adapter() -> TypeAdapter[Recommendation]:
     return TypeAdapter(Recommendation)
 
 
-class TriageTables:
+class TriageTables(SqlMixin):
     """Store methods of the intervention gate and the triage queue (mixed into ``SqlStore``)."""
-
-    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
 
     # -- episodes ---------------------------------------------------------------------------
     def get_episode(self, key: str) -> GateEpisode | None:

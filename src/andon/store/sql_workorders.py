@@ -9,20 +9,19 @@ replaces the stored one.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import select
 
 from andon.store.base import WorkOrder, WorkType
 from andon.store.schema import WORK_ORDERS, as_utc
+from andon.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
     from sqlalchemy import Row
-    from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["WorkOrderTable"]
 
@@ -31,17 +30,8 @@ _KEY = "external_id"
 _IN_CHUNK = 500
 
 
-class WorkOrderTable:
+class WorkOrderTable(SqlMixin):
     """Store methods for work orders (mixed into ``SqlStore``)."""
-
-    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Connection]:  # pragma: no cover - SqlStore's
-        raise NotImplementedError
-
-    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:  # pragma: no cover
-        raise NotImplementedError
 
     def upsert_work_orders(self, orders: Sequence[WorkOrder], at: datetime) -> tuple[int, int]:
         """Insert or replace work orders by external id in one transaction; (new, updated).
