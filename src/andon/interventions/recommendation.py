@@ -66,6 +66,7 @@ __all__ = [
     "move",
     "outcome_label",
     "recommendation_document",
+    "recommendation_from_document",
     "render_action",
 ]
 
@@ -374,6 +375,51 @@ def recommendation_document(rec: Recommendation) -> dict[str, Any]:
         "detections": rec.detections,
         "created_at": rec.created_at.isoformat(), "updated_at": rec.updated_at.isoformat(),
     }
+
+
+def recommendation_from_document(doc: dict[str, Any]) -> Recommendation:
+    """Rebuild a ``Recommendation`` from its published document (``recommendation_document``)."""
+    why = tuple(Contribution(feature=str(c["feature"]), value=float(c["value"]),
+                             baseline=float(c["baseline"]), spread=float(c["spread"]),
+                             share=float(c["share"]), unit=str(c.get("unit", "")))
+                for c in _dicts(doc.get("why", []), "why"))
+    history = tuple(TransitionRecord.from_dict(h)
+                    for h in _dicts(doc.get("history", []), "history"))
+    found = doc.get("evidence")
+    evidence: dict[str, Any] = found if isinstance(found, dict) else {}
+    outcome = doc.get("outcome")
+    return Recommendation(
+        id=str(doc["id"]), use_case=str(doc["use_case"]), enterprise=str(doc["enterprise"]),
+        site=str(doc["site"]), area=str(doc["area"]), line=str(doc["line"]),
+        asset=str(doc["asset"]), asset_name=str(doc["asset_name"]), action=str(doc["action"]),
+        owner_role=str(doc["owner_role"]), deadline=_instant(doc["deadline"]),
+        deadline_label=str(doc["deadline_label"]),
+        predicted_failure=_instant(doc["predicted_failure"]),
+        detected_at=_instant(doc["detected_at"]), score=float(doc["score"]),
+        threshold=float(doc["threshold"]), model=str(doc["model"]),
+        model_version=str(doc["model_version"]), why=why,
+        state=InterventionState(doc["state"]), detections=int(doc["detections"]),
+        created_at=_instant(doc["created_at"]), updated_at=_instant(doc["updated_at"]),
+        priority=Priority(doc.get("priority", Priority.HIGH.value)),
+        assignee=None if doc.get("assignee") is None else str(doc["assignee"]),
+        escalation_level=int(doc.get("escalation_level", 0)),
+        shelved_until=None if doc.get("shelved_until") is None else _instant(doc["shelved_until"]),
+        history=history, dedup_key=str(doc.get("dedup_key", "")),
+        window_start=None if evidence.get("window_start") is None
+        else _instant(evidence["window_start"]),
+        window_end=None if evidence.get("window_end") is None else _instant(evidence["window_end"]),
+        outcome=None if outcome is None else OutcomeLabel(outcome),
+        outcome_detail=str(doc.get("outcome_detail", "")))
+
+
+def _instant(value: object) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def _dicts(value: object, what: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what} is not a list")
+    return [v for v in value if isinstance(v, dict)]
 
 
 def render_action(template: str, *, asset: str, asset_id: str, deadline: str, line: str,

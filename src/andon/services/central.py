@@ -36,7 +36,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -50,20 +50,16 @@ from andon.contracts import Rule, quarantined_message
 from andon.errors import NotFound, PayloadError
 from andon.events import Event
 from andon.interventions.recommendation import (
-    InterventionState,
-    OutcomeLabel,
-    Priority,
     Recommendation,
-    TransitionRecord,
+    recommendation_from_document,
 )
 from andon.namespace import decode_sample
 from andon.namespace.sample import Sample
 from andon.namespace.topics import edge_filter, recommendation_filter
-from andon.scoring.contribution import Contribution
 from andon.store.base import Store
 
 __all__ = ["CentralIngest", "IngestStats", "Sequencer", "merge_recommendation",
-           "recommendation_from_document", "run_central"]
+           "run_central"]
 
 log = structlog.get_logger("andon.services.central")
 
@@ -310,40 +306,6 @@ class CentralIngest:
                                                         self.clock.now())])
 
 
-def recommendation_from_document(doc: dict[str, Any]) -> Recommendation:
-    """Rebuild a ``Recommendation`` from its published document (``recommendation_document``)."""
-    why = tuple(Contribution(feature=str(c["feature"]), value=float(c["value"]),
-                             baseline=float(c["baseline"]), spread=float(c["spread"]),
-                             share=float(c["share"]), unit=str(c.get("unit", "")))
-                for c in _list(doc.get("why", [])))
-    history = tuple(TransitionRecord.from_dict(h) for h in _list(doc.get("history", [])))
-    found = doc.get("evidence")
-    evidence: dict[str, Any] = found if isinstance(found, dict) else {}
-    outcome = doc.get("outcome")
-    return Recommendation(
-        id=str(doc["id"]), use_case=str(doc["use_case"]), enterprise=str(doc["enterprise"]),
-        site=str(doc["site"]), area=str(doc["area"]), line=str(doc["line"]),
-        asset=str(doc["asset"]), asset_name=str(doc["asset_name"]), action=str(doc["action"]),
-        owner_role=str(doc["owner_role"]), deadline=_when(doc["deadline"]),
-        deadline_label=str(doc["deadline_label"]),
-        predicted_failure=_when(doc["predicted_failure"]),
-        detected_at=_when(doc["detected_at"]), score=float(doc["score"]),
-        threshold=float(doc["threshold"]), model=str(doc["model"]),
-        model_version=str(doc["model_version"]), why=why,
-        state=InterventionState(doc["state"]), detections=int(doc["detections"]),
-        created_at=_when(doc["created_at"]), updated_at=_when(doc["updated_at"]),
-        priority=Priority(doc.get("priority", Priority.HIGH.value)),
-        assignee=None if doc.get("assignee") is None else str(doc["assignee"]),
-        escalation_level=int(doc.get("escalation_level", 0)),
-        shelved_until=None if doc.get("shelved_until") is None else _when(doc["shelved_until"]),
-        history=history, dedup_key=str(doc.get("dedup_key", "")),
-        window_start=None if evidence.get("window_start") is None
-        else _when(evidence["window_start"]),
-        window_end=None if evidence.get("window_end") is None else _when(evidence["window_end"]),
-        outcome=None if outcome is None else OutcomeLabel(outcome),
-        outcome_detail=str(doc.get("outcome_detail", "")))
-
-
 def merge_recommendation(current: Recommendation | None, incoming: Recommendation
                          ) -> Recommendation:
     """What the central store keeps when an edge forwards a version of a recommendation.
@@ -369,16 +331,6 @@ def _from_epoch_ms(value: object) -> datetime:
         return from_ms(int(value))  # type: ignore[call-overload]
     except (OverflowError, OSError, TypeError) as exc:
         raise ValueError(f"time {value!r} is out of range ({exc})") from None
-
-
-def _when(value: object) -> datetime:
-    return datetime.fromisoformat(str(value))
-
-
-def _list(value: object) -> Iterable[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise TypeError("why is not a list")
-    return [v for v in value if isinstance(v, dict)]
 
 
 async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Event, *,
