@@ -367,7 +367,7 @@ def test_the_reason_code_travels_in_the_payload_and_fills_decode_again() -> None
     assert decode_sample(AT.topic, encode_sample(plain)).reason is None
     fill = Sample(AT, 1.0, "m^3/h", Quality.UNCERTAIN, T0, -T0, "plc", "filled")
     assert decode_sample(AT.topic, encode_sample(fill)) == fill
-    with pytest.raises(PayloadError, match="'seq' must be a non-negative integer"):
+    with pytest.raises(PayloadError, match="'seq' must be a non-negative 64-bit integer"):
         decode_sample(AT.topic, encode_sample(Sample(AT, 1.0, "m^3/h", Quality.GOOD, T0, -1,
                                                      "plc", "stuck")))
     with pytest.raises(PayloadError, match="'qr' must be a quality reason code"):

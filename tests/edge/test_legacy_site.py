@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,12 +24,14 @@ from hypothesis import strategies as st
 
 from andon.clock import ManualClock, from_ms, utc
 from andon.connectors.legacy import LegacyDecoder, encode_legacy, legacy_topic
+from andon.connectors.legacy import _fields as legacy_fields
 from andon.contracts import ContractChecker
 from andon.edge import Edge
+from andon.errors import PayloadError
 from andon.features import feature_names, feature_rows, use_case_tags
 from andon.namespace import encode_sample
 from andon.namespace.sample import Quality, Sample
-from andon.namespace.tagmap import site_maps
+from andon.namespace.tagmap import TagBinding, site_maps
 from andon.scoring import AnomalyModel, save_model
 from andon.services.quarantine import replay_quarantined
 from andon.services.simulate import message_of
@@ -239,3 +242,32 @@ def test_every_mapped_tag_survives_encode_then_decode_then_the_contract(
 
 DEMO_SPEC = load_spec_text(DEMO.read_text(encoding="utf-8"), "demo-plant.yaml")
 MAPS_OF_DEMO = site_maps(DEMO_SPEC)
+
+
+LEGACY_FIELDS = st.sampled_from(["value", "ts", "seq", "src", "q"])
+LEGACY_VALUES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4)
+                 | st.sampled_from([2**63, 10**400, 1e308, -(2**63), "x" * 201, "good", "bad",
+                                    253_402_300_799_999, 253_402_300_800_000, [], {}]))
+
+
+@given(st.sampled_from(sorted(MAPS_OF_DEMO["porto"].bindings.values(), key=lambda b: b.raw)),
+       st.dictionaries(LEGACY_FIELDS | st.text(max_size=3), LEGACY_VALUES, max_size=6),
+       st.sampled_from(["value", "ts", "seq", "src", "q", ""]))
+@settings(max_examples=500, deadline=None)
+def test_the_legacy_fast_path_and_the_reference_decoder_agree(
+        binding: TagBinding, changes: dict[str, object], dropped: str) -> None:
+    """msgspec decodes the common payload; whatever it accepts, the field decoder would too."""
+    doc = {"value": 98.6, "ts": 1_772_438_400_000, "seq": 7, "src": "plc", "q": "good",
+           **changes}
+    doc.pop(dropped, None)
+    raw = json.dumps(doc).encode()
+    topic = legacy_topic("acme", "porto", binding.raw)
+
+    def outcome(decode: Callable[[], Sample]) -> Sample | str:
+        try:
+            return decode()
+        except PayloadError as exc:
+            return str(exc)
+
+    assert outcome(lambda: LegacyDecoder(DEMO_SPEC).decode(topic, raw)) == outcome(
+        lambda: legacy_fields(topic, raw, binding, "porto"))

@@ -19,6 +19,7 @@ from andon.namespace import (
     Quality,
     Sample,
     TagAddress,
+    decode_fields,
     decode_sample,
     encode_sample,
     line_filter,
@@ -59,6 +60,7 @@ samples = st.builds(
     ts_ms=st.integers(min_value=0, max_value=253_402_300_799_999),  # up to 9999-12-31
     seq=st.integers(min_value=0, max_value=2**63 - 1),
     source=st.text(min_size=1),
+    reason=st.none() | st.from_regex(r"[a-z_]{1,32}", fullmatch=True),
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
@@ -156,12 +158,16 @@ MALFORMED = [
     pytest.param(payload(ts=10**20),
                  "'ts' 100000000000000000000 is not a representable time (epoch ms)",
                  id="ts-beyond-year-9999"),
-    pytest.param(payload(seq=-1), "'seq' must be a non-negative integer, got -1",
+    pytest.param(payload(seq=-1), "'seq' must be a non-negative 64-bit integer, got -1",
                  id="negative-seq"),
-    pytest.param(payload(seq=1.0), "'seq' must be a non-negative integer, got 1.0",
+    pytest.param(payload(seq=1.0), "'seq' must be a non-negative 64-bit integer, got 1.0",
                  id="float-seq"),
-    pytest.param(without("seq"), "'seq' must be a non-negative integer, got None",
+    pytest.param(without("seq"), "'seq' must be a non-negative 64-bit integer, got None",
                  id="seq-missing"),
+    pytest.param(payload(seq=2**63), "'seq' must be a non-negative 64-bit integer, got "
+                 "9223372036854775808", id="seq-beyond-64-bits"),
+    pytest.param(payload(seq=-1, qr=[]), "'seq' must be a non-negative 64-bit integer, got -1",
+                 id="negative-seq-with-a-list-reason"),
     pytest.param(payload(src=""), "'src' must be a non-empty producer id, got ''",
                  id="empty-src"),
     pytest.param(without("src"), "'src' must be a non-empty producer id, got None",
@@ -213,6 +219,49 @@ def test_any_json_object_decodes_or_is_refused_with_a_payload_error(data: dict[s
 def test_arbitrary_bytes_decode_or_are_refused_with_a_payload_error(raw: bytes) -> None:
     result = outcome(raw)
     assert isinstance(result, Sample) or result.topic == TOPIC
+
+
+# -- the msgspec fast path agrees with the field-by-field decoder ------------------------------
+def reference(raw: bytes) -> Sample | str:
+    try:
+        return decode_fields(TOPIC, ADDRESS, raw)
+    except PayloadError as exc:
+        return str(exc)
+
+
+def fast(raw: bytes) -> Sample | str:
+    result = outcome(raw)
+    return str(result) if isinstance(result, PayloadError) else result
+
+
+#: values at the edges of what either decoder accepts
+edge_values = st.sampled_from([
+    0, -1, 1.0, -0.0, True, None, "", "good", "bad", "filled", "gap", "x" * 33, 2**63 - 1, 2**63,
+    2**64, 10**400, -(2**63), 1e308, 253_402_300_799_999, 253_402_300_800_000, -62_135_596_800_000,
+    -62_135_596_800_001, [], {},
+])
+fields = st.sampled_from(["v", "u", "q", "qr", "ts", "seq", "src"])
+
+
+@settings(NO_DEADLINE, max_examples=500)
+@given(st.dictionaries(fields | st.text(max_size=3), json_values | edge_values, max_size=8))
+def test_the_fast_path_and_the_reference_decoder_agree_on_json_objects(
+        data: dict[str, Any]) -> None:
+    raw = json.dumps({**GOOD, **data}).encode()
+    assert fast(raw) == reference(raw)
+
+
+@NO_DEADLINE
+@given(st.binary(max_size=64) | st.sampled_from([
+    b'{"v":NaN,"u":"A","ts":1,"seq":1,"src":"s"}', b'{"v":1,"u":"A","ts":1,"seq":1,"src":"s"}x',
+    b'\xef\xbb\xbf{"v":1,"u":"A","ts":1,"seq":1,"src":"s"}',
+    b'{"v":1,"v":"x","u":"A","ts":1,"seq":1,"src":"s"}',
+    b'{"v":1,"u":"A","ts":1,"seq":-5,"src":"s","qr":"filled"}',
+    b'{"v":1,"u":"\\ud800","ts":1,"seq":1,"src":"s"}',
+    '{"v":1,"u":"A","ts":1,"seq":1,"src":"s"}'.encode("utf-16"),
+]))
+def test_the_fast_path_and_the_reference_decoder_agree_on_any_bytes(raw: bytes) -> None:
+    assert fast(raw) == reference(raw)
 
 
 # -- subscription filters ---------------------------------------------------------------------

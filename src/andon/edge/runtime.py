@@ -57,6 +57,7 @@ __all__ = ["Edge", "EdgeStats", "Outbound", "default_edge_id", "housekeeping",
            "recommendation_key", "recommendation_payload", "run_edge"]
 
 log = structlog.get_logger("andon.edge")
+_LATE = Rule.LATE.value  # a module constant: an enum member lookup costs ~140 ns per sample
 
 Publish = Callable[[str, bytes], None]
 
@@ -232,14 +233,15 @@ class Edge:
         if checked is None:
             return
         sample = checked
-        self.stats.last_source_ms = max(self.stats.last_source_ms, sample.ts_ms)
+        stats = self.stats
+        stats.last_source_ms = max(stats.last_source_ms, sample.ts_ms)
         fills = keeper.follow(sample)  # a gap before this sample comes with a note
         if self.record:
             self._pending.append(sample)
         if keeper.notes:
             self._time_notes(keeper.take_notes(), fills)
-        if admitted.reason == Rule.LATE:
-            self.stats.late += 1
+        if admitted.reason == _LATE:
+            stats.late += 1
             return  # recorded as late, never windowed
         for watch in self._watch.get(sample.address.asset, ()):
             for window in watch.windows.add(sample):

@@ -7,13 +7,15 @@ that live scoring and training on stored data cut identical windows.
 
 from __future__ import annotations
 
-from collections import deque
+import math
+from bisect import bisect_right, insort
 from dataclasses import dataclass
 
 from andon.namespace.sample import Quality, Sample
 
 __all__ = ["AssetWindows", "Window"]
 
+_GOOD = Quality.GOOD  # a module constant: ``Quality.GOOD`` is a ~140 ns lookup on Python 3.11
 #: a leap in source time over more empty windows than this skips them (see ``_leap``)
 _MAX_EMPTY_WINDOWS = 1000
 
@@ -47,7 +49,8 @@ class AssetWindows:
         self.length_ms = int(window_s * 1000)
         self.hop_ms = int(hop_s * 1000)
         self.lateness_ms = int(lateness_s * 1000)
-        self._buf: dict[str, deque[tuple[int, float]]] = {t: deque() for t in self.tags}
+        #: per tag, (source time, value) of good samples, kept sorted: a window is two bisects
+        self._buf: dict[str, list[tuple[int, float]]] = {t: [] for t in self.tags}
         self._next_end: int | None = None
         self.late_dropped = 0  # samples older than an already-closed window (counted, not used)
         self.skipped = 0  # empty windows skipped after a leap in source time (never handed out)
@@ -59,13 +62,25 @@ class AssetWindows:
         if buf is None:
             return []
         ts = sample.ts_ms
-        if self._next_end is None:
-            self._next_end = (ts // self.hop_ms + 1) * self.hop_ms
-        elif ts <= self._next_end - self.hop_ms - self.lateness_ms:
+        next_end = self._next_end
+        if next_end is None:
+            next_end = self._next_end = (ts // self.hop_ms + 1) * self.hop_ms
+        elif ts <= next_end - self.hop_ms - self.lateness_ms:
             self.late_dropped += 1
             return []
-        if sample.quality is Quality.GOOD:
-            buf.append((ts, sample.value))
+        if sample.quality is _GOOD:
+            point = (ts, sample.value)
+            if not buf or point >= buf[-1]:
+                buf.append(point)  # in order: the common case
+            else:
+                insort(buf, point)
+        if ts <= next_end + self.lateness_ms:
+            return []  # closes nothing (the common case)
+        return self._close(ts)
+
+    def _close(self, ts: int) -> list[Window]:
+        """The windows a sample at source time ``ts`` closes (none if a leap skipped them all)."""
+        assert self._next_end is not None  # noqa: S101 - set by the first sample
         closed: list[Window] = []
         leap = (self._leap(ts) if (ts - self._next_end) // self.hop_ms > _MAX_EMPTY_WINDOWS
                 else None)
@@ -101,13 +116,11 @@ class AssetWindows:
         values: dict[str, list[float]] = {}
         times: dict[str, list[int]] = {}
         for tag, buf in self._buf.items():
-            pts = [(t, v) for t, v in buf if start < t <= end]
-            pts.sort()
+            pts = buf[bisect_right(buf, (start, math.inf)):bisect_right(buf, (end, math.inf))]
             values[tag] = [v for _, v in pts]
             times[tag] = [t for t, _ in pts]
         return Window(self.asset, end, self.length_ms, values, times)
 
     def _trim(self, horizon: int) -> None:
         for buf in self._buf.values():
-            while buf and buf[0][0] <= horizon:
-                buf.popleft()
+            del buf[:bisect_right(buf, (horizon, math.inf))]

@@ -5,7 +5,7 @@ alone, carries everything needed to judge it (value, unit, quality, source time,
 sequence, source), and decodes to the same sample in every process.
 """
 
-from andon.namespace.sample import Quality, Sample, decode_sample, encode_sample
+from andon.namespace.sample import Quality, Sample, decode_fields, decode_sample, encode_sample
 from andon.namespace.topics import (
     PREFIX,
     TagAddress,
@@ -20,6 +20,7 @@ __all__ = [
     "Quality",
     "Sample",
     "TagAddress",
+    "decode_fields",
     "decode_sample",
     "encode_sample",
     "line_filter",

@@ -15,17 +15,27 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Annotated, NamedTuple
 
-import orjson
+import msgspec
 
 from andon.clock import from_ms
 from andon.errors import PayloadError
 from andon.namespace.topics import TagAddress, parse_tag_topic
 
-__all__ = ["MAX_TS_MS", "MIN_TS_MS", "Quality", "Sample", "decode_sample", "encode_sample"]
+__all__ = [
+    "MAX_TS_MS",
+    "MIN_TS_MS",
+    "Quality",
+    "Sample",
+    "decode_fields",
+    "decode_sample",
+    "encode_sample",
+    "json_object",
+    "make_sample",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: epoch milliseconds ``from_ms`` can turn into a datetime (years 1 to 9999); checked per
@@ -43,9 +53,12 @@ class Quality(StrEnum):
     BAD = "bad"  # not usable (sensor fault, comm loss); kept, never scored
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One value of one tag at one source time."""
+class Sample(NamedTuple):
+    """One value of one tag at one source time.
+
+    A named tuple rather than a frozen dataclass: the edge makes one or two per message, and
+    a tuple is built ~4x faster than a frozen dataclass sets its eight fields.
+    """
 
     address: TagAddress
     value: float
@@ -83,20 +96,60 @@ _MAX_REASON = 32  # longest quality reason code (the store's column width)
 #: reason codes of samples Andon inserts itself (gap fills): their seq is ``-ts``, never a
 #: producer's, so a forwarded fill decodes again
 _SYNTHESIZED = frozenset({"filled", "gap"})
-_ORJSON_INT_LIMIT = 2.0**63
+_INT64_MAX = 2**63 - 1
+
+
+class _Payload(msgspec.Struct):
+    """The canonical payload as msgspec decodes and type-checks it in one pass (fast path)."""
+
+    v: float
+    u: str
+    ts: Annotated[int, msgspec.Meta(ge=MIN_TS_MS, le=MAX_TS_MS)]
+    seq: Annotated[int, msgspec.Meta(le=_INT64_MAX)]
+    src: Annotated[str, msgspec.Meta(min_length=1)]
+    q: Quality = Quality.GOOD
+    qr: Annotated[str, msgspec.Meta(min_length=1, max_length=_MAX_REASON)] | None = None
+
+
+_decode_payload = msgspec.json.Decoder(_Payload).decode
 
 
 def decode_sample(topic: str, payload: bytes) -> Sample:
-    """Decode a tag message; raise ``PayloadError`` with the reason on anything malformed."""
+    """Decode a tag message; raise ``PayloadError`` with the reason on anything malformed.
+
+    msgspec decodes and type-checks a well-formed payload in one pass (~1 us); whatever it
+    refuses, or accepts but a rule it cannot express may still refuse (a negative ``seq``,
+    a value beyond float range), goes through the field-by-field decoder, which alone decides
+    and names the reason. Both agree on every payload the fast path accepts
+    (``tests/namespace/test_sample.py`` checks it with Hypothesis).
+    """
     address = parse_tag_topic(topic)
     if address is None:
         raise PayloadError(topic, "not a tag topic (andon/v1/enterprise/site/area/line/asset/tag)")
     try:
-        data = orjson.loads(payload)  # ~5x faster than json.loads on the (common) good path
-    except orjson.JSONDecodeError:
-        data = _loads_slowly(topic, payload)  # stdlib: its messages name what is wrong
-    if not isinstance(data, dict):
-        raise PayloadError(topic, "payload is not a JSON object")
+        p = _decode_payload(payload)
+    except msgspec.MsgspecError:
+        return decode_fields(topic, address, payload)
+    if p.seq < 0 or not -math.inf < p.v < math.inf:
+        return decode_fields(topic, address, payload)
+    return make_sample((address, p.v, p.u, p.q, p.ts, p.seq, p.src, p.qr))
+
+
+def make_sample(fields: tuple[TagAddress, float, str, Quality, int, int, str, str | None],
+                ) -> Sample:
+    """``Sample(*fields)`` in ~half the time (the ingest path builds one or two per message).
+
+    ``tuple.__new__`` directly, without the named tuple's Python-level ``__new__``.
+    """
+    return _tuple_new(Sample, fields)
+
+
+_tuple_new = tuple.__new__
+
+
+def decode_fields(topic: str, address: TagAddress, payload: bytes) -> Sample:
+    """The field-by-field decoder behind ``decode_sample``: the reference, with the reasons."""
+    data = json_object(topic, payload)
     value = _finite(topic, data.get("v"))
     unit = data.get("u")
     if not isinstance(unit, str):
@@ -107,13 +160,13 @@ def decode_sample(topic: str, payload: bytes) -> Sample:
         raise PayloadError(topic, f"'q' must be good, uncertain or bad, got {q!r}")
     ts = _epoch_ms(topic, data.get("ts"))
     seq = data.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or (
-            seq < 0 and data.get("qr") not in _SYNTHESIZED):
-        raise PayloadError(topic, f"'seq' must be a non-negative integer, got {seq!r}")
+    reason = data.get("qr")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq > _INT64_MAX or (
+            seq < 0 and not (isinstance(reason, str) and reason in _SYNTHESIZED)):
+        raise PayloadError(topic, f"'seq' must be a non-negative 64-bit integer, got {seq!r:.40}")
     source = data.get("src")
     if not isinstance(source, str) or not source:
         raise PayloadError(topic, f"'src' must be a non-empty producer id, got {source!r}")
-    reason = data.get("qr")
     if reason is None:
         return Sample(address, value, unit, quality, ts, seq, source)
     if not isinstance(reason, str) or not 0 < len(reason) <= _MAX_REASON:
@@ -124,26 +177,31 @@ def decode_sample(topic: str, payload: bytes) -> Sample:
 
 def _epoch_ms(topic: str, ts: object) -> int:
     """``ts`` as epoch milliseconds within years 1 to 9999."""
-    if isinstance(ts, float) and ts.is_integer() and abs(ts) >= _ORJSON_INT_LIMIT:
-        ts = int(ts)  # orjson turns integers beyond 64 bits into floats: name the integer
     if isinstance(ts, bool) or not isinstance(ts, int):
         raise PayloadError(topic, f"'ts' must be epoch milliseconds (integer), got {ts!r}")
     if not MIN_TS_MS <= ts <= MAX_TS_MS:
-        raise PayloadError(topic, f"'ts' {ts} is not a representable time (epoch ms)")
+        raise PayloadError(topic, f"'ts' {ts!r:.40} is not a representable time (epoch ms)")
     return ts
 
 
-def _loads_slowly(topic: str, payload: bytes) -> object:
-    """Parse what orjson refused with the stdlib, for the stdlib's reason.
+def json_object(topic: str, payload: bytes, name: str = "") -> dict[str, object]:
+    """The JSON object of a payload; ``PayloadError`` (reason prefixed ``name: ``) if it is not.
 
-    NaN/Infinity literals and huge numbers parse there, and the field checks then name them.
+    The stdlib parser, for its precise reasons; NaN/Infinity literals and huge numbers parse,
+    and the callers' field checks then name them. (The fast paths decode with msgspec.)
     """
     try:
-        return json.loads(payload)
+        data = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadError(topic, f"payload is not JSON ({exc})") from None
+        raise PayloadError(topic, f"{name}: payload is not JSON ({exc})"[:300] if name
+                           else f"payload is not JSON ({exc})"[:300]) from None
     except RecursionError:  # e.g. 5,000 nested '[' (found by tests/contracts/test_fuzz_broker)
-        raise PayloadError(topic, "payload is not JSON (nested too deeply)") from None
+        raise PayloadError(topic, f"{name}: payload is not JSON (nested too deeply)" if name
+                           else "payload is not JSON (nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise PayloadError(topic, f"{name}: payload is not a JSON object" if name
+                           else "payload is not a JSON object")
+    return data
 
 
 def _finite(topic: str, value: object) -> float:

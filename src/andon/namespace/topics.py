@@ -10,7 +10,7 @@ or ``#``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "PREFIX",
@@ -28,9 +28,8 @@ PREFIX = "andon/v1"
 _TAG_LEVELS = 8  # andon, v1, enterprise, site, area, line, asset, tag
 
 
-@dataclass(frozen=True, slots=True)
-class TagAddress:
-    """Where a tag sits in the plant hierarchy."""
+class TagAddress(NamedTuple):
+    """Where a tag sits in the plant hierarchy (a named tuple: hashed on every sample)."""
 
     enterprise: str
     site: str
