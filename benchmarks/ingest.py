@@ -2,11 +2,16 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/ingest.py                # Mosquitto at 127.0.0.1:1883
     .venv/bin/python benchmarks/ingest.py --repeat 3     # median of 3 flood rounds
+    .venv/bin/python benchmarks/ingest.py --repeat 3 --broker mqtt://127.0.0.1:1883
 
-Same broker, same messages (the demo plant's sources: canonical UNS samples from Ghent, legacy
-raw names through Porto's tag map), measured in the same run:
+Same broker, same messages: by default a private Mosquitto with unbounded queues, so that under
+the flood both clients receive every message (``mqtt_receive.py``'s doc says why); with
+``--broker`` the system Mosquitto and its default queue limit, where the slower client loses
+messages (reported as ``loss %``).
+
+The messages are the demo plant's sources (canonical UNS samples from Ghent, legacy raw names
+through Porto's tag map), measured in the same run:
 
 * ``gmqtt (raw)``: the fastest Python MQTT client measured here, only counting messages;
 * ``andon edge``: ``MqttClient`` feeding ``Edge.on_message`` on one core: size cap, legacy

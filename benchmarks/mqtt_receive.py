@@ -2,8 +2,15 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/mqtt_receive.py                 # Mosquitto at 127.0.0.1:1883
+    .venv/bin/python benchmarks/mqtt_receive.py                 # a private Mosquitto (below)
+    .venv/bin/python benchmarks/mqtt_receive.py --broker mqtt://127.0.0.1:1883   # the system one
     .venv/bin/python benchmarks/mqtt_receive.py --embedded      # Andon's embedded amqtt broker
+
+By default the script starts its own Mosquitto on a free loopback port with unbounded queues
+(``max_queued_messages 0``): under a flood every subscriber then gets every message, and the
+rates compare the same work. With a broker's default limits (the system Mosquitto), messages a
+slow subscriber cannot take in time are dropped (the ``loss %`` column), so it processes fewer
+and different messages than the raw client, plus the gaps the drops make.
 
 The messages are what the demo plant's sources send, from the plant simulator: canonical UNS
 samples for Ghent (~96-byte JSON payloads) and legacy raw names in raw units for Porto (its tag
@@ -42,6 +49,7 @@ import os
 import platform
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,6 +72,7 @@ from andon.services.simulate import message_of
 from andon.simulator import PlantSimulator
 from andon.spec import load_spec
 from andon.store import open_store
+from andon.testing.mosquitto import MOSQUITTO, MosquittoProcess
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -77,6 +86,10 @@ CTX = mp.get_context("fork")  # children inherit the pre-generated messages; par
 POLL_S = 0.005  # watcher poll period; bounds the last-receive time's error when messages are lost
 CHUNK = 256 * 1024  # flood publisher: bytes per sendall
 LATENCY_RATES = (1_000, 10_000)
+#: the private broker's queue settings: Mosquitto's default (1,000 queued messages per client)
+#: drops QoS 0 messages for a subscriber that falls behind a flood, so the two clients would
+#: process different messages (and the slower one the gaps the drops make)
+UNBOUNDED = "max_queued_messages 0\nmax_queued_bytes 0\n"
 GMQTT, PAHO, EDGE, EDGE_SQL = "gmqtt (raw)", "paho (raw)", "andon edge", "andon edge + sqlite"
 KINDS = (GMQTT, PAHO, EDGE, EDGE_SQL)
 
@@ -625,10 +638,12 @@ def print_latency(results: list[Measurement]) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--broker", default="mqtt://127.0.0.1:1883",
-                   help="broker URL (default Mosquitto at mqtt://127.0.0.1:1883)")
-    p.add_argument("--embedded", action="store_true",
-                   help="start Andon's embedded amqtt broker instead (default N 20,000)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--broker", default=None,
+                       help="an existing broker's URL, e.g. mqtt://127.0.0.1:1883 (default: a "
+                            "private Mosquitto with unbounded queues, see the module doc)")
+    where.add_argument("--embedded", action="store_true",
+                       help="start Andon's embedded amqtt broker instead (default N 20,000)")
     p.add_argument("--messages", type=int, default=None,
                    help="messages per throughput run (default 200,000; 20,000 with --embedded)")
     p.add_argument("--rate", type=float, default=None,
@@ -654,6 +669,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _mosquitto_version() -> str:
+    try:
+        out = subprocess.run([MOSQUITTO, "-h"], capture_output=True, text=True, timeout=10,  # noqa: S603
+                             check=False).stdout
+    except OSError as exc:
+        raise SystemExit(f"cannot run {MOSQUITTO} ({exc}); install Mosquitto or pass --broker "
+                         "URL") from None
+    return out.splitlines()[0].strip() if out else "version unknown"
+
+
 def _check_reachable(host: str, port: int) -> None:
     try:
         with socket.create_connection((host, port), timeout=3):
@@ -672,6 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     broker_stop = CTX.Event()
     broker: mp.process.BaseProcess | None = None
+    mosquitto: MosquittoProcess | None = None
     with tempfile.TemporaryDirectory(prefix="andon-bench-") as tmp:
         try:
             if args.embedded:
@@ -682,15 +708,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 child.close()
                 host, port = "127.0.0.1", _receive(conn, 30, "embedded broker")
                 label = f"embedded amqtt {_version('amqtt')} at mqtt://{host}:{port}"
-            else:
+            elif args.broker:
                 host, port = parse_broker_url(args.broker)
                 _check_reachable(host, port)
                 label = f"{args.broker}"
+            else:
+                mosquitto = MosquittoProcess(Path(tmp), options=UNBOUNDED)
+                mosquitto.start()
+                host, port = "127.0.0.1", mosquitto.port
+                label = (f"private Mosquitto ({_mosquitto_version()}) at {mosquitto.url}, "
+                         "unbounded queues: no message dropped for a slow subscriber")
             return _bench(args, kinds, host=host, port=port, label=label, tmp=Path(tmp))
         finally:
             broker_stop.set()
             if broker is not None:
                 _end(broker)
+            if mosquitto is not None:
+                mosquitto.stop()
 
 
 def _bench(args: argparse.Namespace, kinds: list[str], *, host: str, port: int, label: str,

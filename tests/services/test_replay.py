@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -254,7 +254,7 @@ def test_a_bogus_future_row_is_quarantined_and_a_real_hole_is_crossed(
     assert dict(got.quarantined) == {**plain.quarantined, "future": 1}
     assert (got.windows, got.scored) == (plain.windows, plain.scored)
 
-    later = [[replace(x, ts_ms=x.ts_ms + 2 * 86_400_000) for x in step]
+    later = [[x._replace(ts_ms=x.ts_ms + 2 * 86_400_000) for x in step]
              for step in steps[half:]]
     holed = tmp_path / "holed.csv"
     _write_long_csv(holed, [*steps[:half], *later])

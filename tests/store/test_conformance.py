@@ -174,7 +174,7 @@ def test_duplicate_samples_are_ignored_and_counted(store: SqlStore) -> None:
     assert store.add_samples(first, ingest_ms=1) == 3
     again = [
         *first,
-        replace(first[0], value=99.0),  # same key, other value: still a duplicate
+        first[0]._replace(value=99.0),  # same key, other value: still a duplicate
         _sample(4000, seq=4),  # new
         _sample(4000, seq=4),  # repeated within the batch: counts once
         _sample(1000, seq=1, asset="p-102"),  # other asset: new

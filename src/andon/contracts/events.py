@@ -21,7 +21,7 @@ were held back. ``counts`` keeps every breach per rule. Times are passed in: no 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from andon.events import Event
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from andon.contracts.check import Violation
 
-__all__ = ["DATA_QUALITY", "QualityEvents"]
+__all__ = ["DATA_QUALITY", "QualityEvents", "Reasoned"]
 
 #: event kind of contract breaches
 DATA_QUALITY = "data_quality"
@@ -47,8 +47,16 @@ class QualityEvents:
 
     def note(self, v: Violation, at: datetime, kind: str = DATA_QUALITY) -> Event | None:
         """Count a breach; return the event to write, or None while the pair is held back."""
-        self.counts[v.rule] += 1
-        key = (v.tag, v.rule)
+        return self.note_of(v.tag, v.rule, v, at, kind)
+
+    def note_of(self, subject: str, rule: str, why: Reasoned, at: datetime,
+                kind: str = DATA_QUALITY) -> Event | None:
+        """``note`` for a breach whose one-line reason is costly to format (a gap note).
+
+        ``why.reason`` is read only when an event is written, not for the held-back ones.
+        """
+        self.counts[rule] += 1
+        key = (subject, rule)
         seen = self._last.get(key)
         if seen is not None and (at - seen[0]).total_seconds() < self.every_s:
             self._last[key] = (seen[0], seen[1] + 1)
@@ -58,4 +66,13 @@ class QualityEvents:
         self._last[key] = (at, 0)
         held = "" if seen is None or not seen[1] else (
             f" (+{seen[1]} more since {seen[0].isoformat()})")
-        return Event(kind, v.tag, f"{v.rule}: {v.reason}{held}", at)
+        return Event(kind, subject, f"{rule}: {why.reason}{held}", at)
+
+
+class Reasoned(Protocol):
+    """Anything with a one-line ``reason`` (a ``Violation``, a ``GapNote``)."""
+
+    @property
+    def reason(self) -> str:
+        """Why, in one line naming what."""
+        ...

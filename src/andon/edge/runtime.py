@@ -57,7 +57,8 @@ __all__ = ["Edge", "EdgeStats", "Outbound", "default_edge_id", "housekeeping",
            "recommendation_key", "recommendation_payload", "run_edge"]
 
 log = structlog.get_logger("andon.edge")
-_LATE = Rule.LATE.value  # a module constant: an enum member lookup costs ~140 ns per sample
+#: module constants: an enum member lookup costs ~140 ns, several times per sample
+_LATE, _GAP = Rule.LATE.value, Rule.GAP.value
 
 Publish = Callable[[str, bytes], None]
 
@@ -356,8 +357,7 @@ class Edge:
                 continue
             self.stats.gaps += 1
             self.stats.filled += note.filled
-            event = self.quality_events.note(
-                Violation(note.path, Rule.GAP, None, note.source, note.reason), now)
+            event = self.quality_events.note_of(note.path, _GAP, note, now)
             if event is not None:
                 self._pending_events.append(event)
 

@@ -25,14 +25,16 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 class MosquittoProcess:
     """Start, stop or kill a Mosquitto on 127.0.0.1:``port`` (the same port every time)."""
 
-    def __init__(self, workdir: Path, port: int | None = None, binary: str = MOSQUITTO) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, binary: str = MOSQUITTO, *,
+                 options: str = "") -> None:
+        """``options``: more ``mosquitto.conf`` lines (e.g. ``max_queued_messages 0``)."""
         self.port = port or free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self.binary = binary
         self.config = workdir / f"mosquitto-{self.port}.conf"
         self.log = workdir / f"mosquitto-{self.port}.log"
         self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
-                               "persistence false\n", encoding="utf-8")
+                               f"persistence false\n{options}", encoding="utf-8")
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
