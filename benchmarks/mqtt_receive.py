@@ -164,6 +164,7 @@ class Run:
     rate: float | None  # None: flood
     latency: bool = False
     workdir: str = ""
+    backlog: bool = False  # flood first, then time the drain (see ``_hold``)
 
 
 @dataclass
@@ -173,6 +174,7 @@ class SubResult:
     indices: array[int] = field(default_factory=lambda: array("q"))  # latency runs
     times: array[float] = field(default_factory=lambda: array("d"))
     notes: dict[str, float] = field(default_factory=dict)
+    t_start: float | None = None  # backlog runs: when draining started
 
 
 @dataclass
@@ -234,6 +236,17 @@ class Counter:
 class Signals:
     go: MpEvent  # set by the publisher just before its first message
     stop: MpEvent  # set by the parent when the measurement is abandoned or over
+    sent: MpEvent  # set by the flood publisher once every message is sent
+
+
+def _hold(run: Run, signals: Signals) -> float | None:
+    """Backlog runs: keep the subscriber from reading until everything is published (the
+    broker queues it); return the time draining starts. None: not a backlog run."""
+    if not run.backlog:
+        return None
+    if not signals.sent.wait(run.cap_s):  # blocks the event loop on purpose: nothing is read
+        raise TimeoutError("the publisher did not finish within the cap")
+    return time.monotonic()
 
 
 class Watch:
@@ -314,10 +327,13 @@ async def _gmqtt_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
     await client.connect(run.host, run.port, version=MQTTv311, keepalive=30)
     await asyncio.wait_for(subscribed.wait(), 10)
     conn.send(("ready", None))
+    t_start = _hold(run, signals)
     watch = Watch(counter, signals, run)
     await watch.wait()
     await client.disconnect()
-    return _result(counter, watch, payloads)
+    result = _result(counter, watch, payloads)
+    result.t_start = t_start
+    return result
 
 
 def _paho_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
@@ -352,11 +368,14 @@ def _paho_raw(run: Run, payloads: Sequence[bytes], conn: Connection,
     if not acks:
         raise TimeoutError("paho: no SUBACK within 10 s")
     conn.send(("ready", None))
+    t_start = _hold(run, signals)
     watch = Watch(counter, signals, run)
     while not watch.over():  # what loop_forever() does, with our stop test between packets
         client.loop(POLL_S)
     client.disconnect()
-    return _result(counter, watch, payloads)
+    result = _result(counter, watch, payloads)
+    result.t_start = t_start
+    return result
 
 
 async def _edge_housekeeping(edge: Edge, stop: asyncio.Event) -> float:
@@ -380,8 +399,13 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
     counter.event = asyncio.Event()
     on_message = edge.on_message
 
+    spent = [0]  # ns inside Edge.on_message: the path's own cost, amid the client's work
+    clock_ns = time.perf_counter_ns
+
     def feed(topic: str, payload: bytes) -> None:
+        t = clock_ns()
         on_message(topic, payload)
+        spent[0] += clock_ns() - t
         counter.hit()
 
     def feed_stamped(topic: str, payload: bytes) -> None:
@@ -390,7 +414,7 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
 
     client = MqttClient(f"mqtt://{run.host}:{run.port}", f"bench-edge-{os.getpid()}",
                         on_message=feed_stamped if run.latency else feed,
-                        subscriptions=edge.subscriptions())
+                        subscriptions=edge.subscriptions(), batch=True)  # as run_edge
     edge.publish = client.publish
     try:
         await client.connect()
@@ -399,14 +423,17 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
         stop = asyncio.Event()
         housekeeping = asyncio.create_task(_edge_housekeeping(edge, stop))
         conn.send(("ready", None))
+        t_start = _hold(run, signals)
         watch = Watch(counter, signals, run)
         await watch.wait()
         stop.set()
         t_written = await housekeeping
         await client.disconnect()
         result = _result(counter, watch, payloads)
+        result.t_start = t_start
         stats = edge.stats
-        result.notes = {"windows closed": stats.windows, "rejected": stats.rejected}
+        result.notes = {"windows closed": stats.windows, "rejected": stats.rejected,
+                        "path us/msg": spent[0] / 1000 / max(1, counter.n)}
         if edge.record:
             result.notes |= {"recorded": stats.recorded, "t_written": t_written}
         return result
@@ -475,6 +502,7 @@ def _publish(run: Run, messages: Messages, signals: Signals) -> PubResult:
                     raise TimeoutError("publisher stopped before sending everything")
                 sock.sendall(view[offset:offset + CHUNK])
             result = PubResult(n, t_first, time.monotonic())
+            signals.sent.set()
         else:
             result = _publish_paced(sock, messages.packets[:n], rate=run.rate,
                                     signals=signals, deadline=deadline)
@@ -528,7 +556,7 @@ def _end(process: mp.process.BaseProcess) -> None:
 
 def measure(run: Run, messages: Messages) -> Measurement:
     m = Measurement(run)
-    signals = Signals(CTX.Event(), CTX.Event())
+    signals = Signals(CTX.Event(), CTX.Event(), CTX.Event())
     sub_conn, sub_child = CTX.Pipe(duplex=False)
     pub_conn, pub_child = CTX.Pipe(duplex=False)
     sub = CTX.Process(target=_subscriber_main, args=(run, messages.payloads, sub_child, signals),
@@ -552,7 +580,8 @@ def measure(run: Run, messages: Messages) -> Measurement:
             if process.pid is not None:
                 _end(process)
     m.sent, m.received, m.notes = published.sent, got.received, got.notes
-    m.seconds = max(got.t_last - published.t_first, 1e-9)
+    start = published.t_first if got.t_start is None else got.t_start
+    m.seconds = max(got.t_last - start, 1e-9)
     m.pub_rate = published.sent / max(published.t_end - published.t_first, 1e-9)
     if published.times:
         m.latencies_ms = sorted(1000.0 * (t - published.times[i])
@@ -614,10 +643,18 @@ def print_throughput(results: list[Measurement]) -> None:
               f"| {ratio} | {m.pub_rate:,.0f} |")
     for m in results:
         if m.notes:
-            extra = ", ".join(f"all written {v:.2f} s after the first publish"
-                              if k == "written_s" else f"{k} {v:,.0f}"
-                              for k, v in m.notes.items())
+            extra = ", ".join(_note(k, v, base) for k, v in m.notes.items())
             print(f"  {m.run.kind}: {extra}")
+
+
+def _note(key: str, value: float, base: float) -> str:
+    if key == "written_s":
+        return f"all written {value:.2f} s after the first publish"
+    if key == "path us/msg":  # Edge.on_message alone, timed inside the receiving process
+        rate = 1e6 / value if value else 0.0
+        ratio = f", {rate / base:.2f}x gmqtt" if base else ""
+        return f"path alone (Edge.on_message) {value:.1f} us/msg = {rate:,.0f} samples/s{ratio}"
+    return f"{key} {value:,.0f}"
 
 
 def print_latency(results: list[Measurement]) -> None:
@@ -652,6 +689,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="length of each fixed-rate latency run (default 3 s)")
     p.add_argument("--clients", nargs="+", choices=["gmqtt", "paho", "edge", "edge-sqlite"],
                    default=["gmqtt", "paho", "edge", "edge-sqlite"])
+    p.add_argument("--backlog", action="store_true",
+                   help="throughput runs publish everything while the subscriber holds off "
+                        "reading, then time how fast it drains the broker's queue (the "
+                        "publisher does not compete for the CPU; private Mosquitto only)")
     p.add_argument("--no-latency", action="store_true", help="skip the latency table")
     p.add_argument("--idle", type=float, default=3.0,
                    help="end a measurement after this long without a message (s)")
@@ -666,7 +707,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.messages = 20_000 if args.embedded else 200_000
     if args.messages < 1 or args.repeat < 1 or (args.rate is not None and args.rate <= 0):
         p.error("--messages, --repeat and --rate must be positive")
+    if args.backlog and (args.rate is not None or args.broker or args.embedded):
+        p.error("--backlog needs the private Mosquitto (unbounded queues) and a flood: "
+                "drop --rate, --broker and --embedded")
     return args
+
+
+def _mode(args: argparse.Namespace) -> str:
+    if args.backlog:
+        return "backlog drain (all published first, then received)"
+    return "flood" if args.rate is None else f"{args.rate:,.0f} msg/s"
 
 
 def _mosquitto_version() -> str:
@@ -737,14 +787,14 @@ def _bench(args: argparse.Namespace, kinds: list[str], *, host: str, port: int, 
     print(f"python {platform.python_version()}, gmqtt {_version('gmqtt')}, "
           f"paho-mqtt {_version('paho-mqtt')}, {os.cpu_count()} cpus, "
           f"load average {_load()} at start")
+    mode = _mode(args)
     print(f"messages: {args.messages:,} demo-plant samples, mean payload {mean:.0f} B, QoS 0, "
-          f"{'flood' if args.rate is None else f'{args.rate:,.0f} msg/s'} "
-          f"(generated in {time.monotonic() - t0:.1f} s)")
+          f"{mode} (generated in {time.monotonic() - t0:.1f} s)")
 
     def run(kind: str, n: int, rate: float | None, latency: bool) -> Measurement:
         workdir = tmp / f"{kind.replace(' ', '').replace('+', '-')}-{rate}-{latency}"
         r = Run(kind, host, port, messages.filters, n, args.idle, args.cap, rate, latency,
-                str(workdir))
+                str(workdir), backlog=args.backlog and not latency)
         m = measure(r, messages)
         status = m.error or f"{m.received:,}/{m.sent:,} in {m.seconds:.2f} s"
         print(f"  {kind:<20} {'flood' if rate is None else f'{rate:,.0f}/s':>9}: {status}",
@@ -766,8 +816,7 @@ def _bench(args: argparse.Namespace, kinds: list[str], *, host: str, port: int, 
                    for kind in (GMQTT, EDGE) if kind in kinds]
 
     median = f", median of {args.repeat} rounds" if args.repeat > 1 else ""
-    print(f"\n### Receive rate ({args.messages:,} messages, "
-          f"{'flood' if args.rate is None else f'{args.rate:,.0f} msg/s'}{median})\n")
+    print(f"\n### Receive rate ({args.messages:,} messages, {mode}{median})\n")
     print_throughput(throughput)
     if latency:
         print("\n### Publish -> receive latency (fixed publish rate)\n")

@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import structlog
 from gmqtt import Client, Message
 from gmqtt.mqtt.constants import MQTTv311
 
 __all__ = ["MqttClient", "parse_broker_url"]
 
+log = structlog.get_logger("andon.mqtt")
 OnMessage = Callable[[str, bytes], None]
 #: what MQTT (and Mosquitto) refuse in a published topic: wildcards, control characters
 #: (U+0000 included), lone surrogates (not UTF-8) and the Unicode noncharacters
@@ -40,12 +42,25 @@ def parse_broker_url(url: str) -> tuple[str, int]:
 
 
 class MqttClient:
-    """A small async MQTT client: connect, subscribe (again after reconnects), publish."""
+    """A small async MQTT client: connect, subscribe (again after reconnects), publish.
+
+    ``batch=True`` (QoS 0 only) hands messages to ``on_message`` after gmqtt has parsed
+    everything one socket read brought (one event-loop callback per read) instead of from
+    inside its parser, in arrival order. Under a flood the parser's and the handler's code then
+    each run in a tight loop and stay warm in the CPU caches (the edge's ingest path measured
+    ~1.3x faster, ``benchmarks/RESULTS.md``); a message waits at most for the rest of its read,
+    and at plant rates a read holds one message. Not for QoS 1: gmqtt acknowledges a message
+    when the callback returns, which would then be before it was handled. A handler that raises
+    is logged with the topic and the batch goes on.
+    """
 
     def __init__(self, url: str, client_id: str | None = None, *,
                  on_message: OnMessage | None = None, subscriptions: Sequence[str] = (),
                  qos: int = 0, will: tuple[str, bytes] | None = None,
-                 auto_reconnect: bool = True) -> None:
+                 auto_reconnect: bool = True, batch: bool = False) -> None:
+        if batch and qos:
+            raise ValueError("batch delivery is for QoS 0 subscriptions only (QoS 1 would be "
+                             "acknowledged before it is handled)")
         self.host, self.port = parse_broker_url(url)
         self.url = url
         self.client_id = client_id or f"andon-{secrets.token_hex(4)}"
@@ -61,7 +76,8 @@ class MqttClient:
         self._on_message = on_message
         self._client.on_connect = self._connected
         self._client.on_disconnect = self._disconnected
-        self._client.on_message = self._message
+        self._inbox: list[tuple[str, bytes]] = []  # batch mode: parsed, not yet handed over
+        self._client.on_message = self._enqueue if batch else self._message
 
     def _connected(self, client: Any, *_: Any) -> None:
         for topic in self.subscriptions:
@@ -82,6 +98,20 @@ class MqttClient:
         if self._on_message is not None:
             self._on_message(topic, payload)
         return 0
+
+    def _enqueue(self, _client: Any, topic: str, payload: bytes, *_: Any) -> int:
+        if not self._inbox:  # the first of a read: deliver once gmqtt has parsed the rest
+            asyncio.get_running_loop().call_soon(self._deliver)
+        self._inbox.append((topic, payload))
+        return 0
+
+    def _deliver(self) -> None:
+        batch, self._inbox = self._inbox, []
+        for topic, payload in batch:
+            try:
+                self._message(None, topic, payload)
+            except Exception:  # one handler bug must not drop the rest of the batch
+                log.exception("message handler failed", topic=topic[:200])
 
     async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounds the handshake only
         """Connect (and subscribe); raise ``ConnectionError`` naming the URL on failure."""

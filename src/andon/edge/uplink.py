@@ -225,7 +225,8 @@ class Uplink:
             death = json.dumps(self.document("death")).encode()
             client = MqttClient(self.broker_url, self.client_id, on_message=self._message,
                                 subscriptions=[*self._subscriptions, self._probe],
-                                will=(self._topic("state"), death), auto_reconnect=False)
+                                will=(self._topic("state"), death), auto_reconnect=False,
+                                batch=True)
             try:
                 await client.connect(timeout=self.connect_timeout_s)
             except ConnectionError as exc:
