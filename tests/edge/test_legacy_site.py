@@ -182,6 +182,30 @@ def test_a_wrong_map_psi_declared_as_bar_is_quarantined_and_not_scored(
         assert all(0 <= s.value <= 16 for s in stored)  # the tag's range
 
 
+def test_hostile_bytes_on_canonical_and_legacy_topics_are_quarantined_never_raised(
+        demo_spec: PlantSpec, tmp_path: Path) -> None:
+    """Raw invalid UTF-8 and deep nesting: the fast decoders defer to the reference ones."""
+    canonical = "andon/v1/acme/ghent/utilities/cooling-water/p-101/flow"
+    legacy = "legacy/acme/porto/P301_FLOW"
+    ts = b"1772438400000"
+    hostile = [
+        (canonical, b'{"v":1,"u":"m^3/h","ts":' + ts + b',"seq":1,"src":"\xff"}'),
+        (canonical, b'{"v":1,"u":"m^3/h","ts":' + ts + b',"seq":2,"src":"s","x":'
+         + b"[" * 1000 + b"]" * 1000 + b"}"),
+        (legacy, b'{"value":1,"ts":' + ts + b',"src":"\xff"}'),
+        (legacy, b'{"value":1,"ts":' + ts + b',"seq":3,"x":' + b"[" * 1000 + b"]" * 1000
+         + b"}"),
+    ]
+    with open_store(f"sqlite:///{tmp_path / 'h.db'}") as store:
+        edge = Edge(demo_spec, store, tmp_path, clock=ManualClock(START))
+        for topic, payload in hostile:
+            edge.on_message(topic, payload)  # raised UnicodeDecodeError / RecursionError once
+        edge.flush()
+        assert edge.stats.rejected == len(hostile)
+        assert sorted(q.payload for q in store.quarantined(limit=10)) == sorted(
+            p for _, p in hostile)
+
+
 def test_an_unknown_raw_name_is_quarantined_naming_it_and_the_site(
         demo_spec: PlantSpec, tmp_path: Path) -> None:
     payload = b'{"value": 1.5, "ts": 1772438400000, "seq": 1}'
@@ -261,6 +285,27 @@ def test_the_legacy_fast_path_and_the_reference_decoder_agree(
            **changes}
     doc.pop(dropped, None)
     raw = json.dumps(doc).encode()
+    topic = legacy_topic("acme", "porto", binding.raw)
+
+    def outcome(decode: Callable[[], Sample]) -> Sample | str:
+        try:
+            return decode()
+        except PayloadError as exc:
+            return str(exc)
+
+    assert outcome(lambda: LegacyDecoder(DEMO_SPEC).decode(topic, raw)) == outcome(
+        lambda: legacy_fields(topic, raw, binding, "porto"))
+
+
+@given(st.binary(min_size=1, max_size=8)
+       | st.text(min_size=1, max_size=4).map(lambda t: t.encode(errors="surrogatepass")),
+       st.sampled_from(["src", "q", "x"]))
+@settings(max_examples=200, deadline=None)
+def test_raw_bytes_inside_a_legacy_field_get_the_reference_decoders_answer(
+        inside: bytes, key: str) -> None:
+    binding = MAPS_OF_DEMO["porto"].bindings["P301_FLOW"]
+    doc = {"value": 98.6, "ts": 1_772_438_400_000, "seq": 7, key: "@"}
+    raw = json.dumps(doc).encode().replace(b"@", inside.replace(b'"', b"").replace(b"\\", b""))
     topic = legacy_topic("acme", "porto", binding.raw)
 
     def outcome(decode: Callable[[], Sample]) -> Sample | str:

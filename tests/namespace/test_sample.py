@@ -323,3 +323,34 @@ def test_every_demo_tag_topic_is_parsed_back_to_its_place(demo_spec: Any) -> Non
     for topic, (s, a, ln, x, t) in topics.items():
         assert parse_tag_topic(topic) == TagAddress("acme", s.id, a.id, ln.id, x.id, t.name)
         assert mqtt_matches(line_filter("acme", s.id, a.id, ln.id), topic)
+
+
+#: what msgspec and the stdlib judge differently: raw (not escaped) non-ASCII bytes, invalid
+#: or surrogate UTF-8, integers over 4,300 digits and deep nesting in a field msgspec skips
+HOSTILE = [
+    b'{"v":1,"u":"A","ts":1,"seq":1,"src":"\xff"}',
+    b'{"v":1,"u":"A","ts":1,"seq":1,"src":"\xed\xa0\x80"}',
+    b'{"v":1,"u":"\xc3","ts":1,"seq":1,"src":"s"}',
+    b'{"v":1,"u":"A","ts":1,"seq":1,"src":"s","x":"\xc0\xaf"}',
+    b'{"v":1,"u":"\xc2\xb0C","ts":1,"seq":1,"src":"s"}',
+    b'{"v":1,"u":"A","ts":1,"seq":1,"src":"s","x":' + b"9" * 5000 + b"}",
+    b'{"v":1,"u":"A","ts":1,"seq":1,"src":"s","x":' + b"[" * 1000 + b"]" * 1000 + b"}",
+    b'{"v":1,"u":"A","ts":1,"seq":1,"src":"s","x":' + b"[" * 400 + b"]" * 400 + b"}",
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_bytes_get_the_reference_decoders_answer_never_another_exception(
+        raw: bytes) -> None:
+    assert fast(raw) == reference(raw)  # ``outcome`` lets anything but PayloadError escape
+
+
+@NO_DEADLINE
+@given(st.binary(min_size=1, max_size=8)
+       | st.text(min_size=1, max_size=4).map(lambda t: t.encode(errors="surrogatepass")),
+       st.sampled_from(["u", "src", "qr", "x"]))
+def test_raw_bytes_inside_a_field_get_the_reference_decoders_answer(
+        inside: bytes, key: str) -> None:
+    good = {**GOOD, key: "@"}
+    raw = json.dumps(good).encode().replace(b"@", inside.replace(b'"', b"").replace(b"\\", b""))
+    assert fast(raw) == reference(raw)

@@ -34,12 +34,15 @@ from msgspec import UNSET, UnsetType
 
 from andon.errors import PayloadError
 from andon.namespace.sample import (
+    FAST_MAX_BYTES,
+    FAST_PATH_ERRORS,
     MAX_TS_MS,
     MIN_TS_MS,
     Quality,
     Sample,
     json_object,
     make_sample,
+    strict_utf8,
 )
 from andon.namespace.tagmap import TagBinding, TagMap, site_maps
 from andon.units import affine
@@ -124,9 +127,11 @@ _decode_raw = msgspec.json.Decoder(_Raw).decode
 
 def _sample(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sample:
     """Fast path as in ``decode_sample``: what msgspec refuses, ``_fields`` decides and names."""
+    if len(payload) > FAST_MAX_BYTES or not (payload.isascii() or strict_utf8(payload)):
+        return _fields(topic, payload, binding, site)
     try:
         p = _decode_raw(payload)
-    except msgspec.MsgspecError:
+    except FAST_PATH_ERRORS:
         return _fields(topic, payload, binding, site)
     value = binding.value(p.value)
     seq = p.ts if p.seq is UNSET else p.seq  # a time before 1970 is no sequence number

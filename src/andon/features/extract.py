@@ -53,19 +53,31 @@ def features_of(window: Window, tags: Sequence[Tag]) -> list[float] | None:
             hours = (times[-1] - times[0]) / 3_600_000
             out.append((vals[-1] - vals[0]) / hours if hours > 0 else 0.0)
         else:
-            out += [math.fsum(vals) / len(vals), _noise(vals)]
+            out += [_mean(vals), _noise(vals)]
     return out
+
+
+def _mean(vals: Sequence[float]) -> float:
+    """Mean of a window's values; ``inf`` where the sum overflows (tags ranged beyond 1e300)."""
+    try:
+        return math.fsum(vals) / len(vals)
+    except OverflowError:
+        return math.inf
 
 
 def _noise(vals: Sequence[float]) -> float:
     """Standard deviation of successive differences over sqrt(2) (``len(vals) >= 2``).
 
     Plain Python on the few dozen values of a window: ~10x faster than numpy's per-call
-    overhead, and ``fsum`` is exact where numpy's pairwise sum rounds.
+    overhead, and ``fsum`` is exact where numpy's pairwise sum rounds. ``inf`` where a square
+    overflows (values beyond ~1e154, which numpy also turned into ``inf``).
     """
     steps = [b - a for a, b in pairwise(vals)]
-    mean = math.fsum(steps) / len(steps)
-    return math.sqrt(math.fsum([(d - mean) ** 2 for d in steps]) / len(steps)) / _SQRT2
+    try:
+        mean = math.fsum(steps) / len(steps)
+        return math.sqrt(math.fsum([(d - mean) ** 2 for d in steps]) / len(steps)) / _SQRT2
+    except OverflowError:
+        return math.inf
 
 
 def feature_rows(

@@ -26,6 +26,8 @@ from andon.errors import PayloadError
 from andon.namespace.topics import TagAddress, parse_tag_topic
 
 __all__ = [
+    "FAST_MAX_BYTES",
+    "FAST_PATH_ERRORS",
     "MAX_TS_MS",
     "MIN_TS_MS",
     "Quality",
@@ -35,6 +37,7 @@ __all__ = [
     "encode_sample",
     "json_object",
     "make_sample",
+    "strict_utf8",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -97,6 +100,12 @@ _MAX_REASON = 32  # longest quality reason code (the store's column width)
 #: producer's, so a forwarded fill decodes again
 _SYNTHESIZED = frozenset({"filled", "gap"})
 _INT64_MAX = 2**63 - 1
+#: the msgspec fast paths take only payloads this short and in strict UTF-8: msgspec and the
+#: stdlib judge some others differently (invalid or surrogate UTF-8, integers over 4,300
+#: digits or deep nesting in a field msgspec skips), so those go to the reference decoder
+FAST_MAX_BYTES = 1024
+#: what a fast path hands to the reference decoder instead of raising
+FAST_PATH_ERRORS = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 
 
 class _Payload(msgspec.Struct):
@@ -117,22 +126,37 @@ _decode_payload = msgspec.json.Decoder(_Payload).decode
 def decode_sample(topic: str, payload: bytes) -> Sample:
     """Decode a tag message; raise ``PayloadError`` with the reason on anything malformed.
 
-    msgspec decodes and type-checks a well-formed payload in one pass (~1 us); whatever it
+    msgspec decodes and type-checks a well-formed payload in one pass (~1 us). Whatever it
     refuses, or accepts but a rule it cannot express may still refuse (a negative ``seq``,
     a value beyond float range), goes through the field-by-field decoder, which alone decides
-    and names the reason. Both agree on every payload the fast path accepts
-    (``tests/namespace/test_sample.py`` checks it with Hypothesis).
+    and names the reason; so does every payload over ``FAST_MAX_BYTES`` or not strict UTF-8.
+    Both give the same result for any payload (``tests/namespace/test_sample.py`` checks it
+    with Hypothesis).
     """
     address = parse_tag_topic(topic)
     if address is None:
         raise PayloadError(topic, "not a tag topic (andon/v1/enterprise/site/area/line/asset/tag)")
+    if len(payload) > FAST_MAX_BYTES or not (payload.isascii() or strict_utf8(payload)):
+        return decode_fields(topic, address, payload)
     try:
         p = _decode_payload(payload)
-    except msgspec.MsgspecError:
+    except FAST_PATH_ERRORS:
         return decode_fields(topic, address, payload)
     if p.seq < 0 or not -math.inf < p.v < math.inf:
         return decode_fields(topic, address, payload)
     return make_sample((address, p.v, p.u, p.q, p.ts, p.seq, p.src, p.qr))
+
+
+def strict_utf8(payload: bytes) -> bool:
+    """Whether ``payload`` is valid UTF-8 without encoded surrogates.
+
+    Asked only of a payload that is not ASCII: a unit such as ``°C`` keeps it on the fast path.
+    """
+    try:
+        payload.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def make_sample(fields: tuple[TagAddress, float, str, Quality, int, int, str, str | None],
