@@ -268,6 +268,20 @@ DEMO_SPEC = load_spec_text(DEMO.read_text(encoding="utf-8"), "demo-plant.yaml")
 MAPS_OF_DEMO = site_maps(DEMO_SPEC)
 
 
+def assert_both_decoders_agree(binding: TagBinding, raw: bytes) -> None:
+    """The legacy decoder (msgspec fast path) and its reference give the same sample or reason."""
+    topic = legacy_topic("acme", "porto", binding.raw)
+
+    def outcome(decode: Callable[[], Sample]) -> Sample | str:
+        try:
+            return decode()
+        except PayloadError as exc:
+            return str(exc)
+
+    assert outcome(lambda: LegacyDecoder(DEMO_SPEC).decode(topic, raw)) == outcome(
+        lambda: legacy_fields(topic, raw, binding, "porto"))
+
+
 LEGACY_FIELDS = st.sampled_from(["value", "ts", "seq", "src", "q"])
 LEGACY_VALUES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4)
                  | st.sampled_from([2**63, 10**400, 1e308, -(2**63), "x" * 201, "good", "bad",
@@ -285,16 +299,7 @@ def test_the_legacy_fast_path_and_the_reference_decoder_agree(
            **changes}
     doc.pop(dropped, None)
     raw = json.dumps(doc).encode()
-    topic = legacy_topic("acme", "porto", binding.raw)
-
-    def outcome(decode: Callable[[], Sample]) -> Sample | str:
-        try:
-            return decode()
-        except PayloadError as exc:
-            return str(exc)
-
-    assert outcome(lambda: LegacyDecoder(DEMO_SPEC).decode(topic, raw)) == outcome(
-        lambda: legacy_fields(topic, raw, binding, "porto"))
+    assert_both_decoders_agree(binding, raw)
 
 
 @given(st.binary(min_size=1, max_size=8)
@@ -306,13 +311,4 @@ def test_raw_bytes_inside_a_legacy_field_get_the_reference_decoders_answer(
     binding = MAPS_OF_DEMO["porto"].bindings["P301_FLOW"]
     doc = {"value": 98.6, "ts": 1_772_438_400_000, "seq": 7, key: "@"}
     raw = json.dumps(doc).encode().replace(b"@", inside.replace(b'"', b"").replace(b"\\", b""))
-    topic = legacy_topic("acme", "porto", binding.raw)
-
-    def outcome(decode: Callable[[], Sample]) -> Sample | str:
-        try:
-            return decode()
-        except PayloadError as exc:
-            return str(exc)
-
-    assert outcome(lambda: LegacyDecoder(DEMO_SPEC).decode(topic, raw)) == outcome(
-        lambda: legacy_fields(topic, raw, binding, "porto"))
+    assert_both_decoders_agree(binding, raw)
