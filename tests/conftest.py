@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from andon.clock import ManualClock
+from andon.interventions.recommendation import Recommendation
 from andon.spec import PlantSpec, load_spec
 from andon.store import SqlStore, open_store
 from andon.store.schema import METADATA
 from andon.testing import need, postgres_database
+from factories import T0, make_rec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPEC = ROOT / "examples" / "demo-plant.yaml"
@@ -75,3 +78,17 @@ def postgres_url() -> Iterator[str]:
     need("PostgreSQL", "127.0.0.1", 5432)
     with postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock at the factories' ``T0`` (suites needing another start override it)."""
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def rec(store: SqlStore) -> Recommendation:
+    """The factories' recommendation, saved in the test's store."""
+    r = make_rec()
+    store.save_recommendation(r)
+    return r

@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 from andon.api import create_app
 from andon.clock import ManualClock
 from andon.store import SqlStore
-from factories import T0, add_token, add_user, make_rec
+from factories import add_token, add_user
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from andon.auth.access import User
-    from andon.interventions.recommendation import Recommendation
     from andon.spec import PlantSpec
 
 PASSWORD = "correct horse battery staple"
@@ -47,18 +46,6 @@ class Login:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
-
-
-@pytest.fixture
-def rec(store: SqlStore) -> Recommendation:
-    r = make_rec()
-    store.save_recommendation(r)
-    return r
 
 
 @pytest.fixture
