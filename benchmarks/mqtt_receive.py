@@ -222,10 +222,19 @@ class Counter:
     def hit(self, *_: object) -> None:
         self.n += 1
         if self.n == self.expected:
-            self.t_done = time.monotonic()
-            self.finished = True
-            if self.event is not None:
-                self.event.set()
+            self._done()
+
+    def hits(self, n: int) -> None:
+        """``n`` at once (a batch handler's count)."""
+        self.n += n
+        if self.n >= self.expected and not self.finished:
+            self._done()
+
+    def _done(self) -> None:
+        self.t_done = time.monotonic()
+        self.finished = True
+        if self.event is not None:
+            self.event.set()
 
     def stamp(self, payload: bytes) -> None:
         self.stamps.append((time.monotonic(), payload))
@@ -397,24 +406,25 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
                 record=run.kind == EDGE_SQL)
     counter = Counter(run.expected)
     counter.event = asyncio.Event()
-    on_message = edge.on_message
+    on_messages = edge.on_messages
 
-    spent = [0]  # ns inside Edge.on_message: the path's own cost, amid the client's work
+    spent = [0]  # ns inside Edge.on_messages: the path's own cost, amid the client's work
     clock_ns = time.perf_counter_ns
 
-    def feed(topic: str, payload: bytes) -> None:
+    def feed(messages: list[tuple[str, bytes]]) -> None:
         t = clock_ns()
-        on_message(topic, payload)
+        on_messages(messages)
         spent[0] += clock_ns() - t
-        counter.hit()
+        counter.hits(len(messages))
 
-    def feed_stamped(topic: str, payload: bytes) -> None:
-        on_message(topic, payload)
-        counter.stamp(payload)
+    def feed_stamped(messages: list[tuple[str, bytes]]) -> None:
+        on_messages(messages)
+        for _, payload in messages:
+            counter.stamp(payload)
 
     client = MqttClient(f"mqtt://{run.host}:{run.port}", f"bench-edge-{os.getpid()}",
-                        on_message=feed_stamped if run.latency else feed,
-                        subscriptions=edge.subscriptions(), batch=True)  # as run_edge
+                        on_batch=feed_stamped if run.latency else feed,
+                        subscriptions=edge.subscriptions())  # as run_edge (its uplink)
     edge.publish = client.publish
     try:
         await client.connect()

@@ -1,4 +1,4 @@
-"""``MqttClient(batch=True)``: every message, in order, after the read; a raising handler is
+"""``MqttClient(batch=True)`` and ``on_batch``: every message, in order, after the read; a raising handler is
 contained. Against the real Mosquitto on 127.0.0.1:1883."""
 
 from __future__ import annotations
@@ -67,3 +67,42 @@ def test_a_flood_arrives_whole_and_in_order_and_a_raising_handler_loses_only_its
     assert [e["topic"] for e in failed] == [topic]
     assert sum(handler_calls) >= N  # every message went through a delivery pass ...
     assert max(handler_calls) > 1  # ... and under this flood some passes carried several
+
+
+def test_on_batch_gets_each_read_as_one_list_and_a_raising_handler_is_contained() -> None:
+    need("Mosquitto", "127.0.0.1", 1883)
+    topic = f"andon-test/on-batch/{secrets.token_hex(4)}"
+    lists: list[list[int]] = []
+    done = asyncio.Event()
+
+    def on_batch(messages: list[tuple[str, bytes]]) -> None:
+        assert all(t == topic for t, _ in messages)  # the subscription probe is not among them
+        lists.append([int(p) for _, p in messages])
+        if lists[-1][-1] == N - 1:
+            done.set()
+        if len(lists) == 2:
+            raise RuntimeError("handler bug in the second list")
+
+    async def run() -> None:
+        sub = MqttClient(BROKER, subscriptions=[topic], on_batch=on_batch)
+        pub = MqttClient(BROKER)
+        await sub.connect()
+        await sub.subscribed()  # waits for its own probe, which no list carries
+        await pub.connect()
+        for i in range(N):
+            pub.publish(topic, str(i).encode())
+        try:
+            await asyncio.wait_for(done.wait(), 20)
+        finally:
+            await pub.disconnect()
+            await sub.disconnect()
+        assert sub.received == N
+
+    with capture_logs() as logs:
+        asyncio.run(run())
+    assert [n for got in lists for n in got] == list(range(N))  # whole, in order
+    assert max(len(got) for got in lists) > 1  # under this flood some reads held several
+    failed = [e for e in logs if e["event"] == "batch handler failed"]
+    assert len(failed) == 1
+    assert failed[0]["messages"] == len(lists[1])
+    assert failed[0]["first_topic"] == topic

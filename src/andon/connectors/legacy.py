@@ -41,7 +41,6 @@ from andon.namespace.sample import (
     Quality,
     Sample,
     json_object,
-    make_sample,
     strict_utf8,
 )
 from andon.namespace.tagmap import TagBinding, TagMap, site_maps
@@ -50,7 +49,8 @@ from andon.units import affine
 if TYPE_CHECKING:
     from andon.spec.model import PlantSpec
 
-__all__ = ["LEGACY_PREFIX", "LegacyDecoder", "encode_legacy", "legacy_filter", "legacy_topic"]
+__all__ = ["LEGACY_PREFIX", "LegacyDecoder", "decode_routed", "encode_legacy", "legacy_filter",
+           "legacy_topic"]
 
 #: first level of every legacy raw topic (the edge dispatches on it with one prefix check)
 LEGACY_PREFIX = "legacy/"
@@ -86,14 +86,17 @@ class LegacyDecoder:
         """The canonical sample of one raw message; ``PayloadError`` with the reason if not."""
         route = self._routes.get(topic)
         if route is None:
-            route = self._route(topic)
+            route = self.route(topic)
             if len(self._routes) >= _MAX_ROUTES:  # bounded, like the tag-topic cache
                 self._routes.clear()
             self._routes[topic] = route
-        return _sample(topic, payload, *route)
+        return decode_routed(topic, payload, *route)
 
-    def _route(self, topic: str) -> tuple[TagBinding, str]:
-        """The binding and site of a raw topic; ``PayloadError`` if the maps do not know it."""
+    def route(self, topic: str) -> tuple[TagBinding, str]:
+        """The binding and site of a raw topic; ``PayloadError`` if the maps do not know it.
+
+        A caller that keeps it per topic decodes with ``decode_routed``.
+        """
         if not topic.startswith(self._prefix):
             raise PayloadError(topic, f"not a legacy topic of enterprise {self.enterprise!r} "
                                       f"({self._prefix}{{site}}/{{raw name}})")
@@ -112,7 +115,7 @@ class LegacyDecoder:
         return binding, site
 
 
-class _Raw(msgspec.Struct):
+class _Raw(msgspec.Struct, gc=False):
     """A legacy payload as msgspec decodes and type-checks it in one pass (fast path)."""
 
     value: float
@@ -125,8 +128,11 @@ class _Raw(msgspec.Struct):
 _decode_raw = msgspec.json.Decoder(_Raw).decode
 
 
-def _sample(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sample:
-    """Fast path as in ``decode_sample``: what msgspec refuses, ``_fields`` decides and names."""
+def decode_routed(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sample:
+    """The sample of a raw message whose topic ``LegacyDecoder.route`` resolved.
+
+    Fast path as in ``decode_sample``: what msgspec refuses, ``_fields`` decides and names.
+    """
     if len(payload) > FAST_MAX_BYTES or not (payload.isascii() or strict_utf8(payload)):
         return _fields(topic, payload, binding, site)
     try:
@@ -138,7 +144,7 @@ def _sample(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sampl
     if seq < 0 or not -math.inf < value < math.inf:
         return _fields(topic, payload, binding, site)
     source = f"{site}:{binding.raw}"[:_MAX_SOURCE] if p.src is UNSET else p.src
-    return make_sample((binding.address, value, binding.unit, p.q, p.ts, seq, source, None))
+    return Sample(binding.address, value, binding.unit, p.q, p.ts, seq, source)
 
 
 def _fields(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sample:

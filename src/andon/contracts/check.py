@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from andon.contracts.rules import QUARANTINE, Rule, TagContract, contracts_of
-from andon.namespace.sample import Quality, Sample, make_sample
+from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 
 if TYPE_CHECKING:
@@ -217,5 +217,5 @@ def _out(sample: Sample, path: str, rule: Rule, value: float, reason: str) -> Ve
 def _canonical(sample: Sample, value: float, unit: str, quality: Quality,
                reason: str | None = None) -> Sample:
     """The sample in the canonical unit; ``reason`` (a flag) replaces the sample's own code."""
-    return make_sample((sample.address, value, unit, quality, sample.ts_ms, sample.seq,
-                        sample.source, reason or sample.reason))
+    return Sample(sample.address, value, unit, quality, sample.ts_ms, sample.seq, sample.source,
+                  reason or sample.reason)

@@ -83,6 +83,7 @@ SKEW_BUCKETS: Final = 10
 SKEW_BUCKET_MS: Final = 60_000
 #: a source's times are corrected only once its estimate rests on this many samples
 SKEW_MIN_SAMPLES: Final = 5
+_LAST_BUT_ONE: Final = SKEW_MIN_SAMPLES - 1  # ``admit`` folds the sample that reaches it
 #: a gap is a step of more than this many periods between two samples of a tag
 GAP_PERIODS: Final = 1.5
 #: most samples one gap is filled with (a bound whatever the fill policy says)
@@ -176,16 +177,17 @@ class SourceTime:
         "duplicates",
         "floor",
         "future",
+        "future_ms",
         "late",
+        "lateness_ms",
         "mask",
         "received",
         "reported",
         "reported_at",
-        "ring_at",
-        "ring_seq",
-        "ring_ts",
+        "ring",
         "rules",
         "samples",
+        "shift_ms",
         "site",
         "skew_ms",
         "source",
@@ -195,10 +197,9 @@ class SourceTime:
 
     def __init__(self, source: str, site: str, rules: TimeRules, window: int) -> None:
         self.source, self.site, self.rules = source, site, rules
+        self.future_ms, self.lateness_ms = rules.future_ms, rules.lateness_ms  # read per sample
         self.mask = window - 1  # dedupe ring: slot seq & mask holds (seq, source time, tag)
-        self.ring_seq: list[int] = [-1] * window
-        self.ring_ts: list[int] = [0] * window
-        self.ring_at: list[object] = [None] * window
+        self.ring: list[tuple[int, int, TagAddress] | None] = [None] * window
         self.watermark: int | None = None  # newest (corrected) source time ...
         self.watermark_at = 0  # ... set at this ingest time
         self.bucket_end = 0  # ingest time the current bucket ends at
@@ -206,6 +207,7 @@ class SourceTime:
         self.buckets: deque[int] = deque(maxlen=SKEW_BUCKETS - 1)  # minima of past buckets
         self.floor: int | None = None  # min of ``buckets``
         self.skew_ms = 0
+        self.shift_ms = 0  # subtracted from source times: ``skew_ms`` while correcting, else 0
         self.samples = 0
         self.correcting = False
         self.reported: tuple[int, bool] | None = None  # last (skew, correcting) noted ...
@@ -216,8 +218,8 @@ class SourceTime:
 def _ahead(src: SourceTime, ts: int, ingest_ms: int) -> bool:
     """Source time ``ts`` is further ahead of ``src``'s watermark than its clock can have moved."""
     mark = src.watermark
-    return mark is not None and ts - (src.skew_ms if src.correcting else 0) - mark > (
-        src.rules.future_ms + CLOCK_RATE_MAX * max(0, ingest_ms - src.watermark_at))
+    return mark is not None and ts - src.shift_ms - mark > (
+        src.future_ms + CLOCK_RATE_MAX * max(0, ingest_ms - src.watermark_at))
 
 
 class _TagState:
@@ -285,33 +287,34 @@ class Timekeeper:
         a = sample.address
         seq, ts = sample.seq, sample.ts_ms
         i = seq & src.mask
-        if src.ring_seq[i] == seq and src.ring_ts[i] == ts and src.ring_at[i] == a:
+        key = (seq, ts, a)
+        ring = src.ring
+        if ring[i] == key:
             src.duplicates += 1
             self.tally.add(a.site, a.asset, a.tag, "", _DUPLICATE)
             return None
         src.received += 1
         mark = src.watermark  # most samples are not ahead by even the allowance's constant part
-        if mark is not None and (ts - src.skew_ms if src.correcting else ts) - mark > (
-                src.rules.future_ms) and _ahead(src, ts, ingest_ms):
+        if mark is not None and ts - src.shift_ms - mark > src.future_ms and _ahead(
+                src, ts, ingest_ms):
             src.future += 1  # judged by the contract check (quarantined): changes nothing here
             return Sample(a, sample.value, sample.unit, sample.quality, ts, seq,
                           sample.source, _FUTURE)
-        src.ring_seq[i], src.ring_ts[i], src.ring_at[i] = seq, ts, a
+        ring[i] = key
         offset = ingest_ms - ts
-        if (ingest_ms < src.bucket_end and offset >= src.bucket_min
-                and src.samples != SKEW_MIN_SAMPLES - 1):
+        if ingest_ms < src.bucket_end and offset >= src.bucket_min and src.samples != _LAST_BUT_ONE:
             src.samples += 1  # the estimate does not move (the common case)
         else:
             self._estimate(src, offset, ingest_ms)
+            mark = src.watermark  # None again when correction started or stopped
         if src.correcting:
-            ts -= src.skew_ms
+            ts -= src.shift_ms
             src.corrected += 1
             sample = Sample(a, sample.value, sample.unit, sample.quality, ts, sample.seq,
                             sample.source, _CORRECTED)
-        mark = src.watermark  # None again when correction started or stopped
         if mark is None or ts > mark:
             src.watermark, src.watermark_at = ts, ingest_ms
-        elif mark - ts > src.rules.lateness_ms:
+        elif mark - ts > src.lateness_ms:
             src.late += 1
             self.tally.add(a.site, a.asset, a.tag, "", _LATE)
             quality = _BAD if sample.quality is _BAD else _UNCERTAIN
@@ -396,6 +399,7 @@ class Timekeeper:
         if correcting != src.correcting:
             src.correcting = correcting
             src.watermark = None  # times jump by the skew: lateness starts over from here
+        src.shift_ms = src.skew_ms if correcting else 0
         told = src.reported
         # told: the first time, when correction starts or stops, and when the estimate moved
         # by more than the threshold, at most once per bucket (a drifting clock, or an

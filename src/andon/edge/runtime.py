@@ -8,16 +8,16 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import structlog
 
 from andon.clock import Clock, from_ms, to_ms
-from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder, legacy_filter
+from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder, decode_routed, legacy_filter
 from andon.contracts import (
     MAX_PAYLOAD_BYTES,
     ContractChecker,
@@ -42,12 +42,14 @@ from andon.features import AssetWindows, features_of, use_case_tags
 from andon.interventions import Decider, Detection, Recommendation, recommendation_document
 from andon.interventions.gate import Gate
 from andon.namespace import (
-    decode_sample,
     encode_sample,
     line_filter,
+    parse_tag_topic,
     recommendation_topic,
 )
-from andon.namespace.sample import Sample
+from andon.namespace.sample import Sample, decode_at
+from andon.namespace.tagmap import TagBinding
+from andon.namespace.topics import TagAddress
 from andon.registry import production_of, verify
 from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
 from andon.spec.model import PlantSpec, Tag, UseCase
@@ -105,6 +107,19 @@ class _Watch:
     windows: AssetWindows
 
 
+class _Route(NamedTuple):
+    """What the edge resolved of one topic: decode it and window its samples with this."""
+
+    address: TagAddress
+    binding: TagBinding | None  # legacy raw topics: the tag map's binding (and ``site``)
+    site: str
+    watches: tuple[_Watch, ...]  # the asset's windows, one per use case that scores it
+    foreign: bool  # a legacy raw name of a line another edge serves (counted, not used)
+
+
+_MAX_ROUTES = 50_000  # topics whose resolution is kept
+
+
 class Edge:
     """The edge's logic, free of sockets: feed it messages, it records, scores and decides.
 
@@ -155,6 +170,7 @@ class Edge:
         self.gate = Gate(spec, clock, store)
         self._decider = Decider(spec, clock, self.gate)  # the gate also knows queued ones
         self._watch: dict[str, list[_Watch]] = {}
+        self._routes: dict[str, _Route] = {}  # topic -> its resolution (``_route``)
         for uc in spec.use_cases:
             tags = use_case_tags(spec, uc)
             for _site, _area, line, asset in spec.use_case_assets(uc):
@@ -180,40 +196,83 @@ class Edge:
 
     # -- the hot path ----------------------------------------------------------------------
     def on_message(self, topic: str, payload: bytes) -> None:
-        """Handle one MQTT message; never raises for bad input.
+        """Handle one MQTT message; never raises for bad input (see ``on_messages``)."""
+        self.on_messages(((topic, payload),))
 
-        decode (malformed: quarantined) → contracts (breach: quarantined, or flagged and
-        recorded as uncertain) → record → windows → score.
+    def on_messages(self, messages: Iterable[tuple[str, bytes]]) -> None:
+        """Handle the messages one socket read brought, in order; never raises for bad input.
+
+        decode (malformed: quarantined) → time rules → contracts (breach: quarantined, or
+        flagged and recorded as uncertain) → record → windows → score. The messages arrived
+        together, so they share one ingest time (read once: ``MqttClient(on_batch=...)``).
+        A topic is resolved once (``_route``): its decoder and the windows its asset feeds.
+        A message the code itself fails on is logged with its topic; the rest go on.
         """
-        self.stats.received += 1
-        if topic.startswith(LEGACY_PREFIX) or len(payload) > MAX_PAYLOAD_BYTES:
-            self._on_raw(topic, payload)
-            return
-        try:
-            sample = decode_sample(topic, payload)
-        except PayloadError as exc:
-            self._reject(topic, payload, exc.reason)
-            return
-        self.on_sample(sample, topic, payload)
+        ingest_ms = self._now_ms()
+        routes = self._routes
+        stats = self.stats
+        for topic, payload in messages:
+            stats.received += 1
+            try:
+                route = routes.get(topic)
+                if route is None:
+                    route = self._route(topic, payload)
+                    if route is None:
+                        continue  # quarantined: no tag topic, or a raw name no map knows
+                if len(payload) > MAX_PAYLOAD_BYTES:
+                    self._oversized(topic, payload)
+                    continue
+                address, binding, site, watches, foreign = route
+                try:
+                    sample = (decode_at(topic, address, payload) if binding is None
+                              else decode_routed(topic, payload, binding, site))
+                except PayloadError as exc:
+                    self._reject(topic, payload, exc.reason)
+                    continue
+                if foreign:
+                    stats.foreign += 1
+                    continue
+                self._ingest(sample, ingest_ms, watches, topic, payload)
+            except Exception:  # a bug of ours, not bad input: logged, the others go on
+                log.exception("message handling failed", topic=topic[:200])
 
-    def _on_raw(self, topic: str, payload: bytes) -> None:
-        """Off the canonical path: oversized payloads and legacy raw topics (tag maps)."""
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            digest = hashlib.sha256(payload).hexdigest()
-            self._reject(topic, payload,
-                         f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES}-byte "
-                         f"limit of one message (sha256 {digest}; first {MAX_PAYLOAD_BYTES} "
-                         "bytes kept)")
-            return
+    def _route(self, topic: str, payload: bytes) -> _Route | None:
+        """Resolve a topic (kept, bounded); None: the message is quarantined."""
         try:
-            sample = self.legacy.decode(topic, payload)
+            route = self._resolve(topic)
         except PayloadError as exc:
-            self._reject(topic, payload, exc.reason)
-            return
-        if self.lines is not None and sample.address.line not in self.lines:
-            self.stats.foreign += 1
-            return
-        self.on_sample(sample, topic, payload)
+            if len(payload) > MAX_PAYLOAD_BYTES:
+                self._oversized(topic, payload)
+            else:
+                self._reject(topic, payload, exc.reason)
+            return None
+        if len(self._routes) >= _MAX_ROUTES:  # bounded: a plant has far fewer topics
+            self._routes.clear()
+        self._routes[topic] = route
+        return route
+
+    def _resolve(self, topic: str) -> _Route:
+        """What a topic is; ``PayloadError`` if it is no tag topic and no mapped raw name."""
+        if topic.startswith(LEGACY_PREFIX):
+            binding, site = self.legacy.route(topic)
+            address = binding.address
+            foreign = self.lines is not None and address.line not in self.lines
+            return _Route(address, binding, site, self._watches(address.asset), foreign)
+        parsed = parse_tag_topic(topic)
+        if parsed is None:
+            raise PayloadError(topic, "not a tag topic "
+                                      "(andon/v1/enterprise/site/area/line/asset/tag)")
+        return _Route(parsed, None, "", self._watches(parsed.asset), foreign=False)
+
+    def _watches(self, asset: str) -> tuple[_Watch, ...]:
+        return tuple(self._watch.get(asset, ()))
+
+    def _oversized(self, topic: str, payload: bytes) -> None:
+        digest = hashlib.sha256(payload).hexdigest()
+        self._reject(topic, payload,
+                     f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES}-byte "
+                     f"limit of one message (sha256 {digest}; first {MAX_PAYLOAD_BYTES} "
+                     "bytes kept)")
 
     def on_sample(self, sample: Sample, topic: str | None = None,
                   payload: bytes | None = None) -> None:
@@ -222,7 +281,12 @@ class Edge:
         ``topic`` and ``payload`` are the message it came from, kept if it is quarantined
         (without them the sample is re-encoded).
         """
-        ingest_ms = self._now_ms()  # skew estimate, staleness
+        self._ingest(sample, self._now_ms(), self._watch.get(sample.address.asset, ()),
+                     topic, payload)
+
+    def _ingest(self, sample: Sample, ingest_ms: int,  # noqa: C901 - the hot path, one frame
+                watches: Iterable[_Watch], topic: str | None, payload: bytes | None) -> None:
+        """``on_sample`` given the ingest time and the windows of the sample's asset."""
         keeper = self.timekeeper
         admitted = keeper.admit(sample, ingest_ms)
         if admitted is None:
@@ -235,7 +299,8 @@ class Edge:
             return
         sample = checked
         stats = self.stats
-        stats.last_source_ms = max(stats.last_source_ms, sample.ts_ms)
+        if sample.ts_ms > stats.last_source_ms:  # noqa: PLR1730 - a compare, not a call
+            stats.last_source_ms = sample.ts_ms
         fills = keeper.follow(sample)  # a gap before this sample comes with a note
         if self.record:
             self._pending.append(sample)
@@ -244,12 +309,12 @@ class Edge:
         if admitted.reason == _LATE:
             stats.late += 1
             return  # recorded as late, never windowed
-        for watch in self._watch.get(sample.address.asset, ()):
+        for watch in watches:
             for window in watch.windows.add(sample):
-                self.stats.windows += 1
+                stats.windows += 1
                 vec = features_of(window, watch.tags)
                 if vec is None:
-                    self.stats.incomplete += 1
+                    stats.incomplete += 1
                     continue
                 self._score(watch.use_case, window.asset, window.end_ms, vec)
 
@@ -533,7 +598,7 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     own_outbox = outbox is None
     box = Outbox(":memory:") if outbox is None else outbox
     identity = EdgeIdentity(edge_id, edge.spec.enterprise.id, config_hash, heartbeat_s)
-    uplink = Uplink(broker_url, identity, box, clock=edge.clock, on_message=edge.on_message,
+    uplink = Uplink(broker_url, identity, box, clock=edge.clock, on_batch=edge.on_messages,
                     subscriptions=edge.subscriptions(), record=edge.keep_event,
                     models=lambda: edge.stats.models, stats=edge.stats.link,
                     extra=lambda: {"watchdog_restarts": edge.stats.watchdog.restarts,

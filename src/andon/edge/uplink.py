@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 
 from andon.clock import Clock, to_ms
-from andon.connectors.mqtt import MqttClient
+from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import Backoff, LinkState, LinkStats, transition
@@ -65,6 +65,7 @@ class Uplink:
 
     def __init__(self, broker_url: str, identity: EdgeIdentity, outbox: Outbox, *,
                  clock: Clock, on_message: OnMessage | None = None,
+                 on_batch: OnBatch | None = None,
                  subscriptions: Sequence[str] = (), record: Record | None = None,
                  models: Callable[[], Mapping[str, str]] = dict,
                  extra: Callable[[], Mapping[str, Any]] = dict,
@@ -85,6 +86,8 @@ class Uplink:
         self.confirm_timeout_s = confirm_timeout_s
         self.client: MqttClient | None = None
         self._on_message = on_message
+        #: takes the subscribed messages of each read instead of ``on_message`` (the edge)
+        self._on_batch = on_batch
         self._subscriptions = list(subscriptions)
         self._record = record
         self._models = models
@@ -223,7 +226,10 @@ class Uplink:
         while not stop.is_set():
             self._session = uuid.uuid4().hex[:12]
             death = json.dumps(self.document("death")).encode()
-            client = MqttClient(self.broker_url, self.client_id, on_message=self._message,
+            batched = self._on_batch is not None
+            client = MqttClient(self.broker_url, self.client_id,
+                                on_message=None if batched else self._message,
+                                on_batch=self._batch if batched else None,
                                 subscriptions=[*self._subscriptions, self._probe],
                                 will=(self._topic("state"), death), auto_reconnect=False,
                                 batch=True)
@@ -294,11 +300,33 @@ class Uplink:
 
     def _message(self, topic: str, payload: bytes) -> None:
         if topic == self._probe:
-            with contextlib.suppress(ValueError):
-                self._echoed = max(self._echoed, int(payload))
-            self._confirmed.set()
+            self._echo(payload)
         elif self._on_message is not None:
             self._on_message(topic, payload)
+
+    def _batch(self, messages: list[tuple[str, bytes]]) -> None:
+        """A read's messages: probe echoes are taken out, the rest go to ``on_batch``."""
+        assert self._on_batch is not None  # noqa: S101 - only installed with it
+        probe = self._probe
+        for topic, _ in messages:
+            if topic == probe:
+                break
+        else:  # the common case: no echo among them
+            self._on_batch(messages)
+            return
+        rest = []
+        for topic, payload in messages:
+            if topic == probe:
+                self._echo(payload)
+            else:
+                rest.append((topic, payload))
+        if rest:
+            self._on_batch(rest)
+
+    def _echo(self, payload: bytes) -> None:
+        with contextlib.suppress(ValueError):
+            self._echoed = max(self._echoed, int(payload))
+        self._confirmed.set()
 
     async def _goodbye(self, client: MqttClient) -> None:
         """Clean stop: last drain, a retained death document (no will on DISCONNECT), close."""

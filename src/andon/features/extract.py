@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
+from itertools import repeat
+from operator import mul, sub
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,11 +73,12 @@ def _noise(vals: Sequence[float]) -> float:
     overhead, and ``fsum`` is exact where numpy's pairwise sum rounds. ``inf`` where a square
     overflows (values beyond ~1e154, which numpy also turned into ``inf``).
     """
-    steps = [b - a for a, b in pairwise(vals)]
+    steps = list(map(sub, vals[1:], vals))  # C loops (map), no Python frame per value
     try:
         mean = math.fsum(steps) / len(steps)
-        return math.sqrt(math.fsum([(d - mean) ** 2 for d in steps]) / len(steps)) / _SQRT2
-    except OverflowError:
+        devs = list(map(sub, steps, repeat(mean)))
+        return math.sqrt(math.fsum(map(mul, devs, devs)) / len(devs)) / _SQRT2
+    except (OverflowError, ValueError):  # fsum: an overflow, or steps of +inf and -inf
         return math.inf
 
 

@@ -7,8 +7,7 @@ that live scoring and training on stored data cut identical windows.
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right, insort
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from andon.namespace.sample import Quality, Sample
@@ -49,8 +48,9 @@ class AssetWindows:
         self.length_ms = int(window_s * 1000)
         self.hop_ms = int(hop_s * 1000)
         self.lateness_ms = int(lateness_s * 1000)
-        #: per tag, (source time, value) of good samples, kept sorted: a window is two bisects
-        self._buf: dict[str, list[tuple[int, float]]] = {t: [] for t in self.tags}
+        #: per tag, source times and values of good samples, as two lists kept sorted by
+        #: (time, value): a window is two bisects and two slices
+        self._buf: dict[str, tuple[list[int], list[float]]] = {t: ([], []) for t in self.tags}
         self._next_end: int | None = None
         self.late_dropped = 0  # samples older than an already-closed window (counted, not used)
         self.skipped = 0  # empty windows skipped after a leap in source time (never handed out)
@@ -69,11 +69,15 @@ class AssetWindows:
             self.late_dropped += 1
             return []
         if sample.quality is _GOOD:
-            point = (ts, sample.value)
-            if not buf or point >= buf[-1]:
-                buf.append(point)  # in order: the common case
-            else:
-                insort(buf, point)
+            times, values = buf
+            value = sample.value
+            if not times or ts > times[-1] or (ts == times[-1] and value >= values[-1]):
+                times.append(ts)  # in order: the common case
+                values.append(value)
+            else:  # after the points it equals, as ``insort`` of (time, value) would
+                at = bisect_right(values, value, bisect_left(times, ts), bisect_right(times, ts))
+                times.insert(at, ts)
+                values.insert(at, value)
         if ts <= next_end + self.lateness_ms:
             return []  # closes nothing (the common case)
         return self._close(ts)
@@ -105,8 +109,9 @@ class AssetWindows:
         """
         assert self._next_end is not None  # noqa: S101 - set by the first sample
         hop = self.hop_ms
-        newest = max((t for buf in self._buf.values() for t, _ in buf if t < ts),
-                     default=self._next_end - self.length_ms)
+        before = [times[i - 1] for times, _ in self._buf.values()
+                  if (i := bisect_left(times, ts))]
+        newest = max(before, default=self._next_end - self.length_ms)
         first = max(self._next_end, -(-(newest + self.length_ms) // hop) * hop)
         resume = -(-ts // hop) * hop  # the first window end that holds ``ts``
         return (first, resume) if first < resume else None
@@ -115,12 +120,14 @@ class AssetWindows:
         start = end - self.length_ms
         values: dict[str, list[float]] = {}
         times: dict[str, list[int]] = {}
-        for tag, buf in self._buf.items():
-            pts = buf[bisect_right(buf, (start, math.inf)):bisect_right(buf, (end, math.inf))]
-            values[tag] = [v for _, v in pts]
-            times[tag] = [t for t, _ in pts]
+        for tag, (ts, vs) in self._buf.items():
+            lo, hi = bisect_right(ts, start), bisect_right(ts, end)
+            values[tag] = vs[lo:hi]
+            times[tag] = ts[lo:hi]
         return Window(self.asset, end, self.length_ms, values, times)
 
     def _trim(self, horizon: int) -> None:
-        for buf in self._buf.values():
-            del buf[:bisect_right(buf, (horizon, math.inf))]
+        for ts, vs in self._buf.values():
+            k = bisect_right(ts, horizon)
+            del ts[:k]
+            del vs[:k]
