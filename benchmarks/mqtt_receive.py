@@ -23,8 +23,9 @@ Throughput table, in this order, all against the same broker and messages:
 
 * ``gmqtt (raw)``: a bare gmqtt subscriber that only counts;
 * ``paho (raw)``: a bare paho-mqtt subscriber that only counts (``pip install paho-mqtt``);
-* ``andon edge``: ``andon.connectors.mqtt.MqttClient`` feeding ``Edge.on_message`` (decode,
-  window; ``record=False``), with ``run_edge``'s housekeeping loop;
+* ``andon edge``: ``andon.connectors.mqtt.MqttClient(on_batch=...)`` feeding
+  ``Edge.on_messages`` one socket read at a time (decode, window; ``record=False``), with
+  ``run_edge``'s housekeeping loop;
 * ``andon edge + sqlite``: the same with ``record=True`` and ``edge.write(*edge.take_pending())``
   on a worker thread every 0.5 s, as ``run_edge`` does.
 
@@ -34,7 +35,7 @@ without one, or at ``--cap`` seconds. A short raw gmqtt run (not reported) warms
 first. The machine's load average is printed: on a shared machine, read ratios, not absolutes.
 
 The latency table publishes at fixed rates (one TCP send per message) and reports publish ->
-callback (raw gmqtt) and publish -> ``Edge.on_message`` returned (andon edge).
+callback (raw gmqtt) and publish -> ``Edge.on_messages`` returned (andon edge).
 """
 
 from __future__ import annotations
@@ -660,9 +661,9 @@ def print_throughput(results: list[Measurement]) -> None:
 def _note(key: str, value: float) -> str:
     if key == "written_s":
         return f"all written {value:.2f} s after the first publish"
-    if key == "path us/msg":  # Edge.on_message alone, timed inside the receiving process
+    if key == "path us/msg":  # Edge.on_messages alone, timed inside the receiving process
         rate = 1e6 / value if value else 0.0  # not comparable with a client's receive rate
-        return f"path alone (Edge.on_message) {value:.1f} us/msg = {rate:,.0f} samples/s"
+        return f"path alone (Edge.on_messages) {value:.1f} us/msg = {rate:,.0f} samples/s"
     return f"{key} {value:,.0f}"
 
 

@@ -1,5 +1,5 @@
-"""``MqttClient(batch=True)`` and ``on_batch``: every message, in order, after the read; a raising handler is
-contained. Against the real Mosquitto on 127.0.0.1:1883."""
+"""``MqttClient(batch=True)`` and ``on_batch``: every message, in order, after the read; a
+raising handler is contained. Against the real Mosquitto on 127.0.0.1:1883."""
 
 from __future__ import annotations
 

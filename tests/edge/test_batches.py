@@ -103,7 +103,8 @@ class _FaultyEdge(Edge):
 
     def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
                   payload: bytes | None) -> None:
-        raise RuntimeError("bug in breach handling")
+        raise RuntimeError(f"bug in breach handling: {violations[0].rule} of {sample.seq} on "
+                           f"{topic} ({payload!r:.20})")
 
 
 def test_a_bug_hit_by_one_message_is_logged_and_the_rest_of_its_batch_goes_on(

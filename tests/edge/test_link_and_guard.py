@@ -162,3 +162,17 @@ def test_an_edge_is_stale_after_three_missed_heartbeats() -> None:
                           buffer_depth=0, dropped={}, models={}, extra={"session": "s"})
     [status] = statuses_from_documents([doc, death])
     assert (status.status, status.link) == ("offline", "online")  # the will outlives the beat
+
+
+def test_probe_echoes_are_taken_out_of_a_read_before_the_edge_gets_it() -> None:
+    got: list[list[tuple[str, bytes]]] = []
+    uplink = Uplink("mqtt://127.0.0.1:1", EdgeIdentity(EDGE, ENT), Outbox(":memory:"),
+                    clock=ManualClock(T0), on_batch=got.append)
+    tag = tag_topic(ENT, "ghent", "utilities", "cooling-water", "p-101", "vibration")
+    probe = f"andon/_probe/{uplink.client_id}"
+    uplink._batch([(tag, b"1")])  # the common read: handed over as it is
+    uplink._batch([(tag, b"2"), (probe, b"7"), (tag, b"3"), (probe, b"5")])
+    uplink._batch([(probe, b"9")])  # only an echo: the edge gets nothing
+    assert got == [[(tag, b"1")], [(tag, b"2"), (tag, b"3")]]
+    assert uplink._echoed == 9  # the newest token confirmed
+    assert uplink._confirmed.is_set()

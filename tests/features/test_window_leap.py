@@ -17,7 +17,7 @@ def sample(ts_ms: int) -> Sample:
 
 def test_a_leap_from_1970_to_2026_skips_the_empty_windows_at_once() -> None:
     w = AssetWindows("p-101", ["flow"], window_s=1800, hop_s=600, lateness_s=60)
-    assert w.add(sample(0)) == []
+    assert not w.add(sample(0))
     started = time.perf_counter()
     closed = w.add(sample(Y2026))
     assert time.perf_counter() - started < 0.5  # was ~3 million windows, one by one

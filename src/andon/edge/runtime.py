@@ -8,7 +8,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -199,7 +199,7 @@ class Edge:
         """Handle one MQTT message; never raises for bad input (see ``on_messages``)."""
         self.on_messages(((topic, payload),))
 
-    def on_messages(self, messages: Iterable[tuple[str, bytes]]) -> None:
+    def on_messages(self, messages: Sequence[tuple[str, bytes]]) -> None:
         """Handle the messages one socket read brought, in order; never raises for bad input.
 
         decode (malformed: quarantined) → time rules → contracts (breach: quarantined, or
@@ -211,8 +211,8 @@ class Edge:
         ingest_ms = self._now_ms()
         routes = self._routes
         stats = self.stats
+        stats.received += len(messages)
         for topic, payload in messages:
-            stats.received += 1
             try:
                 route = routes.get(topic)
                 if route is None:
@@ -328,7 +328,7 @@ class Edge:
                         monotonic: Callable[[], float] = time.monotonic) -> ScoringWatchdog:
         """Score on a worker thread from now on; restart it when one window takes > stall_s.
 
-        Ingestion (``on_message``) then never waits on a model; a restart is counted in
+        Ingestion (``on_messages``) then never waits on a model; a restart is counted in
         ``stats.watchdog`` and kept as a ``scoring_restarted`` event.
         """
         def work(job: _Job) -> None:

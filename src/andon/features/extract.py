@@ -96,7 +96,7 @@ def feature_rows(
     rows: list[list[float]] = []
     keys: list[tuple[str, int]] = []
 
-    def take(ws: list[Window]) -> None:
+    def take(ws: Sequence[Window]) -> None:
         for w in ws:
             vec = features_of(w, assets[w.asset])
             if vec is not None:

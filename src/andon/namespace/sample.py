@@ -108,6 +108,7 @@ _MAX_REASON = 32  # longest quality reason code (the store's column width)
 #: producer's, so a forwarded fill decodes again
 _SYNTHESIZED = frozenset({"filled", "gap"})
 _INT64_MAX = 2**63 - 1
+_INF = math.inf  # a module constant: read twice per sample
 #: the msgspec fast paths take only payloads this short and in strict UTF-8: msgspec and the
 #: stdlib judge some others differently (invalid or surrogate UTF-8, integers over 4,300
 #: digits or deep nesting in a field msgspec skips), so those go to the reference decoder
@@ -155,7 +156,7 @@ def decode_at(topic: str, address: TagAddress, payload: bytes) -> Sample:
         p = _decode_payload(payload)
     except FAST_PATH_ERRORS:
         return decode_fields(topic, address, payload)
-    if p.seq < 0 or not -math.inf < p.v < math.inf:
+    if p.seq < 0 or not -_INF < p.v < _INF:
         return decode_fields(topic, address, payload)
     return Sample(address, p.v, p.u, p.q, p.ts, p.seq, p.src, p.qr)
 
