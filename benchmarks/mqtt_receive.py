@@ -807,8 +807,8 @@ def _bench(args: argparse.Namespace, kinds: list[str], *, host: str, port: int, 
                 str(workdir), backlog=args.backlog and not latency)
         m = measure(r, messages)
         status = m.error or f"{m.received:,}/{m.sent:,} in {m.seconds:.2f} s"
-        print(f"  {kind:<20} {'flood' if rate is None else f'{rate:,.0f}/s':>9}: {status}",
-              file=sys.stderr)
+        how = f"{rate:,.0f}/s" if rate is not None else "backlog" if r.backlog else "flood"
+        print(f"  {kind:<20} {how:>9}: {status}", file=sys.stderr)
         return m
 
     if args.warmup:
