@@ -18,9 +18,13 @@ N = 2_000
 pytestmark = pytest.mark.mosquitto
 
 
-def test_batch_delivery_is_for_qos_0_only() -> None:
+def test_batch_delivery_is_for_qos_0_only_and_takes_one_kind_of_handler() -> None:
     with pytest.raises(ValueError, match="QoS 0 subscriptions only"):
         MqttClient(BROKER, batch=True, qos=1)
+    with pytest.raises(ValueError, match="QoS 0 subscriptions only"):
+        MqttClient(BROKER, on_batch=lambda _m: None, qos=1)
+    with pytest.raises(ValueError, match="not both"):
+        MqttClient(BROKER, on_message=lambda _t, _p: None, on_batch=lambda _m: None)
 
 
 def test_a_flood_arrives_whole_and_in_order_and_a_raising_handler_loses_only_its_message(

@@ -121,5 +121,9 @@ def test_a_bug_hit_by_one_message_is_logged_and_the_rest_of_its_batch_goes_on(
     samples, _events, _quarantined = edge.take_pending()
     assert [s.seq for s in samples] == [1, 3]
     assert edge.stats.received == 3
+    assert edge.stats.failed == 1
     failed = [e for e in logs if e["event"] == "message handling failed"]
     assert [e["topic"] for e in failed] == [CANONICAL]
+    with pytest.raises(RuntimeError, match="bug in breach handling"):
+        edge.on_message(*sample(4, 1e9))  # one message: the bug reaches its caller
+    assert edge.stats.failed == 2

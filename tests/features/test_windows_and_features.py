@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from andon.features import AssetWindows, features_of
+from andon.features.extract import _noise
 from andon.features.window import Window
 from andon.namespace import Quality, Sample, TagAddress
 from andon.spec.model import Tag
@@ -51,3 +53,13 @@ def test_features_of_extreme_values_are_infinite_instead_of_raising() -> None:
     window = Window("p-101", 300_000, 300_000, {"flow": values},
                     {"flow": [60_000 * (i + 1) for i in range(len(values))]})
     assert features_of(window, [tag]) == [math.inf, math.inf]  # the sum and a square overflow
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=80))
+def test_the_noise_feature_is_the_plain_formula_bit_for_bit(values: list[float]) -> None:
+    """sd of successive differences / sqrt(2), as written out (models trained before stay valid)."""
+    steps = [b - a for a, b in itertools.pairwise(values)]
+    mean = math.fsum(steps) / len(steps)
+    expected = math.sqrt(math.fsum([(d - mean) ** 2 for d in steps]) / len(steps)) / math.sqrt(2)
+    assert _noise(values) == expected

@@ -291,6 +291,9 @@ def edge(
                       f"{s.recorded} recorded, {s.scored} windows scored, "
                       f"{s.recommendations} recommendations; {s.link.buffer_depth} items left "
                       f"in the outbox", highlight=False)
+        if s.failed:
+            console.print(f"[red]{s.failed} messages failed on an Andon bug[/red] (logged with "
+                          "their topics as 'message handling failed'; please report it)")
         box.close()
         store.close()
 

@@ -58,7 +58,8 @@ class MqttClient:
     ``on_batch`` (implies ``batch``) takes the place of ``on_message``: it gets each read's
     messages as one list (the edge then reads its clock once per read and makes one call,
     not one per message). It must deal with a bad message itself: if it raises, the
-    exception is logged, and which messages of the list it had handled is unknown.
+    exception is logged, and which messages of the list it had handled is unknown. In this mode
+    ``received`` counts every message of the reads, echoes of ``subscribed``'s probe included.
     """
 
     def __init__(self, url: str, client_id: str | None = None, *,
@@ -66,6 +67,8 @@ class MqttClient:
                  qos: int = 0, will: tuple[str, bytes] | None = None,
                  auto_reconnect: bool = True, batch: bool = False,
                  on_batch: OnBatch | None = None) -> None:
+        if on_message is not None and on_batch is not None:
+            raise ValueError("give on_message or on_batch, not both")
         batch = batch or on_batch is not None
         if batch and qos:
             raise ValueError("batch delivery is for QoS 0 subscriptions only (QoS 1 would be "

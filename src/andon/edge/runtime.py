@@ -88,6 +88,7 @@ class EdgeStats:
     gaps: int = 0  # silences longer than a tag's period (data_quality events)
     filled: int = 0  # samples inserted by a tag's fill policy (uncertain, reason filled)
     foreign: int = 0  # legacy samples of a line another edge serves (site-wide raw topics)
+    failed: int = 0  # messages a bug of Andon's stopped (logged with the topic; none expected)
     windows: int = 0  # windows closed
     incomplete: int = 0  # windows with too little good data (not scored)
     unscored: int = 0  # windows closed before a model was available
@@ -196,17 +197,23 @@ class Edge:
 
     # -- the hot path ----------------------------------------------------------------------
     def on_message(self, topic: str, payload: bytes) -> None:
-        """Handle one MQTT message; never raises for bad input (see ``on_messages``)."""
-        self.on_messages(((topic, payload),))
+        """Handle one MQTT message; never raises for bad input (see ``on_messages``).
 
-    def on_messages(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        Unlike ``on_messages``, a bug of ours hit by the message is raised to the caller.
+        """
+        self.on_messages(((topic, payload),), contain=False)
+
+    def on_messages(self, messages: Sequence[tuple[str, bytes]], *, contain: bool = True,
+                    ) -> None:
         """Handle the messages one socket read brought, in order; never raises for bad input.
 
         decode (malformed: quarantined) → time rules → contracts (breach: quarantined, or
         flagged and recorded as uncertain) → record → windows → score. The messages arrived
         together, so they share one ingest time (read once: ``MqttClient(on_batch=...)``).
         A topic is resolved once (``_route``): its decoder and the windows its asset feeds.
-        A message the code itself fails on is logged with its topic; the rest go on.
+        A message the code itself fails on (a bug, not bad input) is counted in
+        ``stats.failed`` and logged with its topic, and the rest go on (``contain=False``:
+        raised instead).
         """
         ingest_ms = self._now_ms()
         routes = self._routes
@@ -233,7 +240,10 @@ class Edge:
                     stats.foreign += 1
                     continue
                 self._ingest(sample, ingest_ms, watches, topic, payload)
-            except Exception:  # a bug of ours, not bad input: logged, the others go on
+            except Exception:  # a bug of ours, not bad input: counted, logged, the others go on
+                stats.failed += 1
+                if not contain:
+                    raise
                 log.exception("message handling failed", topic=topic[:200])
 
     def _route(self, topic: str, payload: bytes) -> _Route | None:

@@ -85,6 +85,8 @@ class Uplink:
         self.connect_timeout_s = connect_timeout_s
         self.confirm_timeout_s = confirm_timeout_s
         self.client: MqttClient | None = None
+        if on_message is not None and on_batch is not None:
+            raise ValueError("give on_message or on_batch, not both")
         self._on_message = on_message
         #: takes the subscribed messages of each read instead of ``on_message`` (the edge)
         self._on_batch = on_batch

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from itertools import repeat
-from operator import mul, sub
+from operator import sub
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,8 +76,8 @@ def _noise(vals: Sequence[float]) -> float:
     steps = list(map(sub, vals[1:], vals))  # C loops (map), no Python frame per value
     try:
         mean = math.fsum(steps) / len(steps)
-        devs = list(map(sub, steps, repeat(mean)))
-        return math.sqrt(math.fsum(map(mul, devs, devs)) / len(devs)) / _SQRT2
+        squares = map(pow, map(sub, steps, repeat(mean)), repeat(2))  # as ``(d - mean) ** 2``
+        return math.sqrt(math.fsum(squares) / len(steps)) / _SQRT2
     except (OverflowError, ValueError):  # fsum: an overflow, or steps of +inf and -inf
         return math.inf
 

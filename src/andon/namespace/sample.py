@@ -60,10 +60,11 @@ class Sample(msgspec.Struct, frozen=True, gc=False):
     """One value of one tag at one source time.
 
     A frozen ``msgspec.Struct`` rather than a named tuple or a dataclass: the edge makes one or
-    two per message and reads its fields ~20 times on the way; a Struct is built ~3x faster
-    than a named tuple (``tuple.__new__``) and its fields read ~3x faster (slots, not
-    ``itemgetter`` properties). It holds no containers that could form a cycle, so the garbage
-    collector does not track it (``gc=False``). Positional like a tuple:
+    two per message and reads its fields ~20 times on the way; a Struct is built about twice as
+    fast as a named tuple through ``tuple.__new__`` (~125 against ~240 ns) and its fields read
+    about twice as fast (~15 against ~35 ns: slots, not ``itemgetter`` properties). It holds
+    no containers that could form a cycle, so the garbage collector does not track it
+    (``gc=False``). Positional like a tuple:
     ``Sample(address, value, unit, quality, ts_ms, seq, source[, reason])``.
     """
 
