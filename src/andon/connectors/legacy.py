@@ -139,7 +139,7 @@ def decode_routed(topic: str, payload: bytes, binding: TagBinding, site: str) ->
         p = _decode_raw(payload)
     except FAST_PATH_ERRORS:
         return _fields(topic, payload, binding, site)
-    value = binding.value(p.value)
+    value = p.value * binding.scale + binding.offset  # ``binding.value``, without its call
     seq = p.ts if p.seq is UNSET else p.seq  # a time before 1970 is no sequence number
     if seq < 0 or not -math.inf < value < math.inf:
         return _fields(topic, payload, binding, site)

@@ -98,7 +98,10 @@ class ContractChecker:
 
     def __init__(self, spec: PlantSpec | Mapping[tuple[str, str], TagContract]) -> None:
         contracts = spec if isinstance(spec, Mapping) else contracts_of(spec)
-        self._tags = {key: (c, _Last()) for key, c in contracts.items()}
+        #: (contract, state); the state is None for a tag without a rule that needs the last
+        #: value (counter, max_rate, stuck_after): most tags, which then skip keeping it
+        self._tags = {key: (c, _Last() if _stateful(c) else None)
+                      for key, c in contracts.items()}
         #: the same entries by full address: one lookup finds the tag and checks its levels
         self._at = {TagAddress(*entry[0].levels, *key): entry for key, entry in self._tags.items()}
         #: whether any tag has a staleness limit (otherwise the ingest time is never read)
@@ -122,6 +125,8 @@ class ContractChecker:
         entry = self._tags.get((sample.address.asset, sample.address.tag))
         if entry is not None:
             last = entry[1]
+            if last is None:
+                return
             if last.value != sample.value:
                 last.flat_since_ms = sample.ts_ms
             last.value, last.ts_ms = sample.value, sample.ts_ms
@@ -162,32 +167,34 @@ class ContractChecker:
             return _out(sample, c.path, Rule.NOT_IN_ENUM, value,
                         f"{c.path}: value {value:g} is not one of the allowed values {allowed}")
         flags: list[Violation] | None = None
-        previous = last.value
         ts = sample.ts_ms
-        if previous is not None and ts >= last.ts_ms:
-            if c.monotonic and value < previous:
-                last.value, last.ts_ms, last.flat_since_ms = value, ts, ts  # a reset: go on
-                return _out(sample, c.path, Rule.COUNTER_DECREASED, value,
-                            f"{c.path}: counter went down from {previous:g} to {value:g}")
-            if c.max_rate is not None and ts > last.ts_ms:
-                dt_s = (ts - last.ts_ms) / 1000.0
-                rate = abs(value - previous) / dt_s
-                if rate > c.max_rate:
-                    flags = [Violation(
-                        c.path, Rule.RATE_OF_CHANGE, value, sample.source,
-                        f"{c.path}: changed {value - previous:+g} {c.unit} in {dt_s:g} s "
-                        f"({rate:.3g}/s, limit {c.max_rate:g}/s)")]
-            if value != previous:
-                last.flat_since_ms = ts
-            elif c.stuck_after_ms is not None and ts - last.flat_since_ms >= c.stuck_after_ms:
-                flat_s = (ts - last.flat_since_ms) / 1000.0
-                flags = [*(flags or ()), Violation(
-                    c.path, Rule.STUCK, value, sample.source,
-                    f"{c.path}: value {value:g} {c.unit} unchanged for {flat_s:g} s "
-                    f"(stuck after {c.stuck_after_ms / 1000.0:g} s)")]
-            last.value, last.ts_ms = value, ts
-        elif previous is None:
-            last.value, last.ts_ms, last.flat_since_ms = value, ts, ts
+        if last is not None:  # a rule of this tag looks at the previous value
+            previous = last.value
+            if previous is not None and ts >= last.ts_ms:
+                if c.monotonic and value < previous:
+                    last.value, last.ts_ms, last.flat_since_ms = value, ts, ts  # a reset: go on
+                    return _out(sample, c.path, Rule.COUNTER_DECREASED, value,
+                                f"{c.path}: counter went down from {previous:g} to {value:g}")
+                if c.max_rate is not None and ts > last.ts_ms:
+                    dt_s = (ts - last.ts_ms) / 1000.0
+                    rate = abs(value - previous) / dt_s
+                    if rate > c.max_rate:
+                        flags = [Violation(
+                            c.path, Rule.RATE_OF_CHANGE, value, sample.source,
+                            f"{c.path}: changed {value - previous:+g} {c.unit} in {dt_s:g} s "
+                            f"({rate:.3g}/s, limit {c.max_rate:g}/s)")]
+                if value != previous:
+                    last.flat_since_ms = ts
+                elif (c.stuck_after_ms is not None
+                      and ts - last.flat_since_ms >= c.stuck_after_ms):
+                    flat_s = (ts - last.flat_since_ms) / 1000.0
+                    flags = [*(flags or ()), Violation(
+                        c.path, Rule.STUCK, value, sample.source,
+                        f"{c.path}: value {value:g} {c.unit} unchanged for {flat_s:g} s "
+                        f"(stuck after {c.stuck_after_ms / 1000.0:g} s)")]
+                last.value, last.ts_ms = value, ts
+            elif previous is None:
+                last.value, last.ts_ms, last.flat_since_ms = value, ts, ts
         if c.max_staleness_ms is not None and ingest_ms - ts > c.max_staleness_ms:
             flags = [*(flags or ()), Violation(
                 c.path, Rule.STALE, value, sample.source,
@@ -200,6 +207,11 @@ class ContractChecker:
         if converted:
             sample = _canonical(sample, value, c.unit, sample.quality)
         return _tuple_new(Verdict, (sample, ()))  # Verdict(sample), without its slow __new__
+
+
+def _stateful(c: TagContract) -> bool:
+    """Whether a rule of ``c`` compares a sample with the tag's previous one."""
+    return c.monotonic or c.max_rate is not None or c.stuck_after_ms is not None
 
 
 def _iso(ts_ms: int) -> str:
