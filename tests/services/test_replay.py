@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 
 from andon.clock import ManualClock, to_ms, utc
@@ -254,7 +255,7 @@ def test_a_bogus_future_row_is_quarantined_and_a_real_hole_is_crossed(
     assert dict(got.quarantined) == {**plain.quarantined, "future": 1}
     assert (got.windows, got.scored) == (plain.windows, plain.scored)
 
-    later = [[x._replace(ts_ms=x.ts_ms + 2 * 86_400_000) for x in step]
+    later = [[msgspec.structs.replace(x, ts_ms=x.ts_ms + 2 * 86_400_000) for x in step]
              for step in steps[half:]]
     holed = tmp_path / "holed.csv"
     _write_long_csv(holed, [*steps[:half], *later])

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 from sqlalchemy import text as sql_text
 
@@ -174,7 +175,7 @@ def test_duplicate_samples_are_ignored_and_counted(store: SqlStore) -> None:
     assert store.add_samples(first, ingest_ms=1) == 3
     again = [
         *first,
-        first[0]._replace(value=99.0),  # same key, other value: still a duplicate
+        msgspec.structs.replace(first[0], value=99.0),  # same key, other value: still a duplicate
         _sample(4000, seq=4),  # new
         _sample(4000, seq=4),  # repeated within the batch: counts once
         _sample(1000, seq=1, asset="p-102"),  # other asset: new

@@ -56,7 +56,6 @@ __all__ = ["LEGACY_PREFIX", "LegacyDecoder", "decode_routed", "encode_legacy", "
 LEGACY_PREFIX = "legacy/"
 _MAX_SOURCE = 200
 _INT64_MAX = 2**63 - 1  # the store keeps seq as a signed 64-bit integer
-_MAX_ROUTES = 50_000  # raw topics whose resolution is kept (a plant has far fewer)
 _QUALITIES = {q.value: q for q in Quality}
 _affine = lru_cache(maxsize=1024)(affine)  # pint is slow; a plant has few unit pairs
 
@@ -79,18 +78,13 @@ class LegacyDecoder:
         #: site id -> its tag map (sites without a map are absent)
         self.maps = site_maps(spec) if maps is None else maps
         self._prefix = f"{LEGACY_PREFIX}{self.enterprise}/"
-        #: raw topic -> (binding, site) of the topics seen (unknown ones are not kept)
-        self._routes: dict[str, tuple[TagBinding, str]] = {}
 
     def decode(self, topic: str, payload: bytes) -> Sample:
-        """The canonical sample of one raw message; ``PayloadError`` with the reason if not."""
-        route = self._routes.get(topic)
-        if route is None:
-            route = self.route(topic)
-            if len(self._routes) >= _MAX_ROUTES:  # bounded, like the tag-topic cache
-                self._routes.clear()
-            self._routes[topic] = route
-        return decode_routed(topic, payload, *route)
+        """The canonical sample of one raw message; ``PayloadError`` with the reason if not.
+
+        Resolves the topic every time; the edge keeps each topic's ``route`` itself.
+        """
+        return decode_routed(topic, payload, *self.route(topic))
 
     def route(self, topic: str) -> tuple[TagBinding, str]:
         """The binding and site of a raw topic; ``PayloadError`` if the maps do not know it.

@@ -110,8 +110,6 @@ class MqttClient:
             self.received += 1
         if self._on_message is not None:
             self._on_message(topic, payload)
-        elif self._on_batch is not None:
-            self._on_batch([(topic, payload)])
         return 0
 
     def _enqueue(self, _client: Any, topic: str, payload: bytes, *_: Any) -> int:

@@ -1,9 +1,8 @@
 """MQTT JSON on the UNS as a connector: the default protocol behind the connector interface.
 
-The edge keeps its own fast path (``Edge.on_messages``, a socket read at a time, straight from the
-MQTT client); this
-connector exists so that the default protocol passes the same conformance suite as every other
-one, and so that a tool can read the UNS into any ``PointSink``.
+The edge keeps its own fast path (``Edge.on_messages``, a socket read at a time, straight from
+the MQTT client); this connector exists so that the default protocol passes the same conformance
+suite as every other one, and so that a tool can read the UNS into any ``PointSink``.
 """
 
 from __future__ import annotations

@@ -123,14 +123,14 @@ class AssetWindows:
         start = end - self.length_ms
         values: dict[str, list[float]] = {}
         times: dict[str, list[int]] = {}
-        for tag, (ts, vs) in self._buf.items():
-            lo, hi = bisect_right(ts, start), bisect_right(ts, end)
-            values[tag] = vs[lo:hi]
-            times[tag] = ts[lo:hi]
+        for tag, (tag_times, tag_values) in self._buf.items():
+            lo, hi = bisect_right(tag_times, start), bisect_right(tag_times, end)
+            values[tag] = tag_values[lo:hi]
+            times[tag] = tag_times[lo:hi]
         return Window(self.asset, end, self.length_ms, values, times)
 
     def _trim(self, horizon: int) -> None:
-        for ts, vs in self._buf.values():
-            k = bisect_right(ts, horizon)
-            del ts[:k]
-            del vs[:k]
+        for tag_times, tag_values in self._buf.values():
+            k = bisect_right(tag_times, horizon)
+            del tag_times[:k]
+            del tag_values[:k]
