@@ -1,4 +1,4 @@
-"""Edge latency (sample -> recommendation) and replay rate after an outage, with a baseline.
+"""Edge latency (sample -> intervention) and replay rate after an outage, with a baseline.
 
 Run from the repository root (Mosquitto at 127.0.0.1:1883 by default)::
 
@@ -8,11 +8,11 @@ Run from the repository root (Mosquitto at 127.0.0.1:1883 by default)::
 **Latency.** A publisher sends UNS samples of the demo plant's cooling-water line (all its
 tags, source time = now) at 1k and 10k samples/s. The edge (``run_edge`` with recording and
 forwarding on, as in a central deployment) takes every sample through decode, contracts,
-windows and recording; for one sample in ``rate / --recs-per-s`` it raises a
-recommendation (the model and decider are stood in for, so that a known sample triggers it)
+windows and recording; for one sample in ``rate / --ivs-per-s`` it raises a
+intervention (the model and decider are stood in for, so that a known sample triggers it)
 which goes the real way out: envelope check, local store, guard, durable outbox (fsync),
-QoS 1 publish, broker confirmation. A subscriber on the recommendation topic stops the
-clock. Latency = publish of the triggering sample -> the recommendation received.
+QoS 1 publish, broker confirmation. A subscriber on the intervention topic stops the
+clock. Latency = publish of the triggering sample -> the intervention received.
 **Baseline**, same run, same broker, same rates: raw gmqtt publish -> receive of the
 samples themselves.
 
@@ -42,11 +42,11 @@ from pathlib import Path
 from andon.clock import SystemClock, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.edge import Backoff, Edge, EdgeIdentity, LinkState, Outbox, Uplink, run_edge
-from andon.edge.outbox import RECOMMENDATION
-from andon.interventions.recommendation import InterventionState, Recommendation
+from andon.edge.outbox import INTERVENTION
+from andon.interventions.record import Intervention, InterventionState
 from andon.namespace import encode_sample
 from andon.namespace.sample import Quality, Sample
-from andon.namespace.topics import TagAddress, recommendation_filter
+from andon.namespace.topics import TagAddress, edge_intervention_filter
 from andon.spec import PlantSpec, load_spec
 from andon.store import open_store
 
@@ -66,10 +66,10 @@ def _addresses(spec: PlantSpec) -> list[tuple[TagAddress, str]]:
             for s, a, ln, x in spec.assets() if ln.id == "cooling-water" for t in x.tags]
 
 
-def _template(spec: PlantSpec) -> Recommendation:
+def _template(spec: PlantSpec) -> Intervention:
     site, area, line, asset = spec.asset("p-101")
     now = SystemClock().now()
-    return Recommendation(
+    return Intervention(
         id="bench", use_case="pump-bearing", enterprise=spec.enterprise.id, site=site.id,
         area=area.id, line=line.id, asset=asset.id, asset_name=asset.name,
         action="Inspect the drive-end bearing", owner_role="maintenance_planner",
@@ -80,10 +80,10 @@ def _template(spec: PlantSpec) -> Recommendation:
 
 
 class BenchEdge(Edge):
-    """The edge, with a recommendation raised for every ``every``-th sample (a stand-in)."""
+    """The edge, with an intervention raised for every ``every``-th sample (a stand-in)."""
 
     every = 100
-    template: Recommendation
+    template: Intervention
 
     def on_sample(self, sample: Sample, topic: str | None = None,
                   payload: bytes | None = None) -> None:
@@ -152,7 +152,7 @@ async def _drain(done: Callable[[], bool], timeout: float) -> None:  # noqa: ASY
 
 async def edge_latency(url: str, rate: int, seconds: float, every: int, *, spec: PlantSpec,
                        tmp: Path) -> tuple[list[float], int]:
-    """Sample publish -> recommendation received (ms), through a running edge."""
+    """Sample publish -> intervention received (ms), through a running edge."""
     addresses = _addresses(spec)
     store = open_store(f"sqlite:///{tmp / f'edge-{rate}.db'}")
     edge = BenchEdge(spec, store, tmp / "models", clock=SystemClock(), lines={"cooling-water"})
@@ -161,13 +161,13 @@ async def edge_latency(url: str, rate: int, seconds: float, every: int, *, spec:
     sent: dict[int, float] = {}
     got: list[float] = []
 
-    def on_rec(_topic: str, payload: bytes) -> None:
-        rec_id = str(json.loads(payload)["id"])
-        seq = int(rec_id.split("-")[1])
+    def on_iv(_topic: str, payload: bytes) -> None:
+        intervention_id = str(json.loads(payload)["id"])
+        seq = int(intervention_id.split("-")[1])
         if seq in sent:
             got.append((time.perf_counter() - sent[seq]) * 1000)
 
-    sub = MqttClient(url, on_message=on_rec, subscriptions=[recommendation_filter("acme")],
+    sub = MqttClient(url, on_message=on_iv, subscriptions=[edge_intervention_filter("acme")],
                      qos=1)
     await sub.connect()
     await sub.subscribed()
@@ -205,19 +205,19 @@ async def replay(url: str, backlog: int, batch: int, tmp: Path
     """
     box = Outbox(tmp / f"replay-{batch}.db", capacity=backlog * 2)
     identity = EdgeIdentity("bench-replay", "acme", heartbeat_s=5.0)
-    topic = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/recommendation"
-    doc = {"id": "x", "pad": "y" * 400}  # ~ a recommendation document's size
+    topic = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/intervention/edge"
+    doc = {"id": "x", "pad": "y" * 400}  # ~ an intervention document's size
     for n in range(backlog):
-        box.append(RECOMMENDATION, f"old-{n}", "p-101", topic, {**doc, "id": f"old-{n}"})
+        box.append(INTERVENTION, f"old-{n}", "p-101", topic, {**doc, "id": f"old-{n}"})
     sent: dict[str, float] = {}
     live: list[float] = []
 
     def on_item(_topic: str, payload: bytes) -> None:
-        rec_id = str(json.loads(payload)["id"])
-        if rec_id in sent:
-            live.append((time.perf_counter() - sent[rec_id]) * 1000)
+        intervention_id = str(json.loads(payload)["id"])
+        if intervention_id in sent:
+            live.append((time.perf_counter() - sent[intervention_id]) * 1000)
 
-    sub = MqttClient(url, on_message=on_item, subscriptions=[recommendation_filter("acme")],
+    sub = MqttClient(url, on_message=on_item, subscriptions=[edge_intervention_filter("acme")],
                      qos=1)
     await sub.connect()
     await sub.subscribed()
@@ -234,7 +234,7 @@ async def replay(url: str, backlog: int, batch: int, tmp: Path
         while uplink.state is not LinkState.ONLINE or count == 0:
             key = f"live-{count}"
             sent[key] = time.perf_counter()
-            uplink.send(RECOMMENDATION, key, "p-102", topic, {**doc, "id": key})
+            uplink.send(INTERVENTION, key, "p-102", topic, {**doc, "id": key})
             count += 1
             await asyncio.sleep(0.01)
 
@@ -272,8 +272,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
-    parser.add_argument("--recs-per-s", type=int, default=10,
-                        help="recommendations raised per second (one per rate/this samples)")
+    parser.add_argument("--ivs-per-s", type=int, default=10,
+                        help="interventions raised per second (one per rate/this samples)")
     parser.add_argument("--backlog", type=int, default=20_000, help="replay backlog items")
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 10_000])
     parser.add_argument("--replay-batch", type=int, nargs="+", default=[20, 200],
@@ -284,7 +284,7 @@ async def main() -> None:
     print(f"edge_latency on {platform.node()} ({os.cpu_count()} CPUs), Python "
           f"{sys.version.split()[0]}, broker {args.broker}, load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"\n{args.seconds:g} s per run; {args.recs_per_s} recommendations/s\n")
+    print(f"\n{args.seconds:g} s per run; {args.ivs_per_s} interventions/s\n")
     print("| path | samples/s | measured | p50 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -292,10 +292,10 @@ async def main() -> None:
             base = await baseline(args.broker, rate, args.seconds, spec)
             print(_row("gmqtt publish -> receive (baseline)", rate, base,
                        int(rate * args.seconds)), flush=True)
-            every = max(1, rate // args.recs_per_s)
+            every = max(1, rate // args.ivs_per_s)
             got, expected = await edge_latency(args.broker, rate, args.seconds, every,
                                                spec=spec, tmp=Path(tmp))
-            print(_row("sample -> recommendation (edge)", rate, got, expected), flush=True)
+            print(_row("sample -> intervention (edge)", rate, got, expected), flush=True)
         print("\n| replay batch | backlog | items/s | live sent | live p50 ms | live p99 ms | "
               "live max ms |")
         print("|---:|---:|---:|---:|---:|---:|---:|")

@@ -158,7 +158,7 @@ def main() -> None:
         print(f"| {name} | {rate:,.0f} | {rate / raw:.3f} |")
     print(f"\nreplay: {summary.rows:,} rows, {summary.scored:,} windows scored, "
           f"{summary.anomalies:,} anomalous, "
-          f"{len(summary.recommendations)} recommendations, "
+          f"{len(summary.interventions)} interventions, "
           f"quarantined {dict(summary.quarantined) or 0}, rejected {summary.rejected}")
 
 

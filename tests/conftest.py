@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from andon.clock import ManualClock
-from andon.interventions.recommendation import Recommendation
+from andon.interventions.record import Intervention
 from andon.spec import PlantSpec, load_spec
 from andon.store import SqlStore, open_store
 from andon.store.schema import METADATA
 from andon.testing import need, postgres_database
-from factories import T0, make_rec
+from factories import T0, make_intervention
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPEC = ROOT / "examples" / "demo-plant.yaml"
@@ -87,8 +87,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def rec(store: SqlStore) -> Recommendation:
-    """The factories' recommendation, saved in the test's store."""
-    r = make_rec()
-    store.save_recommendation(r)
+def iv(store: SqlStore) -> Intervention:
+    """The factories' intervention, saved in the test's store."""
+    r = make_intervention()
+    store.save_intervention(r)
     return r

@@ -1,4 +1,4 @@
-"""Builders for domain records used across tests (recommendations, users, tokens, models)."""
+"""Builders for domain records used across tests (interventions, users, tokens, models)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from andon.auth.access import User, hash_password, hash_token, new_token
 from andon.clock import utc
 from andon.interventions.lifecycle import InterventionState
-from andon.interventions.recommendation import Contribution, Recommendation
+from andon.interventions.record import Contribution, Intervention
 from andon.scoring.artifact import ModelMeta
 
 if TYPE_CHECKING:
@@ -28,14 +28,14 @@ ACCESS_ROLES = {
 }
 
 
-def make_rec(rec_id: str = "rec-p-101", *, asset: str = "p-101",
+def make_intervention(intervention_id: str = "rec-p-101", *, asset: str = "p-101",
              asset_name: str = "Pump P-101", created_at: datetime = T0,
              state: InterventionState = InterventionState.NEW, deadline: datetime | None = None,
              deadline_label: str = "Early-shift changeover stop",
-             action: str | None = None) -> Recommendation:
-    """An open pump-bearing recommendation on a demo-plant pump, with two contributions."""
-    return Recommendation(
-        id=rec_id,
+             action: str | None = None) -> Intervention:
+    """An open pump-bearing intervention on a demo-plant pump, with two contributions."""
+    return Intervention(
+        id=intervention_id,
         use_case="pump-bearing",
         enterprise="acme",
         site="ghent",
@@ -64,10 +64,10 @@ def make_rec(rec_id: str = "rec-p-101", *, asset: str = "p-101",
     )
 
 
-def closed(rec: Recommendation,
-           state: InterventionState = InterventionState.DONE) -> Recommendation:
-    """The same recommendation, already closed."""
-    return replace(rec, state=state)
+def closed(iv: Intervention,
+           state: InterventionState = InterventionState.DONE) -> Intervention:
+    """The same intervention, already closed."""
+    return replace(iv, state=state)
 
 
 def add_user(store: Store, username: str, *, access: str = "operator", role: str | None = None,

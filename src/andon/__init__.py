@@ -5,6 +5,6 @@ Plant data in over a Unified Namespace, a concrete owned action out, feedback ba
 
 from andon.errors import AndonError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["AndonError", "__version__"]

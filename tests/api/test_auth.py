@@ -40,7 +40,7 @@ from factories import add_token, add_user
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock
-    from andon.interventions.recommendation import Recommendation
+    from andon.interventions.record import Intervention
     from andon.store import SqlStore
 
 #: the route table, pinned: changing a route's permission must be a deliberate edit here
@@ -48,10 +48,10 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/openapi.json"): Permission.READ,
     ("GET", "/api/health"): Permission.READ,
     ("GET", "/api/me"): Permission.READ,
-    ("GET", "/api/recommendations"): Permission.READ,
-    ("GET", "/api/recommendations/{rec_id}"): Permission.READ,
-    ("GET", "/api/recommendations/{rec_id}/feedback"): Permission.READ,
-    ("POST", "/api/recommendations/{rec_id}/feedback"): Permission.FEEDBACK,
+    ("GET", "/api/interventions"): Permission.READ,
+    ("GET", "/api/interventions/{intervention_id}"): Permission.READ,
+    ("GET", "/api/interventions/{intervention_id}/feedback"): Permission.READ,
+    ("POST", "/api/interventions/{intervention_id}/feedback"): Permission.FEEDBACK,
     ("GET", "/api/edges"): Permission.READ,
     ("GET", "/api/assets/{asset}/latest"): Permission.READ,
     ("GET", "/api/models/production"): Permission.READ,
@@ -72,11 +72,11 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("POST", "/logout"): Permission.READ,
     ("GET", "/"): Permission.READ,
     ("GET", "/inbox"): Permission.READ,
-    ("POST", "/inbox/{rec_id}/feedback"): Permission.FEEDBACK,
-    ("POST", "/inbox/{rec_id}/transition"): Permission.FEEDBACK,
-    ("POST", "/inbox/{rec_id}/outcome"): Permission.FEEDBACK,
-    ("POST", "/api/recommendations/{rec_id}/transition"): Permission.FEEDBACK,
-    ("POST", "/api/recommendations/{rec_id}/outcome"): Permission.FEEDBACK,
+    ("POST", "/inbox/{intervention_id}/feedback"): Permission.FEEDBACK,
+    ("POST", "/inbox/{intervention_id}/transition"): Permission.FEEDBACK,
+    ("POST", "/inbox/{intervention_id}/outcome"): Permission.FEEDBACK,
+    ("POST", "/api/interventions/{intervention_id}/transition"): Permission.FEEDBACK,
+    ("POST", "/api/interventions/{intervention_id}/outcome"): Permission.FEEDBACK,
     ("GET", "/api/labels"): Permission.READ,
     ("GET", "/api/triage"): Permission.READ,
     ("GET", "/api/triage/{item_id}"): Permission.READ,
@@ -100,10 +100,10 @@ def guarded(app: FastAPI) -> list[tuple[str, str, Permission]]:
     return [(m, p, perm) for m, p, perm in route_table(app) if perm is not None]
 
 
-def url(path: str, rec: Recommendation) -> str:
-    """Fill every path parameter with a real recommendation id (a model version with 1)."""
+def url(path: str, iv: Intervention) -> str:
+    """Fill every path parameter with a real intervention id (a model version with 1)."""
     path = path.replace("{version}", "1")
-    return re.sub(r"{[^}]+}", rec.id, path)
+    return re.sub(r"{[^}]+}", iv.id, path)
 
 
 def fresh_token(store: SqlStore, clock: ManualClock, login: Login) -> dict[str, str]:
@@ -148,11 +148,11 @@ def test_public_routes_answer_without_a_token(client: TestClient) -> None:
 
 # -- the walk over every route --------------------------------------------------------------
 def test_every_guarded_route_refuses_a_caller_without_token(
-    app: FastAPI, client: TestClient, rec: Recommendation,
+    app: FastAPI, client: TestClient, iv: Intervention,
 ) -> None:
     failures = []
     for method, path, _ in guarded(app):
-        response = client.request(method, url(path, rec))
+        response = client.request(method, url(path, iv))
         if response.status_code != 401:
             failures.append(f"{method} {path}: {response.status_code}")
         elif path.startswith("/api/"):
@@ -165,7 +165,7 @@ def test_every_guarded_route_refuses_a_caller_without_token(
 
 def test_every_guarded_route_refuses_roles_without_its_permission(
     app: FastAPI, client: TestClient, *, store: SqlStore, clock: ManualClock,
-    rec: Recommendation, logins: dict[str, Login],
+    iv: Intervention, logins: dict[str, Login],
 ) -> None:
     failures, checked = [], 0
     for method, path, permission in guarded(app):
@@ -174,7 +174,7 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
                 continue
             checked += 1
             headers = fresh_token(store, clock, logins[access])
-            response = client.request(method, url(path, rec), headers=headers)
+            response = client.request(method, url(path, iv), headers=headers)
             if response.status_code != 403:
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
@@ -185,7 +185,7 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
 
 def test_every_guarded_route_admits_roles_with_its_permission(
     app: FastAPI, client: TestClient, *, store: SqlStore, clock: ManualClock,
-    rec: Recommendation, logins: dict[str, Login],
+    iv: Intervention, logins: dict[str, Login],
 ) -> None:
     failures = []
     for method, path, permission in guarded(app):
@@ -193,7 +193,7 @@ def test_every_guarded_route_admits_roles_with_its_permission(
             if permission not in PERMISSIONS[access]:
                 continue
             headers = fresh_token(store, clock, logins[access])
-            response = client.request(method, url(path, rec), headers=headers)
+            response = client.request(method, url(path, iv), headers=headers)
             if response.status_code in {401, 403}:
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
@@ -324,13 +324,13 @@ def test_logout_revokes_the_session(client: TestClient, logins: dict[str, Login]
 
 # -- CSRF -----------------------------------------------------------------------------------
 def test_cookie_writes_need_the_session_csrf_token(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
-    path = f"/inbox/{rec.id}/feedback"
+    path = f"/inbox/{iv.id}/feedback"
     assert client.post(path, data={"kind": "deferred"}).status_code == 403
     assert client.post(path, data={"kind": "deferred", "csrf": "0" * 64}).status_code == 403
-    api = f"/api/recommendations/{rec.id}/feedback"
+    api = f"/api/interventions/{iv.id}/feedback"
     assert client.post(api, json={"kind": "deferred"}).status_code == 403
     assert client.post(api, json={"kind": "deferred", "reason": "spares Monday"},
                        headers={CSRF_HEADER: csrf}).status_code == 201
@@ -338,20 +338,20 @@ def test_cookie_writes_need_the_session_csrf_token(
 
 
 def test_csrf_token_is_bound_to_the_session(
-    app: FastAPI, client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    app: FastAPI, client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     other_csrf = sign_in(client, "engineer")
     with TestClient(app, follow_redirects=False) as second:
         sign_in(second, "operator")
-        response = second.post(f"/inbox/{rec.id}/feedback",
+        response = second.post(f"/inbox/{iv.id}/feedback",
                                data={"kind": "deferred", "csrf": other_csrf})
     assert response.status_code == 403
 
 
 def test_bearer_callers_need_no_csrf_token(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
-    response = client.post(f"/inbox/{rec.id}/feedback",
+    response = client.post(f"/inbox/{iv.id}/feedback",
                            data={"kind": "deferred", "reason": "spares Monday"},
                            headers=logins["operator"].headers)
     assert response.status_code == 303
@@ -363,14 +363,14 @@ def test_openapi_is_served_only_to_authenticated_callers(
 ) -> None:
     assert client.get("/api/openapi.json").status_code == 401
     spec = client.get("/api/openapi.json", headers=logins["viewer"].headers).json()
-    assert "/api/recommendations/{rec_id}/feedback" in spec["paths"]
+    assert "/api/interventions/{intervention_id}/feedback" in spec["paths"]
     assert "/inbox" not in spec["paths"]  # HTML pages are not part of the API description
     for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
         assert client.get(path, headers=logins["viewer"].headers).status_code == 404
 
 
 def test_pages_load_nothing_from_another_origin(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     login_page = client.get("/login")
     sign_in(client, "operator")
@@ -406,7 +406,7 @@ def test_tokens_and_passwords_are_not_logged_or_echoed(
     [
         (AuthError("who?"), 401),
         (Forbidden("ana", "operator", "change spec"), 403),
-        (NotFound("recommendation", "x"), 404),
+        (NotFound("intervention", "x"), 404),
         (FeedbackError("needs a reason"), 422),
         (SpecError("plant.yaml", 3, "sites", "bad"), 422),
         (SpecErrors([SpecError("plant.yaml", 3, "sites", "bad")]), 422),

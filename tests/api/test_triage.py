@@ -11,7 +11,7 @@ from andon.events import Event
 from andon.interventions.fatigue import Verdict
 from andon.interventions.gate import GateEntry, QueuedRec
 from andon.interventions.triage import TriageItem, TriageReason, TriageStatus, TriageVerdict
-from factories import T0, make_rec
+from factories import T0, make_intervention
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock
@@ -22,11 +22,11 @@ POSITION = "ghent/maintenance_planner"
 
 
 def held(store: SqlStore) -> TriageItem:
-    rec = make_rec()
+    iv = make_intervention()
     return store.add_triage(TriageItem(
         id=0, use_case="pump-bearing", site="ghent", line="cooling-water", asset="p-102",
         reasons=(TriageReason.OUT_OF_DISTRIBUTION,), score=4.4, threshold=4.0,
-        model="pump-bearing", model_version="3", window_end=T0, why=rec.why, created_at=T0,
+        model="pump-bearing", model_version="3", window_end=T0, why=iv.why, created_at=T0,
         updated_at=T0))
 
 
@@ -86,7 +86,8 @@ def test_bad_labels_are_refused_with_a_reason(
 def test_overflow_queues_and_fatigue_counters_are_visible(
         client: TestClient, store: SqlStore, clock: ManualClock,
         logins: dict[str, Login]) -> None:
-    first, second = make_rec("rec-a", asset="p-101"), make_rec("rec-b", asset="p-102")
+    first = make_intervention("rec-a", asset="p-101")
+    second = make_intervention("rec-b", asset="p-102")
     store.enqueue(QueuedRec(POSITION, first, T0))
     store.enqueue(QueuedRec(POSITION, replace(second, detections=2), T0 + timedelta(minutes=1)))
     for verdict, n in ((Verdict.DELIVERED, 10), (Verdict.QUEUED, 2), (Verdict.SUPPRESSED, 3)):

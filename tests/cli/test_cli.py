@@ -13,7 +13,7 @@ from andon.store import open_store
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-plant.yaml"
 COMMANDS = ["demo", "simulate", "edge", "train", "serve", "broker", "spec", "users",
-            "recommendations"]
+            "interventions"]
 
 
 def andon(*args: str) -> subprocess.CompletedProcess[str]:

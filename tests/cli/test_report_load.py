@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.clock import utc
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.recommendation import Feedback, FeedbackKind, Outcome, OutcomeLabel
+from andon.interventions.record import Feedback, FeedbackKind, Outcome, OutcomeLabel
 from andon.store import open_store
-from factories import make_rec
+from factories import make_intervention
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from click.testing import Result
 
-    from andon.interventions.recommendation import Recommendation
+    from andon.interventions.record import Intervention
 
 S = InterventionState
 START = utc(2026, 3, 2, 8, 0)
@@ -34,14 +34,14 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "250", "NO_COLOR": "1"})
 
 
-def rec(n: int, at: datetime, *, asset: str = "p-101", closed: datetime | None = None,
-        site: str = "ghent", use_case: str = "pump-bearing") -> Recommendation:
+def iv(n: int, at: datetime, *, asset: str = "p-101", closed: datetime | None = None,
+        site: str = "ghent", use_case: str = "pump-bearing") -> Intervention:
     history = (TransitionRecord(None, S.NEW, "andon", at, "raised"),)
     state = S.NEW
     if closed is not None:
         history = (*history, TransitionRecord(S.NEW, S.DISMISSED, "chris", closed, "dup"))
         state = S.DISMISSED
-    return replace(make_rec(f"rec-{n}", asset=asset, created_at=at), site=site,
+    return replace(make_intervention(f"rec-{n}", asset=asset, created_at=at), site=site,
                    use_case=use_case, history=history, state=state)
 
 
@@ -49,16 +49,16 @@ def scripted(db: str) -> None:
     """ghent/maintenance_planner: a flood of 12 in 08:00-08:10 (8 on p-101, 4 on p-102), 3 more
     at 08:2x, one open since the day before (stale) and one closed the day before; porto's
     motors (reliability_engineer): 2 at 08:4x."""
-    recs = [rec(i, START + timedelta(seconds=40 * i), asset="p-101" if i < 8 else "p-102")
+    ivs = [iv(i, START + timedelta(seconds=40 * i), asset="p-101" if i < 8 else "p-102")
             for i in range(12)]
-    recs += [rec(20 + i, START + timedelta(minutes=21 + i)) for i in range(3)]
-    recs += [rec(30, START - timedelta(hours=30)),
-             rec(31, START - timedelta(hours=30), closed=START - timedelta(hours=29))]
-    recs += [rec(40 + i, START + timedelta(minutes=41 + i), asset="m-203", site="porto",
+    ivs += [iv(20 + i, START + timedelta(minutes=21 + i)) for i in range(3)]
+    ivs += [iv(30, START - timedelta(hours=30)),
+             iv(31, START - timedelta(hours=30), closed=START - timedelta(hours=29))]
+    ivs += [iv(40 + i, START + timedelta(minutes=41 + i), asset="m-203", site="porto",
                  use_case="motor-health") for i in range(2)]
     with open_store(db) as store:
-        for r in recs:
-            store.save_recommendation(r)
+        for r in ivs:
+            store.save_intervention(r)
 
 
 def test_report_load_gives_the_isa_18_2_figures_per_position(sqlite_url: str) -> None:
@@ -114,7 +114,7 @@ def test_report_load_refuses_a_bad_period_in_one_line(sqlite_url: str) -> None:
 
 def test_labels_export_writes_every_feedback_and_outcome(sqlite_url: str, tmp_path: Path) -> None:
     with open_store(sqlite_url) as store:
-        store.save_recommendation(make_rec("rec-1", created_at=START))
+        store.save_intervention(make_intervention("rec-1", created_at=START))
         store.record_feedback(Feedback("rec-1", FeedbackKind.ACTED, "re-greased", "chris",
                                        START + timedelta(minutes=5), via="web"))
         store.record_outcome(Outcome("rec-1", OutcomeLabel.FAULT_CONFIRMED, "dry bearing",

@@ -20,10 +20,10 @@ import uvicorn
 
 from andon.api import create_app
 from andon.clock import ManualClock
-from andon.interventions.recommendation import FeedbackKind, InterventionState, Label
+from andon.interventions.record import FeedbackKind, InterventionState, Label
 from andon.store import SqlStore, open_store
 from andon.testing import free_port
-from factories import T0, add_token, add_user, make_rec
+from factories import T0, add_token, add_user, make_intervention
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -49,12 +49,12 @@ def chromium() -> Path:
 
 @pytest.fixture
 def store(sqlite_url: str) -> Iterator[SqlStore]:
-    """A SQLite store with one operator and one open recommendation on pump p-101."""
+    """A SQLite store with one operator and one open intervention on pump p-101."""
     s = open_store(sqlite_url)
     add_user(s, USERNAME, access="operator", role="operator", password=PASSWORD,
              display_name="Ana Peeters")
-    s.save_recommendation(make_rec("rec-p-101"))
-    s.save_recommendation(make_rec("rec-api", created_at=T0 - timedelta(minutes=1)))
+    s.save_intervention(make_intervention("rec-p-101"))
+    s.save_intervention(make_intervention("rec-api", created_at=T0 - timedelta(minutes=1)))
     yield s
     s.close()
 
@@ -88,17 +88,17 @@ def _act_and_tell_the_outcome(page: Page) -> None:
     """Acknowledge, start, done (with a reason), then the outcome, with the inbox's buttons."""
     from playwright.sync_api import expect  # noqa: PLC0415 - browser tests only
 
-    card = page.locator('article[data-rec-id="rec-p-101"]')
+    card = page.locator('article[data-intervention-id="rec-p-101"]')
     card.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#flash")).to_contain_text("acknowledged")
-    card = page.locator('article[data-rec-id="rec-p-101"]')
+    card = page.locator('article[data-intervention-id="rec-p-101"]')
     expect(card).to_contain_text("Acknowledged by ana")
     expect(card.get_by_role("button", name="Acknowledge")).to_have_count(0)
     card.get_by_role("button", name="Start").click()
     expect(page.locator("#flash")).to_contain_text("started")
-    card = page.locator('article[data-rec-id="rec-p-101"]')
+    card = page.locator('article[data-intervention-id="rec-p-101"]')
     card.locator("summary").click()  # the history
-    expect(card.locator(".rec-history")).to_contain_text("new → acknowledged")
+    expect(card.locator(".iv-history")).to_contain_text("new → acknowledged")
     card.get_by_label("Reason").fill("re-greased")
     card.get_by_role("button", name="Done").click()
     expect(page.locator("#flash")).to_contain_text("done")
@@ -116,9 +116,9 @@ def _answer_through_the_api(base_url: str, store: SqlStore) -> None:
     """The API half: the answers the operator gave in the browser, on ``rec-api``."""
     headers = {"Authorization": f"Bearer {add_token(store, USERNAME, None)}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=10) as api:
-        assert api.post("/api/recommendations/rec-api/feedback",
+        assert api.post("/api/interventions/rec-api/feedback",
                         json={"kind": "acted", "reason": "re-greased"}).status_code == 201
-        assert api.post("/api/recommendations/rec-api/outcome",
+        assert api.post("/api/interventions/rec-api/outcome",
                         json={"label": "fault_confirmed",
                               "detail": "dry bearing"}).status_code == 201
 
@@ -155,10 +155,10 @@ def test_operator_logs_in_takes_the_pump_through_its_lifecycle_and_tells_the_out
             page.get_by_role("button", name="Sign in").click()
 
             page.wait_for_url(f"{base_url}/inbox")
-            card = page.locator('[data-rec-id="rec-p-101"]')
+            card = page.locator('[data-intervention-id="rec-p-101"]')
             expect(card).to_be_visible()
             expect(card.get_by_role("heading", name="Pump P-101")).to_be_visible()
-            expect(card.get_by_text(make_rec().action)).to_be_visible()
+            expect(card.get_by_text(make_intervention().action)).to_be_visible()
             expect(page.locator("#session")).to_contain_text("Ana Peeters")
             page.screenshot(path=str(screenshot), full_page=True)
 
@@ -168,14 +168,14 @@ def test_operator_logs_in_takes_the_pump_through_its_lifecycle_and_tells_the_out
 
     [fb] = store.feedback_for("rec-p-101")
     assert (fb.kind, fb.by, fb.via) == (FeedbackKind.ACTED, USERNAME, "web")
-    done = store.get_recommendation("rec-p-101")
+    done = store.get_intervention("rec-p-101")
     assert [m.to_state for m in done.history[1:]] == [
         InterventionState.ACKNOWLEDGED, InterventionState.IN_PROGRESS, InterventionState.DONE]
-    assert [r.id for r in store.list_recommendations(open_only=True)] == ["rec-api"]
+    assert [r.id for r in store.list_interventions(open_only=True)] == ["rec-api"]
 
     _answer_through_the_api(base_url, store)  # the same answers on an identical intervention
-    web = store.labels(recommendation_id="rec-p-101")
-    via_api = store.labels(recommendation_id="rec-api")
+    web = store.labels(intervention_id="rec-p-101")
+    via_api = store.labels(intervention_id="rec-api")
     assert [lb.via for lb in web] == ["web", "web"]
     assert [lb.via for lb in via_api] == ["api", "api"]
     assert [_essence(lb) for lb in web] == [_essence(lb) for lb in via_api] == [

@@ -1,7 +1,7 @@
 """The README's first command, for real: ``andon demo`` shows the bearing fault in the inbox.
 
 Runs the demo as a user would (child processes, embedded broker, SQLite), reads its console
-output, logs in to the inbox with the printed login, finds the recommendation on the page,
+output, logs in to the inbox with the printed login, finds the intervention on the page,
 waits for it to escalate (nobody acknowledges it), closes it with an outcome through the
 inbox's forms and finds the label, then presses Ctrl-C (SIGINT), checks that everything stopped,
 and reads the run's ISA-18.2 load figures with ``andon report load``.
@@ -23,7 +23,7 @@ import httpx
 
 from andon.testing import free_port, port_open
 
-DEADLINE_S = 240  # the brief promises ~2 minutes of wall clock to the recommendation
+DEADLINE_S = 240  # the brief promises ~2 minutes of wall clock to the intervention
 
 
 def _lines(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str | None], threading.Thread]:
@@ -69,9 +69,9 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
         broker = _wait_for(q, r"UNS broker\s+mqtt://127\.0\.0\.1:(\d+)", seen)
         inbox = _wait_for(q, r"Inbox\s+(http://127\.0\.0\.1:\d+)/inbox", seen).group(1)
         login = _wait_for(q, r"Demo login\s+user (\S+)\s+password (\S+)", seen)
-        rec = _wait_for(q, r"Recommendation (.*)", seen).group(1)
-        assert rec.startswith("Pump P-101:"), rec
-        assert "owner maintenance_planner" in rec
+        iv = _wait_for(q, r"Intervention (.*)", seen).group(1)
+        assert iv.startswith("Pump P-101:"), iv
+        assert "owner maintenance_planner" in iv
 
         with httpx.Client(base_url=inbox, follow_redirects=True, timeout=10) as client:
             assert client.get("/inbox").status_code == 401
@@ -84,15 +84,15 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
         assert "maintenance" in page.lower()
         # nobody acknowledges it: the demo's 2-minute limit for a high-priority intervention
         # (examples/demo-plant.yaml, interventions.ack_limits) runs out on the wall clock
-        escalated = _wait_for(q, r"Escalated\s+(rec-\S+): (.*)", seen)
+        escalated = _wait_for(q, r"Escalated\s+(iv-\S+): (.*)", seen)
         expected = ("not acknowledged within 2 min; escalated from maintenance_planner to "
                     "plant_manager")
         assert expected in escalated.group(2), escalated.group(0)
         # one intervention for the fault, not dozens
-        assert sum("Recommendation " in line for line in seen) == 1, seen
+        assert sum("Intervention " in line for line in seen) == 1, seen
         # the operator closes it in the inbox with an outcome; the label is stored
-        rec_id = escalated.group(1).rstrip(":")
-        _close_with_outcome(inbox, login.group(1), login.group(2), rec_id)
+        intervention_id = escalated.group(1).rstrip(":")
+        _close_with_outcome(inbox, login.group(1), login.group(2), intervention_id)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)
@@ -117,7 +117,7 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
     assert position.startswith("ghent"), position
 
 
-def _close_with_outcome(inbox: str, user: str, password: str, rec_id: str) -> None:
+def _close_with_outcome(inbox: str, user: str, password: str, intervention_id: str) -> None:
     """Acknowledge, do and close the intervention through the inbox's forms; check the label."""
     with httpx.Client(base_url=inbox, follow_redirects=True, timeout=10) as client:
         assert client.post("/login", data={"username": user, "password": password}).is_success
@@ -130,11 +130,11 @@ def _close_with_outcome(inbox: str, user: str, password: str, rec_id: str) -> No
             assert r.status_code == 200, r.text[:500]
             assert "error" not in r.url.query.decode(), r.url
 
-        post(f"/inbox/{rec_id}/transition", to="acknowledged")
-        post(f"/inbox/{rec_id}/transition", to="done")
-        post(f"/inbox/{rec_id}/outcome", label="fault_confirmed",
+        post(f"/inbox/{intervention_id}/transition", to="acknowledged")
+        post(f"/inbox/{intervention_id}/transition", to="done")
+        post(f"/inbox/{intervention_id}/outcome", label="fault_confirmed",
              detail="drive-end bearing worn, re-greased and scheduled for replacement")
-        labels = client.get("/api/labels", params={"recommendation": rec_id}).json()
+        labels = client.get("/api/labels", params={"intervention": intervention_id}).json()
     outcome = [lb for lb in labels if lb["kind"] == "outcome"]
     assert [(lb["label"], lb["asset"], lb["via"], lb["by"]) for lb in outcome] == [
         ("fault_confirmed", "p-101", "web", user)], labels

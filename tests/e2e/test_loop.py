@@ -1,4 +1,4 @@
-"""End to end on a controlled clock: simulator → real broker → edge → store → recommendation.
+"""End to end on a controlled clock: simulator → real broker → edge → store → intervention.
 
 Two healthy simulated days are backfilled into the store (as a historian import would), the
 model is trained on them, then the simulation goes on live through a real broker to the edge.
@@ -22,9 +22,9 @@ import pytest
 from andon.clock import ManualClock, utc
 from andon.connectors import EmbeddedBroker, MqttClient
 from andon.edge import Edge
-from andon.interventions import Recommendation
+from andon.interventions import Intervention
 from andon.namespace import encode_sample
-from andon.namespace.topics import recommendation_filter
+from andon.namespace.topics import edge_intervention_filter
 from andon.registry import Registry, Stage, generate_keypair
 from andon.services.history import backfill
 from andon.services.simulate import topic_of
@@ -46,8 +46,8 @@ STEPS_PER_BARRIER = 20
 class LoopResult:
     store: SqlStore
     failure: datetime
-    recommendations: list[Recommendation]
-    published_recs: list[dict[str, object]] = field(default_factory=list)
+    interventions: list[Intervention]
+    published_ivs: list[dict[str, object]] = field(default_factory=list)
     received: int = 0
     published: int = 0
 
@@ -97,10 +97,10 @@ async def _run_loop(url: str, spec: PlantSpec, tmp: Path) -> LoopResult:
         barrier.check(sub.received)
 
     sub = MqttClient(url, on_message=on_message, subscriptions=edge.subscriptions())
-    published_recs: list[dict[str, object]] = []
+    published_ivs: list[dict[str, object]] = []
     watcher = MqttClient(
-        url, subscriptions=[recommendation_filter(spec.enterprise.id)],
-        on_message=lambda _t, p: published_recs.append(json.loads(p)),
+        url, subscriptions=[edge_intervention_filter(spec.enterprise.id)],
+        on_message=lambda _t, p: published_ivs.append(json.loads(p)),
     )
     pub = MqttClient(url)
     edge.publish = pub.publish
@@ -135,11 +135,11 @@ async def _run_loop(url: str, spec: PlantSpec, tmp: Path) -> LoopResult:
     assert edge.reload_models() == [meta.label]
     await run_until(failure)
     edge.flush()
-    await watcher.subscribed()  # a round trip: every earlier recommendation has arrived
+    await watcher.subscribed()  # a round trip: every earlier intervention has arrived
     for c in (sub, watcher, pub):
         await c.disconnect()
-    return LoopResult(store, failure, store.list_recommendations(open_only=False),
-                      published_recs, sub.received, published)
+    return LoopResult(store, failure, store.list_interventions(open_only=False),
+                      published_ivs, sub.received, published)
 
 
 @pytest.fixture(params=["embedded", "mosquitto"])
@@ -152,10 +152,10 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.mark.mosquitto
-def test_bearing_fault_yields_one_recommendation_before_failure(
+def test_bearing_fault_yields_one_intervention_before_failure(
     broker_url: str, demo_spec: PlantSpec, tmp_path: Path,
 ) -> None:
-    """The bearing wear on P-101 raises one owned recommendation, with the planned-stop
+    """The bearing wear on P-101 raises one owned intervention, with the planned-stop
     deadline, before the failure; the healthy pump on the same line raises none."""
     spec = unique_spec(demo_spec)
 
@@ -167,24 +167,24 @@ def test_bearing_fault_yields_one_recommendation_before_failure(
 
     result = asyncio.run(main())
     assert result.received == result.published, "the edge lost samples on a loopback broker"
-    recs = result.recommendations
-    assert [r.asset for r in recs] == ["p-101"], [r.asset for r in recs]
-    rec = recs[0]
-    assert rec.use_case == "pump-bearing"
-    assert rec.owner_role == "maintenance_planner"
-    assert rec.detected_at < result.failure
-    assert rec.detected_at > START + WEAR_START
-    assert rec.detections >= 1
+    ivs = result.interventions
+    assert [r.asset for r in ivs] == ["p-101"], [r.asset for r in ivs]
+    iv = ivs[0]
+    assert iv.use_case == "pump-bearing"
+    assert iv.owner_role == "maintenance_planner"
+    assert iv.detected_at < result.failure
+    assert iv.detected_at > START + WEAR_START
+    assert iv.detections >= 1
     site, _area, line, _asset = spec.asset("p-101")
-    stop = next_planned_stop(line.calendar, site.timezone, rec.detected_at,
-                             rec.detected_at + timedelta(hours=24))
+    stop = next_planned_stop(line.calendar, site.timezone, iv.detected_at,
+                             iv.detected_at + timedelta(hours=24))
     assert stop is not None
-    assert rec.deadline == stop.start
-    assert rec.deadline < result.failure
-    assert rec.deadline_label.startswith("Early-shift changeover stop")
-    assert "Pump P-101" in rec.action
-    assert rec.why[0].feature.startswith(("vibration", "bearing_temp"))
-    assert result.published_recs
-    assert {p["asset"] for p in result.published_recs} == {"p-101"}
-    assert result.published_recs[0]["id"] == rec.id
+    assert iv.deadline == stop.start
+    assert iv.deadline < result.failure
+    assert iv.deadline_label.startswith("Early-shift changeover stop")
+    assert "Pump P-101" in iv.action
+    assert iv.why[0].feature.startswith(("vibration", "bearing_temp"))
+    assert result.published_ivs
+    assert {p["asset"] for p in result.published_ivs} == {"p-101"}
+    assert result.published_ivs[0]["id"] == iv.id
     result.store.close()

@@ -147,17 +147,17 @@ def test_items_with_short_entries_or_impossible_times_are_quarantined(tmp_path: 
 
 def test_full_buffer_drops_oldest_samples_and_the_counts_match_both_sides(
         tmp_path: Path) -> None:
-    """Capacity 4: six sample batches and a recommendation; the two oldest batches go."""
+    """Capacity 4: six sample batches and an intervention; the two oldest batches go."""
     box = Outbox(":memory:", capacity=4)
     fwd = Forwarder(_Sender(box), "acme", "e1")
     for b in range(3):
         fwd.forward(_samples(b * 3, 3), [])
-    rec_topic = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/recommendation"
-    assert box.append("recommendation", "rec-1:1", "p-101", rec_topic, {"id": "rec-1"})
+    iv_topic = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/intervention/edge"
+    assert box.append("intervention", "rec-1:1", "p-101", iv_topic, {"id": "rec-1"})
     for b in range(3, 6):
         fwd.forward(_samples(b * 3, 3), [])
-    assert box.dropped() == {"samples": 3}, "the oldest raw samples, never the recommendation"
-    assert [i.kind for i in box.pending(10)].count("recommendation") == 1
+    assert box.dropped() == {"samples": 3}, "the oldest raw samples, never the intervention"
+    assert [i.kind for i in box.pending(10)].count("intervention") == 1
     store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
     clock = ManualClock(T0)
     ingest = CentralIngest(store, clock, gap_timeout_s=5.0)

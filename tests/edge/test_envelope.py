@@ -1,4 +1,4 @@
-"""A recommendation outside its use case's action envelope is blocked: not stored, not sent.
+"""An intervention outside its use case's action envelope is blocked: not stored, not sent.
 
 The demo spec's pump-bearing use case gets an envelope (inspect / lubricate; speed set-points
 in [1200, 2900] rpm). A decider output with another verb, or proposing a set-point outside the
@@ -20,18 +20,18 @@ from andon.clock import ManualClock
 from andon.edge import Edge
 from andon.edge.envelope import proposed_setpoints, violation
 from andon.errors import NotFound
-from andon.interventions.recommendation import Recommendation
+from andon.interventions.record import Intervention
 from andon.spec import PlantSpec
 from andon.spec.model import ActionEnvelope
 from andon.store import SqlStore, open_store
-from factories import T0, make_rec
+from factories import T0, make_intervention
 
 ENVELOPE = ActionEnvelope(verbs=["inspect", "lubricate"], setpoints={"speed": (1200.0, 2900.0)})
 
 
 @dataclass(frozen=True, slots=True)
-class Proposing(Recommendation):
-    """A recommendation that proposes set-points (as a model-driven decider could)."""
+class Proposing(Intervention):
+    """An intervention that proposes set-points (as a model-driven decider could)."""
 
     setpoints: dict[str, float] = field(default_factory=dict)
 
@@ -66,9 +66,9 @@ def _edge(spec: PlantSpec, store: SqlStore, tmp: Path) -> tuple[Edge, Sent]:
     return edge, sent
 
 
-def _stored(store: SqlStore, rec_id: str) -> bool:
+def _stored(store: SqlStore, intervention_id: str) -> bool:
     try:
-        store.get_recommendation(rec_id)
+        store.get_intervention(intervention_id)
     except NotFound:
         return False
     return True
@@ -77,13 +77,13 @@ def _stored(store: SqlStore, rec_id: str) -> bool:
 def test_outside_the_envelope_is_blocked_logged_and_kept(demo_spec: PlantSpec, store: SqlStore,
                                                         tmp_path: Path) -> None:
     edge, sent = _edge(demo_spec, store, tmp_path)
-    inside = make_rec("rec-ok")
-    verb = make_rec("rec-verb", action="Open the bypass valve of Pump P-101 now")
-    high = Proposing(**{**_fields(make_rec("rec-high")), "setpoints": {"speed": 3400.0}})
-    other = Proposing(**{**_fields(make_rec("rec-tag")), "setpoints": {"flow": 100.0}})
-    fine = Proposing(**{**_fields(make_rec("rec-fine")), "setpoints": {"speed": 2400.0}})
-    for rec in (inside, verb, high, other, fine, verb):
-        edge._emit(rec)
+    inside = make_intervention("rec-ok")
+    verb = make_intervention("rec-verb", action="Open the bypass valve of Pump P-101 now")
+    high = Proposing(**{**_fields(make_intervention("rec-high")), "setpoints": {"speed": 3400.0}})
+    other = Proposing(**{**_fields(make_intervention("rec-tag")), "setpoints": {"flow": 100.0}})
+    fine = Proposing(**{**_fields(make_intervention("rec-fine")), "setpoints": {"speed": 2400.0}})
+    for iv in (inside, verb, high, other, fine, verb):
+        edge._emit(iv)
     assert [k for _, k in sent.items] == ["rec-ok", "rec-fine"], "only those inside go out"
     assert _stored(store, "rec-ok")
     assert _stored(store, "rec-fine")
@@ -104,8 +104,8 @@ def test_use_cases_without_an_envelope_are_unchanged(demo_spec: PlantSpec, store
     edge = Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0))
     sent = Sent()
     edge.outbound = sent
-    edge._emit(make_rec("rec-any", action="Open the bypass valve"))
-    assert sent.items == [("recommendation", "rec-any")]
+    edge._emit(make_intervention("rec-any", action="Open the bypass valve"))
+    assert sent.items == [("intervention", "rec-any")]
 
 
 def test_violation_and_setpoints_reading() -> None:
@@ -113,8 +113,8 @@ def test_violation_and_setpoints_reading() -> None:
     assert violation(ENVELOPE, "", {}) == \
         "action verb '' is not allowed (allowed: inspect, lubricate)"
     assert violation(ENVELOPE, "inspect", {"speed": float("nan")}) is not None
-    assert proposed_setpoints(make_rec()) == {}
-    assert proposed_setpoints(replace(Proposing(**_fields(make_rec())),
+    assert proposed_setpoints(make_intervention()) == {}
+    assert proposed_setpoints(replace(Proposing(**_fields(make_intervention())),
                                       setpoints={"speed": 1.0})) == {"speed": 1.0}
 
 
@@ -126,5 +126,5 @@ def test_envelope_spec_is_validated() -> None:
     assert ActionEnvelope(verbs=[" Inspect "]).verbs == ["inspect"]
 
 
-def _fields(rec: Recommendation) -> dict[str, Any]:
-    return {name: getattr(rec, name) for name in Recommendation.__dataclass_fields__}
+def _fields(iv: Intervention) -> dict[str, Any]:
+    return {name: getattr(iv, name) for name in Intervention.__dataclass_fields__}

@@ -3,9 +3,9 @@
 Real processes: our own Mosquitto (``MosquittoProcess``), the edge (``run_edge`` with
 forwarding) and the central ingest (``run_central``) on it, each with its own SQLite store.
 Two PLC sources feed the edge directly (as an OPC UA connector would), so samples keep coming
-while the broker is down; the edge keeps deciding (recommendations) too. The broker stays down
+while the broker is down; the edge keeps deciding (interventions) too. The broker stays down
 for the issue's literal 60 s (after the waits for the outage to be seen and for enough traffic
-to be produced during it); then every sample and recommendation produced during the outage
+to be produced during it); then every sample and intervention produced during the outage
 must reach the central store exactly once, in order per source.
 """
 
@@ -31,7 +31,7 @@ from edge.faults import (
     tag_message,
     until,
 )
-from factories import make_rec
+from factories import make_intervention
 
 pytestmark = pytest.mark.mosquitto
 
@@ -40,13 +40,13 @@ DURING = 300  # samples (all sources) that must be produced during the outage, a
 
 
 class Producer:
-    """Feeds the edge one sample per source every ``every_s``, one recommendation per 50."""
+    """Feeds the edge one sample per source every ``every_s``, one intervention per 50."""
 
     def __init__(self, edge: Edge, clock: ManualClock, every_s: float = 0.01) -> None:
         self.edge, self.clock, self.every_s = edge, clock, every_s
         self.seq = 0
         self.samples = 0
-        self.recs: list[str] = []
+        self.ivs: list[str] = []
         self.running = True
 
     async def run(self) -> None:
@@ -56,9 +56,9 @@ class Producer:
                 self.edge.on_message(*tag_message(source, self.seq))
                 self.samples += 1
             if self.seq % 50 == 25:
-                rec_id = f"rec-{self.seq}"
-                self.edge._emit(make_rec(rec_id, asset=SOURCES["plc-a"]))
-                self.recs.append(rec_id)
+                intervention_id = f"rec-{self.seq}"
+                self.edge._emit(make_intervention(intervention_id, asset=SOURCES["plc-a"]))
+                self.ivs.append(intervention_id)
             self.seq += 1
             await asyncio.sleep(self.every_s)  # the pace of the stream, not a wait for a result
 
@@ -89,7 +89,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         await until(lambda: edge.stats.link.state is LinkState.BUFFERING, "buffering")
         await until(lambda: not central.ready.is_set(), "the ingest to see the outage")
         before = producer.samples
-        await until(lambda: producer.samples - before >= DURING and len(producer.recs) >= 3,
+        await until(lambda: producer.samples - before >= DURING and len(producer.ivs) >= 3,
                     f"{DURING} samples produced during the outage")
         assert edge.stats.link.state is LinkState.BUFFERING
         await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))  # the 60 s
@@ -116,9 +116,9 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         for source in SOURCES:
             assert central.sample_seqs(source) == list(range(per_source)), source
         assert central.in_order(), "each source's items were written in seq order, once"
-        ids = sorted(r.id for r in central.store.list_recommendations(open_only=False,
+        ids = sorted(r.id for r in central.store.list_interventions(open_only=False,
                                                                       limit=10_000))
-        assert ids == sorted(producer.recs), "every recommendation exactly once"
+        assert ids == sorted(producer.ivs), "every intervention exactly once"
         stats = edge.stats.link
         assert stats.dropped == {}
         assert stats.replayed > 0
@@ -136,7 +136,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         outbox.close()
 
 
-def test_broker_down_60_s_every_sample_and_recommendation_arrives_once_in_order(
+def test_broker_down_60_s_every_sample_and_intervention_arrives_once_in_order(
         demo_spec: PlantSpec, tmp_path: Path) -> None:
     need_mosquitto_binary()
     asyncio.run(_outage(demo_spec, tmp_path))

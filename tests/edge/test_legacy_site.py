@@ -3,7 +3,7 @@
 A pump model is trained on Ghent's canonical history only. Porto's pumps then reach two edges
 as the same simulated data: once as canonical UNS samples, once as Porto's PLCs send it
 (raw names, °F, tenths of psi, in/s; ``andon.connectors.legacy``) through the demo spec's map.
-Both edges record the same canonical samples and raise the same recommendations with the same
+Both edges record the same canonical samples and raise the same interventions with the same
 scores. A wrong map (psi declared as bar) is caught by the contracts: every pressure sample is
 quarantined as out of range, naming the raw value, and the pump is no longer scored.
 """
@@ -144,12 +144,12 @@ def test_a_model_trained_on_ghent_scores_porto_through_the_map_as_canonically(
         assert np.allclose([s.value for s in sb], [s.value for s in sa], rtol=1e-12, atol=1e-9)
         np.testing.assert_allclose(scores(b, data.spec, data.models),
                                    scores(a, data.spec, data.models), rtol=1e-9)
-        recs_a = a.list_recommendations(open_only=False)
-        recs_b = b.list_recommendations(open_only=False)
-        assert [r.asset for r in recs_a] == ["p-301"]  # the wear is found on site B
-        assert [(r.asset, r.detections, r.detected_at) for r in recs_b] == [
-            (r.asset, r.detections, r.detected_at) for r in recs_a]
-        assert recs_b[0].score == pytest.approx(recs_a[0].score, rel=1e-9)
+        ivs_a = a.list_interventions(open_only=False)
+        ivs_b = b.list_interventions(open_only=False)
+        assert [r.asset for r in ivs_a] == ["p-301"]  # the wear is found on site B
+        assert [(r.asset, r.detections, r.detected_at) for r in ivs_b] == [
+            (r.asset, r.detections, r.detected_at) for r in ivs_a]
+        assert ivs_b[0].score == pytest.approx(ivs_a[0].score, rel=1e-9)
 
 
 def test_a_wrong_map_psi_declared_as_bar_is_quarantined_and_not_scored(
@@ -169,8 +169,8 @@ def test_a_wrong_map_psi_declared_as_bar_is_quarantined_and_not_scored(
         assert items[0].topic == "legacy/acme/porto/PLC2.DB10.W4"
         assert "discharge_pressure: value" in items[0].reason
         assert "outside the valid range [0, 16]" in items[0].reason
-        # without its pressure, P-301 has no complete window: not scored, no recommendation
-        assert [r.asset for r in store.list_recommendations(open_only=False)] == []
+        # without its pressure, P-301 has no complete window: not scored, no intervention
+        assert [r.asset for r in store.list_interventions(open_only=False)] == []
         # the map fixed (psi), a replay stores every quarantined pressure, in bar
         result = replay_quarantined(store, data.spec, ManualClock(START + TRAIN + LIVE),
                                     rule="out_of_range")

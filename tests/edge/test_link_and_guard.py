@@ -13,10 +13,10 @@ from andon.edge import Backoff, EdgeIdentity, LinkState, Outbox, PublishGuard, U
 from andon.edge import guard as guard_module
 from andon.edge import link as link_module
 from andon.edge.link import transition
-from andon.edge.outbox import RECOMMENDATION
+from andon.edge.outbox import INTERVENTION
 from andon.errors import LinkError
 from andon.events import Event
-from andon.namespace import recommendation_topic, tag_topic
+from andon.namespace import edge_intervention_topic, tag_topic
 from andon.spec import PlantSpec
 from factories import T0
 
@@ -61,7 +61,7 @@ ENT, EDGE = "acme", "e1"
 
 
 @pytest.mark.parametrize("topic", [
-    recommendation_topic(ENT, "ghent", "utilities", "cooling-water", "p-101"),
+    edge_intervention_topic(ENT, "ghent", "utilities", "cooling-water", "p-101"),
     f"andon/v1/{ENT}/_andon/edge/{EDGE}/state",
     f"andon/v1/{ENT}/_andon/edge/{EDGE}/heartbeat",
 ])
@@ -73,10 +73,10 @@ def test_guard_allows_the_edges_own_topics(topic: str) -> None:
     tag_topic(ENT, "ghent", "utilities", "cooling-water", "p-101", "vibration"),  # a tag
     "andon/v1/acme/ghent/utilities/cooling-water/p-101/cmd/stop",  # a command
     "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/cmd/setpoint",
-    recommendation_topic("other", "ghent", "utilities", "cooling-water", "p-101"),  # enterprise
+    edge_intervention_topic("other", "ghent", "utilities", "cooling-water", "p-101"),  # enterprise
     "andon/v1/acme/_andon/edge/e2/state",  # another edge
-    "andon/v1/acme/ghent/utilities/cooling-water/+/_andon/recommendation",  # a wildcard
-    "andon/v1/acme/ghent/utilities/cooling-water/p-101/x/_andon/recommendation",  # deeper
+    "andon/v1/acme/ghent/utilities/cooling-water/+/_andon/intervention/edge",  # a wildcard
+    "andon/v1/acme/ghent/utilities/cooling-water/p-101/x/_andon/intervention/edge",  # deeper
     "spBv1.0/acme/NCMD/node", "",
 ])
 def test_guard_blocks_tag_command_and_foreign_topics(topic: str) -> None:
@@ -97,9 +97,9 @@ def _uplink() -> tuple[Uplink, list[Event]]:
     tag_topic(ENT, "ghent", "utilities", "cooling-water", "p-101", "vibration"),
     "andon/v1/acme/ghent/utilities/cooling-water/p-101/cmd/stop",
 ])
-def test_a_recommendation_cannot_reach_a_tag_or_command_topic(topic: str) -> None:
+def test_a_intervention_cannot_reach_a_tag_or_command_topic(topic: str) -> None:
     uplink, kept = _uplink()
-    assert not uplink.send(RECOMMENDATION, "rec-1:1", "p-101", topic, {"id": "rec-1"})
+    assert not uplink.send(INTERVENTION, "rec-1:1", "p-101", topic, {"id": "rec-1"})
     assert uplink.stats.blocked == 1
     assert [(e.kind, e.subject) for e in kept] == [("blocked_publish", topic)]
     # nothing for the blocked topic is queued; only the edge's own blocked_publish event is
@@ -109,20 +109,20 @@ def test_a_recommendation_cannot_reach_a_tag_or_command_topic(topic: str) -> Non
     assert topic.encode() in queued[0].payload
 
 
-def test_the_edge_emits_recommendations_through_the_guard(demo_spec: PlantSpec,
+def test_the_edge_emits_interventions_through_the_guard(demo_spec: PlantSpec,
                                                           tmp_path: Path) -> None:
     from andon.edge import Edge  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
-    from factories import make_rec  # noqa: PLC0415
+    from factories import make_intervention  # noqa: PLC0415
 
     store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
     edge = Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)
     uplink, kept = _uplink()
     edge.outbound = uplink
-    edge._emit(make_rec("rec-ok"))
-    edge._emit(make_rec("rec-bad", asset="p-101/vibration"))  # would land on a tag-like path
+    edge._emit(make_intervention("rec-ok"))
+    edge._emit(make_intervention("rec-bad", asset="p-101/vibration"))  # a tag-like path
     store.close()
-    keys = [i.key for i in uplink.outbox.pending(10) if i.kind == RECOMMENDATION]
+    keys = [i.key for i in uplink.outbox.pending(10) if i.kind == INTERVENTION]
     assert keys == ["rec-ok:4"]
     assert [e.kind for e in kept] == ["blocked_publish"]
     assert uplink.stats.blocked == 1
@@ -134,10 +134,10 @@ def test_drops_and_depth_show_in_stats_and_in_the_heartbeat_document() -> None:
     uplink = Uplink("mqtt://127.0.0.1:1", EdgeIdentity(EDGE, ENT, "h" * 64, 5.0), box,
                     clock=ManualClock(T0), record=kept.append,
                     models=lambda: {"pump-bearing": "pump-bearing v3"})
-    topic = recommendation_topic(ENT, "ghent", "utilities", "cooling-water", "p-101")
+    topic = edge_intervention_topic(ENT, "ghent", "utilities", "cooling-water", "p-101")
     for n in range(2):
-        assert uplink.send(RECOMMENDATION, f"rec-{n}:1", "p-101", topic, {"id": n})
-    uplink.event("edge_link", "buffering -> replaying")  # refused: only recommendations left
+        assert uplink.send(INTERVENTION, f"rec-{n}:1", "p-101", topic, {"id": n})
+    uplink.event("edge_link", "buffering -> replaying")  # refused: only interventions left
     assert uplink.stats.buffer_depth == 2
     assert uplink.stats.dropped == {"event": 1}
     doc = uplink.document("heartbeat")

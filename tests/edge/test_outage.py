@@ -1,8 +1,8 @@
 """A real broker outage: the edge buffers, then replays exactly once, in order, live not starved.
 
 The test runs its own Mosquitto on a free loopback port (never the shared one), stops it while
-the edge emits recommendations, starts it again on the same port, and watches what arrives on
-the recommendation topics. Every wait is on an event with a deadline.
+the edge emits interventions, starts it again on the same port, and watches what arrives on
+the intervention topics. Every wait is on an event with a deadline.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pathlib import Path
 from andon.clock import ManualClock
 from andon.connectors.mqtt import MqttClient
 from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, run_edge
-from andon.namespace.topics import recommendation_filter
+from andon.namespace.topics import edge_intervention_filter
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess
-from factories import T0, make_rec
+from factories import T0, make_intervention
 
 DEADLINE_S = 20.0
 
@@ -55,7 +55,7 @@ async def _subscriber(url: str, received: list[dict[str, object]], signal: Signa
         signal.notify()
 
     sub = MqttClient(url, name, on_message=on_message,
-                     subscriptions=[recommendation_filter("acme")], qos=1,
+                     subscriptions=[edge_intervention_filter("acme")], qos=1,
                      auto_reconnect=False)
     await sub.connect()
     await sub.subscribed()
@@ -83,8 +83,8 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
     def on_state(state: LinkState) -> None:
         states.append(state)
         if state is LinkState.REPLAYING and states.count(LinkState.REPLAYING) == 2:
-            for rec_id in live_during_replay:  # live items, queued as the replay starts
-                edge._emit(make_rec(rec_id))
+            for intervention_id in live_during_replay:  # live items, queued as the replay starts
+                edge._emit(make_intervention(intervention_id))
         signal.notify()
 
     sub = await _subscriber(broker.url, received, signal, "sub-before")
@@ -101,30 +101,30 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         await signal.until(lambda: edge.stats.link.state is LinkState.ONLINE, "online")
 
         for n in range(3):
-            edge._emit(make_rec(f"before-{n}"))
-        await signal.until(lambda: len(received) == 3, "3 live recommendations")
+            edge._emit(make_intervention(f"before-{n}"))
+        await signal.until(lambda: len(received) == 3, "3 live interventions")
 
         await asyncio.to_thread(broker.stop)
         await signal.until(lambda: edge.stats.link.state is LinkState.BUFFERING, "buffering")
         backlog = [f"during-{n}" for n in range(20)]
-        for rec_id in backlog:  # the edge keeps deciding; its output waits in the outbox
-            edge._emit(make_rec(rec_id))
+        for intervention_id in backlog:  # the edge keeps deciding; its output waits in the outbox
+            edge._emit(make_intervention(intervention_id))
         assert edge.stats.link.state is LinkState.BUFFERING
         assert edge.stats.link.buffer_depth >= 20
-        assert edge.stats.recommendations == 23
+        assert edge.stats.interventions == 23
         await sub.disconnect()
 
         await asyncio.to_thread(broker.start)  # same port
         sub = await _subscriber(broker.url, received, signal, "sub-after")
         uplink.retry_now()
         every = {f"before-{n}" for n in range(3)} | set(backlog) | set(live_during_replay)
-        await signal.until(lambda: {r["id"] for r in received} >= every, "every recommendation")
+        await signal.until(lambda: {r["id"] for r in received} >= every, "every intervention")
         await signal.until(lambda: edge.stats.link.state is LinkState.ONLINE, "online again")
         await signal.until(lambda: edge.stats.link.buffer_depth == 0, "an empty outbox")
         await sub.subscribed()  # a round trip: nothing else is on its way
 
         ids = [str(r["id"]) for r in received]
-        assert sorted(ids) == sorted(every), "each recommendation arrives exactly once"
+        assert sorted(ids) == sorted(every), "each intervention arrives exactly once"
         after = ids[3:]
         assert [i for i in after if i.startswith("during-")] == backlog, "the backlog in order"
         seqs = [int(str(r["seq"])) for r in received[3:] if str(r["id"]).startswith("during-")]
@@ -173,7 +173,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
     try:
         await signal.until(lambda: edge.stats.link.connect_failures >= 2, "retries")
         for n in range(5):
-            edge._emit(make_rec(f"kept-{n}"))
+            edge._emit(make_intervention(f"kept-{n}"))
         assert edge.stats.link.state is LinkState.BUFFERING
     finally:
         await _stop_edge(stop, task)
@@ -186,7 +186,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
     edge, stop, task = edge_and_run(second)
     try:
         wanted = [f"kept-{n}" for n in range(5)]
-        await signal.until(lambda: len(received) >= 5, "the kept recommendations")
+        await signal.until(lambda: len(received) >= 5, "the kept interventions")
         await signal.until(lambda: second.depth() == 0, "an empty outbox")
         await sub.subscribed()
         assert [r["id"] for r in received] == wanted

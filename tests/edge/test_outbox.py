@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from andon.edge import Outbox
-from andon.edge.outbox import RECOMMENDATION
+from andon.edge.outbox import INTERVENTION
 
-REC_TOPIC = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/recommendation"
+REC_TOPIC = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/intervention/edge"
 EVENT_TOPIC = "andon/v1/acme/_andon/edge/e1/event"
 
 
 def _rec(box: Outbox, n: int, source: str = "p-101") -> bool:
-    return box.append(RECOMMENDATION, f"rec-{n}:1", source, REC_TOPIC, {"id": f"rec-{n}"}) \
+    return box.append(INTERVENTION, f"rec-{n}:1", source, REC_TOPIC, {"id": f"rec-{n}"}) \
         is not None
 
 
@@ -41,7 +41,7 @@ def test_the_same_key_is_queued_once(tmp_path: Path) -> None:
     assert _rec(box, 1)
     assert not _rec(box, 1)
     assert box.depth() == 1
-    assert box.append(RECOMMENDATION, "rec-1:2", "p-101", REC_TOPIC, {}) is not None  # update
+    assert box.append(INTERVENTION, "rec-1:2", "p-101", REC_TOPIC, {}) is not None  # update
 
 
 def test_pending_splits_backlog_and_live_and_remove_forgets(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_pending_splits_backlog_and_live_and_remove_forgets(tmp_path: Path) -> N
     assert box.pending(1)[0].key == "rec-2:1"
 
 
-def test_full_outbox_drops_oldest_non_recommendations_and_counts_them(tmp_path: Path) -> None:
+def test_full_outbox_drops_oldest_non_interventions_and_counts_them(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "out.db", capacity=4)
     _event(box, 0)
     _rec(box, 0)
@@ -71,15 +71,15 @@ def test_full_outbox_drops_oldest_non_recommendations_and_counts_them(tmp_path: 
     assert box.dropped() == {"event": 2}
 
 
-def test_recommendations_are_never_dropped_and_refuse_new_events(tmp_path: Path) -> None:
+def test_interventions_are_never_dropped_and_refuse_new_events(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "out.db", capacity=3)
     for n in range(3):
         _rec(box, n)
-    assert not _event(box, 0)  # refused: only recommendations remain
+    assert not _event(box, 0)  # refused: only interventions remain
     assert not _event(box, 1)
-    assert _rec(box, 3)  # a recommendation is still accepted, beyond capacity
+    assert _rec(box, 3)  # an intervention is still accepted, beyond capacity
     assert box.depth() == 4
-    assert [i.kind for i in box.pending(10)] == [RECOMMENDATION] * 4
+    assert [i.kind for i in box.pending(10)] == [INTERVENTION] * 4
     assert box.dropped() == {"event": 2}
 
 

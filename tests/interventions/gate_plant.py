@@ -107,8 +107,8 @@ class Harness:
 
     def emit(self, outs: list[GateOutcome]) -> None:
         for out in outs:
-            if out.emit and out.rec is not None:
-                self.store.save_recommendation(out.rec)
+            if out.emit and out.iv is not None:
+                self.store.save_intervention(out.iv)
 
     def release(self) -> list[GateOutcome]:
         outs = self.gate.release_due()

@@ -40,11 +40,11 @@ if TYPE_CHECKING:
 def test_deadline_is_the_local_stop_in_the_sites_zone_across_dst(
     demo_spec: PlantSpec, start: datetime, asset: str, deadline: datetime, label: str,
 ) -> None:
-    rec = Rig(demo_spec, clock=_clock(start)).raised(start, asset=asset)
-    assert rec.deadline == deadline
-    assert rec.deadline_label == label
-    assert rec.action.endswith(f"at the {label}")
-    assert rec.priority is Priority.HIGH  # the use case's default, a stop is planned in time
+    iv = Rig(demo_spec, clock=_clock(start)).raised(start, asset=asset)
+    assert iv.deadline == deadline
+    assert iv.deadline_label == label
+    assert iv.action.endswith(f"at the {label}")
+    assert iv.priority is Priority.HIGH  # the use case's default, a stop is planned in time
 
 
 def _clock(start: datetime) -> ManualClock:
@@ -63,26 +63,26 @@ def test_priority_comes_from_the_use_case_and_is_critical_when_the_deadline_is_n
     spec = with_use_case(demo_spec, "pump-bearing", horizon=horizon_h * 3600.0,
                          priority=spec_priority)
     start = utc(2026, 10, 24, 10)
-    rec = Rig(spec, clock=_clock(start)).raised(start)
-    assert rec.priority is expected
-    assert rec.deadline_is_now is (horizon_h == 1)
+    iv = Rig(spec, clock=_clock(start)).raised(start)
+    assert iv.priority is expected
+    assert iv.deadline_is_now is (horizon_h == 1)
 
 
 def test_no_stop_before_the_horizon_in_porto_means_now(demo_spec: PlantSpec) -> None:
     """Porto at 05:00 UTC on the DST night: the next 04:00 stop is 23 h away, horizon 12 h."""
     spec = with_use_case(demo_spec, "pump-bearing", horizon=12 * 3600.0)
     start = utc(2026, 3, 29, 5)
-    rec = Rig(spec, clock=_clock(start)).raised(start, asset="p-301")
-    assert (rec.deadline, rec.deadline_label) == (start + 2 * HOP, "now")
-    assert rec.action.endswith("at the earliest opportunity (now)")
+    iv = Rig(spec, clock=_clock(start)).raised(start, asset="p-301")
+    assert (iv.deadline, iv.deadline_label) == (start + 2 * HOP, "now")
+    assert iv.action.endswith("at the earliest opportunity (now)")
 
 
 def test_template_fields_are_filled_from_the_plant(demo_spec: PlantSpec) -> None:
     spec = with_use_case(demo_spec, "pump-bearing",
                          action="{asset_id} on {line} at {site}: check before {deadline}")
     start = utc(2026, 10, 24, 10)
-    rec = Rig(spec, clock=_clock(start)).raised(start, asset="p-301")
-    assert rec.action == ("p-301 on Process water at Porto bottling: check before Daily "
+    iv = Rig(spec, clock=_clock(start)).raised(start, asset="p-301")
+    assert iv.action == ("p-301 on Process water at Porto bottling: check before Daily "
                           "sanitation stop (Sun 25 Oct 04:00 WET)")
 
 
@@ -91,20 +91,20 @@ def test_a_new_intervention_carries_its_evidence_key_and_first_history_record(
 ) -> None:
     start = utc(2026, 10, 24, 10)
     rig = Rig(demo_spec, clock=_clock(start))
-    rec = rig.raised(start)
+    iv = rig.raised(start)
     uc = demo_spec.use_case("pump-bearing")
     detected = start + 2 * HOP
     # the first confirming window started one window length before the first hop's end
-    assert rec.evidence_window == (start - timedelta(seconds=uc.window), detected)
-    assert rec.dedup_key == "pump-bearing:p-101:2026-10-24T10:20:00Z"
-    [raised] = rec.history
+    assert iv.evidence_window == (start - timedelta(seconds=uc.window), detected)
+    assert iv.dedup_key == "pump-bearing:p-101:2026-10-24T10:20:00Z"
+    [raised] = iv.history
     assert (raised.from_state, raised.to_state, raised.by, raised.at) == (
         None, InterventionState.NEW, "andon", rig.clock.now())
     assert raised.reason == ("raised for maintenance_planner (high): score 5 above threshold 1 "
                              "in 3 window(s)")
-    rig.inbox.store(rec)
+    rig.inbox.store(iv)
     update = rig.feed(detected + HOP, 6.0)
     assert update is not None
     assert update.evidence_window == (start - timedelta(seconds=uc.window), detected + HOP)
-    assert (update.id, update.dedup_key, update.detections) == (rec.id, rec.dedup_key, 2)
-    assert update.history == rec.history
+    assert (update.id, update.dedup_key, update.detections) == (iv.id, iv.dedup_key, 2)
+    assert update.history == iv.history

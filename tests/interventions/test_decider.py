@@ -1,7 +1,7 @@
-"""The Decider: persistence, one open recommendation per asset, deadline, action, owner, id.
+"""The Decider: persistence, one open intervention per asset, deadline, action, owner, id.
 
 And the feedback rules (acted / deferred / dismissed with a reason). Time is a ManualClock; the
-open-recommendation lookup is a dict, as the store would be.
+open-intervention lookup is a dict, as the store would be.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from andon.interventions import (
     Detection,
     Feedback,
     FeedbackKind,
+    Intervention,
     InterventionState,
-    Recommendation,
     apply_feedback,
 )
 
@@ -38,18 +38,18 @@ PUMP_ACTION = "Inspect and re-grease the drive-end bearing on Pump P-101 at the 
 
 @dataclass
 class Inbox:
-    """``OpenLookup`` backed by a dict: the latest recommendation per (use case, asset)."""
+    """``OpenLookup`` backed by a dict: the latest intervention per (use case, asset)."""
 
-    recs: dict[tuple[str, str], Recommendation] = field(default_factory=dict)
+    ivs: dict[tuple[str, str], Intervention] = field(default_factory=dict)
 
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        rec = self.recs.get((use_case, asset))
-        return rec if rec is not None and rec.is_open else None
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        iv = self.ivs.get((use_case, asset))
+        return iv if iv is not None and iv.is_open else None
 
-    def store(self, rec: Recommendation | None) -> Recommendation:
-        assert rec is not None
-        self.recs[(rec.use_case, rec.asset)] = rec
-        return rec
+    def store(self, iv: Intervention | None) -> Intervention:
+        assert iv is not None
+        self.ivs[(iv.use_case, iv.asset)] = iv
+        return iv
 
 
 def why(feature: str = "vibration.mean", value: float = 7.9) -> tuple[Contribution, ...]:
@@ -79,25 +79,25 @@ class Rig:
 
     def feed(self, when: datetime, score: float, *, asset: str = "p-101",
              use_case: str = "pump-bearing", threshold: float = 1.0,
-             version: str = "v1") -> Recommendation | None:
+             version: str = "v1") -> Intervention | None:
         """One scored window; the wall clock runs a minute behind event time."""
         self.clock.set(max(self.clock.now(), when + timedelta(minutes=1)))
         return self.decider.decide(detection(when, score, asset=asset, use_case=use_case,
                                              threshold=threshold, version=version))
 
     def streak(self, start: datetime, scores: list[float], *, asset: str = "p-101",
-               use_case: str = "pump-bearing") -> list[Recommendation | None]:
+               use_case: str = "pump-bearing") -> list[Intervention | None]:
         return [self.feed(start + i * HOP, s, asset=asset, use_case=use_case)
                 for i, s in enumerate(scores)]
 
     def raised(self, start: datetime, *, asset: str = "p-101",
-               use_case: str = "pump-bearing") -> Recommendation:
-        """Feed exactly ``persistence`` anomalous windows; return the recommendation raised."""
+               use_case: str = "pump-bearing") -> Intervention:
+        """Feed exactly ``persistence`` anomalous windows; return the intervention raised."""
         n = self.spec.use_case(use_case).persistence
-        *quiet, rec = self.streak(start, [5.0] * n, asset=asset, use_case=use_case)
+        *quiet, iv = self.streak(start, [5.0] * n, asset=asset, use_case=use_case)
         assert quiet == [None] * (n - 1)
-        assert rec is not None
-        return rec
+        assert iv is not None
+        return iv
 
 
 def with_use_case(spec: PlantSpec, use_case: str, **changes: object) -> PlantSpec:
@@ -141,13 +141,13 @@ def test_streaks_are_counted_per_asset(rig: Rig) -> None:
     assert rig.feed(T0 + HOP, 5.0, asset="p-101") is None
     assert rig.feed(T0 + HOP, 0.1, asset="p-102") is None  # p-102 recovers
     assert rig.feed(T0 + 2 * HOP, 5.0, asset="p-102") is None
-    rec = rig.feed(T0 + 2 * HOP, 5.0, asset="p-101")
-    assert rec is not None
-    assert rec.asset == "p-101"
+    iv = rig.feed(T0 + 2 * HOP, 5.0, asset="p-101")
+    assert iv is not None
+    assert iv.asset == "p-101"
 
 
-# -- one open recommendation per asset ---------------------------------------------------------
-def test_further_detections_update_the_open_recommendation(rig: Rig) -> None:
+# -- one open intervention per asset ---------------------------------------------------------
+def test_further_detections_update_the_open_intervention(rig: Rig) -> None:
     first = rig.inbox.store(rig.raised(T0))
     rig.clock.advance(seconds=3600)
     later = T0 + 3 * HOP
@@ -165,7 +165,7 @@ def test_further_detections_update_the_open_recommendation(rig: Rig) -> None:
                                     first.predicted_failure, first.detected_at)
     again = rig.inbox.store(rig.feed(later + HOP, 7.0))
     assert (again.id, again.detections, again.score) == (first.id, 3, 7.0)
-    assert len(rig.inbox.recs) == 1
+    assert len(rig.inbox.ivs) == 1
 
 
 def test_an_update_takes_the_threshold_and_model_version_with_the_score(rig: Rig) -> None:
@@ -176,66 +176,66 @@ def test_an_update_takes_the_threshold_and_model_version_with_the_score(rig: Rig
     assert (update.score, update.threshold, update.model_version) == (4.0, 3.5, "v2")
 
 
-def test_a_deferred_recommendation_is_still_updated(rig: Rig) -> None:
-    rec = rig.inbox.store(rig.raised(T0))
-    rig.inbox.store(apply_feedback(rec, feedback(rec, FeedbackKind.DEFERRED, "spares Monday")))
+def test_a_deferred_intervention_is_still_updated(rig: Rig) -> None:
+    iv = rig.inbox.store(rig.raised(T0))
+    rig.inbox.store(apply_feedback(iv, feedback(iv, FeedbackKind.DEFERRED, "spares Monday")))
     update = rig.feed(T0 + 3 * HOP, 6.0)
     assert update is not None
-    assert (update.id, update.state, update.detections) == (rec.id, InterventionState.DEFERRED, 2)
+    assert (update.id, update.state, update.detections) == (iv.id, InterventionState.DEFERRED, 2)
 
 
-def test_after_a_recommendation_is_closed_a_new_one_is_raised(rig: Rig) -> None:
+def test_after_a_intervention_is_closed_a_new_one_is_raised(rig: Rig) -> None:
     """Closed items take no updates: the next confirmed detection opens a new one."""
-    rec = rig.inbox.store(rig.raised(T0))
-    rig.inbox.store(apply_feedback(rec, feedback(rec, FeedbackKind.ACTED)))
+    iv = rig.inbox.store(rig.raised(T0))
+    rig.inbox.store(apply_feedback(iv, feedback(iv, FeedbackKind.ACTED)))
     fresh = rig.feed(T0 + 3 * HOP, 6.0)
     assert fresh is not None
-    assert fresh.id != rec.id
+    assert fresh.id != iv.id
     assert (fresh.state, fresh.detections) == (InterventionState.NEW, 1)
 
 
 # -- deadline, action, owner -------------------------------------------------------------------
 def test_deadline_is_the_next_planned_stop_before_the_predicted_failure(rig: Rig) -> None:
-    rec = rig.raised(T0)
-    assert rec.predicted_failure == T0 + 2 * HOP + timedelta(hours=24)
-    assert rec.deadline == datetime(2026, 10, 25, 4, 30, tzinfo=UTC)
-    assert rec.deadline_label == "Early-shift changeover stop (Sun 25 Oct 05:30 CET)"
-    assert not rec.deadline_is_now
-    assert rec.action == PUMP_ACTION + "Early-shift changeover stop (Sun 25 Oct 05:30 CET)"
+    iv = rig.raised(T0)
+    assert iv.predicted_failure == T0 + 2 * HOP + timedelta(hours=24)
+    assert iv.deadline == datetime(2026, 10, 25, 4, 30, tzinfo=UTC)
+    assert iv.deadline_label == "Early-shift changeover stop (Sun 25 Oct 05:30 CET)"
+    assert not iv.deadline_is_now
+    assert iv.action == PUMP_ACTION + "Early-shift changeover stop (Sun 25 Oct 05:30 CET)"
 
 
 def test_deadline_label_shows_summer_time_in_summer(rig: Rig) -> None:
     """Wednesday 1 July 2026, 12:00 UTC: next stop Thursday 05:30 CEST (03:30 UTC)."""
     start = utc(2026, 7, 1, 12)
-    rec = rig.raised(start)
-    assert rec.deadline == utc(2026, 7, 2, 3, 30)
-    assert rec.deadline_label == "Early-shift changeover stop (Thu 02 Jul 05:30 CEST)"
+    iv = rig.raised(start)
+    assert iv.deadline == utc(2026, 7, 2, 3, 30)
+    assert iv.deadline_label == "Early-shift changeover stop (Thu 02 Jul 05:30 CEST)"
 
 
 def test_the_weekly_window_wins_when_it_comes_first(rig: Rig) -> None:
     """Saturday 24 Oct, 05:30 UTC: the 08:00 CEST maintenance window (06:00 UTC) is next."""
     start = utc(2026, 10, 24, 5, 0)
-    rec = rig.raised(start)
-    assert rec.deadline == utc(2026, 10, 24, 6, 0)
-    assert rec.deadline_label == "Weekly maintenance window (Sat 24 Oct 08:00 CEST)"
+    iv = rig.raised(start)
+    assert iv.deadline == utc(2026, 10, 24, 6, 0)
+    assert iv.deadline_label == "Weekly maintenance window (Sat 24 Oct 08:00 CEST)"
 
 
 def test_deadline_is_now_when_no_stop_comes_before_the_horizon(demo_spec: PlantSpec) -> None:
     rig = Rig(with_use_case(demo_spec, "pump-bearing", horizon=3600.0))
-    rec = rig.raised(T0)
+    iv = rig.raised(T0)
     detected = T0 + 2 * HOP
-    assert rec.deadline == detected
-    assert rec.deadline_label == "now"
-    assert rec.deadline_is_now
-    assert rec.predicted_failure == detected + timedelta(hours=1)
-    assert rec.action == PUMP_ACTION + "earliest opportunity (now)"
+    assert iv.deadline == detected
+    assert iv.deadline_label == "now"
+    assert iv.deadline_is_now
+    assert iv.predicted_failure == detected + timedelta(hours=1)
+    assert iv.action == PUMP_ACTION + "earliest opportunity (now)"
 
 
 def test_a_stop_after_the_predicted_failure_is_not_the_deadline(demo_spec: PlantSpec) -> None:
     """Horizon 18h from 10:20 UTC ends at 04:20 UTC, ten minutes before Sunday's stop."""
     rig = Rig(with_use_case(demo_spec, "pump-bearing", horizon=18 * 3600.0))
-    rec = rig.raised(T0)
-    assert rec.deadline_label == "now"
+    iv = rig.raised(T0)
+    assert iv.deadline_label == "now"
 
 
 def test_owner_action_and_place_come_from_the_use_case_and_the_plant(rig: Rig) -> None:
@@ -254,9 +254,9 @@ def test_owner_action_and_place_come_from_the_use_case_and_the_plant(rig: Rig) -
 
 
 def test_created_at_is_wall_time_detected_at_is_event_time(rig: Rig) -> None:
-    rec = rig.raised(T0)
-    assert rec.detected_at == T0 + 2 * HOP
-    assert rec.created_at == rec.updated_at == rig.clock.now() == T0 + 2 * HOP + timedelta(
+    iv = rig.raised(T0)
+    assert iv.detected_at == T0 + 2 * HOP
+    assert iv.created_at == iv.updated_at == rig.clock.now() == T0 + 2 * HOP + timedelta(
         minutes=1)
 
 
@@ -265,8 +265,8 @@ def test_the_same_detection_always_gets_the_same_id(demo_spec: PlantSpec) -> Non
     a = Rig(demo_spec).raised(T0)
     b = Rig(demo_spec, clock=ManualClock(T0 + timedelta(days=3))).raised(T0)
     assert a.id == b.id
-    assert a.id.startswith("rec-")
-    assert len(a.id) == len("rec-") + 16
+    assert a.id.startswith("iv-")
+    assert len(a.id) == len("iv-") + 16
 
 
 def test_the_id_depends_on_the_instant_not_on_how_its_offset_is_written(
@@ -288,13 +288,13 @@ def test_different_detections_get_different_ids(demo_spec: PlantSpec) -> None:
 
 
 # -- feedback ---------------------------------------------------------------------------------
-def feedback(rec: Recommendation, kind: FeedbackKind, reason: str = "",
+def feedback(iv: Intervention, kind: FeedbackKind, reason: str = "",
              at: datetime = T0 + timedelta(hours=2)) -> Feedback:
-    return Feedback(recommendation_id=rec.id, kind=kind, reason=reason, by="chris", at=at)
+    return Feedback(intervention_id=iv.id, kind=kind, reason=reason, by="chris", at=at)
 
 
 @pytest.fixture
-def open_rec(rig: Rig) -> Recommendation:
+def open_iv(rig: Rig) -> Intervention:
     return rig.raised(T0)
 
 
@@ -302,27 +302,27 @@ def open_rec(rig: Rig) -> Recommendation:
     (FeedbackKind.ACTED, InterventionState.DONE),
     (FeedbackKind.DISMISSED, InterventionState.DISMISSED),
 ])
-def test_acted_and_dismissed_close_the_recommendation(
-    open_rec: Recommendation, kind: FeedbackKind, status: InterventionState,
+def test_acted_and_dismissed_close_the_intervention(
+    open_iv: Intervention, kind: FeedbackKind, status: InterventionState,
 ) -> None:
     at = T0 + timedelta(hours=5)
-    closed = apply_feedback(open_rec, feedback(open_rec, kind, "bearing was dry", at))
+    closed = apply_feedback(open_iv, feedback(open_iv, kind, "bearing was dry", at))
     assert closed.state is status
     assert not closed.is_open
     assert closed.updated_at == at
-    moves = closed.history[len(open_rec.history):]
+    moves = closed.history[len(open_iv.history):]
     # acted acknowledges first (the same person, the same instant); dismissed moves directly
     expected = ([InterventionState.ACKNOWLEDGED] if kind is FeedbackKind.ACTED else []) + [status]
     assert [m.to_state for m in moves] == expected
     assert {(m.by, m.at) for m in moves} == {("chris", at)}
     assert moves[-1].reason == "bearing was dry"
-    evidence_only = replace(closed, state=open_rec.state, updated_at=open_rec.updated_at,
-                            history=open_rec.history, assignee=None)
-    assert evidence_only == open_rec
+    evidence_only = replace(closed, state=open_iv.state, updated_at=open_iv.updated_at,
+                            history=open_iv.history, assignee=None)
+    assert evidence_only == open_iv
 
 
-def test_deferred_stays_open_and_can_be_acted_on_later(open_rec: Recommendation) -> None:
-    deferred = apply_feedback(open_rec, feedback(open_rec, FeedbackKind.DEFERRED, "spares"))
+def test_deferred_stays_open_and_can_be_acted_on_later(open_iv: Intervention) -> None:
+    deferred = apply_feedback(open_iv, feedback(open_iv, FeedbackKind.DEFERRED, "spares"))
     assert deferred.state is InterventionState.DEFERRED
     assert deferred.is_open
     acted = apply_feedback(deferred, feedback(deferred, FeedbackKind.ACTED))
@@ -330,25 +330,25 @@ def test_deferred_stays_open_and_can_be_acted_on_later(open_rec: Recommendation)
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "\n"])
-def test_dismissal_without_a_reason_is_refused(open_rec: Recommendation, reason: str) -> None:
+def test_dismissal_without_a_reason_is_refused(open_iv: Intervention, reason: str) -> None:
     with pytest.raises(FeedbackError) as info:
-        apply_feedback(open_rec, feedback(open_rec, FeedbackKind.DISMISSED, reason))
-    assert str(info.value) == f"dismissing recommendation {open_rec.id} needs a reason"
+        apply_feedback(open_iv, feedback(open_iv, FeedbackKind.DISMISSED, reason))
+    assert str(info.value) == f"dismissing intervention {open_iv.id} needs a reason"
 
 
 @pytest.mark.parametrize("kind", list(FeedbackKind))
-def test_feedback_on_a_closed_recommendation_is_refused(
-    open_rec: Recommendation, kind: FeedbackKind,
+def test_feedback_on_a_closed_intervention_is_refused(
+    open_iv: Intervention, kind: FeedbackKind,
 ) -> None:
-    dismissed = apply_feedback(open_rec, feedback(open_rec, FeedbackKind.DISMISSED, "false alarm"))
+    dismissed = apply_feedback(open_iv, feedback(open_iv, FeedbackKind.DISMISSED, "false alarm"))
     with pytest.raises(FeedbackError) as info:
         apply_feedback(dismissed, feedback(dismissed, kind, "again"))
     assert str(info.value) == (
-        f"recommendation {open_rec.id} is already dismissed; it takes no more feedback")
+        f"intervention {open_iv.id} is already dismissed; it takes no more feedback")
 
 
-def test_feedback_for_another_recommendation_is_refused(open_rec: Recommendation) -> None:
-    other = replace(feedback(open_rec, FeedbackKind.ACTED), recommendation_id="rec-0000")
+def test_feedback_for_another_intervention_is_refused(open_iv: Intervention) -> None:
+    other = replace(feedback(open_iv, FeedbackKind.ACTED), intervention_id="rec-0000")
     with pytest.raises(FeedbackError) as info:
-        apply_feedback(open_rec, other)
-    assert str(info.value) == f"feedback for rec-0000 applied to {open_rec.id}"
+        apply_feedback(open_iv, other)
+    assert str(info.value) == f"feedback for rec-0000 applied to {open_iv.id}"

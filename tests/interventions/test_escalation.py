@@ -31,7 +31,7 @@ from andon.interventions.lifecycle import (
     InterventionState,
     Priority,
     expire_shelving,
-    open_intervention,
+    new_lifecycle,
     transition,
 )
 
@@ -44,7 +44,7 @@ POLICY = EscalationPolicy.default()
 
 def raised(rid: str = "rec-1", priority: Priority = Priority.HIGH, owner: str = "operator",
            at: datetime = T0) -> InterventionLifecycle:
-    return open_intervention(rid, priority, owner, by="andon", at=at)
+    return new_lifecycle(rid, priority, owner, by="andon", at=at)
 
 
 def restart(records: Sequence[InterventionLifecycle], policy: EscalationPolicy,
@@ -91,15 +91,15 @@ def test_default_limits_and_chain() -> None:
 ])
 def test_escalates_exactly_at_the_limit_not_a_microsecond_earlier(priority: Priority,
                                                                   limit: timedelta) -> None:
-    rec = raised(priority=priority)
-    assert due_escalations([rec], POLICY, T0 + limit - TICK) == []
-    [esc] = due_escalations([rec], POLICY, T0 + limit)
+    iv = raised(priority=priority)
+    assert due_escalations([iv], POLICY, T0 + limit - TICK) == []
+    [esc] = due_escalations([iv], POLICY, T0 + limit)
     assert esc == Escalation("rec-1", priority, T0 + limit, "operator", "shift_lead", 1, limit)
     assert not esc.chain_exhausted
     # noticed late: still due at the same instant, recorded at that instant
-    [late] = due_escalations([rec], POLICY, T0 + limit + timedelta(hours=1))
+    [late] = due_escalations([iv], POLICY, T0 + limit + timedelta(hours=1))
     assert late == esc
-    new, move = apply_escalation(rec, esc)
+    new, move = apply_escalation(iv, esc)
     assert (new.state, new.owner_role, new.escalation_level) == (S.ESCALATED, "shift_lead", 1)
     assert (move.at, move.by) == (T0 + limit, "andon")
     assert move.reason == esc.reason
@@ -118,9 +118,9 @@ def test_a_service_on_a_manual_clock_climbs_the_chain_at_exact_instants() -> Non
     assert service.seen[0][1].describe() == (
         "rec-1 (high): not acknowledged within 15 min; escalated from operator to shift_lead "
         "at 08:15:00Z")
-    [rec] = service.records
-    assert (rec.state, rec.owner_role, rec.escalation_level) == (S.ESCALATED, "plant_manager", 4)
-    assert rec.history[-1].reason == (
+    [iv] = service.records
+    assert (iv.state, iv.owner_role, iv.escalation_level) == (S.ESCALATED, "plant_manager", 4)
+    assert iv.history[-1].reason == (
         "chain exhausted: not acknowledged within 15 min; stays with plant_manager")
 
 
@@ -170,14 +170,14 @@ def test_a_service_down_through_several_limits_catches_up_at_the_original_instan
 
 
 def test_chain_exhaustion_is_reported_once_even_across_restarts() -> None:
-    rec = raised(owner="plant_manager", priority=Priority.MEDIUM)
-    [esc] = due_escalations([rec], POLICY, T0 + 30 * MIN)
+    iv = raised(owner="plant_manager", priority=Priority.MEDIUM)
+    [esc] = due_escalations([iv], POLICY, T0 + 30 * MIN)
     assert esc.chain_exhausted
     assert esc.to_role is None
     assert esc.reason.startswith(CHAIN_EXHAUSTED)
-    rec, _ = apply_escalation(rec, esc)
-    assert (rec.state, rec.owner_role) == (S.ESCALATED, "plant_manager")
-    [again], _policy = restart([rec], POLICY)
+    iv, _ = apply_escalation(iv, esc)
+    assert (iv.state, iv.owner_role) == (S.ESCALATED, "plant_manager")
+    [again], _policy = restart([iv], POLICY)
     assert due_escalations([again], POLICY, T0 + timedelta(days=30)) == []
     assert next_escalation(again, POLICY) is None
     # it stays escalated and can still be acknowledged
@@ -195,24 +195,24 @@ def test_chain_exhaustion_is_reported_once_even_across_restarts() -> None:
     [S.ESCALATED, S.ACKNOWLEDGED],
 ], ids=lambda p: "-".join(s.value for s in p))
 def test_acknowledged_and_closed_records_never_escalate(path: list[InterventionState]) -> None:
-    rec = raised(priority=Priority.CRITICAL)
+    iv = raised(priority=Priority.CRITICAL)
     for i, target in enumerate(path, start=1):
         reason = "" if target in {S.ACKNOWLEDGED, S.IN_PROGRESS, S.DONE} else "because"
-        rec, _ = transition(rec, target, by="ana", at=T0 + i * TICK, reason=reason)
-    assert next_escalation(rec, POLICY) is None
-    assert due_escalations([rec], POLICY, T0 + timedelta(days=365)) == []
-    assert escalate([rec], POLICY, T0 + timedelta(days=365)) == ([rec], [])
+        iv, _ = transition(iv, target, by="ana", at=T0 + i * TICK, reason=reason)
+    assert next_escalation(iv, POLICY) is None
+    assert due_escalations([iv], POLICY, T0 + timedelta(days=365)) == []
+    assert escalate([iv], POLICY, T0 + timedelta(days=365)) == ([iv], [])
 
 
 def test_a_shelved_record_does_not_escalate_and_its_timer_restarts_on_return() -> None:
-    rec = raised()
-    rec, _ = transition(rec, S.SHELVED, by="bram", at=T0 + 10 * MIN, reason="sensor swap",
+    iv = raised()
+    iv, _ = transition(iv, S.SHELVED, by="bram", at=T0 + 10 * MIN, reason="sensor swap",
                         shelve_until=T0 + timedelta(hours=2))
-    assert due_escalations([rec], POLICY, T0 + timedelta(hours=1, minutes=59)) == []
-    rec, _ = expire_shelving(rec, T0 + timedelta(hours=2))
-    assert rec.state is S.NEW
-    assert due_escalations([rec], POLICY, T0 + timedelta(hours=2, minutes=15) - TICK) == []
-    [esc] = due_escalations([rec], POLICY, T0 + timedelta(hours=2, minutes=15))
+    assert due_escalations([iv], POLICY, T0 + timedelta(hours=1, minutes=59)) == []
+    iv, _ = expire_shelving(iv, T0 + timedelta(hours=2))
+    assert iv.state is S.NEW
+    assert due_escalations([iv], POLICY, T0 + timedelta(hours=2, minutes=15) - TICK) == []
+    [esc] = due_escalations([iv], POLICY, T0 + timedelta(hours=2, minutes=15))
     assert esc.due_at == T0 + timedelta(hours=2, minutes=15)
 
 

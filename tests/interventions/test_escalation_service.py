@@ -17,22 +17,23 @@ from andon.services.escalation import EscalationService, policy_from_spec
 from andon.spec import load_spec_text
 from andon.spec.model import Interventions
 from api.conftest import DEMO_SPEC_TEXT
-from factories import T0, make_rec
+from factories import T0, make_intervention
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from andon.interventions.recommendation import Recommendation
+    from andon.interventions.record import Intervention
     from andon.spec.model import PlantSpec
     from andon.store import SqlStore
 
 S = InterventionState
 
 
-def raised(rec_id: str = "rec-1", *, priority: Priority = Priority.HIGH,
-           owner: str = "operator") -> Recommendation:
+def raised(intervention_id: str = "rec-1", *, priority: Priority = Priority.HIGH,
+           owner: str = "operator") -> Intervention:
     first = TransitionRecord(None, S.NEW, "andon", T0, "raised")
-    return replace(make_rec(rec_id), priority=priority, owner_role=owner, history=(first,))
+    return replace(make_intervention(intervention_id), priority=priority, owner_role=owner,
+                   history=(first,))
 
 
 def service(store: SqlStore, spec: PlantSpec, clock: ManualClock) -> EscalationService:
@@ -52,17 +53,17 @@ def with_section(section: str) -> str:
 def test_unacknowledged_for_the_limit_escalates_to_the_next_role(
     store: SqlStore, demo_spec: PlantSpec,
 ) -> None:
-    store.save_recommendation(raised())
+    store.save_intervention(raised())
     clock = ManualClock(T0 + timedelta(minutes=14, seconds=59))  # high: 15 min
     svc = service(store, demo_spec, clock)
     assert svc.tick().escalations == ()
-    assert store.get_recommendation("rec-1").state is S.NEW
+    assert store.get_intervention("rec-1").state is S.NEW
     clock.advance(seconds=1)
     report = svc.tick()
     assert report.escalations == (
         ("Pump P-101 (rec-1): not acknowledged within 15 min; escalated from operator to "
          "shift_lead"),)
-    got = store.get_recommendation("rec-1")
+    got = store.get_intervention("rec-1")
     assert (got.state, got.owner_role, got.escalation_level) == (S.ESCALATED, "shift_lead", 1)
     assert got.history[-1].at == T0 + timedelta(minutes=15)
     [event] = store.events(kind="escalated")
@@ -72,28 +73,28 @@ def test_unacknowledged_for_the_limit_escalates_to_the_next_role(
 def test_one_failing_intervention_does_not_stall_the_others(
     store: SqlStore, demo_spec: PlantSpec, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store.save_recommendation(raised("rec-bad"))
-    store.save_recommendation(raised("rec-good"))
-    change = store.change_recommendation
+    store.save_intervention(raised("rec-bad"))
+    store.save_intervention(raised("rec-good"))
+    change = store.change_intervention
 
-    def failing(rec_id: str, fn: Callable[[Recommendation], Recommendation],
-                ) -> tuple[Recommendation, Recommendation]:
-        if rec_id == "rec-bad":
+    def failing(intervention_id: str, fn: Callable[[Intervention], Intervention],
+                ) -> tuple[Intervention, Intervention]:
+        if intervention_id == "rec-bad":
             raise StoreError("row locked by a dead session")
-        return change(rec_id, fn)
+        return change(intervention_id, fn)
 
-    monkeypatch.setattr(store, "change_recommendation", failing)
+    monkeypatch.setattr(store, "change_intervention", failing)
     svc = service(store, demo_spec, ManualClock(T0 + timedelta(minutes=15)))
     report = svc.tick()
     assert [e.split(":")[0] for e in report.escalations] == ["Pump P-101 (rec-good)"]
-    assert store.get_recommendation("rec-good").state is S.ESCALATED
-    assert store.get_recommendation("rec-bad").state is S.NEW  # tried again next tick
+    assert store.get_intervention("rec-good").state is S.ESCALATED
+    assert store.get_intervention("rec-bad").state is S.NEW  # tried again next tick
 
 
 def test_a_new_service_mid_timer_escalates_at_the_same_instant_not_twice(
     store: SqlStore, demo_spec: PlantSpec,
 ) -> None:
-    store.save_recommendation(raised(priority=Priority.CRITICAL))  # 5 min
+    store.save_intervention(raised(priority=Priority.CRITICAL))  # 5 min
     clock = ManualClock(T0 + timedelta(minutes=3))
     first = service(store, demo_spec, clock)
     assert first.tick().escalations == ()
@@ -103,24 +104,24 @@ def test_a_new_service_mid_timer_escalates_at_the_same_instant_not_twice(
     assert len(restarted.tick().escalations) == 1
     assert first.tick().escalations == ()  # the old instance, still running, does nothing
     assert restarted.tick().escalations == ()
-    got = store.get_recommendation("rec-1")
+    got = store.get_intervention("rec-1")
     assert [(m.to_state, m.at) for m in got.history[1:]] == [
         (S.ESCALATED, T0 + timedelta(minutes=5))]  # at the instant it was due
     assert len(store.events(kind="escalated")) == 1
     # the timer restarted at the escalation: the next one is due 5 min later, at 10 min
     clock.set(T0 + timedelta(minutes=10))
     assert len(service(store, demo_spec, clock).tick().escalations) == 1
-    assert store.get_recommendation("rec-1").owner_role == "maintenance_planner"
+    assert store.get_intervention("rec-1").owner_role == "maintenance_planner"
 
 
 def test_acknowledged_ones_never_escalate_and_shelving_expires(
     store: SqlStore, demo_spec: PlantSpec,
 ) -> None:
-    store.save_recommendation(raised("rec-ack"))
-    store.save_recommendation(raised("rec-shelf"))
-    store.transition_recommendation("rec-ack", S.ACKNOWLEDGED, by="ana",
+    store.save_intervention(raised("rec-ack"))
+    store.save_intervention(raised("rec-shelf"))
+    store.transition_intervention("rec-ack", S.ACKNOWLEDGED, by="ana",
                                     at=T0 + timedelta(minutes=1))
-    store.transition_recommendation("rec-shelf", S.SHELVED, by="ana",
+    store.transition_intervention("rec-shelf", S.SHELVED, by="ana",
                                     at=T0 + timedelta(minutes=1), reason="sensor swap",
                                     shelve_until=T0 + timedelta(hours=1))
     clock = ManualClock(T0 + timedelta(minutes=59))
@@ -129,18 +130,18 @@ def test_acknowledged_ones_never_escalate_and_shelving_expires(
     clock.set(T0 + timedelta(hours=1))
     report = svc.tick()
     assert report.unshelved == ("rec-shelf",)
-    shelf = store.get_recommendation("rec-shelf")
+    shelf = store.get_intervention("rec-shelf")
     assert shelf.state is S.NEW
     assert shelf.history[-1].reason.startswith("shelving expired at")
     # back from the shelf, its acknowledge timer starts again (high: 15 min)
     clock.set(T0 + timedelta(hours=1, minutes=15))
     assert [e.split(":")[0] for e in svc.tick().escalations] == ["Pump P-101 (rec-shelf)"]
-    assert store.get_recommendation("rec-ack").state is S.ACKNOWLEDGED
+    assert store.get_intervention("rec-ack").state is S.ACKNOWLEDGED
     assert [e.subject for e in store.events(kind="unshelved")] == ["rec-shelf"]
 
 
 def test_run_ticks_until_stopped(store: SqlStore, demo_spec: PlantSpec) -> None:
-    store.save_recommendation(raised(priority=Priority.CRITICAL))
+    store.save_intervention(raised(priority=Priority.CRITICAL))
     clock = ManualClock(T0 + timedelta(minutes=6))
     svc = replace(service(store, demo_spec, clock), every_s=0.01)
 
@@ -163,7 +164,7 @@ def test_run_ticks_until_stopped(store: SqlStore, demo_spec: PlantSpec) -> None:
             await task  # stops promptly: it waits on the event, not a sleep
 
     asyncio.run(story())
-    assert store.get_recommendation("rec-1").state is S.ESCALATED
+    assert store.get_intervention("rec-1").state is S.ESCALATED
     assert len(store.events(kind="escalated")) == 1
 
 

@@ -33,12 +33,12 @@ def test_repeated_detections_on_one_asset_are_one_episode(any_store: SqlStore) -
         h.clock.advance(seconds=HOP.total_seconds())
     assert verdicts(outs) == ["delivered"] + ["deduplicated"] * 5
     assert all(o.emit for o in outs)  # updates are published, as updates of the one record
-    recs = h.store.list_recommendations()
-    assert len(recs) == 1
-    assert recs[0].detections == 6
+    ivs = h.store.list_interventions()
+    assert len(ivs) == 1
+    assert ivs[0].detections == 6
     ep = h.store.get_episode("pump-bearing/p-01")
     assert ep is not None
-    assert (ep.state, ep.detections, ep.rec_id) == (EpisodeState.DELIVERED, 6, recs[0].id)
+    assert (ep.state, ep.detections, ep.intervention_id) == (EpisodeState.DELIVERED, 6, ivs[0].id)
     assert counts(h) == {"delivered": 1, "deduplicated": 5}
 
 
@@ -52,7 +52,7 @@ def test_planned_downtime_suppresses_counts_and_records_once(any_store: SqlStore
     assert verdicts(outs) == ["suppressed"] * 3
     assert "planned downtime 'Lunch stop'" in outs[0].reason
     assert not any(o.emit for o in outs)
-    assert h.store.list_recommendations() == []
+    assert h.store.list_interventions() == []
     events = h.store.events(kind="fatigue_suppressed")
     assert len(events) == 1
     assert events[0].subject == "pump-bearing/p-02"
@@ -75,8 +75,8 @@ def test_windows_scored_late_record_each_planned_stop_once(any_store: SqlStore) 
 def test_shelved_updates_go_silently_into_the_record_until_expiry(any_store: SqlStore) -> None:
     h = Harness(plant(), any_store)
     [first] = h.window("p-03", 2.0)
-    assert first.rec is not None
-    h.store.transition_recommendation(first.rec.id, InterventionState.SHELVED, by="chris",
+    assert first.iv is not None
+    h.store.transition_intervention(first.iv.id, InterventionState.SHELVED, by="chris",
                                       at=h.clock.now(), reason="known, parts on order",
                                       shelve_until=h.clock.now() + timedelta(minutes=25))
     outs = []
@@ -85,9 +85,9 @@ def test_shelved_updates_go_silently_into_the_record_until_expiry(any_store: Sql
         outs += h.window("p-03", 2.5)
     assert verdicts(outs) == ["shelved", "shelved", "deduplicated"]
     assert [o.emit for o in outs] == [False, False, True]
-    stored = h.store.get_recommendation(first.rec.id)
+    stored = h.store.get_intervention(first.iv.id)
     assert stored.detections == 4  # the shelved updates are in the record
-    assert len(h.store.list_recommendations()) == 1
+    assert len(h.store.list_interventions()) == 1
 
 
 def test_rate_limit_queues_the_overflow_and_releases_it_in_order(any_store: SqlStore) -> None:
@@ -97,24 +97,24 @@ def test_rate_limit_queues_the_overflow_and_releases_it_in_order(any_store: SqlS
         outs += h.window(f"p-{i:02d}", 2.0)
         h.clock.advance(seconds=10)
     assert verdicts(outs) == ["delivered"] * 10 + ["queued"] * 3
-    assert [q.rec.asset for q in h.gate.overflow()[POSITION]] == ["p-11", "p-12", "p-13"]
-    assert len(h.store.list_recommendations()) == 10  # the queued ones are in no inbox yet
+    assert [q.iv.asset for q in h.gate.overflow()[POSITION]] == ["p-11", "p-12", "p-13"]
+    assert len(h.store.list_interventions()) == 10  # the queued ones are in no inbox yet
     # a repeat of a queued intervention updates it in the queue, no new one is raised
     assert verdicts(h.window("p-12", 3.0)) == ["deduplicated"]
-    assert [q.rec.detections for q in h.store.queued(POSITION)] == [1, 2, 1]
+    assert [q.iv.detections for q in h.store.queued(POSITION)] == [1, 2, 1]
     # nothing frees before the first delivery leaves the 10-minute window
     h.clock.set(T0 + timedelta(minutes=9, seconds=59))
     assert h.release() == []
     h.clock.set(T0 + timedelta(minutes=10, seconds=15))  # 2 of the 10 have left the window
     released = h.release()
-    assert [o.rec.asset for o in released if o.rec] == ["p-11", "p-12"]
+    assert [o.iv.asset for o in released if o.iv] == ["p-11", "p-12"]
     assert all(o.verdict.value == "delivered" and o.emit for o in released)
     h.clock.set(T0 + timedelta(minutes=10, seconds=25))
-    assert [o.rec.asset for o in h.release() if o.rec] == ["p-13"]
+    assert [o.iv.asset for o in h.release() if o.iv] == ["p-13"]
     assert h.gate.overflow() == {}
-    recs = {r.asset: r for r in h.store.list_recommendations()}
-    assert len(recs) == 13
-    assert recs["p-12"].detections == 2
+    ivs = {r.asset: r for r in h.store.list_interventions()}
+    assert len(ivs) == 13
+    assert ivs["p-12"].detections == 2
     ep = h.store.get_episode("pump-bearing/p-13")
     assert ep is not None
     assert ep.state is EpisodeState.DELIVERED
@@ -148,8 +148,8 @@ def test_a_dismissed_episode_is_not_reraised_until_the_asset_was_normal(
         any_store: SqlStore) -> None:
     h = Harness(plant(rearm=3), any_store)
     [first] = h.window("p-04", 2.0)
-    assert first.rec is not None
-    h.store.transition_recommendation(first.rec.id, InterventionState.DISMISSED, by="chris",
+    assert first.iv is not None
+    h.store.transition_intervention(first.iv.id, InterventionState.DISMISSED, by="chris",
                                       at=h.clock.now(), reason="sensor was being cleaned")
     script = [2.0, 2.0, 0.5, 0.5, 2.0, 0.5, 0.5, 0.5, 2.0]  # 2 normal, then 3 normal
     outs = []
@@ -158,10 +158,10 @@ def test_a_dismissed_episode_is_not_reraised_until_the_asset_was_normal(
         outs += h.window("p-04", score)
     assert verdicts(outs) == ["held", "held", "held", "delivered"]
     assert "raised again only after 3 normal window(s) in a row; it had 2" in outs[2].reason
-    recs = h.store.list_recommendations(open_only=False)
-    assert len(recs) == 2
-    assert outs[-1].rec is not None
-    assert outs[-1].rec.id != first.rec.id
+    ivs = h.store.list_interventions(open_only=False)
+    assert len(ivs) == 2
+    assert outs[-1].iv is not None
+    assert outs[-1].iv.id != first.iv.id
     assert counts(h) == {"delivered": 2, "held": 3}
 
 
@@ -173,14 +173,14 @@ def test_low_confidence_goes_to_triage_not_to_the_inbox(any_store: SqlStore) -> 
         h.clock.advance(seconds=HOP.total_seconds())
     assert verdicts(outs) == ["triage"] * 3
     assert not any(o.emit for o in outs)
-    assert h.store.list_recommendations(open_only=False) == []
+    assert h.store.list_interventions(open_only=False) == []
     [item] = h.store.list_triage()
     assert item.reasons == (TriageReason.LOW_CONFIDENCE,)
     assert (item.detections, item.score, item.status) == (3, 1.05, TriageStatus.OPEN)
     assert len(h.store.events(kind="triage")) == 1
     # a confident window of the same asset is an intervention after all
     assert verdicts(h.window("p-05", 1.6)) == ["delivered"]
-    assert len(h.store.list_recommendations()) == 1
+    assert len(h.store.list_interventions()) == 1
 
 
 def test_a_reviewers_label_decides_what_the_next_windows_do(any_store: SqlStore) -> None:
@@ -205,7 +205,7 @@ def test_a_reviewers_label_decides_what_the_next_windows_do(any_store: SqlStore)
     after = {i.id: i for i in h.store.list_triage()}
     assert after[items["p-10"].id].detections == 2
     assert len(after) == 4  # p-08, p-09 twice, p-10
-    assert [r.asset for r in h.store.list_recommendations()] == ["p-08"]
+    assert [r.asset for r in h.store.list_interventions()] == ["p-08"]
 
 
 def test_out_of_distribution_goes_to_triage_unknown_does_not(any_store: SqlStore) -> None:
@@ -214,29 +214,29 @@ def test_out_of_distribution_goes_to_triage_unknown_does_not(any_store: SqlStore
     assert verdicts(h.window("p-07", 3.0, in_distribution=None)) == ["delivered"]
     [item] = h.store.list_triage()
     assert (item.asset, item.reasons) == ("p-06", (TriageReason.OUT_OF_DISTRIBUTION,))
-    assert [r.asset for r in h.store.list_recommendations()] == ["p-07"]
+    assert [r.asset for r in h.store.list_interventions()] == ["p-07"]
 
 
-def test_an_open_recommendation_from_before_the_gate_is_adopted(any_store: SqlStore) -> None:
+def test_an_open_intervention_from_before_the_gate_is_adopted(any_store: SqlStore) -> None:
     h = Harness(plant(), any_store)
     [first] = h.window("p-15", 2.0)
-    assert first.rec is not None
+    assert first.iv is not None
     any_store.delete_episode("pump-bearing/p-15")  # as if raised before episodes were kept
     h.clock.advance(seconds=HOP.total_seconds())
     assert verdicts(h.window("p-15", 2.0)) == ["deduplicated"]
     assert counts(h) == {"delivered": 1, "deduplicated": 1}  # not a second new intervention
     ep = any_store.get_episode("pump-bearing/p-15")
     assert ep is not None
-    assert (ep.rec_id, ep.detections) == (first.rec.id, 2)
+    assert (ep.intervention_id, ep.detections) == (first.iv.id, 2)
 
 
 def test_state_survives_a_restart_on_the_same_store(any_store: SqlStore) -> None:
     h = Harness(plant(), any_store)
     for i in range(1, 12):  # 10 delivered, p-11 queued
         h.window(f"p-{i:02d}", 2.0)
-    dismissed = h.store.open_recommendation("pump-bearing", "p-01")
+    dismissed = h.store.open_intervention_for("pump-bearing", "p-01")
     assert dismissed is not None
-    h.store.transition_recommendation(dismissed.id, InterventionState.DISMISSED, by="chris",
+    h.store.transition_intervention(dismissed.id, InterventionState.DISMISSED, by="chris",
                                       at=h.clock.now(), reason="false alarm")
     h.window("p-14", 1.1)  # triage
     h.restart()  # nothing kept in memory
@@ -244,12 +244,12 @@ def test_state_survives_a_restart_on_the_same_store(any_store: SqlStore) -> None
     assert verdicts(h.window("p-01", 2.0)) == ["held"]
     assert verdicts(h.window("p-11", 2.0)) == ["deduplicated"]  # into the queued one
     assert verdicts(h.window("p-14", 1.1)) == ["triage"]
-    assert [q.rec.asset for q in h.gate.overflow()[POSITION]] == ["p-11"]
+    assert [q.iv.asset for q in h.gate.overflow()[POSITION]] == ["p-11"]
     [item] = h.store.list_triage()
     assert item.detections == 2
     h.clock.advance(seconds=600)
     h.restart()
-    assert [o.rec.asset for o in h.release() if o.rec] == ["p-11"]
-    assert h.store.get_recommendation(
-        h.store.open_recommendation("pump-bearing", "p-11").id,  # type: ignore[union-attr]
+    assert [o.iv.asset for o in h.release() if o.iv] == ["p-11"]
+    assert h.store.get_intervention(
+        h.store.open_intervention_for("pump-bearing", "p-11").id,  # type: ignore[union-attr]
     ).detections == 2

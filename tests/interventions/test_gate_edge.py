@@ -93,28 +93,28 @@ def test_a_bearing_fault_is_one_intervention_and_a_dismissal_holds_across_a_rest
     half = len(trained.live) // 2
     with open_store(f"sqlite:///{tmp_path / 'edge.db'}") as store:
         edge = _edge(trained, store, clock)
-        first_rec = None
+        first_iv = None
         for i, samples in enumerate(trained.live[:half]):
             _feed(edge, clock, [samples])
-            if first_rec is None:
-                first_rec = store.open_recommendation("pump-bearing", "p-101")
-                if first_rec is not None:
+            if first_iv is None:
+                first_iv = store.open_intervention_for("pump-bearing", "p-101")
+                if first_iv is not None:
                     stop_at = i
                     break
-        assert first_rec is not None
+        assert first_iv is not None
         assert store.list_triage() == []  # the real fault is confident and in distribution
-        store.transition_recommendation(first_rec.id, InterventionState.DISMISSED, by="chris",
+        store.transition_intervention(first_iv.id, InterventionState.DISMISSED, by="chris",
                                         at=clock.now(), reason="checked on site, looks fine")
         rest = trained.live[stop_at + 1:]
         split = len(rest) // 2
         _feed(edge, clock, rest[:split])
         edge = _edge(trained, store, clock)  # restart: a new edge over the same store
         _feed(edge, clock, rest[split:])
-        recs = store.list_recommendations(open_only=False)
-        assert [(r.asset, r.id) for r in recs] == [("p-101", first_rec.id)]
+        ivs = store.list_interventions(open_only=False)
+        assert [(r.asset, r.id) for r in ivs] == [("p-101", first_iv.id)]
         held = store.gate_entries(key="pump-bearing/p-101", verdict=Verdict.HELD.value,
                                   limit=10_000)
         assert len(held) > 10  # the wear kept scoring anomalous: each window was held
-        assert {e.rec_id for e in held} == {first_rec.id}
+        assert {e.intervention_id for e in held} == {first_iv.id}
         counts = store.gate_counts()
         assert counts[("ghent/maintenance_planner", "delivered")] == 1

@@ -27,7 +27,7 @@ from andon.interventions.lifecycle import (
     TransitionRecord,
     expire_shelving,
     legal_targets,
-    open_intervention,
+    new_lifecycle,
     transition,
 )
 
@@ -51,20 +51,20 @@ SHELVABLE = [S.NEW, S.ACKNOWLEDGED, S.ESCALATED]
 
 
 def fresh(at: datetime = T0) -> InterventionLifecycle:
-    return open_intervention("rec-1", Priority.HIGH, "operator", by="andon", at=at,
+    return new_lifecycle("rec-1", Priority.HIGH, "operator", by="andon", at=at,
                              reason="pump-bearing score 3.1 > 1.0")
 
 
-def step(rec: InterventionLifecycle, target: InterventionState, at: datetime,
+def step(iv: InterventionLifecycle, target: InterventionState, at: datetime,
          ) -> tuple[InterventionLifecycle, TransitionRecord]:
     """Move with arguments that satisfy every rule of a move to ``target``."""
     until = at + timedelta(hours=1) if target is S.SHELVED else None
-    return transition(rec, target, by="ana", at=at, reason=f"to {target.value}",
+    return transition(iv, target, by="ana", at=at, reason=f"to {target.value}",
                       shelve_until=until)
 
 
-def move(rec: InterventionLifecycle, target: InterventionState) -> InterventionLifecycle:
-    new, _ = step(rec, target, rec.last_change + MIN)
+def move(iv: InterventionLifecycle, target: InterventionState) -> InterventionLifecycle:
+    new, _ = step(iv, target, iv.last_change + MIN)
     return new
 
 
@@ -84,12 +84,12 @@ PATHS: dict[InterventionState, list[InterventionState]] = {
 
 def in_state(state: InterventionState, shelved_from: InterventionState = S.NEW,
              ) -> InterventionLifecycle:
-    rec = fresh()
+    iv = fresh()
     path = [*PATHS[shelved_from], S.SHELVED] if state is S.SHELVED else PATHS[state]
     for step in path:
-        rec = move(rec, step)
-    assert rec.state is state
-    return rec
+        iv = move(iv, step)
+    assert iv.state is state
+    return iv
 
 
 def cases() -> list[tuple[InterventionState, InterventionState, InterventionState]]:
@@ -129,18 +129,18 @@ def test_the_module_docstring_table_is_the_code_table() -> None:
 def test_every_pair_is_legal_or_refused_naming_both_states(
     origin: InterventionState, current: InterventionState, target: InterventionState,
 ) -> None:
-    rec = in_state(current, origin)
+    iv = in_state(current, origin)
     legal = expected_legal(current, origin)
-    assert {s.value for s in legal_targets(rec)} == legal
-    at = rec.last_change + MIN
+    assert {s.value for s in legal_targets(iv)} == legal
+    at = iv.last_change + MIN
     if target.value in legal:
-        new, record = step(rec, target, at)
+        new, record = step(iv, target, at)
         assert new.state is target
         assert new.history[-1] == record == TransitionRecord(current, target, "ana", at,
                                                              f"to {target.value}")
         return
     with pytest.raises(LifecycleError) as err:
-        step(rec, target, at)
+        step(iv, target, at)
     message = str(err.value)
     assert message.startswith(f"cannot move intervention from {current.value} to "
                               f"{target.value} (")
@@ -169,8 +169,8 @@ def test_unknown_target_lists_the_states() -> None:
 
 
 def test_targets_may_be_given_as_strings() -> None:
-    rec, _ = transition(fresh(), "acknowledged", by="ana", at=T0 + MIN)
-    assert rec.state is S.ACKNOWLEDGED
+    iv, _ = transition(fresh(), "acknowledged", by="ana", at=T0 + MIN)
+    assert iv.state is S.ACKNOWLEDGED
 
 
 @pytest.mark.parametrize(("path", "target", "verb"), [
@@ -182,13 +182,13 @@ def test_targets_may_be_given_as_strings() -> None:
 def test_dismiss_defer_and_shelve_need_a_reason(path: list[InterventionState],
                                                 target: InterventionState, verb: str,
                                                 reason: str) -> None:
-    rec = fresh()
+    iv = fresh()
     for step in path:
-        rec = move(rec, step)
-    at = rec.last_change + MIN
+        iv = move(iv, step)
+    at = iv.last_change + MIN
     until = at + timedelta(hours=1) if target is S.SHELVED else None
     with pytest.raises(LifecycleError, match=f"{verb} needs a reason"):
-        transition(rec, target, by="ana", at=at, reason=reason, shelve_until=until)
+        transition(iv, target, by="ana", at=at, reason=reason, shelve_until=until)
 
 
 def test_who_is_required() -> None:
@@ -197,24 +197,24 @@ def test_who_is_required() -> None:
 
 
 def test_time_may_not_run_backwards() -> None:
-    rec = move(fresh(), S.ACKNOWLEDGED)
+    iv = move(fresh(), S.ACKNOWLEDGED)
     with pytest.raises(LifecycleError, match="is before its last change"):
-        transition(rec, S.DONE, by="ana", at=T0)
+        transition(iv, S.DONE, by="ana", at=T0)
 
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(LifecycleError, match="timezone-aware"):
         transition(fresh(), S.ACKNOWLEDGED, by="ana", at=datetime(2026, 3, 2, 9))
     with pytest.raises(ValueError, match="timezone-aware"):
-        open_intervention("x", Priority.LOW, "operator", by="andon",
+        new_lifecycle("x", Priority.LOW, "operator", by="andon",
                           at=datetime(2026, 3, 2, 9))
 
 
 # -- shelving -------------------------------------------------------------------------------
 
-def shelve(rec: InterventionLifecycle, at: datetime, until: datetime | None,
+def shelve(iv: InterventionLifecycle, at: datetime, until: datetime | None,
            max_shelve: timedelta = DEFAULT_MAX_SHELVE) -> InterventionLifecycle:
-    new, _ = transition(rec, S.SHELVED, by="bram", at=at, reason="sensor being recalibrated",
+    new, _ = transition(iv, S.SHELVED, by="bram", at=at, reason="sensor being recalibrated",
                         shelve_until=until, max_shelve=max_shelve)
     return new
 
@@ -247,11 +247,11 @@ def test_shelve_until_belongs_to_shelving_only() -> None:
 
 @pytest.mark.parametrize("origin", SHELVABLE, ids=lambda s: s.value)
 def test_shelving_expires_back_to_the_state_before_shelving(origin: InterventionState) -> None:
-    rec = in_state(origin)
-    level = rec.escalation_level
-    at = rec.last_change + MIN
+    iv = in_state(origin)
+    level = iv.escalation_level
+    at = iv.last_change + MIN
     until = at + timedelta(hours=8)
-    shelved = shelve(rec, at, until)
+    shelved = shelve(iv, at, until)
     assert shelved.shelved_from is origin
     assert expire_shelving(shelved, until - timedelta(microseconds=1)) == (shelved, None)
     back, record = expire_shelving(shelved, until)
@@ -278,22 +278,22 @@ def test_a_person_may_unshelve_early_but_only_back_where_it_was() -> None:
 # -- ownership and escalation ---------------------------------------------------------------
 
 def test_acknowledging_and_starting_make_the_mover_the_assignee() -> None:
-    rec, _ = transition(fresh(), S.ACKNOWLEDGED, by="ana", at=T0 + MIN)
-    assert rec.assignee == "ana"
-    rec, _ = transition(rec, S.IN_PROGRESS, by="chris", at=T0 + 2 * MIN)
-    assert rec.assignee == "chris"
-    rec, _ = transition(rec, S.DONE, by="chris", at=T0 + 3 * MIN)
-    assert (rec.assignee, rec.is_final) == ("chris", True)
+    iv, _ = transition(fresh(), S.ACKNOWLEDGED, by="ana", at=T0 + MIN)
+    assert iv.assignee == "ana"
+    iv, _ = transition(iv, S.IN_PROGRESS, by="chris", at=T0 + 2 * MIN)
+    assert iv.assignee == "chris"
+    iv, _ = transition(iv, S.DONE, by="chris", at=T0 + 3 * MIN)
+    assert (iv.assignee, iv.is_final) == ("chris", True)
 
 
 def test_escalation_bumps_the_level_and_may_hand_over_the_role() -> None:
-    rec, _ = transition(fresh(), S.ESCALATED, by="andon", at=T0 + 15 * MIN,
+    iv, _ = transition(fresh(), S.ESCALATED, by="andon", at=T0 + 15 * MIN,
                         owner_role="shift_lead")
-    assert (rec.escalation_level, rec.owner_role, rec.assignee) == (1, "shift_lead", None)
-    rec, _ = transition(rec, S.ESCALATED, by="andon", at=T0 + 30 * MIN)
-    assert (rec.escalation_level, rec.owner_role) == (2, "shift_lead")
-    rec, _ = transition(rec, S.ACKNOWLEDGED, by="bram", at=T0 + 31 * MIN)
-    assert (rec.escalation_level, rec.assignee) == (2, "bram")
+    assert (iv.escalation_level, iv.owner_role, iv.assignee) == (1, "shift_lead", None)
+    iv, _ = transition(iv, S.ESCALATED, by="andon", at=T0 + 30 * MIN)
+    assert (iv.escalation_level, iv.owner_role) == (2, "shift_lead")
+    iv, _ = transition(iv, S.ACKNOWLEDGED, by="bram", at=T0 + 31 * MIN)
+    assert (iv.escalation_level, iv.assignee) == (2, "bram")
 
 
 def test_the_owner_role_changes_only_on_escalation() -> None:
@@ -306,19 +306,19 @@ def test_the_owner_role_changes_only_on_escalation() -> None:
 
 
 def test_history_records_who_when_and_why_of_every_move() -> None:
-    rec = fresh()
+    iv = fresh()
     steps = [
         (S.ESCALATED, "andon", 15, "not acknowledged within 15 min", None),
         (S.ACKNOWLEDGED, "bram", 17, "", None),
         (S.SHELVED, "bram", 20, "known sensor fault", T0 + timedelta(hours=2)),
     ]
     for target, by, minute, reason, until in steps:
-        rec, _ = transition(rec, target, by=by, at=T0 + minute * MIN, reason=reason,
+        iv, _ = transition(iv, target, by=by, at=T0 + minute * MIN, reason=reason,
                             shelve_until=until)
-    rec, _ = expire_shelving(rec, T0 + timedelta(hours=3))
-    rec, _ = transition(rec, S.DISMISSED, by="bram", at=T0 + timedelta(hours=3),
+    iv, _ = expire_shelving(iv, T0 + timedelta(hours=3))
+    iv, _ = transition(iv, S.DISMISSED, by="bram", at=T0 + timedelta(hours=3),
                         reason="bearing replaced last week; false alarm")
-    assert [(h.from_state, h.to_state, h.by, h.at, h.reason) for h in rec.history] == [
+    assert [(h.from_state, h.to_state, h.by, h.at, h.reason) for h in iv.history] == [
         (None, S.NEW, "andon", T0, "pump-bearing score 3.1 > 1.0"),
         (S.NEW, S.ESCALATED, "andon", T0 + 15 * MIN, "not acknowledged within 15 min"),
         (S.ESCALATED, S.ACKNOWLEDGED, "bram", T0 + 17 * MIN, ""),
@@ -328,14 +328,14 @@ def test_history_records_who_when_and_why_of_every_move() -> None:
         (S.ACKNOWLEDGED, S.DISMISSED, "bram", T0 + timedelta(hours=3),
          "bearing replaced last week; false alarm"),
     ]
-    assert rec.raised_at == T0
+    assert iv.raised_at == T0
 
 
 def test_a_record_survives_a_json_round_trip() -> None:
-    rec = shelve(move(move(fresh(), S.ESCALATED), S.ACKNOWLEDGED), T0 + timedelta(hours=1),
+    iv = shelve(move(move(fresh(), S.ESCALATED), S.ACKNOWLEDGED), T0 + timedelta(hours=1),
                  T0 + timedelta(hours=4))
-    again = InterventionLifecycle.from_dict(json.loads(json.dumps(rec.to_dict())))
-    assert again == rec
+    again = InterventionLifecycle.from_dict(json.loads(json.dumps(iv.to_dict())))
+    assert again == iv
     assert again.shelved_from is S.ACKNOWLEDGED
 
 
@@ -344,20 +344,20 @@ def test_a_record_survives_a_json_round_trip() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=20), max_size=12))
 def test_random_legal_walks_keep_history_and_state_consistent(choices: list[int]) -> None:
-    rec = fresh()
+    iv = fresh()
     escalations = 0
     for choice in choices:
-        legal = sorted(legal_targets(rec))
+        legal = sorted(legal_targets(iv))
         if not legal:
             break
         target = legal[choice % len(legal)]
-        if target is S.ESCALATED and rec.state is not S.SHELVED:
+        if target is S.ESCALATED and iv.state is not S.SHELVED:
             escalations += 1
-        rec = move(rec, target)
-    assert rec.state is rec.history[-1].to_state
-    assert rec.history[0].from_state is None
-    for before, after in zip(rec.history, rec.history[1:], strict=False):
+        iv = move(iv, target)
+    assert iv.state is iv.history[-1].to_state
+    assert iv.history[0].from_state is None
+    for before, after in zip(iv.history, iv.history[1:], strict=False):
         assert after.from_state is before.to_state
         assert after.at >= before.at
-    assert rec.escalation_level == escalations
-    assert (rec.shelved_until is not None) == (rec.state is S.SHELVED)
+    assert iv.escalation_level == escalations
+    assert (iv.shelved_until is not None) == (iv.state is S.SHELVED)

@@ -10,7 +10,7 @@ import pytest
 from andon.errors import FeedbackError, LifecycleError, NotFound
 from andon.interventions.escalation import EscalationPolicy
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Feedback,
     FeedbackKind,
     Outcome,
@@ -19,7 +19,7 @@ from andon.interventions.recommendation import (
 )
 from andon.services.escalation import advance
 from andon.store import SqlStore, open_store
-from factories import T0, make_rec
+from factories import T0, make_intervention
 
 S = InterventionState
 
@@ -30,56 +30,57 @@ def store(any_store: SqlStore) -> SqlStore:
     return any_store
 
 
-def full_rec(rec_id: str = "rec-1"):
+def full_iv(intervention_id: str = "rec-1"):
     raised = TransitionRecord(None, S.NEW, "andon", T0, "raised for maintenance_planner")
-    return replace(make_rec(rec_id), priority=Priority.CRITICAL, history=(raised,),
+    return replace(make_intervention(intervention_id), priority=Priority.CRITICAL,
+                   history=(raised,),
                    dedup_key=dedup_key("pump-bearing", "p-101", T0),
                    window_start=T0 - timedelta(minutes=50), window_end=T0 - timedelta(minutes=5))
 
 
 def test_every_field_of_the_record_round_trips(store: SqlStore) -> None:
-    rec = full_rec()
-    store.save_recommendation(rec)
-    assert store.get_recommendation(rec.id) == rec
-    shelved, move = store.transition_recommendation(
-        rec.id, S.SHELVED, by="ana", at=T0 + timedelta(minutes=3), reason="sensor swap",
+    iv = full_iv()
+    store.save_intervention(iv)
+    assert store.get_intervention(iv.id) == iv
+    shelved, move = store.transition_intervention(
+        iv.id, S.SHELVED, by="ana", at=T0 + timedelta(minutes=3), reason="sensor swap",
         shelve_until=T0 + timedelta(hours=2), via="web")
-    got = store.get_recommendation(rec.id)
+    got = store.get_intervention(iv.id)
     assert got == shelved
     assert got.history[-1] == move == TransitionRecord(S.NEW, S.SHELVED, "ana",
                                                        T0 + timedelta(minutes=3), "sensor swap")
     assert (got.shelved_until, got.priority, got.dedup_key) == (
         T0 + timedelta(hours=2), Priority.CRITICAL, "pump-bearing:p-101:2026-03-02T07:00:00Z")
     assert got.is_open
-    assert store.open_recommendation("pump-bearing", "p-101") == got
+    assert store.open_intervention_for("pump-bearing", "p-101") == got
 
 
 def test_a_detection_updates_evidence_but_never_undoes_a_move(store: SqlStore) -> None:
     """The edge saves what it read before someone acknowledged: the acknowledgement stays."""
-    rec = full_rec()
-    store.save_recommendation(rec)
-    read_by_edge = store.get_recommendation(rec.id)
-    store.transition_recommendation(rec.id, S.ACKNOWLEDGED, by="chris",
+    iv = full_iv()
+    store.save_intervention(iv)
+    read_by_edge = store.get_intervention(iv.id)
+    store.transition_intervention(iv.id, S.ACKNOWLEDGED, by="chris",
                                     at=T0 + timedelta(minutes=1))
-    store.save_recommendation(replace(read_by_edge, detections=9, score=9.5,
+    store.save_intervention(replace(read_by_edge, detections=9, score=9.5,
                                       window_end=T0 + timedelta(minutes=10)))
-    got = store.get_recommendation(rec.id)
+    got = store.get_intervention(iv.id)
     assert (got.detections, got.score, got.window_end) == (9, 9.5, T0 + timedelta(minutes=10))
     assert (got.state, got.assignee, len(got.history)) == (S.ACKNOWLEDGED, "chris", 2)
 
 
 def test_illegal_moves_store_nothing(store: SqlStore) -> None:
-    store.save_recommendation(full_rec())
+    store.save_intervention(full_iv())
     with pytest.raises(LifecycleError, match="acknowledge it first"):
-        store.transition_recommendation("rec-1", S.DONE, by="chris", at=T0)
+        store.transition_intervention("rec-1", S.DONE, by="chris", at=T0)
     with pytest.raises(NotFound):
-        store.transition_recommendation("nope", S.ACKNOWLEDGED, by="chris", at=T0)
-    assert store.get_recommendation("rec-1") == full_rec()
+        store.transition_intervention("nope", S.ACKNOWLEDGED, by="chris", at=T0)
+    assert store.get_intervention("rec-1") == full_iv()
     assert store.labels() == []
 
 
 def test_feedback_kinds_map_onto_moves_by_the_same_person(store: SqlStore) -> None:
-    store.save_recommendation(full_rec())
+    store.save_intervention(full_iv())
     at = T0 + timedelta(minutes=7)
     done = store.record_feedback(Feedback("rec-1", FeedbackKind.ACTED, "re-greased", "chris", at,
                                           via="mqtt"))
@@ -95,15 +96,15 @@ def test_feedback_kinds_map_onto_moves_by_the_same_person(store: SqlStore) -> No
 
 
 def test_outcome_is_told_after_the_action_and_kept_as_a_label(store: SqlStore) -> None:
-    store.save_recommendation(full_rec())
+    store.save_intervention(full_iv())
     outcome = Outcome("rec-1", OutcomeLabel.NO_FAULT, "bearing fine", "chris",
                       T0 + timedelta(hours=3), via="cmms")
     with pytest.raises(FeedbackError, match="is new; an outcome is told once"):
         store.record_outcome(outcome)
-    store.transition_recommendation("rec-1", S.DISMISSED, by="chris", at=T0 + timedelta(hours=1),
+    store.transition_intervention("rec-1", S.DISMISSED, by="chris", at=T0 + timedelta(hours=1),
                                     reason="looks like a sensor glitch")
-    rec, label = store.record_outcome(outcome)
-    assert (rec.outcome, rec.outcome_detail) == (OutcomeLabel.NO_FAULT, "bearing fine")
+    iv, label = store.record_outcome(outcome)
+    assert (iv.outcome, iv.outcome_detail) == (OutcomeLabel.NO_FAULT, "bearing fine")
     assert label.id is not None
     assert [(lb.kind, lb.label, lb.via) for lb in store.labels()] == [
         ("feedback", "dismissed", "api"), ("outcome", "no_fault", "cmms")]
@@ -112,16 +113,16 @@ def test_outcome_is_told_after_the_action_and_kept_as_a_label(store: SqlStore) -
 
 def test_two_services_escalate_the_same_intervention_once(store: SqlStore,
                                                           store_url: str) -> None:
-    store.save_recommendation(full_rec())
+    store.save_intervention(full_iv())
     policy = EscalationPolicy.default()
     now = T0 + timedelta(minutes=5)  # critical: 5 min to acknowledge
     other = open_store(store_url)
     try:
-        first = store.change_recommendation("rec-1", lambda r: advance(r, policy, now))
-        second = other.change_recommendation("rec-1", lambda r: advance(r, policy, now))
+        first = store.change_intervention("rec-1", lambda r: advance(r, policy, now))
+        second = other.change_intervention("rec-1", lambda r: advance(r, policy, now))
     finally:
         other.close()
     assert len(first[1].history) == 2
     assert second[0] == second[1] == first[1]  # nothing left to do
-    got = store.get_recommendation("rec-1")
+    got = store.get_intervention("rec-1")
     assert (got.state, got.owner_role, got.escalation_level) == (S.ESCALATED, "plant_manager", 1)

@@ -21,13 +21,13 @@ from andon.namespace import (
     TagAddress,
     decode_fields,
     decode_sample,
+    edge_intervention_topic,
     encode_sample,
     line_filter,
     parse_tag_topic,
-    recommendation_topic,
     tag_topic,
 )
-from andon.namespace.topics import recommendation_filter
+from andon.namespace.topics import edge_intervention_filter
 
 TOPIC = "andon/v1/acme/ghent/utilities/cooling-water/p-101/bearing_temp"
 ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "bearing_temp")
@@ -186,8 +186,8 @@ def test_malformed_payload_is_refused_naming_topic_and_reason(raw: bytes, reason
 @pytest.mark.parametrize("topic", [
     pytest.param("andon/v1/acme/ghent/utilities/cooling-water/p-101", id="too-short"),
     pytest.param(TOPIC + "/extra", id="too-deep"),
-    pytest.param(recommendation_topic("acme", "ghent", "utilities", "cooling-water", "p-101"),
-                 id="recommendation-topic"),
+    pytest.param(edge_intervention_topic("acme", "ghent", "utilities", "cooling-water", "p-101"),
+                 id="intervention-topic"),
     pytest.param("andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon", id="andon-level"),
     pytest.param("andon/v2/acme/ghent/utilities/cooling-water/p-101/flow", id="other-version"),
     pytest.param("spBv1.0/acme/ghent/utilities/cooling-water/p-101/flow", id="other-prefix"),
@@ -294,16 +294,16 @@ def test_the_matcher_follows_mqtt(topic_filter: str, topic: str, expected: bool)
 
 @NO_DEADLINE
 @given(addresses)
-def test_line_filters_match_tag_topics_never_recommendations(address: TagAddress) -> None:
+def test_line_filters_match_tag_topics_never_interventions(address: TagAddress) -> None:
     a = address
     topic = topic_of(a)
-    rec = recommendation_topic(a.enterprise, a.site, a.area, a.line, a.asset)
+    iv = edge_intervention_topic(a.enterprise, a.site, a.area, a.line, a.asset)
     for topic_filter in (line_filter(a.enterprise),
                          line_filter(a.enterprise, a.site, a.area, a.line)):
         assert mqtt_matches(topic_filter, topic)
-        assert not mqtt_matches(topic_filter, rec)
-    assert mqtt_matches(recommendation_filter(a.enterprise), rec)
-    assert not mqtt_matches(recommendation_filter(a.enterprise), topic)
+        assert not mqtt_matches(topic_filter, iv)
+    assert mqtt_matches(edge_intervention_filter(a.enterprise), iv)
+    assert not mqtt_matches(edge_intervention_filter(a.enterprise), topic)
 
 
 def test_a_line_filter_matches_only_its_own_line() -> None:

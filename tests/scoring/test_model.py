@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import andon.clock
-import andon.interventions.recommendation
+import andon.interventions.record
 import andon.scoring.model
 import andon.units
 from andon.clock import utc
@@ -301,7 +301,7 @@ def rewrite_meta(saved: Saved, **changes: object) -> None:
 
 # -- runnable docstring examples --------------------------------------------------------------
 @pytest.mark.parametrize("module", [
-    andon.scoring.model, andon.units, andon.clock, andon.interventions.recommendation,
+    andon.scoring.model, andon.units, andon.clock, andon.interventions.record,
 ], ids=lambda m: m.__name__)
 def test_docstring_examples_run(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, raise_on_error=False)

@@ -2,7 +2,7 @@
 
 A simulated pump develops bearing wear; its healthy history trains the model, the rest is
 exported as a historian CSV. Fed live (UNS messages into the edge on a manual clock) and
-replayed from the file, it must raise the same recommendation, on the same asset, at the same
+replayed from the file, it must raise the same intervention, on the same asset, at the same
 detection time. Bad rows in an export are reported with ``file:line``, never a crash.
 """
 
@@ -86,7 +86,7 @@ def backtest(demo_spec: PlantSpec, tmp_path_factory: pytest.TempPathFactory,
     store.close()
 
 
-def _live_recommendations(bt: Backtest, tmp: Path) -> list[tuple[str, datetime]]:
+def _live_interventions(bt: Backtest, tmp: Path) -> list[tuple[str, datetime]]:
     """The live path: every sample as a UNS message into the edge, on a manual clock."""
     with open_store(f"sqlite:///{tmp / 'live.db'}") as store:
         clock = ManualClock(START + WARMUP)
@@ -96,20 +96,20 @@ def _live_recommendations(bt: Backtest, tmp: Path) -> list[tuple[str, datetime]]
             clock.set(samples[0].ts)
             for s in samples:
                 edge.on_message(topic_of(s), encode_sample(s))
-        recs = store.list_recommendations(open_only=False)
-    return sorted((r.asset, r.detected_at) for r in recs if r.use_case == "pump-bearing")
+        ivs = store.list_interventions(open_only=False)
+    return sorted((r.asset, r.detected_at) for r in ivs if r.use_case == "pump-bearing")
 
 
-def test_replay_raises_the_same_recommendation_as_the_live_path(
+def test_replay_raises_the_same_intervention_as_the_live_path(
     backtest: Backtest, tmp_path: Path,
 ) -> None:
     """Same asset and detection time from the file as from live messages; scores per window
     are written; the detection comes before the failure."""
-    live = _live_recommendations(backtest, tmp_path)
-    scores, recs = io.StringIO(), io.StringIO()
+    live = _live_interventions(backtest, tmp_path)
+    scores, ivs = io.StringIO(), io.StringIO()
     summary = replay_export(HistorianExport(backtest.export), backtest.spec, "pump-bearing",
-                            backtest.models, scores=scores, recommendations=recs)
-    replayed = [(r.asset, r.detected_at) for r in summary.recommendations]
+                            backtest.models, scores=scores, interventions=ivs)
+    replayed = [(r.asset, r.detected_at) for r in summary.interventions]
     assert replayed == live
     assert [a for a, _ in replayed] == ["p-101"]
     assert START + WEAR_START < replayed[0][1] < backtest.failure
@@ -123,9 +123,9 @@ def test_replay_raises_the_same_recommendation_as_the_live_path(
     assert len(anomalous) == summary.anomalies
     assert all(float(r["score"]) > float(r["threshold"]) for r in anomalous)
     assert anomalous[-1]["top_features"].startswith(("vibration", "bearing_temp"))
-    rec_rows = list(csv.DictReader(io.StringIO(recs.getvalue())))
-    assert [(r["asset"], datetime.fromisoformat(r["detected_at"])) for r in rec_rows] == live
-    assert "Pump P-101" in rec_rows[0]["action"]
+    iv_rows = list(csv.DictReader(io.StringIO(ivs.getvalue())))
+    assert [(r["asset"], datetime.fromisoformat(r["detected_at"])) for r in iv_rows] == live
+    assert "Pump P-101" in iv_rows[0]["action"]
 
 
 def test_replay_summary_gives_lead_time_from_confirmed_failures(
@@ -210,26 +210,26 @@ def test_replay_refuses_what_it_cannot_run(backtest: Backtest, tmp_path: Path) -
     assert summary.start == datetime(2026, 3, 4, 10, tzinfo=UTC)  # Lisbon is UTC in March
 
 
-def test_cli_replay_writes_scores_recommendations_and_a_summary(backtest: Backtest,
+def test_cli_replay_writes_scores_interventions_and_a_summary(backtest: Backtest,
                                                                 tmp_path: Path) -> None:
     """``andon replay FILE --use-case`` end to end: CSVs written, summary printed."""
     from typer.testing import CliRunner  # noqa: PLC0415
 
     from andon.cli.app import app  # noqa: PLC0415
 
-    scores, recs = tmp_path / "scores.csv", tmp_path / "recs.csv"
+    scores, ivs = tmp_path / "scores.csv", tmp_path / "ivs.csv"
     result = CliRunner().invoke(app, [
         "replay", str(backtest.export), "--use-case", "pump-bearing",
-        "--models", str(backtest.models), "--out", str(scores), "--recommendations", str(recs),
+        "--models", str(backtest.models), "--out", str(scores), "--interventions", str(ivs),
         "--db", f"sqlite:///{tmp_path / 'absent.db'}",
     ], env={"COLUMNS": "250", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     assert f"rows read {sum(len(s) for s in backtest.live):,}" in result.output
-    assert "recommendations 1" in result.output
+    assert "interventions 1" in result.output
     assert "first detection on p-101" in result.output
     assert not (tmp_path / "absent.db").exists(), "a replay must not create a store"
-    [rec] = list(csv.DictReader(recs.read_text(encoding="utf-8").splitlines()))
-    assert rec["asset"] == "p-101"
+    [iv] = list(csv.DictReader(ivs.read_text(encoding="utf-8").splitlines()))
+    assert iv["asset"] == "p-101"
     assert len(scores.read_text(encoding="utf-8").splitlines()) > 100
     missing = CliRunner().invoke(app, ["replay", str(tmp_path / "nope.csv"), "--use-case",
                                        "pump-bearing", "--models", str(backtest.models),

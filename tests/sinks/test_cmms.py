@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.recommendation import recommendation_document
+from andon.interventions.record import intervention_document
 from andon.services.delivery import DeliveryService, build_routes, recorder
 from andon.sinks import CmmsSink, Dispatcher, Outgoing, Route, SinkError
 from andon.sinks.cmms import STATE_TO_STATUS, STATUS_TO_STATE, WorkOrderStatus, work_order_fields
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from andon.clock import ManualClock
-    from andon.interventions.recommendation import Recommendation
+    from andon.interventions.record import Intervention
     from andon.store import SqlStore
 
 TOKEN = "cmms-test-token"
@@ -54,33 +54,33 @@ def test_every_state_and_status_is_mapped_both_ways() -> None:
                                                             WorkOrderStatus.CANCELLED}
 
 
-def test_field_mapping(rec: Recommendation) -> None:
-    doc = recommendation_document(replace(rec, priority=Priority.CRITICAL))
+def test_field_mapping(iv: Intervention) -> None:
+    doc = intervention_document(replace(iv, priority=Priority.CRITICAL))
     wo = work_order_fields(doc)
-    assert wo["title"] == f"Pump P-101: {rec.action}"
+    assert wo["title"] == f"Pump P-101: {iv.action}"
     assert wo["asset"] == {"customId": "p-101", "name": "Pump P-101"}
     assert wo["priority"] == "HIGH"
-    assert wo["dueDate"] == rec.deadline.isoformat()
+    assert wo["dueDate"] == iv.deadline.isoformat()
     assert wo["status"] == "OPEN"
     assert wo["externalRef"] == doc["dedup_key"]
-    assert rec.id in wo["description"]
+    assert iv.id in wo["description"]
     assert "vibration.mean" in wo["description"]
 
 
 def test_same_dedup_key_makes_one_work_order(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     svc = service(store, cmms, clock)
     asyncio.run(svc.dispatch_once())
     assert cmms.count("POST") == 1
     (wo_id, wo), = cmms.work_orders.items()
-    assert store.external_id("cmms:atlas", rec.id) == wo_id
+    assert store.external_id("cmms:atlas", iv.id) == wo_id
     assert wo["status"] == "OPEN"
 
     # the intervention changes (acknowledged): the same work order is updated
     clock.advance(60)
-    store.transition_recommendation(rec.id, InterventionState.ACKNOWLEDGED, by="chris",
+    store.transition_intervention(iv.id, InterventionState.ACKNOWLEDGED, by="chris",
                                     at=clock.now())
-    store.transition_recommendation(rec.id, InterventionState.IN_PROGRESS, by="chris",
+    store.transition_intervention(iv.id, InterventionState.IN_PROGRESS, by="chris",
                                     at=clock.now())
     asyncio.run(svc.dispatch_once())
     assert cmms.count("POST") == 1
@@ -91,24 +91,24 @@ def test_same_dedup_key_makes_one_work_order(
 
 
 def test_lost_delivery_record_finds_the_work_order_by_reference(
-        tmp_path: Path, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        tmp_path: Path, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     """Crash between 'created' and 'recorded': a store that never heard of it creates none."""
     sink = CmmsSink("cmms:atlas", cmms.url, TOKEN, clock=clock)
-    doc = recommendation_document(rec)
+    doc = intervention_document(iv)
     first = asyncio.run(sink.deliver(Outgoing.of(doc)))
     assert first.ok
     with open_store(f"sqlite:///{tmp_path / 'other.db'}") as empty:
-        empty.save_recommendation(rec)
+        empty.save_intervention(iv)
         dispatcher = Dispatcher([Route(CmmsSink("cmms:atlas", cmms.url, TOKEN, clock=clock))],
                                 empty, recorder(empty), clock=clock)
         asyncio.run(dispatcher.dispatch([doc]))
-        assert empty.external_id("cmms:atlas", rec.id) == first.external_id
+        assert empty.external_id("cmms:atlas", iv.id) == first.external_id
     assert cmms.count("POST") == 1
     assert len(cmms.work_orders) == 1
 
 
 def test_completed_work_order_closes_the_intervention_with_an_outcome(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     svc = service(store, cmms, clock)
     asyncio.run(svc.dispatch_once())
     (wo_id,) = cmms.work_orders
@@ -118,12 +118,12 @@ def test_completed_work_order_closes_the_intervention_with_an_outcome(
 
     done = asyncio.run(svc.poll_once(svc.pollers[0]))
 
-    assert done == [f"{rec.id}: done, outcome fault_confirmed"]
-    after = store.get_recommendation(rec.id)
+    assert done == [f"{iv.id}: done, outcome fault_confirmed"]
+    after = store.get_intervention(iv.id)
     assert after.state is InterventionState.DONE
     assert after.outcome is not None
     assert after.outcome.value == "fault_confirmed"
-    labels = store.labels(recommendation_id=rec.id)
+    labels = store.labels(intervention_id=iv.id)
     assert [(lb.kind, lb.label, lb.via, lb.by) for lb in labels] == [
         ("feedback", "acted", "cmms", "chris"), ("outcome", "fault_confirmed", "cmms", "chris")]
     assert labels[1].detail == "Bearing outer race pitted; replaced"
@@ -133,36 +133,36 @@ def test_completed_work_order_closes_the_intervention_with_an_outcome(
     assert asyncio.run(svc.poll_once(svc.pollers[0])) == []
     asyncio.run(svc.dispatch_once())
     assert cmms.work_orders[wo_id]["status"] == "COMPLETE"
-    assert len(store.labels(recommendation_id=rec.id)) == 2
+    assert len(store.labels(intervention_id=iv.id)) == 2
 
 
 def test_work_order_closed_in_cmms_keeps_its_status_when_andon_updates_it(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     svc = service(store, cmms, clock)
     asyncio.run(svc.dispatch_once())
     (wo_id,) = cmms.work_orders
     cmms.complete(wo_id, note="done")
-    store.save_recommendation(replace(rec, detections=rec.detections + 1,
-                                      updated_at=rec.updated_at + timedelta(minutes=10)))
+    store.save_intervention(replace(iv, detections=iv.detections + 1,
+                                      updated_at=iv.updated_at + timedelta(minutes=10)))
     asyncio.run(svc.dispatch_once())  # a new detection: Andon pushes its (open) version
     assert cmms.count("PATCH") == 1
     assert cmms.work_orders[wo_id]["status"] == "COMPLETE"
 
 
 def test_cancelled_work_order_dismisses_with_the_reason(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     svc = service(store, cmms, clock)
     asyncio.run(svc.dispatch_once())
     (wo_id,) = cmms.work_orders
     cmms.set_status(wo_id, "CANCELLED", note="Pump scheduled for replacement next week")
-    assert asyncio.run(svc.poll_once(svc.pollers[0])) == [f"{rec.id}: dismissed"]
-    after = store.get_recommendation(rec.id)
+    assert asyncio.run(svc.poll_once(svc.pollers[0])) == [f"{iv.id}: dismissed"]
+    after = store.get_intervention(iv.id)
     assert after.state is InterventionState.DISMISSED
     assert "Pump scheduled for replacement next week" in after.history[-1].reason
 
 
 def test_cmms_errors_are_recorded_and_retried(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     svc = service(store, cmms, clock)
     cmms.fail_next(503)
     asyncio.run(svc.dispatch_once())
@@ -174,12 +174,12 @@ def test_cmms_errors_are_recorded_and_retried(
     asyncio.run(svc.dispatch_once())
     assert store.deliveries(sink="cmms:atlas")[0].ok
     assert len(cmms.work_orders) == 1
-    assert store.external_id("cmms:atlas", rec.id) == "WO-1"
+    assert store.external_id("cmms:atlas", iv.id) == "WO-1"
 
 
 def test_wrong_token_is_a_401_in_the_record(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
-    del rec
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
+    del iv
     routes, _ = build_routes(SinksConfig.model_validate(
         {"uns": {"enabled": False}, "cmms": [{"id": "atlas", "url": cmms.url,
                                                "token_env": "T"}]}), env={"T": "wrong"})
@@ -197,17 +197,17 @@ def test_missing_secret_names_the_variable_not_a_value() -> None:
 
 
 def test_work_order_in_progress_then_on_hold_moves_the_intervention(
-        store: SqlStore, rec: Recommendation, cmms: LocalCmms, clock: ManualClock) -> None:
+        store: SqlStore, iv: Intervention, cmms: LocalCmms, clock: ManualClock) -> None:
     svc = service(store, cmms, clock)
     asyncio.run(svc.dispatch_once())
     (wo_id,) = cmms.work_orders
     cmms.set_status(wo_id, "IN_PROGRESS")
-    assert asyncio.run(svc.poll_once(svc.pollers[0])) == [f"{rec.id}: in progress"]
-    assert store.get_recommendation(rec.id).state is InterventionState.IN_PROGRESS
+    assert asyncio.run(svc.poll_once(svc.pollers[0])) == [f"{iv.id}: in progress"]
+    assert store.get_intervention(iv.id).state is InterventionState.IN_PROGRESS
     assert asyncio.run(svc.poll_once(svc.pollers[0])) == [
-        f"{rec.id}: nothing to do (in_progress, work order IN_PROGRESS)"]
+        f"{iv.id}: nothing to do (in_progress, work order IN_PROGRESS)"]
     cmms.set_status(wo_id, "ON_HOLD", note="Waiting for parts")
-    assert asyncio.run(svc.poll_once(svc.pollers[0])) == [f"{rec.id}: deferred"]
-    after = store.get_recommendation(rec.id)
+    assert asyncio.run(svc.poll_once(svc.pollers[0])) == [f"{iv.id}: deferred"]
+    after = store.get_intervention(iv.id)
     assert after.state is InterventionState.DEFERRED
     assert after.history[-1].reason == f"cmms:atlas work order {wo_id}: Waiting for parts"

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.connectors.mqtt import MqttClient
-from andon.interventions.recommendation import recommendation_document
+from andon.interventions.record import intervention_document
 from andon.sinks import CmmsSink, Outgoing, Sink, UnsSink, WebhookSink
 from andon.testing import free_port, need
 from andon.testing.cmms import LocalCmms
-from factories import make_rec
+from factories import make_intervention
 from sinks.receiver import SECRET, Receiver
 
 if TYPE_CHECKING:
@@ -48,8 +48,8 @@ async def _sink(kind: str, *, live: bool, stack: ExitStack, astack: AsyncExitSta
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("live", [True, False], ids=["live", "dead"])
 def test_sink_conformance(kind: str, live: bool, clock: ManualClock) -> None:
-    rec = replace(make_rec(), enterprise=f"t{secrets.token_hex(4)}")
-    item = Outgoing.of(recommendation_document(rec))
+    iv = replace(make_intervention(), enterprise=f"t{secrets.token_hex(4)}")
+    item = Outgoing.of(intervention_document(iv))
 
     async def run() -> None:
         with ExitStack() as stack:

@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from andon.store import SqlStore
 
 
-def row(sink: str, rec: str, version: int, attempt: int, minutes: int, *, ok: bool,
+def row(sink: str, iv: str, version: int, attempt: int, minutes: int, *, ok: bool,
         external_id: str | None = None, error: str = "") -> Delivery:
-    return Delivery(sink=sink, intervention_id=rec, dedup_key=f"uc:{rec}", version=version,
+    return Delivery(sink=sink, intervention_id=iv, dedup_key=f"uc:{iv}", version=version,
                     digest=f"d{version}", attempt=attempt, at=T0 + timedelta(minutes=minutes),
                     ok=ok, http_status=200 if ok else 503, error=error,
                     external_id=external_id)

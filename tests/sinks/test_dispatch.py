@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.recommendation import recommendation_document
+from andon.interventions.record import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Attempt, DeliveryResult, Dispatcher, Outgoing, Route, WebhookSink, dispatch
 from andon.sinks.dispatch import retry_after
-from factories import make_rec
+from factories import make_intervention
 from sinks.receiver import SECRET, Receiver
 
 if TYPE_CHECKING:
@@ -63,9 +63,9 @@ class Flaky:
 
 def test_failing_and_hanging_sinks_do_not_block_a_good_one(
         store: SqlStore, clock: ManualClock) -> None:
-    rec = make_rec()
-    store.save_recommendation(rec)
-    doc = recommendation_document(rec)
+    iv = make_intervention()
+    store.save_intervention(iv)
+    doc = intervention_document(iv)
     with Receiver([]) as receiver:
         good = WebhookSink("webhook:ok", receiver.url, SECRET, clock=clock)
         dispatcher = Dispatcher([Route(Hanging()), Route(Raising()), Route(good)], store,
@@ -85,9 +85,9 @@ def test_failing_and_hanging_sinks_do_not_block_a_good_one(
 
 def test_failed_delivery_is_retried_after_backoff_and_after_a_restart(
         store: SqlStore, clock: ManualClock) -> None:
-    rec = make_rec()
-    store.save_recommendation(rec)
-    doc = recommendation_document(rec)
+    iv = make_intervention()
+    store.save_intervention(iv)
+    doc = intervention_document(iv)
     flaky = Flaky(clock)
     first = Dispatcher([Route(flaky)], store, recorder(store), clock=clock)
     asyncio.run(first.dispatch([doc]))
@@ -105,7 +105,7 @@ def test_failed_delivery_is_retried_after_backoff_and_after_a_restart(
     rows = list(reversed(store.deliveries(sink="flaky")))
     assert [(r.version, r.attempt, r.ok, r.http_status) for r in rows] == [
         (1, 1, False, 503), (1, 2, True, 200)]
-    assert store.external_id("flaky", rec.id) == f"ext-{rec.id}"
+    assert store.external_id("flaky", iv.id) == f"ext-{iv.id}"
 
     asyncio.run(restarted.dispatch([doc]))  # delivered: nothing more
     assert len(flaky.items) == 2
@@ -113,31 +113,31 @@ def test_failed_delivery_is_retried_after_backoff_and_after_a_restart(
 
 def test_a_changed_intervention_is_a_new_version_with_the_known_external_id(
         store: SqlStore, clock: ManualClock) -> None:
-    rec = make_rec()
+    iv = make_intervention()
     flaky = Flaky(clock)
     flaky.up = True
     dispatcher = Dispatcher([Route(flaky)], store, recorder(store), clock=clock)
-    asyncio.run(dispatcher.dispatch([recommendation_document(rec)]))
-    changed = replace(rec, state=InterventionState.DISMISSED,
-                      updated_at=rec.updated_at + timedelta(minutes=3))
-    asyncio.run(dispatcher.dispatch([recommendation_document(changed)]))
+    asyncio.run(dispatcher.dispatch([intervention_document(iv)]))
+    changed = replace(iv, state=InterventionState.DISMISSED,
+                      updated_at=iv.updated_at + timedelta(minutes=3))
+    asyncio.run(dispatcher.dispatch([intervention_document(changed)]))
     assert [i.version for i in flaky.items] == [1, 2]
     assert flaky.items[1].idempotency_key.endswith(":2")
-    assert flaky.items[1].external_id == f"ext-{rec.id}"
+    assert flaky.items[1].external_id == f"ext-{iv.id}"
     assert flaky.items[1].document["state"] == "dismissed"
 
 
 def test_routes_take_only_their_use_cases_and_priorities(
         store: SqlStore, clock: ManualClock) -> None:
-    high = replace(make_rec("rec-high"), priority=Priority.HIGH)
-    low = replace(make_rec("rec-low", asset="p-102"), priority=Priority.LOW)
+    high = replace(make_intervention("rec-high"), priority=Priority.HIGH)
+    low = replace(make_intervention("rec-low", asset="p-102"), priority=Priority.LOW)
     urgent_only, other_use_case, everything = Flaky(clock), Flaky(clock), Flaky(clock)
     for s, name in ((urgent_only, "a"), (other_use_case, "b"), (everything, "c")):
         s.up, s.name = True, name
     routes = [Route(urgent_only, priorities=frozenset({Priority.CRITICAL, Priority.HIGH})),
               Route(other_use_case, use_cases=frozenset({"motor-winding"})),
               Route(everything)]
-    docs = [recommendation_document(high), recommendation_document(low)]
+    docs = [intervention_document(high), intervention_document(low)]
     asyncio.run(Dispatcher(routes, store, recorder(store), clock=clock).dispatch(docs))
     assert [i.intervention_id for i in urgent_only.items] == ["rec-high"]
     assert other_use_case.items == []
@@ -149,7 +149,7 @@ def test_the_digest_cache_stays_bounded(store: SqlStore, clock: ManualClock,
     """Digests of interventions long gone are not kept forever (a service runs for months)."""
     monkeypatch.setattr(dispatch, "_DIGEST_CACHE", 4)
     dispatcher = Dispatcher([Route(Flaky(clock))], store, recorder(store), clock=clock)
-    docs = [{**recommendation_document(make_rec()), "id": f"rec-{i}"} for i in range(10)]
+    docs = [{**intervention_document(make_intervention()), "id": f"rec-{i}"} for i in range(10)]
     digests = [dispatcher._digest(d) for d in docs]
     assert len(dispatcher._digests) <= 4
     assert dispatcher._digest(docs[-1]) == digests[-1]

@@ -20,7 +20,7 @@ from andon.services.feedback_mqtt import MqttFeedback, parse_feedback, run_feedb
 from andon.sinks.uns import feedback_result_topic, feedback_topic
 from andon.spec.model import Enterprise
 from andon.testing import need
-from factories import add_token, add_user, make_rec
+from factories import add_token, add_user, make_intervention
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -62,34 +62,34 @@ def test_bad_messages_get_a_one_line_reason(payload: bytes, reason: str) -> None
 
 def test_handler_applies_feedback_and_outcome_and_rejects_without_raising(
         store: SqlStore, demo_spec: PlantSpec, clock: ManualClock) -> None:
-    rec = make_rec()
-    store.save_recommendation(rec)
+    iv = make_intervention()
+    store.save_intervention(iv)
     published: list[tuple[str, bytes]] = []
     handler = MqttFeedback(store, demo_spec, clock=clock,
                            publish=lambda t, p: published.append((t, p)))
     topic = feedback_topic("acme", "panel-7")
 
-    ok = handler.handle(topic, json.dumps({"id": rec.id, "kind": "acted", "by": "chris",
+    ok = handler.handle(topic, json.dumps({"id": iv.id, "kind": "acted", "by": "chris",
                                            "reason": "greased", "ref": 1}).encode())
     assert ok.ok
     assert ok.state == "done"
     clock.advance(60)
-    out = handler.handle(topic, json.dumps({"id": rec.id, "outcome": "fault_confirmed",
+    out = handler.handle(topic, json.dumps({"id": iv.id, "outcome": "fault_confirmed",
                                             "detail": "pitted race", "by": "chris"}).encode())
     assert out.ok
-    again = handler.handle(topic, json.dumps({"id": rec.id, "kind": "acted",
+    again = handler.handle(topic, json.dumps({"id": iv.id, "kind": "acted",
                                               "by": "chris"}).encode())
     unknown = handler.handle(topic, json.dumps({"id": "nope", "kind": "acted",
                                                 "by": "chris"}).encode())
     assert not again.ok
-    assert again.reason == f"recommendation {rec.id} is already done; it takes no more feedback"
+    assert again.reason == f"intervention {iv.id} is already done; it takes no more feedback"
     assert unknown.reason == "unknown intervention 'nope'"
     assert [t for t, _ in published] == [feedback_result_topic("acme", "panel-7")] * 4
-    assert json.loads(published[0][1]) == {"ok": True, "id": rec.id, "ref": 1, "state": "done"}
+    assert json.loads(published[0][1]) == {"ok": True, "id": iv.id, "ref": 1, "state": "done"}
     rejected = store.events(kind="feedback_rejected")
     assert [e.detail for e in rejected] == [unknown.reason, again.reason]
     assert {e.subject for e in rejected} == {topic}
-    labels = store.labels(recommendation_id=rec.id)
+    labels = store.labels(intervention_id=iv.id)
     assert [(lb.kind, lb.label, lb.via) for lb in labels] == [
         ("feedback", "acted", "mqtt"), ("outcome", "fault_confirmed", "mqtt")]
 
@@ -101,16 +101,16 @@ def test_mqtt_feedback_is_stored_exactly_as_api_feedback(
     need("Mosquitto", "127.0.0.1", 1883)
     spec = unique(demo_spec)
     ent = spec.enterprise.id
-    by_api = replace(make_rec("rec-api"), enterprise=ent)
-    by_mqtt = replace(make_rec("rec-mqtt", asset="p-102"), enterprise=ent)
+    by_api = replace(make_intervention("rec-api"), enterprise=ent)
+    by_mqtt = replace(make_intervention("rec-mqtt", asset="p-102"), enterprise=ent)
     for r in (by_api, by_mqtt):
-        store.save_recommendation(r)
+        store.save_intervention(r)
     add_user(store, "ana", access="operator", role="operator")
     token = add_token(store, "ana", clock.now() + timedelta(days=1))
     reason = "Waiting for the bearing kit; planned stop on Tuesday"
 
     with TestClient(create_app(store, spec, clock=clock)) as api:
-        response = api.post(f"/api/recommendations/{by_api.id}/feedback",
+        response = api.post(f"/api/interventions/{by_api.id}/feedback",
                             headers={"Authorization": f"Bearer {token}"},
                             json={"kind": "deferred", "reason": reason})
     assert response.status_code == 201
@@ -149,19 +149,19 @@ def test_mqtt_feedback_is_stored_exactly_as_api_feedback(
     assert answers[2] == {"ok": True, "id": by_mqtt.id, "ref": "m3", "state": "deferred"}
     assert len(store.events(kind="feedback_rejected")) == 2
 
-    def stored(rec_id: str) -> Any:
-        rec = store.get_recommendation(rec_id)
-        [fb] = store.feedback_for(rec_id)
-        [label] = store.labels(recommendation_id=rec_id)
-        [event] = [e for e in store.events(kind="feedback") if e.subject == rec_id]
-        return (rec.state, rec.assignee, [(m.from_state, m.to_state, m.by, m.reason)
-                                          for m in rec.history[1:]],
+    def stored(intervention_id: str) -> Any:
+        iv = store.get_intervention(intervention_id)
+        [fb] = store.feedback_for(intervention_id)
+        [label] = store.labels(intervention_id=intervention_id)
+        [event] = [e for e in store.events(kind="feedback") if e.subject == intervention_id]
+        return (iv.state, iv.assignee, [(m.from_state, m.to_state, m.by, m.reason)
+                                          for m in iv.history[1:]],
                 (fb.kind, fb.reason, fb.by, fb.at),
                 (label.kind, label.label, label.detail, label.by, label.at, label.window_start,
                  label.window_end, label.model, label.model_version),
                 (event.detail, event.by))
 
     assert stored(by_api.id) == stored(by_mqtt.id)
-    assert store.get_recommendation(by_mqtt.id).state is InterventionState.DEFERRED
-    assert store.labels(recommendation_id=by_api.id)[0].via == "api"
-    assert store.labels(recommendation_id=by_mqtt.id)[0].via == "mqtt"
+    assert store.get_intervention(by_mqtt.id).state is InterventionState.DEFERRED
+    assert store.labels(intervention_id=by_api.id)[0].via == "api"
+    assert store.labels(intervention_id=by_mqtt.id)[0].via == "mqtt"

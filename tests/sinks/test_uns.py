@@ -14,12 +14,12 @@ import pytest
 
 from andon.connectors.mqtt import MqttClient
 from andon.interventions.lifecycle import InterventionState
-from andon.interventions.recommendation import recommendation_document
+from andon.interventions.record import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Dispatcher, Outgoing, Route, UnsSink
-from andon.sinks.uns import intervention_topic
+from andon.sinks.uns import document_topic
 from andon.testing import need
-from factories import make_rec
+from factories import make_intervention
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock
@@ -31,8 +31,8 @@ WAIT_S = 10.0
 pytestmark = pytest.mark.mosquitto
 
 
-def unique_rec(ent: str) -> Any:
-    return replace(make_rec(), enterprise=ent)
+def unique_iv(ent: str) -> Any:
+    return replace(make_intervention(), enterprise=ent)
 
 
 async def _subscriber(topic: str) -> tuple[MqttClient, asyncio.Queue[tuple[str, bytes]]]:
@@ -45,8 +45,8 @@ async def _subscriber(topic: str) -> tuple[MqttClient, asyncio.Queue[tuple[str, 
 
 
 def test_topic_is_the_assets_intervention_topic() -> None:
-    doc = recommendation_document(make_rec())
-    assert intervention_topic(doc) == \
+    doc = intervention_document(make_intervention())
+    assert document_topic(doc) == \
         "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/intervention"
 
 
@@ -54,9 +54,9 @@ def test_publishes_each_version_retained_on_the_real_broker(
         store: SqlStore, clock: ManualClock) -> None:
     need("Mosquitto", "127.0.0.1", 1883)
     ent = f"t{secrets.token_hex(4)}"
-    rec = unique_rec(ent)
-    doc = recommendation_document(rec)
-    topic = intervention_topic(doc)
+    iv = unique_iv(ent)
+    doc = intervention_document(iv)
+    topic = document_topic(doc)
 
     async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any]]:
         publisher = MqttClient(BROKER)
@@ -65,10 +65,10 @@ def test_publishes_each_version_retained_on_the_real_broker(
         sink = UnsSink(publisher, connected=publisher.connected, clock=clock)
         dispatcher = Dispatcher([Route(sink)], store, recorder(store), clock=clock)
         await dispatcher.dispatch([doc])
-        acked = replace(rec, state=InterventionState.ACKNOWLEDGED, assignee="ana",
-                        updated_at=rec.updated_at + timedelta(minutes=2))
-        await dispatcher.dispatch([recommendation_document(acked)])
-        await dispatcher.dispatch([recommendation_document(acked)])  # unchanged: not again
+        acked = replace(iv, state=InterventionState.ACKNOWLEDGED, assignee="ana",
+                        updated_at=iv.updated_at + timedelta(minutes=2))
+        await dispatcher.dispatch([intervention_document(acked)])
+        await dispatcher.dispatch([intervention_document(acked)])  # unchanged: not again
         seen = [json.loads((await asyncio.wait_for(got.get(), WAIT_S))[1]) for _ in range(2)]
         await sub.disconnect()
         # a late subscriber gets the latest version at once (retained)
@@ -92,6 +92,6 @@ def test_publishes_each_version_retained_on_the_real_broker(
 def test_not_connected_is_a_failed_delivery(clock: ManualClock) -> None:
     client = MqttClient(BROKER)  # never connected
     sink = UnsSink(client, connected=client.connected, clock=clock)
-    result = asyncio.run(sink.deliver(Outgoing.of(recommendation_document(make_rec()))))
+    result = asyncio.run(sink.deliver(Outgoing.of(intervention_document(make_intervention()))))
     assert not result.ok
     assert result.attempts[0].error == "MQTT broker not connected"

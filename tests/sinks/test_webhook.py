@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from andon.interventions.recommendation import recommendation_document
+from andon.interventions.record import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Dispatcher, Outgoing, Route, WebhookSink
 from andon.sinks.webhook import Backoff, sign, verify_signature
 from andon.testing import free_port
-from factories import make_rec
+from factories import make_intervention
 from sinks.receiver import SECRET, Receiver
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def test_retries_on_500_with_same_idempotency_key_then_delivers(
     sleeps = Sleeps()
     sink = WebhookSink("webhook:ops", receiver.url, SECRET, clock=clock, sleep=sleeps,
                        backoff=Backoff(base_s=0.5, rng=random.Random(3)))
-    doc = recommendation_document(make_rec())
+    doc = intervention_document(make_intervention())
     item = Outgoing.of(doc, version=1)
 
     result = asyncio.run(sink.deliver(item))
@@ -97,7 +97,7 @@ def test_4xx_is_not_retried(clock: ManualClock) -> None:
     with Receiver([422]) as r:
         sleeps = Sleeps()
         sink = WebhookSink("webhook:ops", r.url, SECRET, clock=clock, sleep=sleeps)
-        result = asyncio.run(sink.deliver(Outgoing.of(recommendation_document(make_rec()))))
+        result = asyncio.run(sink.deliver(Outgoing.of(intervention_document(make_intervention()))))
     assert not result.ok
     assert [a.http_status for a in result.attempts] == [422]
     assert sleeps.delays == []
@@ -108,7 +108,7 @@ def test_wrong_secret_is_refused_by_the_receiver(receiver: Receiver, clock: Manu
     receiver.answers.clear()
     sink = WebhookSink("webhook:ops", receiver.url, b"not-the-secret", clock=clock,
                        sleep=Sleeps())
-    result = asyncio.run(sink.deliver(Outgoing.of(recommendation_document(make_rec()))))
+    result = asyncio.run(sink.deliver(Outgoing.of(intervention_document(make_intervention()))))
     assert [a.http_status for a in result.attempts] == [401]
     assert receiver.seen[0]["problem"] == "X-Andon-Signature does not match the body"
 
@@ -117,7 +117,7 @@ def test_connection_refused_is_retried_then_reported_in_one_line(clock: ManualCl
     sleeps = Sleeps()
     sink = WebhookSink("webhook:down", f"http://127.0.0.1:{free_port()}/hook", SECRET,
                        clock=clock, sleep=sleeps, max_attempts=3)
-    result = asyncio.run(sink.deliver(Outgoing.of(recommendation_document(make_rec()))))
+    result = asyncio.run(sink.deliver(Outgoing.of(intervention_document(make_intervention()))))
     assert not result.ok
     assert len(result.attempts) == 3
     assert all(a.http_status is None and "ConnectError" in a.error for a in result.attempts)
@@ -132,11 +132,11 @@ def test_secret_never_in_repr() -> None:
 
 def test_dispatcher_records_each_attempt_and_never_resends(
         store: SqlStore, receiver: Receiver, clock: ManualClock) -> None:
-    rec = make_rec()
-    store.save_recommendation(rec)
+    iv = make_intervention()
+    store.save_intervention(iv)
     sink = WebhookSink("webhook:ops", receiver.url, SECRET, clock=clock, sleep=Sleeps())
     dispatcher = Dispatcher([Route(sink)], store, recorder(store), clock=clock)
-    doc = recommendation_document(rec)
+    doc = intervention_document(iv)
 
     asyncio.run(dispatcher.dispatch([doc]))
     rows = list(reversed(store.deliveries(sink="webhook:ops")))

@@ -17,12 +17,12 @@ from andon.auth.access import User
 from andon.clock import utc
 from andon.contracts import MAX_PAYLOAD_BYTES, Quarantined, Rule, quarantined_message
 from andon.errors import FeedbackError, NotFound, StoreError
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Contribution,
     Feedback,
     FeedbackKind,
+    Intervention,
     InterventionState,
-    Recommendation,
 )
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
@@ -61,10 +61,10 @@ def _why() -> tuple[Contribution, ...]:
     )
 
 
-def _rec(rec_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearing",
-         asset: str = "p-101", status: InterventionState = InterventionState.NEW) -> Recommendation:
-    return Recommendation(
-        id=rec_id, use_case=use_case, enterprise="acme", site="ghent", area="utilities",
+def _rec(intervention_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearing",
+         asset: str = "p-101", status: InterventionState = InterventionState.NEW) -> Intervention:
+    return Intervention(
+        id=intervention_id, use_case=use_case, enterprise="acme", site="ghent", area="utilities",
         line="line-1", asset=asset, asset_name="Pump P-101",
         action="Inspect the bearing of Pump P-101 at the early-shift changeover stop",
         owner_role="maintenance_planner", deadline=created_at + timedelta(hours=8),
@@ -76,11 +76,11 @@ def _rec(rec_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearin
     )
 
 
-def _fb(rec_id: str, kind: FeedbackKind, *, at: datetime, reason: str = "",
+def _fb(intervention_id: str, kind: FeedbackKind, *, at: datetime, reason: str = "",
         by: str = "planner") -> Feedback:
     if kind is FeedbackKind.DEFERRED and not reason:
         reason = "spares arrive Monday"  # deferring needs a reason
-    return Feedback(recommendation_id=rec_id, kind=kind, reason=reason, by=by, at=at)
+    return Feedback(intervention_id=intervention_id, kind=kind, reason=reason, by=by, at=at)
 
 
 def _meta(name: str, version: int) -> ModelMeta:
@@ -262,82 +262,82 @@ def test_separate_store_instances_writing_at_once_lose_nothing(store: SqlStore,
     assert store.sample_count() == 400
 
 
-# -- recommendations --------------------------------------------------------------------------
-def test_recommendation_upsert_get_and_not_found(store: SqlStore) -> None:
-    rec = _rec("rec-1")
-    store.save_recommendation(rec)
-    assert store.get_recommendation("rec-1") == rec
-    assert store.get_recommendation("rec-1").why == _why()
+# -- interventions --------------------------------------------------------------------------
+def test_intervention_upsert_get_and_not_found(store: SqlStore) -> None:
+    iv = _rec("rec-1")
+    store.save_intervention(iv)
+    assert store.get_intervention("rec-1") == iv
+    assert store.get_intervention("rec-1").why == _why()
 
-    later = replace(rec, detections=5, score=6.5, why=_why()[:1],
+    later = replace(iv, detections=5, score=6.5, why=_why()[:1],
                     updated_at=T0 + timedelta(minutes=10))
-    store.save_recommendation(later)
-    assert store.get_recommendation("rec-1") == later
-    assert store.list_recommendations(open_only=False) == [later]
+    store.save_intervention(later)
+    assert store.get_intervention("rec-1") == later
+    assert store.list_interventions(open_only=False) == [later]
 
     with pytest.raises(NotFound, match="rec-404"):
-        store.get_recommendation("rec-404")
+        store.get_intervention("rec-404")
 
 
 def test_list_open_only_newest_first(store: SqlStore) -> None:
-    recs = [
+    ivs = [
         _rec("a", created_at=T0, status=InterventionState.NEW),
         _rec("b", created_at=T0 + timedelta(hours=3), status=InterventionState.DONE),
         _rec("c", created_at=T0 + timedelta(hours=1), status=InterventionState.DEFERRED),
         _rec("d", created_at=T0 + timedelta(hours=4), status=InterventionState.DISMISSED),
         _rec("e", created_at=T0 + timedelta(hours=2), status=InterventionState.NEW),
     ]
-    for rec in recs:
-        store.save_recommendation(rec)
-    assert [r.id for r in store.list_recommendations()] == ["e", "c", "a"]
-    assert [r.id for r in store.list_recommendations(open_only=True, limit=2)] == ["e", "c"]
-    assert [r.id for r in store.list_recommendations(open_only=False)] == [
+    for iv in ivs:
+        store.save_intervention(iv)
+    assert [r.id for r in store.list_interventions()] == ["e", "c", "a"]
+    assert [r.id for r in store.list_interventions(open_only=True, limit=2)] == ["e", "c"]
+    assert [r.id for r in store.list_interventions(open_only=False)] == [
         "d", "b", "e", "c", "a",
     ]
 
 
-def test_open_recommendation_is_newest_open_or_deferred_of_use_case_and_asset(
+def test_open_intervention_is_newest_open_or_deferred_of_use_case_and_asset(
         store: SqlStore) -> None:
-    assert store.open_recommendation("pump-bearing", "p-101") is None
-    store.save_recommendation(_rec("old", created_at=T0, status=InterventionState.DEFERRED))
-    store.save_recommendation(_rec("closed", created_at=T0 + timedelta(hours=5),
+    assert store.open_intervention_for("pump-bearing", "p-101") is None
+    store.save_intervention(_rec("old", created_at=T0, status=InterventionState.DEFERRED))
+    store.save_intervention(_rec("closed", created_at=T0 + timedelta(hours=5),
                                    status=InterventionState.DONE))
-    store.save_recommendation(_rec("other-asset", created_at=T0 + timedelta(hours=6),
+    store.save_intervention(_rec("other-asset", created_at=T0 + timedelta(hours=6),
                                    asset="p-102"))
-    store.save_recommendation(_rec("other-case", created_at=T0 + timedelta(hours=7),
+    store.save_intervention(_rec("other-case", created_at=T0 + timedelta(hours=7),
                                    use_case="pump-seal"))
-    found = store.open_recommendation("pump-bearing", "p-101")
+    found = store.open_intervention_for("pump-bearing", "p-101")
     assert found is not None
     assert found.id == "old"
 
-    store.save_recommendation(_rec("new", created_at=T0 + timedelta(hours=1)))
-    found = store.open_recommendation("pump-bearing", "p-101")
+    store.save_intervention(_rec("new", created_at=T0 + timedelta(hours=1)))
+    found = store.open_intervention_for("pump-bearing", "p-101")
     assert found is not None
     assert found.id == "new"
-    assert store.open_recommendation("pump-seal", "p-102") is None
+    assert store.open_intervention_for("pump-seal", "p-102") is None
 
 
 # -- feedback ---------------------------------------------------------------------------------
-def test_acted_feedback_closes_the_recommendation(store: SqlStore) -> None:
-    store.save_recommendation(_rec("r"))
+def test_acted_feedback_closes_the_intervention(store: SqlStore) -> None:
+    store.save_intervention(_rec("r"))
     at = T0 + timedelta(hours=1)
     updated = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=at, reason="bearing swapped"))
     assert updated.state is InterventionState.DONE
     assert updated.updated_at == at
-    assert store.get_recommendation("r") == updated
-    assert store.open_recommendation("pump-bearing", "p-101") is None
-    assert store.list_recommendations() == []
+    assert store.get_intervention("r") == updated
+    assert store.open_intervention_for("pump-bearing", "p-101") is None
+    assert store.list_interventions() == []
     assert store.feedback_for("r") == [
         _fb("r", FeedbackKind.ACTED, at=at, reason="bearing swapped"),
     ]
 
 
-def test_deferred_feedback_keeps_the_recommendation_open(store: SqlStore) -> None:
-    store.save_recommendation(_rec("r"))
+def test_deferred_feedback_keeps_the_intervention_open(store: SqlStore) -> None:
+    store.save_intervention(_rec("r"))
     updated = store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
     assert updated.state is InterventionState.DEFERRED
-    assert [r.id for r in store.list_recommendations()] == ["r"]
-    assert store.open_recommendation("pump-bearing", "p-101") == updated
+    assert [r.id for r in store.list_interventions()] == ["r"]
+    assert store.open_intervention_for("pump-bearing", "p-101") == updated
     final = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=2)))
     assert final.state is InterventionState.DONE
     assert [f.kind for f in store.feedback_for("r")] == [FeedbackKind.DEFERRED,
@@ -345,11 +345,11 @@ def test_deferred_feedback_keeps_the_recommendation_open(store: SqlStore) -> Non
 
 
 def test_dismissal_needs_a_reason_and_stores_nothing_without_one(store: SqlStore) -> None:
-    rec = _rec("r")
-    store.save_recommendation(rec)
+    iv = _rec("r")
+    store.save_intervention(iv)
     with pytest.raises(FeedbackError, match="reason"):
         store.record_feedback(_fb("r", FeedbackKind.DISMISSED, at=T0, reason="  "))
-    assert store.get_recommendation("r") == rec
+    assert store.get_intervention("r") == iv
     assert store.feedback_for("r") == []
 
     done = store.record_feedback(_fb("r", FeedbackKind.DISMISSED, at=T0, reason="sensor fault"))
@@ -357,24 +357,24 @@ def test_dismissal_needs_a_reason_and_stores_nothing_without_one(store: SqlStore
     assert [f.reason for f in store.feedback_for("r")] == ["sensor fault"]
 
 
-def test_feedback_on_a_closed_recommendation_is_refused(store: SqlStore) -> None:
-    store.save_recommendation(_rec("r"))
+def test_feedback_on_a_closed_intervention_is_refused(store: SqlStore) -> None:
+    store.save_intervention(_rec("r"))
     acted = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0))
     with pytest.raises(FeedbackError, match="already done"):
         store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
-    assert store.get_recommendation("r") == acted
+    assert store.get_intervention("r") == acted
     assert len(store.feedback_for("r")) == 1
 
 
-def test_feedback_on_an_unknown_recommendation_is_not_found(store: SqlStore) -> None:
+def test_feedback_on_an_unknown_intervention_is_not_found(store: SqlStore) -> None:
     with pytest.raises(NotFound, match="nope"):
         store.record_feedback(_fb("nope", FeedbackKind.ACTED, at=T0))
     assert store.feedback_for("nope") == []
 
 
-def test_feedback_for_is_oldest_first_and_per_recommendation(store: SqlStore) -> None:
-    store.save_recommendation(_rec("r"))
-    store.save_recommendation(_rec("s"))
+def test_feedback_for_is_oldest_first_and_per_intervention(store: SqlStore) -> None:
+    store.save_intervention(_rec("r"))
+    store.save_intervention(_rec("s"))
     store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1), by="a"))
     store.record_feedback(_fb("s", FeedbackKind.ACTED, at=T0 + timedelta(hours=2), by="x"))
     store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=4), by="c"))
@@ -382,9 +382,9 @@ def test_feedback_for_is_oldest_first_and_per_recommendation(store: SqlStore) ->
     assert [f.by for f in store.feedback_for("s")] == ["x"]
 
 
-def test_concurrent_feedback_closes_a_recommendation_once(store: SqlStore,
+def test_concurrent_feedback_closes_a_intervention_once(store: SqlStore,
                                                           store_url: str) -> None:
-    store.save_recommendation(_rec("r"))
+    store.save_intervention(_rec("r"))
     stores = [store, *(open_store(store_url) for _ in range(3))]
 
     def act(i: int) -> int:
@@ -400,19 +400,19 @@ def test_concurrent_feedback_closes_a_recommendation_once(store: SqlStore,
         for s in stores[1:]:
             s.close()
     assert len(store.feedback_for("r")) == 1
-    assert store.get_recommendation("r").state is InterventionState.DONE
+    assert store.get_intervention("r").state is InterventionState.DONE
 
 
 # -- time -------------------------------------------------------------------------------------
 def test_datetimes_come_back_aware_utc_and_equal(store: SqlStore) -> None:
     local = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=CEST)
-    rec = replace(_rec("r", created_at=local), updated_at=local + timedelta(microseconds=1))
-    store.save_recommendation(rec)
-    got = store.get_recommendation("r")
+    iv = replace(_rec("r", created_at=local), updated_at=local + timedelta(microseconds=1))
+    store.save_intervention(iv)
+    got = store.get_intervention("r")
     for name in ("deadline", "predicted_failure", "detected_at", "created_at", "updated_at"):
         value = getattr(got, name)
         _assert_aware_utc(value)
-        assert value == getattr(rec, name), name
+        assert value == getattr(iv, name), name
     assert got.created_at == datetime(2026, 3, 2, 6, 15, 30, 123456, tzinfo=UTC)
 
     fb_at = datetime(2026, 3, 2, 9, 0, 0, 7, tzinfo=CEST)
@@ -421,7 +421,7 @@ def test_datetimes_come_back_aware_utc_and_equal(store: SqlStore) -> None:
     stored_fb = store.feedback_for("r")[0]
     _assert_aware_utc(stored_fb.at)
     assert stored_fb.at == fb_at
-    assert store.get_recommendation("r").updated_at == fb_at
+    assert store.get_intervention("r").updated_at == fb_at
 
     spec = store.save_spec("plant: {}", by="eng", at=local)
     current = store.current_spec()
@@ -438,12 +438,12 @@ def test_datetimes_come_back_aware_utc_and_equal(store: SqlStore) -> None:
 def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     naive = datetime(2026, 3, 2, 6, 0, 0)  # the point of the test
     with pytest.raises(StoreError, match="timezone-aware"):
-        store.save_recommendation(_rec("r", created_at=naive))
+        store.save_intervention(_rec("r", created_at=naive))
     with pytest.raises(StoreError, match="timezone-aware"):
         store.add_event(Event("k", "s", "d", at=naive))
     with pytest.raises(StoreError, match="timezone-aware"):
         store.user_for_token("h", now=naive)
-    assert store.list_recommendations(open_only=False) == []
+    assert store.list_interventions(open_only=False) == []
     assert store.events() == []
 
 

@@ -1,5 +1,5 @@
 """The web inbox shares the HTTP fixtures of ``tests/api`` (same app, users); ``store``,
-``clock`` and ``rec`` come from ``tests/conftest.py``."""
+``clock`` and ``iv`` come from ``tests/conftest.py``."""
 
 from api.conftest import (  # noqa: F401 - re-exported fixtures, found by pytest by name
     app,

@@ -6,9 +6,9 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from andon.interventions.recommendation import FeedbackKind, InterventionState, Recommendation
+from andon.interventions.record import FeedbackKind, Intervention, InterventionState
 from api.conftest import PASSWORD, Login, TestClient
-from factories import make_rec
+from factories import make_intervention
 
 if TYPE_CHECKING:
     from andon.store import SqlStore
@@ -23,23 +23,24 @@ def sign_in(client: TestClient, username: str) -> str:
     return match.group(1)
 
 
-def card(html: str, rec_id: str) -> str:
-    """The HTML of one recommendation card."""
-    match = re.search(rf'<article [^>]*data-rec-id="{re.escape(rec_id)}".*?</article>', html,
-                      re.DOTALL)
-    assert match is not None, f"no card for {rec_id}"
+def card(html: str, intervention_id: str) -> str:
+    """The HTML of one intervention card."""
+    match = re.search(
+        rf'<article [^>]*data-intervention-id="{re.escape(intervention_id)}".*?</article>', html,
+        re.DOTALL)
+    assert match is not None, f"no card for {intervention_id}"
     return match.group(0)
 
 
 def test_inbox_card_shows_asset_action_deadline_owner_score_and_why(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     sign_in(client, "operator")
     html = client.get("/inbox").text
-    c = card(html, rec.id)
+    c = card(html, iv.id)
     assert "Pump P-101" in c
     assert '<span class="asset-id">p-101</span>' in c
-    assert rec.action in c
+    assert iv.action in c
     # 04:30 UTC on 3 March is 05:30 in Ghent (CET), the early-shift changeover stop
     assert '<time datetime="2026-03-03T04:30:00+00:00">Tue 03 Mar 05:30 CET</time>' in c
     assert "Early-shift changeover stop" in c
@@ -75,11 +76,11 @@ def test_header_shows_who_is_signed_in_and_a_logout_button(
 def test_now_deadlines_are_highlighted(
     client: TestClient, store: SqlStore, logins: dict[str, Login],
 ) -> None:
-    urgent = make_rec("rec-now", deadline_label="now")
-    store.save_recommendation(replace(urgent, deadline=urgent.detected_at))
+    urgent = make_intervention("rec-now", deadline_label="now")
+    store.save_intervention(replace(urgent, deadline=urgent.detected_at))
     sign_in(client, "operator")
     c = card(client.get("/inbox").text, "rec-now")
-    assert 'class="rec urgency-now"' in c
+    assert 'class="iv urgency-now"' in c
     assert "Act now" in c
     assert "no planned stop before the predicted failure" in c
     assert "<strong>1</strong> due now" in client.get("/inbox").text
@@ -88,90 +89,90 @@ def test_now_deadlines_are_highlighted(
 def test_empty_inbox_says_so_plainly(client: TestClient, logins: dict[str, Login]) -> None:
     sign_in(client, "operator")
     html = client.get("/inbox").text
-    assert "No open recommendations — the edge is watching 7 assets." in html
-    assert "data-rec-id" not in html
+    assert "No open interventions — the edge is watching 7 assets." in html
+    assert "data-intervention-id" not in html
 
 
 def test_acted_closes_the_rec_and_confirms(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
-    response = client.post(f"/inbox/{rec.id}/feedback",
+    response = client.post(f"/inbox/{iv.id}/feedback",
                            data={"kind": "acted", "reason": "", "csrf": csrf})
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert "Recorded “acted” for Pump P-101 (p-101)." in page.text
-    assert f'id="rec-{rec.id}"' not in page.text  # no longer among the open ones
-    assert f'id="closed-{rec.id}"' in page.text  # but waiting for its outcome
-    [fb] = store.feedback_for(rec.id)
+    assert f'id="iv-{iv.id}"' not in page.text  # no longer among the open ones
+    assert f'id="closed-{iv.id}"' in page.text  # but waiting for its outcome
+    [fb] = store.feedback_for(iv.id)
     assert (fb.kind, fb.by) == (FeedbackKind.ACTED, "operator")
 
 
 def test_deferred_stays_in_the_inbox_marked_deferred(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
-    client.post(f"/inbox/{rec.id}/feedback",
+    client.post(f"/inbox/{iv.id}/feedback",
                 data={"kind": "deferred", "reason": "spares Monday", "csrf": csrf})
-    c = card(client.get("/inbox").text, rec.id)
+    c = card(client.get("/inbox").text, iv.id)
     assert 'data-status="deferred"' in c
     assert "state-deferred" in c
-    assert store.get_recommendation(rec.id).state is InterventionState.DEFERRED
+    assert store.get_intervention(iv.id).state is InterventionState.DEFERRED
 
 
 def test_feedback_the_lifecycle_refuses_is_shown_on_the_inbox(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
     form = {"kind": "deferred", "reason": "spares Monday", "csrf": csrf}
-    assert client.post(f"/inbox/{rec.id}/feedback", data=form).status_code == 303
-    again = client.post(f"/inbox/{rec.id}/feedback", data=form)  # deferred -> deferred
+    assert client.post(f"/inbox/{iv.id}/feedback", data=form).status_code == 303
+    again = client.post(f"/inbox/{iv.id}/feedback", data=form)  # deferred -> deferred
     assert again.status_code == 409
     assert again.headers["content-type"].startswith("text/html")
-    assert "deferred" in card(again.text, rec.id)
-    assert 'class="notice notice-error inline-error"' in card(again.text, rec.id)
-    assert len(store.feedback_for(rec.id)) == 1
+    assert "deferred" in card(again.text, iv.id)
+    assert 'class="notice notice-error inline-error"' in card(again.text, iv.id)
+    assert len(store.feedback_for(iv.id)) == 1
 
 
 def test_dismissal_without_reason_is_refused_with_a_visible_message(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
-    response = client.post(f"/inbox/{rec.id}/feedback",
+    response = client.post(f"/inbox/{iv.id}/feedback",
                            data={"kind": "dismissed", "reason": "  ", "csrf": csrf})
     assert response.status_code == 422
-    message = f"Dismissing recommendation {rec.id} needs a reason."
+    message = f"Dismissing intervention {iv.id} needs a reason."
     assert f'<p class="notice notice-error" role="alert" id="error">{message}</p>' in response.text
-    assert message in card(response.text, rec.id)
-    assert store.feedback_for(rec.id) == []
-    accepted = client.post(f"/inbox/{rec.id}/feedback",
+    assert message in card(response.text, iv.id)
+    assert store.feedback_for(iv.id) == []
+    accepted = client.post(f"/inbox/{iv.id}/feedback",
                            data={"kind": "dismissed", "reason": "sensor fault", "csrf": csrf})
     assert accepted.status_code == 303
-    assert store.feedback_for(rec.id)[0].reason == "sensor fault"
+    assert store.feedback_for(iv.id)[0].reason == "sensor fault"
 
 
 def test_unknown_kind_and_unknown_rec_are_shown_not_crashed(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
-    odd = client.post(f"/inbox/{rec.id}/feedback", data={"kind": "fixed", "csrf": csrf})
+    odd = client.post(f"/inbox/{iv.id}/feedback", data={"kind": "fixed", "csrf": csrf})
     assert odd.status_code == 422
     assert "Choose Acted, Deferred or Dismissed." in odd.text
     gone = client.post("/inbox/nope/feedback", data={"kind": "acted", "csrf": csrf})
     assert gone.status_code == 404
-    assert "That recommendation no longer exists" in gone.text
+    assert "That intervention no longer exists" in gone.text
 
 
 def test_viewers_see_no_buttons_and_may_not_post(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "viewer")
-    c = card(client.get("/inbox").text, rec.id)
+    c = card(client.get("/inbox").text, iv.id)
     assert "<button" not in c
     assert "Read-only" in c
-    response = client.post(f"/inbox/{rec.id}/feedback", data={"kind": "acted", "csrf": csrf})
+    response = client.post(f"/inbox/{iv.id}/feedback", data={"kind": "acted", "csrf": csrf})
     assert response.status_code == 403
-    assert "viewer (role plant_manager) may not give feedback on recommendations" in response.text
+    assert "viewer (role plant_manager) may not give feedback on interventions" in response.text
 
 
 def test_home_redirects_to_inbox_and_anonymous_pages_show_the_login_form(
@@ -188,7 +189,7 @@ def test_home_redirects_to_inbox_and_anonymous_pages_show_the_login_form(
 def test_text_from_the_store_is_escaped(
     client: TestClient, store: SqlStore, logins: dict[str, Login],
 ) -> None:
-    store.save_recommendation(make_rec("rec-x", asset_name="<script>alert(1)</script>"))
+    store.save_intervention(make_intervention("rec-x", asset_name="<script>alert(1)</script>"))
     sign_in(client, "viewer")
     html = client.get("/inbox").text
     assert "<script>alert(1)</script>" not in html

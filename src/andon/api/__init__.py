@@ -1,6 +1,6 @@
 """The HTTP surfaces: Andon's JSON API under ``/api`` and the web inbox, in one FastAPI app.
 
-``create_app(store, spec)`` wires them over a ``Store``: recommendations and their evidence,
+``create_app(store, spec)`` wires them over a ``Store``: interventions and their evidence,
 feedback (acted / deferred / dismissed), registered models, the plant spec, API tokens. Good
 means: every route resolves the caller from a bearer token or the session cookie and declares
 the one permission it needs (only ``GET``/``POST /login`` and ``/static`` are public, see
@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from andon import __version__
 from andon.api.actions import Actions, PlantRef
+from andon.api.aliases import LegacyPaths
 from andon.api.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
 from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
@@ -78,15 +79,18 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     )
     app.state.authenticator = auth
     install_error_handlers(app, web.render_error)
+    # first: its fixed paths /api/interventions/overflow and /fatigue must win over the
+    # /api/interventions/{intervention_id} pattern (ids are "iv-<hex>", never those words)
+    app.include_router(triage_router(actions))
     app.include_router(api_router(actions, auth))
     app.include_router(work_orders_router(store))
     app.include_router(quality_router(store))
     app.include_router(interventions_router(actions))
-    app.include_router(triage_router(actions))
     app.include_router(edge_router(actions, models_dir))
     app.include_router(web.router())
     app.mount("/static", web.static_files(), name="static")
     app.add_middleware(_SecurityHeaders)
+    app.add_middleware(LegacyPaths)  # pre-0.2 paths, for one release
     return app
 
 

@@ -6,13 +6,13 @@ from datetime import datetime
 from andon.auth.access import User
 from andon.clock import Clock
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Feedback,
     FeedbackKind,
+    Intervention,
     Label,
     Outcome,
     OutcomeLabel,
-    Recommendation,
 )
 from andon.registry import ModelRecord, Registry
 from andon.spec.loader import load_spec_text
@@ -48,49 +48,50 @@ class Actions:
     clock: Clock
     plant: PlantRef
 
-    def give_feedback(self, rec_id: str, kind: FeedbackKind, reason: str,
-                      user: User, via: str = "api") -> tuple[Feedback, Recommendation]:
-        """Record ``user``'s feedback on a recommendation (and its label).
+    def give_feedback(self, intervention_id: str, kind: FeedbackKind, reason: str,
+                      user: User, via: str = "api") -> tuple[Feedback, Intervention]:
+        """Record ``user``'s feedback on an intervention (and its label).
 
         Raises ``NotFound`` for an unknown id, ``FeedbackError`` when the feedback breaks a
-        rule (closed recommendation, dismissal without a reason) and ``LifecycleError`` for a
+        rule (closed intervention, dismissal without a reason) and ``LifecycleError`` for a
         move the lifecycle refuses.
         """
-        self.store.get_recommendation(rec_id)  # NotFound before anything is written
-        fb = Feedback(recommendation_id=rec_id, kind=kind, reason=reason.strip(),
+        self.store.get_intervention(intervention_id)  # NotFound before anything is written
+        fb = Feedback(intervention_id=intervention_id, kind=kind, reason=reason.strip(),
                       by=user.username, at=self.clock.now(), via=via)
-        rec = self.store.record_feedback(fb)
+        iv = self.store.record_feedback(fb)
         detail = kind.value + (f": {fb.reason}" if fb.reason else "")
-        self.store.add_event(Event(kind="feedback", subject=rec_id, detail=detail, at=fb.at,
-                                   by=user.username))
-        return fb, rec
+        self.store.add_event(Event(kind="feedback", subject=intervention_id, detail=detail,
+                                   at=fb.at, by=user.username))
+        return fb, iv
 
-    def transition(self, rec_id: str, target: InterventionState, reason: str, user: User, *,
+    def transition(self, intervention_id: str, target: InterventionState, reason: str,
+                   user: User, *,
                    shelve_until: datetime | None = None,
-                   via: str = "api") -> tuple[TransitionRecord, Recommendation]:
+                   via: str = "api") -> tuple[TransitionRecord, Intervention]:
         """Move an intervention through its lifecycle as ``user``; records a ``transition`` event.
 
         ``NotFound`` for an unknown id; ``LifecycleError`` (the one-line reason) if refused.
         """
-        rec, move = self.store.transition_recommendation(
-            rec_id, target, by=user.username, at=self.clock.now(), reason=reason.strip(),
+        iv, move = self.store.transition_intervention(
+            intervention_id, target, by=user.username, at=self.clock.now(), reason=reason.strip(),
             shelve_until=shelve_until, via=via)
         detail = f"{move.from_state} -> {move.to_state}" + (f": {move.reason}"
                                                             if move.reason else "")
-        self.store.add_event(Event(kind="transition", subject=rec_id, detail=detail,
+        self.store.add_event(Event(kind="transition", subject=intervention_id, detail=detail,
                                    at=move.at, by=user.username))
-        return move, rec
+        return move, iv
 
-    def record_outcome(self, rec_id: str, label: OutcomeLabel, detail: str, user: User,
-                       via: str = "api") -> tuple[Label, Recommendation]:
+    def record_outcome(self, intervention_id: str, label: OutcomeLabel, detail: str, user: User,
+                       via: str = "api") -> tuple[Label, Intervention]:
         """Record what was found on an intervention (and its label); ``FeedbackError`` if early."""
-        outcome = Outcome(recommendation_id=rec_id, label=label, detail=detail.strip(),
+        outcome = Outcome(intervention_id=intervention_id, label=label, detail=detail.strip(),
                           by=user.username, at=self.clock.now(), via=via)
-        rec, stored = self.store.record_outcome(outcome)
+        iv, stored = self.store.record_outcome(outcome)
         text = label.value + (f": {outcome.detail}" if outcome.detail else "")
-        self.store.add_event(Event(kind="outcome", subject=rec_id, detail=text, at=outcome.at,
-                                   by=user.username))
-        return stored, rec
+        self.store.add_event(Event(kind="outcome", subject=intervention_id, detail=text,
+                                   at=outcome.at, by=user.username))
+        return stored, iv
 
     def replace_spec(self, text: str, user: User) -> SpecVersion:
         """Validate and store a new plant spec text; raises ``SpecErrors`` if it is not valid."""

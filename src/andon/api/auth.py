@@ -68,7 +68,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: how a refusal names what the caller may not do
 _ACTS = {
     Permission.READ: "read Andon",
-    Permission.FEEDBACK: "give feedback on recommendations",
+    Permission.FEEDBACK: "give feedback on interventions",
     Permission.MANAGE_MODELS: "manage models",
     Permission.CHANGE_SPEC: "change the plant spec",
     Permission.REVIEW: "label triage items",

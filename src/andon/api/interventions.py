@@ -1,8 +1,8 @@
 """The intervention routes under ``/api``: lifecycle moves, outcomes and labels.
 
-``POST /api/recommendations/{id}/transition`` moves an intervention (acknowledge, start, done,
+``POST /api/interventions/{id}/transition`` moves an intervention (acknowledge, start, done,
 defer, dismiss, shelve...); an illegal move is refused with 409 and the lifecycle's one-line
-reason. ``POST /api/recommendations/{id}/outcome`` records what was found once the action is
+reason. ``POST /api/interventions/{id}/outcome`` records what was found once the action is
 done (or on a dismissed one). ``GET /api/labels`` lists every feedback and outcome as labels
 tied to the evidence window.
 """
@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from andon.api.actions import Actions
 from andon.api.auth import Caller, needs
 from andon.api.schemas import (
+    InterventionOut,
     LabelOut,
     OutcomeIn,
     OutcomeResult,
-    RecommendationOut,
     TransitionIn,
     TransitionOut,
     TransitionResult,
@@ -36,35 +36,35 @@ def interventions_router(actions: Actions) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["api"])
     store = actions.store
 
-    @router.post("/recommendations/{rec_id}/transition")
-    def transition(rec_id: str, body: TransitionIn, caller: Giver) -> TransitionResult:
+    @router.post("/interventions/{intervention_id}/transition")
+    def transition(intervention_id: str, body: TransitionIn, caller: Giver) -> TransitionResult:
         """Move an intervention to ``to`` (409 with the reason if the lifecycle refuses)."""
         until = body.shelve_until
         if until is not None and until.tzinfo is None:
             until = until.replace(tzinfo=UTC)  # a time without offset is read as UTC
-        move, rec = actions.transition(rec_id, body.to, body.reason, caller.user,
+        move, iv = actions.transition(intervention_id, body.to, body.reason, caller.user,
                                        shelve_until=until)
         return TransitionResult(transition=TransitionOut.model_validate(move.to_dict()),
-                                recommendation=RecommendationOut.of(rec))
+                                intervention=InterventionOut.of(iv))
 
-    @router.post("/recommendations/{rec_id}/outcome", status_code=201)
-    def outcome(rec_id: str, body: OutcomeIn, caller: Giver) -> OutcomeResult:
+    @router.post("/interventions/{intervention_id}/outcome", status_code=201)
+    def outcome(intervention_id: str, body: OutcomeIn, caller: Giver) -> OutcomeResult:
         """Record what was found: fault_confirmed / no_fault / unsure and free text."""
-        label, rec = actions.record_outcome(rec_id, body.label, body.detail, caller.user)
-        return OutcomeResult(label=LabelOut.of(label), recommendation=RecommendationOut.of(rec))
+        label, iv = actions.record_outcome(intervention_id, body.label, body.detail, caller.user)
+        return OutcomeResult(label=LabelOut.of(label), intervention=InterventionOut.of(iv))
 
     @router.get("/labels")
     def list_labels(
         caller: Reader,
         since: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
-        recommendation: Annotated[str | None, Query(description="only this id")] = None,
+        intervention: Annotated[str | None, Query(description="only this id")] = None,
         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
     ) -> list[LabelOut]:
         """List labels (every feedback and outcome), oldest first."""
         del caller
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return [LabelOut.of(lb) for lb in store.labels(recommendation_id=recommendation,
+        return [LabelOut.of(lb) for lb in store.labels(intervention_id=intervention,
                                                         since=since, limit=limit)]
 
     return router

@@ -16,11 +16,11 @@ from andon.api.schemas import (
     FeedbackOut,
     FeedbackResult,
     Health,
+    InterventionOut,
     Me,
     ModelOut,
     QuarantinedDetail,
     QuarantinedOut,
-    RecommendationOut,
     SpecOut,
     SpecSaved,
     StageChangeIn,
@@ -35,7 +35,7 @@ __all__ = ["MAX_SPEC_BYTES", "api_router"]
 
 #: largest plant spec text ``PUT /api/spec`` accepts
 MAX_SPEC_BYTES = 1_000_000
-# The protocol has no count query; open recommendations are few (one per use case and asset).
+# The protocol has no count query; open interventions are few (one per use case and asset).
 _COUNT_LIMIT = 1_000_000
 
 Reader = Annotated[Caller, Depends(needs(Permission.READ))]
@@ -79,11 +79,11 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
 
     @router.get("/health")
     def health(caller: Reader) -> Health:
-        """Report liveness, open recommendations, stored samples and registered models."""
+        """Report liveness, open interventions, stored samples and registered models."""
         del caller
         return Health(
             status="ok",
-            open_recommendations=len(store.list_recommendations(open_only=True,
+            open_interventions=len(store.list_interventions(open_only=True,
                                                                 limit=_COUNT_LIMIT)),
             samples=store.sample_count(),
             models=[m.label for m in store.list_models()],
@@ -94,30 +94,30 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
         """Tell who the caller is and what they may do."""
         return Me.of(caller.user)
 
-    @router.get("/recommendations")
-    def list_recommendations(
+    @router.get("/interventions")
+    def list_interventions(
         caller: Reader,
         include_closed: Annotated[bool, Query(
             alias="all", description="include done, dismissed and expired")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    ) -> list[RecommendationOut]:
-        """List recommendations, newest first; open ones (not closed) unless ``all=true``."""
+    ) -> list[InterventionOut]:
+        """List interventions, newest first; open ones (not closed) unless ``all=true``."""
         del caller
-        recs = store.list_recommendations(open_only=not include_closed, limit=limit)
-        return [RecommendationOut.of(r) for r in recs]
+        ivs = store.list_interventions(open_only=not include_closed, limit=limit)
+        return [InterventionOut.of(r) for r in ivs]
 
-    @router.get("/recommendations/{rec_id}")
-    def get_recommendation(rec_id: str, caller: Reader) -> RecommendationOut:
-        """Show one recommendation with its evidence (404 if unknown)."""
+    @router.get("/interventions/{intervention_id}")
+    def get_intervention(intervention_id: str, caller: Reader) -> InterventionOut:
+        """Show one intervention with its evidence (404 if unknown)."""
         del caller
-        return RecommendationOut.of(store.get_recommendation(rec_id))
+        return InterventionOut.of(store.get_intervention(intervention_id))
 
-    @router.get("/recommendations/{rec_id}/feedback")
-    def list_feedback(rec_id: str, caller: Reader) -> list[FeedbackOut]:
-        """List the feedback given on a recommendation, oldest first (404 if unknown)."""
+    @router.get("/interventions/{intervention_id}/feedback")
+    def list_feedback(intervention_id: str, caller: Reader) -> list[FeedbackOut]:
+        """List the feedback given on an intervention, oldest first (404 if unknown)."""
         del caller
-        store.get_recommendation(rec_id)
-        return [FeedbackOut.of(fb) for fb in store.feedback_for(rec_id)]
+        store.get_intervention(intervention_id)
+        return [FeedbackOut.of(fb) for fb in store.feedback_for(intervention_id)]
 
     @router.get("/models")
     def list_models(caller: Reader) -> list[ModelOut]:
@@ -164,12 +164,12 @@ def _quarantine_routes(router: APIRouter, store: Store) -> None:
 def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) -> None:
     """Add the routes that change state (feedback, models, spec, tokens)."""
 
-    @router.post("/recommendations/{rec_id}/feedback", status_code=201)
-    def give_feedback(rec_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
+    @router.post("/interventions/{intervention_id}/feedback", status_code=201)
+    def give_feedback(intervention_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
         """Record acted / deferred / dismissed (deferring and dismissing need a reason)."""
-        fb, rec = actions.give_feedback(rec_id, body.kind, body.reason, caller.user)
+        fb, iv = actions.give_feedback(intervention_id, body.kind, body.reason, caller.user)
         return FeedbackResult(feedback=FeedbackOut.of(fb),
-                              recommendation=RecommendationOut.of(rec))
+                              intervention=InterventionOut.of(iv))
 
     @router.post("/models/{name}/{version}/promote")
     def promote_model(name: str, version: int, body: StageChangeIn,

@@ -10,14 +10,14 @@ from andon.auth.access import PERMISSIONS, User
 from andon.contracts.quarantine import Quarantined
 from andon.edge.heartbeat import EdgeStatus
 from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Contribution,
     Feedback,
     FeedbackKind,
+    Intervention,
     Label,
     OutcomeLabel,
-    Recommendation,
-    recommendation_document,
+    intervention_document,
 )
 from andon.registry.record import ModelRecord
 
@@ -28,6 +28,7 @@ __all__ = [
     "FeedbackOut",
     "FeedbackResult",
     "Health",
+    "InterventionOut",
     "LabelOut",
     "Me",
     "ModelOut",
@@ -35,7 +36,6 @@ __all__ = [
     "OutcomeResult",
     "QuarantinedDetail",
     "QuarantinedOut",
-    "RecommendationOut",
     "SpecOut",
     "SpecSaved",
     "StageChangeIn",
@@ -58,7 +58,7 @@ class Health(_Out):
     """Liveness plus a glance at what the store holds."""
 
     status: str = Field(description="'ok' when the API and its store answer")
-    open_recommendations: int
+    open_interventions: int
     samples: int
     models: list[str] = Field(description="model labels, e.g. 'pump-bearing v2'")
 
@@ -146,7 +146,7 @@ class LabelOut(_Out):
     """One label (feedback or outcome) tied to the evidence window."""
 
     id: int | None
-    recommendation_id: str
+    intervention_id: str
     asset: str
     use_case: str
     model: str
@@ -167,8 +167,8 @@ class LabelOut(_Out):
         return cls.model_validate(label.to_dict())
 
 
-class RecommendationOut(_Out):
-    """A recommendation: the action, on which asset, by when, owned by whom, and why."""
+class InterventionOut(_Out):
+    """An intervention: the action, on which asset, by when, owned by whom, and why."""
 
     id: str
     use_case: str
@@ -207,13 +207,13 @@ class RecommendationOut(_Out):
     updated_at: datetime
 
     @classmethod
-    def of(cls, rec: Recommendation) -> Self:
-        """Describe a recommendation (the same document the edge publishes on the UNS)."""
-        return cls.model_validate(recommendation_document(rec))
+    def of(cls, iv: Intervention) -> Self:
+        """Describe an intervention (the same document the edge publishes on the UNS)."""
+        return cls.model_validate(intervention_document(iv))
 
 
 class FeedbackIn(BaseModel):
-    """What the owner says about a recommendation."""
+    """What the owner says about an intervention."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -223,9 +223,9 @@ class FeedbackIn(BaseModel):
 
 
 class FeedbackOut(_Out):
-    """Feedback given on a recommendation."""
+    """Feedback given on an intervention."""
 
-    recommendation_id: str
+    intervention_id: str
     kind: FeedbackKind
     reason: str
     by: str
@@ -235,29 +235,29 @@ class FeedbackOut(_Out):
     @classmethod
     def of(cls, fb: Feedback) -> Self:
         """Describe feedback."""
-        return cls(recommendation_id=fb.recommendation_id, kind=fb.kind, reason=fb.reason,
+        return cls(intervention_id=fb.intervention_id, kind=fb.kind, reason=fb.reason,
                    by=fb.by, at=fb.at, via=fb.via)
 
 
 class FeedbackResult(_Out):
-    """The feedback just recorded and the recommendation it moved."""
+    """The feedback just recorded and the intervention it moved."""
 
     feedback: FeedbackOut
-    recommendation: RecommendationOut
+    intervention: InterventionOut
 
 
 class TransitionResult(_Out):
     """The move just recorded and the intervention it moved."""
 
     transition: TransitionOut
-    recommendation: RecommendationOut
+    intervention: InterventionOut
 
 
 class OutcomeResult(_Out):
     """The outcome label just recorded and the intervention it belongs to."""
 
     label: LabelOut
-    recommendation: RecommendationOut
+    intervention: InterventionOut
 
 
 class ModelOut(_Out):

@@ -120,9 +120,9 @@ class QueuedOut(_Out):
     @classmethod
     def of(cls, item: QueuedRec, now: datetime) -> Self:
         """Describe a queued intervention as of ``now``."""
-        rec = item.rec
-        return cls(position=item.position, id=rec.id, use_case=rec.use_case, asset=rec.asset,
-                   action=rec.action, detections=rec.detections, queued_at=item.queued_at,
+        iv = item.iv
+        return cls(position=item.position, id=iv.id, use_case=iv.use_case, asset=iv.asset,
+                   action=iv.action, detections=iv.detections, queued_at=item.queued_at,
                    waiting_s=max(0.0, (now - item.queued_at).total_seconds()))
 
 

@@ -26,7 +26,7 @@ __all__ = [
 class Permission(StrEnum):
     """Things a caller may do."""
 
-    READ = "read"  # see recommendations, models, health
+    READ = "read"  # see interventions, models, health
     FEEDBACK = "feedback"  # record acted / deferred / dismissed
     MANAGE_MODELS = "manage_models"  # register / train models
     CHANGE_SPEC = "change_spec"  # replace the plant spec; manage users

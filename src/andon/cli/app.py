@@ -60,10 +60,13 @@ app = typer.Typer(
 )
 spec_app = typer.Typer(help="Check and show plant spec files.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage logins and API tokens.", no_args_is_help=True)
-recs_app = typer.Typer(help="List recommendations.", no_args_is_help=True)
+interventions_app = typer.Typer(help="List interventions.", no_args_is_help=True)
 app.add_typer(spec_app, name="spec")
 app.add_typer(users_app, name="users")
-app.add_typer(recs_app, name="recommendations")
+app.add_typer(interventions_app, name="interventions")
+# the pre-0.2 name of the same group, kept for one release (hidden from --help; see CHANGELOG)
+app.add_typer(interventions_app, name="recommendations", hidden=True, deprecated=True,
+              help="The pre-0.2 name of 'andon interventions' (removed in 0.3).")
 app.add_typer(registry_app, name="registry")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(connect_app, name="connect")
@@ -224,8 +227,8 @@ def edge(
         "--outbox", help="Store-and-forward outbox file (SQLite); default: "
         "MODELS_DIR/../EDGE_ID-outbox.db.")] = None,
     outbox_capacity: Annotated[int, typer.Option(
-        help="Outbox bound in items; when full the oldest non-recommendation items are "
-        "dropped (counted), recommendations never.")] = 10_000,
+        help="Outbox bound in items; when full the oldest non-intervention items are "
+        "dropped (counted), interventions never.")] = 10_000,
     heartbeat: Annotated[float, typer.Option(help="Seconds between heartbeats.")] = 10.0,
     scoring_stall: Annotated[float, typer.Option(
         help="Score on a worker thread and restart it when one window takes longer than this "
@@ -243,7 +246,7 @@ def edge(
         help="Forward recorded samples and events to the central side through the outbox "
         "(andon serve --broker ingests them).")] = False,
 ) -> None:
-    """Run the edge: subscribe to the lines, score windows, publish and store recommendations.
+    """Run the edge: subscribe to the lines, score windows, publish and store interventions.
 
     It serves, per use case, the production model version whose signature verifies against
     the trusted keys; anything else is refused (kept as a model_refused event). What it
@@ -289,7 +292,7 @@ def edge(
         s = runtime.stats
         console.print(f"edge stopped: {s.received} received, {s.rejected} rejected, "
                       f"{s.recorded} recorded, {s.scored} windows scored, "
-                      f"{s.recommendations} recommendations; {s.link.buffer_depth} items left "
+                      f"{s.interventions} interventions; {s.link.buffer_depth} items left "
                       f"in the outbox", highlight=False)
         if s.failed:
             console.print(f"[red]{s.failed} messages failed on an Andon bug[/red] (logged with "
@@ -427,7 +430,7 @@ def serve(
     models_dir: ModelsOpt = DEFAULT_DATA / "models",
     broker_url: Annotated[str | None, typer.Option(
         "--broker", help="Also ingest what edges forward (andon edge --forward) from this "
-        "MQTT broker into the store: samples, recommendations, events, heartbeats; publish "
+        "MQTT broker into the store: samples, interventions, events, heartbeats; publish "
         "interventions on .../{asset}/_andon/intervention (the spec's sinks.uns).")] = None,
     ledger: Annotated[Path | None, typer.Option(
         help="The ingest's order ledger (SQLite); default: next to MODELS_DIR.")] = None,
@@ -485,8 +488,8 @@ def demo(
     broker_url: Annotated[str | None, typer.Option("--broker", help="Use this MQTT broker "
                                                    "instead of the embedded one.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    exit_on_recommendation: Annotated[bool, typer.Option(help="Stop once the first "
-                                                         "recommendation is raised.")] = False,
+    exit_on_intervention: Annotated[bool, typer.Option(help="Stop once the first "
+                                                         "intervention is raised.")] = False,
 ) -> None:
     """Run the demo plant end to end: broker, simulator, training, edge and inbox."""
     from andon.services.demo import DemoConfig, run_demo  # noqa: PLC0415
@@ -494,7 +497,7 @@ def demo(
     plant = load_spec(spec)
     config = DemoConfig(spec_path=spec, data_dir=data_dir, speed=speed, seed=seed,
                         http_port=port, broker=broker_url, timeout_s=timeout,
-                        exit_on_recommendation=exit_on_recommendation)
+                        exit_on_intervention=exit_on_intervention)
     console.rule("[bold]Andon demo")
     console.print(f"{plant.enterprise.name}: {len(plant.sites)} sites, {len(plant.assets())} "
                   f"assets, {plant.tag_count()} tags; injected fault: bearing wear on P-101")
@@ -587,21 +590,21 @@ def users_token(
     console.print(token, highlight=False)
 
 
-# -- recommendations ------------------------------------------------------------------------
-@recs_app.command("list")
-def recs_list(
+# -- interventions ------------------------------------------------------------------------
+@interventions_app.command("list")
+def ivs_list(
     db: DbOpt = DEFAULT_DB,
     all_: Annotated[bool, typer.Option("--all", help="Include closed ones.")] = False,
 ) -> None:
-    """List recommendations, newest first."""
+    """List interventions, newest first."""
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        recs = store.list_recommendations(open_only=not all_)
-    table = Table(title="Recommendations")
+        ivs = store.list_interventions(open_only=not all_)
+    table = Table(title="Interventions")
     for col in ("asset", "action", "deadline", "owner", "state", "priority", "why"):
         table.add_column(col, overflow="fold")
-    for r in recs:
+    for r in ivs:
         deadline = f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}"
         owner = r.owner_role + (f" ({r.assignee})" if r.assignee else "")
         table.add_row(r.asset_name, r.action, deadline, owner, r.state.value,

@@ -4,7 +4,7 @@
 ``andon connect opcua ENDPOINT`` an OPC UA client. Either reads the site's tag map from the
 spec (``--site``), turns what it receives into canonical samples, and hands them to the same
 edge runtime as ``andon edge``: data contracts, quarantine, recording, windows, scoring and
-recommendations (stored; publishing recommendations on the UNS is ``andon edge``'s job).
+interventions (stored; publishing interventions on the UNS is ``andon edge``'s job).
 """
 
 from __future__ import annotations
@@ -145,5 +145,5 @@ def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> N
         s = edge.stats
         console.print(f"edge: {s.recorded} recorded, {s.quarantined} quarantined ({s.rejected} "
                       f"undecodable), {s.duplicates} duplicates, {s.scored} windows scored, "
-                      f"{s.recommendations} recommendations", highlight=False)
+                      f"{s.interventions} interventions", highlight=False)
 

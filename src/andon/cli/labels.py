@@ -22,7 +22,7 @@ labels_app = typer.Typer(
 console = Console()
 
 #: CSV columns, in order
-COLUMNS = ("id", "recommendation_id", "asset", "use_case", "model", "model_version",
+COLUMNS = ("id", "intervention_id", "asset", "use_case", "model", "model_version",
            "window_start", "window_end", "kind", "label", "detail", "by", "at", "via")
 
 

@@ -16,6 +16,7 @@ import typer
 from pydantic import BaseModel
 
 from andon.api import create_app, route_table
+from andon.api.aliases import LEGACY_PATHS, LEGACY_QUERY
 from andon.clock import SystemClock
 from andon.spec import PlantSpec
 from andon.spec.loader import load_spec
@@ -38,6 +39,9 @@ def cli_reference() -> str:
         commands = getattr(cmd, "commands", None)
         if commands is not None:
             for name in sorted(commands):
+                if getattr(commands[name], "hidden", False):
+                    hidden.append(([*path, name], commands[name]))
+                    continue
                 walk(commands[name], [*path, name])
             return
         out.append(f"## `andon {' '.join(path)}`\n\n{(cmd.help or '').strip()}\n\n")
@@ -54,7 +58,11 @@ def cli_reference() -> str:
             out.extend(f"| {a} | {b} | {_cell(c)} | {_cell(d)} |\n" for a, b, c, d in rows)
             out.append("\n")
 
+    hidden: list[tuple[list[str], Any]] = []
     walk(root, [])
+    if hidden:
+        out.append("## Deprecated aliases\n\nKept for one release, hidden from `--help`:\n\n")
+        out.extend(f"- `andon {' '.join(path)}`: {_first(cmd.help)}\n" for path, cmd in hidden)
     return "".join(out)
 
 
@@ -71,6 +79,12 @@ def routes_reference(spec: PlantSpec) -> str:
     out = [HEADER, "# HTTP routes\n\n", intro, "| method | path | permission |\n|---|---|---|\n"]
     out.extend(f"| {m} | `{p}` | {perm.value if perm else 'public'} |\n"
                for m, p, perm in sorted(rows, key=lambda r: (r[1], r[0])))
+    out.append("\n## Deprecated aliases\n\nServed by their successor (same permission, same "
+               "answer) with `Deprecation: true` and a `Link` to it, for one release:\n\n"
+               "| old | new |\n|---|---|\n")
+    out.extend(f"| `{old}/...` | `{new}/...` |\n" for old, new in LEGACY_PATHS.items())
+    out.extend(f"| `{path}?{old}=` | `{path}?{new}=` |\n"
+               for (path, old), new in LEGACY_QUERY.items())
     return "".join(out)
 
 

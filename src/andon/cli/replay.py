@@ -85,8 +85,8 @@ def replay(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write per-window scores here (CSV: window end, asset, score, "
         "threshold, anomalous, top features).")] = None,
-    recommendations: Annotated[Path | None, typer.Option(
-        "--recommendations", help="Write the recommendations that would have been raised "
+    interventions: Annotated[Path | None, typer.Option(
+        "--interventions", help="Write the interventions that would have been raised "
         "here (CSV).")] = None,
     models: Annotated[Path, typer.Option(
         "--models", help="Directory of model artifacts.")] = DEFAULT_DATA / "models",
@@ -108,7 +108,7 @@ def replay(
 
     The same contracts, windows, features, model and decider as 'andon edge'; nothing is
     recorded. Prints a summary: rows read, rejected (file:line), quarantined by rule, windows
-    scored, anomalies, recommendations, and the first detection per asset with its lead time
+    scored, anomalies, interventions, and the first detection per asset with its lead time
     before a confirmed failure (from work orders imported into --db).
     """
     from andon.connectors.historian import HistorianExport  # noqa: PLC0415
@@ -137,18 +137,18 @@ def replay(
             stack.callback(registry.close)
         scores = None if out is None else stack.enter_context(
             out.open("w", newline="", encoding="utf-8"))
-        recs = None if recommendations is None else stack.enter_context(
-            recommendations.open("w", newline="", encoding="utf-8"))
+        ivs = None if interventions is None else stack.enter_context(
+            interventions.open("w", newline="", encoding="utf-8"))
         with bar:
             summary = replay_export(export, plant, use_case, models, registry=registry,
                                     model_version=model_version, scores=scores,
-                                    recommendations=recs, progress=progress)
+                                    interventions=ivs, progress=progress)
     for line in summary.lines():
         if line.startswith("warning: "):
             _warn(line.removeprefix("warning: "))
         else:
             console.print(line, highlight=False, soft_wrap=True)
-    for path, what in ((out, "scores"), (recommendations, "recommendations")):
+    for path, what in ((out, "scores"), (interventions, "interventions")):
         if path is not None:
             console.print(f"{what} written to {path}", highlight=False)
 

@@ -78,8 +78,8 @@ def load(
     owners = {uc.id: uc.owner_role for uc in plant.use_cases}
     with open_store(db) as store:
         # open ones raised before the period still count as stale
-        recs = store.list_recommendations(open_only=False, limit=_MAX, until=end)
-    report = load_figures(load_items(recs, owners.get), start=start, end=end, now=end)
+        ivs = store.list_interventions(open_only=False, limit=_MAX, until=end)
+    report = load_figures(load_items(ivs, owners.get), start=start, end=end, now=end)
     if as_json:
         typer.echo(json.dumps(_as_json(report), indent=2))
         return

@@ -1,15 +1,15 @@
-"""The edge runtime: runs next to the machines, turns UNS samples into recommendations.
+"""The edge runtime: runs next to the machines, turns UNS samples into interventions.
 
 Good means: it keeps up with its line's samples, never crashes on a bad message (it is
 counted and kept with its reason), scores every complete window of every watched asset with
 the use case's production model, loaded only if its signature verifies against the plant's
 trusted keys (otherwise the last good model keeps scoring), and publishes and stores at most
-one open recommendation per problem. On the way out, it loses nothing the broker could not
+one open intervention per problem. On the way out, it loses nothing the broker could not
 take (a durable outbox, replayed in order with idempotency keys), says where it stands (link
 state, birth, heartbeat, last will), publishes only on its own topics (the guard), and keeps
 ingesting when a model hangs (the watchdog). With a central Andon, it forwards what it
 recorded through the same outbox, pulls its production models into a local cache (verified
-before use; the cache serves when the central side is down), and blocks any recommendation
+before use; the cache serves when the central side is down), and blocks any intervention
 outside its use case's action envelope.
 """
 
@@ -24,8 +24,8 @@ from andon.edge.runtime import (
     Edge,
     EdgeStats,
     default_edge_id,
-    recommendation_key,
-    recommendation_payload,
+    intervention_key,
+    intervention_payload,
     run_edge,
 )
 from andon.edge.uplink import Uplink
@@ -50,8 +50,8 @@ __all__ = [
     "WatchdogStats",
     "config_hash",
     "default_edge_id",
+    "intervention_key",
+    "intervention_payload",
     "pull_models",
-    "recommendation_key",
-    "recommendation_payload",
     "run_edge",
 ]

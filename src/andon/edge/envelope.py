@@ -1,19 +1,19 @@
-"""The action envelope: a recommendation outside its use case's envelope never leaves the edge.
+"""The action envelope: an intervention outside its use case's envelope never leaves the edge.
 
 Andon advises; it never acts. Besides the publish guard (no tag or command topic, ever), each
-use case may declare in the spec what its recommendations may propose::
+use case may declare in the spec what its interventions may propose::
 
     envelope:
       verbs: [inspect, lubricate, replace]      # first word of the rendered action
       setpoints: {speed: [1200, 2900]}          # tag -> [min, max] of a proposed set-point
 
-``EnvelopeCheck.allows`` is called on every recommendation before it is stored or published.
-A recommendation whose action verb is not allowed, or that proposes a set-point for a tag
+``EnvelopeCheck.allows`` is called on every intervention before it is stored or published.
+An intervention whose action verb is not allowed, or that proposes a set-point for a tag
 with no declared range or outside its range, is **blocked**: not stored, not published, and
 not delivered; it is logged and kept as an ``envelope_blocked`` event (once per use case,
 asset and reason an hour), and counted (``blocked``).
 
-Set-points: a recommendation proposes them through a ``setpoints`` mapping (tag -> value),
+Set-points: an intervention proposes them through a ``setpoints`` mapping (tag -> value),
 read from the record if it has one (``proposed_setpoints``); none is proposed today by the
 built-in decider, so only the verbs apply to it.
 """
@@ -28,7 +28,7 @@ import structlog
 
 from andon.clock import Clock
 from andon.events import Event
-from andon.interventions import Recommendation
+from andon.interventions import Intervention
 from andon.spec.model import ActionEnvelope, PlantSpec
 
 __all__ = ["EnvelopeCheck", "proposed_setpoints", "violation"]
@@ -38,9 +38,9 @@ log = structlog.get_logger("andon.edge.envelope")
 _REPEAT = timedelta(hours=1)
 
 
-def proposed_setpoints(rec: object) -> dict[str, float]:
-    """The set-points a recommendation proposes (tag -> value); empty if none."""
-    found = getattr(rec, "setpoints", None)
+def proposed_setpoints(iv: object) -> dict[str, float]:
+    """The set-points an intervention proposes (tag -> value); empty if none."""
+    found = getattr(iv, "setpoints", None)
     if not isinstance(found, Mapping):
         return {}
     out: dict[str, float] = {}
@@ -81,7 +81,7 @@ def violation(envelope: ActionEnvelope, action: str, setpoints: Mapping[str, flo
 
 
 class EnvelopeCheck:
-    """Check recommendations against their use case's envelope (see the module docstring)."""
+    """Check interventions against their use case's envelope (see the module docstring)."""
 
     def __init__(self, spec: PlantSpec, clock: Clock,
                  record: Callable[[Event], None] | None = None) -> None:
@@ -91,23 +91,23 @@ class EnvelopeCheck:
         self.blocked = 0
         self._noted: dict[tuple[str, str, str], datetime] = {}
 
-    def allows(self, rec: Recommendation) -> bool:
-        """True if ``rec`` is inside its envelope (or its use case declares none)."""
-        envelope = self.envelopes.get(rec.use_case)
+    def allows(self, iv: Intervention) -> bool:
+        """True if ``iv`` is inside its envelope (or its use case declares none)."""
+        envelope = self.envelopes.get(iv.use_case)
         if envelope is None:
             return True
-        reason = violation(envelope, rec.action, proposed_setpoints(rec))
+        reason = violation(envelope, iv.action, proposed_setpoints(iv))
         if reason is None:
             return True
         self.blocked += 1
         now = self.clock.now()
-        key = (rec.use_case, rec.asset, reason)
+        key = (iv.use_case, iv.asset, reason)
         last = self._noted.get(key)
         if last is None or now - last >= _REPEAT:
             self._noted[key] = now
-            log.warning("recommendation blocked by its envelope", use_case=rec.use_case,
-                        asset=rec.asset, reason=reason)
+            log.warning("intervention blocked by its envelope", use_case=iv.use_case,
+                        asset=iv.asset, reason=reason)
             if self.record is not None:
-                self.record(Event("envelope_blocked", f"{rec.use_case}/{rec.asset}",
-                                  f"{rec.id}: {reason}; action {rec.action!r}", now))
+                self.record(Event("envelope_blocked", f"{iv.use_case}/{iv.asset}",
+                                  f"{iv.id}: {reason}; action {iv.action!r}", now))
         return False

@@ -5,7 +5,7 @@ or a bug produces, the edge must never write a tag topic (a fake sample), a comm
 (``.../cmd/...``: an actuation) or anything outside its enterprise. Every publish of the edge
 goes through ``PublishGuard.check``; the allowlist is, for enterprise ``ent`` and edge ``id``:
 
-- ``andon/v1/ent/+/+/+/+/_andon/recommendation``: recommendations, one per asset topic
+- ``andon/v1/ent/+/+/+/+/_andon/intervention/edge``: interventions, one per asset topic
 - ``andon/v1/ent/_andon/edge/id/+``: the edge's own state, heartbeat and event topics
 
 A blocked topic is counted (``blocked``) and remembered (``blocked_topics``, the last 100);
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from andon.namespace.topics import edge_topic, recommendation_filter
+from andon.namespace.topics import edge_intervention_filter, edge_topic
 
 __all__ = ["PublishGuard", "topic_matches"]
 
@@ -50,8 +50,8 @@ class PublishGuard:
 
     @classmethod
     def for_edge(cls, enterprise: str, edge_id: str) -> PublishGuard:
-        """The allowlist of an edge: its recommendations and its own ``_andon/edge`` topics."""
-        return cls([recommendation_filter(enterprise), edge_topic(enterprise, edge_id, "+")])
+        """The allowlist of an edge: its interventions and its own ``_andon/edge`` topics."""
+        return cls([edge_intervention_filter(enterprise), edge_topic(enterprise, edge_id, "+")])
 
     def check(self, topic: str) -> bool:
         """True if ``topic`` may be published; otherwise count and remember it, False."""

@@ -1,16 +1,16 @@
 """Store-and-forward outbox: a bounded, durable queue of what the edge publishes.
 
-Every outbound item (a recommendation, an edge event) is appended here first, in its own
+Every outbound item (an intervention, an edge event) is appended here first, in its own
 SQLite file (WAL, ``synchronous=FULL``) next to the edge's data, and removed only once the
 broker has confirmed it (see ``andon.edge.uplink``). So a broker outage, or an edge restart
 during one, loses nothing the edge decided.
 
 Each item carries:
 
-- ``key``: its idempotency key (a recommendation's id and detections count, ``rec-1:3``).
+- ``key``: its idempotency key (an intervention's id and detections count, ``rec-1:3``).
   Appending a key already queued is a no-op; the key is in the published payload (``"key"``)
   so that consumers drop duplicates (delivery is at least once).
-- ``source`` and ``seq``: a per-source order (source = the asset for recommendations, the
+- ``source`` and ``seq``: a per-source order (source = the asset for interventions, the
   edge for its events, the sample source for forwarded samples). ``seq`` grows by one per
   item of a source, survives reopening, and is in the payload (``"seq"``), so consumers can
   restore the order of a source.
@@ -18,9 +18,9 @@ Each item carries:
   file starts its ``seq`` at 1 again, so a consumer orders by (``epoch``, ``source``, ``seq``).
 
 Full-buffer policy (``capacity`` items): when full, appending drops the **oldest
-non-recommendation** item to make room. Recommendations are never dropped: when only
-recommendations remain, a new non-recommendation item is refused (and counted as dropped),
-while a new recommendation is still accepted beyond ``capacity`` (their number is bounded by
+non-intervention** item to make room. Interventions are never dropped: when only
+interventions remain, a new non-intervention item is refused (and counted as dropped),
+while a new intervention is still accepted beyond ``capacity`` (their number is bounded by
 the open problems the edge raises, each update of one being one item). Every dropped item is
 counted by kind in ``dropped()``, which survives reopening.
 """
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECOMMENDATION", "Outbox", "OutboxItem"]
+__all__ = ["INTERVENTION", "Outbox", "OutboxItem"]
 
 #: the kind that is never dropped
-RECOMMENDATION = "recommendation"
+INTERVENTION = "intervention"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -134,14 +134,14 @@ class Outbox:
             return OutboxItem(cur.lastrowid, kind, key, source, seq, topic, payload, retain)
 
     def _make_room(self, kind: str) -> bool:
-        """Drop the oldest non-recommendation item; False if there is none to drop.
+        """Drop the oldest non-intervention item; False if there is none to drop.
 
-        A recommendation is let in anyway (recommendations are never dropped nor refused).
+        An intervention is let in anyway (interventions are never dropped nor refused).
         """
         row = self._db.execute("SELECT id, kind FROM items WHERE kind != ? ORDER BY id LIMIT 1",
-                               (RECOMMENDATION,)).fetchone()
+                               (INTERVENTION,)).fetchone()
         if row is None:
-            return kind == RECOMMENDATION
+            return kind == INTERVENTION
         self._db.execute("DELETE FROM items WHERE id = ?", (row[0],))
         self._count_drop(str(row[1]))
         return True

@@ -33,19 +33,19 @@ from andon.edge.envelope import EnvelopeCheck
 from andon.edge.forward import Forwarder
 from andon.edge.heartbeat import EdgeIdentity
 from andon.edge.link import Backoff, LinkStats
-from andon.edge.outbox import RECOMMENDATION, Outbox
+from andon.edge.outbox import INTERVENTION, Outbox
 from andon.edge.pull import cached_version
 from andon.edge.uplink import Uplink
 from andon.edge.watchdog import ScoringWatchdog, WatchdogStats
 from andon.errors import ModelError, PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
-from andon.interventions import Decider, Detection, Recommendation, recommendation_document
+from andon.interventions import Decider, Detection, Intervention, intervention_document
 from andon.interventions.gate import Gate
 from andon.namespace import (
+    edge_intervention_topic,
     encode_sample,
     line_filter,
     parse_tag_topic,
-    recommendation_topic,
 )
 from andon.namespace.sample import Sample, decode_at
 from andon.namespace.tagmap import TagBinding
@@ -56,7 +56,7 @@ from andon.spec.model import PlantSpec, Tag, UseCase
 from andon.store.base import Event, Store
 
 __all__ = ["Edge", "EdgeStats", "Outbound", "default_edge_id", "housekeeping",
-           "recommendation_key", "recommendation_payload", "run_edge"]
+           "intervention_key", "intervention_payload", "run_edge"]
 
 log = structlog.get_logger("andon.edge")
 #: module constants: an enum member lookup costs ~140 ns, several times per sample
@@ -94,7 +94,7 @@ class EdgeStats:
     unscored: int = 0  # windows closed before a model was available
     scored: int = 0
     anomalous: int = 0
-    recommendations: int = 0  # recommendations raised or updated
+    interventions: int = 0  # interventions raised or updated
     last_source_ms: int = 0  # newest source timestamp seen
     models: dict[str, str] = field(default_factory=dict)  # use case -> model label
     link: LinkStats = field(default_factory=LinkStats)  # outbound: link state, outbox, guard
@@ -146,7 +146,7 @@ class Edge:
         self.outbound: Outbound | None = None
         #: scores windows on a worker thread, restarted if a model hangs (``enable_watchdog``)
         self.watchdog: ScoringWatchdog | None = None
-        #: blocks recommendations outside their use case's action envelope (spec)
+        #: blocks interventions outside their use case's action envelope (spec)
         self.envelope = EnvelopeCheck(spec, clock, record=self.keep_event)
         #: called with every scored window's detection, before deciding (replay backtests)
         self.on_score: Callable[[Detection], None] | None = None
@@ -368,36 +368,36 @@ class Edge:
             self.stats.anomalous += 1
         if self.on_score is not None:
             self.on_score(detection)
-        rec = self._decider.decide(detection)
-        if rec is not None and not self.envelope.allows(rec):
-            rec = None  # blocked before the gate: it must not count toward rate limits, floods
-        known = None if rec is None else model.in_distribution(np.asarray(vec, np.float64))
-        for out in self.gate.admit(detection, rec, known):
-            if out.emit and out.rec is not None:
-                self._emit(out.rec)
+        iv = self._decider.decide(detection)
+        if iv is not None and not self.envelope.allows(iv):
+            iv = None  # blocked before the gate: it must not count toward rate limits, floods
+        known = None if iv is None else model.in_distribution(np.asarray(vec, np.float64))
+        for out in self.gate.admit(detection, iv, known):
+            if out.emit and out.iv is not None:
+                self._emit(out.iv)
 
     def release_queued(self) -> int:
         """Emit queued interventions whose position has a free slot now; how many."""
-        released = [o.rec for o in self.gate.release_due() if o.emit and o.rec is not None]
-        for rec in released:
-            self._emit(rec)
+        released = [o.iv for o in self.gate.release_due() if o.emit and o.iv is not None]
+        for iv in released:
+            self._emit(iv)
         return len(released)
 
-    def _emit(self, rec: Recommendation) -> None:
-        if not self.envelope.allows(rec):
+    def _emit(self, iv: Intervention) -> None:
+        if not self.envelope.allows(iv):
             return  # outside its use case's action envelope: blocked, logged, kept as event
-        self.store.save_recommendation(rec)
-        self.stats.recommendations += 1
-        if rec.detections == 1:
-            log.info("recommendation", asset=rec.asset, action=rec.action,
-                     deadline=rec.deadline.isoformat(), owner=rec.owner_role,
-                     priority=rec.priority.value, key=rec.key)
-        topic = recommendation_topic(rec.enterprise, rec.site, rec.area, rec.line, rec.asset)
+        self.store.save_intervention(iv)
+        self.stats.interventions += 1
+        if iv.detections == 1:
+            log.info("intervention", asset=iv.asset, action=iv.action,
+                     deadline=iv.deadline.isoformat(), owner=iv.owner_role,
+                     priority=iv.priority.value, key=iv.key)
+        topic = edge_intervention_topic(iv.enterprise, iv.site, iv.area, iv.line, iv.asset)
         if self.outbound is not None:
-            self.outbound.send(RECOMMENDATION, recommendation_key(rec), rec.asset, topic,
-                               recommendation_payload(rec))
+            self.outbound.send(INTERVENTION, intervention_key(iv), iv.asset, topic,
+                               intervention_payload(iv))
         elif self.publish is not None:
-            self.publish(topic, json.dumps(recommendation_payload(rec)).encode())
+            self.publish(topic, json.dumps(intervention_payload(iv)).encode())
 
     def reject(self, where: str, payload: bytes, reason: str) -> None:
         """Quarantine input a connector could not decode (``andon.connectors.base.PointSink``)."""
@@ -577,14 +577,14 @@ def _stamps(vdir: Path) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def recommendation_key(rec: Recommendation) -> str:
-    """Idempotency key of one published state of a recommendation: ``{id}:{detections}``."""
-    return f"{rec.id}:{rec.detections}"
+def intervention_key(iv: Intervention) -> str:
+    """Idempotency key of one published state of an intervention: ``{id}:{detections}``."""
+    return f"{iv.id}:{iv.detections}"
 
 
-def recommendation_payload(rec: Recommendation) -> dict[str, Any]:
-    """The JSON published for a recommendation: the same document the API returns."""
-    return recommendation_document(rec)
+def intervention_payload(iv: Intervention) -> dict[str, Any]:
+    """The JSON published for an intervention: the same document the API returns."""
+    return intervention_document(iv)
 
 
 async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,

@@ -1,6 +1,6 @@
 """The edge's outbound side: one broker connection, the outbox, the guard, birth and heartbeat.
 
-``Uplink.send`` is the one way the edge publishes an item (a recommendation, an edge event):
+``Uplink.send`` is the one way the edge publishes an item (an intervention, an edge event):
 the guard checks the topic, the item is appended to the durable outbox, and the drain loop
 publishes it (QoS 1) as soon as the link is up. An item leaves the outbox only once the broker
 has confirmed it: after each batch the uplink publishes a probe on its private

@@ -11,17 +11,17 @@ the evidence window.
 
 from andon.interventions.decide import Decider, Detection
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Contribution,
     Feedback,
     FeedbackKind,
+    Intervention,
     Label,
     Outcome,
     OutcomeLabel,
-    Recommendation,
     apply_feedback,
     apply_outcome,
-    recommendation_document,
+    intervention_document,
     render_action,
 )
 
@@ -31,15 +31,15 @@ __all__ = [
     "Detection",
     "Feedback",
     "FeedbackKind",
+    "Intervention",
     "InterventionState",
     "Label",
     "Outcome",
     "OutcomeLabel",
     "Priority",
-    "Recommendation",
     "TransitionRecord",
     "apply_feedback",
     "apply_outcome",
-    "recommendation_document",
+    "intervention_document",
     "render_action",
 ]

@@ -1,8 +1,8 @@
-"""From scores to recommendations: persistence, dedup, deadline, action text.
+"""From scores to interventions: persistence, dedup, deadline, action text.
 
 The ``Decider`` is pure: it is fed one ``Detection`` per scored window and answers with the
-recommendation to create or update (or nothing). It needs a way to find the open
-recommendation of an asset (``OpenLookup``), which the runtime backs with the store.
+intervention to create or update (or nothing). It needs a way to find the open
+intervention of an asset (``OpenLookup``), which the runtime backs with the store.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     SYSTEM,
     Contribution,
-    Recommendation,
+    Intervention,
     dedup_key,
     render_action,
 )
@@ -50,24 +50,24 @@ class Detection:
 
 
 class OpenLookup(Protocol):
-    """Finds the open recommendation of a use case on an asset, if any."""
+    """Finds the open intervention of a use case on an asset, if any."""
 
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """Return the open recommendation (any state but done, dismissed, expired), or None."""
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        """Return the open intervention (any state but done, dismissed, expired), or None."""
         ...
 
 
 @dataclass
 class Decider:
-    """Turns a stream of detections into at most one open recommendation per asset."""
+    """Turns a stream of detections into at most one open intervention per asset."""
 
     spec: PlantSpec
     clock: Clock
     lookup: OpenLookup
     _streak: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def decide(self, d: Detection) -> Recommendation | None:
-        """Feed one detection; return a recommendation to store and publish, or None."""
+    def decide(self, d: Detection) -> Intervention | None:
+        """Feed one detection; return an intervention to store and publish, or None."""
         key = (d.use_case, d.asset)
         if not d.anomalous:
             self._streak[key] = 0
@@ -77,7 +77,7 @@ class Decider:
         if self._streak[key] < uc.persistence:
             return None
         now = self.clock.now()
-        current = self.lookup.open_recommendation(d.use_case, d.asset)
+        current = self.lookup.open_intervention_for(d.use_case, d.asset)
         if current is not None:
             # score, threshold and model travel together: a new model version may move the
             # threshold, and a score is only meaningful against its own model's threshold.
@@ -88,7 +88,7 @@ class Decider:
                            updated_at=now, model=d.model, model_version=d.model_version)
         return self._new(uc, d, now)
 
-    def _new(self, uc: UseCase, d: Detection, now: datetime) -> Recommendation:
+    def _new(self, uc: UseCase, d: Detection, now: datetime) -> Intervention:
         site, area, line, asset = self.spec.asset(d.asset)
         predicted = d.window_end + timedelta(seconds=uc.horizon)
         stop = next_planned_stop(line.calendar, site.timezone, d.window_end, predicted)
@@ -104,14 +104,14 @@ class Decider:
             deadline=label if stop is not None else "earliest opportunity (now)",
             line=line.name, site=site.name,
         )
-        rid = _rec_id(uc.id, asset.id, d.window_end)
+        rid = _intervention_id(uc.id, asset.id, d.window_end)
         # no planned stop before the predicted failure: nobody can wait for one -> critical
         priority = Priority.CRITICAL if stop is None else Priority(uc.priority)
         raised = TransitionRecord(None, InterventionState.NEW, SYSTEM, now,
                                   f"raised for {uc.owner_role} ({priority.value}): score "
                                   f"{d.score:.3g} above threshold {d.threshold:.3g} in "
                                   f"{uc.persistence} window(s)")
-        return Recommendation(
+        return Intervention(
             id=rid, use_case=uc.id, enterprise=self.spec.enterprise.id, site=site.id,
             area=area.id, line=line.id, asset=asset.id, asset_name=asset.name, action=action,
             owner_role=uc.owner_role, deadline=deadline, deadline_label=label,
@@ -127,8 +127,8 @@ class Decider:
         )
 
 
-def _rec_id(use_case: str, asset: str, when: datetime) -> str:
+def _intervention_id(use_case: str, asset: str, when: datetime) -> str:
     """Stable id: the same first detection always yields the same id (idempotent storage)."""
     instant = when.astimezone(UTC).isoformat()  # one instant, one id, whatever its offset
     digest = hashlib.sha256(f"{use_case}|{asset}|{instant}".encode()).hexdigest()
-    return f"rec-{digest[:16]}"
+    return f"iv-{digest[:16]}"

@@ -15,20 +15,20 @@ it was noticed), and ``apply_escalation`` records the move at that instant, so a
 catches up exactly.
 
 >>> from andon.clock import utc
->>> from andon.interventions.lifecycle import Priority, open_intervention
+>>> from andon.interventions.lifecycle import Priority, new_lifecycle
 >>> policy = EscalationPolicy.default()
->>> rec = open_intervention("rec-7", Priority.HIGH, "operator", by="andon",
+>>> iv = new_lifecycle("rec-7", Priority.HIGH, "operator", by="andon",
 ...                         at=utc(2026, 1, 5, 8, 0))
->>> due_escalations([rec], policy, utc(2026, 1, 5, 8, 14, 59))
+>>> due_escalations([iv], policy, utc(2026, 1, 5, 8, 14, 59))
 []
->>> [esc] = due_escalations([rec], policy, utc(2026, 1, 5, 8, 15))
+>>> [esc] = due_escalations([iv], policy, utc(2026, 1, 5, 8, 15))
 >>> esc.due_at.time(), esc.to_role
 (datetime.time(8, 15), 'shift_lead')
 
 A service that was down from 08:10 to 09:00 catches up exactly, and the chain is exhausted
 (reported once) one limit after the plant manager got it:
 
->>> records, done = escalate([rec], policy, utc(2026, 1, 5, 9, 0))
+>>> records, done = escalate([iv], policy, utc(2026, 1, 5, 9, 0))
 >>> for e in done:
 ...     print(f"{e.due_at:%H:%M} level {e.level}: {e.reason}")
 08:15 level 1: not acknowledged within 15 min; escalated from operator to shift_lead

@@ -1,6 +1,6 @@
-"""The gate between the Decider and the people: which recommendations reach an inbox, and why.
+"""The gate between the Decider and the people: which interventions reach an inbox, and why.
 
-The ``Decider`` says *what* to raise (persistence, one open recommendation per use case and
+The ``Decider`` says *what* to raise (persistence, one open intervention per use case and
 asset); the gate says whether a person sees it *now*. For each scored window it answers with
 one ``GateOutcome`` (plus any queued interventions whose slot has come), in this order:
 
@@ -8,8 +8,8 @@ one ``GateOutcome`` (plus any queued interventions whose slot has come), in this
    once the asset has scored normal for the use case's ``rearm_after`` windows in a row;
 2. **suppressed**: the window lies in a planned stop of the asset's line (the line's
    calendar): not delivered, counted, and kept as a ``fatigue_suppressed`` event (once per
-   stop and use case/asset); an update of an open recommendation still goes into its record;
-3. **shelved**: its open recommendation is shelved (until an expiry, for a reason, see
+   stop and use case/asset); an update of an open intervention still goes into its record;
+3. **shelved**: its open intervention is shelved (until an expiry, for a reason, see
    ``andon.interventions.lifecycle``): updates go silently into the record;
 4. **update-episode** (``deduplicated``): a repeat of an open episode updates its record
    (published again as an update, never counted as a new intervention); a repeat while the
@@ -68,7 +68,7 @@ from andon.spec.calendar import planned_stops
 if TYPE_CHECKING:
     from andon.clock import Clock
     from andon.interventions.decide import Detection
-    from andon.interventions.recommendation import Recommendation
+    from andon.interventions.record import Intervention
     from andon.spec.model import PlantSpec
 
 __all__ = [
@@ -104,7 +104,7 @@ class GateEpisode:
     opened_at: datetime  # gate (clock) time
     last_at: datetime
     detections: int
-    rec_id: str | None = None  # its intervention (delivered or queued)
+    intervention_id: str | None = None  # its intervention (delivered or queued)
     triage_id: int | None = None  # its triage item, while in triage
     normal_windows: int = 0  # normal windows in a row since the last anomalous one
 
@@ -118,7 +118,7 @@ class GateEntry:
     key: str
     verdict: Verdict
     reason: str
-    rec_id: str | None = None
+    intervention_id: str | None = None
     arrival: bool = False  # a new intervention for the position (delivered or queued now)
 
 
@@ -127,33 +127,33 @@ class QueuedRec:
     """A new intervention waiting in a position's overflow queue."""
 
     position: str
-    rec: Recommendation
+    iv: Intervention
     queued_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class GateOutcome:
-    """What the gate did with one recommendation; ``emit``: store and publish ``rec`` now."""
+    """What the gate did with one intervention; ``emit``: store and publish ``iv`` now."""
 
     verdict: Verdict
     reason: str
-    rec: Recommendation | None = None
+    iv: Intervention | None = None
     emit: bool = False
 
 
 class GateStore(Protocol):
-    """What the gate keeps (``andon.store``); the recommendations part is the store's own."""
+    """What the gate keeps (``andon.store``); the interventions part is the store's own."""
 
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """The open recommendation of a use case on an asset, if any."""
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        """The open intervention of a use case on an asset, if any."""
         ...
 
-    def get_recommendation(self, rec_id: str) -> Recommendation:
-        """One recommendation; ``NotFound`` if unknown."""
+    def get_intervention(self, intervention_id: str) -> Intervention:
+        """One intervention; ``NotFound`` if unknown."""
         ...
 
-    def save_recommendation(self, rec: Recommendation) -> None:
-        """Insert or replace (by id) a recommendation."""
+    def save_intervention(self, iv: Intervention) -> None:
+        """Insert or replace (by id) an intervention."""
         ...
 
     def add_event(self, event: Event) -> None:
@@ -189,11 +189,11 @@ class GateStore(Protocol):
         """Add an intervention to its position's overflow queue."""
         ...
 
-    def update_queued(self, rec: Recommendation) -> None:
+    def update_queued(self, iv: Intervention) -> None:
         """Replace the queued record with the same id."""
         ...
 
-    def dequeue(self, rec_id: str) -> None:
+    def dequeue(self, intervention_id: str) -> None:
         """Take an intervention off its queue (no-op if absent)."""
         ...
 
@@ -201,7 +201,7 @@ class GateStore(Protocol):
         """Queued interventions (of one position), oldest first."""
         ...
 
-    def queued_rec(self, rec_id: str) -> QueuedRec | None:
+    def queued_intervention(self, intervention_id: str) -> QueuedRec | None:
         """One queued intervention, if it is queued."""
         ...
 
@@ -230,7 +230,7 @@ def fatigue_config(spec: PlantSpec) -> FatigueConfig:
 class Gate:
     """Alert-fatigue control and the confidence floor, over state kept in ``store``.
 
-    Serve as the ``Decider``'s lookup (``open_recommendation``) so that repeats of a queued
+    Serve as the ``Decider``'s lookup (``open_intervention_for``) so that repeats of a queued
     intervention update it instead of raising another. Thread-safe (one lock).
     """
 
@@ -244,16 +244,16 @@ class Gate:
         self.config = fatigue_config(self.spec)
 
     # -- the Decider's lookup ---------------------------------------------------------------
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """The open recommendation in the store, else the one waiting in the queue."""
-        rec = self.store.open_recommendation(use_case, asset)
-        if rec is not None:
-            return rec
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        """The open intervention in the store, else the one waiting in the queue."""
+        iv = self.store.open_intervention_for(use_case, asset)
+        if iv is not None:
+            return iv
         ep = self.store.get_episode(_key(use_case, asset))
-        if ep is None or ep.state is not EpisodeState.QUEUED or ep.rec_id is None:
+        if ep is None or ep.state is not EpisodeState.QUEUED or ep.intervention_id is None:
             return None
-        queued = self.store.queued_rec(ep.rec_id)
-        return None if queued is None else queued.rec
+        queued = self.store.queued_intervention(ep.intervention_id)
+        return None if queued is None else queued.iv
 
     # -- positions --------------------------------------------------------------------------
     def position_of(self, use_case: str, asset: str) -> str:
@@ -265,16 +265,16 @@ class Gate:
         return "/".join((*scope, role))
 
     # -- the gate ---------------------------------------------------------------------------
-    def admit(self, d: Detection, rec: Recommendation | None,
+    def admit(self, d: Detection, iv: Intervention | None,
               in_distribution: bool | None = None) -> list[GateOutcome]:
-        """Decide on one scored window and the Decider's answer to it (``rec``, maybe None).
+        """Decide on one scored window and the Decider's answer to it (``iv``, maybe None).
 
         Returns the outcomes: queue releases due now first, then this window's (none for a
         window that raised nothing). Emit (store and publish) those with ``emit`` set.
         """
         with self._lock:
             out = self._release(self.clock.now())
-            outcome = self._admit(d, rec, in_distribution)
+            outcome = self._admit(d, iv, in_distribution)
             if outcome is not None:
                 out.append(outcome)
             return out
@@ -292,7 +292,7 @@ class Gate:
         return out
 
     # -- internals --------------------------------------------------------------------------
-    def _admit(self, d: Detection, rec: Recommendation | None,  # noqa: PLR0911 - one per step
+    def _admit(self, d: Detection, iv: Intervention | None,  # noqa: PLR0911 - one per step
                in_distribution: bool | None) -> GateOutcome | None:
         key = _key(d.use_case, d.asset)
         ep = self.store.get_episode(key)
@@ -303,43 +303,43 @@ class Gate:
         if ep is not None and ep.normal_windows:
             ep = replace(ep, normal_windows=0)
             self.store.save_episode(ep)
-        if rec is None:
+        if iv is None:
             return None
         now = self.clock.now()
         position = self.position_of(d.use_case, d.asset)
-        if ep is None and self._stored(rec.id) is not None:
-            # an open recommendation raised before the gate kept episodes: adopt it
-            ep = GateEpisode(key, position, EpisodeState.DELIVERED, now, now, rec.detections - 1,
-                             rec_id=rec.id)
-        is_update = ep is not None and ep.rec_id == rec.id
+        if ep is None and self._stored(iv.id) is not None:
+            # an open intervention raised before the gate kept episodes: adopt it
+            ep = GateEpisode(key, position, EpisodeState.DELIVERED, now, now, iv.detections - 1,
+                             intervention_id=iv.id)
+        is_update = ep is not None and ep.intervention_id == iv.id
         stop = self._downtime(d)
         if stop is not None:
-            return self._suppressed(rec, key, position, stop=stop, now=now, is_update=is_update)
+            return self._suppressed(iv, key, position, stop=stop, now=now, is_update=is_update)
         if is_update and ep is not None:
-            return self._update(rec, ep, position, now)
+            return self._update(iv, ep, position, now)
         if ep is not None:
-            answered = self._answered(ep, rec, position, now, normal_before)
+            answered = self._answered(ep, iv, position, now, normal_before)
             if answered is not None:
                 return answered
         reasons = triage_reasons(confidence(d.score, d.threshold),
                                  floor=self.spec.use_case(d.use_case).confidence_floor,
                                  in_distribution=in_distribution)
         if reasons:
-            return self._triage(d, rec, ep, key=key, position=position, now=now, reasons=reasons)
-        return self._new(rec, key, position, now)
+            return self._triage(d, iv, ep, key=key, position=position, now=now, reasons=reasons)
+        return self._new(iv, key, position, now)
 
-    def _answered(self, ep: GateEpisode, rec: Recommendation, position: str, now: datetime,
+    def _answered(self, ep: GateEpisode, iv: Intervention, position: str, now: datetime,
                   normal_before: int) -> GateOutcome | None:
         """What people already said about this episode: dismissed, or labelled in triage."""
-        held = self._held(ep, rec, position, now, normal_before)
+        held = self._held(ep, iv, position, now, normal_before)
         if held is not None:
             return held
         reviewed = self._reviewed(ep)
         if reviewed is TriageVerdict.REAL_PROBLEM:  # a reviewer confirmed it: raise it
-            return self._new(rec, ep.key, position, now,
+            return self._new(iv, ep.key, position, now,
                              note=f" (confirmed in triage item {ep.triage_id})")
         if reviewed is TriageVerdict.NORMAL:
-            return self._held_as_normal(ep, rec, position, now, normal_before)
+            return self._held_as_normal(ep, iv, position, now, normal_before)
         return None
 
     def _reviewed(self, ep: GateEpisode) -> TriageVerdict | None:
@@ -349,15 +349,15 @@ class Gate:
         label = self.store.get_triage(ep.triage_id).label
         return None if label is None else label.verdict
 
-    def _held_as_normal(self, ep: GateEpisode, rec: Recommendation, position: str,
+    def _held_as_normal(self, ep: GateEpisode, iv: Intervention, position: str,
                         now: datetime, normal_before: int) -> GateOutcome:
         """A reviewer called the episode normal: hold it like a dismissal until re-armed."""
-        rearm = self.spec.use_case(rec.use_case).rearm_after
+        rearm = self.spec.use_case(iv.use_case).rearm_after
         reason = (f"held: triage item {ep.triage_id} was labelled normal; raised again only "
                   f"after {rearm} normal window(s) in a row; it had {normal_before}")
         self.store.save_episode(replace(ep, last_at=now, detections=ep.detections + 1))
-        self._log(now, position, ep.key, Verdict.HELD, reason=reason, rec_id=None)
-        return GateOutcome(Verdict.HELD, reason, rec)
+        self._log(now, position, ep.key, Verdict.HELD, reason=reason, intervention_id=None)
+        return GateOutcome(Verdict.HELD, reason, iv)
 
     def _normal(self, d: Detection, ep: GateEpisode | None) -> None:
         """Count a normal window; close a dismissed or triaged episode once re-armed."""
@@ -374,14 +374,14 @@ class Gate:
         """Whether the episode's intervention is still open (delivered) or waiting (queued)."""
         if ep.state is EpisodeState.QUEUED:
             return True
-        if ep.state is EpisodeState.TRIAGE or ep.rec_id is None:
+        if ep.state is EpisodeState.TRIAGE or ep.intervention_id is None:
             return False
-        rec = self._stored(ep.rec_id)
-        return rec is not None and rec.is_open
+        iv = self._stored(ep.intervention_id)
+        return iv is not None and iv.is_open
 
-    def _stored(self, rec_id: str) -> Recommendation | None:
+    def _stored(self, intervention_id: str) -> Intervention | None:
         try:
-            return self.store.get_recommendation(rec_id)
+            return self.store.get_intervention(intervention_id)
         except NotFound:
             return None
 
@@ -394,63 +394,65 @@ class Gate:
         return downtime_covering(windows, Signal(d.use_case, d.asset, "", at, line.id))
 
     def _log(self, now: datetime, position: str, key: str, verdict: Verdict, *, reason: str,
-             rec_id: str | None, arrival: bool = False) -> None:
-        self.store.add_gate_entry(GateEntry(now, position, key, verdict, reason, rec_id,
+             intervention_id: str | None, arrival: bool = False) -> None:
+        self.store.add_gate_entry(GateEntry(now, position, key, verdict, reason, intervention_id,
                                             arrival))
 
-    def _suppressed(self, rec: Recommendation, key: str, position: str, *,
+    def _suppressed(self, iv: Intervention, key: str, position: str, *,
                     stop: DowntimeWindow, now: datetime, is_update: bool) -> GateOutcome:
         reason = (f"suppressed: planned downtime '{stop.name}' of line {stop.line} "
                   f"({stop.start.isoformat()} to {stop.end.isoformat()})")
         if is_update:
-            self.store.save_recommendation(rec)  # the record stays true, nobody is called
+            self.store.save_intervention(iv)  # the record stays true, nobody is called
         # once per stop: the reason names the stop (name, line, start, end), so compare it with
         # the key's latest suppression rather than gate (clock) time with the stop's event time,
         # which differ when buffered data is scored late
         last = self.store.gate_entries(key=key, verdict=Verdict.SUPPRESSED.value, limit=1)
         first = not last or last[0].reason != reason
-        self._log(now, position, key, Verdict.SUPPRESSED, reason=reason, rec_id=rec.id)
+        self._log(now, position, key, Verdict.SUPPRESSED, reason=reason, intervention_id=iv.id)
         if first:
             self.store.add_event(Event("fatigue_suppressed", key, reason, now))
-        return GateOutcome(Verdict.SUPPRESSED, reason, rec)
+        return GateOutcome(Verdict.SUPPRESSED, reason, iv)
 
-    def _update(self, rec: Recommendation, ep: GateEpisode, position: str,
+    def _update(self, iv: Intervention, ep: GateEpisode, position: str,
                 now: datetime) -> GateOutcome:
         ep = replace(ep, last_at=now, detections=ep.detections + 1)
         self.store.save_episode(ep)
         if ep.state is EpisodeState.QUEUED:
-            self.store.update_queued(rec)
-            reason = (f"deduplicated into the queued intervention {rec.id} "
+            self.store.update_queued(iv)
+            reason = (f"deduplicated into the queued intervention {iv.id} "
                       f"(detection {ep.detections})")
-            self._log(now, position, ep.key, Verdict.DEDUPLICATED, reason=reason, rec_id=rec.id)
-            return GateOutcome(Verdict.DEDUPLICATED, reason, rec)
-        until = rec.shelved_until
-        if rec.state is InterventionState.SHELVED and (until is None or until > now):
-            self.store.save_recommendation(rec)
+            self._log(now, position, ep.key, Verdict.DEDUPLICATED, reason=reason,
+                      intervention_id=iv.id)
+            return GateOutcome(Verdict.DEDUPLICATED, reason, iv)
+        until = iv.shelved_until
+        if iv.state is InterventionState.SHELVED and (until is None or until > now):
+            self.store.save_intervention(iv)
             reason = (f"shelved until {until.isoformat() if until else '?'}: update "
                       f"{ep.detections} kept in the record, not announced")
-            self._log(now, position, ep.key, Verdict.SHELVED, reason=reason, rec_id=rec.id)
-            return GateOutcome(Verdict.SHELVED, reason, rec)
+            self._log(now, position, ep.key, Verdict.SHELVED, reason=reason, intervention_id=iv.id)
+            return GateOutcome(Verdict.SHELVED, reason, iv)
         reason = f"deduplicated into episode {ep.key} (detection {ep.detections})"
-        self._log(now, position, ep.key, Verdict.DEDUPLICATED, reason=reason, rec_id=rec.id)
-        return GateOutcome(Verdict.DEDUPLICATED, reason, rec, emit=True)
+        self._log(now, position, ep.key, Verdict.DEDUPLICATED, reason=reason, intervention_id=iv.id)
+        return GateOutcome(Verdict.DEDUPLICATED, reason, iv, emit=True)
 
-    def _held(self, ep: GateEpisode, rec: Recommendation, position: str, now: datetime,
+    def _held(self, ep: GateEpisode, iv: Intervention, position: str, now: datetime,
               normal_before: int) -> GateOutcome | None:
         """Hold a re-raise of a dismissed episode until the asset has been normal long enough."""
-        if ep.state is not EpisodeState.DELIVERED or ep.rec_id is None:
+        if ep.state is not EpisodeState.DELIVERED or ep.intervention_id is None:
             return None
-        before = self._stored(ep.rec_id)
+        before = self._stored(ep.intervention_id)
         if before is None or before.state is not InterventionState.DISMISSED:
             return None
-        rearm = self.spec.use_case(rec.use_case).rearm_after
-        reason = (f"held: {ep.rec_id} was dismissed; raised again only after {rearm} normal "
-                  f"window(s) in a row; it had {normal_before}")
+        rearm = self.spec.use_case(iv.use_case).rearm_after
+        reason = (f"held: {ep.intervention_id} was dismissed; raised again only after {rearm} "
+                  f"normal window(s) in a row; it had {normal_before}")
         self.store.save_episode(replace(ep, last_at=now, detections=ep.detections + 1))
-        self._log(now, position, ep.key, Verdict.HELD, reason=reason, rec_id=ep.rec_id)
-        return GateOutcome(Verdict.HELD, reason, rec)
+        self._log(now, position, ep.key, Verdict.HELD, reason=reason,
+                  intervention_id=ep.intervention_id)
+        return GateOutcome(Verdict.HELD, reason, iv)
 
-    def _triage(self, d: Detection, rec: Recommendation, ep: GateEpisode | None, *,
+    def _triage(self, d: Detection, iv: Intervention, ep: GateEpisode | None, *,
                 key: str, position: str, now: datetime,
                 reasons: tuple[TriageReason, ...]) -> GateOutcome:
         why = ", ".join(r.value.replace("_", " ") for r in reasons)
@@ -466,7 +468,7 @@ class Gate:
                 self.store.update_triage(item)
         if item is None:
             item = self.store.add_triage(TriageItem(
-                id=0, use_case=d.use_case, site=rec.site, line=rec.line, asset=d.asset,
+                id=0, use_case=d.use_case, site=iv.site, line=iv.line, asset=d.asset,
                 reasons=reasons,
                 score=d.score, threshold=d.threshold, model=d.model,
                 model_version=d.model_version, window_end=d.window_end, why=d.why,
@@ -478,13 +480,13 @@ class Gate:
         assert ep is not None  # noqa: S101 - set on both branches above
         self.store.save_episode(replace(ep, last_at=now, detections=ep.detections + 1,
                                         state=EpisodeState.TRIAGE, triage_id=item.id,
-                                        rec_id=None))
+                                        intervention_id=None))
         reason = (f"triage item {item.id} ({why}): confidence {item.confidence:.2f} "
                   f"(score / threshold), for a reviewer instead of the inbox")
-        self._log(now, position, key, Verdict.TRIAGE, reason=reason, rec_id=None)
+        self._log(now, position, key, Verdict.TRIAGE, reason=reason, intervention_id=None)
         return GateOutcome(Verdict.TRIAGE, reason, None)
 
-    def _new(self, rec: Recommendation, key: str, position: str, now: datetime, *,
+    def _new(self, iv: Intervention, key: str, position: str, now: datetime, *,
              note: str = "") -> GateOutcome:
         arrivals = self.store.gate_times(position, now - self.config.flood_window,
                                          arrivals=True)
@@ -503,18 +505,20 @@ class Gate:
                                            arrivals=False)
         free = not waiting and slot_free_at(deliveries, now, self.config) <= now
         state = EpisodeState.DELIVERED if free else EpisodeState.QUEUED
-        self.store.save_episode(GateEpisode(key, position, state, now, now, 1, rec_id=rec.id))
+        self.store.save_episode(GateEpisode(key, position, state, now, now, 1,
+                                            intervention_id=iv.id))
         if free:
-            reason = f"delivered: new intervention {rec.id} to {position}{note}"
-            self._log(now, position, key, Verdict.DELIVERED, reason=reason, rec_id=rec.id,
+            reason = f"delivered: new intervention {iv.id} to {position}{note}"
+            self._log(now, position, key, Verdict.DELIVERED, reason=reason, intervention_id=iv.id,
                       arrival=True)
-            return GateOutcome(Verdict.DELIVERED, reason, rec, emit=True)
-        self.store.enqueue(QueuedRec(position, rec, now))
+            return GateOutcome(Verdict.DELIVERED, reason, iv, emit=True)
+        self.store.enqueue(QueuedRec(position, iv, now))
         reason = (f"queued: rate limit {self.config.rate_limit} per "
                   f"{describe_duration(self.config.rate_window)} reached on position "
                   f"{position}; {len(waiting)} ahead in the queue{note}")
-        self._log(now, position, key, Verdict.QUEUED, reason=reason, rec_id=rec.id, arrival=True)
-        return GateOutcome(Verdict.QUEUED, reason, rec)
+        self._log(now, position, key, Verdict.QUEUED, reason=reason, intervention_id=iv.id,
+                  arrival=True)
+        return GateOutcome(Verdict.QUEUED, reason, iv)
 
     def _release(self, now: datetime) -> list[GateOutcome]:
         out: list[GateOutcome] = []
@@ -528,16 +532,17 @@ class Gate:
                 if slot_free_at(deliveries, now, self.config) > now:
                     break
                 deliveries.append(now)
-                self.store.dequeue(item.rec.id)
-                key = _key(item.rec.use_case, item.rec.asset)
+                self.store.dequeue(item.iv.id)
+                key = _key(item.iv.use_case, item.iv.asset)
                 ep = self.store.get_episode(key)
-                if ep is not None and ep.rec_id == item.rec.id:
+                if ep is not None and ep.intervention_id == item.iv.id:
                     self.store.save_episode(replace(ep, state=EpisodeState.DELIVERED))
                 reason = (f"delivered from the queue after "
                           f"{describe_duration(now - item.queued_at)}: intervention "
-                          f"{item.rec.id} to {position}")
-                self._log(now, position, key, Verdict.DELIVERED, reason=reason, rec_id=item.rec.id)
-                out.append(GateOutcome(Verdict.DELIVERED, reason, item.rec, emit=True))
+                          f"{item.iv.id} to {position}")
+                self._log(now, position, key, Verdict.DELIVERED, reason=reason,
+                          intervention_id=item.iv.id)
+                out.append(GateOutcome(Verdict.DELIVERED, reason, item.iv, emit=True))
         return out
 
 

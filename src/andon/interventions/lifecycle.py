@@ -40,9 +40,9 @@ Every move, including the one that raised the intervention, is kept in ``history
 escalation timer can be recomputed from it after a restart.
 
 >>> from andon.clock import utc
->>> rec = open_intervention("rec-1", Priority.HIGH, "operator", by="andon", at=utc(2026, 1, 5, 8))
->>> rec, _ = transition(rec, InterventionState.ACKNOWLEDGED, by="ana", at=utc(2026, 1, 5, 8, 4))
->>> rec.state, rec.assignee
+>>> iv = new_lifecycle("rec-1", Priority.HIGH, "operator", by="andon", at=utc(2026, 1, 5, 8))
+>>> iv, _ = transition(iv, InterventionState.ACKNOWLEDGED, by="ana", at=utc(2026, 1, 5, 8, 4))
+>>> iv.state, iv.assignee
 (<InterventionState.ACKNOWLEDGED: 'acknowledged'>, 'ana')
 """
 
@@ -66,7 +66,7 @@ __all__ = [
     "describe_duration",
     "expire_shelving",
     "legal_targets",
-    "open_intervention",
+    "new_lifecycle",
     "transition",
 ]
 
@@ -241,7 +241,7 @@ class InterventionLifecycle:
         )
 
 
-def open_intervention(intervention_id: str, priority: Priority, owner_role: str, *, by: str,
+def new_lifecycle(intervention_id: str, priority: Priority, owner_role: str, *, by: str,
                       at: datetime, reason: str = "raised") -> InterventionLifecycle:
     """A ``new`` intervention for ``owner_role``, raised by ``by`` at ``at``."""
     if at.tzinfo is None:

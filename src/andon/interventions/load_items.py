@@ -13,26 +13,26 @@ from datetime import datetime
 
 from andon.interventions.lifecycle import FINAL_STATES
 from andon.interventions.load import LoadItem
-from andon.interventions.recommendation import Recommendation
+from andon.interventions.record import Intervention
 
 __all__ = ["closed_at", "load_items", "position_of"]
 
 
-def closed_at(rec: Recommendation) -> datetime | None:
-    """When ``rec`` first reached a final state, or None while it is open."""
-    for move in rec.lifecycle.history:
+def closed_at(iv: Intervention) -> datetime | None:
+    """When ``iv`` first reached a final state, or None while it is open."""
+    for move in iv.lifecycle.history:
         if move.to_state in FINAL_STATES:
             return move.at
     return None
 
 
-def position_of(rec: Recommendation, raised_for: Callable[[str], str | None]) -> str:
+def position_of(iv: Intervention, raised_for: Callable[[str], str | None]) -> str:
     """``site/role``: the role the use case routes to (``raised_for``), else its owner now."""
-    return f"{rec.site}/{raised_for(rec.use_case) or rec.owner_role}"
+    return f"{iv.site}/{raised_for(iv.use_case) or iv.owner_role}"
 
 
-def load_items(recs: Iterable[Recommendation],
+def load_items(ivs: Iterable[Intervention],
                raised_for: Callable[[str], str | None] = lambda _uc: None) -> list[LoadItem]:
     """One ``LoadItem`` per intervention: position, raised, closed, source."""
     return [LoadItem(position_of(r, raised_for), r.lifecycle.raised_at, closed_at(r),
-                     f"{r.use_case}/{r.asset}") for r in recs]
+                     f"{r.use_case}/{r.asset}") for r in ivs]

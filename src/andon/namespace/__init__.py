@@ -9,9 +9,10 @@ from andon.namespace.sample import Quality, Sample, decode_fields, decode_sample
 from andon.namespace.topics import (
     PREFIX,
     TagAddress,
+    edge_intervention_topic,
+    intervention_topic,
     line_filter,
     parse_tag_topic,
-    recommendation_topic,
     tag_topic,
 )
 
@@ -22,9 +23,10 @@ __all__ = [
     "TagAddress",
     "decode_fields",
     "decode_sample",
+    "edge_intervention_topic",
     "encode_sample",
+    "intervention_topic",
     "line_filter",
     "parse_tag_topic",
-    "recommendation_topic",
     "tag_topic",
 ]

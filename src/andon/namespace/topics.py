@@ -2,8 +2,11 @@
 
 ``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/{tag}`` carries one tag's samples. Andon's
 own outputs live under a reserved ``_andon`` level so that they can never be confused with (or
-written to) a tag topic:
-``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/_andon/recommendation``.
+written to) a tag topic: the edge's stream of an asset's interventions on
+``andon/v1/{enterprise}/{site}/{area}/{line}/{asset}/_andon/intervention/edge`` and the
+intervention as it stands (lifecycle included, retained) on ``.../{asset}/_andon/intervention``.
+Releases before 0.2 published the edge's stream on ``.../{asset}/_andon/recommendation``; the
+central ingest still accepts that topic for one release (``LEGACY_EDGE_LEAF``).
 Ids are lowercase ``[a-z0-9_-]`` (checked by the spec), so no level can contain ``/``, ``+``
 or ``#``.
 """
@@ -13,14 +16,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 __all__ = [
+    "EDGE_LEAF",
+    "LEGACY_EDGE_LEAF",
     "PREFIX",
     "TagAddress",
     "edge_filter",
+    "edge_intervention_filter",
+    "edge_intervention_topic",
     "edge_topic",
+    "intervention_topic",
     "line_filter",
     "parse_tag_topic",
-    "recommendation_filter",
-    "recommendation_topic",
     "tag_topic",
 ]
 
@@ -58,14 +64,29 @@ def line_filter(enterprise: str, site: str = "+", area: str = "+", line: str = "
     return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/+/+"
 
 
-def recommendation_topic(enterprise: str, site: str, area: str, line: str, asset: str) -> str:
-    """Topic on which the edge publishes recommendations for an asset."""
-    return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/{asset}/_andon/recommendation"
+#: the leaf under ``{asset}/_andon/`` of the edge's intervention stream
+EDGE_LEAF = "intervention/edge"
+#: the same stream's leaf before release 0.2 (accepted by the central ingest for one release)
+LEGACY_EDGE_LEAF = "recommendation"
 
 
-def recommendation_filter(enterprise: str) -> str:
-    """Subscription filter for every recommendation of an enterprise."""
-    return f"{PREFIX}/{enterprise}/+/+/+/+/_andon/recommendation"
+def edge_intervention_topic(enterprise: str, site: str, area: str, line: str, asset: str) -> str:
+    """Topic on which the edge publishes its interventions of an asset (raise and updates)."""
+    return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/{asset}/_andon/{EDGE_LEAF}"
+
+
+def edge_intervention_filter(enterprise: str, *, legacy: bool = False) -> str:
+    """Subscription filter for every edge's interventions of an enterprise.
+
+    ``legacy``: the pre-0.2 topic (``.../_andon/recommendation``), an alias for one release.
+    """
+    leaf = LEGACY_EDGE_LEAF if legacy else EDGE_LEAF
+    return f"{PREFIX}/{enterprise}/+/+/+/+/_andon/{leaf}"
+
+
+def intervention_topic(enterprise: str, site: str, area: str, line: str, asset: str) -> str:
+    """Topic of an asset's intervention as it stands (the UNS sink, retained)."""
+    return f"{PREFIX}/{enterprise}/{site}/{area}/{line}/{asset}/_andon/intervention"
 
 
 def edge_topic(enterprise: str, edge_id: str, leaf: str) -> str:

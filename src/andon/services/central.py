@@ -6,7 +6,7 @@ An edge (``andon edge --forward``) publishes, from its durable outbox, at least 
   sample source and flush (``andon.edge.forward``);
 - ``andon/v1/{ent}/_andon/edge/{edge_id}/event``: its events (model loaded or refused, link
   changes, blocked publishes, data-quality breaches);
-- ``andon/v1/{ent}/+/+/+/+/_andon/recommendation``: its recommendations (the UNS topic);
+- ``andon/v1/{ent}/+/+/+/+/_andon/intervention``: its interventions (the UNS topic);
 - ``.../state`` and ``.../heartbeat``: birth, heartbeat and death documents (retained).
 
 ``CentralIngest`` writes each outbox item **exactly once and in order per source**: every
@@ -17,7 +17,7 @@ above it (live traffic that overtook the backlog during a replay) is held until 
 fills. A gap that stays open for ``gap_timeout_s`` is one the edge dropped by its full-buffer
 policy (counted there, ``dropped``): the held items are then written and the gap is counted
 here (``missing``). On top of that, the store ignores a sample it already has (same source,
-seq, asset, tag) and a recommendation is stored by id (its newest version wins).
+seq, asset, tag) and an intervention is stored by id (its newest version wins).
 
 State documents become ``edge_state`` / ``edge_heartbeat`` events: ``GET /api/edges`` and
 ``andon status`` read them, and an edge whose heartbeats stop is stale.
@@ -49,21 +49,29 @@ from andon.connectors.mqtt import MqttClient
 from andon.contracts import Rule, quarantined_message
 from andon.errors import NotFound, PayloadError
 from andon.events import Event
-from andon.interventions.recommendation import (
-    Recommendation,
-    recommendation_from_document,
+from andon.interventions.record import (
+    Intervention,
+    intervention_from_document,
 )
 from andon.namespace import decode_sample
 from andon.namespace.sample import Sample
-from andon.namespace.topics import edge_filter, recommendation_filter
+from andon.namespace.topics import (
+    EDGE_LEAF,
+    LEGACY_EDGE_LEAF,
+    edge_filter,
+    edge_intervention_filter,
+)
 from andon.store.base import Store
 
-__all__ = ["CentralIngest", "IngestStats", "Sequencer", "merge_recommendation",
+__all__ = ["CentralIngest", "IngestStats", "Sequencer", "merge_intervention",
            "run_central"]
 
 log = structlog.get_logger("andon.services.central")
 
 _DOC_LEAVES = {"state": "edge_state", "heartbeat": "edge_heartbeat"}
+#: topic ends of the edge intervention stream: this release's and the pre-0.2 alias
+_EDGE_SUFFIX = f"/_andon/{EDGE_LEAF}"
+_LEGACY_SUFFIX = f"/_andon/{LEGACY_EDGE_LEAF}"
 
 
 @dataclass
@@ -73,7 +81,7 @@ class IngestStats:
     messages: int = 0
     samples: int = 0  # new samples written
     sample_duplicates: int = 0  # samples the store already had
-    recommendations: int = 0  # recommendation versions written
+    interventions: int = 0  # intervention versions written
     events: int = 0  # edge events written
     documents: int = 0  # birth / heartbeat / death documents written as events
     duplicates: int = 0  # outbox items seen before (skipped)
@@ -148,7 +156,8 @@ class CentralIngest:
 
     def subscriptions(self, enterprise: str = "+") -> list[str]:
         """What to subscribe to on the broker."""
-        return [edge_filter(enterprise, "+"), recommendation_filter(enterprise)]
+        return [edge_filter(enterprise, "+"), edge_intervention_filter(enterprise),
+                edge_intervention_filter(enterprise, legacy=True)]  # pre-0.2 edges
 
     # -- input -----------------------------------------------------------------------------
     def on_message(self, topic: str, payload: bytes) -> None:
@@ -245,14 +254,14 @@ class CentralIngest:
         doc, topic = item.doc, item.topic
         edge_id = str(doc.get("edge_id", ""))
         try:
-            if topic.endswith("/_andon/recommendation"):
-                rec = recommendation_from_document(doc)
+            if topic.endswith((_EDGE_SUFFIX, _LEGACY_SUFFIX)):
+                iv = intervention_from_document(doc)
                 try:
-                    current: Recommendation | None = self.store.get_recommendation(rec.id)
+                    current: Intervention | None = self.store.get_intervention(iv.id)
                 except NotFound:
                     current = None
-                self.store.save_recommendation(merge_recommendation(current, rec))
-                self.stats.recommendations += 1
+                self.store.save_intervention(merge_intervention(current, iv))
+                self.stats.interventions += 1
             elif doc.get("kind") == "samples" and topic.endswith("/samples"):
                 self._samples(topic, doc)
             else:
@@ -306,9 +315,9 @@ class CentralIngest:
                                                         self.clock.now())])
 
 
-def merge_recommendation(current: Recommendation | None, incoming: Recommendation
-                         ) -> Recommendation:
-    """What the central store keeps when an edge forwards a version of a recommendation.
+def merge_intervention(current: Intervention | None, incoming: Intervention
+                         ) -> Intervention:
+    """What the central store keeps when an edge forwards a version of an intervention.
 
     The edge owns the evidence (detections, score, window, why); the central side owns the
     lifecycle (acknowledged, assigned, deferred, done, outcome...), since people answer there.

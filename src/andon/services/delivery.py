@@ -34,13 +34,13 @@ from andon.connectors.mqtt import MqttClient
 from andon.errors import AndonError, NotFound
 from andon.events import Event
 from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Feedback,
     FeedbackKind,
     Outcome,
     OutcomeLabel,
     Via,
-    recommendation_document,
+    intervention_document,
 )
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
 from andon.sinks.base import SinkError, one_line
@@ -132,16 +132,16 @@ def apply_work_order(store: Store, change: WorkOrderChange, sink: str, clock: Cl
     by = change.by or sink
     rid = change.intervention_id
     try:
-        rec = store.get_recommendation(rid)
+        iv = store.get_intervention(rid)
     except NotFound:
         return f"{rid}: unknown intervention"
     target = change.asks_for
-    if not rec.is_open or target is None or rec.state is target:
-        return f"{rid}: nothing to do ({rec.state.value}, work order {change.status.value})"
+    if not iv.is_open or target is None or iv.state is target:
+        return f"{rid}: nothing to do ({iv.state.value}, work order {change.status.value})"
     note = change.note or f"work order {change.work_order_id} {change.status.value.lower()}"
     reason = f"{sink} work order {change.work_order_id}: {note}"
     try:
-        at = max(at, rec.updated_at)  # a CMMS clock behind ours must not run history backwards
+        at = max(at, iv.updated_at)  # a CMMS clock behind ours must not run history backwards
         if change.status is WorkOrderStatus.COMPLETE:
             store.record_feedback(Feedback(rid, FeedbackKind.ACTED, reason, by, at,
                                            Via.CMMS.value))
@@ -161,10 +161,10 @@ def apply_work_order(store: Store, change: WorkOrderChange, sink: str, clock: Cl
                                            Via.CMMS.value))
             done = f"{rid}: deferred"
         else:
-            if rec.state in {InterventionState.NEW, InterventionState.ESCALATED}:
-                store.transition_recommendation(rid, InterventionState.ACKNOWLEDGED, by=by,
+            if iv.state in {InterventionState.NEW, InterventionState.ESCALATED}:
+                store.transition_intervention(rid, InterventionState.ACKNOWLEDGED, by=by,
                                                 at=at, reason=reason, via=Via.CMMS.value)
-            store.transition_recommendation(rid, InterventionState.IN_PROGRESS, by=by, at=at,
+            store.transition_intervention(rid, InterventionState.IN_PROGRESS, by=by, at=at,
                                             reason=reason, via=Via.CMMS.value)
             done = f"{rid}: in progress"
     except AndonError as exc:
@@ -198,8 +198,8 @@ class DeliveryService:
 
     def documents(self) -> list[dict[str, Any]]:
         """The newest ``limit`` interventions as documents, oldest first."""
-        recs = self.store.list_recommendations(open_only=False, limit=self.limit)
-        return [recommendation_document(r) for r in reversed(recs)]
+        ivs = self.store.list_interventions(open_only=False, limit=self.limit)
+        return [intervention_document(r) for r in reversed(ivs)]
 
     async def dispatch_once(self) -> list[Attempted]:
         """One pass of every route (concurrently)."""
@@ -209,13 +209,13 @@ class DeliveryService:
     async def poll_once(self, poller: CmmsPoller) -> list[str]:
         """Read back the work orders of open interventions and apply their changes."""
         sink = poller.sink
-        open_recs = await asyncio.to_thread(self.store.list_recommendations, open_only=True,
+        open_ivs = await asyncio.to_thread(self.store.list_interventions, open_only=True,
                                             limit=self.limit)
         pairs = []
-        for rec in open_recs:
-            wo = await asyncio.to_thread(self.store.external_id, sink.name, rec.id)
+        for iv in open_ivs:
+            wo = await asyncio.to_thread(self.store.external_id, sink.name, iv.id)
             if wo is not None:
-                pairs.append((rec.id, wo))
+                pairs.append((iv.id, wo))
         changes = await sink.poll(pairs)
         return [await asyncio.to_thread(apply_work_order, self.store, c, sink.name, self.clock)
                 for c in changes]

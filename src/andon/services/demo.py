@@ -10,7 +10,7 @@
    (so they use both cores); the simulator continues where the history ends, publishing onto
    the UNS, with the demo scenario's faults (bearing wear on P-101 first).
 3. The supervisor watches the simulated clock on the UNS like any other client and reports
-   recommendations as they appear. Ctrl-C stops every child cleanly.
+   interventions as they appear. Ctrl-C stops every child cleanly.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from andon.auth import User, hash_password
 from andon.clock import SystemClock, from_ms
 from andon.connectors.broker import pick_port
 from andon.connectors.mqtt import MqttClient
-from andon.interventions import Recommendation
+from andon.interventions import Intervention
 from andon.namespace import decode_sample, line_filter
 from andon.simulator import PlantSimulator, Scenario
 from andon.simulator.scenario import DEMO_HISTORY_S, DEMO_WEAR_FAILURE_S
@@ -57,7 +57,7 @@ class DemoConfig:
     http_port: int = 8080
     broker: str | None = None  # external broker URL; None = embedded
     timeout_s: float | None = None  # stop after this many wall seconds
-    exit_on_recommendation: bool = False
+    exit_on_intervention: bool = False
     live_start: datetime = field(
         default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0),
     )
@@ -71,7 +71,7 @@ class DemoOutcome:
     inbox_url: str
     login: tuple[str, str]
     trained: list[str] = field(default_factory=list)
-    recommendations: list[Recommendation] = field(default_factory=list)
+    interventions: list[Intervention] = field(default_factory=list)
     escalations: list[str] = field(default_factory=list)  # reasons, oldest first
     sim_time: datetime | None = None
 
@@ -182,17 +182,17 @@ def trusted_keys_dir(config: DemoConfig) -> Path:
 
 def _announce(store: SqlStore, spec: PlantSpec, seen: set[str], outcome: DemoOutcome, *,
               say: Say, failure: datetime) -> None:
-    """Say each new recommendation and escalation once (``seen`` remembers what was said)."""
-    for rec in store.list_recommendations(open_only=False):
-        if rec.id not in seen:
-            seen.add(rec.id)
-            outcome.recommendations.append(rec)
-            lead = (failure - rec.detected_at).total_seconds() / 3600
-            say(f"[bold red]Recommendation[/] {rec.asset_name}: {rec.action} "
-                f"- owner {rec.owner_role}; priority {rec.priority.value}; raised at "
-                f"sim time {rec.detected_at:%a %H:%M} UTC, {lead:.0f} h before the "
+    """Say each new intervention and escalation once (``seen`` remembers what was said)."""
+    for iv in store.list_interventions(open_only=False):
+        if iv.id not in seen:
+            seen.add(iv.id)
+            outcome.interventions.append(iv)
+            lead = (failure - iv.detected_at).total_seconds() / 3600
+            say(f"[bold red]Intervention[/] {iv.asset_name}: {iv.action} "
+                f"- owner {iv.owner_role}; priority {iv.priority.value}; raised at "
+                f"sim time {iv.detected_at:%a %H:%M} UTC, {lead:.0f} h before the "
                 "failure")
-            limit = spec.interventions.ack_limits[rec.priority.value]
+            limit = spec.interventions.ack_limits[iv.priority.value]
             say(f"                open it at [bold]{outcome.inbox_url}[/] and acknowledge it "
                 f"within {limit:g} s (wall clock), or it escalates")
     for ev in reversed(store.events(kind="escalated", limit=50)):
@@ -205,7 +205,7 @@ def _announce(store: SqlStore, spec: PlantSpec, seen: set[str], outcome: DemoOut
 
 async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR0915 - a linear script of steps
                    progress: Progress | None = None) -> DemoOutcome:
-    """Run the demo until Ctrl-C, the timeout, or (optionally) the first recommendation."""
+    """Run the demo until Ctrl-C, the timeout, or (optionally) the first intervention."""
     store, login = prepare(config, spec)
     trained = await asyncio.to_thread(warm_up, config, spec, store, say, progress)
     logs = config.data_dir / "logs"
@@ -274,7 +274,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR09
                                        f"see {logs / (name + '.log')}")
             outcome.sim_time = from_ms(sim_ms) if sim_ms else None
             _announce(store, spec, seen, outcome, say=say, failure=failure)
-            if config.exit_on_recommendation and outcome.recommendations:
+            if config.exit_on_intervention and outcome.interventions:
                 break
             if config.timeout_s is not None and loop.time() - began > config.timeout_s:
                 say("Timeout reached; stopping.")

@@ -4,7 +4,7 @@ Every ``every_s`` seconds (the spec's ``interventions.escalation_check``) it loa
 interventions, brings shelved ones whose expiry has come back (``expire_shelving``) and applies
 every escalation that is due (``escalate``: not acknowledged within the priority's limit →
 handed to the next role of the chain). Each change is written with
-``Store.change_recommendation`` (read, change and write under the store's write lock) and each
+``Store.change_intervention`` (read, change and write under the store's write lock) and each
 escalation is kept as an ``escalated`` event.
 
 It keeps nothing in memory: what is due is a pure function of the stored history and the
@@ -27,7 +27,7 @@ import structlog
 from andon.events import Event
 from andon.interventions.escalation import EscalationPolicy, escalate
 from andon.interventions.lifecycle import InterventionState, Priority, expire_shelving
-from andon.interventions.recommendation import SYSTEM, Recommendation
+from andon.interventions.record import SYSTEM, Intervention
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -67,11 +67,11 @@ class TickReport:
     unshelved: tuple[str, ...] = ()
 
 
-def advance(rec: Recommendation, policy: EscalationPolicy, now: datetime) -> Recommendation:
-    """``rec`` with every shelving expiry and escalation due by ``now`` applied (pure)."""
-    lc, _ = expire_shelving(rec.lifecycle, now, by=SYSTEM)
+def advance(iv: Intervention, policy: EscalationPolicy, now: datetime) -> Intervention:
+    """``iv`` with every shelving expiry and escalation due by ``now`` applied (pure)."""
+    lc, _ = expire_shelving(iv.lifecycle, now, by=SYSTEM)
     [lc], _ = escalate([lc], policy, now, by=SYSTEM)
-    return rec if lc.history == rec.lifecycle.history else rec.with_lifecycle(lc)
+    return iv if lc.history == iv.lifecycle.history else iv.with_lifecycle(lc)
 
 
 @dataclass
@@ -98,14 +98,14 @@ class EscalationService:
         now = self.clock.now()
         escalations: list[str] = []
         unshelved: list[str] = []
-        for rec in self.store.list_recommendations(open_only=True, limit=_BATCH):
-            if rec.state not in _TIMED:
+        for iv in self.store.list_interventions(open_only=True, limit=_BATCH):
+            if iv.state not in _TIMED:
                 continue
             try:
-                before, after = self.store.change_recommendation(
-                    rec.id, lambda r: advance(r, self.policy, now))
+                before, after = self.store.change_intervention(
+                    iv.id, lambda r: advance(r, self.policy, now))
             except Exception as exc:  # one bad record must not stall every other escalation
-                log.exception("escalation of one intervention failed", id=rec.id,
+                log.exception("escalation of one intervention failed", id=iv.id,
                               error=str(exc))
                 continue
             for m in after.history[len(before.history):]:

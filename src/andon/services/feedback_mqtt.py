@@ -46,7 +46,7 @@ from andon.clock import Clock, SystemClock
 from andon.connectors.mqtt import MqttClient
 from andon.errors import AndonError, NotFound
 from andon.events import Event
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Feedback,
     FeedbackKind,
     Outcome,
@@ -83,14 +83,14 @@ class FeedbackAnswer:
     """What came back for one message: ok (and the new state) or the one-line reason."""
 
     ok: bool
-    rec_id: str | None
+    intervention_id: str | None
     state: str | None = None
     reason: str = ""
     ref: str | int | None = None
 
     def to_json(self) -> bytes:
         """The result topic's payload."""
-        body: dict[str, Any] = {"ok": self.ok, "id": self.rec_id, "ref": self.ref}
+        body: dict[str, Any] = {"ok": self.ok, "id": self.intervention_id, "ref": self.ref}
         if self.ok:
             body["state"] = self.state
         else:
@@ -140,7 +140,7 @@ class MqttFeedback:
         """Apply one message; publish and return the answer (never raises for bad input)."""
         parsed = parse_feedback(payload, self.people)
         if isinstance(parsed, str):
-            answer = FeedbackAnswer(ok=False, rec_id=None, reason=parsed)
+            answer = FeedbackAnswer(ok=False, intervention_id=None, reason=parsed)
         else:
             answer = self._apply(parsed)
         self.handled += 1
@@ -161,29 +161,29 @@ class MqttFeedback:
     def _apply(self, msg: _Answer) -> FeedbackAnswer:
         now = self.clock.now()
         try:
-            self.store.get_recommendation(msg.id)  # NotFound before anything is written
+            self.store.get_intervention(msg.id)  # NotFound before anything is written
             if msg.kind is not None:
-                fb = Feedback(recommendation_id=msg.id, kind=FeedbackKind(msg.kind),
+                fb = Feedback(intervention_id=msg.id, kind=FeedbackKind(msg.kind),
                               reason=msg.reason, by=msg.by, at=now, via=Via.MQTT.value)
-                rec = self.store.record_feedback(fb)
+                iv = self.store.record_feedback(fb)
                 detail = fb.kind.value + (f": {fb.reason}" if fb.reason else "")
                 self.store.add_event(Event(kind="feedback", subject=msg.id, detail=detail,
                                            at=now, by=msg.by))
             else:
                 label = OutcomeLabel(str(msg.outcome))
-                outcome = Outcome(recommendation_id=msg.id, label=label, detail=msg.detail,
+                outcome = Outcome(intervention_id=msg.id, label=label, detail=msg.detail,
                                   by=msg.by, at=now, via=Via.MQTT.value)
-                rec, _ = self.store.record_outcome(outcome)
+                iv, _ = self.store.record_outcome(outcome)
                 text = label.value + (f": {outcome.detail}" if outcome.detail else "")
                 self.store.add_event(Event(kind="outcome", subject=msg.id, detail=text,
                                            at=now, by=msg.by))
         except NotFound:
-            return FeedbackAnswer(ok=False, rec_id=msg.id, ref=msg.ref,
+            return FeedbackAnswer(ok=False, intervention_id=msg.id, ref=msg.ref,
                                   reason=f"unknown intervention {msg.id!r}")
         except AndonError as exc:
-            return FeedbackAnswer(ok=False, rec_id=msg.id, ref=msg.ref,
+            return FeedbackAnswer(ok=False, intervention_id=msg.id, ref=msg.ref,
                                   reason=one_line(str(exc)))
-        return FeedbackAnswer(ok=True, rec_id=msg.id, state=rec.state.value, ref=msg.ref)
+        return FeedbackAnswer(ok=True, intervention_id=msg.id, state=iv.state.value, ref=msg.ref)
 
 
 def _sender(topic: str, enterprise: str) -> str | None:

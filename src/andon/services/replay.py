@@ -2,16 +2,16 @@
 
 ``replay_export`` builds an ``Edge`` exactly as ``andon edge`` does (same contracts, windows,
 features, model loading and decider), with recording off and a scratch store for the
-recommendations it raises, and a clock that follows the data's event time
+interventions it raises, and a clock that follows the data's event time
 (``EventTimeClock``): deadlines, staleness and "created at" are judged as if the data were
 arriving live. A ``HistorianExport`` feeds it; the only addition to the live path is the
 edge's per-window ``on_score`` hook, which writes the scores CSV. There is no second
 implementation of scoring.
 
 Outputs: per-window scores (window end, asset, score, threshold, anomalous, top features),
-the recommendations that would have been raised, and a ``ReplaySummary``: rows read,
+the interventions that would have been raised, and a ``ReplaySummary``: rows read,
 rejected (with ``file:line``), quarantined by rule, windows scored, anomalies,
-recommendations, and the first detection per asset with its lead time before a confirmed
+interventions, and the first detection per asset with its lead time before a confirmed
 failure (work orders imported with ``andon import work-orders``, see
 ``andon.services.itdata``).
 """
@@ -38,7 +38,7 @@ from andon.store import open_store
 
 if TYPE_CHECKING:
     from andon.connectors.historian import HistorianExport
-    from andon.interventions import Detection, Recommendation
+    from andon.interventions import Detection, Intervention
     from andon.namespace.sample import Sample
     from andon.spec.model import PlantSpec, UseCase
     from andon.store.base import Store
@@ -47,14 +47,14 @@ __all__ = [
     "EventTimeClock",
     "FirstDetection",
     "ReplayError",
-    "ReplayRecommendation",
+    "ReplayIntervention",
     "ReplaySummary",
     "replay_export",
 ]
 
 SCORE_COLUMNS = ("window_end", "use_case", "asset", "score", "threshold", "anomalous",
                  "top_features")
-RECOMMENDATION_COLUMNS = ("id", "use_case", "asset", "detected_at", "deadline", "action",
+INTERVENTION_COLUMNS = ("id", "use_case", "asset", "detected_at", "deadline", "action",
                           "score", "threshold", "model_version")
 _MAX_REJECTS_KEPT = 1000  # (where, reason) of the first rejects, for the summary
 #: distinct source times in a row beyond the plausible future that make event time jump
@@ -90,8 +90,8 @@ class EventTimeClock:
 
 
 @dataclass(frozen=True, slots=True)
-class ReplayRecommendation:
-    """A recommendation the replay would have raised (its stable fields)."""
+class ReplayIntervention:
+    """An intervention the replay would have raised (its stable fields)."""
 
     id: str
     use_case: str
@@ -106,7 +106,7 @@ class ReplayRecommendation:
 
 @dataclass(frozen=True, slots=True)
 class FirstDetection:
-    """The first recommendation on an asset, and the confirmed failure it came before."""
+    """The first intervention on an asset, and the confirmed failure it came before."""
 
     asset: str
     detected_at: datetime
@@ -114,7 +114,7 @@ class FirstDetection:
 
     @property
     def lead_time(self) -> timedelta | None:
-        """How long before the confirmed failure the recommendation was raised."""
+        """How long before the confirmed failure the intervention was raised."""
         return None if self.failure_at is None else self.failure_at - self.detected_at
 
 
@@ -136,7 +136,7 @@ class ReplaySummary:
     incomplete: int = 0
     scored: int = 0
     anomalies: int = 0
-    recommendations: list[ReplayRecommendation] = field(default_factory=list)
+    interventions: list[ReplayIntervention] = field(default_factory=list)
     first_detections: list[FirstDetection] = field(default_factory=list)
     missed_failures: dict[str, list[datetime]] = field(default_factory=dict)  # no detection
     start: datetime | None = None
@@ -158,8 +158,8 @@ class ReplaySummary:
             (f"rows read {self.rows:,}, samples {self.samples:,}, rejected {self.rejected:,}, "
              f"quarantined by rule: {rules}; flagged {self.flagged:,}"),
             (f"windows {self.windows:,} (incomplete {self.incomplete:,}), scored "
-             f"{self.scored:,}, anomalous {self.anomalies:,}, recommendations "
-             f"{len(self.recommendations)}"),
+             f"{self.scored:,}, anomalous {self.anomalies:,}, interventions "
+             f"{len(self.interventions)}"),
             f"rate {self.rows_per_s:,.0f} rows/s ({self.elapsed_s:.1f} s)",
         ]
         if self.out_of_order:
@@ -174,7 +174,7 @@ class ReplaySummary:
         for asset, times in sorted(self.missed_failures.items()):
             out.append(f"missed: confirmed failure on {asset} at "
                        f"{', '.join(f'{t:%Y-%m-%d %H:%M}' for t in times)} UTC with no "
-                       "recommendation before it")
+                       "intervention before it")
         out.extend(f"rejected {where}: {reason}" for where, reason in self.rejects[:10])
         if self.rejected > min(len(self.rejects), 10):
             out.append(f"... and {self.rejected - min(len(self.rejects), 10):,} more rejected")
@@ -229,14 +229,14 @@ class _Feed:
 def replay_export(export: HistorianExport, spec: PlantSpec, use_case_id: str,
                   models_dir: Path, *, registry: Store | None = None,
                   model_version: int | None = None, scores: TextIO | None = None,
-                  recommendations: TextIO | None = None,
+                  interventions: TextIO | None = None,
                   progress: Callable[[int, int], None] | None = None) -> ReplaySummary:
     """Run ``export`` through the use case's live scoring path; write CSVs; summarise.
 
     The model: version ``model_version`` if given, else the production version recorded in
     ``registry`` (the plant's store), else the newest version in ``models_dir``. Confirmed
     failures for lead times come from ``registry``'s work orders. ``scores`` and
-    ``recommendations`` (open text files) receive CSV. ``ReplayError`` if it cannot start;
+    ``interventions`` (open text files) receive CSV. ``ReplayError`` if it cannot start;
     ``HistorianError`` if the file cannot be read.
     """
     try:
@@ -260,12 +260,12 @@ def replay_export(export: HistorianExport, spec: PlantSpec, use_case_id: str,
                 raise ReplayError(f"model {uc.model} {vdir.name} ({vdir}): {detail}")
             summary = ReplaySummary(export.path.name, uc.id, f"{loaded[0]} ({why})")
             _run(export, edge, clock, summary, scores, progress)
-            recs = [_stable(r) for r in scratch.list_recommendations(open_only=False,
+            ivs = [_stable(r) for r in scratch.list_interventions(open_only=False,
                                                                       limit=1_000_000)]
-    recs.sort(key=lambda r: (r.detected_at, r.asset))
-    summary.recommendations = recs
-    if recommendations is not None:
-        _write_recommendations(recommendations, recs)
+    ivs.sort(key=lambda r: (r.detected_at, r.asset))
+    summary.interventions = ivs
+    if interventions is not None:
+        _write_interventions(interventions, ivs)
     _lead_times(summary, registry, uc.horizon)
     return summary
 
@@ -332,19 +332,19 @@ def _model_dir(uc: UseCase, models_dir: Path, registry: Store | None,
     return latest, "newest in the models directory; none is in production"
 
 
-def _stable(r: Recommendation) -> ReplayRecommendation:
-    """The stable fields of a stored recommendation."""
-    return ReplayRecommendation(
+def _stable(r: Intervention) -> ReplayIntervention:
+    """The stable fields of a stored intervention."""
+    return ReplayIntervention(
         id=r.id, use_case=r.use_case, asset=r.asset, detected_at=r.detected_at,
         deadline=r.deadline, action=r.action, score=r.score, threshold=r.threshold,
         model_version=r.model_version,
     )
 
 
-def _write_recommendations(out: TextIO, recs: list[ReplayRecommendation]) -> None:
+def _write_interventions(out: TextIO, ivs: list[ReplayIntervention]) -> None:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(RECOMMENDATION_COLUMNS)
-    for r in recs:
+    writer.writerow(INTERVENTION_COLUMNS)
+    for r in ivs:
         writer.writerow((r.id, r.use_case, r.asset, r.detected_at.isoformat(),
                          r.deadline.isoformat(), r.action, f"{r.score:.6g}",
                          f"{r.threshold:.6g}", r.model_version))
@@ -353,7 +353,7 @@ def _write_recommendations(out: TextIO, recs: list[ReplayRecommendation]) -> Non
 def _lead_times(summary: ReplaySummary, registry: Store | None, horizon_s: float) -> None:
     """First detection per asset, joined to confirmed failures from the work orders."""
     first: dict[str, datetime] = {}
-    for r in summary.recommendations:
+    for r in summary.interventions:
         first.setdefault(r.asset, r.detected_at)
     failures: Mapping[str, list[datetime]] = {}
     if registry is not None and summary.start is not None and summary.end is not None:

@@ -1,6 +1,6 @@
 """Sinks: where interventions go, so that they reach people in the tools they already use.
 
-A sink takes the one JSON form of an intervention (``recommendation_document``) and delivers
+A sink takes the one JSON form of an intervention (``intervention_document``) and delivers
 it: to the asset's UNS topic (``UnsSink``), to a webhook with an HMAC signature
 (``WebhookSink``), or to a CMMS as a work order (``CmmsSink``), whose completion comes back and
 closes the intervention. The ``Dispatcher`` hands each new or changed intervention to every

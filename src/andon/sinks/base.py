@@ -1,6 +1,6 @@
 """What every sink shares: the ``Sink`` protocol, what is sent (``Outgoing``) and what came back.
 
-A sink receives the one JSON form of an intervention (``recommendation_document``) wrapped in
+A sink receives the one JSON form of an intervention (``intervention_document``) wrapped in
 an ``Outgoing``: the intervention id, its stable dedup key, the version (1, 2, ... one per change
 of the document, counted by the dispatcher) and the document's digest. ``Outgoing.idempotency_key``
 (``<dedup key>:<version>``) is the same on every retry of one version, so a receiver can drop
@@ -121,7 +121,7 @@ class Outgoing:
     @classmethod
     def of(cls, document: Mapping[str, Any], version: int = 1,
            external_id: str | None = None) -> Outgoing:
-        """Wrap a document (``recommendation_document(rec)``) as version ``version``."""
+        """Wrap a document (``intervention_document(iv)``) as version ``version``."""
         return cls(document=document, intervention_id=str(document["id"]),
                    dedup_key=document_dedup_key(document), version=version,
                    digest=document_digest(document), external_id=external_id)

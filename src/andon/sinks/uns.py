@@ -1,7 +1,7 @@
 """UNS sink: every version of an intervention on its asset's ``_andon/intervention`` topic.
 
 Topic: ``andon/v1/{ent}/{site}/{area}/{line}/{asset}/_andon/intervention``; payload: the
-canonical JSON of ``recommendation_document`` (state changes included, so a subscriber sees
+canonical JSON of ``intervention_document`` (state changes included, so a subscriber sees
 an intervention raised, acknowledged, closed).
 
 Retained, QoS 1. The UNS convention is "the topic holds the current state": a dashboard or
@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from andon.clock import Clock, SystemClock
-from andon.namespace.topics import PREFIX
+from andon.namespace.topics import PREFIX, intervention_topic
 from andon.sinks.base import Attempt, DeliveryResult, Outgoing, canonical_json
 
-__all__ = ["Publisher", "UnsSink", "feedback_filter", "feedback_result_topic",
-           "feedback_topic", "intervention_topic"]
+__all__ = ["Publisher", "UnsSink", "document_topic", "feedback_filter", "feedback_result_topic",
+           "feedback_topic"]
 
 
 class Publisher(Protocol):
@@ -33,10 +33,10 @@ class Publisher(Protocol):
         ...
 
 
-def intervention_topic(document: Mapping[str, Any]) -> str:
+def document_topic(document: Mapping[str, Any]) -> str:
     """``andon/v1/{ent}/{site}/{area}/{line}/{asset}/_andon/intervention`` of a document."""
-    levels = [str(document[k]) for k in ("enterprise", "site", "area", "line", "asset")]
-    return f"{PREFIX}/{'/'.join(levels)}/_andon/intervention"
+    return intervention_topic(*(str(document[k])
+                                for k in ("enterprise", "site", "area", "line", "asset")))
 
 
 def feedback_topic(enterprise: str, sender: str) -> str:
@@ -76,7 +76,7 @@ class UnsSink:
         now = self._clock.now()
         if self._connected is not None and not self._connected.is_set():
             return DeliveryResult.failed(now, "MQTT broker not connected")
-        topic = intervention_topic(item.document)
+        topic = document_topic(item.document)
         try:
             self._publisher.publish(topic, canonical_json(item.document), qos=1,
                                     retain=self.retain)

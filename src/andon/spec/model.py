@@ -356,9 +356,9 @@ class Person(_Strict):
 
 
 class ActionEnvelope(_Strict):
-    """What a use case's recommendations may propose (the advisory-only boundary).
+    """What a use case's interventions may propose (the advisory-only boundary).
 
-    A recommendation outside it is blocked at the edge: not stored, not published, logged
+    An intervention outside it is blocked at the edge: not stored, not published, logged
     and kept as an ``envelope_blocked`` event (``andon.edge.envelope``).
     """
 
@@ -368,7 +368,7 @@ class ActionEnvelope(_Strict):
     )
     setpoints: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="tag name -> [min, max] of a set-point a "
-        "recommendation may propose; a proposed set-point for any other tag is blocked",
+        "intervention may propose; a proposed set-point for any other tag is blocked",
     )
 
     @field_validator("verbs")
@@ -416,7 +416,7 @@ class UseCase(_Strict):
     top_features: int = Field(default=3, ge=1, le=10)
     envelope: ActionEnvelope | None = Field(
         default=None, description="allowed action verbs and set-point ranges; a "
-        "recommendation outside it is blocked at the edge (default: no envelope)",
+        "intervention outside it is blocked at the edge (default: no envelope)",
     )
     # -- confidence floor and re-raise (andon.interventions.gate) ----------------------------
     confidence_floor: float = Field(

@@ -1,4 +1,4 @@
-"""Storage: samples, recommendations, feedback, models, users and spec versions.
+"""Storage: samples, interventions, feedback, models, users and spec versions.
 
 Good means: one small interface (``Store``) that every backend honours identically, proven by
 one conformance suite run against SQLite and PostgreSQL; SQLite in WAL mode with a single

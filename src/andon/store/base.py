@@ -18,7 +18,7 @@ from andon.contracts.report import QualityCount, SkewPoint
 from andon.events import Event
 from andon.interventions.gate import GateStore
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.recommendation import Feedback, Label, Outcome, Recommendation
+from andon.interventions.record import Feedback, Intervention, Label, Outcome
 from andon.interventions.triage import TriageItem, TriageLabel, TriageStatus
 from andon.namespace.sample import Sample
 from andon.registry.record import ModelRecord
@@ -151,51 +151,51 @@ class Store(GateStore, Protocol):
         """Mark items as stored by a replay (those not marked yet); count."""
         ...
 
-    # -- recommendations and feedback -----------------------------------------------------
-    def save_recommendation(self, rec: Recommendation) -> None:
-        """Insert or replace (by id) a recommendation."""
+    # -- interventions and feedback -----------------------------------------------------
+    def save_intervention(self, iv: Intervention) -> None:
+        """Insert or replace (by id) an intervention."""
         ...
 
-    def get_recommendation(self, rec_id: str) -> Recommendation:
-        """One recommendation; ``NotFound`` if unknown."""
+    def get_intervention(self, intervention_id: str) -> Intervention:
+        """One intervention; ``NotFound`` if unknown."""
         ...
 
-    def list_recommendations(self, *, open_only: bool = True, limit: int = 200,
+    def list_interventions(self, *, open_only: bool = True, limit: int = 200,
                              since: datetime | None = None,
-                             until: datetime | None = None) -> list[Recommendation]:
+                             until: datetime | None = None) -> list[Intervention]:
         """Newest first (by created_at); open ones only unless told; created in [since, until)."""
         ...
 
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """The open (not done, dismissed or expired) recommendation of a use case on an asset."""
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        """The open (not done, dismissed or expired) intervention of a use case on an asset."""
         ...
 
-    def change_recommendation(
-        self, rec_id: str, change: Callable[[Recommendation], Recommendation],
-    ) -> tuple[Recommendation, Recommendation]:
+    def change_intervention(
+        self, intervention_id: str, change: Callable[[Intervention], Intervention],
+    ) -> tuple[Intervention, Intervention]:
         """Apply a pure lifecycle ``change`` to the stored record atomically; (before, after)."""
         ...
 
-    def transition_recommendation(
-        self, rec_id: str, target: InterventionState | str, *, by: str, at: datetime,
+    def transition_intervention(
+        self, intervention_id: str, target: InterventionState | str, *, by: str, at: datetime,
         reason: str = "", shelve_until: datetime | None = None, via: str = "api",
-    ) -> tuple[Recommendation, TransitionRecord]:
-        """Move a recommendation (``transition`` rules); store the move (feedback: a label)."""
+    ) -> tuple[Intervention, TransitionRecord]:
+        """Move an intervention (``transition`` rules); store the move (feedback: a label)."""
         ...
 
-    def record_feedback(self, fb: Feedback) -> Recommendation:
+    def record_feedback(self, fb: Feedback) -> Intervention:
         """Apply feedback (``apply_feedback`` rules), store it, its moves and label atomically."""
         ...
 
-    def feedback_for(self, rec_id: str) -> list[Feedback]:
-        """Feedback given on a recommendation, oldest first."""
+    def feedback_for(self, intervention_id: str) -> list[Feedback]:
+        """Feedback given on an intervention, oldest first."""
         ...
 
-    def record_outcome(self, outcome: Outcome) -> tuple[Recommendation, Label]:
+    def record_outcome(self, outcome: Outcome) -> tuple[Intervention, Label]:
         """Record what was found (``apply_outcome`` rules) and its label atomically."""
         ...
 
-    def labels(self, *, recommendation_id: str | None = None, since: datetime | None = None,
+    def labels(self, *, intervention_id: str | None = None, since: datetime | None = None,
                limit: int | None = None) -> list[Label]:
         """Labels (feedback and outcomes), oldest first."""
         ...

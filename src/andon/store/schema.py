@@ -45,12 +45,12 @@ __all__ = [
     "GATE_EPISODES",
     "GATE_LOG",
     "GATE_QUEUE",
+    "INTERVENTIONS",
     "LABELS",
     "METADATA",
     "MODELS",
     "QUALITY_COUNTS",
     "QUARANTINE",
-    "RECOMMENDATIONS",
     "SAMPLES",
     "SOURCE_SKEW",
     "SPEC_VERSIONS",
@@ -65,7 +65,7 @@ __all__ = [
 
 #: big integer surrogate key that is still SQLite's auto-incrementing ``INTEGER PRIMARY KEY``
 _ID = BigInteger().with_variant(Integer(), "sqlite")
-_ID_LEN = 200  # recommendation ids, usernames, model names
+_ID_LEN = 200  # intervention ids, usernames, model names
 _NAME_LEN = 100  # ISA-95 levels, tag ids, units, roles, kinds
 
 
@@ -124,8 +124,8 @@ SAMPLES = Table(
     Index("ix_samples_ts", "ts_ms"),
 )
 
-RECOMMENDATIONS = Table(
-    "recommendations",
+INTERVENTIONS = Table(
+    "interventions",
     METADATA,
     Column("id", String(_ID_LEN), primary_key=True),
     Column("use_case", String(_NAME_LEN), nullable=False),
@@ -160,9 +160,9 @@ RECOMMENDATIONS = Table(
     Column("window_end", UtcDateTime(), nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("outcome_detail", Text(), nullable=False, server_default=""),
-    Index("ix_recommendations_state_created", "state", "created_at"),
-    Index("ix_recommendations_use_case_asset", "use_case", "asset", "state"),
-    Index("ix_recommendations_dedup_key", "dedup_key"),
+    Index("ix_interventions_state_created", "state", "created_at"),
+    Index("ix_interventions_use_case_asset", "use_case", "asset", "state"),
+    Index("ix_interventions_dedup_key", "dedup_key"),
 )
 
 FEEDBACK = Table(
@@ -170,9 +170,9 @@ FEEDBACK = Table(
     METADATA,
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column(
-        "recommendation_id",
+        "intervention_id",
         String(_ID_LEN),
-        ForeignKey("recommendations.id", ondelete="CASCADE"),
+        ForeignKey("interventions.id", ondelete="CASCADE"),
         nullable=False,
     ),
     Column("kind", String(16), nullable=False),
@@ -180,7 +180,7 @@ FEEDBACK = Table(
     Column("by", String(_ID_LEN), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("via", String(16), nullable=False, server_default="api"),  # web/api/mqtt/cmms
-    Index("ix_feedback_recommendation_at", "recommendation_id", "at"),
+    Index("ix_feedback_intervention_at", "intervention_id", "at"),
 )
 
 #: every feedback and outcome, tied to the evidence window: labels for training and the track
@@ -191,9 +191,9 @@ LABELS = Table(
     METADATA,
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column(
-        "recommendation_id",
+        "intervention_id",
         String(_ID_LEN),
-        ForeignKey("recommendations.id", ondelete="CASCADE"),
+        ForeignKey("interventions.id", ondelete="CASCADE"),
         nullable=False,
     ),
     Column("asset", String(_NAME_LEN), nullable=False),
@@ -209,7 +209,7 @@ LABELS = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("via", String(16), nullable=False),
     Index("ix_labels_at", "at"),
-    Index("ix_labels_recommendation_at", "recommendation_id", "at"),
+    Index("ix_labels_intervention_at", "intervention_id", "at"),
 )
 
 MODELS = Table(
@@ -330,7 +330,7 @@ GATE_EPISODES = Table(
     Column("opened_at", UtcDateTime(), nullable=False),
     Column("last_at", UtcDateTime(), nullable=False),
     Column("detections", Integer(), nullable=False),
-    Column("rec_id", String(_ID_LEN), nullable=True),
+    Column("intervention_id", String(_ID_LEN), nullable=True),
     Column("triage_id", BigInteger(), nullable=True),
     Column("normal_windows", Integer(), nullable=False),
 )
@@ -345,7 +345,7 @@ GATE_LOG = Table(
     Column("key", String(2 * _ID_LEN), nullable=False),
     Column("verdict", String(32), nullable=False),
     Column("reason", Text(), nullable=False),
-    Column("rec_id", String(_ID_LEN), nullable=True),
+    Column("intervention_id", String(_ID_LEN), nullable=True),
     Column("arrival", Boolean(), nullable=False),  # a new intervention (delivered or queued)
     Index("ix_gate_log_position_at", "position", "at"),
     Index("ix_gate_log_key_verdict_at", "key", "verdict", "at"),
@@ -356,7 +356,7 @@ GATE_LOG = Table(
 GATE_QUEUE = Table(
     "gate_queue",
     METADATA,
-    Column("rec_id", String(_ID_LEN), primary_key=True),
+    Column("intervention_id", String(_ID_LEN), primary_key=True),
     Column("position", String(2 * _ID_LEN), nullable=False),
     Column("queued_at", UtcDateTime(), nullable=False),
     Column("document", Text(), nullable=False),
@@ -401,7 +401,7 @@ TRIAGE_LABELS = Table(
 )
 
 #: work orders and maintenance logs imported from IT (``andon.services.itdata``); one row per
-#: CMMS external id (imports replace it), joined to samples and recommendations by asset + time
+#: CMMS external id (imports replace it), joined to samples and interventions by asset + time
 WORK_ORDERS = Table(
     "work_orders",
     METADATA,

@@ -8,7 +8,7 @@ SQLite runs in WAL mode (readers never block the writer, nor the writer the read
 at a time, so each store instance serialises its writes with one ``threading.Lock``; across
 processes, write transactions start with ``BEGIN IMMEDIATE`` and wait up to ``busy_timeout``
 for the write lock instead of failing half-way. PostgreSQL writes take the same in-process
-lock (cheap, and keeps both backends behaving alike); a recommendation given feedback is read
+lock (cheap, and keeps both backends behaving alike); an intervention given feedback is read
 with ``SELECT ... FOR UPDATE`` and a new spec version is numbered under a table lock, so other
 processes cannot interleave.
 

@@ -1,13 +1,13 @@
-"""The interventions part of ``SqlStore``: recommendations, their lifecycle, feedback and labels.
+"""The interventions part of ``SqlStore``: interventions, their lifecycle, feedback and labels.
 
 ``SqlStore`` inherits ``InterventionTables``; it relies on the store's ``_write`` / ``_read``
 connections and ``_insert`` (one writer, see ``andon.store.sql``).
 
-Two writers share a recommendation: the edge (each new detection updates the *evidence*:
+Two writers share an intervention: the edge (each new detection updates the *evidence*:
 score, window, detections) and the people and the escalation service (who move its
-*lifecycle*: state, owner, assignee, history). So ``save_recommendation`` inserts a new record
+*lifecycle*: state, owner, assignee, history). So ``save_intervention`` inserts a new record
 whole but, for one already stored, updates only the evidence columns; lifecycle changes go
-through ``change_recommendation`` (and ``transition_recommendation`` / ``record_feedback``),
+through ``change_intervention`` (and ``transition_intervention`` / ``record_feedback``),
 which read the row locked (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite)
 and write it back in the same transaction, so no change is lost and none is applied twice.
 """
@@ -28,14 +28,14 @@ from andon.interventions.lifecycle import (
     Priority,
     TransitionRecord,
 )
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Contribution,
     Feedback,
     FeedbackKind,
+    Intervention,
     Label,
     Outcome,
     OutcomeLabel,
-    Recommendation,
     apply_feedback,
     apply_outcome,
     feedback_for_move,
@@ -43,7 +43,7 @@ from andon.interventions.recommendation import (
     move,
     outcome_label,
 )
-from andon.store.schema import FEEDBACK, LABELS, RECOMMENDATIONS, as_utc
+from andon.store.schema import FEEDBACK, INTERVENTIONS, LABELS, as_utc
 from andon.store.sql_mixin import SqlMixin
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["InterventionTables"]
 
 _OPEN = tuple(s.value for s in InterventionState if s not in FINAL_STATES)
-#: columns a detection may change on a stored recommendation (the evidence, not the lifecycle)
+#: columns a detection may change on a stored intervention (the evidence, not the lifecycle)
 _EVIDENCE = ("score", "threshold", "why", "detections", "updated_at", "model", "model_version",
              "window_end")
 #: columns a lifecycle change writes
@@ -64,42 +64,42 @@ _LIFECYCLE = ("state", "owner_role", "assignee", "priority", "escalation_level",
 
 
 class InterventionTables(SqlMixin):
-    """Store methods for recommendations, feedback and labels (mixed into ``SqlStore``)."""
+    """Store methods for interventions, feedback and labels (mixed into ``SqlStore``)."""
 
-    # -- recommendations ------------------------------------------------------------------
-    def save_recommendation(self, rec: Recommendation) -> None:
-        """Insert a recommendation, or update the evidence of a stored one (by id).
+    # -- interventions ------------------------------------------------------------------
+    def save_intervention(self, iv: Intervention) -> None:
+        """Insert an intervention, or update the evidence of a stored one (by id).
 
         The lifecycle of a stored one (state, owner, history...) is left as stored: it moves
-        only through ``change_recommendation`` and the functions built on it.
+        only through ``change_intervention`` and the functions built on it.
         """
-        values = _rec_to_row(rec)
-        stmt = self._insert(RECOMMENDATIONS).values(values)
+        values = _rec_to_row(iv)
+        stmt = self._insert(INTERVENTIONS).values(values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=[RECOMMENDATIONS.c.id],
+            index_elements=[INTERVENTIONS.c.id],
             set_={k: stmt.excluded[k] for k in _EVIDENCE},
         )
         with self._write() as conn:
             conn.execute(stmt)
 
-    def get_recommendation(self, rec_id: str) -> Recommendation:
-        """One recommendation; ``NotFound`` if unknown."""
-        stmt = select(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id == rec_id)
+    def get_intervention(self, intervention_id: str) -> Intervention:
+        """One intervention; ``NotFound`` if unknown."""
+        stmt = select(INTERVENTIONS).where(INTERVENTIONS.c.id == intervention_id)
         with self._read() as conn:
             row = conn.execute(stmt).one_or_none()
         if row is None:
-            raise NotFound("recommendation", rec_id)
+            raise NotFound("intervention", intervention_id)
         return _rec_from_row(row)
 
-    def list_recommendations(self, *, open_only: bool = True, limit: int = 200,
+    def list_interventions(self, *, open_only: bool = True, limit: int = 200,
                              since: datetime | None = None,
-                             until: datetime | None = None) -> list[Recommendation]:
+                             until: datetime | None = None) -> list[Intervention]:
         """Newest first (by created_at); ``open_only``: not done, dismissed or expired.
 
         ``since`` / ``until`` keep those created in ``[since, until)``.
         """
-        c = RECOMMENDATIONS.c
-        stmt = select(RECOMMENDATIONS).order_by(c.created_at.desc(), c.id).limit(limit)
+        c = INTERVENTIONS.c
+        stmt = select(INTERVENTIONS).order_by(c.created_at.desc(), c.id).limit(limit)
         if open_only:
             stmt = stmt.where(c.state.in_(_OPEN))
         if since is not None:
@@ -109,11 +109,11 @@ class InterventionTables(SqlMixin):
         with self._read() as conn:
             return [_rec_from_row(row) for row in conn.execute(stmt)]
 
-    def open_recommendation(self, use_case: str, asset: str) -> Recommendation | None:
-        """Return the newest open recommendation of a use case on an asset."""
-        c = RECOMMENDATIONS.c
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        """Return the newest open intervention of a use case on an asset."""
+        c = INTERVENTIONS.c
         stmt = (
-            select(RECOMMENDATIONS)
+            select(INTERVENTIONS)
             .where(c.use_case == use_case, c.asset == asset, c.state.in_(_OPEN))
             .order_by(c.created_at.desc(), c.id)
             .limit(1)
@@ -122,26 +122,26 @@ class InterventionTables(SqlMixin):
             row = conn.execute(stmt).one_or_none()
         return None if row is None else _rec_from_row(row)
 
-    def change_recommendation(
-        self, rec_id: str, change: Callable[[Recommendation], Recommendation],
-    ) -> tuple[Recommendation, Recommendation]:
+    def change_intervention(
+        self, intervention_id: str, change: Callable[[Intervention], Intervention],
+    ) -> tuple[Intervention, Intervention]:
         """Apply a pure ``change`` to the stored record under the write lock; (before, after).
 
         Only the lifecycle columns are written. ``NotFound`` if unknown; whatever ``change``
         raises leaves the record as it was.
         """
         with self._write() as conn:
-            before = self._locked(conn, rec_id)
+            before = self._locked(conn, intervention_id)
             after = change(before)
             if after != before:
                 self._write_lifecycle(conn, after)
         return before, after
 
-    def transition_recommendation(
-        self, rec_id: str, target: InterventionState | str, *, by: str, at: datetime,
+    def transition_intervention(
+        self, intervention_id: str, target: InterventionState | str, *, by: str, at: datetime,
         reason: str = "", shelve_until: datetime | None = None, via: str = "api",
-    ) -> tuple[Recommendation, TransitionRecord]:
-        """Move a recommendation through its lifecycle; store the move (and its label).
+    ) -> tuple[Intervention, TransitionRecord]:
+        """Move an intervention through its lifecycle; store the move (and its label).
 
         A move into done / deferred / dismissed is feedback too (acted / deferred / dismissed):
         it is kept as feedback and as a label. ``LifecycleError`` (nothing stored) if illegal.
@@ -150,44 +150,44 @@ class InterventionTables(SqlMixin):
         if shelve_until is not None:
             shelve_until = as_utc(shelve_until, "shelve_until")
         with self._write() as conn:
-            before = self._locked(conn, rec_id)
+            before = self._locked(conn, intervention_id)
             after, record = move(before, target, by=by, at=at, reason=reason.strip(),
                                  shelve_until=shelve_until)
             self._write_lifecycle(conn, after)
-            fb = feedback_for_move(rec_id, record, via)
+            fb = feedback_for_move(intervention_id, record, via)
             if fb is not None:
                 self._insert_feedback(conn, after, fb)
         return after, record
 
-    def record_feedback(self, fb: Feedback) -> Recommendation:
+    def record_feedback(self, fb: Feedback) -> Intervention:
         """Apply feedback (``apply_feedback``), store it, its moves and its label; return it.
 
-        ``NotFound`` if the recommendation is unknown; ``FeedbackError`` / ``LifecycleError``
-        (nothing stored) if the feedback breaks a rule. The recommendation is read and locked
+        ``NotFound`` if the intervention is unknown; ``FeedbackError`` / ``LifecycleError``
+        (nothing stored) if the feedback breaks a rule. The intervention is read and locked
         in the same transaction that writes, so two concurrent answers cannot both close it.
         """
         fb = replace(fb, kind=FeedbackKind(fb.kind), at=as_utc(fb.at, "feedback time"),
                      reason=fb.reason.strip(), via=str(fb.via))
         with self._write() as conn:
-            before = self._locked(conn, fb.recommendation_id)
+            before = self._locked(conn, fb.intervention_id)
             updated = apply_feedback(before, fb)
             self._write_lifecycle(conn, updated)
             self._insert_feedback(conn, updated, fb)
         return updated
 
-    def feedback_for(self, rec_id: str) -> list[Feedback]:
-        """Feedback given on a recommendation, oldest first (empty if none or unknown)."""
+    def feedback_for(self, intervention_id: str) -> list[Feedback]:
+        """Feedback given on an intervention, oldest first (empty if none or unknown)."""
         c = FEEDBACK.c
-        stmt = select(FEEDBACK).where(c.recommendation_id == rec_id).order_by(c.at, c.id)
+        stmt = select(FEEDBACK).where(c.intervention_id == intervention_id).order_by(c.at, c.id)
         with self._read() as conn:
             return [
-                Feedback(recommendation_id=row.recommendation_id, kind=FeedbackKind(row.kind),
+                Feedback(intervention_id=row.intervention_id, kind=FeedbackKind(row.kind),
                          reason=row.reason, by=row.by, at=row.at, via=row.via)
                 for row in conn.execute(stmt)
             ]
 
     # -- outcomes and labels --------------------------------------------------------------
-    def record_outcome(self, outcome: Outcome) -> tuple[Recommendation, Label]:
+    def record_outcome(self, outcome: Outcome) -> tuple[Intervention, Label]:
         """Record what was found (``apply_outcome`` rules) and its label; return both.
 
         ``NotFound`` if unknown; ``FeedbackError`` (nothing stored) if it is too early for an
@@ -196,7 +196,7 @@ class InterventionTables(SqlMixin):
         outcome = replace(outcome, label=OutcomeLabel(outcome.label),
                           at=as_utc(outcome.at, "outcome time"), via=str(outcome.via))
         with self._write() as conn:
-            before = self._locked(conn, outcome.recommendation_id)
+            before = self._locked(conn, outcome.intervention_id)
             after = apply_outcome(before, outcome)
             self._write_lifecycle(conn, after)
             label = outcome_label(after, outcome)
@@ -204,13 +204,13 @@ class InterventionTables(SqlMixin):
                                   .returning(LABELS.c.id)).scalar_one()
         return after, replace(label, id=int(new_id))
 
-    def labels(self, *, recommendation_id: str | None = None, since: datetime | None = None,
+    def labels(self, *, intervention_id: str | None = None, since: datetime | None = None,
                limit: int | None = None) -> list[Label]:
         """Labels, oldest first (by ``at``, then insertion)."""
         c = LABELS.c
         stmt = select(LABELS).order_by(c.at, c.id)
-        if recommendation_id is not None:
-            stmt = stmt.where(c.recommendation_id == recommendation_id)
+        if intervention_id is not None:
+            stmt = stmt.where(c.intervention_id == intervention_id)
         if since is not None:
             stmt = stmt.where(c.at >= as_utc(since, "since"))
         if limit is not None:
@@ -219,57 +219,57 @@ class InterventionTables(SqlMixin):
             return [_label_from_row(row) for row in conn.execute(stmt)]
 
     # -- internals ------------------------------------------------------------------------
-    def _locked(self, conn: Connection, rec_id: str) -> Recommendation:
-        c = RECOMMENDATIONS.c
+    def _locked(self, conn: Connection, intervention_id: str) -> Intervention:
+        c = INTERVENTIONS.c
         row = conn.execute(
-            select(RECOMMENDATIONS).where(c.id == rec_id).with_for_update(),
+            select(INTERVENTIONS).where(c.id == intervention_id).with_for_update(),
         ).one_or_none()
         if row is None:
-            raise NotFound("recommendation", rec_id)
+            raise NotFound("intervention", intervention_id)
         return _rec_from_row(row)
 
-    def _write_lifecycle(self, conn: Connection, rec: Recommendation) -> None:
-        values = _rec_to_row(rec)
-        conn.execute(update(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id == rec.id)
+    def _write_lifecycle(self, conn: Connection, iv: Intervention) -> None:
+        values = _rec_to_row(iv)
+        conn.execute(update(INTERVENTIONS).where(INTERVENTIONS.c.id == iv.id)
                      .values({k: values[k] for k in _LIFECYCLE}))
 
-    def _insert_feedback(self, conn: Connection, rec: Recommendation, fb: Feedback) -> None:
+    def _insert_feedback(self, conn: Connection, iv: Intervention, fb: Feedback) -> None:
         conn.execute(FEEDBACK.insert().values(
-            recommendation_id=fb.recommendation_id, kind=FeedbackKind(fb.kind).value,
+            intervention_id=fb.intervention_id, kind=FeedbackKind(fb.kind).value,
             reason=fb.reason, by=fb.by, at=as_utc(fb.at, "feedback time"), via=str(fb.via),
         ))
-        conn.execute(LABELS.insert().values(_label_row(feedback_label(rec, fb))))
+        conn.execute(LABELS.insert().values(_label_row(feedback_label(iv, fb))))
 
 
 def _history_to_json(history: Sequence[TransitionRecord]) -> str:
     return json.dumps([t.to_dict() for t in history])
 
 
-def _rec_to_row(rec: Recommendation) -> dict[str, Any]:
+def _rec_to_row(iv: Intervention) -> dict[str, Any]:
     return {
-        "id": rec.id, "use_case": rec.use_case, "enterprise": rec.enterprise, "site": rec.site,
-        "area": rec.area, "line": rec.line, "asset": rec.asset, "asset_name": rec.asset_name,
-        "action": rec.action, "owner_role": rec.owner_role, "deadline": rec.deadline,
-        "deadline_label": rec.deadline_label, "predicted_failure": rec.predicted_failure,
-        "detected_at": rec.detected_at, "score": rec.score, "threshold": rec.threshold,
-        "model": rec.model, "model_version": rec.model_version,
-        "why": json.dumps([asdict(c) for c in rec.why]),
-        "state": InterventionState(rec.state).value, "detections": rec.detections,
-        "created_at": rec.created_at, "updated_at": rec.updated_at,
-        "priority": Priority(rec.priority).value, "assignee": rec.assignee,
-        "escalation_level": rec.escalation_level, "shelved_until": rec.shelved_until,
-        "history": _history_to_json(rec.history), "dedup_key": rec.dedup_key,
-        "window_start": rec.window_start, "window_end": rec.window_end,
-        "outcome": None if rec.outcome is None else OutcomeLabel(rec.outcome).value,
-        "outcome_detail": rec.outcome_detail,
+        "id": iv.id, "use_case": iv.use_case, "enterprise": iv.enterprise, "site": iv.site,
+        "area": iv.area, "line": iv.line, "asset": iv.asset, "asset_name": iv.asset_name,
+        "action": iv.action, "owner_role": iv.owner_role, "deadline": iv.deadline,
+        "deadline_label": iv.deadline_label, "predicted_failure": iv.predicted_failure,
+        "detected_at": iv.detected_at, "score": iv.score, "threshold": iv.threshold,
+        "model": iv.model, "model_version": iv.model_version,
+        "why": json.dumps([asdict(c) for c in iv.why]),
+        "state": InterventionState(iv.state).value, "detections": iv.detections,
+        "created_at": iv.created_at, "updated_at": iv.updated_at,
+        "priority": Priority(iv.priority).value, "assignee": iv.assignee,
+        "escalation_level": iv.escalation_level, "shelved_until": iv.shelved_until,
+        "history": _history_to_json(iv.history), "dedup_key": iv.dedup_key,
+        "window_start": iv.window_start, "window_end": iv.window_end,
+        "outcome": None if iv.outcome is None else OutcomeLabel(iv.outcome).value,
+        "outcome_detail": iv.outcome_detail,
     }
 
 
-def _rec_from_row(row: Row[Any]) -> Recommendation:
+def _rec_from_row(row: Row[Any]) -> Intervention:
     # history instants are read back in UTC, like every other datetime of the store
     history = tuple(replace(t, at=as_utc(t.at)) for t in
                     (TransitionRecord.from_dict(d) for d in json.loads(row.history)))
-    return Recommendation(
+    return Intervention(
         id=row.id, use_case=row.use_case, enterprise=row.enterprise, site=row.site,
         area=row.area, line=row.line, asset=row.asset, asset_name=row.asset_name,
         action=row.action, owner_role=row.owner_role, deadline=row.deadline,
@@ -299,7 +299,7 @@ def _label_row(label: Label) -> dict[str, Any]:
 
 def _label_from_row(row: Row[Any]) -> Label:
     return Label(
-        recommendation_id=row.recommendation_id, asset=row.asset, use_case=row.use_case,
+        intervention_id=row.intervention_id, asset=row.asset, use_case=row.use_case,
         model=row.model, model_version=row.model_version, window_start=row.window_start,
         window_end=row.window_end, kind=row.kind, label=row.label, detail=row.detail,
         by=row.by, at=row.at, via=row.via, id=row.id,

@@ -2,8 +2,8 @@
 
 ``SqlStore`` inherits ``TriageTables``; it relies on the store's ``_write`` / ``_read``
 connections (one writer, see ``andon.store.sql``). A queued intervention is kept as its JSON
-document (pydantic reads and writes the ``Recommendation`` dataclass, whatever its fields), so
-the queue survives a restart without touching the ``recommendations`` table: a queued
+document (pydantic reads and writes the ``Intervention`` dataclass, whatever its fields), so
+the queue survives a restart without touching the ``interventions`` table: a queued
 intervention is in nobody's inbox until it is released.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 from andon.errors import NotFound, StoreError
 from andon.interventions.fatigue import Verdict
 from andon.interventions.gate import EpisodeState, GateEntry, GateEpisode, QueuedRec
-from andon.interventions.recommendation import Contribution, Recommendation
+from andon.interventions.record import Contribution, Intervention
 from andon.interventions.triage import (
     TriageItem,
     TriageLabel,
@@ -47,8 +47,8 @@ __all__ = ["TriageTables"]
 
 
 @cache
-def _rec_adapter() -> TypeAdapter[Recommendation]:
-    return TypeAdapter(Recommendation)
+def _rec_adapter() -> TypeAdapter[Intervention]:
+    return TypeAdapter(Intervention)
 
 
 class TriageTables(SqlMixin):
@@ -68,7 +68,7 @@ class TriageTables(SqlMixin):
             "key": episode.key, "position": episode.position, "state": episode.state.value,
             "opened_at": as_utc(episode.opened_at, "opened_at"),
             "last_at": as_utc(episode.last_at, "last_at"), "detections": episode.detections,
-            "rec_id": episode.rec_id, "triage_id": episode.triage_id,
+            "intervention_id": episode.intervention_id, "triage_id": episode.triage_id,
             "normal_windows": episode.normal_windows,
         }
         with self._write() as conn:
@@ -85,7 +85,7 @@ class TriageTables(SqlMixin):
         """Keep one gate decision."""
         stmt = GATE_LOG.insert().values(
             at=as_utc(entry.at, "gate decision time"), position=entry.position, key=entry.key,
-            verdict=entry.verdict.value, reason=entry.reason, rec_id=entry.rec_id,
+            verdict=entry.verdict.value, reason=entry.reason, intervention_id=entry.intervention_id,
             arrival=entry.arrival,
         )
         with self._write() as conn:
@@ -114,7 +114,7 @@ class TriageTables(SqlMixin):
             stmt = stmt.where(c.at > as_utc(since, "since"))
         with self._read() as conn:
             return [GateEntry(row.at, row.position, row.key, Verdict(row.verdict), row.reason,
-                              row.rec_id, bool(row.arrival)) for row in conn.execute(stmt)]
+                              row.intervention_id, bool(row.arrival)) for row in conn.execute(stmt)]
 
     def gate_counts(self, *, since: datetime | None = None) -> dict[tuple[str, str], int]:
         """(position, verdict) -> number of gate decisions (after ``since``)."""
@@ -128,37 +128,37 @@ class TriageTables(SqlMixin):
     # -- overflow queue ---------------------------------------------------------------------
     def enqueue(self, item: QueuedRec) -> None:
         """Add an intervention to its position's overflow queue (again: replaced)."""
-        values = {"rec_id": item.rec.id, "position": item.position,
+        values = {"intervention_id": item.iv.id, "position": item.position,
                   "queued_at": as_utc(item.queued_at, "queued_at"),
-                  "document": _rec_adapter().dump_json(item.rec).decode()}
+                  "document": _rec_adapter().dump_json(item.iv).decode()}
         with self._write() as conn:
-            conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.rec_id == item.rec.id))
+            conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.intervention_id == item.iv.id))
             conn.execute(GATE_QUEUE.insert().values(**values))
 
-    def update_queued(self, rec: Recommendation) -> None:
+    def update_queued(self, iv: Intervention) -> None:
         """Replace the queued record with the same id (no-op if it is not queued)."""
-        stmt = (GATE_QUEUE.update().where(GATE_QUEUE.c.rec_id == rec.id)
-                .values(document=_rec_adapter().dump_json(rec).decode()))
+        stmt = (GATE_QUEUE.update().where(GATE_QUEUE.c.intervention_id == iv.id)
+                .values(document=_rec_adapter().dump_json(iv).decode()))
         with self._write() as conn:
             conn.execute(stmt)
 
-    def dequeue(self, rec_id: str) -> None:
+    def dequeue(self, intervention_id: str) -> None:
         """Take an intervention off its queue (no-op if absent)."""
         with self._write() as conn:
-            conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.rec_id == rec_id))
+            conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.intervention_id == intervention_id))
 
     def queued(self, position: str | None = None) -> list[QueuedRec]:
         """Queued interventions (of one position), oldest first."""
         c = GATE_QUEUE.c
-        stmt = select(GATE_QUEUE).order_by(c.queued_at, c.rec_id)
+        stmt = select(GATE_QUEUE).order_by(c.queued_at, c.intervention_id)
         if position is not None:
             stmt = stmt.where(c.position == position)
         with self._read() as conn:
             return [_queued_from_row(row) for row in conn.execute(stmt)]
 
-    def queued_rec(self, rec_id: str) -> QueuedRec | None:
+    def queued_intervention(self, intervention_id: str) -> QueuedRec | None:
         """One queued intervention, if it is queued."""
-        stmt = select(GATE_QUEUE).where(GATE_QUEUE.c.rec_id == rec_id)
+        stmt = select(GATE_QUEUE).where(GATE_QUEUE.c.intervention_id == intervention_id)
         with self._read() as conn:
             row = conn.execute(stmt).one_or_none()
         return None if row is None else _queued_from_row(row)
@@ -229,7 +229,7 @@ class TriageTables(SqlMixin):
 def _episode_from_row(row: Row[Any]) -> GateEpisode:
     return GateEpisode(key=row.key, position=row.position, state=EpisodeState(row.state),
                        opened_at=row.opened_at, last_at=row.last_at, detections=row.detections,
-                       rec_id=row.rec_id, triage_id=row.triage_id,
+                       intervention_id=row.intervention_id, triage_id=row.triage_id,
                        normal_windows=row.normal_windows)
 
 

@@ -1,4 +1,4 @@
-"""The inbox pages: sign in, see open recommendations, say acted / deferred / dismissed.
+"""The inbox pages: sign in, see open interventions, say acted / deferred / dismissed.
 
 Server-rendered with Jinja2 from ``andon/web/templates``; CSS and JS are vendored in
 ``andon/web/static`` (no CDN, no external URL). Every page except the login form needs a
@@ -21,16 +21,16 @@ from andon.auth.access import Permission, User, access_allows
 from andon.clock import Clock
 from andon.errors import AndonError, FeedbackError, LifecycleError, NotFound
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.recommendation import (
+from andon.interventions.record import (
     Feedback,
     FeedbackKind,
+    Intervention,
     Label,
     OutcomeLabel,
-    Recommendation,
 )
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
-from andon.web.views import rec_view, user_view, watched_assets
+from andon.web.views import iv_view, user_view, watched_assets
 
 __all__ = ["GiveFeedback", "RecordOutcome", "Transition", "WebInbox"]
 
@@ -38,28 +38,28 @@ __all__ = ["GiveFeedback", "RecordOutcome", "Transition", "WebInbox"]
 class GiveFeedback(Protocol):
     """Records feedback (``Actions.give_feedback``): -> (feedback, updated record)."""
 
-    def __call__(self, rec_id: str, kind: FeedbackKind, reason: str, user: User,
-                 via: str = ...) -> tuple[Feedback, Recommendation]:
-        """Record ``user``'s feedback on ``rec_id``."""
+    def __call__(self, intervention_id: str, kind: FeedbackKind, reason: str, user: User,
+                 via: str = ...) -> tuple[Feedback, Intervention]:
+        """Record ``user``'s feedback on ``intervention_id``."""
         ...
 
 
 class Transition(Protocol):
     """Moves an intervention (``Actions.transition``): -> (move, updated record)."""
 
-    def __call__(self, rec_id: str, target: InterventionState, reason: str, user: User, *,
+    def __call__(self, intervention_id: str, target: InterventionState, reason: str, user: User, *,
                  shelve_until: datetime | None = ...,
-                 via: str = ...) -> tuple[TransitionRecord, Recommendation]:
-        """Move ``rec_id`` to ``target`` as ``user``."""
+                 via: str = ...) -> tuple[TransitionRecord, Intervention]:
+        """Move ``intervention_id`` to ``target`` as ``user``."""
         ...
 
 
 class RecordOutcome(Protocol):
     """Records what was found (``Actions.record_outcome``): -> (label, updated record)."""
 
-    def __call__(self, rec_id: str, label: OutcomeLabel, detail: str, user: User,
-                 via: str = ...) -> tuple[Label, Recommendation]:
-        """Record what ``user`` found on ``rec_id``."""
+    def __call__(self, intervention_id: str, label: OutcomeLabel, detail: str, user: User,
+                 via: str = ...) -> tuple[Label, Intervention]:
+        """Record what ``user`` found on ``intervention_id``."""
         ...
 
 
@@ -139,32 +139,32 @@ class WebInbox:
                            problems=list(problems))
 
     def inbox_page(self, caller: Caller, status: int = 200, *, flash: str = "",
-                   error: str = "", error_rec: str = "", reason: str = "") -> HTMLResponse:
-        """Render the inbox of open (and deferred) recommendations, newest first."""
+                   error: str = "", error_iv: str = "", reason: str = "") -> HTMLResponse:
+        """Render the inbox of open (and deferred) interventions, newest first."""
         spec, now = self.spec(), self.clock.now()
-        recs = [rec_view(r, spec, now) for r in self.store.list_recommendations(open_only=True)]
-        recent = self.store.list_recommendations(open_only=False, limit=50)
-        closed = [rec_view(r, spec, now) for r in recent if not r.is_open and r.outcome is None]
+        ivs = [iv_view(r, spec, now) for r in self.store.list_interventions(open_only=True)]
+        recent = self.store.list_interventions(open_only=False, limit=50)
+        closed = [iv_view(r, spec, now) for r in recent if not r.is_open and r.outcome is None]
         return self.render(
             "inbox.html", status,
             me=user_view(caller.user, spec), csrf=self.auth.csrf_token(caller),
-            recs=recs, awaiting=closed,
+            ivs=ivs, awaiting=closed,
             can_give=access_allows(caller.user.access, Permission.FEEDBACK),
             watched=watched_assets(spec), now_count=sum(r.urgency in {"now", "overdue"}
-                                                        for r in recs),
-            flash=flash, error=error, error_rec=error_rec, reason=reason,
+                                                        for r in ivs),
+            flash=flash, error=error, error_iv=error_iv, reason=reason,
             refresh_s=_REFRESH_S,
         )
 
-    def _flash(self, done: str | None, rec_id: str | None) -> str:
+    def _flash(self, done: str | None, intervention_id: str | None) -> str:
         """Return the confirmation shown after a successful feedback post redirected here."""
-        if done not in _DONE_TEXT or not rec_id:
+        if done not in _DONE_TEXT or not intervention_id:
             return ""
         try:
-            rec = self.store.get_recommendation(rec_id)
+            iv = self.store.get_intervention(intervention_id)
         except NotFound:
             return ""
-        return f"Recorded “{_DONE_TEXT[done]}” for {rec.asset_name} ({rec.asset})."
+        return f"Recorded “{_DONE_TEXT[done]}” for {iv.asset_name} ({iv.asset})."
 
     # -- routes ----------------------------------------------------------------------------
     def router(self) -> APIRouter:  # noqa: C901 - one nested function per route
@@ -208,30 +208,31 @@ class WebInbox:
 
         @router.get("/inbox", response_class=HTMLResponse)
         def inbox(caller: Reader, done: Annotated[str | None, Query(max_length=20)] = None,
-                  rec: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
-            """Show open recommendations, newest first, with buttons for those allowed."""
-            return self.inbox_page(caller, flash=self._flash(done, rec))
+                  iv: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
+            """Show open interventions, newest first, with buttons for those allowed."""
+            return self.inbox_page(caller, flash=self._flash(done, iv))
 
-        @router.post("/inbox/{rec_id}/feedback", response_class=HTMLResponse)
-        def feedback(rec_id: str, caller: Giver, kind: Annotated[str, Form()] = "",
+        @router.post("/inbox/{intervention_id}/feedback", response_class=HTMLResponse)
+        def feedback(intervention_id: str, caller: Giver, kind: Annotated[str, Form()] = "",
                      reason: Annotated[str, Form()] = "") -> Response:
             """Record acted / deferred / dismissed from the inbox, then show the inbox again."""
             try:
                 fb_kind = FeedbackKind(kind)
             except ValueError:
                 return self.inbox_page(caller, 422, error="Choose Acted, Deferred or Dismissed.",
-                                       error_rec=rec_id, reason=reason)
-            return self._answer(caller, rec_id, fb_kind.value, reason, lambda: self.give_feedback(
-                rec_id, fb_kind, reason, caller.user, via="web"))
+                                       error_iv=intervention_id, reason=reason)
+            return self._answer(caller, intervention_id, fb_kind.value, reason,
+                                lambda: self.give_feedback(intervention_id, fb_kind, reason,
+                                                           caller.user, via="web"))
 
-        @router.post("/inbox/{rec_id}/transition", response_class=HTMLResponse)
-        def transition(rec_id: str, caller: Giver, to: Annotated[str, Form()] = "",
+        @router.post("/inbox/{intervention_id}/transition", response_class=HTMLResponse)
+        def transition(intervention_id: str, caller: Giver, to: Annotated[str, Form()] = "",
                        reason: Annotated[str, Form()] = "",
                        shelve_hours: Annotated[str, Form()] = "") -> Response:
             """Move an intervention (acknowledge, start, done, defer, dismiss, shelve)."""
             if to not in {s.value for s in InterventionState}:
                 return self.inbox_page(caller, 422, error="Choose one of the offered moves.",
-                                       error_rec=rec_id, reason=reason)
+                                       error_iv=intervention_id, reason=reason)
             until = None
             if to == InterventionState.SHELVED.value:
                 try:
@@ -242,36 +243,37 @@ class WebInbox:
                     return self.inbox_page(
                         caller, 422, error=f"Shelve for more than 0 and at most "
                                            f"{_MAX_SHELVE_H} hours.",
-                        error_rec=rec_id, reason=reason)
+                        error_iv=intervention_id, reason=reason)
                 until = self.clock.now() + timedelta(hours=hours)
-            return self._answer(caller, rec_id, to, reason, lambda: self._move(
-                rec_id, to, reason, caller.user, until))
+            return self._answer(caller, intervention_id, to, reason, lambda: self._move(
+                intervention_id, to, reason, caller.user, until))
 
-        @router.post("/inbox/{rec_id}/outcome", response_class=HTMLResponse)
-        def outcome(rec_id: str, caller: Giver, label: Annotated[str, Form()] = "",
+        @router.post("/inbox/{intervention_id}/outcome", response_class=HTMLResponse)
+        def outcome(intervention_id: str, caller: Giver, label: Annotated[str, Form()] = "",
                     detail: Annotated[str, Form()] = "") -> Response:
             """Record what was found (fault confirmed / no fault / unsure)."""
             try:
                 chosen = OutcomeLabel(label)
             except ValueError:
                 return self.inbox_page(caller, 422, error="Choose what was found.",
-                                       error_rec=rec_id, reason=detail)
+                                       error_iv=intervention_id, reason=detail)
             if self.record_outcome is None:  # pragma: no cover - wired by create_app
-                raise NotFound("outcome route", rec_id)
+                raise NotFound("outcome route", intervention_id)
             record = self.record_outcome
-            return self._answer(caller, rec_id, "outcome", detail,
-                                lambda: record(rec_id, chosen, detail, caller.user, via="web"))
+            return self._answer(caller, intervention_id, "outcome", detail,
+                                lambda: record(intervention_id, chosen, detail, caller.user,
+                                               via="web"))
 
         return router
 
-    def _move(self, rec_id: str, to: str, reason: str, user: User,
+    def _move(self, intervention_id: str, to: str, reason: str, user: User,
               until: datetime | None) -> object:
         if self.transition is None:  # pragma: no cover - wired by create_app
-            raise NotFound("transition route", rec_id)
-        return self.transition(rec_id, InterventionState(to), reason, user,
+            raise NotFound("transition route", intervention_id)
+        return self.transition(intervention_id, InterventionState(to), reason, user,
                                shelve_until=until, via="web")
 
-    def _answer(self, caller: Caller, rec_id: str, done: str, reason: str,
+    def _answer(self, caller: Caller, intervention_id: str, done: str, reason: str,
                 act: Callable[[], object]) -> Response:
         """Run ``act``; show the inbox with the one-line reason if refused, else redirect."""
         try:
@@ -279,11 +281,11 @@ class WebInbox:
         except NotFound as exc:
             return self.inbox_page(
                 caller, self.status_for(exc),
-                error="That recommendation no longer exists; the list below is current.")
+                error="That intervention no longer exists; the list below is current.")
         except (FeedbackError, LifecycleError) as exc:
             return self.inbox_page(caller, self.status_for(exc), error=_sentence(str(exc)),
-                                   error_rec=rec_id, reason=reason)
-        target = f"/inbox?done={quote(done, safe='')}&rec={quote(rec_id, safe='')}"
+                                   error_iv=intervention_id, reason=reason)
+        target = f"/inbox?done={quote(done, safe='')}&iv={quote(intervention_id, safe='')}"
         return RedirectResponse(target, status_code=303)
 
 

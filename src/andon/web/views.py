@@ -1,4 +1,4 @@
-"""What the inbox shows of a recommendation: preformatted, in the site's local time."""
+"""What the inbox shows of an intervention: preformatted, in the site's local time."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,15 +6,15 @@ from zoneinfo import ZoneInfo
 
 from andon.auth.access import User
 from andon.interventions.lifecycle import InterventionState
-from andon.interventions.recommendation import Recommendation
+from andon.interventions.record import Intervention
 from andon.spec.model import PlantSpec
 
 __all__ = [
     "RecView",
     "UserView",
     "due_text",
+    "iv_view",
     "local_time",
-    "rec_view",
     "user_view",
     "watched_assets",
 ]
@@ -34,7 +34,7 @@ class UserView:
 
 @dataclass(frozen=True, slots=True)
 class RecView:
-    """One recommendation card."""
+    """One intervention card."""
 
     id: str
     asset: str
@@ -115,39 +115,39 @@ def _span(delta: timedelta) -> str:
     return f"{mins} min"
 
 
-def rec_view(rec: Recommendation, spec: PlantSpec, now: datetime) -> RecView:
-    """Build the card for ``rec``; times in the site's zone (UTC if the site is unknown)."""
-    site = next((s for s in spec.sites if s.id == rec.site), None)
+def iv_view(iv: Intervention, spec: PlantSpec, now: datetime) -> RecView:
+    """Build the card for ``iv``; times in the site's zone (UTC if the site is unknown)."""
+    site = next((s for s in spec.sites if s.id == iv.site), None)
     tz = ZoneInfo(site.timezone if site is not None else "UTC")
-    where = [site.name if site is not None else rec.site]
+    where = [site.name if site is not None else iv.site]
     try:
-        where.append(spec.line(rec.site, rec.line)[2].name)
+        where.append(spec.line(iv.site, iv.line)[2].name)
     except KeyError:
-        where.append(rec.line)
-    due, urgency = due_text(rec.deadline, now, is_now=rec.deadline_is_now)
-    ratio = rec.score / rec.threshold if rec.threshold else float("inf")
-    legal = rec.legal_moves()
+        where.append(iv.line)
+    due, urgency = due_text(iv.deadline, now, is_now=iv.deadline_is_now)
+    ratio = iv.score / iv.threshold if iv.threshold else float("inf")
+    legal = iv.legal_moves()
     moves = tuple((s.value, text, s in _NEEDS_REASON) for s, text in _BUTTONS if s in legal)
     history = tuple(
         f"{local_time(t.at, tz)} · {t.by}: "
         f"{'raised' if t.from_state is None else t.from_state.value} → {t.to_state.value}"
         + (f" ({t.reason})" if t.reason else "")
-        for t in rec.lifecycle.history)
+        for t in iv.lifecycle.history)
     return RecView(
-        id=rec.id, asset=rec.asset, asset_name=rec.asset_name, where=tuple(where),
-        action=rec.action, status=rec.state.value,
-        deferred=rec.state is InterventionState.DEFERRED,
-        state_text=_state_text(rec, tz), priority=rec.priority.value,
-        assignee=rec.assignee or "", escalation_level=rec.escalation_level, moves=moves,
-        history=history, outcome="" if rec.outcome is None else rec.outcome.value,
-        needs_outcome=not rec.is_open and rec.outcome is None,
-        deadline_iso=rec.deadline.isoformat(), deadline_local=local_time(rec.deadline, tz),
-        deadline_label=rec.deadline_label, deadline_now=rec.deadline_is_now, urgency=urgency,
-        due=due, detected_local=local_time(rec.detected_at, tz), owner_role=rec.owner_role,
-        owner_role_name=_role_name(spec, rec.owner_role), detections=rec.detections,
-        score=f"{rec.score:.3g}", threshold=f"{rec.threshold:.3g}", ratio=f"{ratio:.1f}",
-        model=f"{rec.model} v{rec.model_version}".replace(" vv", " v"),
-        why=tuple(c.describe() for c in rec.why),
+        id=iv.id, asset=iv.asset, asset_name=iv.asset_name, where=tuple(where),
+        action=iv.action, status=iv.state.value,
+        deferred=iv.state is InterventionState.DEFERRED,
+        state_text=_state_text(iv, tz), priority=iv.priority.value,
+        assignee=iv.assignee or "", escalation_level=iv.escalation_level, moves=moves,
+        history=history, outcome="" if iv.outcome is None else iv.outcome.value,
+        needs_outcome=not iv.is_open and iv.outcome is None,
+        deadline_iso=iv.deadline.isoformat(), deadline_local=local_time(iv.deadline, tz),
+        deadline_label=iv.deadline_label, deadline_now=iv.deadline_is_now, urgency=urgency,
+        due=due, detected_local=local_time(iv.detected_at, tz), owner_role=iv.owner_role,
+        owner_role_name=_role_name(spec, iv.owner_role), detections=iv.detections,
+        score=f"{iv.score:.3g}", threshold=f"{iv.threshold:.3g}", ratio=f"{ratio:.1f}",
+        model=f"{iv.model} v{iv.model_version}".replace(" vv", " v"),
+        why=tuple(c.describe() for c in iv.why),
     )
 
 
@@ -158,16 +158,16 @@ _BUTTONS = ((_S.ACKNOWLEDGED, "Acknowledge"), (_S.IN_PROGRESS, "Start"), (_S.DON
 _NEEDS_REASON = frozenset({_S.DEFERRED, _S.DISMISSED, _S.SHELVED})
 
 
-def _state_text(rec: Recommendation, tz: ZoneInfo) -> str:
+def _state_text(iv: Intervention, tz: ZoneInfo) -> str:
     """Where the intervention stands, in a few words."""
-    state = rec.state
-    if state is _S.SHELVED and rec.shelved_until is not None:
-        return f"Shelved until {local_time(rec.shelved_until, tz)}"
+    state = iv.state
+    if state is _S.SHELVED and iv.shelved_until is not None:
+        return f"Shelved until {local_time(iv.shelved_until, tz)}"
     if state is _S.ESCALATED:
-        return f"Escalated (level {rec.escalation_level})"
-    if state in {_S.ACKNOWLEDGED, _S.IN_PROGRESS} and rec.assignee:
+        return f"Escalated (level {iv.escalation_level})"
+    if state in {_S.ACKNOWLEDGED, _S.IN_PROGRESS} and iv.assignee:
         verb = "Acknowledged" if state is _S.ACKNOWLEDGED else "In progress"
-        return f"{verb} by {rec.assignee}"
+        return f"{verb} by {iv.assignee}"
     return state.value.replace("_", " ").capitalize()
 
 

@@ -1,7 +1,7 @@
 """The intervention record: one owned, time-bounded action, its lifecycle, feedback and outcome.
 
-A ``Recommendation`` is the one record every sink, the API and the UI show
-(``recommendation_document`` is its one JSON form). It ties together:
+A ``Intervention`` is the one record every sink, the API and the UI show
+(``intervention_document`` is its one JSON form). It ties together:
 
 - **what and where**: the named asset, the action text rendered from the use case's template;
 - **by when and who**: the deadline (the line's next planned stop before the predicted
@@ -50,12 +50,12 @@ __all__ = [
     "Contribution",
     "Feedback",
     "FeedbackKind",
+    "Intervention",
     "InterventionState",
     "Label",
     "Outcome",
     "OutcomeLabel",
     "Priority",
-    "Recommendation",
     "TransitionRecord",
     "Via",
     "apply_feedback",
@@ -63,16 +63,16 @@ __all__ = [
     "dedup_key",
     "feedback_for_move",
     "feedback_label",
+    "intervention_document",
+    "intervention_from_document",
     "move",
     "outcome_label",
-    "recommendation_document",
-    "recommendation_from_document",
     "render_action",
 ]
 
 
 class FeedbackKind(StrEnum):
-    """What the owner said about a recommendation (mapped onto lifecycle moves)."""
+    """What the owner said about an intervention (mapped onto lifecycle moves)."""
 
     ACTED = "acted"  # -> done (acknowledged first if nobody had)
     DEFERRED = "deferred"  # -> deferred (acknowledged first if nobody had); reason required
@@ -112,7 +112,7 @@ SYSTEM = "andon"
 
 
 @dataclass(frozen=True, slots=True)
-class Recommendation:
+class Intervention:
     """A concrete action on a named asset: deadline, owner, priority, evidence and lifecycle."""
 
     id: str
@@ -181,7 +181,7 @@ class Recommendation:
             history=history,
         )
 
-    def with_lifecycle(self, lc: InterventionLifecycle) -> Recommendation:
+    def with_lifecycle(self, lc: InterventionLifecycle) -> Intervention:
         """Return the record with the lifecycle ``lc`` (state, owner, history...) folded in."""
         return replace(self, priority=lc.priority, state=lc.state, owner_role=lc.owner_role,
                        assignee=lc.assignee, shelved_until=lc.shelved_until,
@@ -204,20 +204,20 @@ def dedup_key(use_case: str, asset: str, episode_start: datetime) -> str:
     return f"{use_case}:{asset}:{instant}"
 
 
-def move(rec: Recommendation, target: InterventionState | str, *, by: str, at: datetime,
+def move(iv: Intervention, target: InterventionState | str, *, by: str, at: datetime,
          reason: str = "", shelve_until: datetime | None = None,
-         ) -> tuple[Recommendation, TransitionRecord]:
-    """Move ``rec`` through its lifecycle (``transition`` rules); ``LifecycleError`` if illegal."""
-    lc, record = transition(rec.lifecycle, target, by=by, at=at, reason=reason,
+         ) -> tuple[Intervention, TransitionRecord]:
+    """Move ``iv`` through its lifecycle (``transition`` rules); ``LifecycleError`` if illegal."""
+    lc, record = transition(iv.lifecycle, target, by=by, at=at, reason=reason,
                             shelve_until=shelve_until)
-    return rec.with_lifecycle(lc), record
+    return iv.with_lifecycle(lc), record
 
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    """What someone said about a recommendation; becomes a training label."""
+    """What someone said about an intervention; becomes a training label."""
 
-    recommendation_id: str
+    intervention_id: str
     kind: FeedbackKind
     reason: str
     by: str
@@ -225,34 +225,34 @@ class Feedback:
     via: str = Via.API.value  # web / api / mqtt / cmms
 
 
-def feedback_for_move(rec_id: str, record: TransitionRecord, via: str) -> Feedback | None:
+def feedback_for_move(intervention_id: str, record: TransitionRecord, via: str) -> Feedback | None:
     """The feedback a lifecycle move stands for (done / deferred / dismissed), or None."""
     kind = _STATE_FEEDBACK.get(record.to_state)
     if kind is None:
         return None
-    return Feedback(rec_id, kind, record.reason, record.by, record.at, via)
+    return Feedback(intervention_id, kind, record.reason, record.by, record.at, via)
 
 
-def apply_feedback(rec: Recommendation, fb: Feedback) -> Recommendation:
-    """The recommendation after ``fb`` (the moves it made are the new end of its history).
+def apply_feedback(iv: Intervention, fb: Feedback) -> Intervention:
+    """The intervention after ``fb`` (the moves it made are the new end of its history).
 
     ``acted`` → done and ``deferred`` → deferred acknowledge first when nobody had (new or
     escalated; a shelved one is unshelved first), recorded as separate moves by the same
     person at the same instant; ``dismissed`` needs a reason. Refuses feedback on closed items
     or for another record (``FeedbackError``) and illegal moves (``LifecycleError``).
     """
-    if fb.recommendation_id != rec.id:
-        raise FeedbackError(f"feedback for {fb.recommendation_id} applied to {rec.id}")
-    if not rec.is_open:
+    if fb.intervention_id != iv.id:
+        raise FeedbackError(f"feedback for {fb.intervention_id} applied to {iv.id}")
+    if not iv.is_open:
         raise FeedbackError(
-            f"recommendation {rec.id} is already {rec.state.value}; it takes no more feedback",
+            f"intervention {iv.id} is already {iv.state.value}; it takes no more feedback",
         )
     kind = FeedbackKind(fb.kind)
     if kind is not FeedbackKind.ACTED and not fb.reason.strip():
         verb = "dismissing" if kind is FeedbackKind.DISMISSED else "deferring"
-        raise FeedbackError(f"{verb} recommendation {rec.id} needs a reason")
+        raise FeedbackError(f"{verb} intervention {iv.id} needs a reason")
     target = FEEDBACK_STATE[kind]
-    current = rec
+    current = iv
     if target is not InterventionState.DISMISSED:
         if current.state is InterventionState.SHELVED:
             back = current.lifecycle.shelved_from
@@ -269,7 +269,7 @@ def apply_feedback(rec: Recommendation, fb: Feedback) -> Recommendation:
 class Outcome:
     """What was found after the action (or on a dismissed intervention)."""
 
-    recommendation_id: str
+    intervention_id: str
     label: OutcomeLabel
     detail: str
     by: str
@@ -277,21 +277,21 @@ class Outcome:
     via: str = Via.API.value
 
 
-def apply_outcome(rec: Recommendation, outcome: Outcome) -> Recommendation:
-    """The recommendation with ``outcome`` recorded; ``FeedbackError`` when it is too early.
+def apply_outcome(iv: Intervention, outcome: Outcome) -> Intervention:
+    """The intervention with ``outcome`` recorded; ``FeedbackError`` when it is too early.
 
     An outcome is told once the action is done, or on a dismissed or expired intervention; a
     later outcome replaces an earlier one on the record (both stay as labels).
     """
-    if outcome.recommendation_id != rec.id:
-        raise FeedbackError(f"outcome for {outcome.recommendation_id} applied to {rec.id}")
+    if outcome.intervention_id != iv.id:
+        raise FeedbackError(f"outcome for {outcome.intervention_id} applied to {iv.id}")
     label = OutcomeLabel(outcome.label)
-    if rec.state not in OUTCOME_STATES:
+    if iv.state not in OUTCOME_STATES:
         allowed = ", ".join(sorted(s.value for s in OUTCOME_STATES))
-        raise FeedbackError(f"recommendation {rec.id} is {rec.state.value}; an outcome is "
+        raise FeedbackError(f"intervention {iv.id} is {iv.state.value}; an outcome is "
                             f"told once it is {allowed}")
-    return replace(rec, outcome=label, outcome_detail=outcome.detail.strip(),
-                   updated_at=max(rec.updated_at, outcome.at))
+    return replace(iv, outcome=label, outcome_detail=outcome.detail.strip(),
+                   updated_at=max(iv.updated_at, outcome.at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +302,7 @@ class Label:
     fault_confirmed / no_fault / unsure); ``detail`` is the reason or what was found.
     """
 
-    recommendation_id: str
+    intervention_id: str
     asset: str
     use_case: str
     model: str
@@ -320,7 +320,7 @@ class Label:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (ISO datetimes), in export column order."""
         return {
-            "id": self.id, "recommendation_id": self.recommendation_id, "asset": self.asset,
+            "id": self.id, "intervention_id": self.intervention_id, "asset": self.asset,
             "use_case": self.use_case, "model": self.model, "model_version": self.model_version,
             "window_start": self.window_start.isoformat(),
             "window_end": self.window_end.isoformat(), "kind": self.kind, "label": self.label,
@@ -328,57 +328,57 @@ class Label:
         }
 
 
-def feedback_label(rec: Recommendation, fb: Feedback) -> Label:
-    """The label a feedback on ``rec`` becomes."""
-    start, end = rec.evidence_window
-    return Label(rec.id, rec.asset, rec.use_case, rec.model, rec.model_version, start, end,
+def feedback_label(iv: Intervention, fb: Feedback) -> Label:
+    """The label a feedback on ``iv`` becomes."""
+    start, end = iv.evidence_window
+    return Label(iv.id, iv.asset, iv.use_case, iv.model, iv.model_version, start, end,
                  "feedback", FeedbackKind(fb.kind).value, fb.reason, fb.by, fb.at, str(fb.via))
 
 
-def outcome_label(rec: Recommendation, outcome: Outcome) -> Label:
-    """The label an outcome on ``rec`` becomes."""
-    start, end = rec.evidence_window
-    return Label(rec.id, rec.asset, rec.use_case, rec.model, rec.model_version, start, end,
+def outcome_label(iv: Intervention, outcome: Outcome) -> Label:
+    """The label an outcome on ``iv`` becomes."""
+    start, end = iv.evidence_window
+    return Label(iv.id, iv.asset, iv.use_case, iv.model, iv.model_version, start, end,
                  "outcome", OutcomeLabel(outcome.label).value, outcome.detail.strip(),
                  outcome.by, outcome.at, str(outcome.via))
 
 
-def recommendation_document(rec: Recommendation) -> dict[str, Any]:
-    """The one JSON-ready form of a recommendation: the UNS topic and the API show exactly this."""
-    start, end = rec.evidence_window
+def intervention_document(iv: Intervention) -> dict[str, Any]:
+    """The one JSON-ready form of an intervention: the UNS topic and the API show exactly this."""
+    start, end = iv.evidence_window
     why = [{"feature": c.feature, "value": c.value, "baseline": c.baseline,
             "spread": c.spread, "share": c.share, "unit": c.unit, "text": c.describe()}
-           for c in rec.why]
+           for c in iv.why]
     return {
-        "id": rec.id, "dedup_key": rec.key, "use_case": rec.use_case,
-        "enterprise": rec.enterprise, "site": rec.site,
-        "area": rec.area, "line": rec.line, "asset": rec.asset, "asset_name": rec.asset_name,
-        "action": rec.action, "owner_role": rec.owner_role, "assignee": rec.assignee,
-        "priority": Priority(rec.priority).value,
-        "deadline": rec.deadline.isoformat(), "deadline_label": rec.deadline_label,
-        "deadline_is_now": rec.deadline_is_now,
-        "predicted_failure": rec.predicted_failure.isoformat(),
-        "detected_at": rec.detected_at.isoformat(), "score": rec.score,
-        "threshold": rec.threshold, "model": rec.model, "model_version": rec.model_version,
+        "id": iv.id, "dedup_key": iv.key, "use_case": iv.use_case,
+        "enterprise": iv.enterprise, "site": iv.site,
+        "area": iv.area, "line": iv.line, "asset": iv.asset, "asset_name": iv.asset_name,
+        "action": iv.action, "owner_role": iv.owner_role, "assignee": iv.assignee,
+        "priority": Priority(iv.priority).value,
+        "deadline": iv.deadline.isoformat(), "deadline_label": iv.deadline_label,
+        "deadline_is_now": iv.deadline_is_now,
+        "predicted_failure": iv.predicted_failure.isoformat(),
+        "detected_at": iv.detected_at.isoformat(), "score": iv.score,
+        "threshold": iv.threshold, "model": iv.model, "model_version": iv.model_version,
         "why": why,
         "evidence": {"window_start": start.isoformat(), "window_end": end.isoformat(),
-                     "score": rec.score, "threshold": rec.threshold, "model": rec.model,
-                     "model_version": rec.model_version,
+                     "score": iv.score, "threshold": iv.threshold, "model": iv.model,
+                     "model_version": iv.model_version,
                      "top_features": [w["feature"] for w in why]},
-        "state": InterventionState(rec.state).value, "is_open": rec.is_open,
-        "escalation_level": rec.escalation_level,
-        "shelved_until": None if rec.shelved_until is None else rec.shelved_until.isoformat(),
-        "legal_moves": sorted(s.value for s in rec.legal_moves()),
-        "history": [t.to_dict() for t in rec.lifecycle.history],
-        "outcome": None if rec.outcome is None else rec.outcome.value,
-        "outcome_detail": rec.outcome_detail,
-        "detections": rec.detections,
-        "created_at": rec.created_at.isoformat(), "updated_at": rec.updated_at.isoformat(),
+        "state": InterventionState(iv.state).value, "is_open": iv.is_open,
+        "escalation_level": iv.escalation_level,
+        "shelved_until": None if iv.shelved_until is None else iv.shelved_until.isoformat(),
+        "legal_moves": sorted(s.value for s in iv.legal_moves()),
+        "history": [t.to_dict() for t in iv.lifecycle.history],
+        "outcome": None if iv.outcome is None else iv.outcome.value,
+        "outcome_detail": iv.outcome_detail,
+        "detections": iv.detections,
+        "created_at": iv.created_at.isoformat(), "updated_at": iv.updated_at.isoformat(),
     }
 
 
-def recommendation_from_document(doc: dict[str, Any]) -> Recommendation:
-    """Rebuild a ``Recommendation`` from its published document (``recommendation_document``)."""
+def intervention_from_document(doc: dict[str, Any]) -> Intervention:
+    """Rebuild a ``Intervention`` from its published document (``intervention_document``)."""
     why = tuple(Contribution(feature=str(c["feature"]), value=float(c["value"]),
                              baseline=float(c["baseline"]), spread=float(c["spread"]),
                              share=float(c["share"]), unit=str(c.get("unit", "")))
@@ -388,7 +388,7 @@ def recommendation_from_document(doc: dict[str, Any]) -> Recommendation:
     found = doc.get("evidence")
     evidence: dict[str, Any] = found if isinstance(found, dict) else {}
     outcome = doc.get("outcome")
-    return Recommendation(
+    return Intervention(
         id=str(doc["id"]), use_case=str(doc["use_case"]), enterprise=str(doc["enterprise"]),
         site=str(doc["site"]), area=str(doc["area"]), line=str(doc["line"]),
         asset=str(doc["asset"]), asset_name=str(doc["asset_name"]), action=str(doc["action"]),

@@ -1,21 +1,21 @@
-"""The JSON API over a real SQLite store: recommendations, feedback, models, spec, health."""
+"""The JSON API over a real SQLite store: interventions, feedback, models, spec, health."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from andon.interventions.recommendation import FeedbackKind, InterventionState, Recommendation
+from andon.interventions.record import FeedbackKind, Intervention, InterventionState
 from api.conftest import DEMO_SPEC_TEXT, Login, TestClient
-from factories import T0, closed, make_model, make_rec
+from factories import T0, closed, make_intervention, make_model
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock
     from andon.store import SqlStore
 
 
-def give(client: TestClient, login: Login, rec_id: str, kind: str, reason: str = "") -> dict:
-    response = client.post(f"/api/recommendations/{rec_id}/feedback", headers=login.headers,
+def give(client: TestClient, login: Login, iv_id: str, kind: str, reason: str = "") -> dict:
+    response = client.post(f"/api/interventions/{iv_id}/feedback", headers=login.headers,
                            json={"kind": kind, "reason": reason})
     return {"status": response.status_code, **response.json()}
 
@@ -24,29 +24,29 @@ def give(client: TestClient, login: Login, rec_id: str, kind: str, reason: str =
 def test_list_shows_open_and_deferred_newest_first_and_all_on_request(
     client: TestClient, store: SqlStore, logins: dict[str, Login],
 ) -> None:
-    older = make_rec("rec-old", created_at=T0 - timedelta(hours=3))
-    newer = make_rec("rec-new", asset="p-102", asset_name="Pump P-102", created_at=T0)
-    deferred = make_rec("rec-def", created_at=T0 - timedelta(hours=1),
+    older = make_intervention("rec-old", created_at=T0 - timedelta(hours=3))
+    newer = make_intervention("rec-new", asset="p-102", asset_name="Pump P-102", created_at=T0)
+    deferred = make_intervention("rec-def", created_at=T0 - timedelta(hours=1),
                         state=InterventionState.DEFERRED)
-    done = closed(make_rec("rec-done", created_at=T0 - timedelta(hours=2)))
+    done = closed(make_intervention("rec-done", created_at=T0 - timedelta(hours=2)))
     for r in (older, newer, deferred, done):
-        store.save_recommendation(r)
+        store.save_intervention(r)
     headers = logins["viewer"].headers
-    listed = client.get("/api/recommendations", headers=headers).json()
+    listed = client.get("/api/interventions", headers=headers).json()
     assert [r["id"] for r in listed] == ["rec-new", "rec-def", "rec-old"]
-    everything = client.get("/api/recommendations", params={"all": "true"}, headers=headers)
+    everything = client.get("/api/interventions", params={"all": "true"}, headers=headers)
     assert [r["id"] for r in everything.json()] == ["rec-new", "rec-def", "rec-done", "rec-old"]
-    limited = client.get("/api/recommendations", params={"limit": 1}, headers=headers)
+    limited = client.get("/api/interventions", params={"limit": 1}, headers=headers)
     assert [r["id"] for r in limited.json()] == ["rec-new"]
 
 
 def test_get_returns_the_full_record_with_its_why(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
-    body = client.get(f"/api/recommendations/{rec.id}", headers=logins["viewer"].headers).json()
+    body = client.get(f"/api/interventions/{iv.id}", headers=logins["viewer"].headers).json()
     assert body["asset"] == "p-101"
     assert body["asset_name"] == "Pump P-101"
-    assert body["action"] == rec.action
+    assert body["action"] == iv.action
     assert body["owner_role"] == "maintenance_planner"
     assert body["deadline"] == "2026-03-03T04:30:00Z"
     assert body["deadline_label"] == "Early-shift changeover stop"
@@ -59,12 +59,12 @@ def test_get_returns_the_full_record_with_its_why(
     assert body["dedup_key"] == "pump-bearing:p-101:2026-03-02T06:55:00Z"
     assert body["evidence"] == {
         "window_start": "2026-03-02T06:55:00Z", "window_end": "2026-03-02T06:55:00Z",
-        "score": rec.score, "threshold": rec.threshold, "model": "pump-bearing",
+        "score": iv.score, "threshold": iv.threshold, "model": "pump-bearing",
         "model_version": "3", "top_features": ["vibration.mean", "bearing_temp.slope"]}
     assert [h["to_state"] for h in body["history"]] == ["new"]
     assert body["detections"] == 4
-    assert body["score"] == rec.score
-    assert body["threshold"] == rec.threshold
+    assert body["score"] == iv.score
+    assert body["threshold"] == iv.threshold
     assert body["why"][0] == {
         "feature": "vibration.mean", "value": 7.9, "baseline": 2.1, "spread": 0.3,
         "share": 0.61, "unit": "mm/s",
@@ -73,88 +73,88 @@ def test_get_returns_the_full_record_with_its_why(
     assert len(body["why"]) == 2
 
 
-def test_unknown_recommendation_is_404_everywhere(
+def test_unknown_intervention_is_404_everywhere(
     client: TestClient, logins: dict[str, Login],
 ) -> None:
     headers = logins["operator"].headers
     for method, path, body in (
-        ("GET", "/api/recommendations/nope", None),
-        ("GET", "/api/recommendations/nope/feedback", None),
-        ("POST", "/api/recommendations/nope/feedback", {"kind": "acted"}),
+        ("GET", "/api/interventions/nope", None),
+        ("GET", "/api/interventions/nope/feedback", None),
+        ("POST", "/api/interventions/nope/feedback", {"kind": "acted"}),
     ):
         response = client.request(method, path, headers=headers, json=body)
         assert response.status_code == 404
-        assert response.json() == {"error": "recommendation 'nope' not found"}
+        assert response.json() == {"error": "intervention 'nope' not found"}
 
 
 # -- feedback ---------------------------------------------------------------------------------
 def test_acted_feedback_is_stored_closes_the_rec_and_is_recorded_as_event(
-    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    client: TestClient, store: SqlStore, clock: ManualClock, iv: Intervention,
     logins: dict[str, Login],
 ) -> None:
     clock.advance(seconds=90)
-    result = give(client, logins["operator"], rec.id, "acted", "  re-greased, vibration down  ")
+    result = give(client, logins["operator"], iv.id, "acted", "  re-greased, vibration down  ")
     assert result["status"] == 201
-    assert result["recommendation"]["state"] == "done"
-    assert result["recommendation"]["assignee"] == "operator"
+    assert result["intervention"]["state"] == "done"
+    assert result["intervention"]["assignee"] == "operator"
     assert [(h["from_state"], h["to_state"], h["by"]) for h in
-            result["recommendation"]["history"][1:]] == [
+            result["intervention"]["history"][1:]] == [
         ("new", "acknowledged", "operator"), ("acknowledged", "done", "operator")]
     assert result["feedback"] == {
-        "recommendation_id": rec.id, "kind": "acted", "reason": "re-greased, vibration down",
+        "intervention_id": iv.id, "kind": "acted", "reason": "re-greased, vibration down",
         "by": "operator", "at": "2026-03-02T07:01:30Z", "via": "api",
     }
-    [fb] = store.feedback_for(rec.id)
+    [fb] = store.feedback_for(iv.id)
     assert (fb.kind, fb.by, fb.at, fb.reason) == (
         FeedbackKind.ACTED, "operator", clock.now(), "re-greased, vibration down")
-    assert store.get_recommendation(rec.id).state is InterventionState.DONE
+    assert store.get_intervention(iv.id).state is InterventionState.DONE
     [event] = store.events(kind="feedback")
     assert (event.subject, event.by, event.detail) == (
-        rec.id, "operator", "acted: re-greased, vibration down")
-    listed = client.get(f"/api/recommendations/{rec.id}/feedback",
+        iv.id, "operator", "acted: re-greased, vibration down")
+    listed = client.get(f"/api/interventions/{iv.id}/feedback",
                         headers=logins["viewer"].headers).json()
     assert [f["kind"] for f in listed] == ["acted"]
-    still_open = client.get("/api/recommendations", headers=logins["viewer"].headers).json()
+    still_open = client.get("/api/interventions", headers=logins["viewer"].headers).json()
     assert still_open == []
 
 
 def test_deferred_keeps_the_rec_open_for_more_feedback(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
-    assert give(client, logins["operator"], rec.id, "deferred", "spares Monday")["status"] == 201
-    assert store.get_recommendation(rec.id).state is InterventionState.DEFERRED
-    assert give(client, logins["engineer"], rec.id, "dismissed", "duplicate of WO-77")[
-        "recommendation"]["state"] == "dismissed"
-    assert [(f.kind, f.by) for f in store.feedback_for(rec.id)] == [
+    assert give(client, logins["operator"], iv.id, "deferred", "spares Monday")["status"] == 201
+    assert store.get_intervention(iv.id).state is InterventionState.DEFERRED
+    assert give(client, logins["engineer"], iv.id, "dismissed", "duplicate of WO-77")[
+        "intervention"]["state"] == "dismissed"
+    assert [(f.kind, f.by) for f in store.feedback_for(iv.id)] == [
         (FeedbackKind.DEFERRED, "operator"), (FeedbackKind.DISMISSED, "engineer")]
 
 
 def test_dismissal_without_reason_is_422_with_the_reason_and_stores_nothing(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     for reason in ("", "   "):
-        result = give(client, logins["operator"], rec.id, "dismissed", reason)
+        result = give(client, logins["operator"], iv.id, "dismissed", reason)
         assert result == {"status": 422,
-                          "error": f"dismissing recommendation {rec.id} needs a reason"}
-    assert store.feedback_for(rec.id) == []
-    assert store.get_recommendation(rec.id).state is InterventionState.NEW
+                          "error": f"dismissing intervention {iv.id} needs a reason"}
+    assert store.feedback_for(iv.id) == []
+    assert store.get_intervention(iv.id).state is InterventionState.NEW
 
 
 def test_feedback_on_a_closed_rec_is_422(
     client: TestClient, store: SqlStore, logins: dict[str, Login],
 ) -> None:
-    done = closed(make_rec("rec-done"), InterventionState.DISMISSED)
-    store.save_recommendation(done)
+    done = closed(make_intervention("rec-done"), InterventionState.DISMISSED)
+    store.save_intervention(done)
     result = give(client, logins["operator"], done.id, "acted")
     assert result["status"] == 422
     assert result["error"] == (
-        "recommendation rec-done is already dismissed; it takes no more feedback")
+        "intervention rec-done is already dismissed; it takes no more feedback")
 
 
 def test_malformed_feedback_is_422_without_echoing_input(
-    client: TestClient, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
-    response = client.post(f"/api/recommendations/{rec.id}/feedback",
+    response = client.post(f"/api/interventions/{iv.id}/feedback",
                            headers=logins["operator"].headers,
                            json={"kind": "fixed-it-myself", "extra": 1})
     assert response.status_code == 422
@@ -166,7 +166,7 @@ def test_malformed_feedback_is_422_without_echoing_input(
 
 # -- models, health, me -----------------------------------------------------------------------
 def test_models_health_and_me(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     store.register_model(make_model(version=3))
     headers = logins["engineer"].headers
@@ -179,7 +179,7 @@ def test_models_health_and_me(
     assert model["train_end"] == "2026-03-01T07:00:00Z"
     assert model["created_at"] == "2026-03-01T19:00:00Z"
     health = client.get("/api/health", headers=headers).json()
-    assert health == {"status": "ok", "open_recommendations": 1, "samples": 0,
+    assert health == {"status": "ok", "open_interventions": 1, "samples": 0,
                       "models": ["pump-bearing v3"]}
     me = client.get("/api/me", headers=headers).json()
     assert me == {"username": "engineer", "display_name": "Engineer",
@@ -251,37 +251,37 @@ def test_only_admins_may_replace_the_spec(
 
 
 # -- lifecycle moves, outcomes, labels --------------------------------------------------------
-def move(client: TestClient, login: Login, rec_id: str, to: str, **extra: object) -> dict:
-    response = client.post(f"/api/recommendations/{rec_id}/transition", headers=login.headers,
+def move(client: TestClient, login: Login, iv_id: str, to: str, **extra: object) -> dict:
+    response = client.post(f"/api/interventions/{iv_id}/transition", headers=login.headers,
                            json={"to": to, **extra})
     return {"status": response.status_code, **response.json()}
 
 
 def test_transitions_walk_the_lifecycle_and_record_who_when_why(
-    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    client: TestClient, store: SqlStore, clock: ManualClock, iv: Intervention,
     logins: dict[str, Login],
 ) -> None:
     op = logins["operator"]
     clock.advance(seconds=60)
-    acked = move(client, op, rec.id, "acknowledged")
+    acked = move(client, op, iv.id, "acknowledged")
     assert acked["status"] == 200
     assert acked["transition"] == {"from_state": "new", "to_state": "acknowledged",
                                    "by": "operator", "at": "2026-03-02T07:01:00Z", "reason": ""}
-    assert acked["recommendation"]["assignee"] == "operator"
-    assert acked["recommendation"]["legal_moves"] == [
+    assert acked["intervention"]["assignee"] == "operator"
+    assert acked["intervention"]["legal_moves"] == [
         "deferred", "dismissed", "done", "expired", "in_progress", "shelved"]
     clock.advance(seconds=60)
-    assert move(client, op, rec.id, "in_progress")["status"] == 200
+    assert move(client, op, iv.id, "in_progress")["status"] == 200
     clock.advance(seconds=600)
-    done = move(client, op, rec.id, "done", reason="bearing re-greased")
-    assert done["recommendation"]["state"] == "done"
-    stored = store.get_recommendation(rec.id)
+    done = move(client, op, iv.id, "done", reason="bearing re-greased")
+    assert done["intervention"]["state"] == "done"
+    stored = store.get_intervention(iv.id)
     assert [(m.to_state.value, m.by, m.at.strftime("%H:%M"), m.reason)
             for m in stored.history[1:]] == [
         ("acknowledged", "operator", "07:01", ""), ("in_progress", "operator", "07:02", ""),
         ("done", "operator", "07:12", "bearing re-greased")]
     # a move into done is feedback (acted) and a label
-    assert [(f.kind, f.reason) for f in store.feedback_for(rec.id)] == [
+    assert [(f.kind, f.reason) for f in store.feedback_for(iv.id)] == [
         (FeedbackKind.ACTED, "bearing re-greased")]
     assert [e.detail for e in store.events(kind="transition")] == [
         "in_progress -> done: bearing re-greased", "acknowledged -> in_progress",
@@ -289,51 +289,51 @@ def test_transitions_walk_the_lifecycle_and_record_who_when_why(
 
 
 def test_illegal_moves_are_409_with_the_lifecycles_one_line_and_store_nothing(
-    client: TestClient, store: SqlStore, rec: Recommendation, logins: dict[str, Login],
+    client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
-    result = move(client, logins["operator"], rec.id, "done")
+    result = move(client, logins["operator"], iv.id, "done")
     assert result == {"status": 409, "error": (
         "cannot move intervention from new to done (acknowledge it first; legal: "
         "acknowledged, dismissed, escalated, expired, shelved)")}
-    no_reason = move(client, logins["operator"], rec.id, "dismissed")
+    no_reason = move(client, logins["operator"], iv.id, "dismissed")
     assert no_reason["status"] == 409
     assert no_reason["error"].endswith("(dismissing needs a reason)")
-    assert store.get_recommendation(rec.id).history == rec.history
+    assert store.get_intervention(iv.id).history == iv.history
     assert store.labels() == []
 
 
 def test_shelving_needs_reason_and_an_expiry_within_24_h(
-    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    client: TestClient, store: SqlStore, clock: ManualClock, iv: Intervention,
     logins: dict[str, Login],
 ) -> None:
     op = logins["operator"]
     too_far = (clock.now() + timedelta(hours=25)).isoformat()
-    assert move(client, op, rec.id, "shelved", reason="sensor swap",
+    assert move(client, op, iv.id, "shelved", reason="sensor swap",
                 shelve_until=too_far)["status"] == 409
     until = (clock.now() + timedelta(hours=4)).isoformat()
-    shelved = move(client, op, rec.id, "shelved", reason="sensor swap", shelve_until=until)
-    assert shelved["recommendation"]["state"] == "shelved"
-    assert shelved["recommendation"]["shelved_until"] == "2026-03-02T11:00:00Z"
-    assert store.get_recommendation(rec.id).is_open  # still listed, as shelved
+    shelved = move(client, op, iv.id, "shelved", reason="sensor swap", shelve_until=until)
+    assert shelved["intervention"]["state"] == "shelved"
+    assert shelved["intervention"]["shelved_until"] == "2026-03-02T11:00:00Z"
+    assert store.get_intervention(iv.id).is_open  # still listed, as shelved
 
 
 def test_outcome_after_the_action_becomes_a_label_with_the_evidence_window(
-    client: TestClient, store: SqlStore, clock: ManualClock, rec: Recommendation,
+    client: TestClient, store: SqlStore, clock: ManualClock, iv: Intervention,
     logins: dict[str, Login],
 ) -> None:
     op = logins["operator"]
-    early = client.post(f"/api/recommendations/{rec.id}/outcome", headers=op.headers,
+    early = client.post(f"/api/interventions/{iv.id}/outcome", headers=op.headers,
                         json={"label": "fault_confirmed", "detail": "spalled race"})
     assert early.status_code == 422
-    assert early.json()["error"] == (f"recommendation {rec.id} is new; an outcome is told once "
+    assert early.json()["error"] == (f"intervention {iv.id} is new; an outcome is told once "
                                      "it is dismissed, done, expired")
-    give(client, op, rec.id, "acted", "bearing replaced")
+    give(client, op, iv.id, "acted", "bearing replaced")
     clock.advance(seconds=3600)
-    response = client.post(f"/api/recommendations/{rec.id}/outcome", headers=op.headers,
+    response = client.post(f"/api/interventions/{iv.id}/outcome", headers=op.headers,
                            json={"label": "fault_confirmed", "detail": " outer race spalled "})
     assert response.status_code == 201
     body = response.json()
-    assert body["recommendation"]["outcome"] == "fault_confirmed"
+    assert body["intervention"]["outcome"] == "fault_confirmed"
     assert body["label"]["detail"] == "outer race spalled"
     labels = client.get("/api/labels", headers=logins["viewer"].headers).json()
     assert [(lb["kind"], lb["label"], lb["detail"], lb["via"], lb["at"]) for lb in labels] == [
@@ -344,6 +344,6 @@ def test_outcome_after_the_action_becomes_a_label_with_the_evidence_window(
             "p-101", "pump-bearing", "pump-bearing", "3")
         assert (lb["window_start"], lb["window_end"]) == ("2026-03-02T06:55:00Z",
                                                           "2026-03-02T06:55:00Z")
-    bad = client.post(f"/api/recommendations/{rec.id}/outcome", headers=op.headers,
+    bad = client.post(f"/api/interventions/{iv.id}/outcome", headers=op.headers,
                       json={"label": "broken"})
     assert bad.status_code == 422
