@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import andon
 
@@ -14,11 +16,21 @@ PINNED = {
     "andon.namespace": ["PREFIX", "Quality", "Sample", "TagAddress", "decode_fields",
                         "decode_sample", "edge_intervention_topic", "encode_sample",
                         "intervention_topic", "line_filter", "parse_tag_topic", "tag_topic"],
-    "andon.interventions": ["Contribution", "Decider", "Detection", "Feedback", "FeedbackKind",
-                            "InterventionState", "Label", "Outcome", "OutcomeLabel",
-                            "Priority", "Intervention", "TransitionRecord",
-                            "apply_feedback", "apply_outcome", "intervention_document",
-                            "render_action"],
+    "andon.interventions": ["Contribution", "Decider", "Detection", "Intervention",
+                            "InterventionState", "OutcomeLabel", "Priority", "TransitionRecord",
+                            "intervention_document", "render_action"],
+    "andon.feedback": ["FEEDBACK_STATE", "OUTCOME_STATES", "Feedback", "FeedbackKind", "Label",
+                       "Outcome", "OutcomeLabel", "Via", "apply_feedback", "apply_outcome",
+                       "feedback_for_move", "feedback_label", "outcome_label"],
+    "andon.audit": ["Event", "EventKind"],
+    "andon.kpi": ["LeadTime", "LoadItem", "LoadReport", "PositionLoad", "QualityReport",
+                  "SourceQuality", "TagQuality", "build_report", "lead_times", "load_figures",
+                  "load_items", "report_from"],
+    "andon.app": ["Actor", "Answered", "Change", "Context", "Moved", "PanelAnswer", "PlantRef",
+                  "TickReport", "add_user", "answer_panel", "apply_work_order", "archive_model",
+                  "escalate_due", "give_feedback", "import_work_orders", "issue_token",
+                  "label_triage", "move", "promote_model", "record_outcome", "register_model",
+                  "replace_spec", "requalify_model", "revoke_token"],
     "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store"],
     "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
                        "Stage", "generate_keypair", "key_id_of", "production_of",
@@ -37,7 +49,16 @@ def test_public_names_are_pinned_and_importable() -> None:
 
 def test_every_package_says_what_it_is_and_what_good_means() -> None:
     for module in ("spec", "namespace", "features", "scoring", "interventions", "registry",
-                   "auth", "store", "connectors", "edge", "simulator", "services", "api", "web",
-                   "testing"):
+                   "auth", "audit", "feedback", "kpi", "app", "http", "store", "connectors",
+                   "edge", "simulator", "services", "api", "web", "testing"):
         doc = importlib.import_module(f"andon.{module}").__doc__ or ""
         assert len(doc.strip()) > 40, module
+
+
+def test_each_surface_package_imports_on_its_own() -> None:
+    """``import andon.web`` (or any package) works first thing in a fresh interpreter."""
+    for module in ("andon.web", "andon.api", "andon.http", "andon.app", "andon.cli",
+                   "andon.services", "andon.feedback", "andon.kpi", "andon.audit"):
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                              text=True, check=False, timeout=120)
+        assert done.returncode == 0, f"import {module}: {done.stderr.strip()[-400:]}"

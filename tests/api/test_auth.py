@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from andon.api import PUBLIC_MOUNTS, PUBLIC_ROUTES, route_table
-from andon.api.auth import CSRF_HEADER, SESSION_COOKIE
 from andon.api.errors import STATUS, status_for
 from andon.auth.access import PERMISSIONS, Permission
 from andon.errors import (
@@ -35,6 +34,7 @@ from andon.errors import (
     StageError,
     StoreError,
 )
+from andon.http.auth import CSRF_HEADER, SESSION_COOKIE
 from api.conftest import PASSWORD, SESSION_TTL_S, Login, TestClient
 from factories import add_token, add_user
 

@@ -6,8 +6,8 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from andon.audit import Event
 from andon.edge.heartbeat import EdgeIdentity, edge_document
-from andon.events import Event
 from factories import T0
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from andon.interventions.record import FeedbackKind, Intervention, InterventionState
+from andon.feedback import FeedbackKind
+from andon.interventions.record import Intervention, InterventionState
 from api.conftest import DEMO_SPEC_TEXT, Login, TestClient
 from factories import T0, closed, make_intervention, make_model
 

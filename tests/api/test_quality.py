@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from andon.clock import to_ms
-from andon.contracts.report import QualityCount, SkewPoint
+from andon.contracts.counts import QualityCount, SkewPoint
 from factories import T0
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from andon.events import Event
+from andon.audit import Event
 from andon.interventions.fatigue import Verdict
 from andon.interventions.gate import GateEntry, QueuedRec
 from andon.interventions.triage import TriageItem, TriageReason, TriageStatus, TriageVerdict

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from andon.cli.app import app
 from andon.clock import utc
+from andon.feedback import Feedback, FeedbackKind, Outcome
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.record import Feedback, FeedbackKind, Outcome, OutcomeLabel
+from andon.interventions.record import OutcomeLabel
 from andon.store import open_store
 from factories import make_intervention
 

@@ -20,7 +20,8 @@ import uvicorn
 
 from andon.api import create_app
 from andon.clock import ManualClock
-from andon.interventions.record import FeedbackKind, InterventionState, Label
+from andon.feedback import FeedbackKind, Label
+from andon.interventions.record import InterventionState
 from andon.store import SqlStore, open_store
 from andon.testing import free_port
 from factories import T0, add_token, add_user, make_intervention

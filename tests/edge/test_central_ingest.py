@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from andon.audit import Event
 from andon.clock import ManualClock, to_ms, utc
 from andon.edge import Outbox
 from andon.edge.forward import Forwarder
 from andon.edge.outbox import OutboxItem
-from andon.events import Event
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.services.central import CentralIngest, Sequencer

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from andon.audit import Event
 from andon.clock import utc
 from andon.edge.runtime import housekeeping
-from andon.events import Event
 from andon.namespace.sample import Sample
 
 _AT = utc(2026, 3, 2, 7, 0)

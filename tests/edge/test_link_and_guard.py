@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from andon.audit import Event
 from andon.clock import ManualClock
 from andon.edge import Backoff, EdgeIdentity, LinkState, Outbox, PublishGuard, Uplink
 from andon.edge import guard as guard_module
@@ -15,7 +16,6 @@ from andon.edge import link as link_module
 from andon.edge.link import transition
 from andon.edge.outbox import INTERVENTION
 from andon.errors import LinkError
-from andon.events import Event
 from andon.namespace import edge_intervention_topic, tag_topic
 from andon.spec import PlantSpec
 from factories import T0

@@ -26,10 +26,10 @@ import pytest
 import uvicorn
 
 from andon.api import create_app
+from andon.audit import Event
 from andon.clock import ManualClock
 from andon.edge import Edge
 from andon.edge.pull import MANIFEST, PullResult, cached_version, pull_models, read_manifest
-from andon.events import Event
 from andon.registry import Registry, generate_keypair
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store

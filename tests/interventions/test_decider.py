@@ -14,16 +14,8 @@ import pytest
 
 from andon.clock import ManualClock, utc
 from andon.errors import FeedbackError
-from andon.interventions import (
-    Contribution,
-    Decider,
-    Detection,
-    Feedback,
-    FeedbackKind,
-    Intervention,
-    InterventionState,
-    apply_feedback,
-)
+from andon.feedback import Feedback, FeedbackKind, apply_feedback
+from andon.interventions import Contribution, Decider, Detection, Intervention, InterventionState
 
 if TYPE_CHECKING:
     from andon.spec.model import PlantSpec

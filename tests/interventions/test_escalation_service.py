@@ -12,8 +12,9 @@ import pytest
 
 from andon.clock import ManualClock
 from andon.errors import SpecErrors, StoreError
+from andon.interventions.escalation import policy_from_spec
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.services.escalation import EscalationService, policy_from_spec
+from andon.services.escalation import EscalationService
 from andon.spec import load_spec_text
 from andon.spec.model import Interventions
 from api.conftest import DEMO_SPEC_TEXT

@@ -8,16 +8,10 @@ from datetime import timedelta
 import pytest
 
 from andon.errors import FeedbackError, LifecycleError, NotFound
-from andon.interventions.escalation import EscalationPolicy
+from andon.feedback import Feedback, FeedbackKind, Outcome
+from andon.interventions.escalation import EscalationPolicy, advance
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.interventions.record import (
-    Feedback,
-    FeedbackKind,
-    Outcome,
-    OutcomeLabel,
-    dedup_key,
-)
-from andon.services.escalation import advance
+from andon.interventions.record import OutcomeLabel, dedup_key
 from andon.store import SqlStore, open_store
 from factories import T0, make_intervention
 

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import msgspec
 import pytest
 
+from andon.app import Actor, Context, PlantRef, import_work_orders
 from andon.clock import ManualClock, to_ms, utc
 from andon.connectors.historian import HistorianError, HistorianExport
 from andon.edge import Edge
 from andon.namespace import encode_sample
 from andon.namespace.sample import Sample
 from andon.services.history import backfill
-from andon.services.itdata import import_work_orders
 from andon.services.replay import ReplayError, replay_export
 from andon.services.simulate import topic_of
 from andon.services.training import train_use_case
@@ -137,8 +137,8 @@ def test_replay_summary_gives_lead_time_from_confirmed_failures(
     orders.write_text("external_id,asset,opened_at,type,failure_confirmed,failure_mode\n"
                       f"WO-1,Pump P-101,{failed},corrective,yes,bearing wear\n"
                       f"WO-2,p-102,{failed},preventive,no,\n", encoding="utf-8")
-    imported = import_work_orders(backtest.store, orders, backtest.spec,
-                                  clock=ManualClock(backtest.failure))
+    ctx = Context(backtest.store, ManualClock(backtest.failure), PlantRef(backtest.spec))
+    imported = import_work_orders(ctx, Actor.system(), orders).record
     assert imported.new == 2
     summary = replay_export(HistorianExport(backtest.export), backtest.spec, "pump-bearing",
                             backtest.models, registry=backtest.store)

@@ -15,8 +15,9 @@ import pytest
 
 from andon.api import create_app
 from andon.connectors.mqtt import MqttClient
+from andon.feedback.panel import parse_feedback
 from andon.interventions.lifecycle import InterventionState
-from andon.services.feedback_mqtt import MqttFeedback, parse_feedback, run_feedback
+from andon.services.feedback_mqtt import MqttFeedback, run_feedback
 from andon.sinks.uns import feedback_result_topic, feedback_topic
 from andon.spec.model import Enterprise
 from andon.testing import need

@@ -17,13 +17,8 @@ from andon.auth.access import User
 from andon.clock import utc
 from andon.contracts import MAX_PAYLOAD_BYTES, Quarantined, Rule, quarantined_message
 from andon.errors import FeedbackError, NotFound, StoreError
-from andon.interventions.record import (
-    Contribution,
-    Feedback,
-    FeedbackKind,
-    Intervention,
-    InterventionState,
-)
+from andon.feedback import Feedback, FeedbackKind
+from andon.interventions.record import Contribution, Intervention, InterventionState
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.registry import ModelRecord, Stage

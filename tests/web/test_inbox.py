@@ -6,7 +6,8 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from andon.interventions.record import FeedbackKind, Intervention, InterventionState
+from andon.feedback import FeedbackKind
+from andon.interventions.record import Intervention, InterventionState
 from api.conftest import PASSWORD, Login, TestClient
 from factories import make_intervention
 

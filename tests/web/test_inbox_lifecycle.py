@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from andon.interventions.record import InterventionState, Label
+from andon.feedback import Label
+from andon.interventions.record import InterventionState
 from factories import make_intervention
 from web.test_inbox import card, sign_in
 

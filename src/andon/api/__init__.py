@@ -4,7 +4,7 @@
 feedback (acted / deferred / dismissed), registered models, the plant spec, API tokens. Good
 means: every route resolves the caller from a bearer token or the session cookie and declares
 the one permission it needs (only ``GET``/``POST /login`` and ``/static`` are public, see
-``andon.api.auth``); errors take one shape per surface, mapped from ``andon.errors`` in one
+``andon.http.auth``); errors take one shape per surface, mapped from ``andon.errors`` in one
 place (``andon.api.errors``); responses are typed; nothing is loaded from a CDN (no Swagger or
 Redoc pages; the OpenAPI description is at ``/api/openapi.json`` for signed-in callers); and
 tokens and passwords are never logged or echoed.
@@ -21,9 +21,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from andon import __version__
-from andon.api.actions import Actions, PlantRef
 from andon.api.aliases import LegacyPaths
-from andon.api.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
 from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
 from andon.api.interventions import interventions_router
@@ -31,8 +29,10 @@ from andon.api.quality import quality_router
 from andon.api.routes import api_router
 from andon.api.triage import triage_router
 from andon.api.workorders import work_orders_router
+from andon.app.context import Context, PlantRef
 from andon.auth.access import Permission
 from andon.clock import Clock, SystemClock
+from andon.http.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 from andon.web import WebInbox
@@ -61,12 +61,9 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     once (reload the page).
     """
     clock = clock or SystemClock()
-    plant = PlantRef(spec)
+    ctx = Context(store, clock, PlantRef(spec))
     auth = Authenticator(store, clock, session_ttl_s=session_ttl_s)  # fresh CSRF secret
-    actions = Actions(store=store, clock=clock, plant=plant)
-    web = WebInbox(store=store, spec=plant.get, clock=clock, auth=auth,
-                   give_feedback=actions.give_feedback, status_for=status_for,
-                   transition=actions.transition, record_outcome=actions.record_outcome)
+    web = WebInbox(ctx, auth=auth, status_for=status_for)
 
     app = FastAPI(
         title="Andon",
@@ -81,12 +78,12 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     install_error_handlers(app, web.render_error)
     # first: its fixed paths /api/interventions/overflow and /fatigue must win over the
     # /api/interventions/{intervention_id} pattern (ids are "iv-<hex>", never those words)
-    app.include_router(triage_router(actions))
-    app.include_router(api_router(actions, auth))
+    app.include_router(triage_router(ctx))
+    app.include_router(api_router(ctx))
     app.include_router(work_orders_router(store))
     app.include_router(quality_router(store))
-    app.include_router(interventions_router(actions))
-    app.include_router(edge_router(actions, models_dir))
+    app.include_router(interventions_router(ctx))
+    app.include_router(edge_router(ctx, models_dir))
     app.include_router(web.router())
     app.mount("/static", web.static_files(), name="static")
     app.add_middleware(_SecurityHeaders)

@@ -47,6 +47,7 @@ class LegacyPaths:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request, through its successor path when it uses an old one."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

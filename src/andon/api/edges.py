@@ -23,14 +23,14 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
-from andon.api.actions import Actions
-from andon.api.auth import Caller, needs
 from andon.api.schemas import EdgeOut
+from andon.app.context import Context
 from andon.auth.access import Permission
 from andon.clock import to_ms
 from andon.edge.heartbeat import EdgeStatus
 from andon.edge.status import edge_statuses_from_store
 from andon.errors import NotFound
+from andon.http.auth import Caller, needs
 from andon.registry import Stage
 from andon.registry.bundle import pack
 from andon.store.base import Store
@@ -88,28 +88,28 @@ class ProductionOut(BaseModel):
     signer: str | None
 
 
-def edge_router(actions: Actions, models_dir: Path | None) -> APIRouter:
-    """Build the edge routes over ``actions`` (store, clock, spec) and the models directory."""
+def edge_router(ctx: Context, models_dir: Path | None) -> APIRouter:
+    """Build the edge routes over ``ctx`` (store, clock, spec) and the models directory."""
     router = APIRouter(prefix="/api", tags=["edges"])
-    store = actions.store
+    store = ctx.store
 
     @router.get("/edges")
     def list_edges(caller: Reader) -> list[EdgeDataOut]:
         """List edges as they last reported (link, outbox, dropped, models, heartbeat, stale)."""
         del caller
-        now = actions.clock.now()
+        now = ctx.clock.now()
         return [EdgeDataOut.of_status(e, now) for e in edge_statuses_from_store(store)]
 
     @router.get("/assets/{asset}/latest")
     def asset_latest(asset: str, caller: Reader) -> AssetLatestOut:
         """Show each tag's newest value with its quality; ``stale`` if the asset's edge is."""
         del caller
-        spec = actions.plant.get()
+        spec = ctx.spec
         try:
             _site, _area, line, found = spec.asset(asset)
         except KeyError:
             raise NotFound("asset", asset) from None
-        now = actions.clock.now()
+        now = ctx.clock.now()
         edge = serving_edge(edge_statuses_from_store(store), asset, line.id)
         stale = edge is None or edge.stale(now) or edge.status != "online"
         latest = _latest(store, asset, {t.name for t in found.tags}, now)

@@ -12,8 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from andon.api.actions import Actions
-from andon.api.auth import Caller, needs
 from andon.api.schemas import (
     InterventionOut,
     LabelOut,
@@ -23,7 +21,10 @@ from andon.api.schemas import (
     TransitionOut,
     TransitionResult,
 )
+from andon.app import Actor, Context, move, record_outcome
 from andon.auth.access import Permission
+from andon.feedback.answers import Via
+from andon.http.auth import Caller, needs
 
 __all__ = ["interventions_router"]
 
@@ -31,10 +32,10 @@ Reader = Annotated[Caller, Depends(needs(Permission.READ))]
 Giver = Annotated[Caller, Depends(needs(Permission.FEEDBACK))]
 
 
-def interventions_router(actions: Actions) -> APIRouter:
-    """Build the lifecycle, outcome and label routes over ``actions``."""
+def interventions_router(ctx: Context) -> APIRouter:
+    """Build the lifecycle, outcome and label routes over ``ctx``."""
     router = APIRouter(prefix="/api", tags=["api"])
-    store = actions.store
+    store = ctx.store
 
     @router.post("/interventions/{intervention_id}/transition")
     def transition(intervention_id: str, body: TransitionIn, caller: Giver) -> TransitionResult:
@@ -42,16 +43,19 @@ def interventions_router(actions: Actions) -> APIRouter:
         until = body.shelve_until
         if until is not None and until.tzinfo is None:
             until = until.replace(tzinfo=UTC)  # a time without offset is read as UTC
-        move, iv = actions.transition(intervention_id, body.to, body.reason, caller.user,
-                                       shelve_until=until)
-        return TransitionResult(transition=TransitionOut.model_validate(move.to_dict()),
-                                intervention=InterventionOut.of(iv))
+        done = move(ctx, Actor.of(caller.user, Via.API), intervention_id, body.to,
+                    reason=body.reason, shelve_until=until)
+        return TransitionResult(transition=TransitionOut.model_validate(done.move.to_dict()),
+                                intervention=InterventionOut.of(done.record))
 
     @router.post("/interventions/{intervention_id}/outcome", status_code=201)
     def outcome(intervention_id: str, body: OutcomeIn, caller: Giver) -> OutcomeResult:
         """Record what was found: fault_confirmed / no_fault / unsure and free text."""
-        label, iv = actions.record_outcome(intervention_id, body.label, body.detail, caller.user)
-        return OutcomeResult(label=LabelOut.of(label), intervention=InterventionOut.of(iv))
+        done = record_outcome(ctx, Actor.of(caller.user, Via.API), intervention_id,
+                              body.label, body.detail)
+        assert done.label is not None  # noqa: S101 - record_outcome always returns its label
+        return OutcomeResult(label=LabelOut.of(done.label),
+                             intervention=InterventionOut.of(done.record))
 
     @router.get("/labels")
     def list_labels(

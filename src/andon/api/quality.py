@@ -1,6 +1,6 @@
 """``GET /api/data-quality``: the data-quality report per tag and per source (READ).
 
-The same report as ``andon dq report`` (``andon.contracts.report``): per tag the samples
+The same report as ``andon dq report`` (``andon.kpi.quality``): per tag the samples
 received, missing (and the missing rate), counts per rule and the findings named (stuck sensor,
 sudden step, dropout, ...); per source duplicates, late samples and the clock-skew estimate.
 Worst first.
@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from andon.api.auth import Caller, needs
 from andon.auth.access import Permission
 from andon.clock import to_ms
-from andon.contracts.report import QualityReport, SourceQuality, TagQuality, report_from
+from andon.http.auth import Caller, needs
+from andon.kpi.quality import QualityReport, SourceQuality, TagQuality, report_from
 from andon.store.base import Store
 
 __all__ = ["DataQualityOut", "SourceQualityOut", "TagQualityOut", "quality_router"]

@@ -1,7 +1,7 @@
 """The JSON API routes under ``/api``; each declares the one permission it needs."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -9,8 +9,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from andon.api.actions import SPEC_FILENAME, Actions
-from andon.api.auth import Authenticator, Caller, needs
 from andon.api.schemas import (
     FeedbackIn,
     FeedbackOut,
@@ -27,8 +25,21 @@ from andon.api.schemas import (
     TokenIn,
     TokenOut,
 )
+from andon.app import (
+    Actor,
+    Context,
+    archive_model,
+    give_feedback,
+    issue_token,
+    promote_model,
+    replace_spec,
+    revoke_token,
+)
+from andon.app.spec import SPEC_FILENAME
 from andon.auth.access import Permission
 from andon.errors import NotFound, SpecError, SpecErrors
+from andon.feedback.answers import Via
+from andon.http.auth import Caller, needs
 from andon.store.base import Store
 
 __all__ = ["MAX_SPEC_BYTES", "api_router"]
@@ -59,12 +70,12 @@ _SPEC_BODY = {
 }
 
 
-def api_router(actions: Actions, auth: Authenticator) -> APIRouter:
-    """Build the ``/api`` routes over the store, clock and spec held by ``actions``."""
+def api_router(ctx: Context) -> APIRouter:
+    """Build the ``/api`` routes over the store, clock and spec of ``ctx``."""
     router = APIRouter(prefix="/api", tags=["api"])
-    _reading_routes(router, actions.store)
-    _quarantine_routes(router, actions.store)
-    _writing_routes(router, actions, auth)
+    _reading_routes(router, ctx.store)
+    _quarantine_routes(router, ctx.store)
+    _writing_routes(router, ctx)
     return router
 
 
@@ -161,27 +172,31 @@ def _quarantine_routes(router: APIRouter, store: Store) -> None:
         return QuarantinedDetail.of(store.get_quarantined(item_id))
 
 
-def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) -> None:
+def _writing_routes(router: APIRouter, ctx: Context) -> None:
     """Add the routes that change state (feedback, models, spec, tokens)."""
 
     @router.post("/interventions/{intervention_id}/feedback", status_code=201)
-    def give_feedback(intervention_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
+    def feedback(intervention_id: str, body: FeedbackIn, caller: Giver) -> FeedbackResult:
         """Record acted / deferred / dismissed (deferring and dismissing need a reason)."""
-        fb, iv = actions.give_feedback(intervention_id, body.kind, body.reason, caller.user)
-        return FeedbackResult(feedback=FeedbackOut.of(fb),
-                              intervention=InterventionOut.of(iv))
+        done = give_feedback(ctx, Actor.of(caller.user, Via.API), intervention_id, body.kind,
+                             body.reason)
+        assert done.feedback is not None  # noqa: S101 - give_feedback returns its feedback
+        return FeedbackResult(feedback=FeedbackOut.of(done.feedback),
+                              intervention=InterventionOut.of(done.record))
 
     @router.post("/models/{name}/{version}/promote")
-    def promote_model(name: str, version: int, body: StageChangeIn,
+    def promote(name: str, version: int, body: StageChangeIn,
                       caller: ModelManager) -> ModelOut:
         """Promote a signed version to production; the previous production one is archived."""
-        return ModelOut.of(actions.promote_model(name, version, body.reason, caller.user))
+        return ModelOut.of(promote_model(ctx, Actor.of(caller.user, Via.API), name, version,
+                                         body.reason).record)
 
     @router.post("/models/{name}/{version}/archive")
-    def archive_model(name: str, version: int, body: StageChangeIn,
+    def archive(name: str, version: int, body: StageChangeIn,
                       caller: ModelManager) -> ModelOut:
         """Archive a version: no edge loads it again (promote another one to replace it)."""
-        return ModelOut.of(actions.archive_model(name, version, body.reason, caller.user))
+        return ModelOut.of(archive_model(ctx, Actor.of(caller.user, Via.API), name, version,
+                                         body.reason).record)
 
     @router.put("/spec", openapi_extra=_SPEC_BODY)
     async def put_spec(request: Request, caller: SpecAdmin) -> SpecSaved:
@@ -190,23 +205,27 @@ def _writing_routes(router: APIRouter, actions: Actions, auth: Authenticator) ->
         An invalid spec is refused with 422 and one line per problem in ``problems``.
         """
         text = _spec_text(request.headers.get("content-type", ""), await _body(request))
-        saved = await run_in_threadpool(actions.replace_spec, text, caller.user)
+        saved = (await run_in_threadpool(replace_spec, ctx, Actor.of(caller.user, Via.API),
+                                          text)).record
         return SpecSaved(version=saved.version, by=saved.by, at=saved.at)
 
     @router.post("/tokens", status_code=201)
-    def issue_token(
+    def new_token(
         caller: Reader, response: Response, body: Annotated[TokenIn | None, Body()] = None,
     ) -> TokenOut:
         """Issue a new API token for the caller; shown once, only its hash is stored."""
         ttl = (body or TokenIn()).expires_in_s
-        token, expires_at = auth.issue_token(caller.user, ttl, kind="api token")
+        issued = issue_token(ctx, Actor.of(caller.user, Via.API), caller.user.username,
+                             timedelta(seconds=ttl), kind="api token").record
         response.headers.update(_NO_STORE)
-        return TokenOut(token=token, username=caller.user.username, expires_at=expires_at)
+        return TokenOut(token=issued.token, username=issued.username,
+                        expires_at=issued.expires_at)
 
     @router.delete("/tokens/current", status_code=204)
     def revoke_current_token(caller: Reader) -> Response:
         """Revoke the token (or session) this request was made with."""
-        auth.revoke(caller)
+        revoke_token(ctx, Actor.of(caller.user, Via.API), caller.token_hash,
+                     what=f"{caller.via} token")
         return Response(status_code=204)
 
 

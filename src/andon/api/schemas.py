@@ -9,13 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from andon.auth.access import PERMISSIONS, User
 from andon.contracts.quarantine import Quarantined
 from andon.edge.heartbeat import EdgeStatus
+from andon.feedback import Feedback, FeedbackKind, Label
 from andon.interventions.lifecycle import InterventionState, Priority
 from andon.interventions.record import (
     Contribution,
-    Feedback,
-    FeedbackKind,
     Intervention,
-    Label,
     OutcomeLabel,
     intervention_document,
 )

@@ -15,10 +15,12 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from andon.api.actions import Actions
-from andon.api.auth import Caller, needs
 from andon.api.schemas import WhyOut
+from andon.app.context import Actor, Context
+from andon.app.triage import label_triage as label_item
 from andon.auth.access import Permission
+from andon.feedback.answers import Via
+from andon.http.auth import Caller, needs
 from andon.interventions.fatigue import Verdict
 from andon.interventions.gate import QueuedRec
 from andon.interventions.triage import (
@@ -26,7 +28,6 @@ from andon.interventions.triage import (
     TriageLabel,
     TriageStatus,
     TriageVerdict,
-    label_event,
 )
 from andon.store.base import Store
 
@@ -135,10 +136,10 @@ class FatigueOut(_Out):
     floods: int = Field(description="times the position entered flood")
 
 
-def triage_router(actions: Actions) -> APIRouter:
-    """Build the triage, overflow and fatigue-counter routes over ``actions``."""
+def triage_router(ctx: Context) -> APIRouter:
+    """Build the triage, overflow and fatigue-counter routes over ``ctx``."""
     router = APIRouter(prefix="/api", tags=["api"])
-    store = actions.store
+    store = ctx.store
 
     @router.get("/triage")
     def list_triage(
@@ -159,18 +160,15 @@ def triage_router(actions: Actions) -> APIRouter:
     @router.post("/triage/{item_id}/label", status_code=201)
     def label_triage(item_id: int, body: TriageLabelIn, caller: Reviewer) -> TriageOut:
         """Label a triage item real_problem / normal / unsure; kept with who, role and when."""
-        user = caller.user
-        label = TriageLabel(item_id, body.verdict, user.username, user.role,
-                            actions.clock.now(), body.note.strip())
-        item = store.label_triage(label)
-        store.add_event(label_event(label))
+        item = label_item(ctx, Actor.of(caller.user, Via.API), item_id, body.verdict,
+                          body.note).record
         return TriageOut.of(item, store.triage_labels(item_id))
 
     @router.get("/interventions/overflow")
     def overflow(caller: Reader) -> dict[str, list[QueuedOut]]:
         """Each operator position's overflow queue, oldest first."""
         del caller
-        now = actions.clock.now()
+        now = ctx.clock.now()
         out: dict[str, list[QueuedOut]] = {}
         for item in store.queued():
             out.setdefault(item.position, []).append(QueuedOut.of(item, now))

@@ -1,6 +1,6 @@
 """``GET /api/work-orders``: work orders and maintenance logs imported from IT.
 
-Imported with ``andon import work-orders`` (``andon.services.itdata``), they say what
+Imported with ``andon import work-orders`` (``andon.feedback.workorders``), they say what
 maintenance found on which asset and when, e.g. "failure confirmed on P-101 at 14:20": the
 ground truth that reports, labels and replay lead times are joined to. Reading them needs
 ``READ``.
@@ -14,9 +14,10 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from andon.api.auth import Caller, needs
 from andon.auth.access import Permission
-from andon.store.base import Store, WorkOrder
+from andon.feedback.workorders import WorkOrder
+from andon.http.auth import Caller, needs
+from andon.store.base import Store
 
 __all__ = ["WorkOrderOut", "work_orders_router"]
 

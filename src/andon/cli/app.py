@@ -557,19 +557,19 @@ def users_add(
     = "",
 ) -> None:
     """Create or replace a login with a role of the spec."""
-    from andon.auth import User, hash_password  # noqa: PLC0415
+    from andon.app import add_user  # noqa: PLC0415
+    from andon.cli.actor import cli_actor, cli_context  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
-    try:
-        r = plant.role(role)
-    except KeyError:
+    if role not in {x.id for x in plant.roles}:
         raise typer.BadParameter(f"unknown role {role!r} (known: "
                                  f"{', '.join(x.id for x in plant.roles)})",
-                                 param_hint="--role") from None
+                                 param_hint="--role")
     with open_store(db) as store:
-        store.save_user(User(username, r.id, r.access, username, hash_password(password)))
-    console.print(f"user {username} saved with role {r.id} ({r.access} access)", highlight=False)
+        user = add_user(cli_context(store, plant), cli_actor(), username, role, password).record
+    console.print(f"user {username} saved with role {user.role} ({user.access} access)",
+                  highlight=False)
 
 
 @users_app.command("token")
@@ -579,15 +579,16 @@ def users_token(
     days: Annotated[float, typer.Option(help="Validity in days.")] = 90.0,
 ) -> None:
     """Issue an API token for a login (printed once; only its hash is stored)."""
-    from andon.auth import hash_token, new_token  # noqa: PLC0415
+    from andon.app import issue_token  # noqa: PLC0415
+    from andon.cli.actor import cli_actor, cli_context  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
         if store.get_user(username) is None:
             raise typer.BadParameter(f"no user {username!r}; create it with 'andon users add'")
-        token = new_token()
-        store.add_token(hash_token(token), username, datetime.now(UTC) + timedelta(days=days))
-    console.print(token, highlight=False)
+        issued = issue_token(cli_context(store), cli_actor(), username, timedelta(days=days),
+                             kind="api token (CLI)").record
+    console.print(issued.token, highlight=False)
 
 
 # -- interventions ------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from rich.text import Text
 from andon.cli.options import DEFAULT_DB, DbOpt, parse_time
 
 if TYPE_CHECKING:
-    from andon.contracts.report import QualityReport, SkewPoint, TagQuality
+    from andon.contracts.counts import SkewPoint
+    from andon.kpi.quality import QualityReport, TagQuality
     from andon.namespace.sample import Sample
     from andon.store import SqlStore
 
@@ -73,7 +74,7 @@ def report(
 ) -> None:
     """Show the data-quality report: tags and sources with problems first, named."""
     from andon.clock import SystemClock, to_ms  # noqa: PLC0415
-    from andon.contracts.report import report_from  # noqa: PLC0415
+    from andon.kpi.quality import report_from  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     start = parse_since(since, SystemClock().now())

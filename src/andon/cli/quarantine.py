@@ -40,7 +40,7 @@ def list_(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """List quarantined messages, newest first, with the rule and reason of each."""
-    from andon.contracts.report import report_from  # noqa: PLC0415
+    from andon.kpi.quality import report_from  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:

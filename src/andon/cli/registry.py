@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from rich.table import Table
 from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DbOpt, ModelsOpt
 
 if TYPE_CHECKING:
+    from andon.app import Actor, Change, Context
     from andon.registry import ModelRecord, Registry
 
 registry_app = typer.Typer(
@@ -35,7 +35,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; r
 
 @contextmanager
 def _registry(db: str, models_dir: Path | None = None) -> Iterator[Registry]:
-    """Yield a registry over the store at ``db``, closing the store afterwards."""
+    """Yield a registry over the store at ``db`` (for reading), closing the store afterwards."""
     from andon.clock import SystemClock  # noqa: PLC0415
     from andon.registry import Registry  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
@@ -44,8 +44,14 @@ def _registry(db: str, models_dir: Path | None = None) -> Iterator[Registry]:
         yield Registry(store, SystemClock(), models_dir)
 
 
-def _who(by: str | None) -> str:
-    return by or getpass.getuser()
+@contextmanager
+def _context(db: str) -> Iterator[Context]:
+    """Yield the application context over the store at ``db``, closing it afterwards."""
+    from andon.cli.actor import cli_context  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    with open_store(db) as store:
+        yield cli_context(store)
 
 
 def _say(verb: str, r: ModelRecord) -> None:
@@ -85,8 +91,12 @@ def register(
     by: ByOpt = None,
 ) -> None:
     """Check and sign a trained model version; record it as a candidate."""
-    with _registry(db, models_dir) as registry:
-        record = registry.register(registry.version_dir(name, version), key, _who(by))
+    from andon.app import register_model  # noqa: PLC0415
+    from andon.cli.actor import cli_actor  # noqa: PLC0415
+
+    with _context(db) as ctx:
+        record = register_model(ctx, cli_actor(by), name, version, key=key,
+                                models_dir=models_dir).record
     _say("registered", record)
 
 
@@ -131,11 +141,13 @@ def show(name: NameArg, version: VersionArg, db: DbOpt = DEFAULT_DB) -> None:
     console.print(table)
 
 
-def _change_stage(verb: str, change: Callable[[Registry, str], ModelRecord], db: str,
+def _change_stage(verb: str, change: Callable[[Context, Actor], Change[ModelRecord]], db: str,
                   by: str | None) -> None:
-    """Apply one stage change (``change(registry, who)``) and report the record it left."""
-    with _registry(db) as registry:
-        record = change(registry, _who(by))
+    """Apply one stage change (an ``andon.app`` use case) and report the record it left."""
+    from andon.cli.actor import cli_actor  # noqa: PLC0415
+
+    with _context(db) as ctx:
+        record = change(ctx, cli_actor(by)).record
     _say(verb, record)
 
 
@@ -143,18 +155,25 @@ def _change_stage(verb: str, change: Callable[[Registry, str], ModelRecord], db:
 def promote(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
             by: ByOpt = None) -> None:
     """Make a signed version production; the previous production version is archived."""
-    _change_stage("promoted", lambda r, who: r.promote(name, version, who, reason), db, by)
+    from andon.app import promote_model  # noqa: PLC0415
+
+    _change_stage("promoted", lambda c, a: promote_model(c, a, name, version, reason), db, by)
 
 
 @registry_app.command("archive")
 def archive(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
             by: ByOpt = None) -> None:
     """Archive a version: no edge loads it again (promote another one to replace it)."""
-    _change_stage("archived", lambda r, who: r.archive(name, version, who, reason), db, by)
+    from andon.app import archive_model  # noqa: PLC0415
+
+    _change_stage("archived", lambda c, a: archive_model(c, a, name, version, reason), db, by)
 
 
 @registry_app.command("requalify")
 def requalify(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
               by: ByOpt = None) -> None:
     """Bring an archived version back as a candidate (rollback: requalify, then promote)."""
-    _change_stage("requalified", lambda r, who: r.requalify(name, version, who, reason), db, by)
+    from andon.app import requalify_model  # noqa: PLC0415
+
+    _change_stage("requalified", lambda c, a: requalify_model(c, a, name, version, reason), db,
+                  by)

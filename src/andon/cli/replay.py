@@ -172,18 +172,18 @@ def import_work_orders(
     inspection), failure_confirmed, failure mode and code, description. Exit code 1 when some
     rows were rejected (each printed as file:line: reason).
     """
-    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.app import import_work_orders as run_import  # noqa: PLC0415
+    from andon.cli.actor import cli_actor, cli_context  # noqa: PLC0415
     from andon.connectors.historian import parse_timezone  # noqa: PLC0415
-    from andon.services.itdata import import_work_orders as run_import  # noqa: PLC0415
-    from andon.services.itdata import load_asset_map  # noqa: PLC0415
+    from andon.feedback.workorders import load_asset_map  # noqa: PLC0415
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
     names = None if map_assets is None else load_asset_map(map_assets)
     with open_store(db) as store:
-        result = run_import(store, file, plant, clock=SystemClock(), asset_map=names,
-                            timezone=parse_timezone(timezone))
+        result = run_import(cli_context(store, plant), cli_actor(), file, asset_map=names,
+                            timezone=parse_timezone(timezone)).record
     console.print(f"{file.name}: {result.read} rows read, {len(result.orders)} usable: "
                   f"{result.new} new, {result.updated} updated, {result.unchanged} unchanged; "
                   f"{len(result.rejected)} rejected", highlight=False)

@@ -18,7 +18,7 @@ from rich.table import Table
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, WHEN_HELP, DbOpt, SpecOpt, parse_time
 
 if TYPE_CHECKING:
-    from andon.interventions.load import LoadReport
+    from andon.kpi.load import LoadReport
 
 __all__ = ["report_app"]
 
@@ -64,8 +64,7 @@ def load(
     2 manageable), % of 10-minute periods in flood (10 or more new ones; target < 1 %), the
     top-10 sources' share of all interventions, and stale ones (open more than 24 h).
     """
-    from andon.interventions.load import load_figures  # noqa: PLC0415
-    from andon.interventions.load_items import load_items  # noqa: PLC0415
+    from andon.kpi.load import load_figures, load_items  # noqa: PLC0415
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
@@ -75,11 +74,10 @@ def load(
         raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
                                  f"{start.isoformat()}", param_hint="--until")
     plant = load_spec(spec)
-    owners = {uc.id: uc.owner_role for uc in plant.use_cases}
     with open_store(db) as store:
         # open ones raised before the period still count as stale
         ivs = store.list_interventions(open_only=False, limit=_MAX, until=end)
-    report = load_figures(load_items(ivs, owners.get), start=start, end=end, now=end)
+    report = load_figures(load_items(plant, ivs), start=start, end=end, now=end)
     if as_json:
         typer.echo(json.dumps(_as_json(report), indent=2))
         return

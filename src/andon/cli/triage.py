@@ -74,9 +74,10 @@ def label(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Label a triage item real_problem / normal / unsure, with who, role, when and a note."""
+    from andon.app import Actor, label_triage  # noqa: PLC0415
     from andon.auth.access import Permission, access_allows  # noqa: PLC0415
-    from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.interventions.triage import TriageLabel, label_event  # noqa: PLC0415
+    from andon.cli.actor import cli_context  # noqa: PLC0415
+    from andon.feedback.answers import Via  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     reviewer = by or getpass.getuser()
@@ -89,9 +90,8 @@ def label(
         if not who_role:
             raise typer.BadParameter(f"no login {reviewer!r} in the store; say which role "
                                      "you review as", param_hint="--role")
-        given = TriageLabel(item_id, verdict, reviewer, who_role, SystemClock().now(),
-                            note.strip())
-        item = store.label_triage(given)
-        store.add_event(label_event(given))
+        actor = (Actor.of(user, Via.CLI) if user is not None
+                 else Actor(reviewer, who_role, "engineer", Via.CLI))
+        item = label_triage(cli_context(store), actor, item_id, verdict, note).record
     console.print(f"[green]labelled[/] triage item {item.id} ({item.asset}): {verdict.value} "
                   f"by {reviewer} ({who_role})", highlight=False)

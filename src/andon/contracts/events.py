@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Protocol
 
-from andon.events import Event
+from andon.audit import Event
 
 if TYPE_CHECKING:
     from datetime import datetime

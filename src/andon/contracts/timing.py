@@ -56,7 +56,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from andon.contracts.report import QualityCount, QualityTally
+from andon.contracts.counts import QualityCount, QualityTally
 from andon.contracts.rules import Rule
 from andon.namespace.sample import Quality, Sample
 

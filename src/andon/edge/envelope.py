@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from andon.audit import Event
 from andon.clock import Clock
-from andon.events import Event
 from andon.interventions import Intervention
 from andon.spec.model import ActionEnvelope, PlantSpec
 

@@ -21,8 +21,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from andon.audit import Event
 from andon.clock import to_ms
-from andon.events import Event
 from andon.namespace.sample import Sample, encode_sample
 from andon.namespace.topics import edge_topic
 

@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from andon import __version__
+from andon.audit import Event
 from andon.clock import from_ms, to_ms
-from andon.events import Event
 
 __all__ = [
     "DOCUMENT_KINDS",

@@ -34,8 +34,8 @@ from typing import Any
 import httpx
 import structlog
 
+from andon.audit import Event
 from andon.errors import ModelError
-from andon.events import Event
 from andon.registry.bundle import MAX_BUNDLE_BYTES, unpack
 from andon.registry.signing import verify
 

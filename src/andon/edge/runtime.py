@@ -27,7 +27,7 @@ from andon.contracts import (
     Violation,
     quarantined_message,
 )
-from andon.contracts.report import QualityCount, SkewPoint
+from andon.contracts.counts import QualityCount, SkewPoint
 from andon.contracts.timing import GapNote, SkewNote, Timekeeper
 from andon.edge.envelope import EnvelopeCheck
 from andon.edge.forward import Forwarder

@@ -30,13 +30,13 @@ from typing import Any
 
 import structlog
 
+from andon.audit import Event
 from andon.clock import Clock, to_ms
 from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import Backoff, LinkState, LinkStats, transition
 from andon.edge.outbox import Outbox
-from andon.events import Event
 from andon.namespace.topics import edge_topic
 
 __all__ = ["EVENT", "Uplink"]

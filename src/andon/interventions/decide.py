@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.interventions.record import (
-    SYSTEM,
-    Contribution,
-    Intervention,
-    dedup_key,
-    render_action,
-)
+from andon.interventions.record import SYSTEM, Contribution, Intervention, dedup_key, render_action
 from andon.spec.calendar import next_planned_stop
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from andon.interventions.lifecycle import (
     InterventionLifecycle,
@@ -54,9 +54,14 @@ from andon.interventions.lifecycle import (
     Priority,
     TransitionRecord,
     describe_duration,
+    expire_shelving,
     transition,
 )
+from andon.interventions.record import SYSTEM, Intervention
 from andon.units import parse_duration_s
+
+if TYPE_CHECKING:
+    from andon.spec.model import PlantSpec
 
 __all__ = [
     "CHAIN_EXHAUSTED",
@@ -64,10 +69,12 @@ __all__ = [
     "DEFAULT_LIMITS",
     "Escalation",
     "EscalationPolicy",
+    "advance",
     "apply_escalation",
     "due_escalations",
     "escalate",
     "next_escalation",
+    "policy_from_spec",
 ]
 
 #: acknowledge limit per priority, by default
@@ -281,3 +288,22 @@ def escalate(records: Sequence[InterventionLifecycle], policy: EscalationPolicy,
         out.append(current)
     applied.sort(key=lambda e: (e.due_at, e.intervention_id))
     return out, applied
+
+
+def policy_from_spec(spec: PlantSpec) -> EscalationPolicy:
+    """The escalation policy of the spec's ``interventions`` section.
+
+    A chain left out is the default one, keeping only the roles the spec defines.
+    """
+    section = spec.interventions
+    return EscalationPolicy(
+        limits={Priority(p): timedelta(seconds=s) for p, s in section.ack_limits.items()},
+        chain=tuple(section.chain_for({r.id for r in spec.roles})),
+    )
+
+
+def advance(iv: Intervention, policy: EscalationPolicy, now: datetime) -> Intervention:
+    """``iv`` with every shelving expiry and escalation due by ``now`` applied (pure)."""
+    lc, _ = expire_shelving(iv.lifecycle, now, by=SYSTEM)
+    [lc], _ = escalate([lc], policy, now, by=SYSTEM)
+    return iv if lc.history == iv.lifecycle.history else iv.with_lifecycle(lc)

@@ -43,8 +43,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from andon.audit import Event
 from andon.errors import NotFound
-from andon.events import Event
 from andon.interventions.fatigue import (
     DowntimeWindow,
     FatigueConfig,
@@ -55,6 +55,7 @@ from andon.interventions.fatigue import (
     slot_free_at,
 )
 from andon.interventions.lifecycle import InterventionState, describe_duration
+from andon.interventions.position import position_of
 from andon.interventions.triage import (
     TriageItem,
     TriageReason,
@@ -258,11 +259,7 @@ class Gate:
     # -- positions --------------------------------------------------------------------------
     def position_of(self, use_case: str, asset: str) -> str:
         """The operator position a use case's interventions on ``asset`` go to."""
-        role = self.spec.use_case(use_case).owner_role
-        site, area, line, _ = self.spec.asset(asset)
-        scope = {"plant": (), "site": (site.id,), "area": (site.id, area.id),
-                 "line": (site.id, line.id)}[self.spec.fatigue.position]
-        return "/".join((*scope, role))
+        return position_of(self.spec, use_case, asset)
 
     # -- the gate ---------------------------------------------------------------------------
     def admit(self, d: Detection, iv: Intervention | None,

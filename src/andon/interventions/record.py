@@ -1,6 +1,6 @@
 """The intervention record: one owned, time-bounded action, its lifecycle, feedback and outcome.
 
-A ``Intervention`` is the one record every sink, the API and the UI show
+An ``Intervention`` is the one record every sink, the API and the UI show
 (``intervention_document`` is its one JSON form). It ties together:
 
 - **what and where**: the named asset, the action text rendered from the use case's template;
@@ -17,11 +17,8 @@ A ``Intervention`` is the one record every sink, the API and the UI show
 - **identity**: ``id`` and ``dedup_key`` (use case + asset + episode start) are stable: the
   same episode always yields the same record, so storing and delivering it are idempotent.
 
-Feedback (``acted`` / ``deferred`` / ``dismissed``) is the older, coarser way to answer; it is
-mapped onto lifecycle moves by ``apply_feedback``. An ``Outcome`` (fault confirmed / no fault /
-unsure, and what was found) comes after the action, or on a dismissed intervention; every
-feedback and outcome is kept as a ``Label`` tied to the evidence window, for training and for
-the track record.
+What people say and find about an intervention (answers, outcomes, labels) lives in
+``andon.feedback``; the record keeps only the latest outcome (``outcome``, ``outcome_detail``).
 """
 
 from __future__ import annotations
@@ -31,7 +28,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from andon.errors import FeedbackError
 from andon.interventions.lifecycle import (
     FINAL_STATES,
     InterventionLifecycle,
@@ -44,39 +40,20 @@ from andon.interventions.lifecycle import (
 from andon.scoring.contribution import Contribution
 
 __all__ = [
-    "FEEDBACK_STATE",
-    "OUTCOME_STATES",
     "SYSTEM",
     "Contribution",
-    "Feedback",
-    "FeedbackKind",
     "Intervention",
     "InterventionState",
-    "Label",
-    "Outcome",
     "OutcomeLabel",
     "Priority",
     "TransitionRecord",
-    "Via",
-    "apply_feedback",
-    "apply_outcome",
     "dedup_key",
-    "feedback_for_move",
-    "feedback_label",
     "intervention_document",
     "intervention_from_document",
+    "merge_intervention",
     "move",
-    "outcome_label",
     "render_action",
 ]
-
-
-class FeedbackKind(StrEnum):
-    """What the owner said about an intervention (mapped onto lifecycle moves)."""
-
-    ACTED = "acted"  # -> done (acknowledged first if nobody had)
-    DEFERRED = "deferred"  # -> deferred (acknowledged first if nobody had); reason required
-    DISMISSED = "dismissed"  # -> dismissed; reason required
 
 
 class OutcomeLabel(StrEnum):
@@ -87,26 +64,6 @@ class OutcomeLabel(StrEnum):
     UNSURE = "unsure"  # could not tell
 
 
-class Via(StrEnum):
-    """Through which surface an answer came."""
-
-    WEB = "web"
-    API = "api"
-    MQTT = "mqtt"
-    CMMS = "cmms"
-
-
-#: lifecycle state each feedback kind ends in
-FEEDBACK_STATE = {
-    FeedbackKind.ACTED: InterventionState.DONE,
-    FeedbackKind.DEFERRED: InterventionState.DEFERRED,
-    FeedbackKind.DISMISSED: InterventionState.DISMISSED,
-}
-#: feedback kind a move into these states stands for (a move there is feedback, and a label)
-_STATE_FEEDBACK = {state: kind for kind, state in FEEDBACK_STATE.items()}
-#: states an outcome may be given in: after the action, or on a dismissed or expired one
-OUTCOME_STATES = frozenset({InterventionState.DONE, InterventionState.DISMISSED,
-                            InterventionState.EXPIRED})
 #: who the system's own moves are recorded as
 SYSTEM = "andon"
 
@@ -213,136 +170,6 @@ def move(iv: Intervention, target: InterventionState | str, *, by: str, at: date
     return iv.with_lifecycle(lc), record
 
 
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """What someone said about an intervention; becomes a training label."""
-
-    intervention_id: str
-    kind: FeedbackKind
-    reason: str
-    by: str
-    at: datetime
-    via: str = Via.API.value  # web / api / mqtt / cmms
-
-
-def feedback_for_move(intervention_id: str, record: TransitionRecord, via: str) -> Feedback | None:
-    """The feedback a lifecycle move stands for (done / deferred / dismissed), or None."""
-    kind = _STATE_FEEDBACK.get(record.to_state)
-    if kind is None:
-        return None
-    return Feedback(intervention_id, kind, record.reason, record.by, record.at, via)
-
-
-def apply_feedback(iv: Intervention, fb: Feedback) -> Intervention:
-    """The intervention after ``fb`` (the moves it made are the new end of its history).
-
-    ``acted`` → done and ``deferred`` → deferred acknowledge first when nobody had (new or
-    escalated; a shelved one is unshelved first), recorded as separate moves by the same
-    person at the same instant; ``dismissed`` needs a reason. Refuses feedback on closed items
-    or for another record (``FeedbackError``) and illegal moves (``LifecycleError``).
-    """
-    if fb.intervention_id != iv.id:
-        raise FeedbackError(f"feedback for {fb.intervention_id} applied to {iv.id}")
-    if not iv.is_open:
-        raise FeedbackError(
-            f"intervention {iv.id} is already {iv.state.value}; it takes no more feedback",
-        )
-    kind = FeedbackKind(fb.kind)
-    if kind is not FeedbackKind.ACTED and not fb.reason.strip():
-        verb = "dismissing" if kind is FeedbackKind.DISMISSED else "deferring"
-        raise FeedbackError(f"{verb} intervention {iv.id} needs a reason")
-    target = FEEDBACK_STATE[kind]
-    current = iv
-    if target is not InterventionState.DISMISSED:
-        if current.state is InterventionState.SHELVED:
-            back = current.lifecycle.shelved_from
-            if back is not None:
-                current, _ = move(current, back, by=fb.by, at=fb.at, reason="unshelved to answer")
-        if current.state in {InterventionState.NEW, InterventionState.ESCALATED}:
-            current, _ = move(current, InterventionState.ACKNOWLEDGED, by=fb.by, at=fb.at,
-                              reason=f"acknowledged with feedback {kind.value}")
-    current, _ = move(current, target, by=fb.by, at=fb.at, reason=fb.reason)
-    return current
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What was found after the action (or on a dismissed intervention)."""
-
-    intervention_id: str
-    label: OutcomeLabel
-    detail: str
-    by: str
-    at: datetime
-    via: str = Via.API.value
-
-
-def apply_outcome(iv: Intervention, outcome: Outcome) -> Intervention:
-    """The intervention with ``outcome`` recorded; ``FeedbackError`` when it is too early.
-
-    An outcome is told once the action is done, or on a dismissed or expired intervention; a
-    later outcome replaces an earlier one on the record (both stay as labels).
-    """
-    if outcome.intervention_id != iv.id:
-        raise FeedbackError(f"outcome for {outcome.intervention_id} applied to {iv.id}")
-    label = OutcomeLabel(outcome.label)
-    if iv.state not in OUTCOME_STATES:
-        allowed = ", ".join(sorted(s.value for s in OUTCOME_STATES))
-        raise FeedbackError(f"intervention {iv.id} is {iv.state.value}; an outcome is "
-                            f"told once it is {allowed}")
-    return replace(iv, outcome=label, outcome_detail=outcome.detail.strip(),
-                   updated_at=max(iv.updated_at, outcome.at))
-
-
-@dataclass(frozen=True, slots=True)
-class Label:
-    """One label for training and the track record: an answer tied to the evidence window.
-
-    ``kind`` is ``feedback`` (label acted / deferred / dismissed) or ``outcome`` (label
-    fault_confirmed / no_fault / unsure); ``detail`` is the reason or what was found.
-    """
-
-    intervention_id: str
-    asset: str
-    use_case: str
-    model: str
-    model_version: str
-    window_start: datetime
-    window_end: datetime
-    kind: str
-    label: str
-    detail: str
-    by: str
-    at: datetime
-    via: str
-    id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields (ISO datetimes), in export column order."""
-        return {
-            "id": self.id, "intervention_id": self.intervention_id, "asset": self.asset,
-            "use_case": self.use_case, "model": self.model, "model_version": self.model_version,
-            "window_start": self.window_start.isoformat(),
-            "window_end": self.window_end.isoformat(), "kind": self.kind, "label": self.label,
-            "detail": self.detail, "by": self.by, "at": self.at.isoformat(), "via": self.via,
-        }
-
-
-def feedback_label(iv: Intervention, fb: Feedback) -> Label:
-    """The label a feedback on ``iv`` becomes."""
-    start, end = iv.evidence_window
-    return Label(iv.id, iv.asset, iv.use_case, iv.model, iv.model_version, start, end,
-                 "feedback", FeedbackKind(fb.kind).value, fb.reason, fb.by, fb.at, str(fb.via))
-
-
-def outcome_label(iv: Intervention, outcome: Outcome) -> Label:
-    """The label an outcome on ``iv`` becomes."""
-    start, end = iv.evidence_window
-    return Label(iv.id, iv.asset, iv.use_case, iv.model, iv.model_version, start, end,
-                 "outcome", OutcomeLabel(outcome.label).value, outcome.detail.strip(),
-                 outcome.by, outcome.at, str(outcome.via))
-
-
 def intervention_document(iv: Intervention) -> dict[str, Any]:
     """The one JSON-ready form of an intervention: the UNS topic and the API show exactly this."""
     start, end = iv.evidence_window
@@ -378,7 +205,7 @@ def intervention_document(iv: Intervention) -> dict[str, Any]:
 
 
 def intervention_from_document(doc: dict[str, Any]) -> Intervention:
-    """Rebuild a ``Intervention`` from its published document (``intervention_document``)."""
+    """Rebuild an ``Intervention`` from its published document (``intervention_document``)."""
     why = tuple(Contribution(feature=str(c["feature"]), value=float(c["value"]),
                              baseline=float(c["baseline"]), spread=float(c["spread"]),
                              share=float(c["share"]), unit=str(c.get("unit", "")))
@@ -410,6 +237,25 @@ def intervention_from_document(doc: dict[str, Any]) -> Intervention:
         window_end=None if evidence.get("window_end") is None else _instant(evidence["window_end"]),
         outcome=None if outcome is None else OutcomeLabel(outcome),
         outcome_detail=str(doc.get("outcome_detail", "")))
+
+
+def merge_intervention(current: Intervention | None, incoming: Intervention
+                         ) -> Intervention:
+    """What the central store keeps when an edge forwards a version of an intervention.
+
+    The edge owns the evidence (detections, score, window, why); the central side owns the
+    lifecycle (acknowledged, assigned, deferred, done, outcome...), since people answer there.
+    A version older than the stored one (fewer detections) changes nothing.
+    """
+    if current is None:
+        return incoming
+    if incoming.detections < current.detections:
+        return current
+    return replace(current, detections=incoming.detections, score=incoming.score,
+                   threshold=incoming.threshold, why=incoming.why, model=incoming.model,
+                   model_version=incoming.model_version, window_end=incoming.window_end,
+                   predicted_failure=incoming.predicted_failure,
+                   updated_at=max(current.updated_at, incoming.updated_at))
 
 
 def _instant(value: object) -> datetime:

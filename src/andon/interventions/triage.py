@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from andon.audit import Event
 from andon.errors import FeedbackError
-from andon.events import Event
 from andon.scoring.contribution import Contribution
 
 __all__ = [

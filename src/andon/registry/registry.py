@@ -7,12 +7,13 @@ version's stage and signer. Every change is an ``Event`` with who, when and why:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from andon.audit import Event, EventKind
 from andon.clock import Clock
 from andon.errors import NotFound, RegistryError
-from andon.events import Event
 from andon.registry.record import ModelRecord
 from andon.registry.signing import sign
 from andon.registry.stages import Stage, transition
@@ -52,10 +53,14 @@ class ModelBook(Protocol):
 class Registry:
     """Signed model versions and their stages, over a models directory and a store."""
 
-    def __init__(self, store: ModelBook, clock: Clock, models_dir: Path | None = None) -> None:
+    def __init__(self, store: ModelBook, clock: Clock, models_dir: Path | None = None, *,
+                 record: Callable[[Event], None] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.models_dir = models_dir
+        #: where each change's event goes (default: the store); the application layer passes
+        #: one that also collects them, to return the events a use case caused
+        self.record = record or store.add_event
 
     def version_dir(self, name: str, version: int) -> Path:
         """``<models_dir>/<name>/v<version>``."""
@@ -79,7 +84,7 @@ class Registry:
         signature = sign(version_dir, signer_key, by, at=self.clock.now())
         self.store.register_model(meta)
         self.store.set_model_signature(meta.name, meta.version, signature.key_id, by)
-        self.store.add_event(Event("model_registered", meta.label,
+        self.record(Event(EventKind.MODEL_REGISTERED, meta.label,
                                    f"signed with key {signature.key_id}; stage candidate",
                                    signature.signed_at, by))
         return self.store.get_model(meta.name, meta.version)
@@ -121,9 +126,10 @@ class Registry:
     def _move(self, record: ModelRecord, target: Stage, by: str, reason: str) -> ModelRecord:
         stage = transition(record.stage, target, record.label)
         self.store.set_model_stage(record.name, record.version, stage)
-        kind = {Stage.PRODUCTION: "model_promoted", Stage.ARCHIVED: "model_archived",
-                Stage.CANDIDATE: "model_requalified"}[stage]
-        self.store.add_event(Event(kind, record.label,
+        kind = {Stage.PRODUCTION: EventKind.MODEL_PROMOTED,
+                Stage.ARCHIVED: EventKind.MODEL_ARCHIVED,
+                Stage.CANDIDATE: EventKind.MODEL_REQUALIFIED}[stage]
+        self.record(Event(kind, record.label,
                                    f"{record.stage.value} -> {stage.value}: {reason}",
                                    self.clock.now(), by))
         return self.store.get_model(record.name, record.version)

@@ -37,22 +37,19 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from andon.audit import Event
 from andon.clock import Clock, from_ms, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.contracts import Rule, quarantined_message
 from andon.errors import NotFound, PayloadError
-from andon.events import Event
-from andon.interventions.record import (
-    Intervention,
-    intervention_from_document,
-)
+from andon.interventions.record import Intervention, intervention_from_document, merge_intervention
 from andon.namespace import decode_sample
 from andon.namespace.sample import Sample
 from andon.namespace.topics import (
@@ -63,8 +60,7 @@ from andon.namespace.topics import (
 )
 from andon.store.base import Store
 
-__all__ = ["CentralIngest", "IngestStats", "Sequencer", "merge_intervention",
-           "run_central"]
+__all__ = ["CentralIngest", "IngestStats", "Sequencer", "run_central"]
 
 log = structlog.get_logger("andon.services.central")
 
@@ -313,25 +309,6 @@ class CentralIngest:
         log.warning("central ingest rejected a message", topic=topic, reason=reason)
         self.store.add_quarantined([quarantined_message(topic, payload, Rule.MALFORMED, reason,
                                                         self.clock.now())])
-
-
-def merge_intervention(current: Intervention | None, incoming: Intervention
-                         ) -> Intervention:
-    """What the central store keeps when an edge forwards a version of an intervention.
-
-    The edge owns the evidence (detections, score, window, why); the central side owns the
-    lifecycle (acknowledged, assigned, deferred, done, outcome...), since people answer there.
-    A version older than the stored one (fewer detections) changes nothing.
-    """
-    if current is None:
-        return incoming
-    if incoming.detections < current.detections:
-        return current
-    return replace(current, detections=incoming.detections, score=incoming.score,
-                   threshold=incoming.threshold, why=incoming.why, model=incoming.model,
-                   model_version=incoming.model_version, window_end=incoming.window_end,
-                   predicted_failure=incoming.predicted_failure,
-                   updated_at=max(current.updated_at, incoming.updated_at))
 
 
 def _from_epoch_ms(value: object) -> datetime:

@@ -10,8 +10,9 @@ each secret from the environment variable the spec names (a missing one is a one
   ``deliveries`` table. Each route has its own loop, so a slow or failing sink only delays
   itself;
 - runs one poller per CMMS: it reads back the work orders of open interventions and applies
-  what the CMMS says (``apply_work_order``): a completed work order closes the intervention
-  (done, with an outcome label), a cancelled one dismisses it, one on hold defers it.
+  what the CMMS says (``andon.app.apply_work_order``): a completed work order closes the
+  intervention (done, with an outcome label), a cancelled one dismisses it, one on hold
+  defers it.
 
 The delivery state lives in the store, so a restart neither re-sends what was delivered nor
 forgets what was not. ``serve_with_sinks`` runs all of it (and, opted in, the MQTT feedback
@@ -29,30 +30,24 @@ from typing import Any
 
 import structlog
 
+from andon.app import Actor, Context, apply_work_order
 from andon.clock import Clock, SystemClock, monotonic
 from andon.connectors.mqtt import MqttClient
-from andon.errors import AndonError, NotFound
-from andon.events import Event
-from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.record import (
-    Feedback,
-    FeedbackKind,
-    Outcome,
-    OutcomeLabel,
-    Via,
-    intervention_document,
-)
+from andon.feedback import Via
+from andon.interventions.lifecycle import Priority
+from andon.interventions.record import intervention_document
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
-from andon.sinks.base import SinkError, one_line
-from andon.sinks.cmms import CmmsSink, WorkOrderChange, WorkOrderStatus
+from andon.sinks.base import SinkError
+from andon.sinks.cmms import CmmsSink
 from andon.sinks.dispatch import Attempted, Dispatcher, Route
 from andon.sinks.uns import Publisher, UnsSink
 from andon.sinks.webhook import WebhookSink
 from andon.spec.model import PlantSpec
 from andon.spec.sinks import SinksConfig
 from andon.store.base import Delivery, Store
+from andon.text import one_line
 
-__all__ = ["CmmsPoller", "DeliveryService", "apply_work_order", "build_routes",
+__all__ = ["CmmsPoller", "DeliveryService", "build_routes",
            "recorder", "serve_with_sinks"]
 
 log = structlog.get_logger("andon.services.delivery")
@@ -119,65 +114,6 @@ def recorder(store: Store) -> Any:
     return record
 
 
-def apply_work_order(store: Store, change: WorkOrderChange, sink: str, clock: Clock) -> str:
-    """Apply what the CMMS says about an intervention's work order; what was done, one line.
-
-    COMPLETE → feedback ``acted`` (the intervention is done) and an outcome label (the work
-    order's ``outcome`` if it names one, else ``unsure``) with the technician's notes;
-    CANCELLED → ``dismissed``; ON_HOLD → ``deferred``; IN_PROGRESS → ``in_progress``. An
-    intervention already closed, or already in that state, is left alone. Each applied change
-    is an event (kind ``work_order``); a refused one too, with its reason.
-    """
-    at = change.at or clock.now()
-    by = change.by or sink
-    rid = change.intervention_id
-    try:
-        iv = store.get_intervention(rid)
-    except NotFound:
-        return f"{rid}: unknown intervention"
-    target = change.asks_for
-    if not iv.is_open or target is None or iv.state is target:
-        return f"{rid}: nothing to do ({iv.state.value}, work order {change.status.value})"
-    note = change.note or f"work order {change.work_order_id} {change.status.value.lower()}"
-    reason = f"{sink} work order {change.work_order_id}: {note}"
-    try:
-        at = max(at, iv.updated_at)  # a CMMS clock behind ours must not run history backwards
-        if change.status is WorkOrderStatus.COMPLETE:
-            store.record_feedback(Feedback(rid, FeedbackKind.ACTED, reason, by, at,
-                                           Via.CMMS.value))
-            label = (OutcomeLabel(change.outcome) if change.outcome in _OUTCOMES
-                     else OutcomeLabel.UNSURE)
-            try:
-                store.record_outcome(Outcome(rid, label, note, by, at, Via.CMMS.value))
-                done = f"{rid}: done, outcome {label.value}"
-            except AndonError as exc:  # done stays done; the outcome can be told later
-                done = f"{rid}: done; outcome refused: {one_line(str(exc))}"
-        elif change.status is WorkOrderStatus.CANCELLED:
-            store.record_feedback(Feedback(rid, FeedbackKind.DISMISSED, reason, by, at,
-                                           Via.CMMS.value))
-            done = f"{rid}: dismissed"
-        elif change.status is WorkOrderStatus.ON_HOLD:
-            store.record_feedback(Feedback(rid, FeedbackKind.DEFERRED, reason, by, at,
-                                           Via.CMMS.value))
-            done = f"{rid}: deferred"
-        else:
-            if iv.state in {InterventionState.NEW, InterventionState.ESCALATED}:
-                store.transition_intervention(rid, InterventionState.ACKNOWLEDGED, by=by,
-                                                at=at, reason=reason, via=Via.CMMS.value)
-            store.transition_intervention(rid, InterventionState.IN_PROGRESS, by=by, at=at,
-                                            reason=reason, via=Via.CMMS.value)
-            done = f"{rid}: in progress"
-    except AndonError as exc:
-        done = (f"{rid}: work order {change.work_order_id} {change.status.value} refused: "
-                f"{one_line(str(exc))}")
-    store.add_event(Event(kind="work_order", subject=rid, detail=done, at=clock.now(),
-                          by=by))
-    return done
-
-
-_OUTCOMES = frozenset(o.value for o in OutcomeLabel)
-
-
 @dataclass
 class DeliveryService:
     """Feed the sinks from the store until stopped; bring CMMS work-order changes back."""
@@ -217,7 +153,8 @@ class DeliveryService:
             if wo is not None:
                 pairs.append((iv.id, wo))
         changes = await sink.poll(pairs)
-        return [await asyncio.to_thread(apply_work_order, self.store, c, sink.name, self.clock)
+        ctx, cmms = Context(self.store, self.clock), Actor.system(sink.name, Via.CMMS)
+        return [(await asyncio.to_thread(apply_work_order, ctx, cmms, c)).record
                 for c in changes]
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from andon.auth import User, hash_password
+from andon.app import Actor, Context, PlantRef, add_user, replace_spec
+from andon.audit import EventKind
 from andon.clock import SystemClock, from_ms
 from andon.connectors.broker import pick_port
 from andon.connectors.mqtt import MqttClient
@@ -124,13 +125,14 @@ def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, s
     (config.data_dir / "logs").mkdir(parents=True)
     (config.data_dir / "models").mkdir()
     store = open_store(f"sqlite:///{config.data_dir / 'andon.db'}")
-    now = SystemClock().now()
-    store.save_spec(config.spec_path.read_text(encoding="utf-8"), "demo", now)
+    ctx = Context(store, SystemClock(), PlantRef(spec))
+    demo = Actor.system("demo")
+    replace_spec(ctx, demo, config.spec_path.read_text(encoding="utf-8"), config.spec_path.name)
     password = "demo-" + secrets.token_hex(4)
     for person in spec.people:
-        role = spec.role(person.role)
-        store.save_user(User(person.id, role.id, role.access, person.name, hash_password(password)))
-    store.add_event(Event("demo_started", "demo", f"seed {config.seed}", now))
+        add_user(ctx, demo, person.id, person.role, password, display_name=person.name)
+    store.add_event(Event(EventKind.DEMO_STARTED, "demo", f"seed {config.seed}",
+                          ctx.clock.now()))
     owner = next((p.id for p in spec.people
                   if spec.use_cases and p.role == spec.use_cases[0].owner_role), spec.people[0].id)
     return store, (owner, password)
@@ -142,7 +144,8 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
 
     Returns the model labels.
     """
-    from andon.registry import Registry, generate_keypair  # noqa: PLC0415
+    from andon.app import promote_model, register_model  # noqa: PLC0415
+    from andon.registry import generate_keypair  # noqa: PLC0415
     from andon.services.history import backfill  # noqa: PLC0415
     from andon.services.training import train_use_case  # noqa: PLC0415
 
@@ -160,14 +163,15 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
     trusted = trusted_keys_dir(config)
     trusted.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pub, trusted / pub.name)
-    registry = Registry(store, clock, models)
+    ctx = Context(store, clock, PlantRef(spec))
+    engineer = Actor.system("demo")  # as an engineer would, with 'andon registry ...'
     labels = []
     for uc in spec.use_cases:
         meta = train_use_case(spec, store, models, uc.id, start=start,
                               end=config.live_start, clock=clock)
-        registry.register(registry.version_dir(meta.name, meta.version), key, "demo")
-        registry.promote(meta.name, meta.version, "demo",
-                         "demo warm-up: trained on the healthy history")
+        register_model(ctx, engineer, meta.name, meta.version, key=key, models_dir=models)
+        promote_model(ctx, engineer, meta.name, meta.version,
+                      "demo warm-up: trained on the healthy history")
         labels.append(meta.label)
         say(f"Trained         {meta.label} on {meta.train_windows} healthy windows of "
             f"{len(meta.train_assets)} {uc.asset_kind}s (threshold {meta.threshold:.3g}); "

@@ -19,12 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from andon.audit import Event
 from andon.clock import to_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder
 from andon.contracts import ContractChecker
 from andon.contracts.rules import Rule
 from andon.errors import PayloadError
-from andon.events import Event
 from andon.namespace import decode_sample
 
 if TYPE_CHECKING:

@@ -24,16 +24,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from andon.clock import from_ms, to_ms
 from andon.edge import Edge
 from andon.errors import AndonError
+from andon.feedback.workorders import confirmed_failures
+from andon.kpi.leadtime import LeadTime, lead_times
 from andon.registry import production_of
 from andon.scoring import latest_version_dir
-from andon.services.itdata import confirmed_failures
 from andon.store import open_store
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EventTimeClock",
-    "FirstDetection",
     "ReplayError",
     "ReplayIntervention",
     "ReplaySummary",
@@ -104,20 +104,6 @@ class ReplayIntervention:
     model_version: str
 
 
-@dataclass(frozen=True, slots=True)
-class FirstDetection:
-    """The first intervention on an asset, and the confirmed failure it came before."""
-
-    asset: str
-    detected_at: datetime
-    failure_at: datetime | None  # first confirmed failure at or after detection, if any
-
-    @property
-    def lead_time(self) -> timedelta | None:
-        """How long before the confirmed failure the intervention was raised."""
-        return None if self.failure_at is None else self.failure_at - self.detected_at
-
-
 @dataclass
 class ReplaySummary:
     """What a replay read, kept out, scored and raised."""
@@ -137,7 +123,7 @@ class ReplaySummary:
     scored: int = 0
     anomalies: int = 0
     interventions: list[ReplayIntervention] = field(default_factory=list)
-    first_detections: list[FirstDetection] = field(default_factory=list)
+    first_detections: list[LeadTime] = field(default_factory=list)
     missed_failures: dict[str, list[datetime]] = field(default_factory=dict)  # no detection
     start: datetime | None = None
     end: datetime | None = None
@@ -359,11 +345,4 @@ def _lead_times(summary: ReplaySummary, registry: Store | None, horizon_s: float
     if registry is not None and summary.start is not None and summary.end is not None:
         failures = confirmed_failures(registry, start=summary.start,
                                       end=summary.end + timedelta(seconds=horizon_s))
-    for asset, detected in sorted(first.items(), key=lambda x: x[1]):
-        after = [t for t in failures.get(asset, []) if t >= detected]
-        summary.first_detections.append(FirstDetection(asset, detected,
-                                                       after[0] if after else None))
-    for asset, times in failures.items():
-        missed = [t.astimezone(UTC) for t in times if asset not in first or t < first[asset]]
-        if missed:
-            summary.missed_failures[asset] = missed
+    summary.first_detections, summary.missed_failures = lead_times(first, failures)

@@ -13,7 +13,7 @@ is forgotten, and secrets (webhook keys, CMMS tokens) are never stored or logged
 """
 
 from andon.sinks.base import Attempt, DeliveryResult, Outgoing, Sink, SinkError
-from andon.sinks.cmms import CmmsSink, WorkOrderChange, WorkOrderStatus
+from andon.sinks.cmms import CmmsSink
 from andon.sinks.dispatch import Attempted, Dispatcher, Route
 from andon.sinks.uns import UnsSink
 from andon.sinks.webhook import WebhookSink
@@ -30,6 +30,4 @@ __all__ = [
     "SinkError",
     "UnsSink",
     "WebhookSink",
-    "WorkOrderChange",
-    "WorkOrderStatus",
 ]

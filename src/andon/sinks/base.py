@@ -27,6 +27,7 @@ import httpx
 
 from andon.errors import AndonError
 from andon.interventions.lifecycle import InterventionState, Priority
+from andon.text import one_line
 
 __all__ = [
     "Attempt",
@@ -40,22 +41,11 @@ __all__ = [
     "document_priority",
     "document_state",
     "http_session",
-    "one_line",
 ]
 
 
 class SinkError(AndonError):
     """A sink is misconfigured (missing secret, bad URL); ``str`` is the one-line reason."""
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    r"""``text`` on one line, whitespace collapsed, cut to ``limit`` characters.
-
-    >>> one_line("connection\n  refused")
-    'connection refused'
-    """
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def canonical_json(document: Mapping[str, Any]) -> bytes:

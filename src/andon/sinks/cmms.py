@@ -56,15 +56,18 @@ Andon: the poll brings the closure back instead (``CmmsSink.poll``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import httpx
 
 from andon.clock import Clock, SystemClock
-from andon.interventions.lifecycle import InterventionState, Priority
+from andon.feedback.workorders import (
+    STATE_TO_STATUS,
+    WorkOrderChange,
+    WorkOrderStatus,
+)
+from andon.interventions.lifecycle import Priority
 from andon.sinks.base import (
     Attempt,
     DeliveryResult,
@@ -72,53 +75,11 @@ from andon.sinks.base import (
     document_priority,
     document_state,
     http_session,
-    one_line,
 )
+from andon.text import one_line
 
-__all__ = [
-    "PRIORITY_TO_WORK_ORDER",
-    "STATE_TO_STATUS",
-    "STATUS_TO_STATE",
-    "CmmsSink",
-    "WorkOrderChange",
-    "WorkOrderStatus",
-    "work_order_fields",
-]
+__all__ = ["PRIORITY_TO_WORK_ORDER", "CmmsSink", "work_order_fields"]
 
-_S = InterventionState
-
-
-class WorkOrderStatus(StrEnum):
-    """Work-order status in the CMMS (Atlas names; CANCELLED added for dismissals)."""
-
-    OPEN = "OPEN"  # waiting to be worked on
-    IN_PROGRESS = "IN_PROGRESS"  # a technician is on it
-    ON_HOLD = "ON_HOLD"  # paused (parts, access, planned stop)
-    COMPLETE = "COMPLETE"  # the work was done
-    CANCELLED = "CANCELLED"  # not needed after all
-
-
-#: intervention state -> work-order status Andon sets
-STATE_TO_STATUS: dict[InterventionState, WorkOrderStatus] = {
-    _S.NEW: WorkOrderStatus.OPEN,
-    _S.ESCALATED: WorkOrderStatus.OPEN,
-    _S.ACKNOWLEDGED: WorkOrderStatus.OPEN,
-    _S.IN_PROGRESS: WorkOrderStatus.IN_PROGRESS,
-    _S.DEFERRED: WorkOrderStatus.ON_HOLD,
-    _S.SHELVED: WorkOrderStatus.ON_HOLD,
-    _S.DONE: WorkOrderStatus.COMPLETE,
-    _S.DISMISSED: WorkOrderStatus.CANCELLED,
-    _S.EXPIRED: WorkOrderStatus.CANCELLED,
-}
-
-#: work-order status -> the intervention state it asks for (None: no change)
-STATUS_TO_STATE: dict[WorkOrderStatus, InterventionState | None] = {
-    WorkOrderStatus.OPEN: None,
-    WorkOrderStatus.IN_PROGRESS: _S.IN_PROGRESS,
-    WorkOrderStatus.ON_HOLD: _S.DEFERRED,
-    WorkOrderStatus.COMPLETE: _S.DONE,
-    WorkOrderStatus.CANCELLED: _S.DISMISSED,
-}
 
 #: intervention priority -> Atlas work-order priority
 PRIORITY_TO_WORK_ORDER: dict[Priority, str] = {
@@ -158,24 +119,6 @@ def work_order_fields(document: Mapping[str, Any]) -> dict[str, Any]:
 def _external_ref(document: Mapping[str, Any]) -> str:
     key = document.get("dedup_key")
     return str(key) if key else f"{document['use_case']}/{document['asset']}/{document['id']}"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkOrderChange:
-    """A work order's status as the CMMS reports it, with what the technician wrote."""
-
-    intervention_id: str
-    work_order_id: str
-    status: WorkOrderStatus
-    note: str  # the technician's notes / feedback ("" if none)
-    by: str  # who completed or changed it in the CMMS ("" if not said)
-    at: datetime | None  # when it was completed / changed, if the CMMS says
-    outcome: str = ""  # what was found, if the work order says (fault_confirmed, no_fault...)
-
-    @property
-    def asks_for(self) -> InterventionState | None:
-        """The intervention state this status asks for (None: nothing to do)."""
-        return STATUS_TO_STATE[self.status]
 
 
 class CmmsSink:

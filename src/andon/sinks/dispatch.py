@@ -32,8 +32,8 @@ from andon.sinks.base import (
     document_dedup_key,
     document_digest,
     document_priority,
-    one_line,
 )
+from andon.text import one_line
 
 __all__ = ["Attempted", "DeliveryLog", "DeliveryState", "Dispatcher", "Route", "retry_after"]
 

@@ -30,14 +30,8 @@ from collections.abc import Awaitable, Callable, Mapping
 import httpx
 
 from andon.clock import Clock, SystemClock
-from andon.sinks.base import (
-    Attempt,
-    DeliveryResult,
-    Outgoing,
-    canonical_json,
-    http_session,
-    one_line,
-)
+from andon.sinks.base import Attempt, DeliveryResult, Outgoing, canonical_json, http_session
+from andon.text import one_line
 
 __all__ = ["Backoff", "WebhookSink", "sign", "verify_signature"]
 

@@ -9,23 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
+from andon.audit import Event
 from andon.auth.access import User
+from andon.contracts.counts import QualityCount, SkewPoint
 from andon.contracts.quarantine import Quarantined
-from andon.contracts.report import QualityCount, SkewPoint
-from andon.events import Event
+from andon.feedback import Feedback, Label, Outcome
+from andon.feedback.workorders import WorkOrder
 from andon.interventions.gate import GateStore
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.record import Feedback, Intervention, Label, Outcome
+from andon.interventions.record import Intervention
 from andon.interventions.triage import TriageItem, TriageLabel, TriageStatus
 from andon.namespace.sample import Sample
 from andon.registry.record import ModelRecord
 from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
 
-__all__ = ["Delivery", "Event", "SpecVersion", "Store", "WorkOrder", "WorkType"]
+__all__ = ["Delivery", "Event", "SpecVersion", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,31 +54,6 @@ class Delivery:
     http_status: int | None = None
     error: str = ""  # one line; empty when ok
     external_id: str | None = None  # e.g. the CMMS work-order id
-
-
-class WorkType(StrEnum):
-    """Kind of a work order, as a CMMS files it."""
-
-    CORRECTIVE = "corrective"  # repair after (or during) a failure
-    PREVENTIVE = "preventive"  # planned maintenance on a schedule
-    INSPECTION = "inspection"  # look, measure, report; no repair planned
-
-
-@dataclass(frozen=True, slots=True)
-class WorkOrder:
-    """One work order or maintenance-log entry imported from IT (``andon.services.itdata``)."""
-
-    external_id: str  # the CMMS's id; imports are idempotent by it
-    asset: str  # canonical asset id of the spec
-    opened_at: datetime
-    type: WorkType
-    failure_confirmed: bool = False  # a technician confirmed a failure of the asset
-    closed_at: datetime | None = None
-    failure_mode: str = ""  # e.g. "bearing wear"
-    failure_code: str = ""  # e.g. ISO 14224 code or the CMMS's own
-    description: str = ""
-    source: str = ""  # where it was imported from (file name)
-    imported_at: datetime | None = None  # set by the store
 
 
 class Store(GateStore, Protocol):
@@ -109,7 +85,7 @@ class Store(GateStore, Protocol):
         """Number of stored samples."""
         ...
 
-    # -- data quality (andon.contracts.report) --------------------------------------------
+    # -- data quality (andon.contracts.counts) --------------------------------------------
     def add_quality_counts(self, at_ms: int, counts: Sequence[QualityCount]) -> None:
         """Add counters observed at ``at_ms`` (epoch ms) to that hour's totals."""
         ...

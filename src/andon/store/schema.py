@@ -400,7 +400,7 @@ TRIAGE_LABELS = Table(
     Index("ix_triage_labels_item", "item_id", "id"),
 )
 
-#: work orders and maintenance logs imported from IT (``andon.services.itdata``); one row per
+#: work orders and maintenance logs imported from IT (``andon.feedback.workorders``); one row per
 #: CMMS external id (imports replace it), joined to samples and interventions by asset + time
 WORK_ORDERS = Table(
     "work_orders",
@@ -421,7 +421,7 @@ WORK_ORDERS = Table(
     Index("ix_work_orders_opened", "opened_at"),
 )
 
-#: data-quality counters (``andon.contracts.report``) added up per hour of ingest time: per tag
+#: data-quality counters (``andon.kpi.quality``) added up per hour of ingest time: per tag
 #: (``source`` "") or per source (``asset`` and ``tag`` ""); ``metric`` is a rule code or
 #: received / missing / filled / skew_corrected
 QUALITY_COUNTS = Table(

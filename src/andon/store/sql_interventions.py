@@ -22,27 +22,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 
 from andon.errors import NotFound
+from andon.feedback import (
+    Feedback,
+    FeedbackKind,
+    Label,
+    Outcome,
+    apply_feedback,
+    apply_outcome,
+    feedback_for_move,
+    feedback_label,
+    outcome_label,
+)
 from andon.interventions.lifecycle import (
     FINAL_STATES,
     InterventionState,
     Priority,
     TransitionRecord,
 )
-from andon.interventions.record import (
-    Contribution,
-    Feedback,
-    FeedbackKind,
-    Intervention,
-    Label,
-    Outcome,
-    OutcomeLabel,
-    apply_feedback,
-    apply_outcome,
-    feedback_for_move,
-    feedback_label,
-    move,
-    outcome_label,
-)
+from andon.interventions.record import Contribution, Intervention, OutcomeLabel, move
 from andon.store.schema import FEEDBACK, INTERVENTIONS, LABELS, as_utc
 from andon.store.sql_mixin import SqlMixin
 

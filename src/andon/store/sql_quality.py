@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from andon.contracts.report import QualityCount, SkewPoint
+from andon.contracts.counts import QualityCount, SkewPoint
 from andon.store.schema import QUALITY_COUNTS, SOURCE_SKEW
 from andon.store.sql_mixin import SqlMixin
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from andon.store.base import WorkOrder, WorkType
+from andon.feedback.workorders import WorkOrder, WorkType
 from andon.store.schema import WORK_ORDERS, as_utc
 from andon.store.sql_mixin import SqlMixin
 

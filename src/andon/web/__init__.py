@@ -8,6 +8,6 @@ click — Acted, Deferred, or Dismissed with a reason — while every page and e
 the caller's permission, and every post its CSRF token.
 """
 
-from andon.web.pages import GiveFeedback, WebInbox
+from andon.web.pages import WebInbox
 
-__all__ = ["GiveFeedback", "WebInbox"]
+__all__ = ["WebInbox"]

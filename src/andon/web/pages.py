@@ -2,12 +2,12 @@
 
 Server-rendered with Jinja2 from ``andon/web/templates``; CSS and JS are vendored in
 ``andon/web/static`` (no CDN, no external URL). Every page except the login form needs a
-signed-in caller, resolved by the shared dependency of ``andon.api.auth``.
+signed-in caller, resolved by the shared dependency of ``andon.http.auth``.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Protocol
+from datetime import timedelta
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import jinja2
@@ -16,51 +16,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from andon.api.auth import SESSION_COOKIE, Authenticator, Caller, needs
-from andon.auth.access import Permission, User, access_allows
-from andon.clock import Clock
+from andon.app import Actor, Context, give_feedback, issue_token, move, record_outcome, revoke_token
+from andon.auth.access import Permission, access_allows
 from andon.errors import AndonError, FeedbackError, LifecycleError, NotFound
-from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.record import (
-    Feedback,
-    FeedbackKind,
-    Intervention,
-    Label,
-    OutcomeLabel,
-)
+from andon.feedback.answers import FeedbackKind, Via
+from andon.http.auth import SESSION_COOKIE, Authenticator, Caller, needs
+from andon.interventions.lifecycle import InterventionState
+from andon.interventions.record import OutcomeLabel
 from andon.spec.model import PlantSpec
-from andon.store.base import Store
 from andon.web.views import iv_view, user_view, watched_assets
 
-__all__ = ["GiveFeedback", "RecordOutcome", "Transition", "WebInbox"]
-
-
-class GiveFeedback(Protocol):
-    """Records feedback (``Actions.give_feedback``): -> (feedback, updated record)."""
-
-    def __call__(self, intervention_id: str, kind: FeedbackKind, reason: str, user: User,
-                 via: str = ...) -> tuple[Feedback, Intervention]:
-        """Record ``user``'s feedback on ``intervention_id``."""
-        ...
-
-
-class Transition(Protocol):
-    """Moves an intervention (``Actions.transition``): -> (move, updated record)."""
-
-    def __call__(self, intervention_id: str, target: InterventionState, reason: str, user: User, *,
-                 shelve_until: datetime | None = ...,
-                 via: str = ...) -> tuple[TransitionRecord, Intervention]:
-        """Move ``intervention_id`` to ``target`` as ``user``."""
-        ...
-
-
-class RecordOutcome(Protocol):
-    """Records what was found (``Actions.record_outcome``): -> (label, updated record)."""
-
-    def __call__(self, intervention_id: str, label: OutcomeLabel, detail: str, user: User,
-                 via: str = ...) -> tuple[Label, Intervention]:
-        """Record what ``user`` found on ``intervention_id``."""
-        ...
+__all__ = ["WebInbox"]
 
 
 _MAX_SHELVE_H = 24
@@ -80,23 +46,17 @@ Giver = Annotated[Caller, Depends(needs(Permission.FEEDBACK))]
 class WebInbox:
     """The web surface: its router, its static files and its error pages.
 
-    Collaborators are passed in by the composition root (``andon.api.create_app``):
-    ``give_feedback`` records feedback and its event, ``status_for`` maps Andon errors to
-    HTTP status codes, ``spec`` returns the plant spec currently in force.
+    Collaborators are passed in by the composition root (``andon.api.create_app``): ``ctx``
+    (store, clock, the plant spec in force) for the use cases of ``andon.app``, ``auth`` for
+    sessions and CSRF, ``status_for`` mapping Andon errors to HTTP status codes.
     """
 
-    def __init__(self, *, store: Store, spec: Callable[[], PlantSpec], clock: Clock,
-                 auth: Authenticator, give_feedback: GiveFeedback,
-                 status_for: Callable[[AndonError], int],
-                 transition: Transition | None = None,
-                 record_outcome: RecordOutcome | None = None) -> None:
-        self.store = store
-        self.spec = spec
-        self.clock = clock
+    def __init__(self, ctx: Context, *, auth: Authenticator,
+                 status_for: Callable[[AndonError], int]) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.clock = ctx.clock
         self.auth = auth
-        self.give_feedback = give_feedback
-        self.transition = transition
-        self.record_outcome = record_outcome
         self.status_for = status_for  # the app's one mapping of errors to HTTP status codes
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("andon.web", "templates"),
@@ -105,6 +65,10 @@ class WebInbox:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+
+    def spec(self) -> PlantSpec:
+        """The plant spec in force."""
+        return self.ctx.spec
 
     # -- building blocks -------------------------------------------------------------------
     def static_files(self) -> StaticFiles:
@@ -187,15 +151,18 @@ class WebInbox:
                 user = auth.check_password(username, password)
             if user is None:
                 return self.login_page(401, error=LOGIN_FAILED, username=username[:_MAX_FIELD])
-            token, _ = auth.issue_token(user, auth.session_ttl_s, kind="session")
+            issued = issue_token(self.ctx, Actor.of(user, Via.WEB), user.username,
+                                 timedelta(seconds=auth.session_ttl_s), kind="session").record
             response = RedirectResponse("/inbox", status_code=303)
-            auth.set_session_cookie(response, token, secure=request.url.scheme == "https")
+            auth.set_session_cookie(response, issued.token,
+                                    secure=request.url.scheme == "https")
             return response
 
         @router.post("/logout")
         def logout(caller: Reader) -> Response:
             """End the session: revoke its token and drop the cookie."""
-            auth.revoke(caller)
+            revoke_token(self.ctx, Actor.of(caller.user, Via.WEB), caller.token_hash,
+                         what=f"{caller.via} token")
             response = RedirectResponse("/login", status_code=303)
             auth.clear_session_cookie(response)
             return response
@@ -222,8 +189,8 @@ class WebInbox:
                 return self.inbox_page(caller, 422, error="Choose Acted, Deferred or Dismissed.",
                                        error_iv=intervention_id, reason=reason)
             return self._answer(caller, intervention_id, fb_kind.value, reason,
-                                lambda: self.give_feedback(intervention_id, fb_kind, reason,
-                                                           caller.user, via="web"))
+                                lambda: give_feedback(self.ctx, Actor.of(caller.user, Via.WEB),
+                                                      intervention_id, fb_kind, reason))
 
         @router.post("/inbox/{intervention_id}/transition", response_class=HTMLResponse)
         def transition(intervention_id: str, caller: Giver, to: Annotated[str, Form()] = "",
@@ -245,8 +212,9 @@ class WebInbox:
                                            f"{_MAX_SHELVE_H} hours.",
                         error_iv=intervention_id, reason=reason)
                 until = self.clock.now() + timedelta(hours=hours)
-            return self._answer(caller, intervention_id, to, reason, lambda: self._move(
-                intervention_id, to, reason, caller.user, until))
+            return self._answer(caller, intervention_id, to, reason, lambda: move(
+                self.ctx, Actor.of(caller.user, Via.WEB), intervention_id, to, reason=reason,
+                shelve_until=until))
 
         @router.post("/inbox/{intervention_id}/outcome", response_class=HTMLResponse)
         def outcome(intervention_id: str, caller: Giver, label: Annotated[str, Form()] = "",
@@ -257,21 +225,12 @@ class WebInbox:
             except ValueError:
                 return self.inbox_page(caller, 422, error="Choose what was found.",
                                        error_iv=intervention_id, reason=detail)
-            if self.record_outcome is None:  # pragma: no cover - wired by create_app
-                raise NotFound("outcome route", intervention_id)
-            record = self.record_outcome
             return self._answer(caller, intervention_id, "outcome", detail,
-                                lambda: record(intervention_id, chosen, detail, caller.user,
-                                               via="web"))
+                                lambda: record_outcome(self.ctx,
+                                                       Actor.of(caller.user, Via.WEB),
+                                                       intervention_id, chosen, detail))
 
         return router
-
-    def _move(self, intervention_id: str, to: str, reason: str, user: User,
-              until: datetime | None) -> object:
-        if self.transition is None:  # pragma: no cover - wired by create_app
-            raise NotFound("transition route", intervention_id)
-        return self.transition(intervention_id, InterventionState(to), reason, user,
-                               shelve_until=until, via="web")
 
     def _answer(self, caller: Caller, intervention_id: str, done: str, reason: str,
                 act: Callable[[], object]) -> Response:

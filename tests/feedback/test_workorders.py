@@ -15,18 +15,19 @@ import pytest
 from typer.testing import CliRunner
 
 from andon.api import create_app
+from andon.app import Actor, Context, PlantRef, import_work_orders
 from andon.cli.app import app as cli
 from andon.clock import ManualClock, utc
 from andon.errors import StoreError
-from andon.services.itdata import (
+from andon.feedback.workorders import (
     ItDataError,
+    WorkOrder,
+    WorkType,
     confirmed_failures,
-    import_work_orders,
     load_asset_map,
     read_work_orders,
 )
 from andon.store import SqlStore, open_store
-from andon.store.base import WorkOrder, WorkType
 from factories import add_token, add_user
 
 with warnings.catch_warnings():
@@ -208,10 +209,10 @@ def test_import_is_idempotent_and_confirmed_failures_join_assets_and_time(
         "3,p-102,2026-03-03T08:00:00Z,,CM,yes,,,",
         "4,p-102,2026-03-03T09:00:00Z,,PM,no,,,",
     ), encoding="utf-8")
-    clock = ManualClock(T0)
-    first = import_work_orders(store, path, demo_spec, clock=clock)
+    ctx = Context(store, ManualClock(T0), PlantRef(demo_spec))
+    first = import_work_orders(ctx, Actor.system(), path).record
     assert (first.new, first.updated, first.unchanged) == (4, 0, 0)
-    again = import_work_orders(store, path, demo_spec, clock=clock)
+    again = import_work_orders(ctx, Actor.system(), path).record
     assert (again.new, again.updated, again.unchanged) == (0, 0, 4)
     assert len(store.work_orders()) == 4
     assert confirmed_failures(store) == {

@@ -1,7 +1,8 @@
 """Operator load in ISA-18.2 figures, per operator position.
 
-From the interventions raised on each position (when raised, when closed, from which source)
-over a period of time:
+From the interventions raised on each position (``andon.interventions.position``: the console
+whose attention they took, whoever they were later escalated to; raised, closed at their first
+move into a final state, source ``use_case/asset``) over a period of time:
 
 - **interventions per 10 minutes**, average and maximum (ISA-18.2: about 1 on average is very
   likely acceptable, 2 manageable; the maximum should stay well below 10);
@@ -28,8 +29,16 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-__all__ = ["LoadItem", "LoadReport", "PositionLoad", "load_figures"]
+from andon.interventions.lifecycle import FINAL_STATES
+from andon.interventions.position import position_of_intervention
+
+if TYPE_CHECKING:
+    from andon.interventions.record import Intervention
+    from andon.spec.model import PlantSpec
+
+__all__ = ["LoadItem", "LoadReport", "PositionLoad", "closed_at", "load_figures", "load_items"]
 
 PERIOD = timedelta(minutes=10)
 FLOOD_THRESHOLD = 10
@@ -163,3 +172,17 @@ def load_figures(
             stale=sum(1 for i in mine if i.open_at(when) and when - i.raised_at > stale_after),
         ))
     return LoadReport(start, end, when, period, flood_threshold, tuple(out))
+
+
+def closed_at(iv: Intervention) -> datetime | None:
+    """When ``iv`` first reached a final state (done, dismissed, expired), or None while open."""
+    for move in iv.lifecycle.history:
+        if move.to_state in FINAL_STATES:
+            return move.at
+    return None
+
+
+def load_items(spec: PlantSpec, ivs: Iterable[Intervention]) -> list[LoadItem]:
+    """One ``LoadItem`` per stored intervention: its position, raised, closed, source."""
+    return [LoadItem(position_of_intervention(spec, iv), iv.lifecycle.raised_at, closed_at(iv),
+                     f"{iv.use_case}/{iv.asset}") for iv in ivs]

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.clock import to_ms, utc
-from andon.contracts.report import QualityCount, SkewPoint, report_from
+from andon.contracts.counts import QualityCount, SkewPoint
+from andon.kpi.quality import report_from
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.store import SqlStore, open_store

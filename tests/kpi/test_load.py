@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from andon.clock import utc
-from andon.interventions.load import LoadItem, load_figures
+from andon.kpi.load import LoadItem, load_figures
 
 T0 = utc(2026, 3, 2, 8, 0)
 MIN = timedelta(minutes=1)

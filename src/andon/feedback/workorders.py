@@ -1,12 +1,13 @@
-"""IT data: work orders and maintenance logs from a CMMS, joined to assets and time.
+"""Work orders and maintenance logs from a CMMS, joined to assets and time.
 
 A CMMS (SAP PM, Maximo, Fiix, a spreadsheet) knows what maintenance found: "bearing replaced
 on P-101 on 3 March, failure confirmed". ``read_work_orders`` reads such an export (CSV, a
 JSON array, or JSON Lines), maps the CMMS's asset names onto the spec's asset ids, and returns
 the orders plus the rows it could not use, each with ``file:line`` and a one-line reason;
-``import_work_orders`` stores the good ones (idempotent by external id). Reports, training
-and replay backtests then ask ``confirmed_failures``: when did a confirmed failure happen on
-which asset, in a time range.
+``andon.app.import_work_orders`` stores the good ones (idempotent by external id). Reports,
+training and replay backtests then ask ``confirmed_failures``: when did a confirmed failure
+happen on which asset, in a time range. A CMMS that Andon feeds work orders to reports their
+status back (``WorkOrderChange``); ``andon.app.apply_work_order`` turns it into an answer.
 
 Columns (names are matched case-insensitively; common CMMS spellings are accepted):
 
@@ -28,30 +29,120 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from andon.errors import AndonError
-from andon.store.base import WorkOrder, WorkType
+from andon.interventions.lifecycle import InterventionState
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from andon.clock import Clock
     from andon.spec.model import PlantSpec
-    from andon.store.base import Store
 
 __all__ = [
+    "STATE_TO_STATUS",
+    "STATUS_TO_STATE",
     "ImportResult",
     "ItDataError",
     "RejectedRow",
+    "WorkOrder",
+    "WorkOrderBook",
+    "WorkOrderChange",
+    "WorkOrderStatus",
+    "WorkType",
     "confirmed_failures",
-    "import_work_orders",
     "load_asset_map",
     "read_work_orders",
 ]
+
+class WorkType(StrEnum):
+    """Kind of a work order, as a CMMS files it."""
+
+    CORRECTIVE = "corrective"  # repair after (or during) a failure
+    PREVENTIVE = "preventive"  # planned maintenance on a schedule
+    INSPECTION = "inspection"  # look, measure, report; no repair planned
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    """One work order or maintenance-log entry imported from IT (``read_work_orders``)."""
+
+    external_id: str  # the CMMS's id; imports are idempotent by it
+    asset: str  # canonical asset id of the spec
+    opened_at: datetime
+    type: WorkType
+    failure_confirmed: bool = False  # a technician confirmed a failure of the asset
+    closed_at: datetime | None = None
+    failure_mode: str = ""  # e.g. "bearing wear"
+    failure_code: str = ""  # e.g. ISO 14224 code or the CMMS's own
+    description: str = ""
+    source: str = ""  # where it was imported from (file name)
+    imported_at: datetime | None = None  # set by the store
+
+
+class WorkOrderStatus(StrEnum):
+    """Work-order status in the CMMS (Atlas names; CANCELLED added for dismissals)."""
+
+    OPEN = "OPEN"  # waiting to be worked on
+    IN_PROGRESS = "IN_PROGRESS"  # a technician is on it
+    ON_HOLD = "ON_HOLD"  # paused (parts, access, planned stop)
+    COMPLETE = "COMPLETE"  # the work was done
+    CANCELLED = "CANCELLED"  # not needed after all
+
+
+#: intervention state -> work-order status Andon sets
+STATE_TO_STATUS: dict[InterventionState, WorkOrderStatus] = {
+    InterventionState.NEW: WorkOrderStatus.OPEN,
+    InterventionState.ESCALATED: WorkOrderStatus.OPEN,
+    InterventionState.ACKNOWLEDGED: WorkOrderStatus.OPEN,
+    InterventionState.IN_PROGRESS: WorkOrderStatus.IN_PROGRESS,
+    InterventionState.DEFERRED: WorkOrderStatus.ON_HOLD,
+    InterventionState.SHELVED: WorkOrderStatus.ON_HOLD,
+    InterventionState.DONE: WorkOrderStatus.COMPLETE,
+    InterventionState.DISMISSED: WorkOrderStatus.CANCELLED,
+    InterventionState.EXPIRED: WorkOrderStatus.CANCELLED,
+}
+
+#: work-order status -> the intervention state it asks for (None: no change)
+STATUS_TO_STATE: dict[WorkOrderStatus, InterventionState | None] = {
+    WorkOrderStatus.OPEN: None,
+    WorkOrderStatus.IN_PROGRESS: InterventionState.IN_PROGRESS,
+    WorkOrderStatus.ON_HOLD: InterventionState.DEFERRED,
+    WorkOrderStatus.COMPLETE: InterventionState.DONE,
+    WorkOrderStatus.CANCELLED: InterventionState.DISMISSED,
+}
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderChange:
+    """A work order's status as the CMMS reports it, with what the technician wrote."""
+
+    intervention_id: str
+    work_order_id: str
+    status: WorkOrderStatus
+    note: str  # the technician's notes / feedback ("" if none)
+    by: str  # who completed or changed it in the CMMS ("" if not said)
+    at: datetime | None  # when it was completed / changed, if the CMMS says
+    outcome: str = ""  # what was found, if the work order says (fault_confirmed, no_fault...)
+
+    @property
+    def asks_for(self) -> InterventionState | None:
+        """The intervention state this status asks for (None: nothing to do)."""
+        return STATUS_TO_STATE[self.status]
+
+
+class WorkOrderBook(Protocol):
+    """Where work orders are kept (``andon.store.Store`` implements it)."""
+
+    def work_orders(self, *, asset: str | None = None, start: datetime | None = None,
+                    end: datetime | None = None, failure_confirmed: bool | None = None,
+                    limit: int | None = 1000) -> list[WorkOrder]:
+        """Work orders opened in ``[start, end)``, oldest first."""
+        ...
+
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "external_id": ("external_id", "id", "work_order", "work_order_id", "workorder", "wo",
@@ -156,17 +247,7 @@ def read_work_orders(path: Path, spec: PlantSpec, *, asset_map: Mapping[str, str
     return result
 
 
-def import_work_orders(store: Store, path: Path, spec: PlantSpec, *, clock: Clock,
-                       asset_map: Mapping[str, str] | None = None,
-                       timezone: tzinfo | None = None) -> ImportResult:
-    """Read an export and store its usable orders (idempotent by external id)."""
-    result = read_work_orders(path, spec, asset_map=asset_map, timezone=timezone)
-    result.new, result.updated = store.upsert_work_orders(result.orders, clock.now())
-    result.unchanged = len({o.external_id for o in result.orders}) - result.new - result.updated
-    return result
-
-
-def confirmed_failures(store: Store, *, assets: Sequence[str] | None = None,
+def confirmed_failures(store: WorkOrderBook, *, assets: Sequence[str] | None = None,
                        start: datetime | None = None,
                        end: datetime | None = None) -> dict[str, list[datetime]]:
     """Asset → times (oldest first) of confirmed failures opened in ``[start, end)``.

@@ -18,7 +18,6 @@ header on its own).
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import cache
 from hashlib import sha256
 from typing import Literal
@@ -34,12 +33,11 @@ from andon.auth.access import (
     access_allows,
     hash_password,
     hash_token,
-    new_token,
     verify_password,
 )
 from andon.clock import Clock
 from andon.errors import AuthError, Forbidden
-from andon.store.base import Event, Store
+from andon.store.base import Store
 
 __all__ = [
     "CSRF_FIELD",
@@ -134,27 +132,6 @@ class Authenticator:
         stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
         ok = verify_password(password, stored)
         return user if ok and user is not None and user.password_hash else None
-
-    def issue_token(self, user: User, ttl_s: float, *, kind: str) -> tuple[str, datetime]:
-        """Issue a new token for ``user`` valid for ``ttl_s``; only its hash is stored.
-
-        Returns the token (to show once) and its expiry. Records an event without the token.
-        """
-        now = self.clock.now()
-        token = new_token()
-        expires_at = now + timedelta(seconds=ttl_s)
-        self.store.add_token(hash_token(token), user.username, expires_at)
-        self.store.add_event(Event(kind="token", subject=user.username,
-                                   detail=f"{kind} issued, expires {expires_at.isoformat()}",
-                                   at=now, by=user.username))
-        return token, expires_at
-
-    def revoke(self, caller: Caller) -> None:
-        """Make the token ``caller`` used unusable, and record it."""
-        self.store.revoke_token(caller.token_hash)
-        self.store.add_event(Event(kind="token", subject=caller.user.username,
-                                   detail=f"{caller.via} token revoked", at=self.clock.now(),
-                                   by=caller.user.username))
 
     def set_session_cookie(self, response: Response, token: str, *, secure: bool) -> None:
         """Attach the session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS)."""

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from andon.cli.app import app
 from andon.clock import ManualClock, utc
-from andon.contracts.report import report_from
 from andon.contracts.timing import SKEW_MIN_SAMPLES
 from andon.edge import Edge
+from andon.kpi.quality import report_from
 from andon.namespace import Quality
 from andon.simulator import PlantSimulator, Scenario
 from andon.simulator.scenario import (
@@ -41,7 +41,7 @@ from andon.store import open_store
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from andon.contracts.report import QualityReport
+    from andon.kpi.quality import QualityReport
     from andon.spec import PlantSpec
 
 START = utc(2026, 3, 2)

@@ -1,11 +1,9 @@
 """The data-quality report: per tag and per source, what went wrong with the data, by name.
 
-The edge counts where things happen (``QualityTally``: contract breaches by rule, duplicates,
-late and filled samples, gaps and missing samples, received samples) and hands the counts over
-with each write; the store adds them up per hour (``quality_counts``) and keeps each source's
-clock-skew estimate per minute (``SkewPoint``). ``build_report`` turns the summed counts into
-rows sorted worst first, each with its findings spelled out: *stuck sensor*, *sudden step
-(calibration step or spike)*, *dropout*, *skewed clock*, ...
+The edge counts where things happen (``andon.contracts.counts``); the store adds the counts up
+per hour and keeps each source's clock-skew estimate per minute. ``build_report`` turns the
+summed counts into rows sorted worst first, each with its findings spelled out: *stuck
+sensor*, *sudden step (calibration step or spike)*, *dropout*, *skewed clock*, ...
 
 Why counters rather than recounting stored samples: duplicates are dropped and malformed
 messages never become samples, so only the place that saw them can count them; and a report
@@ -24,23 +22,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from andon.contracts.counts import QualityCount, SkewPoint
 from andon.contracts.rules import QUARANTINE
 
 __all__ = [
     "FAULT_NAMES",
-    "QualityCount",
     "QualityReader",
     "QualityReport",
-    "QualityTally",
-    "SkewPoint",
     "SourceQuality",
     "TagQuality",
     "build_report",
     "report_from",
 ]
 
-#: keys the tally keeps between two hand-overs (beyond it, counts fold into one catch-all row)
-MAX_KEYS: Final = 50_000
 #: |skew| beyond which the report calls a source's clock skewed when no threshold is configured
 DEFAULT_SKEW_THRESHOLD_MS: Final = 2_000
 
@@ -67,51 +61,6 @@ _TAG_FAULTS: Final = ("stuck", "rate_of_change", "missing", "out_of_range", "sta
                       "future", "unknown_tag", "malformed")
 #: rule codes whose breach keeps the sample out of the store (``andon.contracts.rules``)
 _QUARANTINE_RULES: Final = frozenset(r.value for r in QUARANTINE)
-
-
-@dataclass(frozen=True, slots=True)
-class QualityCount:
-    """How many times ``metric`` happened to a tag (``source`` "") or a source (asset "")."""
-
-    site: str
-    asset: str
-    tag: str
-    source: str
-    metric: str  # a rule code, or received / missing / filled / skew_corrected
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class SkewPoint:
-    """A source's clock-skew estimate at one (ingest) time; positive: the source is ahead."""
-
-    source: str
-    at_ms: int
-    skew_ms: int
-    correcting: bool
-
-
-class QualityTally:
-    """Counts per (site, asset, tag, source, metric) between two hand-overs; bounded."""
-
-    __slots__ = ("_counts",)
-
-    def __init__(self) -> None:
-        self._counts: dict[tuple[str, str, str, str, str], int] = {}
-
-    def add(self, site: str, asset: str, tag: str, source: str, metric: str, *,
-            n: int = 1) -> None:  # the five parts of the key, spelled out: no tuple to build
-        """Count ``n`` more of ``metric``; past ``MAX_KEYS`` keys the ids fold into ``*``."""
-        counts = self._counts
-        key = (site, asset, tag, source, metric)
-        if key not in counts and len(counts) >= MAX_KEYS:
-            key = ("*", "*", "*", "*", metric)
-        counts[key] = counts.get(key, 0) + n
-
-    def take(self) -> list[QualityCount]:
-        """The counts since the last call (and start over)."""
-        counts, self._counts = self._counts, {}
-        return [QualityCount(*key, n) for key, n in counts.items()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,51 @@
+"""The application layer: one function per thing a person (or Andon itself) can do.
+
+Acknowledge, start, finish, defer, dismiss or shelve an intervention, answer it, record what
+was found, label a triage item, promote or archive a model, replace the plant spec, import
+work orders, apply a CMMS work-order change, escalate what is due: each is written once here,
+below every surface. The JSON API, the web inbox, the CLI, MQTT panels and the CMMS poller only
+parse their input, build an ``Actor`` (who, with which access, through which surface) and call
+the function, then render what it returns: the changed record and the events it caused.
+
+Good means: a rule holds on every surface because it is checked in one place (permission,
+reason required, legal move, person known); nothing here knows HTTP, MQTT, a terminal or SQL
+(it talks to the ``Store`` protocol and a ``Clock``); every change leaves events with who,
+when and why.
+"""
+
+from andon.app.context import Actor, Change, Context, PlantRef
+from andon.app.escalation import TickReport, escalate_due
+from andon.app.interventions import Answered, Moved, give_feedback, move, record_outcome
+from andon.app.models import archive_model, promote_model, register_model, requalify_model
+from andon.app.panel import PanelAnswer, answer_panel
+from andon.app.spec import replace_spec
+from andon.app.triage import label_triage
+from andon.app.users import add_user, issue_token, revoke_token
+from andon.app.workorders import apply_work_order, import_work_orders
+
+__all__ = [
+    "Actor",
+    "Answered",
+    "Change",
+    "Context",
+    "Moved",
+    "PanelAnswer",
+    "PlantRef",
+    "TickReport",
+    "add_user",
+    "answer_panel",
+    "apply_work_order",
+    "archive_model",
+    "escalate_due",
+    "give_feedback",
+    "import_work_orders",
+    "issue_token",
+    "label_triage",
+    "move",
+    "promote_model",
+    "record_outcome",
+    "register_model",
+    "replace_spec",
+    "requalify_model",
+    "revoke_token",
+]

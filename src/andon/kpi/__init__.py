@@ -1,0 +1,27 @@
+"""KPIs: the figures a plant judges Andon and its data by.
+
+Operator load in ISA-18.2 terms per operator position (``load``), the data-quality report per
+tag and source (``quality``), and how early interventions warned before confirmed failures
+(``leadtime``). OEE, downtime, adoption and ROI come next. Good means: every figure is defined
+once, computed from what Andon already stores, and means the same in the CLI, the API, the web
+and a replay of history.
+"""
+
+from andon.kpi.leadtime import LeadTime, lead_times
+from andon.kpi.load import LoadItem, LoadReport, PositionLoad, load_figures, load_items
+from andon.kpi.quality import QualityReport, SourceQuality, TagQuality, build_report, report_from
+
+__all__ = [
+    "LeadTime",
+    "LoadItem",
+    "LoadReport",
+    "PositionLoad",
+    "QualityReport",
+    "SourceQuality",
+    "TagQuality",
+    "build_report",
+    "lead_times",
+    "load_figures",
+    "load_items",
+    "report_from",
+]
