@@ -45,33 +45,37 @@ def test_get_returns_the_full_record_with_its_why(
     client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     body = client.get(f"/api/interventions/{iv.id}", headers=logins["viewer"].headers).json()
-    assert body["asset"] == "p-101"
-    assert body["asset_name"] == "Pump P-101"
-    assert body["action"] == iv.action
-    assert body["owner_role"] == "maintenance_planner"
-    assert body["deadline"] == "2026-03-03T04:30:00Z"
-    assert body["deadline_label"] == "Early-shift changeover stop"
-    assert body["deadline_is_now"] is False
-    assert body["state"] == "new"
-    assert body["priority"] == "high"
-    assert body["is_open"] is True
-    assert body["legal_moves"] == ["acknowledged", "dismissed", "escalated", "expired",
-                                   "shelved"]
+    assert body["format"] == "andon.intervention.v2"
+    assert body["where"] == {"enterprise": "acme", "site": "ghent", "area": "utilities",
+                             "line": "cooling-water", "asset": "p-101",
+                             "asset_name": "Pump P-101"}
+    action = body["action"]
+    assert action["text"] == iv.action
+    assert action["owner_role"] == "maintenance_planner"
+    assert action["deadline"] == "2026-03-03T04:30:00Z"
+    assert action["deadline_label"] == "Early-shift changeover stop"
+    assert action["deadline_is_now"] is False
+    assert action["priority"] == "high"
+    lifecycle = body["lifecycle"]
+    assert lifecycle["state"] == "new"
+    assert lifecycle["is_open"] is True
+    assert lifecycle["legal_moves"] == ["acknowledged", "dismissed", "escalated", "expired",
+                                        "shelved"]
+    assert [h["to_state"] for h in lifecycle["history"]] == ["new"]
     assert body["dedup_key"] == "pump-bearing:p-101:2026-03-02T06:55:00Z"
-    assert body["evidence"] == {
+    evidence = body["evidence"]
+    assert {k: v for k, v in evidence.items() if k != "why"} == {
+        "detected_at": "2026-03-02T06:55:00Z",
         "window_start": "2026-03-02T06:55:00Z", "window_end": "2026-03-02T06:55:00Z",
         "score": iv.score, "threshold": iv.threshold, "model": "pump-bearing",
-        "model_version": "3", "top_features": ["vibration.mean", "bearing_temp.slope"]}
-    assert [h["to_state"] for h in body["history"]] == ["new"]
-    assert body["detections"] == 4
-    assert body["score"] == iv.score
-    assert body["threshold"] == iv.threshold
-    assert body["why"][0] == {
+        "model_version": "3", "detections": 4}
+    assert evidence["why"][0] == {
         "feature": "vibration.mean", "value": 7.9, "baseline": 2.1, "spread": 0.3,
         "share": 0.61, "unit": "mm/s",
         "text": "vibration.mean 7.9 mm/s (healthy 2.1 ± 0.3), 61% of score",
     }
-    assert len(body["why"]) == 2
+    assert len(evidence["why"]) == 2
+    assert body["outcome"] is None
 
 
 def test_unknown_intervention_is_404_everywhere(
@@ -89,17 +93,17 @@ def test_unknown_intervention_is_404_everywhere(
 
 
 # -- feedback ---------------------------------------------------------------------------------
-def test_acted_feedback_is_stored_closes_the_rec_and_is_recorded_as_event(
+def test_acted_feedback_is_stored_closes_the_intervention_and_is_recorded_as_event(
     client: TestClient, store: SqlStore, clock: ManualClock, iv: Intervention,
     logins: dict[str, Login],
 ) -> None:
     clock.advance(seconds=90)
     result = give(client, logins["operator"], iv.id, "acted", "  re-greased, vibration down  ")
     assert result["status"] == 201
-    assert result["intervention"]["state"] == "done"
-    assert result["intervention"]["assignee"] == "operator"
+    assert result["intervention"]["lifecycle"]["state"] == "done"
+    assert result["intervention"]["action"]["assignee"] == "operator"
     assert [(h["from_state"], h["to_state"], h["by"]) for h in
-            result["intervention"]["history"][1:]] == [
+            result["intervention"]["lifecycle"]["history"][1:]] == [
         ("new", "acknowledged", "operator"), ("acknowledged", "done", "operator")]
     assert result["feedback"] == {
         "intervention_id": iv.id, "kind": "acted", "reason": "re-greased, vibration down",
@@ -119,13 +123,13 @@ def test_acted_feedback_is_stored_closes_the_rec_and_is_recorded_as_event(
     assert still_open == []
 
 
-def test_deferred_keeps_the_rec_open_for_more_feedback(
+def test_deferred_keeps_the_iv_open_for_more_feedback(
     client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     assert give(client, logins["operator"], iv.id, "deferred", "spares Monday")["status"] == 201
     assert store.get_intervention(iv.id).state is InterventionState.DEFERRED
     assert give(client, logins["engineer"], iv.id, "dismissed", "duplicate of WO-77")[
-        "intervention"]["state"] == "dismissed"
+        "intervention"]["lifecycle"]["state"] == "dismissed"
     assert [(f.kind, f.by) for f in store.feedback_for(iv.id)] == [
         (FeedbackKind.DEFERRED, "operator"), (FeedbackKind.DISMISSED, "engineer")]
 
@@ -141,7 +145,7 @@ def test_dismissal_without_reason_is_422_with_the_reason_and_stores_nothing(
     assert store.get_intervention(iv.id).state is InterventionState.NEW
 
 
-def test_feedback_on_a_closed_rec_is_422(
+def test_feedback_on_a_closed_intervention_is_422(
     client: TestClient, store: SqlStore, logins: dict[str, Login],
 ) -> None:
     done = closed(make_intervention("rec-done"), InterventionState.DISMISSED)
@@ -268,14 +272,14 @@ def test_transitions_walk_the_lifecycle_and_record_who_when_why(
     assert acked["status"] == 200
     assert acked["transition"] == {"from_state": "new", "to_state": "acknowledged",
                                    "by": "operator", "at": "2026-03-02T07:01:00Z", "reason": ""}
-    assert acked["intervention"]["assignee"] == "operator"
-    assert acked["intervention"]["legal_moves"] == [
+    assert acked["intervention"]["action"]["assignee"] == "operator"
+    assert acked["intervention"]["lifecycle"]["legal_moves"] == [
         "deferred", "dismissed", "done", "expired", "in_progress", "shelved"]
     clock.advance(seconds=60)
     assert move(client, op, iv.id, "in_progress")["status"] == 200
     clock.advance(seconds=600)
     done = move(client, op, iv.id, "done", reason="bearing re-greased")
-    assert done["intervention"]["state"] == "done"
+    assert done["intervention"]["lifecycle"]["state"] == "done"
     stored = store.get_intervention(iv.id)
     assert [(m.to_state.value, m.by, m.at.strftime("%H:%M"), m.reason)
             for m in stored.history[1:]] == [
@@ -313,8 +317,8 @@ def test_shelving_needs_reason_and_an_expiry_within_24_h(
                 shelve_until=too_far)["status"] == 409
     until = (clock.now() + timedelta(hours=4)).isoformat()
     shelved = move(client, op, iv.id, "shelved", reason="sensor swap", shelve_until=until)
-    assert shelved["intervention"]["state"] == "shelved"
-    assert shelved["intervention"]["shelved_until"] == "2026-03-02T11:00:00Z"
+    assert shelved["intervention"]["lifecycle"]["state"] == "shelved"
+    assert shelved["intervention"]["lifecycle"]["shelved_until"] == "2026-03-02T11:00:00Z"
     assert store.get_intervention(iv.id).is_open  # still listed, as shelved
 
 
@@ -334,7 +338,8 @@ def test_outcome_after_the_action_becomes_a_label_with_the_evidence_window(
                            json={"label": "fault_confirmed", "detail": " outer race spalled "})
     assert response.status_code == 201
     body = response.json()
-    assert body["intervention"]["outcome"] == "fault_confirmed"
+    assert body["intervention"]["outcome"] == {"label": "fault_confirmed",
+                                                "detail": "outer race spalled"}
     assert body["label"]["detail"] == "outer race spalled"
     labels = client.get("/api/labels", headers=logins["viewer"].headers).json()
     assert [(lb["kind"], lb["label"], lb["detail"], lb["via"], lb["at"]) for lb in labels] == [

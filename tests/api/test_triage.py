@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from andon.audit import Event
 from andon.interventions.fatigue import Verdict
-from andon.interventions.gate import GateEntry, QueuedRec
+from andon.interventions.gate import EpisodeState, GateEntry, GateEpisode
 from andon.interventions.triage import TriageItem, TriageReason, TriageStatus, TriageVerdict
 from factories import T0, make_intervention
 
@@ -88,8 +88,10 @@ def test_overflow_queues_and_fatigue_counters_are_visible(
         logins: dict[str, Login]) -> None:
     first = make_intervention("rec-a", asset="p-101")
     second = make_intervention("rec-b", asset="p-102")
-    store.enqueue(QueuedRec(POSITION, first, T0))
-    store.enqueue(QueuedRec(POSITION, replace(second, detections=2), T0 + timedelta(minutes=1)))
+    for iv, at in ((first, T0), (replace(second, detections=2), T0 + timedelta(minutes=1))):
+        store.save_episode(GateEpisode(f"pump-bearing/{iv.asset}", POSITION, EpisodeState.QUEUED,
+                                       at, at, iv.detections, intervention_id=iv.id, queued=iv,
+                                       queued_at=at))
     for verdict, n in ((Verdict.DELIVERED, 10), (Verdict.QUEUED, 2), (Verdict.SUPPRESSED, 3)):
         for _ in range(n):
             store.add_gate_entry(GateEntry(T0, POSITION, "pump-bearing/p-101", verdict, "x"))

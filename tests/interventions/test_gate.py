@@ -101,7 +101,8 @@ def test_rate_limit_queues_the_overflow_and_releases_it_in_order(any_store: SqlS
     assert len(h.store.list_interventions()) == 10  # the queued ones are in no inbox yet
     # a repeat of a queued intervention updates it in the queue, no new one is raised
     assert verdicts(h.window("p-12", 3.0)) == ["deduplicated"]
-    assert [q.iv.detections for q in h.store.queued(POSITION)] == [1, 2, 1]
+    assert [ep.queued.detections for ep in h.store.queued_episodes(POSITION)
+            if ep.queued is not None] == [1, 2, 1]
     # nothing frees before the first delivery leaves the 10-minute window
     h.clock.set(T0 + timedelta(minutes=9, seconds=59))
     assert h.release() == []

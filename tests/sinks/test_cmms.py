@@ -12,7 +12,7 @@ import pytest
 
 from andon.feedback.workorders import STATE_TO_STATUS, STATUS_TO_STATE, WorkOrderStatus
 from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.record import intervention_document
+from andon.interventions.wire import intervention_document
 from andon.services.delivery import DeliveryService, build_routes, recorder
 from andon.sinks import CmmsSink, Dispatcher, Outgoing, Route, SinkError
 from andon.sinks.cmms import work_order_fields
@@ -61,7 +61,7 @@ def test_field_mapping(iv: Intervention) -> None:
     assert wo["title"] == f"Pump P-101: {iv.action}"
     assert wo["asset"] == {"customId": "p-101", "name": "Pump P-101"}
     assert wo["priority"] == "HIGH"
-    assert wo["dueDate"] == iv.deadline.isoformat()
+    assert wo["dueDate"] == iv.deadline.isoformat().replace("+00:00", "Z")
     assert wo["status"] == "OPEN"
     assert wo["externalRef"] == doc["dedup_key"]
     assert iv.id in wo["description"]

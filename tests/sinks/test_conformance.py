@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.connectors.mqtt import MqttClient
-from andon.interventions.record import intervention_document
+from andon.interventions.wire import intervention_document
 from andon.sinks import CmmsSink, Outgoing, Sink, UnsSink, WebhookSink
 from andon.testing import free_port, need
 from andon.testing.cmms import LocalCmms

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.record import intervention_document
+from andon.interventions.wire import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Attempt, DeliveryResult, Dispatcher, Outgoing, Route, WebhookSink, dispatch
 from andon.sinks.dispatch import retry_after
@@ -69,16 +69,18 @@ def test_failing_and_hanging_sinks_do_not_block_a_good_one(
     with Receiver([]) as receiver:
         good = WebhookSink("webhook:ok", receiver.url, SECRET, clock=clock)
         dispatcher = Dispatcher([Route(Hanging()), Route(Raising()), Route(good)], store,
-                                recorder(store), clock=clock, timeout_s=0.5)
+                                recorder(store), clock=clock, timeout_s=3.0)
         started = time.monotonic()
         asyncio.run(dispatcher.dispatch([doc]))
         took = time.monotonic() - started
     assert len(receiver.seen) == 1
-    assert took < 5  # bounded by the hanging sink's time limit, not by the hang
+    # bounded by the hanging sink's time limit (3 s; room for a cold HTTP client on a loaded
+    # machine), not by the hang
+    assert took < 30
     by_sink = {d.sink: d for d in store.deliveries()}
     assert by_sink["webhook:ok"].ok
     assert not by_sink["hanging"].ok
-    assert by_sink["hanging"].error == "no answer within 0.5s"
+    assert by_sink["hanging"].error == "no answer within 3s"
     assert not by_sink["raising"].ok
     assert by_sink["raising"].error == "RuntimeError: boom with a second line"
 
@@ -124,7 +126,7 @@ def test_a_changed_intervention_is_a_new_version_with_the_known_external_id(
     assert [i.version for i in flaky.items] == [1, 2]
     assert flaky.items[1].idempotency_key.endswith(":2")
     assert flaky.items[1].external_id == f"ext-{iv.id}"
-    assert flaky.items[1].document["state"] == "dismissed"
+    assert flaky.items[1].document["lifecycle"]["state"] == "dismissed"
 
 
 def test_routes_take_only_their_use_cases_and_priorities(

@@ -14,7 +14,7 @@ import pytest
 
 from andon.connectors.mqtt import MqttClient
 from andon.interventions.lifecycle import InterventionState
-from andon.interventions.record import intervention_document
+from andon.interventions.wire import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Dispatcher, Outgoing, Route, UnsSink
 from andon.sinks.uns import document_topic
@@ -81,9 +81,9 @@ def test_publishes_each_version_retained_on_the_real_broker(
 
     seen, retained = asyncio.run(scenario())
     assert seen[0] == doc
-    assert [s["state"] for s in seen] == ["new", "acknowledged"]
-    assert retained["state"] == "acknowledged"
-    assert retained["assignee"] == "ana"
+    assert [s["lifecycle"]["state"] for s in seen] == ["new", "acknowledged"]
+    assert retained["lifecycle"]["state"] == "acknowledged"
+    assert retained["action"]["assignee"] == "ana"
     rows = list(reversed(store.deliveries(sink="uns")))
     assert [(r.version, r.ok, r.external_id) for r in rows] == [(1, True, topic),
                                                                 (2, True, topic)]

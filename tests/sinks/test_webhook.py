@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from andon.interventions.record import intervention_document
+from andon.interventions.wire import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Dispatcher, Outgoing, Route, WebhookSink
 from andon.sinks.webhook import Backoff, sign, verify_signature

@@ -94,7 +94,7 @@ def test_empty_inbox_says_so_plainly(client: TestClient, logins: dict[str, Login
     assert "data-intervention-id" not in html
 
 
-def test_acted_closes_the_rec_and_confirms(
+def test_acted_closes_the_intervention_and_confirms(
     client: TestClient, store: SqlStore, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")
@@ -152,7 +152,7 @@ def test_dismissal_without_reason_is_refused_with_a_visible_message(
     assert store.feedback_for(iv.id)[0].reason == "sensor fault"
 
 
-def test_unknown_kind_and_unknown_rec_are_shown_not_crashed(
+def test_unknown_kind_and_unknown_intervention_are_shown_not_crashed(
     client: TestClient, iv: Intervention, logins: dict[str, Login],
 ) -> None:
     csrf = sign_in(client, "operator")

@@ -10,18 +10,13 @@ from andon.auth.access import PERMISSIONS, User
 from andon.contracts.quarantine import Quarantined
 from andon.edge.heartbeat import EdgeStatus
 from andon.feedback import Feedback, FeedbackKind, Label
-from andon.interventions.lifecycle import InterventionState, Priority
-from andon.interventions.record import (
-    Contribution,
-    Intervention,
-    OutcomeLabel,
-    intervention_document,
-)
+from andon.interventions.lifecycle import InterventionState
+from andon.interventions.record import Contribution, OutcomeLabel
+from andon.interventions.wire import InterventionDoc as InterventionOut
 from andon.registry.record import ModelRecord
 
 __all__ = [
     "EdgeOut",
-    "EvidenceOut",
     "FeedbackIn",
     "FeedbackOut",
     "FeedbackResult",
@@ -97,18 +92,6 @@ class WhyOut(_Out):
                    share=c.share, unit=c.unit, text=c.describe())
 
 
-class EvidenceOut(_Out):
-    """The data behind an intervention: the window, score, threshold, top features, model."""
-
-    window_start: datetime
-    window_end: datetime
-    score: float
-    threshold: float
-    model: str
-    model_version: str
-    top_features: list[str]
-
-
 class TransitionOut(_Out):
     """One lifecycle move: from where to where, who, when and why."""
 
@@ -163,51 +146,6 @@ class LabelOut(_Out):
     def of(cls, label: Label) -> Self:
         """Describe a label."""
         return cls.model_validate(label.to_dict())
-
-
-class InterventionOut(_Out):
-    """An intervention: the action, on which asset, by when, owned by whom, and why."""
-
-    id: str
-    use_case: str
-    enterprise: str
-    site: str
-    area: str
-    line: str
-    asset: str
-    asset_name: str
-    action: str
-    owner_role: str = Field(description="role that owns it now (escalation hands it up)")
-    assignee: str | None = Field(description="who acknowledged it")
-    priority: Priority
-    dedup_key: str = Field(description="use case:asset:episode start; stable per episode")
-    deadline: datetime
-    deadline_label: str = Field(description="name of the planned stop, or 'now'")
-    deadline_is_now: bool
-    predicted_failure: datetime
-    detected_at: datetime
-    score: float
-    threshold: float
-    model: str
-    model_version: str
-    why: list[WhyOut]
-    evidence: EvidenceOut
-    state: InterventionState
-    is_open: bool
-    escalation_level: int
-    shelved_until: datetime | None
-    legal_moves: list[InterventionState] = Field(description="states it may move to now")
-    history: list[TransitionOut] = Field(description="every move, oldest first")
-    outcome: OutcomeLabel | None
-    outcome_detail: str
-    detections: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, iv: Intervention) -> Self:
-        """Describe an intervention (the same document the edge publishes on the UNS)."""
-        return cls.model_validate(intervention_document(iv))
 
 
 class FeedbackIn(BaseModel):

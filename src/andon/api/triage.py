@@ -22,7 +22,8 @@ from andon.auth.access import Permission
 from andon.feedback.answers import Via
 from andon.http.auth import Caller, needs
 from andon.interventions.fatigue import Verdict
-from andon.interventions.gate import QueuedRec
+from andon.interventions.gate import Queued
+from andon.interventions.gate import overflow as overflow_queues
 from andon.interventions.triage import (
     TriageItem,
     TriageLabel,
@@ -119,7 +120,7 @@ class QueuedOut(_Out):
     waiting_s: float
 
     @classmethod
-    def of(cls, item: QueuedRec, now: datetime) -> Self:
+    def of(cls, item: Queued, now: datetime) -> Self:
         """Describe a queued intervention as of ``now``."""
         iv = item.iv
         return cls(position=item.position, id=iv.id, use_case=iv.use_case, asset=iv.asset,
@@ -169,10 +170,8 @@ def triage_router(ctx: Context) -> APIRouter:
         """Each operator position's overflow queue, oldest first."""
         del caller
         now = ctx.clock.now()
-        out: dict[str, list[QueuedOut]] = {}
-        for item in store.queued():
-            out.setdefault(item.position, []).append(QueuedOut.of(item, now))
-        return out
+        return {position: [QueuedOut.of(item, now) for item in items]
+                for position, items in overflow_queues(store).items()}
 
     @router.get("/interventions/fatigue")
     def fatigue(
@@ -192,9 +191,7 @@ def _fatigue_counters(store: Store, since: datetime | None) -> list[FatigueOut]:
     counts: dict[str, dict[str, int]] = {}
     for (position, verdict), n in store.gate_counts(since=since).items():
         counts.setdefault(position, _zeros())[verdict] = n
-    queued: dict[str, int] = {}
-    for item in store.queued():
-        queued[item.position] = queued.get(item.position, 0) + 1
+    queued = {position: len(items) for position, items in overflow_queues(store).items()}
     floods: dict[str, int] = {}
     for event in store.events(kind="fatigue_flood", limit=100_000):
         if since is None or event.at > since:

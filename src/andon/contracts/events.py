@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Protocol
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["DATA_QUALITY", "QualityEvents", "Reasoned"]
 
 #: event kind of contract breaches
-DATA_QUALITY = "data_quality"
+DATA_QUALITY = EventKind.DATA_QUALITY
 _MAX_KEYS = 100_000  # (subject, rule) pairs remembered; beyond that, pairs start afresh
 
 
@@ -45,12 +45,12 @@ class QualityEvents:
         self.counts: Counter[str] = Counter()
         self._last: dict[tuple[str, str], tuple[datetime, int]] = {}
 
-    def note(self, v: Violation, at: datetime, kind: str = DATA_QUALITY) -> Event | None:
+    def note(self, v: Violation, at: datetime, kind: EventKind = DATA_QUALITY) -> Event | None:
         """Count a breach; return the event to write, or None while the pair is held back."""
         return self.note_of(v.tag, v.rule, v, at, kind)
 
     def note_of(self, subject: str, rule: str, why: Reasoned, at: datetime,
-                kind: str = DATA_QUALITY) -> Event | None:
+                kind: EventKind = DATA_QUALITY) -> Event | None:
         """``note`` for a breach whose one-line reason is costly to format (a gap note).
 
         ``why.reason`` is read only when an event is written, not for the held-back ones.

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import structlog
 
+from andon.audit import EventKind
 from andon.clock import Clock, from_ms, to_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder, decode_routed, legacy_filter
 from andon.contracts import (
@@ -414,7 +415,7 @@ class Edge:
         excerpt = payload[:200].decode("utf-8", "replace")
         event = self.quality_events.note(
             Violation(topic[:300], Rule.MALFORMED, None, item.source,
-                      f"{reason}; payload: {excerpt!r}"), now, kind="rejected_message")
+                      f"{reason}; payload: {excerpt!r}"), now, kind=EventKind.REJECTED_MESSAGE)
         if event is not None:
             self._pending_events.append(event)
 

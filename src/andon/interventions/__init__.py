@@ -10,13 +10,8 @@ rot (escalation up a chain of roles). What people answer and find is ``andon.fee
 
 from andon.interventions.decide import Decider, Detection
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
-from andon.interventions.record import (
-    Contribution,
-    Intervention,
-    OutcomeLabel,
-    intervention_document,
-    render_action,
-)
+from andon.interventions.record import Contribution, Intervention, OutcomeLabel, render_action
+from andon.interventions.wire import intervention_document
 
 __all__ = [
     "Contribution",

@@ -43,12 +43,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.errors import NotFound
 from andon.interventions.fatigue import (
     DowntimeWindow,
     FatigueConfig,
-    Signal,
     Verdict,
     downtime_covering,
     flood_count,
@@ -79,8 +78,9 @@ __all__ = [
     "GateEpisode",
     "GateOutcome",
     "GateStore",
-    "QueuedRec",
+    "Queued",
     "fatigue_config",
+    "overflow",
 ]
 
 #: how far back a planned stop may have started and still cover a window
@@ -108,6 +108,8 @@ class GateEpisode:
     intervention_id: str | None = None  # its intervention (delivered or queued)
     triage_id: int | None = None  # its triage item, while in triage
     normal_windows: int = 0  # normal windows in a row since the last anomalous one
+    queued: Intervention | None = None  # while QUEUED: the record waiting for a slot
+    queued_at: datetime | None = None  # while QUEUED: since when (gate time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +126,19 @@ class GateEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class QueuedRec:
-    """A new intervention waiting in a position's overflow queue."""
+class Queued:
+    """A new intervention waiting in a position's overflow queue (a view of its episode)."""
 
     position: str
     iv: Intervention
     queued_at: datetime
+
+    @classmethod
+    def of(cls, ep: GateEpisode) -> Queued:
+        """The queued intervention of a ``QUEUED`` episode."""
+        if ep.queued is None or ep.queued_at is None:
+            raise ValueError(f"episode {ep.key} is {ep.state.value}, not queued")
+        return cls(ep.position, ep.queued, ep.queued_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +152,7 @@ class GateOutcome:
 
 
 class GateStore(Protocol):
-    """What the gate keeps (``andon.store``); the interventions part is the store's own."""
+    """What the gate reads and keeps (``andon.store.Store`` provides it)."""
 
     def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
         """The open intervention of a use case on an asset, if any."""
@@ -154,7 +163,7 @@ class GateStore(Protocol):
         ...
 
     def save_intervention(self, iv: Intervention) -> None:
-        """Insert or replace (by id) an intervention."""
+        """Insert, or update the evidence of, an intervention (by id)."""
         ...
 
     def add_event(self, event: Event) -> None:
@@ -162,15 +171,19 @@ class GateStore(Protocol):
         ...
 
     def get_episode(self, key: str) -> GateEpisode | None:
-        """The gate's episode of a use case/asset key, if any."""
+        """The gate's episode of a use case/asset key (with its queued record), if any."""
         ...
 
     def save_episode(self, episode: GateEpisode) -> None:
-        """Insert or replace (by key) an episode."""
+        """Insert or replace (by key) an episode, its queued record included."""
         ...
 
     def delete_episode(self, key: str) -> None:
         """Forget an episode (no-op if absent)."""
+        ...
+
+    def queued_episodes(self, position: str | None = None) -> list[GateEpisode]:
+        """Episodes waiting in an overflow queue (of one position), oldest queued first."""
         ...
 
     def add_gate_entry(self, entry: GateEntry) -> None:
@@ -184,26 +197,6 @@ class GateStore(Protocol):
     def gate_entries(self, *, key: str | None = None, verdict: str | None = None,
                      since: datetime | None = None, limit: int = 200) -> list[GateEntry]:
         """Kept decisions, newest first, optionally filtered."""
-        ...
-
-    def enqueue(self, item: QueuedRec) -> None:
-        """Add an intervention to its position's overflow queue."""
-        ...
-
-    def update_queued(self, iv: Intervention) -> None:
-        """Replace the queued record with the same id."""
-        ...
-
-    def dequeue(self, intervention_id: str) -> None:
-        """Take an intervention off its queue (no-op if absent)."""
-        ...
-
-    def queued(self, position: str | None = None) -> list[QueuedRec]:
-        """Queued interventions (of one position), oldest first."""
-        ...
-
-    def queued_intervention(self, intervention_id: str) -> QueuedRec | None:
-        """One queued intervention, if it is queued."""
         ...
 
     def add_triage(self, item: TriageItem) -> TriageItem:
@@ -251,10 +244,7 @@ class Gate:
         if iv is not None:
             return iv
         ep = self.store.get_episode(_key(use_case, asset))
-        if ep is None or ep.state is not EpisodeState.QUEUED or ep.intervention_id is None:
-            return None
-        queued = self.store.queued_intervention(ep.intervention_id)
-        return None if queued is None else queued.iv
+        return None if ep is None or ep.state is not EpisodeState.QUEUED else ep.queued
 
     # -- positions --------------------------------------------------------------------------
     def position_of(self, use_case: str, asset: str) -> str:
@@ -281,12 +271,9 @@ class Gate:
         with self._lock:
             return self._release(self.clock.now())
 
-    def overflow(self) -> dict[str, list[QueuedRec]]:
+    def overflow(self) -> dict[str, list[Queued]]:
         """Each position's overflow queue, oldest first."""
-        out: dict[str, list[QueuedRec]] = {}
-        for item in self.store.queued():
-            out.setdefault(item.position, []).append(item)
-        return out
+        return overflow(self.store)
 
     # -- internals --------------------------------------------------------------------------
     def _admit(self, d: Detection, iv: Intervention | None,  # noqa: PLR0911 - one per step
@@ -362,12 +349,12 @@ class Gate:
             return
         ep = replace(ep, normal_windows=ep.normal_windows + 1)
         rearm = self.spec.use_case(d.use_case).rearm_after
-        if ep.normal_windows >= rearm and not self._rec_open(ep):
+        if ep.normal_windows >= rearm and not self._iv_open(ep):
             self.store.delete_episode(ep.key)
         else:
             self.store.save_episode(ep)
 
-    def _rec_open(self, ep: GateEpisode) -> bool:
+    def _iv_open(self, ep: GateEpisode) -> bool:
         """Whether the episode's intervention is still open (delivered) or waiting (queued)."""
         if ep.state is EpisodeState.QUEUED:
             return True
@@ -388,7 +375,7 @@ class Gate:
         stops = planned_stops(line.calendar, site.timezone, at - _STOP_LOOKBACK,
                               at + timedelta(microseconds=1))
         windows = [DowntimeWindow(s.name, s.start, s.end, line.id) for s in stops]
-        return downtime_covering(windows, Signal(d.use_case, d.asset, "", at, line.id))
+        return downtime_covering(windows, line.id, at)
 
     def _log(self, now: datetime, position: str, key: str, verdict: Verdict, *, reason: str,
              intervention_id: str | None, arrival: bool = False) -> None:
@@ -408,7 +395,7 @@ class Gate:
         first = not last or last[0].reason != reason
         self._log(now, position, key, Verdict.SUPPRESSED, reason=reason, intervention_id=iv.id)
         if first:
-            self.store.add_event(Event("fatigue_suppressed", key, reason, now))
+            self.store.add_event(Event(EventKind.FATIGUE_SUPPRESSED, key, reason, now))
         return GateOutcome(Verdict.SUPPRESSED, reason, iv)
 
     def _update(self, iv: Intervention, ep: GateEpisode, position: str,
@@ -416,7 +403,7 @@ class Gate:
         ep = replace(ep, last_at=now, detections=ep.detections + 1)
         self.store.save_episode(ep)
         if ep.state is EpisodeState.QUEUED:
-            self.store.update_queued(iv)
+            self.store.save_episode(replace(ep, queued=iv))
             reason = (f"deduplicated into the queued intervention {iv.id} "
                       f"(detection {ep.detections})")
             self._log(now, position, ep.key, Verdict.DEDUPLICATED, reason=reason,
@@ -470,7 +457,7 @@ class Gate:
                 score=d.score, threshold=d.threshold, model=d.model,
                 model_version=d.model_version, window_end=d.window_end, why=d.why,
                 created_at=now, updated_at=now))
-            self.store.add_event(Event("triage", key, f"triage item {item.id}: {why} "
+            self.store.add_event(Event(EventKind.TRIAGE, key, f"triage item {item.id}: {why} "
                                        f"(confidence {item.confidence:.2f})", now))
             ep = GateEpisode(key, position, EpisodeState.TRIAGE, now, now, 0,
                              triage_id=item.id)
@@ -491,25 +478,26 @@ class Gate:
         flood = count >= self.config.flood_threshold
         if count == self.config.flood_threshold:
             self.store.add_event(Event(
-                "fatigue_flood", position,
+                EventKind.FATIGUE_FLOOD, position,
                 f"flood: {count} new interventions within "
                 f"{describe_duration(self.config.flood_window)} on position {position}", now))
         if flood:
             note += (f" (position {position} in flood: {count} in "
                      f"{describe_duration(self.config.flood_window)})")
-        waiting = self.store.queued(position)
+        waiting = self.store.queued_episodes(position)
         deliveries = self.store.gate_times(position, now - self.config.rate_window,
                                            arrivals=False)
         free = not waiting and slot_free_at(deliveries, now, self.config) <= now
-        state = EpisodeState.DELIVERED if free else EpisodeState.QUEUED
-        self.store.save_episode(GateEpisode(key, position, state, now, now, 1,
-                                            intervention_id=iv.id))
+        self.store.save_episode(
+            GateEpisode(key, position, EpisodeState.DELIVERED, now, now, 1,
+                        intervention_id=iv.id) if free else
+            GateEpisode(key, position, EpisodeState.QUEUED, now, now, 1, intervention_id=iv.id,
+                        queued=iv, queued_at=now))
         if free:
             reason = f"delivered: new intervention {iv.id} to {position}{note}"
             self._log(now, position, key, Verdict.DELIVERED, reason=reason, intervention_id=iv.id,
                       arrival=True)
             return GateOutcome(Verdict.DELIVERED, reason, iv, emit=True)
-        self.store.enqueue(QueuedRec(position, iv, now))
         reason = (f"queued: rate limit {self.config.rate_limit} per "
                   f"{describe_duration(self.config.rate_window)} reached on position "
                   f"{position}; {len(waiting)} ahead in the queue{note}")
@@ -519,9 +507,7 @@ class Gate:
 
     def _release(self, now: datetime) -> list[GateOutcome]:
         out: list[GateOutcome] = []
-        by_position: dict[str, list[QueuedRec]] = {}
-        for item in self.store.queued():
-            by_position.setdefault(item.position, []).append(item)
+        by_position = overflow(self.store)
         for position in sorted(by_position):
             deliveries = self.store.gate_times(position, now - self.config.rate_window,
                                                arrivals=False)
@@ -529,11 +515,11 @@ class Gate:
                 if slot_free_at(deliveries, now, self.config) > now:
                     break
                 deliveries.append(now)
-                self.store.dequeue(item.iv.id)
                 key = _key(item.iv.use_case, item.iv.asset)
                 ep = self.store.get_episode(key)
                 if ep is not None and ep.intervention_id == item.iv.id:
-                    self.store.save_episode(replace(ep, state=EpisodeState.DELIVERED))
+                    self.store.save_episode(replace(ep, state=EpisodeState.DELIVERED,
+                                                    queued=None, queued_at=None))
                 reason = (f"delivered from the queue after "
                           f"{describe_duration(now - item.queued_at)}: intervention "
                           f"{item.iv.id} to {position}")
@@ -541,6 +527,15 @@ class Gate:
                           intervention_id=item.iv.id)
                 out.append(GateOutcome(Verdict.DELIVERED, reason, item.iv, emit=True))
         return out
+
+
+def overflow(store: GateStore) -> dict[str, list[Queued]]:
+    """Each position's overflow queue, oldest first (what the API and the gate show)."""
+    out: dict[str, list[Queued]] = {}
+    for ep in store.queued_episodes():
+        if ep.queued is not None and ep.queued_at is not None:
+            out.setdefault(ep.position, []).append(Queued.of(ep))
+    return out
 
 
 def _key(use_case: str, asset: str) -> str:

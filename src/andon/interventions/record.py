@@ -1,7 +1,7 @@
 """The intervention record: one owned, time-bounded action, its lifecycle, feedback and outcome.
 
 An ``Intervention`` is the one record every sink, the API and the UI show
-(``intervention_document`` is its one JSON form). It ties together:
+(``andon.interventions.wire`` is its one JSON form). It ties together:
 
 - **what and where**: the named asset, the action text rendered from the use case's template;
 - **by when and who**: the deadline (the line's next planned stop before the predicted
@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from andon.interventions.lifecycle import (
     FINAL_STATES,
@@ -48,8 +47,6 @@ __all__ = [
     "Priority",
     "TransitionRecord",
     "dedup_key",
-    "intervention_document",
-    "intervention_from_document",
     "merge_intervention",
     "move",
     "render_action",
@@ -170,75 +167,6 @@ def move(iv: Intervention, target: InterventionState | str, *, by: str, at: date
     return iv.with_lifecycle(lc), record
 
 
-def intervention_document(iv: Intervention) -> dict[str, Any]:
-    """The one JSON-ready form of an intervention: the UNS topic and the API show exactly this."""
-    start, end = iv.evidence_window
-    why = [{"feature": c.feature, "value": c.value, "baseline": c.baseline,
-            "spread": c.spread, "share": c.share, "unit": c.unit, "text": c.describe()}
-           for c in iv.why]
-    return {
-        "id": iv.id, "dedup_key": iv.key, "use_case": iv.use_case,
-        "enterprise": iv.enterprise, "site": iv.site,
-        "area": iv.area, "line": iv.line, "asset": iv.asset, "asset_name": iv.asset_name,
-        "action": iv.action, "owner_role": iv.owner_role, "assignee": iv.assignee,
-        "priority": Priority(iv.priority).value,
-        "deadline": iv.deadline.isoformat(), "deadline_label": iv.deadline_label,
-        "deadline_is_now": iv.deadline_is_now,
-        "predicted_failure": iv.predicted_failure.isoformat(),
-        "detected_at": iv.detected_at.isoformat(), "score": iv.score,
-        "threshold": iv.threshold, "model": iv.model, "model_version": iv.model_version,
-        "why": why,
-        "evidence": {"window_start": start.isoformat(), "window_end": end.isoformat(),
-                     "score": iv.score, "threshold": iv.threshold, "model": iv.model,
-                     "model_version": iv.model_version,
-                     "top_features": [w["feature"] for w in why]},
-        "state": InterventionState(iv.state).value, "is_open": iv.is_open,
-        "escalation_level": iv.escalation_level,
-        "shelved_until": None if iv.shelved_until is None else iv.shelved_until.isoformat(),
-        "legal_moves": sorted(s.value for s in iv.legal_moves()),
-        "history": [t.to_dict() for t in iv.lifecycle.history],
-        "outcome": None if iv.outcome is None else iv.outcome.value,
-        "outcome_detail": iv.outcome_detail,
-        "detections": iv.detections,
-        "created_at": iv.created_at.isoformat(), "updated_at": iv.updated_at.isoformat(),
-    }
-
-
-def intervention_from_document(doc: dict[str, Any]) -> Intervention:
-    """Rebuild an ``Intervention`` from its published document (``intervention_document``)."""
-    why = tuple(Contribution(feature=str(c["feature"]), value=float(c["value"]),
-                             baseline=float(c["baseline"]), spread=float(c["spread"]),
-                             share=float(c["share"]), unit=str(c.get("unit", "")))
-                for c in _dicts(doc.get("why", []), "why"))
-    history = tuple(TransitionRecord.from_dict(h)
-                    for h in _dicts(doc.get("history", []), "history"))
-    found = doc.get("evidence")
-    evidence: dict[str, Any] = found if isinstance(found, dict) else {}
-    outcome = doc.get("outcome")
-    return Intervention(
-        id=str(doc["id"]), use_case=str(doc["use_case"]), enterprise=str(doc["enterprise"]),
-        site=str(doc["site"]), area=str(doc["area"]), line=str(doc["line"]),
-        asset=str(doc["asset"]), asset_name=str(doc["asset_name"]), action=str(doc["action"]),
-        owner_role=str(doc["owner_role"]), deadline=_instant(doc["deadline"]),
-        deadline_label=str(doc["deadline_label"]),
-        predicted_failure=_instant(doc["predicted_failure"]),
-        detected_at=_instant(doc["detected_at"]), score=float(doc["score"]),
-        threshold=float(doc["threshold"]), model=str(doc["model"]),
-        model_version=str(doc["model_version"]), why=why,
-        state=InterventionState(doc["state"]), detections=int(doc["detections"]),
-        created_at=_instant(doc["created_at"]), updated_at=_instant(doc["updated_at"]),
-        priority=Priority(doc.get("priority", Priority.HIGH.value)),
-        assignee=None if doc.get("assignee") is None else str(doc["assignee"]),
-        escalation_level=int(doc.get("escalation_level", 0)),
-        shelved_until=None if doc.get("shelved_until") is None else _instant(doc["shelved_until"]),
-        history=history, dedup_key=str(doc.get("dedup_key", "")),
-        window_start=None if evidence.get("window_start") is None
-        else _instant(evidence["window_start"]),
-        window_end=None if evidence.get("window_end") is None else _instant(evidence["window_end"]),
-        outcome=None if outcome is None else OutcomeLabel(outcome),
-        outcome_detail=str(doc.get("outcome_detail", "")))
-
-
 def merge_intervention(current: Intervention | None, incoming: Intervention
                          ) -> Intervention:
     """What the central store keeps when an edge forwards a version of an intervention.
@@ -256,16 +184,6 @@ def merge_intervention(current: Intervention | None, incoming: Intervention
                    model_version=incoming.model_version, window_end=incoming.window_end,
                    predicted_failure=incoming.predicted_failure,
                    updated_at=max(current.updated_at, incoming.updated_at))
-
-
-def _instant(value: object) -> datetime:
-    return datetime.fromisoformat(str(value))
-
-
-def _dicts(value: object, what: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise TypeError(f"{what} is not a list")
-    return [v for v in value if isinstance(v, dict)]
 
 
 def render_action(template: str, *, asset: str, asset_id: str, deadline: str, line: str,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.errors import FeedbackError
 from andon.scoring.contribution import Contribution
 
@@ -141,7 +141,7 @@ def label_item(item: TriageItem, label: TriageLabel) -> TriageItem:
 def label_event(label: TriageLabel) -> Event:
     """The ``triage_label`` event kept for a reviewer's label (API and CLI alike)."""
     note = label.note.strip()
-    return Event("triage_label", f"triage item {label.item_id}",
+    return Event(EventKind.TRIAGE_LABEL, f"triage item {label.item_id}",
                  label.verdict.value + (f": {note}" if note else ""), label.at, by=label.by)
 
 

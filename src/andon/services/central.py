@@ -44,12 +44,13 @@ from typing import Any
 
 import structlog
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.clock import Clock, from_ms, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.contracts import Rule, quarantined_message
 from andon.errors import NotFound, PayloadError
-from andon.interventions.record import Intervention, intervention_from_document, merge_intervention
+from andon.interventions.record import Intervention, merge_intervention
+from andon.interventions.wire import intervention_from_document
 from andon.namespace import decode_sample
 from andon.namespace.sample import Sample
 from andon.namespace.topics import (
@@ -64,7 +65,7 @@ __all__ = ["CentralIngest", "IngestStats", "Sequencer", "run_central"]
 
 log = structlog.get_logger("andon.services.central")
 
-_DOC_LEAVES = {"state": "edge_state", "heartbeat": "edge_heartbeat"}
+_DOC_LEAVES = {"state": EventKind.EDGE_STATE, "heartbeat": EventKind.EDGE_HEARTBEAT}
 #: topic ends of the edge intervention stream: this release's and the pre-0.2 alias
 _EDGE_SUFFIX = f"/_andon/{EDGE_LEAF}"
 _LEGACY_SUFFIX = f"/_andon/{LEGACY_EDGE_LEAF}"
@@ -171,7 +172,9 @@ class CentralIngest:
         if leaf in _DOC_LEAVES and "/_andon/edge/" in topic:
             self._document(topic, _DOC_LEAVES[leaf], doc)
             return
-        epoch, source, seq = doc.get("epoch"), doc.get("source", doc.get("asset")), doc.get("seq")
+        where = doc.get("where")  # an intervention's asset orders its versions
+        asset = where.get("asset") if isinstance(where, dict) else doc.get("asset")  # pre-0.2
+        epoch, source, seq = doc.get("epoch"), doc.get("source", asset), doc.get("seq")
         if leaf == "event" and "/_andon/edge/" in topic:
             source = doc.get("edge_id")
         if not (isinstance(epoch, str) and isinstance(source, str) and isinstance(seq, int)
@@ -261,7 +264,7 @@ class CentralIngest:
             elif doc.get("kind") == "samples" and topic.endswith("/samples"):
                 self._samples(topic, doc)
             else:
-                self.store.add_event(Event(str(doc.get("kind", "edge_event")),
+                self.store.add_event(Event(EventKind.parse(str(doc.get("kind", ""))),
                                            str(doc.get("subject", edge_id)),
                                            str(doc.get("detail", json.dumps(doc))),
                                            _from_epoch_ms(doc.get("at", 0)),

@@ -35,7 +35,7 @@ from andon.clock import Clock, SystemClock, monotonic
 from andon.connectors.mqtt import MqttClient
 from andon.feedback import Via
 from andon.interventions.lifecycle import Priority
-from andon.interventions.record import intervention_document
+from andon.interventions.wire import intervention_document
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
 from andon.sinks.base import SinkError
 from andon.sinks.cmms import CmmsSink

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.clock import to_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder
 from andon.contracts import ContractChecker
@@ -77,7 +77,8 @@ def replay_quarantined(store: Store, spec: PlantSpec, clock: Clock, *, rule: str
         result.stored = store.mark_replayed(ids, now)
     if items:
         still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
-        store.add_event(Event("quarantine_replayed", rule or (str(item_id) if item_id else "all"),
+        subject = rule or (str(item_id) if item_id else "all")
+        store.add_event(Event(EventKind.QUARANTINE_REPLAYED, subject,
                               f"{result.checked} checked, {result.stored} stored; still "
                               f"quarantined: {still}", now, by))
     return result

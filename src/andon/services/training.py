@@ -7,12 +7,13 @@ from datetime import datetime
 from pathlib import Path
 
 import andon
+from andon.audit import Event, EventKind
 from andon.clock import Clock, to_ms
 from andon.errors import AndonError
 from andon.features import feature_names, feature_rows, use_case_tags
 from andon.scoring import AnomalyModel, ModelMeta, save_model
 from andon.spec.model import PlantSpec
-from andon.store.base import Event, Store
+from andon.store.base import Store
 
 __all__ = ["TrainingError", "train_use_case"]
 
@@ -59,7 +60,7 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
                     "train_samples": float(len(samples))},
     }, models_dir)
     store.register_model(meta)
-    store.add_event(Event("model_trained", meta.label,
+    store.add_event(Event(EventKind.MODEL_TRAINED, meta.label,
                           f"{len(keys)} windows from {len(samples)} samples, "
                           f"{start.isoformat()}..{end.isoformat()}", clock.now()))
     return meta

@@ -59,42 +59,23 @@ def document_digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()[:32]
 
 
-# -- adapters over the document (the lifecycle fields are being folded into it) --------------
-#: the legacy ``status`` values (``RecStatus``) as lifecycle states
-_LEGACY_STATUS = {
-    "open": InterventionState.NEW,
-    "deferred": InterventionState.DEFERRED,
-    "acted": InterventionState.DONE,
-    "dismissed": InterventionState.DISMISSED,
-}
-
-
-_STATES = frozenset(s.value for s in InterventionState)
-_PRIORITIES = frozenset(p.value for p in Priority)
-
-
+# -- reading the wire form (``andon.interventions.wire``) ----------------------------------
 def document_state(document: Mapping[str, Any]) -> InterventionState:
-    """The lifecycle state of a document: its ``state``, else mapped from legacy ``status``."""
-    state = document.get("state")
-    if isinstance(state, str) and state in _STATES:
-        return InterventionState(state)
-    return _LEGACY_STATUS.get(str(document.get("status", "open")), InterventionState.NEW)
+    """The lifecycle state of a document."""
+    return InterventionState(document["lifecycle"]["state"])
 
 
 def document_priority(document: Mapping[str, Any]) -> Priority:
-    """The document's ``priority``; ``medium`` for records made before priorities existed."""
-    value = document.get("priority")
-    if isinstance(value, str) and value in _PRIORITIES:
-        return Priority(value)
-    return Priority.MEDIUM
+    """The document's priority."""
+    return Priority(document["action"]["priority"])
 
 
 def document_dedup_key(document: Mapping[str, Any]) -> str:
-    """The document's ``dedup_key``; before it existed: ``use_case/asset/id`` (as stable)."""
+    """The document's ``dedup_key`` (stable per episode: one work order, one webhook key)."""
     key = document.get("dedup_key")
     if isinstance(key, str) and key:
         return key
-    return f"{document['use_case']}/{document['asset']}/{document['id']}"
+    return f"{document['use_case']}/{document['where']['asset']}/{document['id']}"
 
 
 @dataclass(frozen=True, slots=True)

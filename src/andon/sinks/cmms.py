@@ -72,6 +72,7 @@ from andon.sinks.base import (
     Attempt,
     DeliveryResult,
     Outgoing,
+    document_dedup_key,
     document_priority,
     document_state,
     http_session,
@@ -95,30 +96,26 @@ _TITLE_MAX = 200
 
 def work_order_fields(document: Mapping[str, Any]) -> dict[str, Any]:
     """The work-order fields for an intervention document (the mapping table above)."""
-    why = "; ".join(str(w.get("text", w.get("feature", ""))) for w in document.get("why", []))
-    title = f"{document['asset_name']}: {document['action']}"
+    where, action, evidence = document["where"], document["action"], document["evidence"]
+    why = "; ".join(str(w.get("text", w.get("feature", ""))) for w in evidence.get("why", []))
+    title = f"{where['asset_name']}: {action['text']}"
     lines = [
-        str(document["action"]),
-        f"Deadline: {document['deadline']} ({document.get('deadline_label', '')})",
+        str(action["text"]),
+        f"Deadline: {action['deadline']} ({action.get('deadline_label', '')})",
         f"Why: {why}" if why else "",
-        (f"Model: {document['model']} v{document['model_version']}, score "
-         f"{float(document['score']):.2f} (threshold {float(document['threshold']):.2f})"),
+        (f"Model: {evidence['model']} v{evidence['model_version']}, score "
+         f"{float(evidence['score']):.2f} (threshold {float(evidence['threshold']):.2f})"),
         f"Andon intervention: {document['id']}",
     ]
     return {
         "title": title if len(title) <= _TITLE_MAX else title[: _TITLE_MAX - 3] + "...",
-        "asset": {"customId": document["asset"], "name": document["asset_name"]},
+        "asset": {"customId": where["asset"], "name": where["asset_name"]},
         "priority": PRIORITY_TO_WORK_ORDER[document_priority(document)],
-        "dueDate": document["deadline"],
+        "dueDate": action["deadline"],
         "description": "\n".join(line for line in lines if line),
         "status": STATE_TO_STATUS[document_state(document)].value,
-        "externalRef": _external_ref(document),
+        "externalRef": document_dedup_key(document),
     }
-
-
-def _external_ref(document: Mapping[str, Any]) -> str:
-    key = document.get("dedup_key")
-    return str(key) if key else f"{document['use_case']}/{document['asset']}/{document['id']}"
 
 
 class CmmsSink:

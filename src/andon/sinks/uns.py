@@ -35,7 +35,8 @@ class Publisher(Protocol):
 
 def document_topic(document: Mapping[str, Any]) -> str:
     """``andon/v1/{ent}/{site}/{area}/{line}/{asset}/_andon/intervention`` of a document."""
-    return intervention_topic(*(str(document[k])
+    where = document["where"]
+    return intervention_topic(*(str(where[k])
                                 for k in ("enterprise", "site", "area", "line", "asset")))
 
 

@@ -70,7 +70,7 @@ class InterventionTables(SqlMixin):
         The lifecycle of a stored one (state, owner, history...) is left as stored: it moves
         only through ``change_intervention`` and the functions built on it.
         """
-        values = _rec_to_row(iv)
+        values = _iv_to_row(iv)
         stmt = self._insert(INTERVENTIONS).values(values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[INTERVENTIONS.c.id],
@@ -86,7 +86,7 @@ class InterventionTables(SqlMixin):
             row = conn.execute(stmt).one_or_none()
         if row is None:
             raise NotFound("intervention", intervention_id)
-        return _rec_from_row(row)
+        return _iv_from_row(row)
 
     def list_interventions(self, *, open_only: bool = True, limit: int = 200,
                              since: datetime | None = None,
@@ -104,7 +104,7 @@ class InterventionTables(SqlMixin):
         if until is not None:
             stmt = stmt.where(c.created_at < as_utc(until, "until"))
         with self._read() as conn:
-            return [_rec_from_row(row) for row in conn.execute(stmt)]
+            return [_iv_from_row(row) for row in conn.execute(stmt)]
 
     def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
         """Return the newest open intervention of a use case on an asset."""
@@ -117,7 +117,7 @@ class InterventionTables(SqlMixin):
         )
         with self._read() as conn:
             row = conn.execute(stmt).one_or_none()
-        return None if row is None else _rec_from_row(row)
+        return None if row is None else _iv_from_row(row)
 
     def change_intervention(
         self, intervention_id: str, change: Callable[[Intervention], Intervention],
@@ -223,10 +223,10 @@ class InterventionTables(SqlMixin):
         ).one_or_none()
         if row is None:
             raise NotFound("intervention", intervention_id)
-        return _rec_from_row(row)
+        return _iv_from_row(row)
 
     def _write_lifecycle(self, conn: Connection, iv: Intervention) -> None:
-        values = _rec_to_row(iv)
+        values = _iv_to_row(iv)
         conn.execute(update(INTERVENTIONS).where(INTERVENTIONS.c.id == iv.id)
                      .values({k: values[k] for k in _LIFECYCLE}))
 
@@ -242,7 +242,7 @@ def _history_to_json(history: Sequence[TransitionRecord]) -> str:
     return json.dumps([t.to_dict() for t in history])
 
 
-def _rec_to_row(iv: Intervention) -> dict[str, Any]:
+def _iv_to_row(iv: Intervention) -> dict[str, Any]:
     return {
         "id": iv.id, "use_case": iv.use_case, "enterprise": iv.enterprise, "site": iv.site,
         "area": iv.area, "line": iv.line, "asset": iv.asset, "asset_name": iv.asset_name,
@@ -262,7 +262,7 @@ def _rec_to_row(iv: Intervention) -> dict[str, Any]:
     }
 
 
-def _rec_from_row(row: Row[Any]) -> Intervention:
+def _iv_from_row(row: Row[Any]) -> Intervention:
     # history instants are read back in UTC, like every other datetime of the store
     history = tuple(replace(t, at=as_utc(t.at)) for t in
                     (TransitionRecord.from_dict(d) for d in json.loads(row.history)))

@@ -1,10 +1,11 @@
 """The gate and triage part of ``SqlStore``: episodes, decisions, overflow queue, triage items.
 
 ``SqlStore`` inherits ``TriageTables``; it relies on the store's ``_write`` / ``_read``
-connections (one writer, see ``andon.store.sql``). A queued intervention is kept as its JSON
-document (pydantic reads and writes the ``Intervention`` dataclass, whatever its fields), so
-the queue survives a restart without touching the ``interventions`` table: a queued
-intervention is in nobody's inbox until it is released.
+connections (one writer, see ``andon.store.sql``). A queued episode's intervention is kept in
+``gate_queue`` as its JSON document (pydantic reads and writes the ``Intervention``
+dataclass, whatever its fields), written and read with its episode, so the queue survives a
+restart without touching the ``interventions`` table: a queued intervention is in nobody's
+inbox until it is released.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from andon.errors import NotFound, StoreError
 from andon.interventions.fatigue import Verdict
-from andon.interventions.gate import EpisodeState, GateEntry, GateEpisode, QueuedRec
+from andon.interventions.gate import EpisodeState, GateEntry, GateEpisode
 from andon.interventions.record import Contribution, Intervention
 from andon.interventions.triage import (
     TriageItem,
@@ -47,23 +48,22 @@ __all__ = ["TriageTables"]
 
 
 @cache
-def _rec_adapter() -> TypeAdapter[Intervention]:
+def _iv_adapter() -> TypeAdapter[Intervention]:
     return TypeAdapter(Intervention)
 
 
 class TriageTables(SqlMixin):
     """Store methods of the intervention gate and the triage queue (mixed into ``SqlStore``)."""
 
-    # -- episodes ---------------------------------------------------------------------------
+    # -- episodes (and the overflow queue: a queued episode's record) -------------------------
     def get_episode(self, key: str) -> GateEpisode | None:
-        """The gate's episode of a use case/asset key, if any."""
-        stmt = select(GATE_EPISODES).where(GATE_EPISODES.c.key == key)
+        """The gate's episode of a use case/asset key (with its queued record), if any."""
         with self._read() as conn:
-            row = conn.execute(stmt).one_or_none()
-        return None if row is None else _episode_from_row(row)
+            found = _episodes(conn, GATE_EPISODES.c.key == key)
+        return found[0] if found else None
 
     def save_episode(self, episode: GateEpisode) -> None:
-        """Insert or replace (by key) an episode."""
+        """Insert or replace (by key) an episode; a queued one with its record, atomically."""
         values = {
             "key": episode.key, "position": episode.position, "state": episode.state.value,
             "opened_at": as_utc(episode.opened_at, "opened_at"),
@@ -71,14 +71,34 @@ class TriageTables(SqlMixin):
             "intervention_id": episode.intervention_id, "triage_id": episode.triage_id,
             "normal_windows": episode.normal_windows,
         }
+        queued = episode.queued if episode.state is EpisodeState.QUEUED else None
+        if queued is not None and episode.queued_at is None:
+            raise StoreError(f"episode {episode.key} is queued without a queued_at")
         with self._write() as conn:
+            _drop_queued(conn, GATE_EPISODES.c.key == episode.key)
             conn.execute(GATE_EPISODES.delete().where(GATE_EPISODES.c.key == episode.key))
             conn.execute(GATE_EPISODES.insert().values(**values))
+            if queued is not None and episode.queued_at is not None:
+                conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.intervention_id == queued.id))
+                conn.execute(GATE_QUEUE.insert().values(
+                    intervention_id=queued.id, position=episode.position,
+                    queued_at=as_utc(episode.queued_at, "queued_at"),
+                    document=_iv_adapter().dump_json(queued).decode()))
 
     def delete_episode(self, key: str) -> None:
-        """Forget an episode (no-op if absent)."""
+        """Forget an episode and its queued record (no-op if absent)."""
         with self._write() as conn:
+            _drop_queued(conn, GATE_EPISODES.c.key == key)
             conn.execute(GATE_EPISODES.delete().where(GATE_EPISODES.c.key == key))
+
+    def queued_episodes(self, position: str | None = None) -> list[GateEpisode]:
+        """Episodes waiting in an overflow queue (of one position), oldest queued first."""
+        where = GATE_EPISODES.c.state == EpisodeState.QUEUED.value
+        if position is not None:
+            where = where & (GATE_EPISODES.c.position == position)
+        with self._read() as conn:
+            found = [e for e in _episodes(conn, where) if e.queued_at is not None]
+        return sorted(found, key=lambda e: (e.queued_at or e.opened_at, e.key))
 
     # -- decisions --------------------------------------------------------------------------
     def add_gate_entry(self, entry: GateEntry) -> None:
@@ -124,44 +144,6 @@ class TriageTables(SqlMixin):
             stmt = stmt.where(c.at > as_utc(since, "since"))
         with self._read() as conn:
             return {(row[0], row[1]): int(row[2]) for row in conn.execute(stmt)}
-
-    # -- overflow queue ---------------------------------------------------------------------
-    def enqueue(self, item: QueuedRec) -> None:
-        """Add an intervention to its position's overflow queue (again: replaced)."""
-        values = {"intervention_id": item.iv.id, "position": item.position,
-                  "queued_at": as_utc(item.queued_at, "queued_at"),
-                  "document": _rec_adapter().dump_json(item.iv).decode()}
-        with self._write() as conn:
-            conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.intervention_id == item.iv.id))
-            conn.execute(GATE_QUEUE.insert().values(**values))
-
-    def update_queued(self, iv: Intervention) -> None:
-        """Replace the queued record with the same id (no-op if it is not queued)."""
-        stmt = (GATE_QUEUE.update().where(GATE_QUEUE.c.intervention_id == iv.id)
-                .values(document=_rec_adapter().dump_json(iv).decode()))
-        with self._write() as conn:
-            conn.execute(stmt)
-
-    def dequeue(self, intervention_id: str) -> None:
-        """Take an intervention off its queue (no-op if absent)."""
-        with self._write() as conn:
-            conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.intervention_id == intervention_id))
-
-    def queued(self, position: str | None = None) -> list[QueuedRec]:
-        """Queued interventions (of one position), oldest first."""
-        c = GATE_QUEUE.c
-        stmt = select(GATE_QUEUE).order_by(c.queued_at, c.intervention_id)
-        if position is not None:
-            stmt = stmt.where(c.position == position)
-        with self._read() as conn:
-            return [_queued_from_row(row) for row in conn.execute(stmt)]
-
-    def queued_intervention(self, intervention_id: str) -> QueuedRec | None:
-        """One queued intervention, if it is queued."""
-        stmt = select(GATE_QUEUE).where(GATE_QUEUE.c.intervention_id == intervention_id)
-        with self._read() as conn:
-            row = conn.execute(stmt).one_or_none()
-        return None if row is None else _queued_from_row(row)
 
     # -- triage -----------------------------------------------------------------------------
     def add_triage(self, item: TriageItem) -> TriageItem:
@@ -226,15 +208,26 @@ class TriageTables(SqlMixin):
 
 
 # -- rows -----------------------------------------------------------------------------------
-def _episode_from_row(row: Row[Any]) -> GateEpisode:
-    return GateEpisode(key=row.key, position=row.position, state=EpisodeState(row.state),
-                       opened_at=row.opened_at, last_at=row.last_at, detections=row.detections,
-                       intervention_id=row.intervention_id, triage_id=row.triage_id,
-                       normal_windows=row.normal_windows)
+def _episodes(conn: Connection, where: ColumnElement[bool]) -> list[GateEpisode]:
+    """Episodes matching ``where``, each with its queued record (outer join on the queue)."""
+    e, q = GATE_EPISODES.c, GATE_QUEUE.c
+    stmt = (select(GATE_EPISODES, q.queued_at, q.document)
+            .select_from(GATE_EPISODES.outerjoin(GATE_QUEUE,
+                                                  q.intervention_id == e.intervention_id))
+            .where(where))
+    return [GateEpisode(
+        key=row.key, position=row.position, state=EpisodeState(row.state),
+        opened_at=row.opened_at, last_at=row.last_at, detections=row.detections,
+        intervention_id=row.intervention_id, triage_id=row.triage_id,
+        normal_windows=row.normal_windows,
+        queued=None if row.document is None else _iv_adapter().validate_json(row.document),
+        queued_at=row.queued_at) for row in conn.execute(stmt)]
 
 
-def _queued_from_row(row: Row[Any]) -> QueuedRec:
-    return QueuedRec(row.position, _rec_adapter().validate_json(row.document), row.queued_at)
+def _drop_queued(conn: Connection, which: ColumnElement[bool]) -> None:
+    """Take the queued records of the episodes ``which`` selects off the queue."""
+    ids = select(GATE_EPISODES.c.intervention_id).where(which)
+    conn.execute(GATE_QUEUE.delete().where(GATE_QUEUE.c.intervention_id.in_(ids)))
 
 
 def _fields(item: TriageItem) -> dict[str, Any]:
