@@ -5,10 +5,11 @@ each secret from the environment variable the spec names (a missing one is a one
 ``SinkError`` naming the variable, never its value). ``DeliveryService.run`` then, until
 ``stop``:
 
-- runs one loop per route: every ``poll_s`` seconds it hands each new or changed intervention
-  (the newest ``limit`` of them) to the ``Dispatcher`` and records every attempt in the store's
-  ``deliveries`` table. Each route has its own loop, so a slow or failing sink only delays
-  itself;
+- runs one loop per route: it follows the store's change feed of interventions (waking at
+  once on a change made in this process, polling every ``poll_s`` seconds for other
+  processes' changes), hands each new or changed intervention, and each whose last attempt
+  failed, to the ``Dispatcher``, and records every attempt in the store's ``deliveries``
+  table. Each route has its own loop, so a slow or failing sink only delays itself;
 - runs one poller per CMMS: it reads back the work orders of open interventions and applies
   what the CMMS says (``andon.app.apply_work_order``): a completed work order closes the
   intervention (done, with an outcome label), a cancelled one dismisses it, one on hold
@@ -31,8 +32,9 @@ from typing import Any
 import structlog
 
 from andon.app import Actor, Context, apply_work_order
-from andon.clock import Clock, SystemClock, monotonic
+from andon.clock import Clock, SystemClock
 from andon.connectors.mqtt import MqttClient
+from andon.errors import NotFound
 from andon.feedback import Via
 from andon.interventions.lifecycle import Priority
 from andon.interventions.wire import intervention_document
@@ -116,37 +118,56 @@ def recorder(store: Store) -> Any:
 
 @dataclass
 class DeliveryService:
-    """Feed the sinks from the store until stopped; bring CMMS work-order changes back."""
+    """Feed the sinks from the store's change feed until stopped; bring CMMS changes back.
+
+    Each route follows ``Store.intervention_changes`` with its own cursor (from the start after
+    a restart: the dispatcher skips what its sink already has, by digest), plus the
+    interventions whose last attempt to it failed (``Store.undelivered``), retried when due. It
+    wakes at once when this process writes an intervention (``on_intervention_change``) and
+    every ``poll_s`` seconds otherwise (another process, e.g. an edge on the same database).
+    """
 
     store: Store
     routes: list[Route]
     pollers: list[CmmsPoller] = field(default_factory=list)
     clock: Clock = field(default_factory=SystemClock)
-    poll_s: float = 2.0  # how often each route looks for new or changed interventions
-    limit: int = 500  # newest interventions looked at per pass
+    poll_s: float = 2.0  # longest a route waits for news (changes written by other processes)
+    limit: int = 500  # changes read per pass (a catch-up takes several passes)
     timeout_s: float = 30.0  # longest one delivery may take
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(self.routes, self.store, recorder(self.store),
                                      clock=self.clock, timeout_s=self.timeout_s)
-        self._snapshot: tuple[float, list[dict[str, Any]]] | None = None
-        self._snapshot_lock = asyncio.Lock()
+        self._cursor: dict[str, int] = {r.sink.name: 0 for r in self.routes}
+        self._wake: dict[str, asyncio.Event] = {}
 
-    def documents(self) -> list[dict[str, Any]]:
-        """The newest ``limit`` interventions as documents, oldest first."""
-        ivs = self.store.list_interventions(open_only=False, limit=self.limit)
-        return [intervention_document(r) for r in reversed(ivs)]
+    def documents_for(self, route: Route) -> tuple[list[dict[str, Any]], bool]:
+        """The next documents for ``route``: its new changes, then failed ones to retry.
+
+        Returns them and whether the feed has more right now (a full page was read).
+        """
+        name = route.sink.name
+        changes = self.store.intervention_changes(after=self._cursor[name], limit=self.limit)
+        if changes:
+            self._cursor[name] = changes[-1][0]
+        docs = [intervention_document(iv) for _, iv in changes]
+        seen = {iv.id for _, iv in changes}
+        for iid in self.store.undelivered(name, limit=self.limit):
+            if iid not in seen:
+                with contextlib.suppress(NotFound):  # purged since: nothing left to deliver
+                    docs.append(intervention_document(self.store.get_intervention(iid)))
+        return docs, len(changes) >= self.limit
 
     async def dispatch_once(self) -> list[Attempted]:
-        """One pass of every route (concurrently)."""
-        docs = await asyncio.to_thread(self.documents)
-        return await self.dispatcher.dispatch(docs)
+        """One pass of every route (concurrently), each over its own news."""
+        done = await asyncio.gather(*(self._route_pass(r) for r in self.routes))
+        return [row for rows, _ in done for row in rows]
 
     async def poll_once(self, poller: CmmsPoller) -> list[str]:
         """Read back the work orders of open interventions and apply their changes."""
         sink = poller.sink
         open_ivs = await asyncio.to_thread(self.store.list_interventions, open_only=True,
-                                            limit=self.limit)
+                                           limit=self.limit)
         pairs = []
         for iv in open_ivs:
             wo = await asyncio.to_thread(self.store.external_id, sink.name, iv.id)
@@ -159,27 +180,49 @@ class DeliveryService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every route loop and CMMS poller until ``stop`` is set."""
-        tasks = [asyncio.ensure_future(self._loop(stop, self.poll_s, self._route_pass, r))
-                 for r in self.routes]
+        loop = asyncio.get_running_loop()
+        self._wake = {r.sink.name: asyncio.Event() for r in self.routes}
+
+        def news() -> None:  # any thread: hand it to the loop
+            for event in self._wake.values():
+                loop.call_soon_threadsafe(event.set)
+
+        unsubscribe = self.store.on_intervention_change(news)
+        tasks = [asyncio.ensure_future(self._follow(stop, r)) for r in self.routes]
         tasks += [asyncio.ensure_future(self._loop(stop, p.every_s, self.poll_once, p))
                   for p in self.pollers]
         try:
             await stop.wait()
         finally:
+            unsubscribe()
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _route_pass(self, route: Route) -> list[Attempted]:
-        return await self.dispatcher.run_route(route, await self._shared_documents())
+    async def _route_pass(self, route: Route) -> tuple[list[Attempted], bool]:
+        docs, more = await asyncio.to_thread(self.documents_for, route)
+        return await self.dispatcher.run_route(route, docs), more
 
-    async def _shared_documents(self) -> list[dict[str, Any]]:
-        """The documents, read once for all route loops that pass within ``poll_s / 2``."""
-        async with self._snapshot_lock:
-            now = monotonic()
-            if self._snapshot is None or now - self._snapshot[0] > self.poll_s / 2:
-                self._snapshot = (now, await asyncio.to_thread(self.documents))
-            return self._snapshot[1]
+    async def _follow(self, stop: asyncio.Event, route: Route) -> None:
+        """One route: a pass at each piece of news (or every ``poll_s``), at once while behind."""
+        wake = self._wake[route.sink.name]
+        while not stop.is_set():
+            wake.clear()
+            more = False
+            try:
+                _, more = await self._route_pass(route)
+            except Exception as exc:  # noqa: BLE001 - a failing pass is logged, the loop goes on
+                log.warning("delivery_pass_failed", sink=route.sink.name,
+                            error=one_line(f"{type(exc).__name__}: {exc}"))
+            if more:
+                continue
+            waiting = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(waiting, timeout=self.poll_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiting:
+                    w.cancel()
 
     @staticmethod
     async def _loop(stop: asyncio.Event, every_s: float, step: Any, arg: Any) -> None:

@@ -1,7 +1,9 @@
 """The dispatcher: every new or changed intervention to every sink that wants it, once.
 
 For each route (a sink and which use cases / priorities it takes), a pass compares each
-intervention document with that sink's newest recorded attempt (``DeliveryLog.delivery_states``):
+intervention document it is handed (the service hands it the changed ones, from the store's
+change feed, and those whose last attempt failed) with that sink's newest recorded attempt
+for the same intervention (``DeliveryLog.delivery_states``):
 
 - never sent → version 1, attempt 1;
 - same digest, delivered → nothing (a restart does not re-send);
@@ -72,8 +74,9 @@ class DeliveryState(Protocol):
 class DeliveryLog(Protocol):
     """What the dispatcher reads back (``andon.store.Store`` implements it)."""
 
-    def delivery_states(self, sink: str) -> Mapping[str, DeliveryState]:
-        """Intervention id -> newest attempt to ``sink``."""
+    def delivery_states(self, sink: str, intervention_ids: Sequence[str] | None = None,
+                        ) -> Mapping[str, DeliveryState]:
+        """Intervention id -> newest attempt to ``sink`` (of these ids only)."""
         ...
 
     def external_id(self, sink: str, intervention_id: str) -> str | None:
@@ -139,12 +142,14 @@ class Dispatcher:
                         documents: Sequence[Mapping[str, Any]]) -> list[Attempted]:
         """One pass of one route: deliver what is new, changed or due for a retry."""
         sink = route.sink
+        wanted = [doc for doc in documents if route.wants(doc)]
+        if not wanted:
+            return []
         # store calls run on a worker thread: the loop also serves HTTP (andon serve)
-        states = await asyncio.to_thread(self._log.delivery_states, sink.name)
+        states = await asyncio.to_thread(self._log.delivery_states, sink.name,
+                                         [str(doc["id"]) for doc in wanted])
         made: list[Attempted] = []
-        for doc in documents:
-            if not route.wants(doc):
-                continue
+        for doc in wanted:
             last = states.get(str(doc["id"]))
             item = self._pending(doc, last)
             if item is None:

@@ -146,6 +146,15 @@ class Store(GateStore, Protocol):
         """The open (not done, dismissed or expired) intervention of a use case on an asset."""
         ...
 
+    def intervention_changes(self, *, after: int = 0,
+                             limit: int = 500) -> list[tuple[int, Intervention]]:
+        """The change feed: ``(change_seq, record)`` written after ``after``, oldest first."""
+        ...
+
+    def on_intervention_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` after each committed intervention write; returns an unsubscribe."""
+        ...
+
     def change_intervention(
         self, intervention_id: str, change: Callable[[Intervention], Intervention],
     ) -> tuple[Intervention, Intervention]:
@@ -245,8 +254,13 @@ class Store(GateStore, Protocol):
         """Append delivery attempts in one transaction."""
         ...
 
-    def delivery_states(self, sink: str) -> dict[str, Delivery]:
-        """Intervention id -> its newest delivery attempt to ``sink``."""
+    def delivery_states(self, sink: str,
+                        intervention_ids: Sequence[str] | None = None) -> dict[str, Delivery]:
+        """Intervention id -> its newest delivery attempt to ``sink`` (of these ids only)."""
+        ...
+
+    def undelivered(self, sink: str, *, limit: int = 500) -> list[str]:
+        """Ids of interventions whose newest attempt to ``sink`` failed, oldest failure first."""
         ...
 
     def deliveries(self, *, sink: str | None = None, intervention_id: str | None = None,

@@ -160,7 +160,11 @@ INTERVENTIONS = Table(
     Column("window_end", UtcDateTime(), nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("outcome_detail", Text(), nullable=False, server_default=""),
+    # the change feed: one more per write of the row (evidence or lifecycle), store-wide; sinks
+    # follow it instead of re-reading the newest records
+    Column("change_seq", BigInteger(), nullable=False, server_default="0"),
     Index("ix_interventions_state_created", "state", "created_at"),
+    Index("ix_interventions_change_seq", "change_seq"),
     Index("ix_interventions_use_case_asset", "use_case", "asset", "state"),
     Index("ix_interventions_dedup_key", "dedup_key"),
 )

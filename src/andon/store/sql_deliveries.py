@@ -36,14 +36,28 @@ class DeliveryTable(SqlMixin):
         with self._write() as conn:
             conn.execute(DELIVERIES.insert(), values)
 
-    def delivery_states(self, sink: str) -> dict[str, Delivery]:
-        """Intervention id -> its newest delivery attempt to ``sink``."""
+    def delivery_states(self, sink: str,
+                        intervention_ids: Sequence[str] | None = None) -> dict[str, Delivery]:
+        """Intervention id -> its newest delivery attempt to ``sink`` (of these ids only)."""
         c = DELIVERIES.c
-        newest = (select(func.max(c.id)).where(c.sink == sink)
-                  .group_by(c.intervention_id).scalar_subquery())
-        stmt = select(DELIVERIES).where(c.id.in_(newest))
+        newest = select(func.max(c.id)).where(c.sink == sink).group_by(c.intervention_id)
+        if intervention_ids is not None:
+            if not intervention_ids:
+                return {}
+            newest = newest.where(c.intervention_id.in_(list(intervention_ids)))
+        stmt = select(DELIVERIES).where(c.id.in_(newest.scalar_subquery()))
         with self._read() as conn:
             return {row.intervention_id: _from_row(row) for row in conn.execute(stmt)}
+
+    def undelivered(self, sink: str, *, limit: int = 500) -> list[str]:
+        """Ids of interventions whose newest attempt to ``sink`` failed, oldest failure first."""
+        c = DELIVERIES.c
+        newest = (select(func.max(c.id)).where(c.sink == sink).group_by(c.intervention_id)
+                  .scalar_subquery())
+        stmt = (select(c.intervention_id).where(c.id.in_(newest), c.ok.is_(False))
+                .order_by(c.id).limit(limit))
+        with self._read() as conn:
+            return [str(v) for v in conn.execute(stmt).scalars()]
 
     def deliveries(self, *, sink: str | None = None, intervention_id: str | None = None,
                    limit: int = 200, ok: bool | None = None) -> list[Delivery]:

@@ -10,6 +10,13 @@ whole but, for one already stored, updates only the evidence columns; lifecycle 
 through ``change_intervention`` (and ``transition_intervention`` / ``record_feedback``),
 which read the row locked (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite)
 and write it back in the same transaction, so no change is lost and none is applied twice.
+
+The change feed: every write of an intervention row stamps it with the next ``change_seq``
+(store-wide; assigned under the SQLite write lock, or a transaction-level advisory lock on
+PostgreSQL, so sequence order is commit order and a reader that follows
+``intervention_changes(after=...)`` never skips a change). Listeners registered with
+``on_intervention_change`` are called after each such commit, so a sink in the same process
+wakes at once; one in another process polls the feed.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, text, update
 
 from andon.errors import NotFound
 from andon.feedback import (
@@ -58,6 +65,8 @@ _EVIDENCE = ("score", "threshold", "why", "detections", "updated_at", "model", "
 #: columns a lifecycle change writes
 _LIFECYCLE = ("state", "owner_role", "assignee", "priority", "escalation_level",
               "shelved_until", "history", "updated_at", "outcome", "outcome_detail")
+#: key of the PostgreSQL advisory lock that orders change_seq ("andon-iv")
+_CHANGE_LOCK = 0x616E646F6E2D6976
 
 
 class InterventionTables(SqlMixin):
@@ -71,13 +80,15 @@ class InterventionTables(SqlMixin):
         only through ``change_intervention`` and the functions built on it.
         """
         values = _iv_to_row(iv)
-        stmt = self._insert(INTERVENTIONS).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[INTERVENTIONS.c.id],
-            set_={k: stmt.excluded[k] for k in _EVIDENCE},
-        )
         with self._write() as conn:
+            values["change_seq"] = _next_change(conn)
+            stmt = self._insert(INTERVENTIONS).values(values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[INTERVENTIONS.c.id],
+                set_={k: stmt.excluded[k] for k in (*_EVIDENCE, "change_seq")},
+            )
             conn.execute(stmt)
+        self._changed()
 
     def get_intervention(self, intervention_id: str) -> Intervention:
         """One intervention; ``NotFound`` if unknown."""
@@ -106,6 +117,29 @@ class InterventionTables(SqlMixin):
         with self._read() as conn:
             return [_iv_from_row(row) for row in conn.execute(stmt)]
 
+    def intervention_changes(self, *, after: int = 0,
+                             limit: int = 500) -> list[tuple[int, Intervention]]:
+        """The change feed: ``(change_seq, record)`` written after ``after``, oldest first.
+
+        Each intervention appears once, at its latest change; follow it by passing the last
+        ``change_seq`` seen as ``after``.
+        """
+        c = INTERVENTIONS.c
+        stmt = (select(INTERVENTIONS).where(c.change_seq > after).order_by(c.change_seq)
+                .limit(limit))
+        with self._read() as conn:
+            return [(int(row.change_seq), _iv_from_row(row)) for row in conn.execute(stmt)]
+
+    def on_intervention_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` after each committed write of an intervention (any thread).
+
+        Returns a function that unregisters it. A listener must be quick and must not raise
+        (hand the news to a loop: ``loop.call_soon_threadsafe(event.set)``).
+        """
+        listeners = self._listeners()
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
+
     def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
         """Return the newest open intervention of a use case on an asset."""
         c = INTERVENTIONS.c
@@ -132,6 +166,8 @@ class InterventionTables(SqlMixin):
             after = change(before)
             if after != before:
                 self._write_lifecycle(conn, after)
+        if after != before:
+            self._changed()
         return before, after
 
     def transition_intervention(
@@ -154,6 +190,7 @@ class InterventionTables(SqlMixin):
             fb = feedback_for_move(intervention_id, record, via)
             if fb is not None:
                 self._insert_feedback(conn, after, fb)
+        self._changed()
         return after, record
 
     def record_feedback(self, fb: Feedback) -> Intervention:
@@ -170,6 +207,7 @@ class InterventionTables(SqlMixin):
             updated = apply_feedback(before, fb)
             self._write_lifecycle(conn, updated)
             self._insert_feedback(conn, updated, fb)
+        self._changed()
         return updated
 
     def feedback_for(self, intervention_id: str) -> list[Feedback]:
@@ -199,6 +237,7 @@ class InterventionTables(SqlMixin):
             label = outcome_label(after, outcome)
             new_id = conn.execute(LABELS.insert().values(_label_row(label))
                                   .returning(LABELS.c.id)).scalar_one()
+        self._changed()
         return after, replace(label, id=int(new_id))
 
     def labels(self, *, intervention_id: str | None = None, since: datetime | None = None,
@@ -228,7 +267,20 @@ class InterventionTables(SqlMixin):
     def _write_lifecycle(self, conn: Connection, iv: Intervention) -> None:
         values = _iv_to_row(iv)
         conn.execute(update(INTERVENTIONS).where(INTERVENTIONS.c.id == iv.id)
-                     .values({k: values[k] for k in _LIFECYCLE}))
+                     .values({**{k: values[k] for k in _LIFECYCLE},
+                              "change_seq": _next_change(conn)}))
+
+    def _listeners(self) -> list[Callable[[], None]]:
+        found: list[Callable[[], None]] | None = getattr(self, "_change_listeners", None)
+        if found is None:
+            found = []
+            self._change_listeners = found
+        return found
+
+    def _changed(self) -> None:
+        """Tell the listeners an intervention was written (after the commit)."""
+        for listener in list(self._listeners()):
+            listener()
 
     def _insert_feedback(self, conn: Connection, iv: Intervention, fb: Feedback) -> None:
         conn.execute(FEEDBACK.insert().values(
@@ -236,6 +288,14 @@ class InterventionTables(SqlMixin):
             reason=fb.reason, by=fb.by, at=as_utc(fb.at, "feedback time"), via=str(fb.via),
         ))
         conn.execute(LABELS.insert().values(_label_row(feedback_label(iv, fb))))
+
+
+def _next_change(conn: Connection) -> int:
+    """The next ``change_seq``, inside the caller's write transaction (see the module doc)."""
+    if conn.dialect.name == "postgresql":  # hold until commit: sequence order = commit order
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHANGE_LOCK})
+    top = conn.execute(select(func.max(INTERVENTIONS.c.change_seq))).scalar()
+    return int(top or 0) + 1
 
 
 def _history_to_json(history: Sequence[TransitionRecord]) -> str:
