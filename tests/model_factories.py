@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from andon.clock import utc
-from andon.scoring import AnomalyModel, save_model
+from andon.scoring import PcaSpeModel, save_model
 from factories import T0
 
 if TYPE_CHECKING:
@@ -20,15 +20,15 @@ UNITS = ["mm/s", "degC", "m3/h"]
 
 
 @cache
-def small_model() -> AnomalyModel:
+def small_model() -> PcaSpeModel:
     """A 3-feature PCA-SPE model fitted on seeded synthetic healthy data."""
     rng = np.random.default_rng(3)
     load = rng.uniform(0.5, 1.0, 300)
     x = np.column_stack([2 * load, 40 + 10 * load, 100 * load]) + rng.normal(0, 0.05, (300, 3))
-    return AnomalyModel.fit(x, FEATURES, UNITS)
+    return PcaSpeModel.fit(x, FEATURES, UNITS)
 
 
-def save_version(model: AnomalyModel, models_dir: Path, name: str = "pump-bearing") -> Path:
+def save_version(model: PcaSpeModel, models_dir: Path, name: str = "pump-bearing") -> Path:
     """Save the next version of ``name``; return its directory."""
     meta = save_model(model, {
         "name": name, "use_case": name, "asset_kind": "pump",

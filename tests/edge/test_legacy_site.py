@@ -32,7 +32,7 @@ from andon.features import feature_names, feature_rows, use_case_tags
 from andon.namespace import encode_sample
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.tagmap import TagBinding, site_maps
-from andon.scoring import AnomalyModel, save_model
+from andon.scoring import PcaSpeModel, save_model
 from andon.services.quarantine import replay_quarantined
 from andon.services.simulate import message_of
 from andon.simulator import Fault, PlantSimulator, Scenario
@@ -64,7 +64,7 @@ def data(demo_spec: PlantSpec, tmp_path_factory: pytest.TempPathFactory) -> Data
     x, keys = feature_rows(healthy, dict.fromkeys(("p-101", "p-102"), tags), window_s=uc.window,
                            hop_s=uc.hop)
     names, units = feature_names(tags)
-    model = AnomalyModel.fit(x, names, units, top=uc.top_features)
+    model = PcaSpeModel.fit(x, names, units, top=uc.top_features)
     models = tmp_path_factory.mktemp("models")
     save_model(model, {
         "name": uc.model, "use_case": uc.id, "asset_kind": uc.asset_kind,

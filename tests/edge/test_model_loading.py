@@ -23,7 +23,7 @@ from andon.edge import Edge
 from andon.features import feature_names, feature_rows, use_case_tags
 from andon.namespace.sample import Sample
 from andon.registry import SIGNATURE_FILE, Registry, Stage, generate_keypair, sign
-from andon.scoring import AnomalyModel, save_model
+from andon.scoring import PcaSpeModel, save_model
 from andon.simulator import PlantSimulator
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
@@ -37,7 +37,7 @@ UC = "pump-bearing"
 @dataclass
 class Plant:
     spec: PlantSpec
-    model: AnomalyModel
+    model: PcaSpeModel
     fields: dict[str, object]
     live: list[list[Sample]]  # one hour of samples per chunk, after the training period
 
@@ -53,7 +53,7 @@ def plant(demo_spec: PlantSpec) -> Plant:
     x, keys = feature_rows(healthy, dict.fromkeys(assets, tags), window_s=uc.window,
                            hop_s=uc.hop)
     names, units = feature_names(tags)
-    model = AnomalyModel.fit(x, names, units, top=uc.top_features)
+    model = PcaSpeModel.fit(x, names, units, top=uc.top_features)
     fields: dict[str, object] = {
         "name": uc.model, "use_case": uc.id, "asset_kind": uc.asset_kind,
         "train_start": START, "train_end": START + TRAIN,

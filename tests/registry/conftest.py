@@ -10,14 +10,14 @@ import pytest
 
 from andon.clock import ManualClock
 from andon.registry import Registry, generate_keypair
-from andon.scoring import AnomalyModel
+from andon.scoring import PcaSpeModel
 from andon.store import SqlStore, open_store
 from factories import T0
 from model_factories import small_model as fit_small_model
 
 
 @pytest.fixture(scope="session")
-def small_model() -> AnomalyModel:
+def small_model() -> PcaSpeModel:
     return fit_small_model()
 
 

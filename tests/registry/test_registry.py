@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from andon.clock import ManualClock
-    from andon.scoring import AnomalyModel
+    from andon.scoring import PcaSpeModel
     from andon.store import SqlStore
 
 
@@ -30,7 +30,7 @@ def stages(registry: Registry) -> dict[str, str]:
 
 
 def test_register_signs_and_records_a_candidate(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys, store: SqlStore,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys, store: SqlStore,
 ) -> None:
     v1 = save_version(small_model, models)
     record = registry.register(v1, keys.private, "ana")
@@ -46,7 +46,7 @@ def test_register_signs_and_records_a_candidate(
 
 
 def test_promoting_archives_the_previous_production_version(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys, *, store: SqlStore,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys, *, store: SqlStore,
     clock: ManualClock,
 ) -> None:
     for _ in range(2):
@@ -75,7 +75,7 @@ def test_promoting_archives_the_previous_production_version(
 
 
 def test_one_model_name_does_not_touch_another(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys,
 ) -> None:
     registry.register(save_version(small_model, models), keys.private, "ana")
     registry.register(save_version(small_model, models, "motor-health"), keys.private, "ana")
@@ -85,7 +85,7 @@ def test_one_model_name_does_not_touch_another(
 
 
 def test_promoting_needs_a_signature_and_a_reason(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys, store: SqlStore,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys, store: SqlStore,
 ) -> None:
     meta_dir = save_version(small_model, models)
     store.register_model(load_model(meta_dir)[1])  # as `andon train` does: unsigned
@@ -100,7 +100,7 @@ def test_promoting_needs_a_signature_and_a_reason(
 
 
 def test_illegal_moves_are_refused_and_change_nothing(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys,
 ) -> None:
     registry.register(save_version(small_model, models), keys.private, "ana")
     registry.promote("pump-bearing", 1, "ana", "first")
@@ -115,7 +115,7 @@ def test_illegal_moves_are_refused_and_change_nothing(
 
 
 def test_rollback_is_requalify_then_promote(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys, store: SqlStore,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys, store: SqlStore,
 ) -> None:
     for _ in range(2):
         registry.register(save_version(small_model, models), keys.private, "ana")
@@ -128,7 +128,7 @@ def test_rollback_is_requalify_then_promote(
 
 
 def test_only_candidates_are_signed_again(
-    registry: Registry, small_model: AnomalyModel, models: Path, keys: Keys,
+    registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys,
 ) -> None:
     v1 = save_version(small_model, models)
     registry.register(v1, keys.private, "ana")

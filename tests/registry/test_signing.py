@@ -22,11 +22,11 @@ from registry.conftest import Keys
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from andon.scoring import AnomalyModel
+    from andon.scoring import PcaSpeModel
 
 
 @pytest.fixture
-def version(small_model: AnomalyModel, tmp_path: Path) -> Path:
+def version(small_model: PcaSpeModel, tmp_path: Path) -> Path:
     return save_version(small_model, tmp_path / "models")
 
 

@@ -19,11 +19,11 @@ import pytest
 
 import andon.clock
 import andon.interventions.record
-import andon.scoring.model
+import andon.scoring.pca_spe
 import andon.units
 from andon.clock import utc
 from andon.errors import ModelError
-from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model, save_model
+from andon.scoring import ModelMeta, PcaSpeModel, latest_version_dir, load_model, save_model
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -60,22 +60,22 @@ def healthy(n: int, seed: int) -> NDArray[np.float64]:
 
 
 @pytest.fixture(scope="module")
-def model() -> AnomalyModel:
-    return AnomalyModel.fit(healthy(1000, seed=1), FEATURES, UNITS)
+def model() -> PcaSpeModel:
+    return PcaSpeModel.fit(healthy(1000, seed=1), FEATURES, UNITS)
 
 
 # -- behaviour of the model -------------------------------------------------------------------
-def test_fresh_healthy_data_stays_below_threshold(model: AnomalyModel) -> None:
+def test_fresh_healthy_data_stays_below_threshold(model: PcaSpeModel) -> None:
     """False-alarm rate on 20 000 new healthy windows is under 1 %."""
     scores = model.spe(healthy(20_000, seed=2))
     assert float(np.mean(scores > model.threshold)) < 0.01
 
 
-def test_training_data_itself_is_quiet(model: AnomalyModel) -> None:
+def test_training_data_itself_is_quiet(model: PcaSpeModel) -> None:
     assert float(np.mean(model.spe(healthy(1000, seed=1)) > model.threshold)) < 0.01
 
 
-def test_vibration_up_with_load_unchanged_is_flagged_and_explained(model: AnomalyModel) -> None:
+def test_vibration_up_with_load_unchanged_is_flagged_and_explained(model: PcaSpeModel) -> None:
     x = pump(np.array([0.75]))[0]
     x[VIBRATION] += 0.6  # 12 noise standard deviations, load and everything else unchanged
     score = model.score(x)
@@ -89,7 +89,7 @@ def test_vibration_up_with_load_unchanged_is_flagged_and_explained(model: Anomal
     assert [c.share for c in score.why] == sorted((c.share for c in score.why), reverse=True)
 
 
-def test_contribution_baseline_is_the_healthy_mean(model: AnomalyModel) -> None:
+def test_contribution_baseline_is_the_healthy_mean(model: PcaSpeModel) -> None:
     x = pump(np.array([0.75]))[0]
     x[VIBRATION] += 0.6
     top = model.score(x).why[0]
@@ -101,7 +101,7 @@ def test_contribution_baseline_is_the_healthy_mean(model: AnomalyModel) -> None:
 
 @pytest.mark.parametrize("load", [1.1, 1.2])
 def test_load_change_along_the_learned_correlation_stays_quiet(
-    model: AnomalyModel, load: float,
+    model: PcaSpeModel, load: float,
 ) -> None:
     """20 % beyond the highest training load, every feature moves as load says: not a fault."""
     rng = np.random.default_rng(3)
@@ -110,8 +110,8 @@ def test_load_change_along_the_learned_correlation_stays_quiet(
     assert model.score(pump(np.array([load]))[0]).value < model.threshold
 
 
-def test_same_data_same_model(model: AnomalyModel) -> None:
-    again = AnomalyModel.fit(healthy(1000, seed=1), FEATURES, UNITS)
+def test_same_data_same_model(model: PcaSpeModel) -> None:
+    again = PcaSpeModel.fit(healthy(1000, seed=1), FEATURES, UNITS)
     probe = healthy(50, seed=9)
     assert again.threshold == model.threshold
     assert np.array_equal(again.spe(probe), model.spe(probe))
@@ -119,15 +119,15 @@ def test_same_data_same_model(model: AnomalyModel) -> None:
 
 def test_fit_refuses_a_matrix_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match="expected 5 feature columns, got shape"):
-        AnomalyModel.fit(healthy(100, seed=1)[:, :4], FEATURES, UNITS)
+        PcaSpeModel.fit(healthy(100, seed=1)[:, :4], FEATURES, UNITS)
     with pytest.raises(ValueError, match="need at least 10 healthy windows, got 9"):
-        AnomalyModel.fit(healthy(9, seed=1), FEATURES, UNITS)
+        PcaSpeModel.fit(healthy(9, seed=1), FEATURES, UNITS)
 
 
 def test_a_constant_training_feature_does_not_make_every_wiggle_anomalous() -> None:
     rows = healthy(500, seed=4)
     rows[:, 0] = 100.0  # flow never moved in training
-    m = AnomalyModel.fit(rows, FEATURES, UNITS)
+    m = PcaSpeModel.fit(rows, FEATURES, UNITS)
     x = rows[0].copy()
     x[0] = 100.1  # 0.1 % off a level that never moved
     assert m.score(x).value < m.threshold
@@ -162,12 +162,12 @@ class Saved:
 
 
 @pytest.fixture
-def saved(model: AnomalyModel, tmp_path: Path) -> Saved:
+def saved(model: PcaSpeModel, tmp_path: Path) -> Saved:
     meta = save_model(model, meta_fields(), tmp_path)
     return Saved(meta, tmp_path / "pump-bearing" / "v1")
 
 
-def test_round_trip_gives_identical_scores(model: AnomalyModel, saved: Saved) -> None:
+def test_round_trip_gives_identical_scores(model: PcaSpeModel, saved: Saved) -> None:
     loaded, meta = load_model(saved.dir)
     probe = np.vstack([healthy(200, seed=5), pump(np.array([0.75, 1.2]))])
     assert np.array_equal(loaded.spe(probe), model.spe(probe))
@@ -176,7 +176,7 @@ def test_round_trip_gives_identical_scores(model: AnomalyModel, saved: Saved) ->
     assert meta == saved.meta
 
 
-def test_meta_says_what_made_the_model(model: AnomalyModel, saved: Saved) -> None:
+def test_meta_says_what_made_the_model(model: PcaSpeModel, saved: Saved) -> None:
     meta = ModelMeta.from_json(saved.meta_file.read_text(encoding="utf-8"))
     assert meta == saved.meta
     assert (meta.name, meta.version, meta.label) == ("pump-bearing", 1, "pump-bearing v1")
@@ -188,7 +188,7 @@ def test_meta_says_what_made_the_model(model: AnomalyModel, saved: Saved) -> Non
         "2026-09-01T00:00:00+00:00")
 
 
-def test_each_save_is_a_new_version(model: AnomalyModel, tmp_path: Path) -> None:
+def test_each_save_is_a_new_version(model: PcaSpeModel, tmp_path: Path) -> None:
     assert latest_version_dir(tmp_path, "pump-bearing") is None
     first = save_model(model, meta_fields(), tmp_path)
     second = save_model(model, meta_fields(), tmp_path)
@@ -199,7 +199,7 @@ def test_each_save_is_a_new_version(model: AnomalyModel, tmp_path: Path) -> None
     assert load_model(tmp_path / "pump-bearing" / "v2")[1].label == "pump-bearing v2"
 
 
-def test_version_10_sorts_after_version_9(model: AnomalyModel, tmp_path: Path) -> None:
+def test_version_10_sorts_after_version_9(model: PcaSpeModel, tmp_path: Path) -> None:
     for v in (2, 9, 10):
         (tmp_path / "pump-bearing" / f"v{v}").mkdir(parents=True)
     (tmp_path / "pump-bearing" / "notes").mkdir()
@@ -279,6 +279,37 @@ def test_metadata_listing_other_features_than_the_artifact_is_refused(saved: Sav
         f"{saved.meta_file}: metadata lists 4 features and 4 units; the artifact expects 5")
 
 
+def test_meta_names_the_model_kind(saved: Saved) -> None:
+    assert saved.meta.kind == "pca-spe"
+    assert json.loads(saved.meta_file.read_text(encoding="utf-8"))["kind"] == "pca-spe"
+
+
+def test_an_artifact_from_before_model_kinds_loads_as_pca_spe(saved: Saved) -> None:
+    data = json.loads(saved.meta_file.read_text(encoding="utf-8"))
+    del data["kind"]
+    saved.meta_file.write_text(json.dumps(data), encoding="utf-8")
+    model, meta = load_model(saved.dir)
+    assert (model.kind, meta.kind) == ("pca-spe", "pca-spe")
+
+
+def test_an_artifact_of_a_kind_that_is_not_installed_is_refused_naming_it(
+        saved: Saved) -> None:
+    rewrite_meta(saved, kind="isolation-forest")
+    assert refused(saved.dir) == (f"{saved.meta_file}: unknown model kind 'isolation-forest' "
+                                  "(installed: pca-spe)")
+
+
+def test_a_model_whose_state_its_kind_could_not_load_back_is_not_saved(tmp_path: Path) -> None:
+    """The kind declares what its artifact may hold; saving checks it before writing."""
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import FunctionTransformer  # noqa: PLC0415
+
+    odd = PcaSpeModel(Pipeline([("f", FunctionTransformer(np.log1p))]), FEATURES, UNITS, 1.0)
+    with pytest.raises(ModelError, match="stores types it does not declare as trusted"):
+        save_model(odd, meta_fields(), tmp_path)
+    assert latest_version_dir(tmp_path, "pump-bearing") is None
+
+
 def test_an_artifact_with_a_type_off_the_allowlist_is_refused(saved: Saved) -> None:
     """Hash and metadata are consistent, but the pipeline holds a function: not loaded."""
     import skops.io as sio  # noqa: PLC0415 - heavy import, only where an artifact is forged
@@ -301,7 +332,7 @@ def rewrite_meta(saved: Saved, **changes: object) -> None:
 
 # -- runnable docstring examples --------------------------------------------------------------
 @pytest.mark.parametrize("module", [
-    andon.scoring.model, andon.units, andon.clock, andon.interventions.record,
+    andon.scoring.pca_spe, andon.units, andon.clock, andon.interventions.record,
 ], ids=lambda m: m.__name__)
 def test_docstring_examples_run(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, raise_on_error=False)

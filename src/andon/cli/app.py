@@ -35,6 +35,7 @@ from andon.cli.options import (
     ModelsOpt,
     SpecOpt,
 )
+from andon.cli.plugins import plugins
 from andon.cli.quarantine import quarantine_app
 from andon.cli.registry import registry_app
 from andon.cli.replay import import_app, replay
@@ -543,6 +544,7 @@ def demo(
 
 # -- users --------------------------------------------------------------------------------
 app.command("replay")(replay)  # after the loop's own commands in --help
+app.command("plugins")(plugins)
 
 
 @users_app.command("add")

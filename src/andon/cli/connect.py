@@ -1,104 +1,189 @@
-"""``andon connect ...``: run a plant-protocol connector into an edge runtime.
+"""``andon connect KIND``: run a plant-protocol connector into an edge runtime.
 
-``andon connect sparkplug`` is a Sparkplug B 3.0 host application on an MQTT broker;
-``andon connect opcua ENDPOINT`` an OPC UA client. Either reads the site's tag map from the
-spec (``--site``), turns what it receives into canonical samples, and hands them to the same
-edge runtime as ``andon edge``: data contracts, quarantine, recording, windows, scoring and
-interventions (stored; publishing interventions on the UNS is ``andon edge``'s job).
+Each installed connector plug-in (``andon.connectors.plugin``; ``andon connect --list``) is one
+command: ``andon connect sparkplug`` is a Sparkplug B 3.0 host application on an MQTT broker,
+``andon connect opcua ENDPOINT`` an OPC UA client, ``andon connect historian FILE`` records an
+export, ``andon connect uns`` reads UNS topics; a third-party distribution adds its own. The
+command's options come from the plug-in's options model. Each reads the site's tag map from the
+spec (``--site``) where the protocol has raw names, turns what it receives into canonical
+samples, and hands them to the same edge runtime as ``andon edge``: data contracts,
+quarantine, recording, windows, scoring and interventions (stored; publishing interventions on
+the UNS is ``andon edge``'s job).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from typer.core import TyperGroup
 
 from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DEFAULT_SPEC, DbOpt, ModelsOpt, SpecOpt
+from andon.plugins import Installed, PluginError
 from andon.spec import load_spec
 
 if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
     from andon.connectors.base import Connector
+    from andon.connectors.plugin import ConnectorPlugin
     from andon.namespace.tagmap import TagMap
     from andon.spec import PlantSpec
 
+__all__ = ["connect_app"]
+
+SITE_HELP = "Site whose tag map names the raw points (spec: sites[].tag_map)."
+#: parameters every connector command takes besides its plug-in's options
+_COMMON = ("site", "spec", "db", "models_dir")
+
+
+def _plugins() -> Installed[ConnectorPlugin]:
+    # imported here: andon.connectors loads the MQTT client, which other commands do not need
+    from andon.connectors.plugin import connector_plugins  # noqa: PLC0415
+
+    return connector_plugins()
+
+
+class _Connectors(TyperGroup):
+    """One command per installed connector plug-in, built when it is asked for.
+
+    (Typer ships its own copy of click, whose classes are private: hence ``Any`` below.)
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugins().names()})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        try:
+            plugin = _plugins().get(cmd_name)
+        except PluginError as exc:
+            raise typer.BadParameter(str(exc), ctx=ctx, param_hint="KIND") from None
+        return _command(plugin)
+
+
 connect_app = typer.Typer(
-    help="Run a plant-protocol connector (Sparkplug B host, OPC UA client) into the edge: "
-    "raw names resolve through the site's tag map, then the data contracts and scoring run "
-    "as for UNS data.",
+    cls=_Connectors,
+    help="Run a plant-protocol connector (Sparkplug B host, OPC UA client, historian export, "
+    "UNS, or a plug-in's) into the edge: raw names resolve through the site's tag map, then "
+    "the data contracts and scoring run as for UNS data.",
     no_args_is_help=True,
 )
 
 console = Console()
 
-SiteOpt = Annotated[str, typer.Option("--site", help="Site whose tag map names the raw "
-                                      "points (spec: sites[].tag_map).")]
 
-
-@connect_app.command("sparkplug")
-def sparkplug(
-    site: SiteOpt,
-    broker_url: Annotated[str, typer.Option("--broker", help="MQTT broker URL of the Sparkplug "
-                                            "infrastructure, mqtt://host:port.")]
-    = "mqtt://127.0.0.1:1883",
-    host_id: Annotated[str, typer.Option("--host-id", help="Sparkplug host application id "
-                                         "(its STATE topic is spBv1.0/STATE/HOST_ID).")]
-    = "andon",
-    group: Annotated[list[str] | None, typer.Option(
-        "--group", help="Only these Sparkplug group ids (repeatable); default: all.")] = None,
-    spec: SpecOpt = DEFAULT_SPEC,
-    db: DbOpt = DEFAULT_DB,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+@connect_app.callback(invoke_without_command=True)
+def connect(
+    ctx: typer.Context,
+    list_: Annotated[bool, typer.Option(
+        "--list", help="List the installed connectors, and plug-ins that failed to load.")]
+    = False,
 ) -> None:
-    """Be a Sparkplug B 3.0 host application: births, data, deaths, rebirth requests."""
-    from andon.connectors.sparkplug import SparkplugConnector  # noqa: PLC0415
+    """Run a plant-protocol connector into the edge."""
+    if list_:
+        plugins = _plugins()
+        for name in plugins.names():
+            console.print(f"{name:<12} {plugins.plugins[name].summary} "
+                          f"[dim]({plugins.origins[name].distribution})[/]", highlight=False,
+                          soft_wrap=True)
+        for broken in plugins.broken:
+            console.print(f"[red]refused[/]      {broken}", highlight=False, soft_wrap=True)
+        raise typer.Exit
+    if ctx.invoked_subcommand is None:
+        console.print(ctx.get_help())
+        raise typer.Exit
 
-    plant = load_spec(spec)
-    connector = SparkplugConnector(broker_url, _tag_map(plant, site), host_id=host_id,
-                                   groups=tuple(group or ("+",)))
-    console.print(f"Sparkplug host {host_id!r} on {broker_url}, groups "
-                  f"{', '.join(connector.groups)}; {len(connector.session.tagmap)} raw names "
-                  f"mapped for site {site}", highlight=False)
-    _run(connector, plant, db, models_dir)
-    s = connector.stats
-    console.print(f"host stopped: {s.messages} messages, {s.samples} samples, {s.rejected} "
-                  f"rejected, {s.rebirths_requested} rebirth requests, {s.seq_gaps} seq gaps",
-                  highlight=False)
+
+def _command(plugin: ConnectorPlugin) -> Any:
+    """The ``andon connect NAME`` command of a plug-in: its options, then the common ones."""
+    fields: dict[str, FieldInfo] = {} if plugin.config is None else dict(
+        plugin.config.model_fields)
+    clash = sorted(set(fields) & set(_COMMON))
+    unknown = sorted(set(plugin.arguments) - set(fields))
+    if clash or unknown:
+        what = f"options {clash} clash with the common ones" if clash else (
+            f"arguments {unknown} are not options")
+        raise typer.BadParameter(f"connector {plugin.name!r} is malformed: {what}",
+                                 param_hint="KIND")
+    params = [_parameter(name, fields[name], argument=True) for name in plugin.arguments]
+    if plugin.tag_map == "required":
+        params.append(inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, annotation=(
+            Annotated[str, typer.Option("--site", help=SITE_HELP)])))
+    elif plugin.tag_map == "optional":
+        params.append(inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=Annotated[str | None, typer.Option(
+                                            "--site", help=SITE_HELP)]))
+    params += [_parameter(name, f) for name, f in fields.items() if name not in plugin.arguments]
+    params += [
+        inspect.Parameter("spec", inspect.Parameter.KEYWORD_ONLY, annotation=SpecOpt,
+                          default=DEFAULT_SPEC),
+        inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, annotation=DbOpt,
+                          default=DEFAULT_DB),
+        inspect.Parameter("models_dir", inspect.Parameter.KEYWORD_ONLY, annotation=ModelsOpt,
+                          default=DEFAULT_DATA / "models"),
+    ]
+
+    def command(**values: Any) -> None:
+        _connect(plugin, values)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__doc__ = plugin.summary
+    one = typer.Typer(add_completion=False)
+    one.command(plugin.name)(command)
+    return typer.main.get_command(one)
 
 
-@connect_app.command("opcua")
-def opcua(
-    endpoint: Annotated[str, typer.Argument(help="OPC UA endpoint, opc.tcp://host:4840/path.")],
-    site: SiteOpt,
-    publishing_interval: Annotated[float, typer.Option(
-        help="Subscription publishing interval in milliseconds.")] = 500.0,
-    backfill: Annotated[bool, typer.Option(
-        help="After a reconnect, read the gap from the server's history.")] = True,
-    spec: SpecOpt = DEFAULT_SPEC,
-    db: DbOpt = DEFAULT_DB,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
-) -> None:
-    """Subscribe to the site's OPC UA node ids; reconnect and back-fill from history."""
-    from andon.connectors.opcua import OpcUaConnector  # noqa: PLC0415
+def _parameter(name: str, field: FieldInfo, *, argument: bool = False) -> inspect.Parameter:
+    """A Typer parameter for one options field: named after it, its description as help."""
+    info = (typer.Argument(help=field.description) if argument
+            else typer.Option(help=field.description))
+    default = inspect.Parameter.empty if field.is_required() else field.default
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=Annotated[field.annotation, info])
 
-    plant = load_spec(spec)
+
+def _hint(plugin: ConnectorPlugin, option: str) -> str:
+    """How the command line spells an option: ``ENDPOINT`` or ``--publishing-interval``."""
+    if option in plugin.arguments:
+        return option.upper()
+    return f"--{option.replace('_', '-')}"
+
+
+def _connect(plugin: ConnectorPlugin, values: dict[str, Any]) -> None:
+    """Build the plug-in's connector from the command's values and run it until stopped."""
+    from andon.connectors.plugin import ConnectorContext, OptionError  # noqa: PLC0415
+
+    plant = load_spec(values["spec"])
     try:
-        connector = OpcUaConnector(endpoint, _tag_map(plant, site),
-                                   publishing_interval_ms=publishing_interval, backfill=backfill)
+        options = None if plugin.config is None else plugin.config.model_validate(
+            {k: v for k, v in values.items() if k not in _COMMON})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = str(first["loc"][0]) if first["loc"] else ""
+        raise typer.BadParameter(str(first["msg"]),
+                                 param_hint=_hint(plugin, where) if where else None) from None
+    site = values.get("site")
+    context = ConnectorContext(plant, site, None if site is None else _tag_map(plant, site))
+    try:
+        connector = plugin.build(options, context)
+    except OptionError as exc:
+        raise typer.BadParameter(exc.reason, param_hint=_hint(plugin, exc.option)) from None
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="ENDPOINT") from None
-    if not connector.nodes:
-        raise typer.BadParameter(f"site {site!r} maps no OPC UA node ids (raw names like "
-                                 "ns=2;s=Line1.P101.Vib)", param_hint="--site")
-    console.print(f"OPC UA client on {endpoint}: {len(connector.nodes)} nodes", highlight=False)
-    _run(connector, plant, db, models_dir)
-    s = connector.stats
-    console.print(f"client stopped: {s.samples} samples ({s.backfilled} back-filled), "
-                  f"{s.rejected} rejected, {s.duplicates} duplicates, {s.connects} connects",
-                  highlight=False)
+        raise typer.BadParameter(str(exc)) from None
+    if plugin.describe is not None:
+        console.print(plugin.describe(connector, context), highlight=False)
+    _run(connector, plant, values["db"], values["models_dir"])
+    if plugin.report is not None:
+        console.print(plugin.report(connector), highlight=False)
 
 
 def _tag_map(plant: PlantSpec, site: str) -> TagMap:
@@ -117,7 +202,7 @@ def _tag_map(plant: PlantSpec, site: str) -> TagMap:
 
 
 def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> None:
-    """Run ``connector`` into an edge runtime until SIGINT/SIGTERM."""
+    """Run ``connector`` into an edge runtime until SIGINT/SIGTERM (or a finite source ends)."""
     from andon.clock import SystemClock  # noqa: PLC0415
     from andon.edge import Edge  # noqa: PLC0415
     from andon.edge.runtime import housekeeping  # noqa: PLC0415
@@ -146,4 +231,3 @@ def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> N
         console.print(f"edge: {s.recorded} recorded, {s.quarantined} quarantined ({s.rejected} "
                       f"undecodable), {s.duplicates} duplicates, {s.scored} windows scored, "
                       f"{s.interventions} interventions", highlight=False)
-

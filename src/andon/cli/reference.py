@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from andon.api import create_app, route_table
 from andon.api.aliases import LEGACY_PATHS, LEGACY_QUERY
 from andon.clock import SystemClock
+from andon.plugins import MODELS, SINKS, Plugin, installed
 from andon.spec import PlantSpec
 from andon.spec.loader import load_spec
 from andon.store import open_store
@@ -34,15 +35,17 @@ def cli_reference() -> str:
     root = typer.main.get_command(app)
     out = [HEADER, "# CLI reference\n\n", f"{_first(root.help)}\n\n"]
 
-    # Typer ships its own copy of click, so commands are recognised by shape, not class.
+    # Typer ships its own copy of click, so commands are recognised by shape, not class;
+    # groups are asked for their commands (``andon connect`` builds one per plug-in)
     def walk(cmd: Any, path: list[str]) -> None:
-        commands = getattr(cmd, "commands", None)
-        if commands is not None:
-            for name in sorted(commands):
-                if getattr(commands[name], "hidden", False):
-                    hidden.append(([*path, name], commands[name]))
+        if getattr(cmd, "commands", None) is not None:
+            ctx = cmd.context_class(cmd, info_name=path[-1] if path else "andon")
+            for name in sorted(cmd.list_commands(ctx)):
+                sub = cmd.get_command(ctx, name)
+                if getattr(sub, "hidden", False):
+                    hidden.append(([*path, name], sub))
                     continue
-                walk(commands[name], [*path, name])
+                walk(sub, [*path, name])
             return
         out.append(f"## `andon {' '.join(path)}`\n\n{(cmd.help or '').strip()}\n\n")
         rows = []
@@ -89,19 +92,17 @@ def routes_reference(spec: PlantSpec) -> str:
 
 
 def spec_reference() -> str:
-    """The plant spec's fields, model by model, from the pydantic models."""
+    """The plant spec's fields, model by model, from the pydantic models.
+
+    Then the keys of each installed sink type and the parameters of each installed model kind
+    (plug-ins: what a spec may write depends on what is installed).
+    """
     out = [HEADER, "# Plant spec reference\n\n",
            "One YAML file; see `examples/demo-plant.yaml`. Validate with `andon spec check`.\n\n"]
     seen: set[type[BaseModel]] = set()
 
-    def walk(model: type[BaseModel]) -> None:
-        if model in seen:
-            return
-        seen.add(model)
-        model.model_rebuild()  # resolve forward references (a model defined after its user)
-        out.append(f"## {model.__name__}\n\n{_first(model.__doc__)}\n\n")
+    def table(model: type[BaseModel], nested: list[type[BaseModel]]) -> None:
         out.append("| field | type | required | default | meaning |\n|---|---|---|---|---|\n")
-        nested: list[type[BaseModel]] = []
         for name, field in model.model_fields.items():
             kind = _type_name(field.annotation, nested)
             default = "" if field.is_required() else _cell(repr(field.get_default(
@@ -109,10 +110,35 @@ def spec_reference() -> str:
             out.append(f"| `{name}` | {_cell(kind)} | {'yes' if field.is_required() else ''} "
                        f"| {default} | {_cell(field.description or '')} |\n")
         out.append("\n")
+
+    def walk(model: type[BaseModel]) -> None:
+        if model in seen:
+            return
+        seen.add(model)
+        model.model_rebuild()  # resolve forward references (a model defined after its user)
+        out.append(f"## {model.__name__}\n\n{_first(model.__doc__)}\n\n")
+        nested: list[type[BaseModel]] = []
+        table(model, nested)
         for sub in nested:
             walk(sub)
 
     walk(PlantSpec)
+    for title, intro, group in (
+        ("Sink types", ("The keys each installed sink type reads beside those of `SinkEntry` "
+                        "(`sinks[].type`)."), SINKS),
+        ("Model kinds", ("The parameters each installed model kind takes "
+                         "(`use_cases[].model_kind`, `use_cases[].model_params`)."), MODELS),
+    ):
+        plugins = installed(group, Plugin)
+        out.append(f"## {title}\n\n{intro}\n\n")
+        for name in plugins.names():
+            plugin = plugins.plugins[name]
+            out.append(f"### `{name}`\n\n{plugin.summary} Declared by "
+                       f"`{plugins.origins[name].value}`.\n\n")
+            if plugin.config is None:
+                out.append("No settings.\n\n")
+            else:
+                table(plugin.config, [])
     return "".join(out)
 
 

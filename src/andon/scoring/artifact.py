@@ -1,7 +1,11 @@
-"""Model artifacts on disk: ``<dir>/<name>/v<N>/model.skops`` + ``meta.json``.
+"""Model artifacts on disk: ``<dir>/<name>/v<N>/model.skops`` + ``meta.json``, for every kind.
 
-skops stores the scikit-learn pipeline without pickle; loading accepts only the types on an
-allowlist, and the artifact's SHA-256 must match its metadata. Anything else is refused with a
+``meta.json`` names the model kind (``kind``; ``pca-spe`` when absent, as in artifacts made
+before kinds existed); ``model.skops`` holds the state the kind's plug-in dumps
+(``andon.scoring.kinds``), written by skops without pickle. Loading checks the artifact's
+SHA-256 against its metadata first, then that every type the file names is on the allowlist
+(plain containers, numbers, strings, numpy arrays, plus what the kind declares it stores), and
+only then lets skops read it and the kind rebuild the model. Anything else is refused with a
 ``ModelError`` naming the file and the reason.
 """
 
@@ -16,17 +20,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from andon.errors import ModelError
-from andon.scoring.model import AnomalyModel
+from andon.scoring.kinds import DEFAULT_MODEL_KIND, ModelPlugin, model_kind
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from andon.scoring.model import AnomalyModel
+
 __all__ = ["ModelMeta", "latest_version_dir", "load_model", "save_model"]
 
-_TRUSTED = {
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.decomposition._pca.PCA",
+#: what any kind's state may hold: the containers and values skops writes for data
+_TRUSTED = frozenset({
     "numpy.dtype",
     "numpy.ndarray",
     "numpy.float64",
@@ -35,10 +39,10 @@ _TRUSTED = {
     "builtins.int",
     "builtins.str",
     "builtins.NoneType",
-    "builtins.dict",  # containers skops writes for the pipeline's steps and attributes
+    "builtins.dict",
     "builtins.list",
     "builtins.tuple",
-}
+})
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class ModelMeta:
     #: T² limit of the training distribution (``AnomalyModel.in_distribution``); None in
     #: artifacts made before it was recorded: their windows are never called out of distribution
     t2_limit: float | None = None
+    #: the model kind (``andon.models`` plug-in) that made it and loads it
+    kind: str = DEFAULT_MODEL_KIND
 
     @property
     def label(self) -> str:
@@ -99,38 +105,54 @@ def latest_version_dir(models_dir: Path, name: str) -> Path | None:
     return versions[-1][1] if versions else None
 
 
-def save_model(model: AnomalyModel, meta_fields: dict[str, Any], models_dir: Path) -> ModelMeta:
-    """Write a new version of a model; returns its metadata (version = previous + 1)."""
+def save_model(model: AnomalyModel, meta_fields: dict[str, Any],
+               models_dir: Path) -> ModelMeta:
+    """Write a new version of a model; returns its metadata (version = previous + 1).
+
+    The model's kind dumps its state; a state this kind could not load back (a type it does
+    not declare as trusted) is refused before anything is written.
+    """
     import skops.io as sio  # noqa: PLC0415 - heavy import, only when saving
 
     name = meta_fields["name"]
+    kind = model_kind(model.kind, str(models_dir / name))
+    blob = sio.dumps(kind.dump(model))
+    refused = _refused_types(blob, kind, str(models_dir / name))
+    if refused:
+        raise ModelError(str(models_dir / name), f"model kind {kind.name!r} stores types it does "
+                         f"not declare as trusted, so it could not be loaded: {refused}")
     latest = latest_version_dir(models_dir, name)
     version = int(latest.name[1:]) + 1 if latest is not None else 1
     target = models_dir / name / f"v{version}"
     target.mkdir(parents=True, exist_ok=False)
-    blob = sio.dumps(model.pipeline)
     (target / "model.skops").write_bytes(blob)
     meta = ModelMeta(
-        **meta_fields, version=version, features=model.features, units=model.units,
-        threshold=model.threshold, artifact_sha256=hashlib.sha256(blob).hexdigest(),
-        t2_limit=model.t2_limit,
+        **meta_fields, version=version, features=list(model.features), units=list(model.units),
+        threshold=float(model.threshold), artifact_sha256=hashlib.sha256(blob).hexdigest(),
+        # a kind that knows its training distribution's limit (PCA-SPE: Hotelling's T²)
+        t2_limit=getattr(model, "t2_limit", None), kind=kind.name,
     )
     (target / "meta.json").write_text(meta.to_json(), encoding="utf-8")
     return meta
 
 
 def load_model(version_dir: Path, top: int = 3) -> tuple[AnomalyModel, ModelMeta]:
-    """Load and check an artifact; raise ``ModelError`` with the reason if it is not usable."""
+    """Load and check an artifact of any installed kind; ``ModelError`` with the reason if not.
+
+    The kind comes from the metadata; a kind that is not installed refuses the artifact.
+    """
     meta_path, blob_path = version_dir / "meta.json", version_dir / "model.skops"
     meta = _read_meta(meta_path)
-    pipeline = _read_pipeline(blob_path, meta.artifact_sha256)
-    expected = getattr(pipeline, "n_features_in_", None)
-    if expected != len(meta.features) or len(meta.units) != len(meta.features):
-        raise ModelError(str(meta_path),
-                         f"metadata lists {len(meta.features)} features and {len(meta.units)} "
-                         f"units; the artifact expects {expected}")
-    return AnomalyModel(pipeline, meta.features, meta.units, meta.threshold, top=top,
-                        t2_limit=meta.t2_limit), meta
+    kind = model_kind(meta.kind, str(meta_path))
+    state = _read_state(blob_path, meta.artifact_sha256, kind)
+    try:
+        model = kind.load(state, meta, top)
+    except ValueError as exc:  # the kind's "state and metadata do not fit together"
+        raise ModelError(str(meta_path), str(exc)) from None
+    except Exception as exc:
+        raise ModelError(str(blob_path), f"model kind {kind.name!r} could not load it "
+                         f"({type(exc).__name__}: {exc})") from exc
+    return model, meta
 
 
 def _read_meta(meta_path: Path) -> ModelMeta:
@@ -144,8 +166,8 @@ def _read_meta(meta_path: Path) -> ModelMeta:
         raise ModelError(str(meta_path), f"metadata is not valid ({exc})") from None
 
 
-def _read_pipeline(blob_path: Path, sha256: str) -> Any:
-    """Read and check a pipeline: its hash first, then the type allowlist, then load it."""
+def _read_state(blob_path: Path, sha256: str, kind: ModelPlugin) -> Any:
+    """Read and check a stored state: its hash first, then the type allowlist, then load it."""
     import skops.io as sio  # noqa: PLC0415 - heavy import, only when loading
 
     try:
@@ -159,21 +181,29 @@ def _read_pipeline(blob_path: Path, sha256: str) -> Any:
         raise ModelError(str(blob_path),
                          f"content hash {digest[:12]} does not match metadata "
                          f"{str(sha256)[:12]} (corrupt or altered)")
-    # skops raises many kinds of exception on a corrupt zip: each becomes the reason.
-    # skops itself trusts every scikit-learn estimator and numpy function by default and only
-    # reports the rest, so the allowlist is checked against every type the schema names.
-    try:
-        untrusted = set(sio.get_untrusted_types(data=blob))
-        named = _schema_types(blob)
-    except Exception as exc:
-        raise ModelError(str(blob_path), f"cannot read skops artifact ({exc})") from exc
-    refused = (untrusted | named) - _TRUSTED
+    refused = _refused_types(blob, kind, str(blob_path))
     if refused:
-        raise ModelError(str(blob_path), f"refusing untrusted types {sorted(refused)}")
+        raise ModelError(str(blob_path), f"refusing untrusted types {refused}")
     try:
-        return sio.loads(blob, trusted=sorted(untrusted))
+        return sio.loads(blob, trusted=sorted(sio.get_untrusted_types(data=blob)))
     except Exception as exc:
         raise ModelError(str(blob_path), f"cannot read skops artifact ({exc})") from exc
+
+
+def _refused_types(blob: bytes, kind: ModelPlugin, where: str) -> list[str]:
+    """Types a skops file names that neither plain data nor ``kind`` trusts, sorted.
+
+    skops itself trusts every scikit-learn estimator and numpy function by default and only
+    reports the rest, so the allowlist is checked against every type the schema names too.
+    skops raises many kinds of exception on a corrupt zip: each becomes the reason.
+    """
+    import skops.io as sio  # noqa: PLC0415 - heavy import, only when loading or saving
+
+    try:
+        named = set(sio.get_untrusted_types(data=blob)) | _schema_types(blob)
+    except Exception as exc:
+        raise ModelError(where, f"cannot read skops artifact ({exc})") from exc
+    return sorted(named - _TRUSTED - kind.trusted)
 
 
 def _schema_types(blob: bytes) -> set[str]:

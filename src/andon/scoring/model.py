@@ -1,143 +1,68 @@
-"""Reference anomaly model: standardised features, PCA, and the squared prediction error.
+"""What a model is to the edge: ``AnomalyModel``, and the ``Score`` it gives a window.
 
-Healthy operation moves the features along a few correlated directions (load drives flow,
-current, pressure and temperature together); PCA learns them. Degradation such as bearing wear
-raises vibration and temperature *without* the matching change in load, off those directions,
-so the squared residual (SPE, the Q statistic) grows. Each feature's share of the residual is
-the "why" of a score.
-
-**Confidence** of a detection is ``score / threshold``: how many times its alarm limit the SPE
-is (1.0 right at the limit). **Training distribution**: Hotelling's T² of a window's scores
-in the PCA subspace measures how far along the *healthy* directions it lies (an operating
-point never seen in training, e.g. a load beyond the trained range); ``t2_limit`` is
-``margin`` x its 99.9 % training quantile. A window above it is out of distribution: the model
-extrapolates there, so a person should look before anyone acts on its score.
+Every model kind (the built-in PCA-SPE, ``andon.scoring.pca_spe``, or one a plug-in adds, see
+``andon.scoring.kinds``) turns a window's feature vector into a score, a threshold and the
+features that drive it, and says whether the window lies inside the data it was trained on.
+The edge, the decider and the gate only ever use this interface.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.decomposition import PCA
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from andon.scoring.contribution import Contribution
 
-__all__ = ["AnomalyModel", "Score"]
+__all__ = ["AnomalyModel", "Matrix", "Score"]
 
 Matrix = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A scored window: the SPE, the threshold and the top contributing features."""
+    """A scored window: the score, the threshold and the top contributing features."""
 
     value: float
     threshold: float
     why: tuple[Contribution, ...]
 
 
-class AnomalyModel:
-    """PCA-SPE anomaly model over a fixed, named feature vector.
+class AnomalyModel(Protocol):
+    """A trained anomaly model over a fixed, named feature vector.
 
-    >>> rng = np.random.default_rng(7)
-    >>> load = rng.uniform(0.5, 1.0, 400)
-    >>> X = np.column_stack([load * 100, load * 40 + 5, rng.normal(2.0, 0.1, 400)])
-    >>> m = AnomalyModel.fit(X, ["flow", "current", "vibration"], ["m^3/h", "A", "mm/s"])
-    >>> m.score(np.array([80.0, 37.0, 2.0])).value < m.threshold
-    True
-    >>> s = m.score(np.array([80.0, 37.0, 4.0]))
-    >>> s.value > m.threshold, s.why[0].feature
-    (True, 'vibration')
+    ``score(x).value > threshold`` is an anomalous window. **Confidence** of a detection is
+    ``score / threshold``. ``in_distribution(x)`` is False for an operating point the model
+    never saw in training (a person should look before anyone acts on its score), None when
+    the model cannot tell.
     """
 
-    def __init__(self, pipeline: Any, features: list[str], units: list[str], threshold: float,
-                 top: int = 3, *, t2_limit: float | None = None) -> None:
-        self.pipeline = pipeline
-        self.features = list(features)
-        self.units = list(units)
-        self.threshold = float(threshold)
-        self.top = top
-        #: T² above which a window is out of the training distribution (None: unknown)
-        self.t2_limit = t2_limit
+    @property
+    def kind(self) -> str:
+        """The model kind: the name of the ``andon.models`` plug-in that trains and loads it."""
+        ...
 
-    @classmethod
-    def fit(cls, X: Matrix, features: list[str], units: list[str], *,  # noqa: N803 - ML notation
-            variance: float = 0.9, quantile: float = 0.995, margin: float = 2.0,
-            top: int = 3) -> AnomalyModel:
-        """Fit on healthy rows; threshold = ``margin`` x the ``quantile`` of training SPE."""
-        if X.ndim != 2 or X.shape[1] != len(features):  # noqa: PLR2004
-            raise ValueError(f"expected {len(features)} feature columns, got shape {X.shape}")
-        min_rows = 2 * len(features)
-        if X.shape[0] < min_rows:
-            raise ValueError(f"need at least {min_rows} healthy windows, got {X.shape[0]}")
-        scaler = StandardScaler().fit(X)
-        # A feature that never moved in training (e.g. constant speed) must not make every
-        # later wiggle look infinitely anomalous: floor its scale at 1% of its level.
-        floor = np.maximum(np.abs(scaler.mean_) * 0.01, 1e-6)
-        scaler.scale_ = np.maximum(scaler.scale_, floor)
-        Z = scaler.transform(X)  # noqa: N806
-        n = max(1, min(len(features) - 1, _components_for(Z, variance)))
-        pca = PCA(n_components=n, svd_solver="full").fit(Z)
-        pipe = Pipeline([("scale", scaler), ("pca", pca)])
-        model = cls(pipe, features, units, threshold=1.0, top=top)
-        train = model.spe(X)
-        model.threshold = float(np.quantile(train, quantile) * margin)
-        model.t2_limit = float(np.quantile(model.t2(X), 0.999) * margin)
-        return model
+    @property
+    def features(self) -> list[str]:
+        """Feature names, in the order of the vector ``score`` takes."""
+        ...
 
-    def t2(self, X: Matrix) -> Matrix:  # noqa: N803
-        """Hotelling's T² per row: squared scores in the PCA subspace over their variances."""
-        scaler = self.pipeline.named_steps["scale"]
-        pca = self.pipeline.named_steps["pca"]
-        t = pca.transform(scaler.transform(np.atleast_2d(X)))
-        variances = np.maximum(np.asarray(pca.explained_variance_, dtype=np.float64), 1e-12)
-        return np.asarray((t**2 / variances).sum(axis=1), dtype=np.float64)
+    @property
+    def units(self) -> list[str]:
+        """The unit of each feature."""
+        ...
 
-    def in_distribution(self, x: Matrix) -> bool | None:
-        """Whether ``x`` lies within the training distribution (T² up to ``t2_limit``).
-
-        None when the model does not know its training distribution (an older artifact).
-        """
-        if self.t2_limit is None:
-            return None
-        return bool(self.t2(x)[0] <= self.t2_limit)
-
-    def residuals(self, X: Matrix) -> Matrix:  # noqa: N803
-        """Per-feature residuals in standardised units (rows x features)."""
-        scaler = self.pipeline.named_steps["scale"]
-        pca = self.pipeline.named_steps["pca"]
-        Z = scaler.transform(np.atleast_2d(X))  # noqa: N806
-        return np.asarray(Z - pca.inverse_transform(pca.transform(Z)), dtype=np.float64)
-
-    def spe(self, X: Matrix) -> Matrix:  # noqa: N803
-        """Squared prediction error per row."""
-        r = self.residuals(X)
-        return np.asarray((r**2).sum(axis=1), dtype=np.float64)
+    @property
+    def threshold(self) -> float:
+        """Scores above it are anomalous."""
+        ...
 
     def score(self, x: Matrix) -> Score:
         """Score one feature vector and explain it."""
-        r = self.residuals(x)[0]
-        sq = r**2
-        total = float(sq.sum())
-        scaler = self.pipeline.named_steps["scale"]
-        order = np.argsort(-sq)[: self.top]
-        why = tuple(
-            Contribution(
-                feature=self.features[i], value=float(np.atleast_2d(x)[0, i]),
-                baseline=float(scaler.mean_[i]), spread=float(scaler.scale_[i]),
-                share=float(sq[i] / total) if total > 0 else 0.0, unit=self.units[i],
-            )
-            for i in order
-        )
-        return Score(total, self.threshold, why)
+        ...
 
-
-def _components_for(Z: Matrix, variance: float) -> int:  # noqa: N803
-    full = PCA(svd_solver="full").fit(Z)
-    cumulative = np.cumsum(full.explained_variance_ratio_)
-    return int(np.searchsorted(cumulative, variance) + 1)
+    def in_distribution(self, x: Matrix) -> bool | None:
+        """Whether ``x`` lies within the training distribution (None: unknown)."""
+        ...

@@ -1,9 +1,10 @@
 """Delivery service: the spec's sinks fed from the store, and CMMS completions brought back.
 
-``build_routes`` turns the spec's ``sinks:`` section into routes (UNS, webhooks, CMMS), reading
-each secret from the environment variable the spec names (a missing one is a one-line
-``SinkError`` naming the variable, never its value). ``DeliveryService.run`` then, until
-``stop``:
+``build_routes`` turns the spec's ``sinks:`` entries into routes, each sink built by the
+plug-in of its type (``andon.sinks.plugin``: the built-in UNS, webhook and CMMS sinks, or a
+third party's), which reads its secrets from the environment variables the spec names (a
+missing one is a one-line ``SinkError`` naming the variable, never its value).
+``DeliveryService.run`` then, until ``stop``:
 
 - runs one loop per route: it follows the store's change feed of interventions (waking at
   once on a change made in this process, polling every ``poll_s`` seconds for other
@@ -26,10 +27,11 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from andon.app import Actor, Context, apply_work_order
 from andon.clock import Clock, SystemClock
@@ -38,12 +40,12 @@ from andon.errors import NotFound
 from andon.feedback import Via
 from andon.interventions.lifecycle import Priority
 from andon.interventions.wire import intervention_document
+from andon.plugins import PluginError
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
-from andon.sinks.base import SinkError
+from andon.sinks.base import Publisher, SinkError
 from andon.sinks.cmms import CmmsSink
 from andon.sinks.dispatch import Attempted, Dispatcher, Route
-from andon.sinks.uns import Publisher, UnsSink
-from andon.sinks.webhook import WebhookSink
+from andon.sinks.plugin import SinkContext, sink_plugins
 from andon.spec.model import PlantSpec
 from andon.spec.sinks import SinksConfig
 from andon.store.base import Delivery, Store
@@ -66,39 +68,33 @@ class CmmsPoller:
 def build_routes(config: SinksConfig, *, publisher: Publisher | None = None,
                  connected: Any = None, env: Mapping[str, str] | None = None,
                  clock: Clock | None = None) -> tuple[list[Route], list[CmmsPoller]]:
-    """Routes for the spec's sinks (the UNS one only with a ``publisher``) and CMMS pollers."""
-    env = os.environ if env is None else env
-    clock = clock or SystemClock()
+    """Routes for the spec's enabled sinks, each built by its type's plug-in; CMMS pollers.
+
+    A sink whose plug-in builds nothing here (the UNS sink without a ``publisher``) has no
+    route. ``SinkError`` (one line) for a sink that cannot be built: a missing secret, a type
+    no longer installed.
+    """
+    context = SinkContext("", clock=clock or SystemClock(),
+                          env=os.environ if env is None else env, publisher=publisher,
+                          connected=connected)
+    plugins = sink_plugins()
     routes: list[Route] = []
     pollers: list[CmmsPoller] = []
-
-    def route(sink: Any, cfg: Any) -> Route:
-        return Route(sink, None if cfg.use_cases is None else frozenset(cfg.use_cases),
-                     None if cfg.priorities is None
-                     else frozenset(Priority(p) for p in cfg.priorities))
-
-    if config.uns.enabled and publisher is not None:
-        routes.append(route(UnsSink(publisher, retain=config.uns.retain, connected=connected,
-                                    clock=clock), config.uns))
-    for hook in config.webhooks:
-        secret = env.get(hook.secret_env, "")
-        if not secret:
-            raise SinkError(f"sinks.webhooks {hook.id}: environment variable {hook.secret_env} "
-                            "is not set (it holds the webhook's signing secret)")
-        routes.append(route(WebhookSink(f"webhook:{hook.id}", hook.url, secret.encode(),
-                                        timeout_s=hook.timeout, max_attempts=hook.max_attempts,
-                                        clock=clock), hook))
-    for cmms in config.cmms:
-        token = None
-        if cmms.token_env is not None:
-            token = env.get(cmms.token_env, "")
-            if not token:
-                raise SinkError(f"sinks.cmms {cmms.id}: environment variable {cmms.token_env} "
-                                "is not set (it holds the CMMS API token)")
-        sink = CmmsSink(f"cmms:{cmms.id}", cmms.url, token, timeout_s=cmms.timeout,
-                        clock=clock)
-        routes.append(route(sink, cmms))
-        pollers.append(CmmsPoller(sink, cmms.poll))
+    for entry in config.enabled():
+        try:
+            plugin = plugins.get(entry.type)
+            settings = None if plugin.config is None else plugin.config.model_validate(
+                entry.settings)
+        except (PluginError, ValidationError) as exc:  # the spec was checked by another set
+            raise SinkError(f"sink {entry.name}: {one_line(str(exc))}") from None
+        sink = plugin.build(settings, replace(context, name=entry.name))
+        if sink is None:
+            continue
+        routes.append(Route(sink, None if entry.use_cases is None else frozenset(entry.use_cases),
+                            None if entry.priorities is None
+                            else frozenset(Priority(p) for p in entry.priorities)))
+        if isinstance(sink, CmmsSink):  # its work orders are read back (apply_work_order)
+            pollers.append(CmmsPoller(sink, sink.poll_s))
     return routes, pollers
 
 

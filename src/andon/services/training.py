@@ -1,4 +1,9 @@
-"""Train a use case's reference model on a healthy period of recorded samples."""
+"""Train a use case's model on a healthy period of recorded samples.
+
+The use case names its model kind (``model_kind``, default ``pca-spe``) and the kind's
+parameters (``model_params``); the kind is an ``andon.models`` plug-in (``andon.scoring.kinds``),
+so training a third-party kind is the same call.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from andon.audit import Event, EventKind
 from andon.clock import Clock, to_ms
 from andon.errors import AndonError
 from andon.features import feature_names, feature_rows, use_case_tags
-from andon.scoring import AnomalyModel, ModelMeta, save_model
+from andon.plugins import PluginError
+from andon.scoring import ModelMeta, TrainingSet, model_kinds, save_model
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 
@@ -30,6 +36,10 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
     except KeyError:
         known = ", ".join(u.id for u in spec.use_cases)
         raise TrainingError(f"unknown use case {use_case_id!r} (known: {known})") from None
+    try:
+        kind = model_kinds().get(uc.model_kind)
+    except PluginError as exc:
+        raise TrainingError(f"use case {uc.id}: {exc}") from None
     tags = use_case_tags(spec, uc)
     asset_ids = [a.id for *_, a in spec.use_case_assets(uc)]
     samples = store.samples(assets=asset_ids, start_ms=to_ms(start), end_ms=to_ms(end))
@@ -41,23 +51,19 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
     X, keys = feature_rows(samples, dict.fromkeys(asset_ids, tags),  # noqa: N806
                            window_s=uc.window, hop_s=uc.hop)
     names, units = feature_names(tags)
+    params = kind.params(uc.model_params)  # checked when the spec loaded
     try:
-        model = AnomalyModel.fit(X, names, units, top=uc.top_features)
+        fitted = kind.fit(TrainingSet(X, names, units, top=uc.top_features), params)
     except ValueError as exc:
         raise TrainingError(f"use case {uc.id}: {exc}; record a longer healthy period") from None
-    train_scores = model.spe(X)
-    meta = save_model(model, {
+    meta = save_model(fitted.model, {
         "name": uc.model, "use_case": uc.id, "asset_kind": uc.asset_kind,
         "train_start": start, "train_end": end,
         "train_assets": sorted({a for a, _ in keys}), "train_windows": len(keys),
         "data_sha256": hashlib.sha256(X.tobytes()).hexdigest(),
         "created_at": clock.now(), "code_version": andon.__version__,
-        "params": {"window_s": uc.window, "hop_s": uc.hop,
-                   "components": int(model.pipeline.named_steps["pca"].n_components_),
-                   "quantile": 0.995, "margin": 2.0, "t2_quantile": 0.999},
-        "metrics": {"train_spe_p50": float(sorted(train_scores)[len(train_scores) // 2]),
-                    "train_spe_max": float(train_scores.max()),
-                    "train_samples": float(len(samples))},
+        "params": {"window_s": uc.window, "hop_s": uc.hop, **fitted.params},
+        "metrics": {**fitted.metrics, "train_samples": float(len(samples))},
     }, models_dir)
     store.register_model(meta)
     store.add_event(Event(EventKind.MODEL_TRAINED, meta.label,

@@ -33,6 +33,7 @@ __all__ = [
     "Attempt",
     "DeliveryResult",
     "Outgoing",
+    "Publisher",
     "Sink",
     "SinkError",
     "canonical_json",
@@ -139,6 +140,15 @@ class DeliveryResult:
     def failed(cls, at: datetime, error: str, http_status: int | None = None) -> DeliveryResult:
         """A one-attempt failure."""
         return cls((Attempt(at, ok=False, http_status=http_status, error=one_line(error)),))
+
+
+class Publisher(Protocol):
+    """What a sink that publishes on MQTT needs (``andon.connectors.mqtt.MqttClient``)."""
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0,
+                retain: bool = False) -> None:
+        """Queue a message for sending."""
+        ...
 
 
 class Sink(Protocol):

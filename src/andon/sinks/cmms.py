@@ -51,6 +51,9 @@ Idempotent: the dispatcher hands the sink the work-order id it recorded before
 before creating, so a crash between "created" and "recorded" does not make a second work order.
 A work order closed in the CMMS (COMPLETE or CANCELLED) never has its status overwritten from
 Andon: the poll brings the closure back instead (``CmmsSink.poll``).
+
+Spec: ``- type: cmms`` with ``url``, ``token_env`` (optional), ``timeout`` (10 s) and ``poll``
+(60 s: how often ``andon serve`` reads the work orders back).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from andon.clock import Clock, SystemClock
 from andon.feedback.workorders import (
@@ -77,9 +81,10 @@ from andon.sinks.base import (
     document_state,
     http_session,
 )
+from andon.sinks.plugin import SinkContext, SinkPlugin, http_url, optional_env_name, seconds
 from andon.text import one_line
 
-__all__ = ["PRIORITY_TO_WORK_ORDER", "CmmsSink", "work_order_fields"]
+__all__ = ["PLUGIN", "PRIORITY_TO_WORK_ORDER", "CmmsConfig", "CmmsSink", "work_order_fields"]
 
 
 #: intervention priority -> Atlas work-order priority
@@ -122,8 +127,9 @@ class CmmsSink:
     """Create and update one work order per intervention in an Atlas-like CMMS."""
 
     def __init__(self, name: str, base_url: str, token: str | None = None, *,
-                 timeout_s: float = 10.0, clock: Clock | None = None,
+                 timeout_s: float = 10.0, poll_s: float = 60.0, clock: Clock | None = None,
                  client: httpx.AsyncClient | None = None) -> None:
+        """``poll_s``: how often the delivery service reads the work orders back."""
         self._name = name
         self.base_url = base_url.rstrip("/")
         headers = {"Accept": "application/json", "User-Agent": "andon-cmms/1"}
@@ -133,6 +139,7 @@ class CmmsSink:
         self._given = client
         self._headers = headers
         self.timeout_s = timeout_s
+        self.poll_s = poll_s
 
     def __repr__(self) -> str:
         return f"CmmsSink({self._name!r}, {self.base_url!r}, token=***)"
@@ -244,3 +251,30 @@ def _parse_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo is not None else None
+
+
+class CmmsConfig(BaseModel):
+    """A CMMS (Atlas-like work-order API): one work order per intervention."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    url: str = Field(description="base URL of the work-order API")
+    token_env: str | None = Field(default=None,
+                                  description="environment variable holding a bearer token")
+    timeout: float = Field(default=10.0, description="per request, e.g. '10s'")
+    poll: float = Field(default=60.0, description="how often work-order status is read back")
+
+    _url = field_validator("url")(http_url)
+    _env = field_validator("token_env")(optional_env_name)
+    _durations = field_validator("timeout", "poll", mode="before")(seconds)
+
+
+def _build(config: CmmsConfig, context: SinkContext) -> CmmsSink:
+    token = (None if config.token_env is None
+             else context.secret(config.token_env, "the CMMS API token"))
+    return CmmsSink(context.name, config.url, token, timeout_s=config.timeout,
+                    poll_s=config.poll, clock=context.clock)
+
+
+PLUGIN = SinkPlugin(name="cmms", summary="One work order per intervention in an Atlas-like "
+                    "CMMS; completed work orders close it.", config=CmmsConfig, build=_build)

@@ -9,28 +9,25 @@ SCADA client that subscribes later gets the asset's latest intervention at once,
 asking the API. The retained message is the *latest* document published for that asset (one
 per asset, whatever the use case); a closed intervention stays retained with its final state
 until the next one replaces it. The full list is the API's job, not the broker's.
+
+Spec: ``- type: uns`` (``retain``, default true); it needs a broker (``andon serve --broker``),
+without one it is not built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from andon.clock import Clock, SystemClock
 from andon.namespace.topics import PREFIX, intervention_topic
-from andon.sinks.base import Attempt, DeliveryResult, Outgoing, canonical_json
+from andon.sinks.base import Attempt, DeliveryResult, Outgoing, Publisher, canonical_json
+from andon.sinks.plugin import SinkContext, SinkPlugin
 
-__all__ = ["Publisher", "UnsSink", "document_topic", "feedback_filter", "feedback_result_topic",
-           "feedback_topic"]
-
-
-class Publisher(Protocol):
-    """What the UNS sink needs from an MQTT client (``andon.connectors.mqtt.MqttClient``)."""
-
-    def publish(self, topic: str, payload: bytes, *, qos: int = 0,
-                retain: bool = False) -> None:
-        """Queue a message for sending."""
-        ...
+__all__ = ["PLUGIN", "Publisher", "UnsConfig", "UnsSink", "document_topic", "feedback_filter",
+           "feedback_result_topic", "feedback_topic"]
 
 
 def document_topic(document: Mapping[str, Any]) -> str:
@@ -84,3 +81,22 @@ class UnsSink:
         except Exception as exc:  # noqa: BLE001 - any client failure is this delivery's result
             return DeliveryResult.failed(now, f"publish to {topic} failed: {exc}")
         return DeliveryResult((Attempt(now, ok=True),), external_id=topic)
+
+
+class UnsConfig(BaseModel):
+    """The UNS sink: ``andon/v1/{ent}/{site}/{area}/{line}/{asset}/_andon/intervention``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    retain: bool = Field(default=True, description="retained: late subscribers see the latest")
+
+
+def _build(config: UnsConfig, context: SinkContext) -> UnsSink | None:
+    if context.publisher is None:
+        return None  # no broker in this process: nothing to publish on
+    return UnsSink(context.publisher, name=context.name, retain=config.retain,
+                   connected=context.connected, clock=context.clock)
+
+
+PLUGIN = SinkPlugin(name="uns", summary="The asset's _andon/intervention topic on the UNS "
+                    "(retained, QoS 1).", config=UnsConfig, build=_build)

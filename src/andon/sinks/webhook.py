@@ -14,6 +14,9 @@ which another try will not change), up to ``max_attempts`` tries, waiting
 try n+1, so many Andon instances do not retry in lock step. The secret comes from the
 environment variable the spec names; it is never stored, logged or shown in ``repr``.
 
+Spec: ``- type: webhook`` with ``url``, ``secret_env`` (the variable holding the key),
+``timeout`` (10 s) and ``max_attempts`` (4).
+
 Why httpx: an async client with per-request timeouts and connection pooling, already used by
 the test suite; the stdlib's ``urllib`` is blocking (a thread per delivery) and has no
 connection reuse.
@@ -28,12 +31,14 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from andon.clock import Clock, SystemClock
 from andon.sinks.base import Attempt, DeliveryResult, Outgoing, canonical_json, http_session
+from andon.sinks.plugin import SinkContext, SinkPlugin, env_name, http_url, seconds
 from andon.text import one_line
 
-__all__ = ["Backoff", "WebhookSink", "sign", "verify_signature"]
+__all__ = ["PLUGIN", "Backoff", "WebhookConfig", "WebhookSink", "sign", "verify_signature"]
 
 Sleep = Callable[[float], Awaitable[None]]
 _SERVER_ERROR = 500
@@ -150,3 +155,28 @@ def _retryable(attempt: Attempt) -> bool:
     """Connection errors and timeouts (no status) and 5xx are worth another try; others not."""
     status = attempt.http_status
     return status is None or status >= _SERVER_ERROR
+
+
+class WebhookConfig(BaseModel):
+    """A webhook: signed JSON POSTs, retried with backoff on errors, timeouts and 5xx."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    url: str
+    secret_env: str = Field(description="environment variable holding the HMAC-SHA256 key")
+    timeout: float = Field(default=10.0, description="per request, e.g. '10s'")
+    max_attempts: int = Field(default=4, ge=1, le=10)
+
+    _url = field_validator("url")(http_url)
+    _env = field_validator("secret_env")(env_name)
+    _timeout = field_validator("timeout", mode="before")(seconds)
+
+
+def _build(config: WebhookConfig, context: SinkContext) -> WebhookSink:
+    secret = context.secret(config.secret_env, "the webhook's signing secret")
+    return WebhookSink(context.name, config.url, secret.encode(), timeout_s=config.timeout,
+                       max_attempts=config.max_attempts, clock=context.clock)
+
+
+PLUGIN = SinkPlugin(name="webhook", summary="Signed JSON POSTs (HMAC-SHA256), retried with "
+                    "backoff.", config=WebhookConfig, build=_build)

@@ -296,7 +296,7 @@ def _from_pydantic(
         msg = str(err["msg"])
         for prefix in ("Value error, ", "Assertion failed, "):
             msg = msg.removeprefix(prefix)
-        if msg.startswith("@"):  # _FieldError: a model check about one field
+        if msg.startswith("@"):  # FieldError: a model check about one field
             field, _, msg = msg[1:].partition("@ ")
             path = (*path, field)
         kind = err["type"]
@@ -312,7 +312,7 @@ def _from_pydantic(
             got = err.get("input")
             msg = ("the value is empty; expected text" if got is None
                    else f"expected text, got {got!r} (put it in quotes)")
-        elif "input" in err and kind not in {"value_error", "assertion_error"}:
+        elif "input" in err and kind not in {"value_error", "assertion_error", "unknown_field"}:
             msg = f"{msg} (got {err['input']!r})"[:300]
         msg = _one_line(msg)
         if (path, msg) in seen:

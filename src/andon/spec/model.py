@@ -12,11 +12,14 @@ import math
 import re
 import string
 from datetime import datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from andon.plugins import MODELS
+from andon.spec.fields import FieldError as _FieldError  # the loader re-attaches the field
+from andon.spec.plugins import check_settings, plugin_named
 from andon.spec.sinks import SinksConfig, sink_problems
 from andon.spec.tagmap import TagMapEntry
 from andon.units import QUANTITIES, check_unit, parse_duration_s
@@ -41,6 +44,9 @@ __all__ = [
     "UseCase",
     "cross_check",
 ]
+
+#: the model kind of a use case that names none (``andon.scoring.kinds.DEFAULT_MODEL_KIND``)
+DEFAULT_MODEL_KIND = "pca-spe"
 
 #: What a role may do through Andon's surfaces, weakest first.
 ACCESS_LEVELS = ("viewer", "operator", "engineer", "admin")
@@ -180,14 +186,6 @@ class TimePolicy(_Strict):
     )
 
     _durations = field_validator("skew_threshold", "lateness", mode="before")(_duration)
-
-
-class _FieldError(ValueError):
-    """A model-level check that belongs to one field; the loader re-attaches the field."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        super().__init__(f"@{field}@ {reason}")
 
 
 class Asset(_Strict):
@@ -397,6 +395,15 @@ class UseCase(_Strict):
         default=None, description="asset ids; default: every asset of asset_kind",
     )
     model: str = Field(pattern=_ID, description="model name in the registry / models dir")
+    model_kind: str = Field(
+        default=DEFAULT_MODEL_KIND,
+        description="the kind of model trained and loaded for it: an installed model kind "
+                    "(andon plugins), default the built-in PCA-SPE",
+    )
+    model_params: dict[str, Any] = Field(
+        default_factory=dict, description="parameters of the model kind (its plug-in checks "
+        "them), e.g. for pca-spe {variance: 0.9, quantile: 0.995, margin: 2.0}",
+    )
     action: str = Field(
         min_length=1,
         description="action template; fields: {asset}, {asset_id}, {deadline}, {line}, {site}",
@@ -435,6 +442,12 @@ class UseCase(_Strict):
     )
 
     _durations = field_validator("horizon", "window", "hop", mode="before")(_duration)
+
+    @model_validator(mode="after")
+    def _model_kind(self) -> UseCase:
+        kind = plugin_named(MODELS, self.model_kind, "model_kind")
+        check_settings(kind, self.model_params, at=("model_params",))
+        return self
 
     @field_validator("action")
     @classmethod
