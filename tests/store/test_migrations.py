@@ -16,6 +16,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, event, inspect, text
 
@@ -370,3 +371,41 @@ def test_revisions_never_use_the_live_schema() -> None:
         assert not re.search(r"^\s*(from|import) andon\.store(\.schema| import)", source,
                              re.MULTILINE), path.name
 
+
+
+def test_a_revision_may_copy_a_referenced_table_without_cascading(tmp_path: Path) -> None:
+    """SQLite: batch mode copies and drops a table; with foreign keys on, dropping
+    ``interventions`` would delete its feedback and labels (ON DELETE CASCADE)."""
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    make_0_1_database(url)
+
+    def copy_interventions(conn: Connection) -> None:
+        with Operations(MigrationContext.configure(conn)).batch_alter_table(
+                "interventions", recreate="always"):
+            pass
+
+    with open_store(url) as store:
+        with store._schema_write() as conn:  # how revisions run
+            copy_interventions(conn)
+        assert (len(store.labels()), len(store.feedback_for("rec-51c0"))) == (3, 1)
+        with store._read() as conn:  # and foreign keys are on again for everything else
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        with store._write() as conn:  # the same with foreign keys on: the hazard
+            copy_interventions(conn)
+        assert (len(store.labels()), len(store.feedback_for("rec-51c0"))) == (0, 0)
+
+
+def test_an_unversioned_database_missing_tables_gets_them_like_0_1_gave_them(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    store = SqlStore(url)
+    try:
+        with store._write() as conn:  # an early database: samples and events only
+            for name in ("samples", "events"):
+                release_0_1.METADATA.tables[name].create(conn)
+        done = store.upgrade_schema()
+        assert (done.before, done.after, done.unversioned) == (BASELINE, head(), True)
+        with store._read() as conn:
+            assert differences(conn, METADATA) == []
+    finally:
+        store.close()

@@ -140,9 +140,9 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
                QualityTables):
     """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
 
-    Build one with ``open_store`` (which also creates the schema) or ``SqlStore(url)`` followed
-    by ``create_schema()``. Safe to share between threads; call ``close`` when done (or use it
-    as a context manager).
+    Build one with ``open_store`` (which also brings the schema to the newest revision) or
+    ``SqlStore(url)`` followed by ``create_schema()``. Safe to share between threads; call
+    ``close`` when done (or use it as a context manager).
     """
 
     def __init__(self, url: str) -> None:
@@ -185,7 +185,7 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
         serialised with other processes doing the same. ``StoreError`` if the database cannot
         be reached or was written by a newer Andon.
         """
-        with self._connect_errors(), self._write() as conn:
+        with self._connect_errors(), self._schema_write() as conn:
             return migrations.upgrade(conn)
 
     def schema_status(self) -> Status:
@@ -502,6 +502,32 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _schema_write(self) -> Iterator[Connection]:
+        """``_write`` for schema changes: on SQLite with foreign keys off, checked at the end.
+
+        SQLite's own procedure for altering tables: a batch migration copies a table and drops
+        the old one, and dropping a referenced table with foreign keys on would run its
+        ``ON DELETE CASCADE``. The pragma only takes effect outside a transaction, so it is
+        set on the driver's connection before ``BEGIN IMMEDIATE`` and restored after.
+        """
+        with self._write_lock, _store_errors(), self._engine.connect() as conn:
+            driver = conn.connection.driver_connection if self._sqlite else None
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+                    if self._sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise StoreError(f"the schema change breaks a foreign key of table "
+                                             f"{broken[0]} (to {broken[2]}); nothing changed")
+            finally:
+                if driver is not None:
+                    driver.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -17,10 +17,12 @@ How to add a migration (one per schema change, in the same commit as the change)
    e.g. ``0003_work_order_priority.py``. Set ``revision = "0003"`` and ``down_revision`` to
    the previous number; the docstring's first line is the title ``andon db history`` shows.
 3. Write ``upgrade()`` and ``downgrade()`` with ``alembic.op``. Where SQLite cannot alter in
-   place (changing or dropping a column, a constraint) use ``op.batch_alter_table``; name
-   every new constraint. Never import ``andon.store.schema`` nor reuse its tables in a
-   revision: write the names and types out, as they are at that revision, so the file still
-   means the same once the live schema has moved on.
+   place (changing or dropping a column, a constraint) use ``op.batch_alter_table``: it
+   copies the table, which is safe because revisions run on SQLite with foreign keys off
+   (checked before the commit). Name every new constraint. Never import
+   ``andon.store.schema`` nor reuse its tables in a revision: write the names and types out,
+   as they are at that revision, so the file still means the same once the live schema has
+   moved on. Data steps use ``op.execute`` or a table stated in the revision itself.
 4. Run ``tests/store/test_migrations.py`` (SQLite and PostgreSQL): it fails until walking the
    revisions gives the live ``METADATA``; add a test with rows when data moves.
 """

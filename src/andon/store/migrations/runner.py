@@ -13,7 +13,9 @@
 Concurrent start-ups are serialised: on SQLite by the caller's ``BEGIN IMMEDIATE`` (one writer;
 the others wait ``busy_timeout``), on PostgreSQL by a transaction-scoped advisory lock taken
 first thing. Whoever comes second finds the work done. Every step runs in the caller's one
-transaction, and both backends roll DDL back: a failed upgrade changes nothing.
+transaction, and both backends roll DDL back: a failed upgrade changes nothing. On SQLite the
+store runs it with foreign keys off and checks them before committing (``SqlStore``), so a
+revision in batch mode may copy a table that others reference.
 
 ``alembic_version`` belongs to Alembic's own ``MetaData``, not to ``andon.store.schema``'s, so
 code that walks ``METADATA.sorted_tables`` never sees it.
@@ -117,8 +119,8 @@ def status(conn: Connection) -> Status:
 def upgrade(conn: Connection) -> Upgrade:
     """Bring the schema to the head revision (see the module docstring); what was done.
 
-    ``conn`` must be in a write transaction (on SQLite begun with ``BEGIN IMMEDIATE``); the
-    caller commits.
+    ``conn`` must be in a write transaction (on SQLite begun with ``BEGIN IMMEDIATE``, foreign
+    keys off); the caller commits.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
@@ -158,14 +160,15 @@ def _our_tables(conn: Connection) -> set[str]:
 def _adopt(conn: Connection, tables: set[str]) -> str:
     """Prepare an unversioned database for its first stamp; the revision it is at.
 
-    A 0.1 database (``recommendations``) gets what 0.1's ``create_schema`` did on every
-    start: ``create_all`` of 0.1's schema (tables added during 0.1 development) and the two
-    column fix-ups for databases older still. A 0.1 database that a 0.2 build before
+    A database with ``interventions`` and no ``recommendations`` was made by a 0.2 build
+    before migrations: its schema is revision 0002's. Any other is a 0.1 database (or older)
+    and gets what 0.1's ``create_schema`` did on every start: ``create_all`` of 0.1's schema
+    (the tables an older database lacks) and the column fix-ups 0.1 carried for databases
+    made before the registry and quality reasons. A 0.1 database that a 0.2 build before
     migrations opened also has that build's empty ``interventions`` table, which goes (one
-    with rows cannot be told apart from real data: ``StoreError``). A database with
-    ``interventions`` only was made by such a build: its schema is revision 0002's.
+    with rows cannot be told apart from real data: ``StoreError``).
     """
-    if "recommendations" not in tables:
+    if "recommendations" not in tables and "interventions" in tables:
         return _PRE_MIGRATIONS_0_2
     if "interventions" in tables:
         rows = conn.execute(select(func.count()).select_from(table("interventions")))
