@@ -53,8 +53,9 @@ _PRE_MIGRATIONS_0_2 = "0002"
 #: PostgreSQL advisory lock key of schema changes (the ASCII of "andon")
 _LOCK_KEY = 0x616E646F6E
 _HERE = Path(__file__).resolve().parent
-#: every table name Andon has ever had: a database with none of them is empty to Andon
-_OURS = frozenset(METADATA.tables) | frozenset(release_0_1.METADATA.tables)
+#: the tables a database made before migrations can have (0.1's; 0.2 development builds'
+#: ``interventions``): an unstamped database with none of them is empty to Andon
+_UNVERSIONED = frozenset(release_0_1.METADATA.tables) | {"interventions"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +69,10 @@ class Revision:
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    """Where a database stands: its revision, if stamped, and whether it has any table."""
+    """Where a database stands: its revision, if stamped; if not, whether it is empty."""
 
     revision: str | None  # None: empty, or unversioned (made before migrations: 0.1)
-    empty: bool  # none of Andon's tables
+    empty: bool  # unstamped, and none of Andon's tables
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ def _upgrade(conn: Connection) -> None:
 
 
 def _our_tables(conn: Connection) -> set[str]:
-    return set(inspect(conn).get_table_names()) & _OURS
+    return set(inspect(conn).get_table_names()) & _UNVERSIONED
 
 
 def _adopt(conn: Connection, tables: set[str]) -> str:
