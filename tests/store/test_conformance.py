@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
-from sqlalchemy import text as sql_text
 
 from andon.auth.access import User
 from andon.clock import utc
@@ -24,7 +23,6 @@ from andon.namespace.topics import TagAddress
 from andon.registry import ModelRecord, Stage
 from andon.scoring.artifact import ModelMeta
 from andon.store import Event, SqlStore, open_store
-from andon.store.schema import MODELS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -483,29 +481,6 @@ def test_model_stage_and_signature_are_stored_per_version(store: SqlStore) -> No
         store.set_model_stage("pump-bearing", 9, Stage.PRODUCTION)
     with pytest.raises(NotFound, match="fan v1"):
         store.set_model_signature("fan", 1, "k", "ana")
-
-
-def test_a_models_table_from_before_the_registry_gains_stage_columns(store_url: str) -> None:
-    """``create_schema`` adds the registry's columns to an old ``models`` table in place."""
-    old = open_store(store_url)
-    try:
-        with old._write() as conn:
-            conn.execute(sql_text("DROP TABLE models"))
-            conn.execute(sql_text(
-                "CREATE TABLE models (id INTEGER PRIMARY KEY, name VARCHAR(200) NOT NULL, "
-                "version INTEGER NOT NULL, meta TEXT NOT NULL)"))
-            conn.execute(sql_text("INSERT INTO models (id, name, version, meta) "
-                                  "VALUES (1, 'pump-bearing', 1, :meta)"),
-                         {"meta": _meta("pump-bearing", 1).to_json()})
-        old.create_schema()
-        old.create_schema()  # idempotent
-        record = old.get_model("pump-bearing", 1)
-        assert (record.stage, record.key_id, record.signer) == (Stage.CANDIDATE, None, None)
-    finally:
-        with old._write() as conn:  # leave the session's database as the schema defines it
-            MODELS.drop(conn)
-            MODELS.create(conn)
-        old.close()
 
 
 # -- users and tokens -------------------------------------------------------------------------

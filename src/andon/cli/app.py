@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from andon.cli.connect import connect_app
+from andon.cli.db import db_app
 from andon.cli.deliveries import deliveries_app
 from andon.cli.dq import dq_app
 from andon.cli.labels import labels_app
@@ -77,6 +78,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(labels_app, name="labels")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(triage_app, name="triage")
+app.add_typer(db_app, name="db")
 
 console = Console()
 err = Console(stderr=True)

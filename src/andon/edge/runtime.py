@@ -40,8 +40,9 @@ from andon.edge.uplink import Uplink
 from andon.edge.watchdog import ScoringWatchdog, WatchdogStats
 from andon.errors import ModelError, PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
-from andon.interventions import Decider, Detection, Intervention, intervention_document
+from andon.interventions import Decider, Detection, Intervention
 from andon.interventions.gate import Gate
+from andon.interventions.wire import intervention_document
 from andon.namespace import (
     edge_intervention_topic,
     encode_sample,

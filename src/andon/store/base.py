@@ -61,7 +61,7 @@ class Store(GateStore, Protocol):
 
     # -- lifecycle ------------------------------------------------------------------------
     def create_schema(self) -> None:
-        """Create tables if missing (idempotent)."""
+        """Create or migrate the schema to the newest revision (idempotent)."""
         ...
 
     def close(self) -> None:

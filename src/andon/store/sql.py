@@ -1,7 +1,8 @@
 """``SqlStore``: the ``Store`` over SQLAlchemy Core, on SQLite or PostgreSQL.
 
 ``open_store("sqlite:///var/andon.db")`` or ``open_store("postgresql://user@host/db")`` gives a
-ready store (schema created). Nothing outside this package sees SQL, a driver or a row.
+ready store: its schema created, or migrated to the newest revision (``andon.store.migrations``).
+Nothing outside this package sees SQL, a driver or a row.
 
 SQLite runs in WAL mode (readers never block the writer, nor the writer the readers) with
 ``synchronous=NORMAL``, a 10 s ``busy_timeout`` and foreign keys on. SQLite allows one writer
@@ -39,7 +40,6 @@ from sqlalchemy import (
     event,
     false,
     func,
-    inspect,
     or_,
     select,
     update,
@@ -47,7 +47,13 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, StatementError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
 
 from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
@@ -58,10 +64,11 @@ from andon.namespace.topics import TagAddress
 from andon.registry.record import ModelRecord
 from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
+from andon.store import migrations
 from andon.store.base import Event, SpecVersion
+from andon.store.migrations import Status, Upgrade
 from andon.store.schema import (
     EVENTS,
-    METADATA,
     MODELS,
     QUARANTINE,
     SAMPLES,
@@ -133,9 +140,9 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
                QualityTables):
     """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
 
-    Build one with ``open_store`` (which also creates the schema) or ``SqlStore(url)`` followed
-    by ``create_schema()``. Safe to share between threads; call ``close`` when done (or use it
-    as a context manager).
+    Build one with ``open_store`` (which also brings the schema to the newest revision) or
+    ``SqlStore(url)`` followed by ``create_schema()``. Safe to share between threads; call
+    ``close`` when done (or use it as a context manager).
     """
 
     def __init__(self, url: str) -> None:
@@ -167,11 +174,24 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
 
     # -- lifecycle ------------------------------------------------------------------------
     def create_schema(self) -> None:
-        """Create tables and indexes if missing (idempotent)."""
-        with self._write() as conn:
-            METADATA.create_all(conn, checkfirst=True)
-            _add_missing_model_columns(conn)
-            _add_missing_sample_columns(conn)
+        """Bring the schema to the newest revision (idempotent; see ``upgrade_schema``)."""
+        self.upgrade_schema()
+
+    def upgrade_schema(self) -> Upgrade:
+        """Create or migrate the schema to the newest revision; from which revision to which.
+
+        An empty database gets the current schema at once, an unversioned (0.1) one is adopted
+        and migrated, a stamped one migrated (``andon.store.migrations``). One transaction,
+        serialised with other processes doing the same. ``StoreError`` if the database cannot
+        be reached or was written by a newer Andon.
+        """
+        with self._connect_errors(), self._schema_write() as conn:
+            return migrations.upgrade(conn)
+
+    def schema_status(self) -> Status:
+        """The database's schema revision (None: empty or unversioned), changing nothing."""
+        with self._connect_errors(), self._read() as conn:
+            return migrations.status(conn)
 
     def close(self) -> None:
         """Release all pooled connections (the store may be used again; it reconnects)."""
@@ -484,10 +504,48 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
                 yield conn
 
     @contextmanager
+    def _schema_write(self) -> Iterator[Connection]:
+        """``_write`` for schema changes: on SQLite with foreign keys off, checked at the end.
+
+        SQLite's own procedure for altering tables: a batch migration copies a table and drops
+        the old one, and dropping a referenced table with foreign keys on would run its
+        ``ON DELETE CASCADE``. The pragma only takes effect outside a transaction, so it is
+        set on the driver's connection before ``BEGIN IMMEDIATE`` and restored after.
+        """
+        with self._write_lock, _store_errors(), self._engine.connect() as conn:
+            driver = conn.connection.driver_connection if self._sqlite else None
+            if driver is not None:
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
+                    if self._sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                        if broken is not None:
+                            raise StoreError(f"the schema change breaks a foreign key of table "
+                                             f"{broken[0]} (to {broken[2]}); nothing changed")
+            finally:
+                if driver is not None:
+                    driver.execute("PRAGMA foreign_keys=ON")
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
         """Yield a connection for reading (one consistent snapshot, rolled back at the end)."""
         with _store_errors(), self._engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _connect_errors(self) -> Iterator[None]:
+        """A database that cannot be opened or reached: one ``StoreError`` line, no password."""
+        try:
+            yield
+        except (OperationalError, InterfaceError) as exc:
+            lines = str(exc.orig).strip().splitlines()
+            reason = lines[0] if lines else type(exc.orig).__name__
+            url = self._engine.url
+            where = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+            raise StoreError(f"cannot open the store {where}: {reason}") from None
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """Build the dialect's INSERT, which knows ``ON CONFLICT``."""
@@ -495,7 +553,10 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
 
 
 def open_store(url: str) -> SqlStore:
-    """Open a ready store (schema created) for ``sqlite:///path`` or ``postgresql://...``."""
+    """Open a ready store (schema at the newest revision): ``sqlite:///path``, ``postgresql://``.
+
+    ``StoreError`` if the database cannot be reached, or was written by a newer Andon.
+    """
     store = SqlStore(url)
     try:
         store.create_schema()
@@ -518,7 +579,10 @@ def _engine_url(url: str) -> URL:
         database = parsed.database or ""
         if database in {"", ":memory:"} or "mode=memory" in str(parsed.query):
             raise StoreError(f"in-memory SQLite is not supported; {_URL_HELP}")
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of {database}: {exc.strerror}") from None
         return parsed
     if backend in {"postgresql", "postgres"} and driver in {
         "postgres", "postgresql", "postgresql+psycopg",
@@ -611,28 +675,6 @@ def _quarantined_from_row(row: Row[Any]) -> Quarantined:
 
 def _model_from_row(row: Row[Any, Any, Any, Any]) -> ModelRecord:
     return ModelRecord(ModelMeta.from_json(row.meta), Stage(row.stage), row.key_id, row.signer)
-
-
-#: columns added to ``models`` by the model registry: name -> DDL type (all nullable or defaulted)
-_MODEL_COLUMNS = {
-    "stage": "VARCHAR(16) NOT NULL DEFAULT 'candidate'",
-    "key_id": "VARCHAR(64)",
-    "signer": "VARCHAR(200)",
-}
-
-
-def _add_missing_sample_columns(conn: Connection) -> None:
-    """Add the quality reason column to a ``samples`` table created before it (idempotent)."""
-    if "reason" not in {col["name"] for col in inspect(conn).get_columns("samples")}:
-        conn.execute(sql_text("ALTER TABLE samples ADD COLUMN reason VARCHAR(32)"))
-
-
-def _add_missing_model_columns(conn: Connection) -> None:
-    """Bring a ``models`` table created before the registry up to date (idempotent)."""
-    present = {col["name"] for col in inspect(conn).get_columns("models")}
-    for name, ddl in _MODEL_COLUMNS.items():
-        if name not in present:
-            conn.execute(sql_text(f"ALTER TABLE models ADD COLUMN {name} {ddl}"))
 
 
 def _user_from_row(row: Row[Any]) -> User:
