@@ -54,7 +54,7 @@ def _why() -> tuple[Contribution, ...]:
     )
 
 
-def _rec(intervention_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearing",
+def _iv(intervention_id: str, *, created_at: datetime = T0, use_case: str = "pump-bearing",
          asset: str = "p-101", status: InterventionState = InterventionState.NEW) -> Intervention:
     return Intervention(
         id=intervention_id, use_case=use_case, enterprise="acme", site="ghent", area="utilities",
@@ -257,7 +257,7 @@ def test_separate_store_instances_writing_at_once_lose_nothing(store: SqlStore,
 
 # -- interventions --------------------------------------------------------------------------
 def test_intervention_upsert_get_and_not_found(store: SqlStore) -> None:
-    iv = _rec("rec-1")
+    iv = _iv("rec-1")
     store.save_intervention(iv)
     assert store.get_intervention("rec-1") == iv
     assert store.get_intervention("rec-1").why == _why()
@@ -274,11 +274,11 @@ def test_intervention_upsert_get_and_not_found(store: SqlStore) -> None:
 
 def test_list_open_only_newest_first(store: SqlStore) -> None:
     ivs = [
-        _rec("a", created_at=T0, status=InterventionState.NEW),
-        _rec("b", created_at=T0 + timedelta(hours=3), status=InterventionState.DONE),
-        _rec("c", created_at=T0 + timedelta(hours=1), status=InterventionState.DEFERRED),
-        _rec("d", created_at=T0 + timedelta(hours=4), status=InterventionState.DISMISSED),
-        _rec("e", created_at=T0 + timedelta(hours=2), status=InterventionState.NEW),
+        _iv("a", created_at=T0, status=InterventionState.NEW),
+        _iv("b", created_at=T0 + timedelta(hours=3), status=InterventionState.DONE),
+        _iv("c", created_at=T0 + timedelta(hours=1), status=InterventionState.DEFERRED),
+        _iv("d", created_at=T0 + timedelta(hours=4), status=InterventionState.DISMISSED),
+        _iv("e", created_at=T0 + timedelta(hours=2), status=InterventionState.NEW),
     ]
     for iv in ivs:
         store.save_intervention(iv)
@@ -292,18 +292,18 @@ def test_list_open_only_newest_first(store: SqlStore) -> None:
 def test_open_intervention_is_newest_open_or_deferred_of_use_case_and_asset(
         store: SqlStore) -> None:
     assert store.open_intervention_for("pump-bearing", "p-101") is None
-    store.save_intervention(_rec("old", created_at=T0, status=InterventionState.DEFERRED))
-    store.save_intervention(_rec("closed", created_at=T0 + timedelta(hours=5),
+    store.save_intervention(_iv("old", created_at=T0, status=InterventionState.DEFERRED))
+    store.save_intervention(_iv("closed", created_at=T0 + timedelta(hours=5),
                                    status=InterventionState.DONE))
-    store.save_intervention(_rec("other-asset", created_at=T0 + timedelta(hours=6),
+    store.save_intervention(_iv("other-asset", created_at=T0 + timedelta(hours=6),
                                    asset="p-102"))
-    store.save_intervention(_rec("other-case", created_at=T0 + timedelta(hours=7),
+    store.save_intervention(_iv("other-case", created_at=T0 + timedelta(hours=7),
                                    use_case="pump-seal"))
     found = store.open_intervention_for("pump-bearing", "p-101")
     assert found is not None
     assert found.id == "old"
 
-    store.save_intervention(_rec("new", created_at=T0 + timedelta(hours=1)))
+    store.save_intervention(_iv("new", created_at=T0 + timedelta(hours=1)))
     found = store.open_intervention_for("pump-bearing", "p-101")
     assert found is not None
     assert found.id == "new"
@@ -312,7 +312,7 @@ def test_open_intervention_is_newest_open_or_deferred_of_use_case_and_asset(
 
 # -- feedback ---------------------------------------------------------------------------------
 def test_acted_feedback_closes_the_intervention(store: SqlStore) -> None:
-    store.save_intervention(_rec("r"))
+    store.save_intervention(_iv("r"))
     at = T0 + timedelta(hours=1)
     updated = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=at, reason="bearing swapped"))
     assert updated.state is InterventionState.DONE
@@ -326,7 +326,7 @@ def test_acted_feedback_closes_the_intervention(store: SqlStore) -> None:
 
 
 def test_deferred_feedback_keeps_the_intervention_open(store: SqlStore) -> None:
-    store.save_intervention(_rec("r"))
+    store.save_intervention(_iv("r"))
     updated = store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
     assert updated.state is InterventionState.DEFERRED
     assert [r.id for r in store.list_interventions()] == ["r"]
@@ -338,7 +338,7 @@ def test_deferred_feedback_keeps_the_intervention_open(store: SqlStore) -> None:
 
 
 def test_dismissal_needs_a_reason_and_stores_nothing_without_one(store: SqlStore) -> None:
-    iv = _rec("r")
+    iv = _iv("r")
     store.save_intervention(iv)
     with pytest.raises(FeedbackError, match="reason"):
         store.record_feedback(_fb("r", FeedbackKind.DISMISSED, at=T0, reason="  "))
@@ -351,7 +351,7 @@ def test_dismissal_needs_a_reason_and_stores_nothing_without_one(store: SqlStore
 
 
 def test_feedback_on_a_closed_intervention_is_refused(store: SqlStore) -> None:
-    store.save_intervention(_rec("r"))
+    store.save_intervention(_iv("r"))
     acted = store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0))
     with pytest.raises(FeedbackError, match="already done"):
         store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1)))
@@ -366,8 +366,8 @@ def test_feedback_on_an_unknown_intervention_is_not_found(store: SqlStore) -> No
 
 
 def test_feedback_for_is_oldest_first_and_per_intervention(store: SqlStore) -> None:
-    store.save_intervention(_rec("r"))
-    store.save_intervention(_rec("s"))
+    store.save_intervention(_iv("r"))
+    store.save_intervention(_iv("s"))
     store.record_feedback(_fb("r", FeedbackKind.DEFERRED, at=T0 + timedelta(hours=1), by="a"))
     store.record_feedback(_fb("s", FeedbackKind.ACTED, at=T0 + timedelta(hours=2), by="x"))
     store.record_feedback(_fb("r", FeedbackKind.ACTED, at=T0 + timedelta(hours=4), by="c"))
@@ -377,7 +377,7 @@ def test_feedback_for_is_oldest_first_and_per_intervention(store: SqlStore) -> N
 
 def test_concurrent_feedback_closes_a_intervention_once(store: SqlStore,
                                                           store_url: str) -> None:
-    store.save_intervention(_rec("r"))
+    store.save_intervention(_iv("r"))
     stores = [store, *(open_store(store_url) for _ in range(3))]
 
     def act(i: int) -> int:
@@ -399,7 +399,7 @@ def test_concurrent_feedback_closes_a_intervention_once(store: SqlStore,
 # -- time -------------------------------------------------------------------------------------
 def test_datetimes_come_back_aware_utc_and_equal(store: SqlStore) -> None:
     local = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=CEST)
-    iv = replace(_rec("r", created_at=local), updated_at=local + timedelta(microseconds=1))
+    iv = replace(_iv("r", created_at=local), updated_at=local + timedelta(microseconds=1))
     store.save_intervention(iv)
     got = store.get_intervention("r")
     for name in ("deadline", "predicted_failure", "detected_at", "created_at", "updated_at"):
@@ -431,7 +431,7 @@ def test_datetimes_come_back_aware_utc_and_equal(store: SqlStore) -> None:
 def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     naive = datetime(2026, 3, 2, 6, 0, 0)  # the point of the test
     with pytest.raises(StoreError, match="timezone-aware"):
-        store.save_intervention(_rec("r", created_at=naive))
+        store.save_intervention(_iv("r", created_at=naive))
     with pytest.raises(StoreError, match="timezone-aware"):
         store.add_event(Event("k", "s", "d", at=naive))
     with pytest.raises(StoreError, match="timezone-aware"):
@@ -620,3 +620,59 @@ def test_quarantine_mark_replayed_once(store: SqlStore) -> None:
     assert store.quarantined(replayed=False) == []
     assert len(store.quarantined(replayed=True)) == 2
     assert store.mark_replayed([], T0) == 0
+
+
+# -- the interventions change feed ------------------------------------------------------------
+def test_every_write_of_an_intervention_moves_it_to_the_end_of_the_change_feed(
+        store: SqlStore) -> None:
+    heard: list[int] = []
+    unsubscribe = store.on_intervention_change(lambda: heard.append(1))
+    a, b = _iv("rec-a", asset="p-101"), _iv("rec-b", asset="p-102")
+    store.save_intervention(a)
+    store.save_intervention(b)
+    feed = store.intervention_changes()
+    assert [iv.id for _, iv in feed] == ["rec-a", "rec-b"]
+    first, second = feed[0][0], feed[1][0]
+    assert 0 < first < second
+    assert store.intervention_changes(after=second) == []
+    # a lifecycle move (people) and an evidence update (the edge) are changes too
+    store.transition_intervention("rec-a", InterventionState.ACKNOWLEDGED, by="ana",
+                                  at=T0 + timedelta(minutes=1))
+    [(seq, moved)] = store.intervention_changes(after=second)
+    assert (moved.id, moved.state) == ("rec-a", InterventionState.ACKNOWLEDGED)
+    store.save_intervention(replace(b, detections=b.detections + 1))
+    assert [iv.id for _, iv in store.intervention_changes(after=seq)] == ["rec-b"]
+    assert [iv.id for _, iv in store.intervention_changes()] == ["rec-a", "rec-b"]  # once each
+    assert store.intervention_changes(limit=1)[0][1].id == "rec-a"
+    assert len(heard) == 4  # each committed write told the listeners once
+    unsubscribe()
+    store.save_intervention(replace(b, detections=b.detections + 2))
+    assert len(heard) == 4
+
+
+def test_a_refused_change_is_not_in_the_feed(store: SqlStore) -> None:
+    store.save_intervention(_iv("rec-a"))
+    [(seq, _)] = store.intervention_changes()
+    with pytest.raises(FeedbackError):
+        store.record_feedback(Feedback("rec-a", FeedbackKind.DISMISSED, "", "ana", T0))
+    assert store.intervention_changes(after=seq) == []
+
+
+def test_writers_racing_each_get_a_distinct_change_seq(store: SqlStore,
+                                                       store_url: str) -> None:
+    """Two store instances (two processes' worth) writing at once: no change lost or shared."""
+    other = open_store(store_url)
+    try:
+        def write(s: SqlStore, prefix: str) -> None:
+            for i in range(25):
+                s.save_intervention(_iv(f"{prefix}-{i}", asset=f"{prefix}{i}"))
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(write, (store, other), ("rec-x", "rec-y")))
+        feed = store.intervention_changes(limit=1000)
+        assert len(feed) == 50
+        seqs = [seq for seq, _ in feed]
+        assert len(set(seqs)) == 50
+        assert seqs == sorted(seqs)
+    finally:
+        other.close()
