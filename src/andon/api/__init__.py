@@ -18,10 +18,10 @@ import fastapi.routing
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from andon import __version__
-from andon.api.aliases import LegacyPaths
+from andon.api.aliases import LegacyPaths, adding_headers
 from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
 from andon.api.interventions import interventions_router
@@ -133,16 +133,4 @@ class _SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers.extend(
-                    (name.lower().encode(), value.encode())
-                    for name, value in SECURITY_HEADERS.items()
-                    if name.lower().encode() not in present
-                )
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, adding_headers(send, SECURITY_HEADERS))

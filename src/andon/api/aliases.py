@@ -9,11 +9,12 @@ successor (RFC 8594 style). The table is the documentation: ``scripts/docs`` lis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["LEGACY_PATHS", "LEGACY_QUERY", "LegacyPaths"]
+__all__ = ["LEGACY_PATHS", "LEGACY_QUERY", "LegacyPaths", "adding_headers"]
 
 #: old path prefix -> new path prefix (the rest of the path is kept)
 LEGACY_PATHS: dict[str, str] = {
@@ -64,13 +65,24 @@ class LegacyPaths:
         if query is not None:
             scope["query_string"] = query
         successor = new_path or path
+        await self.app(scope, receive, adding_headers(send, {
+            "deprecation": "true", "link": f'<{successor}>; rel="successor-version"'}))
 
-        async def send_deprecated(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"deprecation", b"true"))
-                headers.append((b"link", f'<{successor}>; rel="successor-version"'.encode()))
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, send_deprecated)
+def adding_headers(send: Send, headers: Mapping[str, str]) -> Send:
+    """``send`` with ``headers`` added to the response's start.
+
+    A header the response already sets is left as it set it.
+    """
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            present = [(k, v) for k, v in message.get("headers", [])]
+            names = {k.lower() for k, _ in present}
+            present.extend((name.lower().encode(), value.encode())
+                           for name, value in headers.items()
+                           if name.lower().encode() not in names)
+            message["headers"] = present
+        await send(message)
+
+    return send_with_headers

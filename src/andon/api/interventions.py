@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Query
 
 from andon.api.schemas import (
     InterventionOut,
-    LabelOut,
     OutcomeIn,
     OutcomeResult,
     TransitionIn,
@@ -24,6 +23,7 @@ from andon.api.schemas import (
 from andon.app import Actor, Context, move, record_outcome
 from andon.auth.access import Permission
 from andon.feedback.answers import Via
+from andon.feedback.labels import Label
 from andon.http.auth import Caller, needs
 
 __all__ = ["interventions_router"]
@@ -54,7 +54,7 @@ def interventions_router(ctx: Context) -> APIRouter:
         done = record_outcome(ctx, Actor.of(caller.user, Via.API), intervention_id,
                               body.label, body.detail)
         assert done.label is not None  # noqa: S101 - record_outcome always returns its label
-        return OutcomeResult(label=LabelOut.of(done.label),
+        return OutcomeResult(label=done.label,
                              intervention=InterventionOut.of(done.record))
 
     @router.get("/labels")
@@ -63,12 +63,11 @@ def interventions_router(ctx: Context) -> APIRouter:
         since: Annotated[datetime | None, Query(description="at or after (ISO 8601)")] = None,
         intervention: Annotated[str | None, Query(description="only this id")] = None,
         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-    ) -> list[LabelOut]:
+    ) -> list[Label]:
         """List labels (every feedback and outcome), oldest first."""
         del caller
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        return [LabelOut.of(lb) for lb in store.labels(intervention_id=intervention,
-                                                        since=since, limit=limit)]
+        return store.labels(intervention_id=intervention, since=since, limit=limit)
 
     return router

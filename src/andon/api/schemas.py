@@ -11,7 +11,7 @@ from andon.contracts.quarantine import Quarantined
 from andon.edge.heartbeat import EdgeStatus
 from andon.feedback import Feedback, FeedbackKind, Label
 from andon.interventions.lifecycle import InterventionState
-from andon.interventions.record import Contribution, OutcomeLabel
+from andon.interventions.record import OutcomeLabel
 from andon.interventions.wire import InterventionDoc as InterventionOut
 from andon.registry.record import ModelRecord
 
@@ -22,7 +22,6 @@ __all__ = [
     "FeedbackResult",
     "Health",
     "InterventionOut",
-    "LabelOut",
     "Me",
     "ModelOut",
     "OutcomeIn",
@@ -37,7 +36,6 @@ __all__ = [
     "TransitionIn",
     "TransitionOut",
     "TransitionResult",
-    "WhyOut",
 ]
 
 _MAX_TOKEN_TTL_S = 365 * 86400.0
@@ -74,24 +72,6 @@ class Me(_Out):
                    permissions=sorted(p.value for p in granted))
 
 
-class WhyOut(_Out):
-    """One feature's share in the score, against its healthy baseline."""
-
-    feature: str
-    value: float
-    baseline: float
-    spread: float
-    share: float = Field(description="fraction of the score explained by this feature (0..1)")
-    unit: str
-    text: str = Field(description="the same, as one human sentence")
-
-    @classmethod
-    def of(cls, c: Contribution) -> Self:
-        """Describe a contribution."""
-        return cls(feature=c.feature, value=c.value, baseline=c.baseline, spread=c.spread,
-                   share=c.share, unit=c.unit, text=c.describe())
-
-
 class TransitionOut(_Out):
     """One lifecycle move: from where to where, who, when and why."""
 
@@ -121,31 +101,6 @@ class OutcomeIn(BaseModel):
 
     label: OutcomeLabel
     detail: str = Field(default="", max_length=4000, description="what was found")
-
-
-class LabelOut(_Out):
-    """One label (feedback or outcome) tied to the evidence window."""
-
-    id: int | None
-    intervention_id: str
-    asset: str
-    use_case: str
-    model: str
-    model_version: str
-    window_start: datetime
-    window_end: datetime
-    kind: str = Field(description="feedback or outcome")
-    label: str = Field(description="acted / deferred / dismissed, or fault_confirmed / "
-                                   "no_fault / unsure")
-    detail: str
-    by: str
-    at: datetime
-    via: str = Field(description="web / api / mqtt / cmms")
-
-    @classmethod
-    def of(cls, label: Label) -> Self:
-        """Describe a label."""
-        return cls.model_validate(label.to_dict())
 
 
 class FeedbackIn(BaseModel):
@@ -192,7 +147,7 @@ class TransitionResult(_Out):
 class OutcomeResult(_Out):
     """The outcome label just recorded and the intervention it belongs to."""
 
-    label: LabelOut
+    label: Label
     intervention: InterventionOut
 
 

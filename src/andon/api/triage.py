@@ -15,7 +15,6 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from andon.api.schemas import WhyOut
 from andon.app.context import Actor, Context
 from andon.app.triage import label_triage as label_item
 from andon.auth.access import Permission
@@ -30,6 +29,7 @@ from andon.interventions.triage import (
     TriageStatus,
     TriageVerdict,
 )
+from andon.interventions.wire import WhyDoc
 from andon.store.base import Store
 
 __all__ = ["triage_router"]
@@ -74,7 +74,7 @@ class TriageOut(_Out):
     model: str
     model_version: str
     window_end: datetime
-    why: list[WhyOut]
+    why: list[WhyDoc]
     detections: int = Field(description="windows folded into the item while it was open")
     status: TriageStatus
     created_at: datetime
@@ -91,7 +91,7 @@ class TriageOut(_Out):
             asset=item.asset, reasons=[r.value for r in item.reasons], score=item.score,
             threshold=item.threshold, confidence=item.confidence, model=item.model,
             model_version=item.model_version, window_end=item.window_end,
-            why=[WhyOut.of(c) for c in item.why], detections=item.detections,
+            why=[WhyDoc.of(c) for c in item.why], detections=item.detections,
             status=item.status, created_at=item.created_at, updated_at=item.updated_at,
             label=None if item.label is None else TriageLabelOut.of(item.label),
             labels=None if labels is None else [TriageLabelOut.of(lb) for lb in labels],

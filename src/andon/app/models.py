@@ -9,6 +9,7 @@ from andon.auth.access import Permission
 from andon.registry import ModelRecord, Registry
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from andon.app.context import Actor, Context
@@ -31,28 +32,28 @@ def register_model(ctx: Context, actor: Actor, name: str, version: int, *, key: 
     return Change(record, tuple(events))
 
 
+def _stage_change(ctx: Context, actor: Actor,
+                  change: Callable[[Registry, str], ModelRecord]) -> Change[ModelRecord]:
+    """Run one registry stage change as ``actor`` (``manage_models``), with its events."""
+    actor.require(Permission.MANAGE_MODELS)
+    events: list[Event] = []
+    record = change(_registry(ctx, events), actor.name)
+    return Change(record, tuple(events))
+
+
 def promote_model(ctx: Context, actor: Actor, name: str, version: int,
                   reason: str) -> Change[ModelRecord]:
     """Make a signed version production (the previous one is archived); reason required."""
-    actor.require(Permission.MANAGE_MODELS)
-    events: list[Event] = []
-    record = _registry(ctx, events).promote(name, version, actor.name, reason)
-    return Change(record, tuple(events))
+    return _stage_change(ctx, actor, lambda r, by: r.promote(name, version, by, reason))
 
 
 def archive_model(ctx: Context, actor: Actor, name: str, version: int,
                   reason: str) -> Change[ModelRecord]:
     """Retire a version so that no edge loads it again; reason required."""
-    actor.require(Permission.MANAGE_MODELS)
-    events: list[Event] = []
-    record = _registry(ctx, events).archive(name, version, actor.name, reason)
-    return Change(record, tuple(events))
+    return _stage_change(ctx, actor, lambda r, by: r.archive(name, version, by, reason))
 
 
 def requalify_model(ctx: Context, actor: Actor, name: str, version: int,
                     reason: str) -> Change[ModelRecord]:
     """Bring an archived version back as a candidate (the first step of a rollback)."""
-    actor.require(Permission.MANAGE_MODELS)
-    events: list[Event] = []
-    record = _registry(ctx, events).requalify(name, version, actor.name, reason)
-    return Change(record, tuple(events))
+    return _stage_change(ctx, actor, lambda r, by: r.requalify(name, version, by, reason))
