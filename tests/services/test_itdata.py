@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 from andon.api import create_app
 from andon.cli.app import app as cli
 from andon.clock import ManualClock, utc
-from andon.errors import StoreError
+from andon.errors import ItDataError, StoreError
 from andon.services.itdata import (
-    ItDataError,
     confirmed_failures,
     import_work_orders,
     load_asset_map,

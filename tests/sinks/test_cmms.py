@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from andon.errors import SinkError
 from andon.interventions.lifecycle import InterventionState, Priority
 from andon.interventions.record import intervention_document
 from andon.services.delivery import DeliveryService, build_routes, recorder
-from andon.sinks import CmmsSink, Dispatcher, Outgoing, Route, SinkError
+from andon.sinks import CmmsSink, Dispatcher, Outgoing, Route
 from andon.sinks.cmms import STATE_TO_STATUS, STATUS_TO_STATE, WorkOrderStatus, work_order_fields
 from andon.spec.sinks import SinksConfig
 from andon.store import open_store

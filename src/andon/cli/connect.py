@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DEFAULT_SPEC, DbOpt, ModelsOpt, SpecOpt
+from andon.cli.options import (
+    DEFAULT_BROKER,
+    DEFAULT_DB,
+    DEFAULT_MODELS,
+    DEFAULT_SPEC,
+    DbOpt,
+    ModelsOpt,
+    SpecOpt,
+    option,
+)
+from andon.errors import ConnectorError
+from andon.settings import BACKFILL, BROKER, GROUPS, HOST_ID, PUBLISHING_INTERVAL, SITE
 from andon.spec import load_spec
 
 if TYPE_CHECKING:
@@ -34,24 +45,19 @@ connect_app = typer.Typer(
 
 console = Console()
 
-SiteOpt = Annotated[str, typer.Option("--site", help="Site whose tag map names the raw "
-                                      "points (spec: sites[].tag_map).")]
+SiteOpt = Annotated[str, option(SITE, required=True)]
 
 
 @connect_app.command("sparkplug")
 def sparkplug(
-    site: SiteOpt,
-    broker_url: Annotated[str, typer.Option("--broker", help="MQTT broker URL of the Sparkplug "
-                                            "infrastructure, mqtt://host:port.")]
-    = "mqtt://127.0.0.1:1883",
-    host_id: Annotated[str, typer.Option("--host-id", help="Sparkplug host application id "
-                                         "(its STATE topic is spBv1.0/STATE/HOST_ID).")]
-    = "andon",
-    group: Annotated[list[str] | None, typer.Option(
-        "--group", help="Only these Sparkplug group ids (repeatable); default: all.")] = None,
+    site: SiteOpt = SITE.default,
+    broker_url: Annotated[str, option(BROKER, usage="The broker of the Sparkplug "
+                                      "infrastructure.")] = DEFAULT_BROKER,
+    host_id: Annotated[str, option(HOST_ID)] = HOST_ID.default,
+    group: Annotated[list[str] | None, option(GROUPS)] = GROUPS.default,
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    models_dir: ModelsOpt = DEFAULT_MODELS,
 ) -> None:
     """Be a Sparkplug B 3.0 host application: births, data, deaths, rebirth requests."""
     from andon.connectors.sparkplug import SparkplugConnector  # noqa: PLC0415
@@ -72,14 +78,13 @@ def sparkplug(
 @connect_app.command("opcua")
 def opcua(
     endpoint: Annotated[str, typer.Argument(help="OPC UA endpoint, opc.tcp://host:4840/path.")],
-    site: SiteOpt,
-    publishing_interval: Annotated[float, typer.Option(
-        help="Subscription publishing interval in milliseconds.")] = 500.0,
-    backfill: Annotated[bool, typer.Option(
-        help="After a reconnect, read the gap from the server's history.")] = True,
+    site: SiteOpt = SITE.default,
+    publishing_interval: Annotated[float, option(PUBLISHING_INTERVAL)]
+    = PUBLISHING_INTERVAL.default,
+    backfill: Annotated[bool, option(BACKFILL)] = BACKFILL.default,
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    models_dir: ModelsOpt = DEFAULT_MODELS,
 ) -> None:
     """Subscribe to the site's OPC UA node ids; reconnect and back-fill from history."""
     from andon.connectors.opcua import OpcUaConnector  # noqa: PLC0415
@@ -88,7 +93,7 @@ def opcua(
     try:
         connector = OpcUaConnector(endpoint, _tag_map(plant, site),
                                    publishing_interval_ms=publishing_interval, backfill=backfill)
-    except ValueError as exc:
+    except ConnectorError as exc:
         raise typer.BadParameter(str(exc), param_hint="ENDPOINT") from None
     if not connector.nodes:
         raise typer.BadParameter(f"site {site!r} maps no OPC UA node ids (raw names like "

@@ -31,7 +31,7 @@ import structlog
 
 from andon.clock import Clock, SystemClock, monotonic
 from andon.connectors.mqtt import MqttClient
-from andon.errors import AndonError, NotFound
+from andon.errors import AndonError, NotFound, SinkError
 from andon.events import Event
 from andon.interventions.lifecycle import InterventionState, Priority
 from andon.interventions.record import (
@@ -43,7 +43,7 @@ from andon.interventions.record import (
     intervention_document,
 )
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
-from andon.sinks.base import SinkError, one_line
+from andon.sinks.base import one_line
 from andon.sinks.cmms import CmmsSink, WorkOrderChange, WorkOrderStatus
 from andon.sinks.dispatch import Attempted, Dispatcher, Route
 from andon.sinks.uns import Publisher, UnsSink

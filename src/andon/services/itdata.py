@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from andon.errors import AndonError
+from andon.errors import ItDataError
 from andon.store.base import WorkOrder, WorkType
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ImportResult",
-    "ItDataError",
     "RejectedRow",
     "confirmed_failures",
     "import_work_orders",
@@ -77,10 +76,6 @@ _TYPES = {
 _TRUE = frozenset({"true", "yes", "y", "1", "x"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 _MAX_TEXT = 4000
-
-
-class ItDataError(AndonError):
-    """An IT data file as a whole cannot be read (one line naming the file and why)."""
 
 
 class _Bad(Exception):

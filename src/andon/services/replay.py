@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from andon.clock import from_ms, to_ms
 from andon.edge import Edge
-from andon.errors import AndonError
+from andon.errors import ReplayError
 from andon.registry import production_of
 from andon.scoring import latest_version_dir
 from andon.services.itdata import confirmed_failures
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 __all__ = [
     "EventTimeClock",
     "FirstDetection",
-    "ReplayError",
     "ReplayIntervention",
     "ReplaySummary",
     "replay_export",
@@ -59,10 +58,6 @@ INTERVENTION_COLUMNS = ("id", "use_case", "asset", "detected_at", "deadline", "a
 _MAX_REJECTS_KEPT = 1000  # (where, reason) of the first rejects, for the summary
 #: distinct source times in a row beyond the plausible future that make event time jump
 _FUTURE_CONFIRM = 3
-
-
-class ReplayError(AndonError):
-    """A replay cannot start (unknown use case, no model, model refused): one line why."""
 
 
 class EventTimeClock:

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from andon.errors import AndonError
 from andon.interventions.lifecycle import InterventionState, Priority
 
 __all__ = [
@@ -33,7 +32,6 @@ __all__ = [
     "DeliveryResult",
     "Outgoing",
     "Sink",
-    "SinkError",
     "canonical_json",
     "document_dedup_key",
     "document_digest",
@@ -42,10 +40,6 @@ __all__ = [
     "http_session",
     "one_line",
 ]
-
-
-class SinkError(AndonError):
-    """A sink is misconfigured (missing secret, bad URL); ``str`` is the one-line reason."""
 
 
 def one_line(text: str, limit: int = 300) -> str:

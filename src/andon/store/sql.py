@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, StatementError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, StatementError
 
 from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
@@ -499,6 +499,11 @@ def open_store(url: str) -> SqlStore:
     store = SqlStore(url)
     try:
         store.create_schema()
+    except OperationalError as exc:  # cannot connect or open the file: one line, no traceback
+        store.close()
+        where = store._engine.url.render_as_string(hide_password=True)  # noqa: SLF001
+        reason = " ".join(str(exc.orig or exc).split())
+        raise StoreError(f"cannot open the store {where}: {reason}") from None
     except BaseException:
         store.close()
         raise
