@@ -10,6 +10,7 @@ import pytest
 
 from andon.clock import ManualClock
 from andon.interventions.record import Intervention
+from andon.settings import TABLE
 from andon.spec import PlantSpec, load_spec
 from andon.store import SqlStore, open_store
 from andon.store.schema import METADATA
@@ -33,6 +34,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands under test see the settings' defaults, whatever ANDON_* the shell exports."""
+    for setting in TABLE:
+        monkeypatch.delenv(setting.env, raising=False)
 
 
 @pytest.fixture(scope="session")

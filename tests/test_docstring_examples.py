@@ -16,10 +16,10 @@ import pytest
 
 import andon
 
-#: every module of the package, by dotted name (not generated protobuf code, and not
-#: ``andon.__main__``, which runs the CLI when imported)
+#: every module of the package, by dotted name (not generated protobuf code, and not the
+#: scripts that run when imported: ``andon.__main__`` (the CLI) and Alembic's ``env``)
 MODULES = sorted(m.name for m in pkgutil.walk_packages(andon.__path__, "andon.")
-                 if not m.name.endswith(("_pb2", ".__main__")))
+                 if not m.name.endswith(("_pb2", ".__main__", ".migrations.env")))
 
 #: modules whose docstrings must keep at least one example
 MUST_HAVE_EXAMPLES = [

@@ -26,7 +26,7 @@ from andon import plugins
 from andon.clock import ManualClock, utc
 from andon.connectors.plugin import connector_plugins
 from andon.edge import Edge
-from andon.errors import SpecErrors
+from andon.errors import ExitCode, SpecErrors
 from andon.registry import Registry, generate_keypair, verify
 from andon.scoring import load_model, model_kinds
 from andon.services.delivery import DeliveryService, build_routes
@@ -264,7 +264,7 @@ def test_a_broken_plugin_is_one_line_and_the_built_ins_keep_working(tmp_path: Pa
                      "  - {type: webhook, url: 'https://h/x', secret_env: K}\n"
                      "  - {type: cmms, url: 'http://h'}\n", encoding="utf-8")
     refused_type = andon("spec", "check", str(plant), path=site, cwd=tmp_path)
-    assert refused_type.returncode == 2
+    assert refused_type.returncode == ExitCode.BAD_INPUT
     error, = [line for line in refused_type.stderr.splitlines() if line.strip()]
     assert "plant.yaml:" in error
     assert "sinks[1].type: sink type 'cmms' is refused:" in error

@@ -28,3 +28,5 @@ def test_reference_docs_cover_every_command_route_and_spec_model() -> None:
     assert "| GET | `/login` | public |" in docs["routes.md"]
     for model in ("PlantSpec", "Site", "Line", "Asset", "Tag", "UseCase", "Downtime"):
         assert f"## {model}\n" in docs["spec.md"]
+    assert "| `db` | `--db` | `ANDON_DB` |" in docs["settings.md"]
+    assert "`NotFound` | 404 Not Found | 4 (not_found) |" in docs["errors.md"]

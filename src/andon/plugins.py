@@ -45,7 +45,7 @@ from typing import Any, Generic, TypeVar, cast
 import structlog
 from pydantic import BaseModel
 
-from andon.errors import AndonError
+from andon.errors import PluginError
 
 __all__ = [
     "CONNECTORS",
@@ -56,7 +56,6 @@ __all__ = [
     "Installed",
     "Origin",
     "Plugin",
-    "PluginError",
     "installed",
     "refresh",
 ]
@@ -71,16 +70,6 @@ GROUPS: Mapping[str, str] = {SINKS: "sink type", CONNECTORS: "connector", MODELS
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 log = structlog.get_logger("andon.plugins")
-
-
-class PluginError(AndonError):
-    """A plug-in asked for is not installed or did not load; ``str`` is the one-line reason."""
-
-    def __init__(self, group: str, name: str, reason: str) -> None:
-        self.group = group
-        self.name = name
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -44,13 +44,13 @@ def test_spec_check_accepts_the_demo_plant() -> None:
     assert "2 sites, 4 lines, 12 assets, 64 tags" in out.stdout
 
 
-def test_spec_check_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> None:
+def test_spec_check_prints_one_line_per_problem_and_exits_3(tmp_path: Path) -> None:
     text = DEMO.read_text(encoding="utf-8")
     broken = text.replace('unit: "degC"', 'unit: "bar"', 1).replace("horizon: 24h", "horizon: soon")
     path = tmp_path / "plant.yaml"
     path.write_text(broken, encoding="utf-8")
     out = andon("spec", "check", str(path))
-    assert out.returncode == 2
+    assert out.returncode == 3  # ExitCode.BAD_INPUT
     lines = out.stderr.strip().splitlines()
     unit_line = next(i for i, t in enumerate(broken.splitlines(), 1) if 'unit: "bar"' in t
                      and "bearing_temp" in t)
@@ -65,7 +65,7 @@ def test_spec_check_prints_one_line_per_problem_and_exits_2(tmp_path: Path) -> N
 
 def test_missing_spec_file_is_one_line() -> None:
     out = andon("spec", "check", "/nonexistent/plant.yaml")
-    assert out.returncode == 2
+    assert out.returncode == 3
     assert out.stderr.strip() == "error: /nonexistent/plant.yaml: file not found"
 
 
@@ -75,6 +75,6 @@ def test_train_without_recorded_data_says_what_to_do(tmp_path: Path) -> None:
     out = andon("train", "--use-case", "pump-bearing", "--from", "2026-01-01T00:00",
                 "--to", "2026-01-02T00:00", "--spec", str(DEMO), "--db", db,
                 "--models-dir", str(tmp_path / "models"))
-    assert out.returncode == 2
+    assert out.returncode == 5  # ExitCode.REFUSED (TrainingError)
     assert "no recorded samples for p-101, p-102, p-301, p-302" in out.stderr
     assert "run the edge with recording on first" in out.stderr

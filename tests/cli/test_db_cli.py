@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner
 
 from andon.cli.app import app
+from andon.errors import ExitCode
 from andon.store import open_store
 from andon.store.migrations import head
 from release_0_1 import make_0_1_database
@@ -71,7 +72,7 @@ def test_history_lists_the_revisions_oldest_first() -> None:
 
 def test_an_unreachable_database_is_one_line_without_the_password() -> None:
     out = andon("db", "upgrade", "--db", "postgresql://andon:hunter2@127.0.0.1:1/andon")
-    assert out.returncode == 2
+    assert out.returncode == ExitCode.UNAVAILABLE
     assert out.stdout == ""
     [line] = out.stderr.strip().splitlines()
     assert line.startswith("error: cannot open the store postgresql://andon:***@127.0.0.1:1/andon")
@@ -80,7 +81,7 @@ def test_an_unreachable_database_is_one_line_without_the_password() -> None:
 
 def test_a_bad_url_is_one_line() -> None:
     out = andon("db", "current", "--db", "mysql://localhost/andon")
-    assert out.returncode == 2
+    assert out.returncode == ExitCode.USAGE  # refused as a setting, before anything opens
     assert out.stderr.strip() == (
-        "error: unsupported store URL scheme 'mysql'; expected sqlite:///path/to/andon.db or "
-        "postgresql://user@host:port/database")
+        "error: --db mysql://localhost/andon: expected sqlite:///path/to/andon.db or "
+        "postgresql://user@host:5432/db (setting db, env ANDON_DB)")

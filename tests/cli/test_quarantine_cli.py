@@ -69,7 +69,8 @@ def test_list_show_and_replay_after_a_spec_fix(demo_spec: PlantSpec, tmp_path: P
     assert TOPIC in shown.output
     assert "11 bytes" in shown.output
     missing = run("quarantine", "show", "9999", "--db", db)
-    assert isinstance(missing.exception, NotFound)
+    assert missing.exit_code == NotFound.exit_code
+    assert missing.stderr == "error: quarantined message 9999 not found\n"
 
     unchanged = run("quarantine", "replay", "--db", db, "--spec", str(DEMO))
     assert unchanged.exit_code == 0, unchanged.output

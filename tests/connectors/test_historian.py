@@ -16,7 +16,8 @@ import pytest
 
 from andon.clock import to_ms, utc
 from andon.connectors.base import CollectingSink, Connector
-from andon.connectors.historian import HistorianError, HistorianExport
+from andon.connectors.historian import HistorianExport
+from andon.errors import HistorianError
 from andon.namespace.sample import Quality
 from andon.namespace.tagmap import TagBinding, TagMap
 from andon.namespace.topics import TagAddress

@@ -18,6 +18,7 @@ from asyncua import ua
 from andon.clock import to_ms
 from andon.connectors.base import CollectingSink
 from andon.connectors.opcua import OpcUaConnector
+from andon.errors import ConnectorError
 from andon.namespace.sample import Quality
 from andon.namespace.tagmap import TagBinding, TagMap
 from andon.namespace.topics import TagAddress
@@ -163,5 +164,5 @@ def test_a_map_entry_that_is_not_a_node_id_is_left_to_other_connectors() -> None
     tagmap = TagMap.of([TagBinding("ns=2;i=5", TEMP, "degC"),
                         TagBinding("PLC2.DB10.W4", FLOW, "m3/h")])
     assert OpcUaConnector("opc.tcp://127.0.0.1:4840", tagmap).nodes == ["ns=2;i=5"]
-    with pytest.raises(ValueError, match=r"opc\.tcp://host"):
+    with pytest.raises(ConnectorError, match=r"opc\.tcp://host"):
         OpcUaConnector("http://x", tagmap)

@@ -18,9 +18,8 @@ from andon.api import create_app
 from andon.app import Actor, Context, PlantRef, import_work_orders
 from andon.cli.app import app as cli
 from andon.clock import ManualClock, utc
-from andon.errors import StoreError
+from andon.errors import ItDataError, StoreError
 from andon.feedback.workorders import (
-    ItDataError,
     WorkOrder,
     WorkType,
     confirmed_failures,

@@ -67,6 +67,7 @@ def test_label_is_refused_without_review_access_or_known_item(tmp_path: Path) ->
     bad = run("triage", "label", str(item_id), "maybe", "--by", "dana", "--db", db)
     assert bad.exit_code == 2
     missing = run("triage", "label", "999", "normal", "--by", "dana", "--db", db)
-    assert isinstance(missing.exception, NotFound)
+    assert missing.exit_code == NotFound.exit_code
+    assert missing.stderr == "error: triage item 999 not found\n"
     with open_store(db) as store:
         assert store.triage_labels(item_id) == []

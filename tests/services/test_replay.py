@@ -19,12 +19,13 @@ import pytest
 
 from andon.app import Actor, Context, PlantRef, import_work_orders
 from andon.clock import ManualClock, to_ms, utc
-from andon.connectors.historian import HistorianError, HistorianExport
+from andon.connectors.historian import HistorianExport
 from andon.edge import Edge
+from andon.errors import HistorianError, ReplayError
 from andon.namespace import encode_sample
 from andon.namespace.sample import Sample
 from andon.services.history import backfill
-from andon.services.replay import ReplayError, replay_export
+from andon.services.replay import replay_export
 from andon.services.simulate import topic_of
 from andon.services.training import train_use_case
 from andon.simulator import Fault, PlantSimulator, Scenario

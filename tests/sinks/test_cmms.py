@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from andon.errors import SinkError
 from andon.feedback.workorders import STATE_TO_STATUS, STATUS_TO_STATE, WorkOrderStatus
 from andon.interventions.lifecycle import InterventionState, Priority
 from andon.interventions.wire import intervention_document
 from andon.services.delivery import DeliveryService, build_routes, recorder
-from andon.sinks import CmmsSink, Dispatcher, Outgoing, Route, SinkError
+from andon.sinks import CmmsSink, Dispatcher, Outgoing, Route
 from andon.sinks.cmms import work_order_fields
 from andon.spec.sinks import SinksConfig
 from andon.store import open_store

@@ -225,7 +225,7 @@ def test_andon_spec_check_reports_a_bad_map_in_one_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
         env={"COLUMNS": "200", "NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
     )
-    assert out.returncode == 2
+    assert out.returncode == 3  # ExitCode.BAD_INPUT
     line = line_of(text, 'raw: "Pump_01_Temp_F"')
     assert out.stderr.strip().splitlines() == [
         (f"error: plant.yaml:{line} sites[1].tag_map[4].unit: Pump_01_Temp_F: unit 'psi' cannot "

@@ -33,6 +33,7 @@ from andon.app.context import Context, PlantRef
 from andon.auth.access import Permission
 from andon.clock import Clock, SystemClock
 from andon.http.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
+from andon.settings import SESSION_TTL
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 from andon.web import WebInbox
@@ -52,7 +53,8 @@ SECURITY_HEADERS: dict[str, str] = {
 
 
 def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
-               session_ttl_s: float = 12 * 3600, models_dir: Path | None = None) -> FastAPI:
+               session_ttl_s: float = SESSION_TTL.default,
+               models_dir: Path | None = None) -> FastAPI:
     """Build the Andon HTTP app (JSON API + web inbox) over ``store``, showing ``spec``.
 
     ``clock`` defaults to the wall clock; ``session_ttl_s`` is how long a browser session

@@ -48,7 +48,7 @@ class LegacyPaths:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request, through its successor path when it uses an old one."""
+        """Pass a request on, its legacy path or query rewritten to the successor's."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

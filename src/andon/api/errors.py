@@ -1,19 +1,11 @@
-"""The one place where Andon's exception tree becomes HTTP status codes.
+"""The one place where Andon's exception tree becomes HTTP responses.
 
-::
-
-    AuthError        401   caller unknown (missing, expired or revoked token)
-    Forbidden        403   caller known, permission (or CSRF token) missing
-    NotFound         404   no such record
-    FeedbackError    422   feedback breaks a rule (dismissal without reason, closed item)
-    LifecycleError   409   an illegal intervention move (names both states and the legal ones)
-    SpecError(s)     422   plant spec rejected; one line per problem in ``problems``
-    PayloadError     422   a payload could not be decoded
-    ModelError       409   a model artifact is not usable
-    RegistryError    409   the registry refused (e.g. promoting an unsigned version)
-    StageError       409   an illegal model stage change (names both stages)
-    StoreError       409   the store refused the operation
-    AndonError       400   anything else raised on purpose
+Each error class declares its HTTP status once (``http_status`` in ``andon.errors``, drawn
+there with its exit code); ``status_for`` reads it, the most specific class winning. For
+example ``AuthError`` answers 401 (missing, expired or revoked token), ``Forbidden`` 403
+(permission or CSRF token missing), ``NotFound`` 404, ``LifecycleError`` 409 (names both
+states and the legal ones), ``SpecError(s)`` 422 (one line per problem in ``problems``),
+``AndonError`` itself 400.
 
 JSON routes (``/api/...``) answer ``{"error": "<one line>"}`` (plus ``"problems": [...]`` when
 there are several); HTML pages are rendered by the web surface's ``HtmlErrorRenderer`` (a 401
@@ -30,50 +22,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from andon.errors import (
-    AndonError,
-    AuthError,
-    FeedbackError,
-    Forbidden,
-    LifecycleError,
-    ModelError,
-    NotFound,
-    PayloadError,
-    RegistryError,
-    SpecError,
-    SpecErrors,
-    StageError,
-    StoreError,
-)
+from andon.errors import AndonError, SpecErrors
 
-__all__ = ["STATUS", "HtmlErrorRenderer", "install_error_handlers", "is_api_path", "status_for"]
-
-#: exception class -> HTTP status; the most specific class in an exception's MRO wins
-STATUS: dict[type[AndonError], int] = {
-    Forbidden: 403,
-    AuthError: 401,
-    NotFound: 404,
-    FeedbackError: 422,
-    LifecycleError: 409,
-    SpecError: 422,
-    PayloadError: 422,
-    ModelError: 409,
-    RegistryError: 409,
-    StageError: 409,
-    StoreError: 409,
-    AndonError: 400,
-}
+__all__ = ["HtmlErrorRenderer", "install_error_handlers", "is_api_path", "status_for"]
 
 #: renders an error as an HTML page: (request, status, one-line message, problems) -> response
 HtmlErrorRenderer = Callable[[Request, int, str, Sequence[str]], Response]
 
 
 def status_for(exc: AndonError) -> int:
-    """Return the HTTP status code for an Andon error."""
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400  # pragma: no cover - AndonError is in STATUS
+    """Return the HTTP status code for an Andon error: its class's ``http_status``."""
+    return type(exc).http_status
 
 
 def is_api_path(path: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -26,23 +25,53 @@ from andon.cli.connect import connect_app
 from andon.cli.db import db_app
 from andon.cli.deliveries import deliveries_app
 from andon.cli.dq import dq_app
+from andon.cli.errors import AndonGroup, error_line
 from andon.cli.labels import labels_app
 from andon.cli.options import (
-    DEFAULT_DATA,
+    DEFAULT_BROKER,
     DEFAULT_DB,
+    DEFAULT_MODELS,
     DEFAULT_SPEC,
     BrokerOpt,
     DbOpt,
     ModelsOpt,
     SpecOpt,
+    option,
 )
 from andon.cli.plugins import plugins
 from andon.cli.quarantine import quarantine_app
 from andon.cli.registry import registry_app
 from andon.cli.replay import import_app, replay
 from andon.cli.report import report_app
+from andon.cli.settings import show_settings
 from andon.cli.triage import triage_app
-from andon.errors import AndonError
+from andon.settings import (
+    BROKER,
+    BROKER_PORT,
+    CENTRAL,
+    DATA_DIR,
+    DEMO_SPEED,
+    EDGE_ID,
+    FORWARD,
+    HEARTBEAT,
+    HOST,
+    LEDGER,
+    LINES,
+    MQTT_FEEDBACK,
+    OUTBOX,
+    OUTBOX_CAPACITY,
+    PORT,
+    PULL_EVERY,
+    RECORD,
+    SCENARIO,
+    SCORING_STALL,
+    SEED,
+    SESSION_TTL,
+    SPEED,
+    TOKEN,
+    TOKEN_FILE,
+    TRUSTED_KEYS,
+)
 from andon.spec import load_spec
 
 if TYPE_CHECKING:
@@ -50,6 +79,7 @@ if TYPE_CHECKING:
 
     from andon.edge import Edge
     from andon.edge.pull import PullResult
+    from andon.spec import PlantSpec
 
 app = typer.Typer(
     name="andon",
@@ -59,6 +89,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=AndonGroup,  # AndonError / OSError -> one "error:" line and the error's exit code
 )
 spec_app = typer.Typer(help="Check and show plant spec files.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage logins and API tokens.", no_args_is_help=True)
@@ -81,21 +112,10 @@ app.add_typer(triage_app, name="triage")
 app.add_typer(db_app, name="db")
 
 console = Console()
-err = Console(stderr=True)
 
 def main() -> None:
-    """Entry point: run the CLI, turning Andon errors into one-line messages and exit code 2."""
-    try:
-        app(prog_name="andon")
-    except AndonError as exc:
-        for line in str(exc).splitlines():
-            _error(line)
-        sys.exit(2)
-
-
-def _error(message: str) -> None:
-    """Print one ``error: ...`` line on stderr."""
-    err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    """Entry point: run the CLI (``AndonGroup`` turns errors into lines and exit codes)."""
+    app(prog_name="andon")
 
 
 def _stop_event() -> asyncio.Event:
@@ -133,8 +153,7 @@ def spec_show(path: Annotated[Path, typer.Argument(help="Spec file.")]) -> None:
 # -- broker -------------------------------------------------------------------------------
 @app.command()
 def broker(
-    port: Annotated[int | None, typer.Option(help="Port; default 1883 or the next free one.")]
-    = None,
+    port: Annotated[int | None, option(BROKER_PORT)] = BROKER_PORT.default,
 ) -> None:
     """Run the embedded MQTT broker on 127.0.0.1 until Ctrl-C."""
     from andon.connectors.broker import EmbeddedBroker  # noqa: PLC0415
@@ -152,18 +171,15 @@ def broker(
 @app.command()
 def simulate(
     spec: SpecOpt = DEFAULT_SPEC,
-    broker_url: BrokerOpt = "mqtt://127.0.0.1:1883",
-    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second; 0 = as fast "
-                                         "as possible.")] = 60.0,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
+    broker_url: BrokerOpt = DEFAULT_BROKER,
+    speed: Annotated[float, option(SPEED)] = SPEED.default,
+    seed: Annotated[int, option(SEED)] = SEED.default,
     start: Annotated[str | None, typer.Option(help="Simulated start time (ISO 8601, UTC if no "
                                               "offset); default: this hour.")] = None,
-    hours: Annotated[float | None, typer.Option(help="Stop after this many simulated hours.")]
-    = None,
-    scenario: Annotated[str, typer.Option(help="Fault scenario: 'demo', 'none' or a YAML file.")]
-    = "none",
-    line: Annotated[list[str] | None, typer.Option(help="Only these line ids (repeatable).")]
-    = None,
+    hours: Annotated[float | None, typer.Option(min=0.0, help="Stop after this many simulated "
+                                                "hours.")] = None,
+    scenario: Annotated[str, option(SCENARIO)] = SCENARIO.default,
+    line: Annotated[list[str] | None, option(LINES)] = LINES.default,
     publish_from: Annotated[str | None, typer.Option(help="Simulate silently up to this time "
                                                      "(ISO 8601), then publish; for continuing "
                                                      "a backfilled history.")] = None,
@@ -177,8 +193,7 @@ def simulate(
     t0 = _parse_start(start)
     scen = (Scenario.demo() if scenario == "demo" else Scenario() if scenario == "none"
             else Scenario.from_file(Path(scenario)))
-    sim = PlantSimulator(plant, seed=seed, start=t0, scenario=scen,
-                         lines=set(line) if line else None)
+    sim = PlantSimulator(plant, seed=seed, start=t0, scenario=scen, lines=_lines(plant, line))
     until = t0 + timedelta(hours=hours) if hours is not None else None
     if publish_from is not None:
         for _ in sim.run_until(_parse_start(publish_from)):
@@ -198,6 +213,18 @@ def simulate(
     asyncio.run(run())
 
 
+def _lines(plant: PlantSpec, line: list[str] | None) -> set[str] | None:
+    """The ``--line`` ids as a set (None: every line); an id the spec lacks is refused."""
+    if not line:
+        return None
+    known = [ln.id for _site, _area, ln in plant.lines()]
+    unknown = [x for x in line if x not in known]
+    if unknown:
+        raise typer.BadParameter(f"no line {unknown[0]!r} in the spec (lines: "
+                                 f"{', '.join(known)})", param_hint="--line")
+    return set(line)
+
+
 def _parse_start(start: str | None) -> datetime:
     if start is None:
         return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -214,40 +241,21 @@ def _parse_start(start: str | None) -> datetime:
 def edge(
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
-    broker_url: BrokerOpt = "mqtt://127.0.0.1:1883",
-    line: Annotated[list[str] | None, typer.Option(help="Serve only these line ids "
-                                                   "(repeatable); default: all.")] = None,
-    record: Annotated[bool, typer.Option(help="Store every received sample.")] = True,
-    trusted_keys: Annotated[Path | None, typer.Option(
-        "--trusted-keys", help="Directory of trusted public keys (*.pub); only production "
-        "models signed by one of them are served. Default: MODELS_DIR/../keys/trusted.")]
-    = None,
-    edge_id: Annotated[str | None, typer.Option(
-        "--edge-id", help="Name of this edge on andon/v1/ENT/_andon/edge/EDGE_ID/...; "
-        "default: edge-LINES (or edge-all).")] = None,
-    outbox: Annotated[Path | None, typer.Option(
-        "--outbox", help="Store-and-forward outbox file (SQLite); default: "
-        "MODELS_DIR/../EDGE_ID-outbox.db.")] = None,
-    outbox_capacity: Annotated[int, typer.Option(
-        help="Outbox bound in items; when full the oldest non-intervention items are "
-        "dropped (counted), interventions never.")] = 10_000,
-    heartbeat: Annotated[float, typer.Option(help="Seconds between heartbeats.")] = 10.0,
-    scoring_stall: Annotated[float, typer.Option(
-        help="Score on a worker thread and restart it when one window takes longer than this "
-        "many seconds (a hung model); 0 = score inline, no watchdog.")] = 60.0,
-    central: Annotated[str | None, typer.Option(
-        "--central", help="Central Andon URL (http://host:port) to pull production models "
-        "from into MODELS_DIR (the cache; verified before use). Down at start: the cache "
-        "serves.")] = None,
-    token_file: Annotated[Path | None, typer.Option(
-        "--token-file", help="File holding the API token for --central (a viewer token).")]
-    = None,
-    pull_every_s: Annotated[float, typer.Option(
-        "--pull-every", min=1.0, help="Seconds between model pulls from --central.")] = 60.0,
-    forward: Annotated[bool, typer.Option(
-        help="Forward recorded samples and events to the central side through the outbox "
-        "(andon serve --broker ingests them).")] = False,
+    models_dir: ModelsOpt = DEFAULT_MODELS,
+    broker_url: BrokerOpt = DEFAULT_BROKER,
+    line: Annotated[list[str] | None, option(LINES)] = LINES.default,
+    record: Annotated[bool, option(RECORD)] = RECORD.default,
+    trusted_keys: Annotated[Path | None, option(TRUSTED_KEYS)] = TRUSTED_KEYS.default,
+    edge_id: Annotated[str | None, option(EDGE_ID)] = EDGE_ID.default,
+    outbox: Annotated[Path | None, option(OUTBOX)] = OUTBOX.default,
+    outbox_capacity: Annotated[int, option(OUTBOX_CAPACITY)] = OUTBOX_CAPACITY.default,
+    heartbeat: Annotated[float, option(HEARTBEAT)] = HEARTBEAT.default,
+    scoring_stall: Annotated[float, option(SCORING_STALL)] = SCORING_STALL.default,
+    central: Annotated[str | None, option(CENTRAL)] = CENTRAL.default,
+    token_file: Annotated[Path | None, option(TOKEN_FILE)] = TOKEN_FILE.default,
+    token: Annotated[str | None, option(TOKEN)] = TOKEN.default,
+    pull_every_s: Annotated[float, option(PULL_EVERY)] = PULL_EVERY.default,
+    forward: Annotated[bool, option(FORWARD)] = FORWARD.default,
 ) -> None:
     """Run the edge: subscribe to the lines, score windows, publish and store interventions.
 
@@ -261,17 +269,19 @@ def edge(
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
+    lines = _lines(plant, line)
+    api_token = _token(central, token, token_file)  # before anything starts
     store = open_store(db)
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
     runtime = Edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
-                   lines=set(line) if line else None, record=record)
+                   lines=lines, record=record)
     name = edge_id or default_edge_id(runtime)
     box = Outbox(outbox or models_dir.parent / f"{name}-outbox.db", capacity=outbox_capacity)
     digest = config_hash(spec.read_text(encoding="utf-8"), {
         "lines": sorted(line or []), "record": record, "edge_id": name,
         "heartbeat": heartbeat, "outbox_capacity": outbox_capacity,
         "scoring_stall": scoring_stall, "central": central, "forward": forward})
-    pull = _edge_pull(runtime, central, token_file, keys)
+    pull = _edge_pull(runtime, central, api_token, keys)
 
     async def run() -> None:
         stop = _stop_event()
@@ -304,19 +314,32 @@ def edge(
         store.close()
 
 
-def _edge_pull(runtime: Edge, central: str | None, token_file: Path | None,
+def _token(central: str | None, token: str | None, token_file: Path | None) -> str:
+    """The API token for ``--central``: ``--token`` (ANDON_TOKEN), else the token file's."""
+    if central is None:
+        return ""
+    if token is not None:
+        return token.strip()
+    if token_file is None:
+        raise typer.BadParameter("--central needs --token-file or ANDON_TOKEN (an API token)",
+                                 param_hint="--central")
+    try:
+        text = token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a text file"
+        raise typer.BadParameter(f"{token_file}: cannot read the token file ({reason})",
+                                 param_hint="--token-file") from None
+    if not text:
+        raise typer.BadParameter(f"{token_file}: the token file is empty",
+                                 param_hint="--token-file")
+    return text
+
+
+def _edge_pull(runtime: Edge, central: str | None, token: str,
                keys: Path) -> Callable[[], PullResult] | None:
     """The model pull of ``andon edge --central`` (None without it); prints its outcome."""
     if central is None:
         return None
-    if token_file is None:
-        _error("--central needs --token-file (a file holding an API token)")
-        raise typer.Exit(2)
-    try:
-        token = token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        _error(f"{token_file}: cannot read the token file ({exc.strerror})")
-        raise typer.Exit(2) from None
     from andon.edge.pull import pull_models  # noqa: PLC0415
 
     names = sorted({uc.model for uc in runtime.spec.use_cases})
@@ -327,7 +350,7 @@ def _edge_pull(runtime: Edge, central: str | None, token_file: Path | None,
         for label in result.pulled:
             console.print(f"pulled {label} from {central} (signature verified)", highlight=False)
         for label, reason in result.refused:
-            _error(f"refused {label}: {reason}")
+            error_line(f"refused {label}: {reason}")
         if result.offline:
             console.print(f"no model pull ({result.offline}); serving from the cache",
                           highlight=False)
@@ -339,9 +362,9 @@ def _edge_pull(runtime: Edge, central: str | None, token_file: Path | None,
 # -- status -------------------------------------------------------------------------------
 @app.command()
 def status(
-    broker_url: Annotated[str | None, typer.Option(
-        "--broker", help="Read the edges' retained state and heartbeat topics on this broker "
-        "(mqtt://host:port) instead of the store.")] = None,
+    broker_url: Annotated[str | None, option(
+        BROKER, usage="Read the edges' retained state and heartbeat topics on it instead of "
+        "the store.")] = None,
     db: DbOpt = DEFAULT_DB,
     enterprise: Annotated[str, typer.Option(help="Enterprise id; '+' = every one (broker "
                                             "only).")] = "+",
@@ -356,11 +379,7 @@ def status(
     )
 
     if broker_url is not None:
-        try:
-            edges = asyncio.run(edge_statuses_from_broker(broker_url, enterprise))
-        except (ConnectionError, TimeoutError) as exc:
-            _error(str(exc))
-            raise typer.Exit(1) from None
+        edges = asyncio.run(edge_statuses_from_broker(broker_url, enterprise))
         source = broker_url
     else:
         from andon.store import open_store  # noqa: PLC0415
@@ -403,7 +422,7 @@ def train(
     end: Annotated[str, typer.Option("--to", help="End of the healthy period (ISO 8601).")],
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    models_dir: ModelsOpt = DEFAULT_MODELS,
 ) -> None:
     """Train a use case's anomaly model on a healthy period of recorded data."""
     from andon.clock import SystemClock  # noqa: PLC0415
@@ -428,20 +447,16 @@ def train(
 def serve(
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="HTTP port.")] = 8080,
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
-    broker_url: Annotated[str | None, typer.Option(
-        "--broker", help="Also ingest what edges forward (andon edge --forward) from this "
-        "MQTT broker into the store: samples, interventions, events, heartbeats; publish "
-        "interventions on .../{asset}/_andon/intervention (the spec's sinks.uns).")] = None,
-    ledger: Annotated[Path | None, typer.Option(
-        help="The ingest's order ledger (SQLite); default: next to MODELS_DIR.")] = None,
-    mqtt_feedback: Annotated[bool, typer.Option(
-        "--mqtt-feedback", help="With --broker, also take feedback from panels on "
-        "andon/v1/ENT/_andon/feedback/+. The broker is the only check of who sends it (the "
-        "'by' person is not authenticated): turn it on only with broker ACLs that let each "
-        "panel publish on its own feedback topic alone.")] = False,
+    host: Annotated[str, option(HOST)] = HOST.default,
+    port: Annotated[int, option(PORT)] = PORT.default,
+    models_dir: ModelsOpt = DEFAULT_MODELS,
+    broker_url: Annotated[str | None, option(
+        BROKER, usage="Also ingest what edges forward (andon edge --forward) from this broker "
+        "into the store: samples, interventions, events, heartbeats; publish interventions on "
+        ".../{asset}/_andon/intervention (the spec's sinks.uns).")] = None,
+    ledger: Annotated[Path | None, option(LEDGER)] = LEDGER.default,
+    mqtt_feedback: Annotated[bool, option(MQTT_FEEDBACK)] = MQTT_FEEDBACK.default,
+    session_ttl: Annotated[float, option(SESSION_TTL)] = SESSION_TTL.default,
 ) -> None:
     """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
 
@@ -458,8 +473,8 @@ def serve(
     from andon.store import open_store  # noqa: PLC0415
 
     if mqtt_feedback and broker_url is None:
-        _error("--mqtt-feedback needs --broker (the MQTT broker the panels publish to)")
-        raise typer.Exit(2)
+        raise typer.BadParameter("--mqtt-feedback needs --broker (the MQTT broker the panels "
+                                 "publish to)", param_hint="--mqtt-feedback")
     plant = load_spec(spec)
     store = open_store(db)
     ingest = None if broker_url is None else CentralIngest(
@@ -468,7 +483,8 @@ def serve(
                   + ("" if broker_url is None else f"; ingesting edges from {broker_url}"),
                   highlight=False)
     try:
-        serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir), host,
+        serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir,
+                                               session_ttl_s=session_ttl), host,
                                     port, ingest, broker_url, enterprise=plant.enterprise.id)
         # the sinks (UNS, webhooks, CMMS) and, with --mqtt-feedback, MQTT feedback beside it
         serving = serve_with_sinks(serving, store, plant, broker_url, feedback=mqtt_feedback)
@@ -483,14 +499,15 @@ def serve(
 @app.command()
 def demo(
     spec: SpecOpt = DEFAULT_SPEC,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database, models and "
-                                           "logs (wiped at start).")] = DEFAULT_DATA,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 900.0,
-    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
-    port: Annotated[int, typer.Option(help="Inbox HTTP port (or the next free one).")] = 8080,
-    broker_url: Annotated[str | None, typer.Option("--broker", help="Use this MQTT broker "
-                                                   "instead of the embedded one.")] = None,
-    timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    data_dir: Annotated[Path, option(DATA_DIR)] = DATA_DIR.default,
+    speed: Annotated[float, option(DEMO_SPEED)] = DEMO_SPEED.default,
+    seed: Annotated[int, option(SEED)] = SEED.default,
+    port: Annotated[int, option(PORT, usage="The demo takes the next free one if it is "
+                                "taken.")] = PORT.default,
+    broker_url: Annotated[str | None, option(BROKER, usage="The demo uses it instead of its "
+                                             "embedded broker.")] = None,
+    timeout: Annotated[float | None, typer.Option(min=0.0, help="Stop after this many "
+                                                  "seconds.")] = None,
     exit_on_intervention: Annotated[bool, typer.Option(help="Stop once the first "
                                                          "intervention is raised.")] = False,
 ) -> None:
@@ -536,9 +553,6 @@ def demo(
 
     try:
         asyncio.run(run())
-    except (RuntimeError, ConnectionError) as exc:
-        _error(str(exc))
-        raise typer.Exit(1) from None
     finally:
         bar.stop()
     say("Demo stopped.")
@@ -547,6 +561,7 @@ def demo(
 # -- users --------------------------------------------------------------------------------
 app.command("replay")(replay)  # after the loop's own commands in --help
 app.command("plugins")(plugins)
+app.command("settings")(show_settings)
 
 
 @users_app.command("add")
@@ -580,7 +595,7 @@ def users_add(
 def users_token(
     username: Annotated[str, typer.Argument(help="Existing login.")],
     db: DbOpt = DEFAULT_DB,
-    days: Annotated[float, typer.Option(help="Validity in days.")] = 90.0,
+    days: Annotated[float, typer.Option(min=0.0, help="Validity in days.")] = 90.0,
 ) -> None:
     """Issue an API token for a login (printed once; only its hash is stored)."""
     from andon.app import issue_token  # noqa: PLC0415

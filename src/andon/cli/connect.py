@@ -24,8 +24,18 @@ from pydantic import ValidationError
 from rich.console import Console
 from typer.core import TyperGroup
 
-from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DEFAULT_SPEC, DbOpt, ModelsOpt, SpecOpt
-from andon.plugins import Installed, PluginError
+from andon.cli.options import (
+    DEFAULT_DB,
+    DEFAULT_MODELS,
+    DEFAULT_SPEC,
+    DbOpt,
+    ModelsOpt,
+    SpecOpt,
+    option,
+)
+from andon.errors import OptionError, PluginError
+from andon.plugins import Installed
+from andon.settings import SITE, TABLE
 from andon.spec import load_spec
 
 if TYPE_CHECKING:
@@ -38,7 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["connect_app"]
 
-SITE_HELP = "Site whose tag map names the raw points (spec: sites[].tag_map)."
+#: the settings a connector's options may be, by flag (their variables and checks apply)
+_SETTINGS = {s.cli_flag: s for s in TABLE}
 #: parameters every connector command takes besides its plug-in's options
 _COMMON = ("site", "spec", "db", "models_dir")
 
@@ -115,13 +126,10 @@ def _command(plugin: ConnectorPlugin) -> Any:
         raise typer.BadParameter(f"connector {plugin.name!r} is malformed: {what}",
                                  param_hint="KIND")
     params = [_parameter(name, fields[name], argument=True) for name in plugin.arguments]
-    if plugin.tag_map == "required":
-        params.append(inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, annotation=(
-            Annotated[str, typer.Option("--site", help=SITE_HELP)])))
-    elif plugin.tag_map == "optional":
-        params.append(inspect.Parameter("site", inspect.Parameter.KEYWORD_ONLY, default=None,
-                                        annotation=Annotated[str | None, typer.Option(
-                                            "--site", help=SITE_HELP)]))
+    if plugin.tag_map in {"required", "optional"}:  # the SITE setting ("": none given)
+        params.append(inspect.Parameter(
+            "site", inspect.Parameter.KEYWORD_ONLY, default=SITE.default,
+            annotation=Annotated[str, option(SITE, required=plugin.tag_map == "required")]))
     params += [_parameter(name, f) for name, f in fields.items() if name not in plugin.arguments]
     params += [
         inspect.Parameter("spec", inspect.Parameter.KEYWORD_ONLY, annotation=SpecOpt,
@@ -129,7 +137,7 @@ def _command(plugin: ConnectorPlugin) -> Any:
         inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, annotation=DbOpt,
                           default=DEFAULT_DB),
         inspect.Parameter("models_dir", inspect.Parameter.KEYWORD_ONLY, annotation=ModelsOpt,
-                          default=DEFAULT_DATA / "models"),
+                          default=DEFAULT_MODELS),
     ]
 
     def command(**values: Any) -> None:
@@ -143,7 +151,15 @@ def _command(plugin: ConnectorPlugin) -> Any:
 
 
 def _parameter(name: str, field: FieldInfo, *, argument: bool = False) -> inspect.Parameter:
-    """A Typer parameter for one options field: named after it, its description as help."""
+    """A Typer parameter for one options field: named after it, its description as help.
+
+    A field that is one of Andon's settings (``--broker``, ``--host-id``, ``--group``...) is
+    that setting's option: its ``ANDON_*`` variable works and its value is checked.
+    """
+    setting = None if argument else _SETTINGS.get(f"--{name.replace('_', '-')}")
+    if setting is not None:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=setting.default,
+                                 annotation=Annotated[field.annotation, option(setting)])
     info = (typer.Argument(help=field.description) if argument
             else typer.Option(help=field.description))
     default = inspect.Parameter.empty if field.is_required() else field.default
@@ -160,7 +176,7 @@ def _hint(plugin: ConnectorPlugin, option: str) -> str:
 
 def _connect(plugin: ConnectorPlugin, values: dict[str, Any]) -> None:
     """Build the plug-in's connector from the command's values and run it until stopped."""
-    from andon.connectors.plugin import ConnectorContext, OptionError  # noqa: PLC0415
+    from andon.connectors.plugin import ConnectorContext  # noqa: PLC0415
 
     plant = load_spec(values["spec"])
     try:
@@ -171,7 +187,7 @@ def _connect(plugin: ConnectorPlugin, values: dict[str, Any]) -> None:
         where = str(first["loc"][0]) if first["loc"] else ""
         raise typer.BadParameter(str(first["msg"]),
                                  param_hint=_hint(plugin, where) if where else None) from None
-    site = values.get("site")
+    site = values.get("site") or None
     context = ConnectorContext(plant, site, None if site is None else _tag_map(plant, site))
     try:
         connector = plugin.build(options, context)

@@ -26,7 +26,8 @@ def list_deliveries(
                                              "cmms:ID).")] = None,
     intervention: Annotated[str | None, typer.Option(help="Only this intervention id.")] = None,
     failed: Annotated[bool, typer.Option("--failed", help="Only failed attempts.")] = False,
-    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows, newest first.")]
+    = 50,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """List delivery attempts, newest first: sink, intervention, version, attempt, result."""

@@ -1,32 +1,117 @@
-"""Option declarations and defaults shared by every ``andon`` command group."""
+"""Option declarations shared by every ``andon`` command group, bound to ``andon.settings``.
 
+``option(setting)`` makes a Typer option whose flag, help and (through the command's
+signature, ``= setting.default``) default come from the settings table. Its callback
+resolves the value as ``andon.settings.resolve`` does (default < ``ANDON_*`` variable <
+flag) and checks it, so a bad value stops the command with a one-line ``SettingsError``
+before it starts anything.
+"""
+
+from __future__ import annotations
+
+import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from andon.settings import (
+    BOOLEAN,
+    BROKER,
+    DATA_DIR,
+    DB,
+    MISSING,
+    MODELS_DIR,
+    PATH,
+    SPEC,
+    Setting,
+    resolve,
+)
+
 __all__ = [
+    "DEFAULT_BROKER",
     "DEFAULT_DATA",
     "DEFAULT_DB",
+    "DEFAULT_MODELS",
     "DEFAULT_SPEC",
     "WHEN_HELP",
     "BrokerOpt",
     "DbOpt",
     "ModelsOpt",
     "SpecOpt",
+    "needs_value",
+    "option",
     "parse_time",
+    "setting_of",
 ]
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[3] / "examples" / "demo-plant.yaml"
-DEFAULT_DATA = Path("andon-data")
-DEFAULT_DB = f"sqlite:///{DEFAULT_DATA / 'andon.db'}"
+# the table's defaults under the names the command modules use
+DEFAULT_SPEC = SPEC.default
+DEFAULT_DATA = DATA_DIR.default
+DEFAULT_DB = DB.default
+DEFAULT_MODELS = MODELS_DIR.default
+DEFAULT_BROKER = BROKER.default
 
-SpecOpt = Annotated[Path, typer.Option("--spec", help="Plant spec YAML file.")]
-DbOpt = Annotated[str, typer.Option("--db", help="Store URL: sqlite:///file.db or "
-                                    "postgresql://user@host:5432/db.")]
-BrokerOpt = Annotated[str, typer.Option("--broker", help="MQTT broker URL, mqtt://host:port.")]
-ModelsOpt = Annotated[Path, typer.Option("--models-dir", help="Directory of model artifacts.")]
+#: option callback -> the setting it resolves (``setting_of``)
+_BOUND: dict[Any, Setting[Any]] = {}
+#: the callbacks of options a command cannot run without (``needs_value``)
+_REQUIRED: set[Any] = set()
+
+
+def option(setting: Setting[Any], *aliases: str, usage: str = "",
+           required: bool = False) -> Any:
+    """A Typer option for ``setting``: its flag (and ``aliases``), its help, its variable.
+
+    ``usage`` adds what the option does for this command; ``required``: the command cannot
+    run without a value (from the flag or the variable). A boolean gets ``--x/--no-x``.
+    """
+    flag = setting.cli_flag
+    decls = [f"{flag}/--no-{flag.removeprefix('--')}"] if setting.kind is BOOLEAN else [
+        flag, *aliases]
+    text = " ".join(part for part in (setting.help, usage, "Required." if required else "")
+                    if part)
+    return typer.Option(decls[0], *decls[1:], help=f"{text} Env: {setting.env}.",
+                        callback=_resolver(setting, required=required),
+                        show_default=not setting.secret)
+
+
+def _resolver(setting: Setting[Any], *, required: bool) -> Any:
+    """The option callback: resolve and check the value (flag > variable > default)."""
+
+    def resolved(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        if setting.kind is PATH and isinstance(value, str):
+            value = Path(value)
+        source = ctx.get_parameter_source(param.name or "")
+        given = value if source is not None and source.name == "COMMANDLINE" else MISSING
+        return resolve(setting, given=given, default=value, environ=os.environ,
+                       required=required)
+
+    _BOUND[resolved] = setting
+    if required:
+        _REQUIRED.add(resolved)
+    return resolved
+
+
+def setting_of(param: Any) -> Setting[Any] | None:
+    """The setting a command's (click) parameter is bound to, if any."""
+    return _BOUND.get(_callback(param))
+
+
+def needs_value(param: Any) -> bool:
+    """Whether a command's (click) parameter must get a value: from its flag or variable too."""
+    return bool(getattr(param, "required", False)) or _callback(param) in _REQUIRED
+
+
+def _callback(param: Any) -> Any:
+    callback = getattr(param, "callback", None)
+    return getattr(callback, "__wrapped__", callback)
+
+
+SpecOpt = Annotated[Path, option(SPEC)]
+DbOpt = Annotated[str, option(DB)]
+BrokerOpt = Annotated[str, option(BROKER)]
+ModelsOpt = Annotated[Path, option(MODELS_DIR)]
 
 WHEN_HELP = "ISO 8601 time (an offset-less time is UTC), e.g. 2026-03-02T07:00"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt
+from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
 
 if TYPE_CHECKING:
     from andon.contracts import Quarantined
@@ -101,8 +100,7 @@ def show(
 def replay(
     rule: RuleOpt = None,
     item_id: Annotated[int | None, typer.Option("--id", help="Only this item.")] = None,
-    spec: Annotated[Path, typer.Option("--spec", help="The (fixed) plant spec YAML file.")]
-    = DEFAULT_SPEC,
+    spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Run quarantined messages through the current decoder and contracts again.

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DbOpt, ModelsOpt
+from andon.cli.options import DEFAULT_DB, DEFAULT_MODELS, DbOpt, ModelsOpt, option
+from andon.settings import KEYS_DIR
 
 if TYPE_CHECKING:
     from andon.app import Actor, Change, Context
@@ -61,8 +62,7 @@ def _say(verb: str, r: ModelRecord) -> None:
 
 @registry_app.command("keygen")
 def keygen(
-    key_dir: Annotated[Path, typer.Option("--dir", help="Where to write NAME.key and "
-                                          "NAME.pub.")] = DEFAULT_DATA / "keys",
+    key_dir: Annotated[Path, option(KEYS_DIR)] = KEYS_DIR.default,
     name: Annotated[str, typer.Option(help="Key file name (without extension).")] = "plant",
     trust: Annotated[bool, typer.Option(help="Also copy NAME.pub into DIR/trusted/, the "
                                         "directory edges check signatures against.")] = False,
@@ -86,7 +86,7 @@ def register(
     name: NameArg,
     version: VersionArg,
     key: Annotated[Path, typer.Option("--key", help="Private signing key (NAME.key).")],
-    models_dir: ModelsOpt = DEFAULT_DATA / "models",
+    models_dir: ModelsOpt = DEFAULT_MODELS,
     db: DbOpt = DEFAULT_DB,
     by: ByOpt = None,
 ) -> None:

@@ -20,7 +20,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from andon.cli.options import DEFAULT_DATA, DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+from andon.cli.options import DEFAULT_DB, DEFAULT_MODELS, DEFAULT_SPEC, DbOpt, SpecOpt, option
+from andon.settings import MODELS_DIR
 
 if TYPE_CHECKING:
     from andon.namespace.tagmap import TagBinding, TagMap
@@ -88,14 +89,13 @@ def replay(
     interventions: Annotated[Path | None, typer.Option(
         "--interventions", help="Write the interventions that would have been raised "
         "here (CSV).")] = None,
-    models: Annotated[Path, typer.Option(
-        "--models", help="Directory of model artifacts.")] = DEFAULT_DATA / "models",
+    models: Annotated[Path, option(MODELS_DIR, "--models")] = DEFAULT_MODELS,
     tag_map: Annotated[list[str] | None, typer.Option(
         "--map", help="Resolve raw tag names through this site's tag map (repeatable).")]
     = None,
     timezone: TimezoneOpt = None,
     model_version: Annotated[int | None, typer.Option(
-        "--model-version", help="Replay with this version; default: the production version "
+        "--model-version", min=1, help="Replay with this version; default: the production version "
         "in the store, else the newest in --models.")] = None,
     layout: Annotated[str, typer.Option(
         help="File layout: auto, long or wide.")] = "auto",

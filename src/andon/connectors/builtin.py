@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from andon.connectors.plugin import ConnectorContext, ConnectorPlugin, OptionError
+from andon.connectors.plugin import ConnectorContext, ConnectorPlugin
+from andon.errors import OptionError
 from andon.namespace.topics import PREFIX
+from andon.settings import BACKFILL, BROKER, GROUPS, HOST_ID, PUBLISHING_INTERVAL
 
 if TYPE_CHECKING:
     from andon.connectors.base import Connector
@@ -37,7 +39,7 @@ def _tagmap(context: ConnectorContext) -> TagMap:
 class UnsOptions(_Options):
     """Options of ``andon connect uns``."""
 
-    broker: str = Field(default="mqtt://127.0.0.1:1883",
+    broker: str = Field(default=BROKER.default,
                         description="MQTT broker URL of the UNS, mqtt://host:port.")
     subscription: list[str] | None = Field(
         default=None, description="Topic filter to read (repeatable); default: every tag of "
@@ -68,12 +70,10 @@ UNS = ConnectorPlugin(
 class SparkplugOptions(_Options):
     """Options of ``andon connect sparkplug``."""
 
-    broker: str = Field(default="mqtt://127.0.0.1:1883", description="MQTT broker URL of the "
+    broker: str = Field(default=BROKER.default, description="MQTT broker URL of the "
                         "Sparkplug infrastructure, mqtt://host:port.")
-    host_id: str = Field(default="andon", description="Sparkplug host application id (its "
-                         "STATE topic is spBv1.0/STATE/HOST_ID).")
-    group: list[str] | None = Field(default=None, description="Only these Sparkplug group ids "
-                                    "(repeatable); default: all.")
+    host_id: str = Field(default=HOST_ID.default, description=HOST_ID.help)
+    group: list[str] | None = Field(default=GROUPS.default, description=GROUPS.help)
 
 
 def _sparkplug(options: SparkplugOptions, context: ConnectorContext) -> Connector:
@@ -111,10 +111,9 @@ class OpcUaOptions(_Options):
     """Options of ``andon connect opcua``."""
 
     endpoint: str = Field(description="OPC UA endpoint, opc.tcp://host:4840/path.")
-    publishing_interval: float = Field(
-        default=500.0, gt=0, description="Subscription publishing interval in milliseconds.")
-    backfill: bool = Field(default=True, description="After a reconnect, read the gap from "
-                           "the server's history.")
+    publishing_interval: float = Field(default=PUBLISHING_INTERVAL.default, gt=0,
+                                       description=PUBLISHING_INTERVAL.help)
+    backfill: bool = Field(default=BACKFILL.default, description=BACKFILL.help)
 
 
 def _opcua(options: OpcUaOptions, context: ConnectorContext) -> Connector:
@@ -165,7 +164,8 @@ class HistorianOptions(_Options):
 
 
 def _historian(options: HistorianOptions, context: ConnectorContext) -> Connector:
-    from andon.connectors.historian import HistorianError, HistorianExport  # noqa: PLC0415
+    from andon.connectors.historian import HistorianExport  # noqa: PLC0415
+    from andon.errors import HistorianError  # noqa: PLC0415
 
     if not options.file.is_file():
         raise OptionError("file", f"{options.file}: no such file")

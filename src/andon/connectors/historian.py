@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from andon.errors import AndonError
+from andon.errors import HistorianError
 from andon.namespace.sample import MAX_TS_MS, MIN_TS_MS, Quality, Sample
 from andon.namespace.topics import PREFIX, TagAddress, parse_tag_topic
 
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from andon.spec.model import PlantSpec
 
 __all__ = [
-    "HistorianError",
     "HistorianExport",
     "HistorianStats",
     "Layout",
@@ -87,10 +86,6 @@ _PARQUET_BATCH = 8192
 _MAX_RAW = 4096  # bytes of a rejected row kept
 _FAST_DIGITS = 15  # a digit string shorter than this is epoch ms below MAX_TS_MS
 _CACHE_MAX = 10_000  # distinct tag/unit and quality cells remembered per file
-
-
-class HistorianError(AndonError):
-    """The export as a whole cannot be read (``str``: one line naming the file and why)."""
 
 
 @dataclass

@@ -19,6 +19,8 @@ import structlog
 from gmqtt import Client, Message
 from gmqtt.mqtt.constants import MQTTv311
 
+from andon.errors import ConnectorError
+
 __all__ = ["MqttClient", "parse_broker_url"]
 
 log = structlog.get_logger("andon.mqtt")
@@ -34,13 +36,17 @@ _MAX_TOPIC_BYTES = 65535
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` → (host, port); port defaults to 1883."""
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    """``mqtt://host:port`` → (host, port); port defaults to 1883. ``ConnectorError`` if not."""
+    try:
+        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        port = parts.port
+    except ValueError:
+        raise ConnectorError(f"{url!r}: broker URL has a bad port (mqtt://host:port)") from None
     if parts.scheme not in {"mqtt", "tcp"}:
-        raise ValueError(f"{url!r}: broker URL must look like mqtt://host:port")
+        raise ConnectorError(f"{url!r}: broker URL must look like mqtt://host:port")
     if not parts.hostname:
-        raise ValueError(f"{url!r}: broker URL has no host (mqtt://host:port)")
-    return parts.hostname, parts.port or 1883
+        raise ConnectorError(f"{url!r}: broker URL has no host (mqtt://host:port)")
+    return parts.hostname, port or 1883
 
 
 class MqttClient:

@@ -51,6 +51,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from andon.clock import Clock, SystemClock, to_ms
 from andon.connectors.base import PointSink
 from andon.connectors.sequence import ProducerSequence
+from andon.errors import ConnectorError
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.tagmap import TagBinding, TagMap
 
@@ -144,7 +145,8 @@ class OpcUaConnector:
                  source: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme != "opc.tcp" or not parts.hostname:
-            raise ValueError(f"{url!r}: an OPC UA endpoint looks like opc.tcp://host:4840/path")
+            raise ConnectorError(f"{url!r}: an OPC UA endpoint looks like "
+                                 "opc.tcp://host:4840/path")
         self.url = url
         self.clock = clock or SystemClock()
         self.publishing_interval_ms = publishing_interval_ms

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.clock import Clock, SystemClock
-from andon.errors import AndonError
 from andon.plugins import CONNECTORS, Installed, Plugin, installed
 
 if TYPE_CHECKING:
@@ -32,16 +31,7 @@ if TYPE_CHECKING:
     from andon.namespace.tagmap import TagMap
     from andon.spec.model import PlantSpec
 
-__all__ = ["ConnectorContext", "ConnectorPlugin", "OptionError", "connector_plugins"]
-
-
-class OptionError(AndonError):
-    """One option of a connector is not usable; ``option`` is the field it is about."""
-
-    def __init__(self, option: str, reason: str) -> None:
-        self.option = option
-        self.reason = reason
-        super().__init__(reason)
+__all__ = ["ConnectorContext", "ConnectorPlugin", "connector_plugins"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ from andon.connectors.base import PointSink
 from andon.connectors.mqtt import MqttClient
 from andon.connectors.sequence import ProducerSequence
 from andon.connectors.uns import connect_with_backoff
+from andon.errors import ConnectorError
 from andon.namespace.sample import MAX_TS_MS, Quality, Sample
 from andon.namespace.tagmap import TagBinding, TagMap
 
@@ -451,7 +452,8 @@ class SparkplugConnector:
                  groups: tuple[str, ...] = ("+",), clock: Clock | None = None,
                  rebirth_every_s: float = 5.0, max_backoff_s: float = 10.0) -> None:
         if not host_id or any(c in host_id for c in "/+#"):
-            raise ValueError(f"Sparkplug host id {host_id!r} must be non-empty without / + #")
+            raise ConnectorError(f"Sparkplug host id {host_id!r} must be non-empty without "
+                                 "/ + #")
         self.broker_url = broker_url
         self.host_id = host_id
         self.groups = groups

@@ -30,6 +30,7 @@ from typing import Any
 from andon import __version__
 from andon.audit import Event
 from andon.clock import from_ms, to_ms
+from andon.settings import HEARTBEAT
 
 __all__ = [
     "DOCUMENT_KINDS",
@@ -63,7 +64,7 @@ class EdgeIdentity:
     edge_id: str
     enterprise: str
     config_hash: str = ""
-    heartbeat_s: float = 10.0
+    heartbeat_s: float = HEARTBEAT.default
     version: str = __version__
 
 

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from andon.settings import OUTBOX_CAPACITY
+
 __all__ = ["INTERVENTION", "Outbox", "OutboxItem"]
 
 #: the kind that is never dropped
@@ -78,7 +80,7 @@ class Outbox:
     Thread-safe: one lock around one connection.
     """
 
-    def __init__(self, path: Path | str, *, capacity: int = 10_000) -> None:
+    def __init__(self, path: Path | str, *, capacity: int = OUTBOX_CAPACITY.default) -> None:
         if capacity < 1:
             raise ValueError(f"outbox capacity must be at least 1, not {capacity}")
         self.path = str(path)

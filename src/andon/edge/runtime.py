@@ -54,6 +54,7 @@ from andon.namespace.tagmap import TagBinding
 from andon.namespace.topics import TagAddress
 from andon.registry import production_of, verify
 from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
+from andon.settings import HEARTBEAT
 from andon.spec.model import PlantSpec, Tag, UseCase
 from andon.store.base import Event, Store
 
@@ -592,7 +593,7 @@ def intervention_payload(iv: Intervention) -> dict[str, Any]:
 async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    flush_every_s: float = 0.5, reload_every_s: float = 2.0,
                    on_tick: Callable[[Edge], None] | None = None, edge_id: str | None = None,
-                   outbox: Outbox | None = None, heartbeat_s: float = 10.0,
+                   outbox: Outbox | None = None, heartbeat_s: float = HEARTBEAT.default,
                    config_hash: str = "", replay_batch: int = 20,
                    backoff: Backoff | None = None, scoring_stall_s: float | None = None,
                    forward: bool = False) -> None:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from andon.errors import AndonError
+from andon.errors import ItDataError
 from andon.interventions.lifecycle import InterventionState
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ __all__ = [
     "STATE_TO_STATUS",
     "STATUS_TO_STATE",
     "ImportResult",
-    "ItDataError",
     "RejectedRow",
     "WorkOrder",
     "WorkOrderBook",
@@ -168,10 +167,6 @@ _TYPES = {
 _TRUE = frozenset({"true", "yes", "y", "1", "x"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 _MAX_TEXT = 4000
-
-
-class ItDataError(AndonError):
-    """An IT data file as a whole cannot be read (one line naming the file and why)."""
 
 
 class _Bad(Exception):

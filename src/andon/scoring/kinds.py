@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from andon.errors import ModelError
-from andon.plugins import MODELS, Installed, Plugin, PluginError, installed
+from andon.errors import ModelError, PluginError
+from andon.plugins import MODELS, Installed, Plugin, installed
 from andon.spec.model import DEFAULT_MODEL_KIND
 
 if TYPE_CHECKING:

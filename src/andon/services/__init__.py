@@ -6,6 +6,6 @@ the demo and the tests run exactly the same code.
 """
 
 from andon.services.simulate import publish_simulation
-from andon.services.training import TrainingError, train_use_case
+from andon.services.training import train_use_case
 
-__all__ = ["TrainingError", "publish_simulation", "train_use_case"]
+__all__ = ["publish_simulation", "train_use_case"]

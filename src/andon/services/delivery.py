@@ -36,13 +36,12 @@ from pydantic import ValidationError
 from andon.app import Actor, Context, apply_work_order
 from andon.clock import Clock, SystemClock
 from andon.connectors.mqtt import MqttClient
-from andon.errors import NotFound
+from andon.errors import NotFound, PluginError, SinkError
 from andon.feedback import Via
 from andon.interventions.lifecycle import Priority
 from andon.interventions.wire import intervention_document
-from andon.plugins import PluginError
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
-from andon.sinks.base import Publisher, SinkError
+from andon.sinks.base import Publisher
 from andon.sinks.cmms import CmmsSink
 from andon.sinks.dispatch import Attempted, Dispatcher, Route
 from andon.sinks.plugin import SinkContext, sink_plugins

@@ -33,8 +33,10 @@ from andon.audit import EventKind
 from andon.clock import SystemClock, from_ms
 from andon.connectors.broker import pick_port
 from andon.connectors.mqtt import MqttClient
+from andon.errors import ServiceError
 from andon.interventions import Intervention
 from andon.namespace import decode_sample, line_filter
+from andon.settings import DEMO_SPEED, PORT, SEED, TABLE
 from andon.simulator import PlantSimulator, Scenario
 from andon.simulator.scenario import DEMO_HISTORY_S, DEMO_WEAR_FAILURE_S
 from andon.spec.model import PlantSpec
@@ -45,6 +47,8 @@ __all__ = ["DemoConfig", "DemoOutcome", "run_demo"]
 
 #: healthy history (simulated) backfilled and trained on before the live stream starts
 WARMUP = timedelta(seconds=DEMO_HISTORY_S)
+#: environment variables of the settings (andon.settings), not passed to the children
+_SETTING_VARS = frozenset(s.env for s in TABLE)
 
 
 @dataclass
@@ -53,9 +57,9 @@ class DemoConfig:
 
     spec_path: Path
     data_dir: Path
-    speed: float = 900.0
-    seed: int = 7
-    http_port: int = 8080
+    speed: float = DEMO_SPEED.default
+    seed: int = SEED.default
+    http_port: int = PORT.default
     broker: str | None = None  # external broker URL; None = embedded
     timeout_s: float | None = None  # stop after this many wall seconds
     exit_on_intervention: bool = False
@@ -83,7 +87,9 @@ Progress = Callable[[float], None]  # fraction done, 0..1
 
 def _spawn(name: str, args: list[str], logs: Path) -> subprocess.Popen[bytes]:
     log = (logs / f"{name}.log").open("ab")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # the demo sets its children's settings by flags: ANDON_* settings of this shell stay out
+    env = {**{k: v for k, v in os.environ.items() if k not in _SETTING_VARS},
+           "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
         [sys.executable, "-m", "andon", *args], stdout=log, stderr=subprocess.STDOUT, env=env,
         start_new_session=True,  # Ctrl-C goes to the supervisor, which stops children in order
@@ -105,7 +111,7 @@ def _stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
 async def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
     for _ in range(300):  # bounded: 30 s
         if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}; see {log}")
+            raise ServiceError(f"{what} exited with code {proc.returncode}; see {log}")
         try:
             _r, w = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
@@ -115,7 +121,7 @@ async def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, log: P
         with contextlib.suppress(OSError):
             await w.wait_closed()
         return
-    raise RuntimeError(f"{what} did not open port {port} within 30 s; see {log}")
+    raise ServiceError(f"{what} did not open port {port} within 30 s; see {log}")
 
 
 def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, str]]:
@@ -274,7 +280,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR09
             await asyncio.sleep(1.0)  # supervisor tick: polls children and the store
             for name, p in procs:
                 if p.poll() is not None:
-                    raise RuntimeError(f"{name} exited with code {p.returncode}; "
+                    raise ServiceError(f"{name} exited with code {p.returncode}; "
                                        f"see {logs / (name + '.log')}")
             outcome.sim_time = from_ms(sim_ms) if sim_ms else None
             _announce(store, spec, seen, outcome, say=say, failure=failure)

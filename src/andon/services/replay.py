@@ -13,7 +13,7 @@ the interventions that would have been raised, and a ``ReplaySummary``: rows rea
 rejected (with ``file:line``), quarantined by rule, windows scored, anomalies,
 interventions, and the first detection per asset with its lead time before a confirmed
 failure (work orders imported with ``andon import work-orders``, see
-``andon.services.itdata``).
+``andon.feedback.workorders``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from andon.clock import from_ms, to_ms
 from andon.edge import Edge
-from andon.errors import AndonError
+from andon.errors import ReplayError
 from andon.feedback.workorders import confirmed_failures
 from andon.kpi.leadtime import LeadTime, lead_times
 from andon.registry import production_of
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EventTimeClock",
-    "ReplayError",
     "ReplayIntervention",
     "ReplaySummary",
     "replay_export",
@@ -59,10 +58,6 @@ INTERVENTION_COLUMNS = ("id", "use_case", "asset", "detected_at", "deadline", "a
 _MAX_REJECTS_KEPT = 1000  # (where, reason) of the first rejects, for the summary
 #: distinct source times in a row beyond the plausible future that make event time jump
 _FUTURE_CONFIRM = 3
-
-
-class ReplayError(AndonError):
-    """A replay cannot start (unknown use case, no model, model refused): one line why."""
 
 
 class EventTimeClock:

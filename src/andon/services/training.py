@@ -14,18 +14,13 @@ from pathlib import Path
 import andon
 from andon.audit import Event, EventKind
 from andon.clock import Clock, to_ms
-from andon.errors import AndonError
+from andon.errors import PluginError, TrainingError
 from andon.features import feature_names, feature_rows, use_case_tags
-from andon.plugins import PluginError
 from andon.scoring import ModelMeta, TrainingSet, model_kinds, save_model
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 
-__all__ = ["TrainingError", "train_use_case"]
-
-
-class TrainingError(AndonError):
-    """Training could not produce a model (the message says why and what to change)."""
+__all__ = ["train_use_case"]
 
 
 def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id: str, *,

@@ -12,7 +12,7 @@ never blocks the others, nothing delivered is re-sent after a restart and nothin
 is forgotten, and secrets (webhook keys, CMMS tokens) are never stored or logged.
 """
 
-from andon.sinks.base import Attempt, DeliveryResult, Outgoing, Sink, SinkError
+from andon.sinks.base import Attempt, DeliveryResult, Outgoing, Sink
 from andon.sinks.cmms import CmmsSink
 from andon.sinks.dispatch import Attempted, Dispatcher, Route
 from andon.sinks.uns import UnsSink
@@ -27,7 +27,6 @@ __all__ = [
     "Outgoing",
     "Route",
     "Sink",
-    "SinkError",
     "UnsSink",
     "WebhookSink",
 ]

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from andon.errors import AndonError
 from andon.interventions.lifecycle import InterventionState, Priority
 from andon.text import one_line
 
@@ -35,7 +34,6 @@ __all__ = [
     "Outgoing",
     "Publisher",
     "Sink",
-    "SinkError",
     "canonical_json",
     "document_dedup_key",
     "document_digest",
@@ -45,8 +43,6 @@ __all__ = [
 ]
 
 
-class SinkError(AndonError):
-    """A sink is misconfigured (missing secret, bad URL); ``str`` is the one-line reason."""
 
 
 def canonical_json(document: Mapping[str, Any]) -> bytes:

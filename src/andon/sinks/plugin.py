@@ -30,8 +30,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from andon.clock import Clock, SystemClock
+from andon.errors import SinkError
 from andon.plugins import SINKS, Installed, Plugin, installed
-from andon.sinks.base import Publisher, Sink, SinkError
+from andon.sinks.base import Publisher, Sink
 from andon.units import parse_duration_s
 
 __all__ = ["SinkContext", "SinkPlugin", "env_name", "http_url", "optional_env_name", "seconds",

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
-from andon.plugins import Installed, Plugin, PluginError, installed
+from andon.errors import PluginError
+from andon.plugins import Installed, Plugin, installed
 from andon.spec.fields import FieldError
 
 __all__ = ["check_settings", "plugin_named"]

@@ -58,7 +58,7 @@ from sqlalchemy.exc import (
 from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
 from andon.contracts.rules import Rule
-from andon.errors import NotFound, StoreError
+from andon.errors import NotFound, StoreError, StoreUnavailable
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.registry.record import ModelRecord
@@ -537,7 +537,7 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
 
     @contextmanager
     def _connect_errors(self) -> Iterator[None]:
-        """A database that cannot be opened or reached: one ``StoreError`` line, no password."""
+        """A database that cannot be opened or reached: one ``StoreUnavailable`` line."""
         try:
             yield
         except (OperationalError, InterfaceError) as exc:
@@ -545,7 +545,7 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
             reason = lines[0] if lines else type(exc.orig).__name__
             url = self._engine.url
             where = url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
-            raise StoreError(f"cannot open the store {where}: {reason}") from None
+            raise StoreUnavailable(f"cannot open the store {where}: {reason}") from None
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """Build the dialect's INSERT, which knows ``ON CONFLICT``."""
@@ -555,11 +555,17 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
 def open_store(url: str) -> SqlStore:
     """Open a ready store (schema at the newest revision): ``sqlite:///path``, ``postgresql://``.
 
-    ``StoreError`` if the database cannot be reached, or was written by a newer Andon.
+    ``StoreUnavailable`` if the database cannot be reached; ``StoreError`` if a newer Andon
+    wrote it.
     """
     store = SqlStore(url)
     try:
         store.create_schema()
+    except OperationalError as exc:  # cannot connect or open the file: one line, no traceback
+        store.close()
+        where = store._engine.url.render_as_string(hide_password=True)  # noqa: SLF001
+        reason = " ".join(str(exc.orig or exc).split())
+        raise StoreUnavailable(f"cannot open the store {where}: {reason}") from None
     except BaseException:
         store.close()
         raise

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from andon.clock import Clock
 from andon.connectors.base import PointSink
-from andon.connectors.plugin import ConnectorContext, ConnectorPlugin, OptionError
+from andon.connectors.plugin import ConnectorContext, ConnectorPlugin
+from andon.errors import OptionError
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.scoring import Contribution, Fitted, ModelMeta, ModelPlugin, Score, TrainingSet
