@@ -27,7 +27,7 @@ PINNED = {
                   "SourceQuality", "TagQuality", "build_report", "lead_times", "load_figures",
                   "load_items", "report_from"],
     "andon.app": ["Actor", "Answered", "Change", "Context", "Moved", "PanelAnswer", "PlantRef",
-                  "TickReport", "add_user", "answer_panel", "apply_work_order", "archive_model",
+                  "ReplayResult", "TickReport", "replay_quarantined", "add_user", "answer_panel", "apply_work_order", "archive_model",
                   "escalate_due", "give_feedback", "import_work_orders", "issue_token",
                   "label_triage", "move", "promote_model", "record_outcome", "register_model",
                   "replace_spec", "requalify_model", "revoke_token"],

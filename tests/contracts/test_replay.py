@@ -7,14 +7,14 @@ it) until the spec says the tag is not monotonic; then it is stored and marked r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from andon.clock import ManualClock, to_ms, utc
+from andon.app import Actor, Context, PlantRef, ReplayResult, replay_quarantined
+from andon.clock import Clock, ManualClock, to_ms, utc
 from andon.edge import Edge
 from andon.namespace import tag_topic
-from andon.services.quarantine import replay_quarantined
 from andon.spec import load_spec
-from andon.store import open_store
+from andon.store import SqlStore, open_store
 
 if TYPE_CHECKING:
     from andon.spec import PlantSpec
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 DEMO_SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo-plant.yaml"
 T0 = utc(2026, 3, 2, 8)
 TOPIC = tag_topic("acme", "ghent", "assembly", "press-line", "pr-201", "stroke_count")
+
+def replay(store: SqlStore, spec: PlantSpec, clock: Clock, **kwargs: Any) -> ReplayResult:
+    """``andon.app.replay_quarantined`` as the system, on ``spec`` and ``clock``."""
+    return replay_quarantined(Context(store, clock, PlantRef(spec)), Actor.system(),
+                              **kwargs).record
+
 
 
 def strokes(value: int, seq: int) -> bytes:
@@ -42,7 +48,7 @@ def test_a_decreased_counter_is_replayed_only_after_the_spec_allows_it(
         edge.flush()
         assert edge.stats.quarantined == 2
 
-        same = replay_quarantined(store, demo_spec, clock, rule="counter_decreased")
+        same = replay(store, demo_spec, clock, rule="counter_decreased")
         assert (same.checked, same.stored, dict(same.still)) == (1, 0, {"counter_decreased": 1})
 
         text = DEMO_SPEC.read_text(encoding="utf-8")
@@ -50,12 +56,12 @@ def test_a_decreased_counter_is_replayed_only_after_the_spec_allows_it(
         assert old in text
         fixed = tmp_path / "fixed.yaml"
         fixed.write_text(text.replace(old, old + " monotonic: false,"), encoding="utf-8")
-        everything = replay_quarantined(store, load_spec(fixed), clock)
+        everything = replay(store, load_spec(fixed), clock)
         assert (everything.checked, everything.stored, dict(everything.still)) == (
             2, 1, {"malformed": 1})
         assert sorted(s.value for s in store.samples()) == [50.0, 100.0]
         assert [q.rule.value for q in store.quarantined(replayed=False)] == ["malformed"]
-        again = replay_quarantined(store, load_spec(fixed), clock, rule="counter_decreased")
+        again = replay(store, load_spec(fixed), clock, rule="counter_decreased")
         assert again.checked == 0
     finally:
         store.close()
@@ -76,10 +82,10 @@ def test_a_future_timestamp_stays_quarantined_in_a_bulk_replay_and_goes_by_id(
         edge.flush()
         [item] = store.quarantined(replayed=False)
         assert item.rule.value == "future"
-        bulk = replay_quarantined(store, demo_spec, clock)
+        bulk = replay(store, demo_spec, clock)
         assert (bulk.checked, bulk.stored, dict(bulk.still)) == (1, 0, {"future": 1})
         assert item.id is not None
-        one = replay_quarantined(store, demo_spec, clock, item_id=item.id)
+        one = replay(store, demo_spec, clock, item_id=item.id)
         assert (one.checked, one.stored) == (1, 1)
     finally:
         store.close()

@@ -16,13 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from andon.clock import ManualClock, from_ms, utc
+from andon.app import Actor, Context, PlantRef, ReplayResult, replay_quarantined
+from andon.clock import Clock, ManualClock, from_ms, utc
 from andon.connectors.legacy import LegacyDecoder, encode_legacy, legacy_topic
 from andon.connectors.legacy import _fields as legacy_fields
 from andon.contracts import ContractChecker
@@ -33,7 +35,6 @@ from andon.namespace import encode_sample
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.tagmap import TagBinding, site_maps
 from andon.scoring import PcaSpeModel, save_model
-from andon.services.quarantine import replay_quarantined
 from andon.services.simulate import message_of
 from andon.simulator import Fault, PlantSimulator, Scenario
 from andon.spec import PlantSpec, load_spec_text
@@ -46,6 +47,12 @@ TRAIN = timedelta(hours=8)
 LIVE = timedelta(hours=10)
 UC = "pump-bearing"
 PUMPS = ("p-301", "p-302")
+
+def replay(store: SqlStore, spec: PlantSpec, clock: Clock, **kwargs: Any) -> ReplayResult:
+    """``andon.app.replay_quarantined`` as the system, on ``spec`` and ``clock``."""
+    return replay_quarantined(Context(store, clock, PlantRef(spec)), Actor.system(),
+                              **kwargs).record
+
 
 
 @dataclass
@@ -172,7 +179,7 @@ def test_a_wrong_map_psi_declared_as_bar_is_quarantined_and_not_scored(
         # without its pressure, P-301 has no complete window: not scored, no intervention
         assert [r.asset for r in store.list_interventions(open_only=False)] == []
         # the map fixed (psi), a replay stores every quarantined pressure, in bar
-        result = replay_quarantined(store, data.spec, ManualClock(START + TRAIN + LIVE),
+        result = replay(store, data.spec, ManualClock(START + TRAIN + LIVE),
                                     rule="out_of_range")
         assert (result.checked, result.stored) == (pressures, pressures)
         stored = [s for s in store.samples(assets=["p-301"]) if s.address.tag ==

@@ -18,6 +18,7 @@ from andon.app.escalation import TickReport, escalate_due
 from andon.app.interventions import Answered, Moved, give_feedback, move, record_outcome
 from andon.app.models import archive_model, promote_model, register_model, requalify_model
 from andon.app.panel import PanelAnswer, answer_panel
+from andon.app.quarantine import ReplayResult, replay_quarantined
 from andon.app.spec import replace_spec
 from andon.app.triage import label_triage
 from andon.app.users import add_user, issue_token, revoke_token
@@ -31,6 +32,7 @@ __all__ = [
     "Moved",
     "PanelAnswer",
     "PlantRef",
+    "ReplayResult",
     "TickReport",
     "add_user",
     "answer_panel",
@@ -46,6 +48,7 @@ __all__ = [
     "record_outcome",
     "register_model",
     "replace_spec",
+    "replay_quarantined",
     "requalify_model",
     "revoke_token",
 ]

@@ -107,14 +107,15 @@ def replay(
 
     Those that now pass are stored as samples and marked replayed; the rest stay.
     """
-    from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.services.quarantine import replay_quarantined  # noqa: PLC0415
+    from andon.app import replay_quarantined  # noqa: PLC0415
+    from andon.cli.actor import cli_actor, cli_context  # noqa: PLC0415
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
     with open_store(db) as store:
-        result = replay_quarantined(store, plant, SystemClock(), rule=rule, item_id=item_id)
+        result = replay_quarantined(cli_context(store, plant), cli_actor(), rule=rule,
+                                    item_id=item_id).record
     still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
     console.print(f"replayed {result.checked}: [green]{result.stored} stored[/] as samples; "
                   f"still quarantined: {still}", highlight=False)

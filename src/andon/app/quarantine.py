@@ -19,7 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from andon.app.context import Change
 from andon.audit import Event, EventKind
+from andon.auth.access import Permission
 from andon.clock import to_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder
 from andon.contracts import ContractChecker
@@ -28,10 +30,9 @@ from andon.errors import PayloadError
 from andon.namespace import decode_sample
 
 if TYPE_CHECKING:
-    from andon.clock import Clock
+    from andon.app.context import Actor, Context
     from andon.contracts import Quarantined
     from andon.namespace import Sample
-    from andon.spec.model import PlantSpec
     from andon.store.base import Store
 
 __all__ = ["ReplayResult", "replay_quarantined"]
@@ -49,9 +50,14 @@ class ReplayResult:
     still: Counter[str] = field(default_factory=Counter)  # rule -> items still refused
 
 
-def replay_quarantined(store: Store, spec: PlantSpec, clock: Clock, *, rule: str | None = None,
-                       item_id: int | None = None, by: str = "system") -> ReplayResult:
-    """Replay not-yet-replayed items (one by id, or all, optionally of one rule)."""
+def replay_quarantined(ctx: Context, actor: Actor, *, rule: str | None = None,
+                       item_id: int | None = None) -> Change[ReplayResult]:
+    """Replay not-yet-replayed items (one by id, or all, optionally of one rule).
+
+    Needs ``manage_models`` (engineer access): what it stores becomes training data.
+    """
+    actor.require(Permission.MANAGE_MODELS)
+    store, spec, clock = ctx.store, ctx.spec, ctx.clock
     if item_id is not None:
         items = [store.get_quarantined(item_id)]
     else:
@@ -75,13 +81,14 @@ def replay_quarantined(store: Store, spec: PlantSpec, clock: Clock, *, rule: str
     if passed:
         store.add_samples(passed, to_ms(now))
         result.stored = store.mark_replayed(ids, now)
-    if items:
-        still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
-        subject = rule or (str(item_id) if item_id else "all")
-        store.add_event(Event(EventKind.QUARANTINE_REPLAYED, subject,
-                              f"{result.checked} checked, {result.stored} stored; still "
-                              f"quarantined: {still}", now, by))
-    return result
+    if not items:
+        return Change(result)
+    still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
+    subject = rule or (str(item_id) if item_id else "all")
+    event = Event(EventKind.QUARANTINE_REPLAYED, subject, f"{result.checked} checked, "
+                  f"{result.stored} stored; still quarantined: {still}", now, actor.name)
+    store.add_event(event)
+    return Change(result, (event,))
 
 
 def _recheck(store: Store, checker: ContractChecker, legacy: LegacyDecoder, item: Quarantined,
