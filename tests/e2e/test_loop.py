@@ -185,6 +185,6 @@ def test_bearing_fault_yields_one_intervention_before_failure(
     assert "Pump P-101" in iv.action
     assert iv.why[0].feature.startswith(("vibration", "bearing_temp"))
     assert result.published_ivs
-    assert {p["asset"] for p in result.published_ivs} == {"p-101"}
+    assert {p["where"]["asset"] for p in result.published_ivs} == {"p-101"}
     assert result.published_ivs[0]["id"] == iv.id
     result.store.close()
