@@ -3,9 +3,6 @@ samples keep their quality reason code, and an older SQLite file gains the reaso
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TYPE_CHECKING
-
 import pytest
 
 from andon.clock import to_ms, utc
@@ -13,10 +10,7 @@ from andon.contracts.counts import QualityCount, SkewPoint
 from andon.kpi.quality import report_from
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
-from andon.store import SqlStore, open_store
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from andon.store import SqlStore
 
 T0 = to_ms(utc(2026, 3, 2, 6))
 HOUR = 3_600_000
@@ -72,21 +66,3 @@ def test_samples_keep_their_quality_reason_code(store: SqlStore) -> None:
     ], T0 + 120_500)
     assert [(s.reason, s.seq < 0) for s in store.samples()] == [
         ("stuck", False), ("filled", True), (None, False)]
-
-
-def test_an_older_sqlite_file_gains_the_reason_column(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with open_store(f"sqlite:///{path}"):
-        pass
-    db = sqlite3.connect(path)
-    db.execute("ALTER TABLE samples DROP COLUMN reason")
-    db.execute("INSERT INTO samples (enterprise, site, area, line, asset, tag, value, unit, "
-               "quality, ts_ms, seq, source, ingest_ms) VALUES ('acme', 'ghent', 'utilities', "
-               "'cooling-water', 'p-101', 'flow', 3.5, 'm^3/h', 'good', 1, 1, 'plc', 2)")
-    db.commit()
-    db.close()
-    with open_store(f"sqlite:///{path}") as store:
-        old = store.samples()
-        store.add_samples([Sample(AT, 1.0, "m^3/h", Quality.UNCERTAIN, 5, 5, "plc", "late")], 6)
-        assert [(s.value, s.reason) for s in old] == [(3.5, None)]
-        assert [s.reason for s in store.samples()] == [None, "late"]
