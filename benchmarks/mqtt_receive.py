@@ -66,6 +66,7 @@ from andon.clock import SystemClock
 from andon.connectors.broker import EmbeddedBroker
 from andon.connectors.legacy import legacy_filter
 from andon.connectors.mqtt import MqttClient, parse_broker_url
+from andon.edge import build_edge
 from andon.edge.runtime import Edge, housekeeping
 from andon.namespace import line_filter
 from andon.namespace.tagmap import site_maps
@@ -403,7 +404,7 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
     workdir = Path(run.workdir)
     (workdir / "models").mkdir(parents=True, exist_ok=True)
     store = open_store(f"sqlite:///{workdir / 'b.db'}")
-    edge = Edge(load_spec(SPEC), store, workdir / "models", clock=SystemClock(),
+    edge = build_edge(load_spec(SPEC), store, workdir / "models", clock=SystemClock(),
                 record=run.kind == EDGE_SQL)
     counter = Counter(run.expected)
     counter.event = asyncio.Event()

@@ -254,13 +254,19 @@ def edge(
     scoring, buffers, and replays in order once the broker is back.
     """
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.edge import Edge, Outbox, config_hash, default_edge_id, run_edge  # noqa: PLC0415
+    from andon.edge import (  # noqa: PLC0415
+        Outbox,
+        build_edge,
+        config_hash,
+        default_edge_id,
+        run_edge,
+    )
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
     store = open_store(db)
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
-    runtime = Edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
+    runtime = build_edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
                    lines=set(line) if line else None, record=record)
     name = edge_id or default_edge_id(runtime)
     box = Outbox(outbox or models_dir.parent / f"{name}-outbox.db", capacity=outbox_capacity)
@@ -319,7 +325,7 @@ def _edge_pull(runtime: Edge, central: str | None, token_file: Path | None,
     names = sorted({uc.model for uc in runtime.spec.use_cases})
 
     def pull() -> PullResult:
-        result = pull_models(central, token, names, runtime.models_dir, keys,
+        result = pull_models(central, token, names, runtime.models.models_dir, keys,
                              now=runtime.clock.now(), record=runtime.keep_event)
         for label in result.pulled:
             console.print(f"pulled {label} from {central} (signature verified)", highlight=False)

@@ -119,12 +119,12 @@ def _tag_map(plant: PlantSpec, site: str) -> TagMap:
 def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> None:
     """Run ``connector`` into an edge runtime until SIGINT/SIGTERM."""
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.edge import Edge  # noqa: PLC0415
+    from andon.edge import build_edge  # noqa: PLC0415
     from andon.edge.runtime import housekeeping  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        edge = Edge(plant, store, models_dir, clock=SystemClock(),
+        edge = build_edge(plant, store, models_dir, clock=SystemClock(),
                     trusted_keys=models_dir.parent / "keys" / "trusted")
 
         async def main() -> None:

@@ -7,6 +7,6 @@ SQL or a driver.
 """
 
 from andon.store.base import Event, SpecVersion, Store
-from andon.store.sql import SqlStore, open_store
+from andon.store.sql import SqlStore, open_store, refused_data
 
-__all__ = ["Event", "SpecVersion", "SqlStore", "Store", "open_store"]
+__all__ = ["Event", "SpecVersion", "SqlStore", "Store", "open_store", "refused_data"]
