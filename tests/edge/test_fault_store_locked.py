@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
 import sys
 from pathlib import Path
 
@@ -60,7 +59,7 @@ async def _story(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one sto
     pub = MqttClient(broker.url, "pub-locked")
     await pub.connect()
     s = edge.stats
-    locker: subprocess.Popen[str] | None = None
+    locker: asyncio.subprocess.Process | None = None
 
     def publish(seqs: range) -> None:
         for seq in seqs:
@@ -72,11 +71,13 @@ async def _story(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one sto
         publish(range(PER_PHASE))
         await until(lambda: s.recorded == PER_PHASE, "the first samples stored")
 
-        locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)],  # noqa: S603
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        locker = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", LOCKER, str(db),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert locker.stdin is not None
         assert locker.stdout is not None
-        line = await asyncio.wait_for(asyncio.to_thread(locker.stdout.readline), 30)
-        assert line.strip() == "locked"
+        line = await asyncio.wait_for(locker.stdout.readline(), 30)
+        assert line.strip() == b"locked"
 
         publish(range(PER_PHASE, 2 * PER_PHASE))
         await until(lambda: s.received == 2 * PER_PHASE, "the samples sent while locked")
@@ -91,11 +92,10 @@ async def _story(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one sto
         assert "database is locked" in s.store.last_error
         assert not task.done(), "the edge keeps running"
 
-        assert locker.stdin is not None
-        locker.stdin.write("go\n")
-        locker.stdin.flush()
-        line = await asyncio.wait_for(asyncio.to_thread(locker.stdout.readline), 30)
-        assert line.strip() == "released"
+        locker.stdin.write(b"go\n")
+        await locker.stdin.drain()
+        line = await asyncio.wait_for(locker.stdout.readline(), 30)
+        assert line.strip() == b"released"
         clock.set(from_ms(s.store.retry_at_ms))
         await until(lambda: s.recorded == 3 * PER_PHASE and edge.recorder.left() == 0,
                     "every sample stored after the lock")
@@ -111,8 +111,9 @@ async def _story(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one sto
         assert not task.done()
     finally:
         if locker is not None:
-            locker.kill()
-            locker.communicate(timeout=10)  # reaps it and closes its pipes
+            if locker.returncode is None:
+                locker.kill()
+            await asyncio.wait_for(locker.communicate(), 30)  # reaps it, closes its pipes
         stop.set()
         await asyncio.wait_for(task, 30)  # raises if the edge crashed
         await pub.disconnect()
