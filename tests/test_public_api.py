@@ -19,7 +19,7 @@ PINNED = {
                             "Priority", "Intervention", "TransitionRecord",
                             "apply_feedback", "apply_outcome", "intervention_document",
                             "render_action"],
-    "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store"],
+    "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store", "refused_data"],
     "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
                        "Stage", "generate_keypair", "key_id_of", "production_of",
                        "read_signature", "sign", "transition", "trusted_keys", "verify"],
