@@ -300,6 +300,10 @@ def edge(
                       f"{s.recorded} recorded, {s.scored} windows scored, "
                       f"{s.interventions} interventions; {s.link.buffer_depth} items left "
                       f"in the outbox", highlight=False)
+        if s.store.failures:
+            console.print(f"{s.store.failures} store writes failed and were retried; "
+                          f"{s.store.backlog} items not written, dropped {s.store.dropped or 0}"
+                          f" (last error: {s.store.last_error})", highlight=False)
         if s.failed:
             console.print(f"[red]{s.failed} messages failed on an Andon bug[/red] (logged with "
                           "their topics as 'message handling failed'; please report it)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -139,7 +140,7 @@ def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> N
             finally:
                 stop.set()
                 await task
-                await asyncio.to_thread(edge.write, *edge.take_pending())
+                await asyncio.to_thread(partial(edge.write, *edge.take_pending(), force=True))
 
         asyncio.run(main())
         s = edge.stats

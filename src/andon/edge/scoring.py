@@ -72,10 +72,14 @@ class Scoring:
 
     def submit(self, use_case: UseCase, asset: str, end_ms: int, vec: list[float]) -> None:
         """Score one complete window: now, or queued for the watchdog's worker."""
+        window = Window(use_case, asset, end_ms, vec)
         if self.watchdog is not None:
-            self.watchdog.submit(Window(use_case, asset, end_ms, vec))
+            self.watchdog.submit(window)
             return
-        self.score(Window(use_case, asset, end_ms, vec))
+        try:
+            self.score(window)
+        except Exception:  # as on the watchdog's worker: the window is lost, ingest goes on
+            log.exception("scoring failed", job=repr(window))
 
     def enable_watchdog(self, stall_s: float, *,
                         monotonic: Callable[[], float] = time.monotonic) -> ScoringWatchdog:
