@@ -34,6 +34,7 @@ from msgspec import UNSET, UnsetType
 
 from andon.errors import PayloadError
 from andon.namespace.sample import (
+    ESCAPE,
     FAST_MAX_BYTES,
     FAST_PATH_ERRORS,
     MAX_TS_MS,
@@ -129,7 +130,7 @@ def decode_routed(topic: str, payload: bytes, binding: TagBinding, site: str) ->
     Fast path as in ``decode_sample``: what msgspec refuses, ``_fields`` decides and names.
     """
     if len(payload) > FAST_MAX_BYTES or not (payload.isascii() or strict_utf8(payload)) or (
-            b"\\u" in payload):  # an escape may spell a lone surrogate: ``_fields`` checks
+            ESCAPE in payload):  # an escape may spell a lone surrogate: ``_fields`` checks
         return _fields(topic, payload, binding, site)
     try:
         p = _decode_raw(payload)
