@@ -41,14 +41,23 @@ from pathlib import Path
 
 from andon.clock import SystemClock, to_ms
 from andon.connectors.mqtt import MqttClient
-from andon.edge import Backoff, Edge, EdgeIdentity, LinkState, Outbox, Uplink, run_edge
+from andon.edge import (
+    Backoff,
+    Edge,
+    EdgeIdentity,
+    LinkState,
+    Outbox,
+    Uplink,
+    build_edge,
+    run_edge,
+)
 from andon.edge.outbox import INTERVENTION
 from andon.interventions.record import Intervention, InterventionState
 from andon.namespace import encode_sample
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress, edge_intervention_filter
 from andon.spec import PlantSpec, load_spec
-from andon.store import open_store
+from andon.store import SqlStore, open_store
 
 SPEC = Path(__file__).resolve().parents[1] / "examples" / "demo-plant.yaml"
 
@@ -79,17 +88,19 @@ def _template(spec: PlantSpec) -> Intervention:
         state=InterventionState.NEW, detections=1, created_at=now, updated_at=now)
 
 
-class BenchEdge(Edge):
-    """The edge, with an intervention raised for every ``every``-th sample (a stand-in)."""
+def bench_edge(spec: PlantSpec, store: SqlStore, models: Path, every: int,
+               template: Intervention) -> Edge:
+    """The edge, with an intervention raised for every ``every``-th sample it records."""
+    edge = build_edge(spec, store, models, clock=SystemClock(), lines={"cooling-water"})
+    keep = edge.ingest._keep  # noqa: SLF001 - the recorder's append: every recorded sample
 
-    every = 100
-    template: Intervention
+    def keep_and_raise(sample: Sample) -> None:
+        keep(sample)
+        if sample.seq % every == 0:
+            edge.emit(replace(template, id=f"bench-{sample.seq}"))
 
-    def on_sample(self, sample: Sample, topic: str | None = None,
-                  payload: bytes | None = None) -> None:
-        super().on_sample(sample, topic, payload)
-        if sample.seq % self.every == 0:
-            self._emit(replace(self.template, id=f"bench-{sample.seq}"))
+    edge.ingest._keep = keep_and_raise  # noqa: SLF001 - a stand-in for a model's decision
+    return edge
 
 
 async def _pace(rate: int, seconds: float, send: Callable[[int], None]) -> int:
@@ -155,9 +166,7 @@ async def edge_latency(url: str, rate: int, seconds: float, every: int, *, spec:
     """Sample publish -> intervention received (ms), through a running edge."""
     addresses = _addresses(spec)
     store = open_store(f"sqlite:///{tmp / f'edge-{rate}.db'}")
-    edge = BenchEdge(spec, store, tmp / "models", clock=SystemClock(), lines={"cooling-water"})
-    edge.every = every
-    edge.template = _template(spec)
+    edge = bench_edge(spec, store, tmp / "models", every, _template(spec))
     sent: dict[int, float] = {}
     got: list[float] = []
 
@@ -175,8 +184,8 @@ async def edge_latency(url: str, rate: int, seconds: float, every: int, *, spec:
     box = Outbox(tmp / f"outbox-{rate}.db", capacity=1_000_000)
     task = asyncio.create_task(run_edge(edge, url, stop, edge_id=f"bench-{rate}", outbox=box,
                                         heartbeat_s=5.0, forward=True))
-    await _drain(lambda: edge.stats.link.state is LinkState.ONLINE, 10.0)
-    await asyncio.sleep(0.5)  # the edge's subscriptions settle
+    await _drain(lambda: edge.stats.link.state is LinkState.ONLINE
+                 and edge.intake is not None and edge.intake.ready.is_set(), 10.0)
     pub = MqttClient(url)
     await pub.connect()
 

@@ -14,11 +14,11 @@ The messages are the demo plant's sources (canonical UNS samples from Ghent, leg
 through Porto's tag map), measured in the same run:
 
 * ``gmqtt (raw)``: the fastest Python MQTT client measured here, only counting messages;
-* ``andon edge``: ``MqttClient(on_batch=...)`` feeding ``Edge.on_messages`` (one call per
-  socket read, as the edge's uplink) on one core: topic resolution (legacy tag map), size cap,
-  decode, time rules (duplicates, skew estimate, lateness, gaps), data
-  contract, event-time windows and features (no model loaded: scoring is the latency
-  benchmark's subject, ``edge_latency.py``).
+* ``andon edge``: the edge's MQTT intake (``UnsConnector``, ``MqttClient(on_batch=...)``)
+  feeding ``Ingest.on_messages`` (one call per socket read, as ``run_edge``) on one core:
+  topic resolution (legacy tag map), size cap, decode, time rules (duplicates, skew
+  estimate, lateness, gaps), data contract, event-time windows and features (no model
+  loaded: scoring is the latency benchmark's subject, ``edge_latency.py``).
 
 Prints the receive rate of each and the ratio (issue target: Andon >= 0.5x the raw client),
 then publish -> validated-sample latency p50/p99 at 1k and 10k samples/s. It is

@@ -23,9 +23,9 @@ Throughput table, in this order, all against the same broker and messages:
 
 * ``gmqtt (raw)``: a bare gmqtt subscriber that only counts;
 * ``paho (raw)``: a bare paho-mqtt subscriber that only counts (``pip install paho-mqtt``);
-* ``andon edge``: ``andon.connectors.mqtt.MqttClient(on_batch=...)`` feeding
-  ``Edge.on_messages`` one socket read at a time (decode, window; ``record=False``), with
-  ``run_edge``'s housekeeping loop;
+* ``andon edge``: the edge's MQTT intake (``andon.connectors.uns.UnsConnector``, which runs
+  ``MqttClient(on_batch=...)``) handing ``Ingest.on_messages`` one socket read at a time
+  (decode, window; ``record=False``), with ``run_edge``'s housekeeping loop;
 * ``andon edge + sqlite``: the same with ``record=True`` and ``edge.write(*edge.take_pending())``
   on a worker thread every 0.5 s, as ``run_edge`` does.
 
@@ -35,7 +35,7 @@ without one, or at ``--cap`` seconds. A short raw gmqtt run (not reported) warms
 first. The machine's load average is printed: on a shared machine, read ratios, not absolutes.
 
 The latency table publishes at fixed rates (one TCP send per message) and reports publish ->
-callback (raw gmqtt) and publish -> ``Edge.on_messages`` returned (andon edge).
+callback (raw gmqtt) and publish -> ``Ingest.on_messages`` returned (andon edge).
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ from typing import TYPE_CHECKING, Any
 from andon.clock import SystemClock
 from andon.connectors.broker import EmbeddedBroker
 from andon.connectors.legacy import legacy_filter
-from andon.connectors.mqtt import MqttClient, parse_broker_url
+from andon.connectors.mqtt import parse_broker_url
+from andon.connectors.uns import UnsConnector
+from andon.edge import build_edge
 from andon.edge.runtime import Edge, housekeeping
 from andon.namespace import line_filter
 from andon.namespace.tagmap import site_maps
@@ -398,18 +400,27 @@ async def _edge_housekeeping(edge: Edge, stop: asyncio.Event) -> float:
     return time.monotonic()
 
 
+class _TimedSink:
+    """The edge as the intake's ``BatchSink``, its batches through the benchmark's ``feed``."""
+
+    def __init__(self, edge: Edge, feed: Callable[[list[tuple[str, bytes]]], None]) -> None:
+        self.on_messages = feed
+        self.on_sample = edge.on_sample
+        self.reject = edge.reject
+
+
 async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
                       signals: Signals) -> SubResult:
     workdir = Path(run.workdir)
     (workdir / "models").mkdir(parents=True, exist_ok=True)
     store = open_store(f"sqlite:///{workdir / 'b.db'}")
-    edge = Edge(load_spec(SPEC), store, workdir / "models", clock=SystemClock(),
+    edge = build_edge(load_spec(SPEC), store, workdir / "models", clock=SystemClock(),
                 record=run.kind == EDGE_SQL)
     counter = Counter(run.expected)
     counter.event = asyncio.Event()
-    on_messages = edge.on_messages
+    on_messages = edge.ingest.on_messages  # what run_edge hands the intake
 
-    spent = [0]  # ns inside Edge.on_messages: the path's own cost, amid the client's work
+    spent = [0]  # ns inside Ingest.on_messages: the path's own cost, amid the client's work
     clock_ns = time.perf_counter_ns
 
     def feed(messages: list[tuple[str, bytes]]) -> None:
@@ -423,15 +434,16 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
         for _, payload in messages:
             counter.stamp(payload)
 
-    client = MqttClient(f"mqtt://{run.host}:{run.port}", f"bench-edge-{os.getpid()}",
-                        on_batch=feed_stamped if run.latency else feed,
-                        subscriptions=edge.subscriptions())  # as run_edge (its uplink)
-    edge.publish = client.publish
+    # the edge's MQTT intake, as run_edge runs it: the connector hands each socket read to
+    # the edge (a BatchSink); here through ``feed`` to time the path
+    sink = _TimedSink(edge, feed_stamped if run.latency else feed)
+    intake = UnsConnector(f"mqtt://{run.host}:{run.port}", edge.subscriptions(),
+                          client_id=f"bench-edge-{os.getpid()}")
+    stop = asyncio.Event()
+    receiving = asyncio.create_task(intake.run(sink, stop))
     try:
-        await client.connect()
-        await client.subscribed()
+        await asyncio.wait_for(intake.ready.wait(), 30)
         edge.reload_models()
-        stop = asyncio.Event()
         housekeeping = asyncio.create_task(_edge_housekeeping(edge, stop))
         conn.send(("ready", None))
         t_start = _hold(run, signals)
@@ -439,7 +451,7 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
         await watch.wait()
         stop.set()
         t_written = await housekeeping
-        await client.disconnect()
+        await receiving
         result = _result(counter, watch, payloads)
         result.t_start = t_start
         stats = edge.stats
@@ -449,6 +461,7 @@ async def _andon_edge(run: Run, payloads: Sequence[bytes], conn: Connection,
             result.notes |= {"recorded": stats.recorded, "t_written": t_written}
         return result
     finally:
+        stop.set()
         store.close()
 
 
@@ -661,9 +674,9 @@ def print_throughput(results: list[Measurement]) -> None:
 def _note(key: str, value: float) -> str:
     if key == "written_s":
         return f"all written {value:.2f} s after the first publish"
-    if key == "path us/msg":  # Edge.on_messages alone, timed inside the receiving process
+    if key == "path us/msg":  # Ingest.on_messages alone, timed inside the receiving process
         rate = 1e6 / value if value else 0.0  # not comparable with a client's receive rate
-        return f"path alone (Edge.on_messages) {value:.1f} us/msg = {rate:,.0f} samples/s"
+        return f"path alone (Ingest.on_messages) {value:.1f} us/msg = {rate:,.0f} samples/s"
     return f"{key} {value:,.0f}"
 
 

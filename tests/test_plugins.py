@@ -25,7 +25,7 @@ import pytest
 from andon import plugins
 from andon.clock import ManualClock, utc
 from andon.connectors.plugin import connector_plugins
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.errors import ExitCode, SpecErrors
 from andon.registry import Registry, generate_keypair, verify
 from andon.scoring import load_model, model_kinds
@@ -166,7 +166,8 @@ def test_training_a_plugin_model_kind_gives_a_signed_artifact_the_edge_loads(
         (trusted / public.name).write_bytes(public.read_bytes())
         assert verify(version, trusted)
 
-        edge = Edge(spec, store, models, clock=clock, lines={"cooling-water"}, record=False)
+        edge = build_edge(spec, store, models, clock=clock, lines={"cooling-water"},
+                          record=False)
         assert edge.reload_models() == [meta.label]
         served = edge.model("pump-bearing")
         assert served is not None

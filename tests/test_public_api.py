@@ -32,7 +32,7 @@ PINNED = {
                   "issue_token", "label_triage", "move", "promote_model", "record_outcome",
                   "register_model", "replace_spec", "replay_quarantined", "requalify_model",
                   "revoke_token"],
-    "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store"],
+    "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store", "refused_data"],
     "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
                        "Stage", "generate_keypair", "key_id_of", "production_of",
                        "read_signature", "sign", "transition", "trusted_keys", "verify"],

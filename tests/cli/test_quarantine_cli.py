@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from andon.cli.app import app
 from andon.clock import ManualClock, to_ms, utc
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.errors import NotFound
 from andon.namespace import tag_topic
 from andon.store import open_store
@@ -35,7 +35,7 @@ def msg(value: str, seq: int, minute: int = 0) -> bytes:
 
 def fill(db: str, spec: PlantSpec, tmp_path: Path) -> None:
     with open_store(db) as store:
-        edge = Edge(spec, store, tmp_path / "models", clock=ManualClock(T0))
+        edge = build_edge(spec, store, tmp_path / "models", clock=ManualClock(T0))
         edge.on_message(TOPIC, msg("41.0", 1))
         edge.on_message(TOPIC, msg("171.5", 2, 1))  # above the range [-10, 150]
         edge.on_message(TOPIC, b'{"v": oops}')

@@ -40,7 +40,7 @@ from andon.clock import ManualClock, from_ms
 from andon.connectors.legacy import encode_legacy, legacy_topic
 from andon.connectors.mqtt import MqttClient
 from andon.contracts import MAX_PAYLOAD_BYTES
-from andon.edge import Edge, run_edge
+from andon.edge import Edge, build_edge, run_edge
 from andon.edge.link import LinkState
 from andon.namespace import Quality, Sample, TagAddress, encode_sample
 from andon.namespace.tagmap import site_maps
@@ -351,7 +351,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     need("Mosquitto", "127.0.0.1", 1883)
     tmp = tmp_path_factory.mktemp("fuzz")
     store = open_store(f"sqlite:///{tmp / 'andon.db'}")
-    edge = Edge(SPEC, store, tmp / "models", clock=ManualClock(from_ms(NOW_MS)))
+    edge = build_edge(SPEC, store, tmp / "models", clock=ManualClock(from_ms(NOW_MS)))
     h = Harness(store, edge)
     h.start()
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from andon.clock import ManualClock, to_ms, utc
 from andon.contracts import Rule
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.namespace import Quality, decode_sample, tag_topic
 from andon.store import SqlStore
 
@@ -41,7 +41,7 @@ def payload(v: Any = 41.5, *, u: str = "degC", seq: int = 1, minute: int = 0,
 
 @pytest.fixture
 def edge(demo_spec: PlantSpec, store: SqlStore, tmp_path: Path) -> Edge:
-    return Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0))
+    return build_edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0))
 
 
 #: (topic, payload, rule) of every bad message fed below

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from andon.app import Actor, Context, PlantRef, ReplayResult, replay_quarantined
 from andon.clock import Clock, ManualClock, to_ms, utc
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.namespace import tag_topic
 from andon.spec import load_spec
 from andon.store import SqlStore, open_store
@@ -41,7 +41,7 @@ def test_a_decreased_counter_is_replayed_only_after_the_spec_allows_it(
     store = open_store(sqlite_url)
     clock = ManualClock(T0)
     try:
-        edge = Edge(demo_spec, store, tmp_path / "models", clock=clock)
+        edge = build_edge(demo_spec, store, tmp_path / "models", clock=clock)
         edge.on_message(TOPIC, strokes(100, 1))
         edge.on_message(TOPIC, strokes(50, 2))
         edge.on_message(TOPIC, b"{broken")
@@ -74,7 +74,7 @@ def test_a_future_timestamp_stays_quarantined_in_a_bulk_replay_and_goes_by_id(
     store = open_store(sqlite_url)
     clock = ManualClock(T0)
     try:
-        edge = Edge(demo_spec, store, tmp_path / "models", clock=clock)
+        edge = build_edge(demo_spec, store, tmp_path / "models", clock=clock)
         edge.on_message(TOPIC, strokes(100, 1))
         bogus = strokes(101, 2).replace(str(to_ms(T0) + 120_000).encode(),
                                         str(to_ms(utc(2100, 1, 1))).encode())

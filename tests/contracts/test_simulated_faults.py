@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from andon.clock import ManualClock, from_ms, utc
 from andon.contracts import Rule
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.namespace import Quality
 from andon.simulator import PlantSimulator, Scenario
 from andon.simulator.scenario import (
@@ -45,7 +45,7 @@ def test_stuck_sensor_and_calibration_step_raise_data_quality_events(
         pass  # the healthy history, not fed
     store = open_store(sqlite_url)
     clock = ManualClock(sim.now)
-    edge = Edge(demo_spec, store, tmp_path / "models", clock=clock, lines=lines)
+    edge = build_edge(demo_spec, store, tmp_path / "models", clock=clock, lines=lines)
     try:
         for step in sim.run_until(START + timedelta(seconds=DEMO_STUCK_END_S + 3600)):
             for sample in step:

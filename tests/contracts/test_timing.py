@@ -22,7 +22,7 @@ from andon.contracts.timing import (
     Timekeeper,
     TimeRules,
 )
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.errors import SpecErrors
 from andon.namespace import Quality, Sample, TagAddress
 from andon.spec import load_spec_text
@@ -300,7 +300,7 @@ def test_the_edge_drops_duplicates_records_late_and_filled_samples(
     flow = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "flow")
     clock = ManualClock(from_ms(T0))
     with open_store(sqlite_url) as store:
-        edge = Edge(spec, store, tmp_path / "models", clock=clock)
+        edge = build_edge(spec, store, tmp_path / "models", clock=clock)
 
         def feed(minute: int, seq: int) -> None:
             clock.set(max(clock.now(), from_ms(T0 + minute * MIN) + timedelta(milliseconds=30)))
@@ -334,7 +334,7 @@ def test_the_edge_quarantines_a_future_sample_and_keeps_scoring_windows(
     flow = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "flow")
     clock = ManualClock(from_ms(T0))
     with open_store(sqlite_url) as store:
-        edge = Edge(spec, store, tmp_path / "models", clock=clock)
+        edge = build_edge(spec, store, tmp_path / "models", clock=clock)
 
         def feed(ts: int, seq: int, minute: int) -> None:
             clock.set(from_ms(T0 + minute * MIN + 30))

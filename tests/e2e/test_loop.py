@@ -21,7 +21,7 @@ import pytest
 
 from andon.clock import ManualClock, utc
 from andon.connectors import EmbeddedBroker, MqttClient
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.interventions import Intervention
 from andon.namespace import encode_sample
 from andon.namespace.topics import edge_intervention_filter
@@ -88,7 +88,7 @@ async def _run_loop(url: str, spec: PlantSpec, tmp: Path) -> LoopResult:
     trusted = tmp / "keys" / "trusted"
     trusted.mkdir()
     pub.rename(trusted / pub.name)
-    edge = Edge(spec, store, tmp / "models", clock=clock, trusted_keys=trusted, lines={LINE})
+    edge = build_edge(spec, store, tmp / "models", clock=clock, trusted_keys=trusted, lines={LINE})
 
     barrier = Barrier()
 

@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from andon.clock import ManualClock, utc
 from andon.contracts import MAX_PAYLOAD_BYTES, Violation
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.namespace import Quality, Sample, encode_sample, parse_tag_topic
 from andon.namespace.tagmap import site_maps
 from andon.services.simulate import message_of
@@ -71,8 +71,8 @@ def test_a_batch_records_quarantines_and_counts_exactly_what_one_by_one_does(
     messages += replayed
     with open_store(f"sqlite:///{tmp_path / 'o.db'}") as store:
         # the clock stands still: both edges see the same ingest time for every message
-        one = Edge(demo_spec, store, tmp_path, clock=ManualClock(START), lines=lines)
-        many = Edge(demo_spec, store, tmp_path, clock=ManualClock(START), lines=lines)
+        one = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START), lines=lines)
+        many = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START), lines=lines)
         for topic, payload in messages:
             one.on_message(topic, payload)
         i = 0
@@ -98,13 +98,15 @@ def test_a_batch_records_quarantines_and_counts_exactly_what_one_by_one_does(
     assert any("outside the valid range" in r for r in reasons)
 
 
-class _FaultyEdge(Edge):
-    """An edge with a bug in its breach handling (fault injection for the test below)."""
-
-    def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
-                  payload: bytes | None) -> None:
+def _faulty(edge: Edge) -> Edge:
+    """The edge with a bug in its ingest's breach handling (fault injection, the test below)."""
+    def breached(violations: tuple[Violation, ...], sample: Sample, topic: str | None,
+                 payload: bytes | None, _ingest_ms: int) -> None:
         raise RuntimeError(f"bug in breach handling: {violations[0].rule} of {sample.seq} on "
                            f"{topic} ({payload!r:.20})")
+
+    edge.ingest._breached = breached  # type: ignore[method-assign]
+    return edge
 
 
 def test_a_bug_hit_by_one_message_is_logged_and_the_rest_of_its_batch_goes_on(
@@ -115,7 +117,7 @@ def test_a_bug_hit_by_one_message_is_logged_and_the_rest_of_its_batch_goes_on(
 
     batch = [sample(1, 10.0), sample(2, 1e9), sample(3, 11.0)]  # the second breaks its range
     with open_store(f"sqlite:///{tmp_path / 'f.db'}") as store:
-        edge = _FaultyEdge(demo_spec, store, tmp_path, clock=ManualClock(START))
+        edge = _faulty(build_edge(demo_spec, store, tmp_path, clock=ManualClock(START)))
         with capture_logs() as logs:
             edge.on_messages(batch)
     samples, _events, _quarantined = edge.take_pending()

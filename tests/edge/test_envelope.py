@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from andon.clock import ManualClock
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.edge.envelope import proposed_setpoints, violation
 from andon.errors import NotFound
 from andon.interventions.record import Intervention
@@ -59,7 +59,7 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 def _edge(spec: PlantSpec, store: SqlStore, tmp: Path) -> tuple[Edge, Sent]:
     ucs = [uc.model_copy(update={"envelope": ENVELOPE}) if uc.id == "pump-bearing" else uc
            for uc in spec.use_cases]
-    edge = Edge(spec.model_copy(update={"use_cases": ucs}), store, tmp / "models",
+    edge = build_edge(spec.model_copy(update={"use_cases": ucs}), store, tmp / "models",
                 clock=ManualClock(T0), lines={"cooling-water"})
     sent = Sent()
     edge.outbound = sent
@@ -83,7 +83,7 @@ def test_outside_the_envelope_is_blocked_logged_and_kept(demo_spec: PlantSpec, s
     other = Proposing(**{**_fields(make_intervention("rec-tag")), "setpoints": {"flow": 100.0}})
     fine = Proposing(**{**_fields(make_intervention("rec-fine")), "setpoints": {"speed": 2400.0}})
     for iv in (inside, verb, high, other, fine, verb):
-        edge._emit(iv)
+        edge.emit(iv)
     assert [k for _, k in sent.items] == ["rec-ok", "rec-fine"], "only those inside go out"
     assert _stored(store, "rec-ok")
     assert _stored(store, "rec-fine")
@@ -101,10 +101,10 @@ def test_outside_the_envelope_is_blocked_logged_and_kept(demo_spec: PlantSpec, s
 
 def test_use_cases_without_an_envelope_are_unchanged(demo_spec: PlantSpec, store: SqlStore,
                                                      tmp_path: Path) -> None:
-    edge = Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0))
+    edge = build_edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0))
     sent = Sent()
     edge.outbound = sent
-    edge._emit(make_intervention("rec-any", action="Open the bypass valve"))
+    edge.emit(make_intervention("rec-any", action="Open the bypass valve"))
     assert sent.items == [("intervention", "rec-any")]
 
 

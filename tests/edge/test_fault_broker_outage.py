@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from andon.clock import ManualClock
-from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, run_edge
+from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess
@@ -57,7 +57,7 @@ class Producer:
                 self.samples += 1
             if self.seq % 50 == 25:
                 intervention_id = f"rec-{self.seq}"
-                self.edge._emit(make_intervention(intervention_id, asset=SOURCES["plc-a"]))
+                self.edge.emit(make_intervention(intervention_id, asset=SOURCES["plc-a"]))
                 self.ivs.append(intervention_id)
             self.seq += 1
             await asyncio.sleep(self.every_s)  # the pace of the stream, not a wait for a result
@@ -69,7 +69,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
     central = CentralSide.open(tmp / "central.db")
     edge_store = open_store(f"sqlite:///{tmp / 'edge.db'}")
     clock = ManualClock(T0)
-    edge = Edge(spec, edge_store, tmp / "models", clock=clock, lines={"cooling-water"})
+    edge = build_edge(spec, edge_store, tmp / "models", clock=clock, lines={"cooling-water"})
     outbox = Outbox(tmp / "edge-outbox.db", capacity=100_000)
     producer = Producer(edge, clock)
     stop = asyncio.Event()
@@ -105,7 +105,8 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         await until(lambda: edge.stats.link.state is LinkState.ONLINE, "online again", 60)
         producer.running = False
         await feeding
-        await until(lambda: outbox.depth() == 0 and not edge._pending, "an empty outbox", 60)
+        await until(lambda: outbox.depth() == 0 and not edge.recorder.samples, "an empty outbox",
+                    60)
         await until(lambda: central.store.sample_count() == producer.samples,
                     "every sample at the central side", 60)
         await until(lambda: central.ingest.stats.held == 0, "nothing held back")

@@ -28,7 +28,7 @@ from andon.clock import Clock, ManualClock, from_ms, utc
 from andon.connectors.legacy import LegacyDecoder, encode_legacy, legacy_topic
 from andon.connectors.legacy import _fields as legacy_fields
 from andon.contracts import ContractChecker
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.errors import PayloadError
 from andon.features import feature_names, feature_rows, use_case_tags
 from andon.namespace import encode_sample
@@ -93,7 +93,7 @@ def data(demo_spec: PlantSpec, tmp_path_factory: pytest.TempPathFactory) -> Data
 def run_edge_on(spec: PlantSpec, models: Path, store: SqlStore,
                 messages: list[tuple[str, bytes]]) -> Edge:
     clock = ManualClock(START + TRAIN)
-    edge = Edge(spec, store, models, clock=clock, lines={"process-water"})
+    edge = build_edge(spec, store, models, clock=clock, lines={"process-water"})
     edge.reload_models()
     for topic, payload in messages:
         clock.set(max(clock.now(), from_ms(json.loads(payload)["ts"])))
@@ -204,7 +204,7 @@ def test_hostile_bytes_on_canonical_and_legacy_topics_are_quarantined_never_rais
          + b"}"),
     ]
     with open_store(f"sqlite:///{tmp_path / 'h.db'}") as store:
-        edge = Edge(demo_spec, store, tmp_path, clock=ManualClock(START))
+        edge = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START))
         for topic, payload in hostile:
             edge.on_message(topic, payload)  # raised UnicodeDecodeError / RecursionError once
         edge.flush()
@@ -235,9 +235,9 @@ def test_the_edge_subscribes_to_the_legacy_topics_of_its_mapped_sites(
         demo_spec: PlantSpec, tmp_path: Path) -> None:
     with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
         clock = ManualClock(START)
-        porto = Edge(demo_spec, store, tmp_path, clock=clock, lines={"bottling-1"})
+        porto = build_edge(demo_spec, store, tmp_path, clock=clock, lines={"bottling-1"})
         assert "legacy/acme/porto/#" in porto.subscriptions()
-        ghent = Edge(demo_spec, store, tmp_path, clock=clock, lines={"cooling-water"})
+        ghent = build_edge(demo_spec, store, tmp_path, clock=clock, lines={"cooling-water"})
         assert not any(f.startswith("legacy/") for f in ghent.subscriptions())
         # a site-wide raw topic brings other lines' tags: counted, neither stored nor rejected
         sample = next(s for s in PlantSimulator(demo_spec, seed=1, start=START).step()

@@ -10,7 +10,7 @@ import pytest
 
 from andon.audit import Event
 from andon.clock import ManualClock
-from andon.edge import Backoff, EdgeIdentity, LinkState, Outbox, PublishGuard, Uplink
+from andon.edge import Backoff, EdgeIdentity, LinkState, Outbox, PublishGuard, Uplink, build_edge
 from andon.edge import guard as guard_module
 from andon.edge import link as link_module
 from andon.edge.link import transition
@@ -111,16 +111,15 @@ def test_a_intervention_cannot_reach_a_tag_or_command_topic(topic: str) -> None:
 
 def test_the_edge_emits_interventions_through_the_guard(demo_spec: PlantSpec,
                                                           tmp_path: Path) -> None:
-    from andon.edge import Edge  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
     from factories import make_intervention  # noqa: PLC0415
 
     store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
-    edge = Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)
+    edge = build_edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)
     uplink, kept = _uplink()
     edge.outbound = uplink
-    edge._emit(make_intervention("rec-ok"))
-    edge._emit(make_intervention("rec-bad", asset="p-101/vibration"))  # a tag-like path
+    edge.emit(make_intervention("rec-ok"))
+    edge.emit(make_intervention("rec-bad", asset="p-101/vibration"))  # a tag-like path
     store.close()
     keys = [i.key for i in uplink.outbox.pending(10) if i.kind == INTERVENTION]
     assert keys == ["rec-ok:4"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from andon.clock import ManualClock, from_ms, utc
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.features import feature_names, feature_rows, use_case_tags
 from andon.namespace.sample import Sample
 from andon.registry import SIGNATURE_FILE, Registry, Stage, generate_keypair, sign
@@ -116,7 +116,7 @@ def site(plant: Plant, tmp_path: Path) -> Iterator[Site]:
     (trusted / pub.name).write_bytes(pub.read_bytes())
     foreign, _fpub, foreign_id = generate_keypair(tmp_path / "elsewhere", "mallory")
     models = tmp_path / "models"
-    edge = Edge(plant.spec, store, models, clock=clock, trusted_keys=trusted, lines={LINE},
+    edge = build_edge(plant.spec, store, models, clock=clock, trusted_keys=trusted, lines={LINE},
                 record=False)
     yield Site(plant, store, clock, models, key, foreign, foreign_id,
                Registry(store, clock, models), edge)
@@ -234,6 +234,6 @@ def test_a_refused_version_is_retried_once_its_files_change(site: Site) -> None:
 def test_without_trusted_keys_the_newest_directory_is_loaded_unsigned(site: Site) -> None:
     """Backwards compatibility for tests that pass ``trusted_keys=None``."""
     save_model(site.plant.model, dict(site.plant.fields), site.models)
-    edge = Edge(site.plant.spec, site.store, site.models, clock=site.clock, lines={LINE},
+    edge = build_edge(site.plant.spec, site.store, site.models, clock=site.clock, lines={LINE},
                 record=False)
     assert edge.reload_models() == ["pump-bearing v1"]

@@ -28,7 +28,7 @@ import uvicorn
 from andon.api import create_app
 from andon.audit import Event
 from andon.clock import ManualClock
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.edge.pull import MANIFEST, PullResult, cached_version, pull_models, read_manifest
 from andon.registry import Registry, generate_keypair
 from andon.spec import PlantSpec
@@ -158,7 +158,7 @@ def test_pull_verifies_refuses_and_serves_from_the_cache(
     # a fresh edge with its own empty store (no registry records) starts from the cache
     local: SqlStore = open_store(f"sqlite:///{tmp_path / 'edge.db'}")
     try:
-        edge = Edge(demo_spec, local, cache, clock=ManualClock(T0), trusted_keys=trusted,
+        edge = build_edge(demo_spec, local, cache, clock=ManualClock(T0), trusted_keys=trusted,
                     lines={"cooling-water"})
         assert edge.reload_models() == [f"pump-bearing v{good}"]
         assert edge.stats.models == {"pump-bearing": f"pump-bearing v{good}"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from andon.clock import ManualClock
 from andon.connectors.mqtt import MqttClient
-from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, run_edge
+from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.namespace.topics import edge_intervention_filter
 from andon.spec import PlantSpec
 from andon.store import open_store
@@ -72,7 +72,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
     broker = MosquittoProcess(tmp)
     broker.start()
     store = open_store(f"sqlite:///{tmp / 'andon.db'}")
-    edge = Edge(spec, store, tmp / "models", clock=ManualClock(T0), lines={"cooling-water"},
+    edge = build_edge(spec, store, tmp / "models", clock=ManualClock(T0), lines={"cooling-water"},
                 record=False)
     outbox = Outbox(tmp / "edge-outbox.db")
     signal = Signal()
@@ -84,7 +84,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         states.append(state)
         if state is LinkState.REPLAYING and states.count(LinkState.REPLAYING) == 2:
             for intervention_id in live_during_replay:  # live items, queued as the replay starts
-                edge._emit(make_intervention(intervention_id))
+                edge.emit(make_intervention(intervention_id))
         signal.notify()
 
     sub = await _subscriber(broker.url, received, signal, "sub-before")
@@ -101,14 +101,14 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
         await signal.until(lambda: edge.stats.link.state is LinkState.ONLINE, "online")
 
         for n in range(3):
-            edge._emit(make_intervention(f"before-{n}"))
+            edge.emit(make_intervention(f"before-{n}"))
         await signal.until(lambda: len(received) == 3, "3 live interventions")
 
         await asyncio.to_thread(broker.stop)
         await signal.until(lambda: edge.stats.link.state is LinkState.BUFFERING, "buffering")
         backlog = [f"during-{n}" for n in range(20)]
         for intervention_id in backlog:  # the edge keeps deciding; its output waits in the outbox
-            edge._emit(make_intervention(intervention_id))
+            edge.emit(make_intervention(intervention_id))
         assert edge.stats.link.state is LinkState.BUFFERING
         assert edge.stats.link.buffer_depth >= 20
         assert edge.stats.interventions == 23
@@ -161,7 +161,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
     received: list[dict[str, object]] = []
 
     def edge_and_run(outbox: Outbox) -> tuple[Edge, asyncio.Event, asyncio.Task[None]]:
-        edge = Edge(spec, store, tmp / "models", clock=ManualClock(T0), record=False)
+        edge = build_edge(spec, store, tmp / "models", clock=ManualClock(T0), record=False)
         stop = asyncio.Event()
         task = asyncio.create_task(run_edge(edge, broker.url, stop, edge_id="e-restart",
                                             outbox=outbox, heartbeat_s=0.5,
@@ -173,7 +173,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
     try:
         await signal.until(lambda: edge.stats.link.connect_failures >= 2, "retries")
         for n in range(5):
-            edge._emit(make_intervention(f"kept-{n}"))
+            edge.emit(make_intervention(f"kept-{n}"))
         assert edge.stats.link.state is LinkState.BUFFERING
     finally:
         await _stop_edge(stop, task)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from andon.clock import ManualClock, to_ms
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from factories import T0, make_model
@@ -40,19 +40,19 @@ def test_a_hung_model_is_abandoned_restarted_and_ingestion_goes_on(
     demo_spec: PlantSpec, tmp_path: Path,
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'andon.db'}")
-    edge = Edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)
+    edge = build_edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)
     now = [0.0]
     watchdog = edge.enable_watchdog(5.0, monotonic=lambda: now[0])
     uc = demo_spec.use_case("pump-bearing")
     hanging = HangingModel()
-    edge._models[uc.id] = (hanging, make_model())  # type: ignore[assignment]
+    edge.models.put(uc.id, hanging, make_model())  # type: ignore[arg-type]
     try:
-        edge._score(uc, "p-101", to_ms(T0), HEALTHY)
+        edge.scoring.submit(uc, "p-101", to_ms(T0), HEALTHY)
         assert hanging.entered.wait(DEADLINE_S), "the first window reaches the model"
         # ingestion is not blocked: messages are still handled while the model hangs
         edge.on_message("andon/v1/acme/ghent/utilities/cooling-water/p-101/vibration", b"{")
         assert edge.stats.received == 1
-        edge._score(uc, "p-101", to_ms(T0) + 60_000, HEALTHY)  # queued behind the hung one
+        edge.scoring.submit(uc, "p-101", to_ms(T0) + 60_000, HEALTHY)  # queued behind the hung one
         assert edge.stats.watchdog.queued == 1
 
         assert not watchdog.check(), "within stall_s: nothing to do"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from andon.clock import ManualClock, utc
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.interventions.fatigue import Verdict
 from andon.interventions.lifecycle import InterventionState
 from andon.namespace import encode_sample
@@ -61,7 +61,7 @@ def trained(demo_spec: PlantSpec, tmp_path_factory: pytest.TempPathFactory,
 
 
 def _edge(fx: Fixture, store: SqlStore, clock: ManualClock) -> Edge:
-    edge = Edge(fx.spec, store, fx.models, clock=clock, lines={LINE}, record=False)
+    edge = build_edge(fx.spec, store, fx.models, clock=clock, lines={LINE}, record=False)
     assert edge.reload_models()
     return edge
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.clock import ManualClock, utc
 from andon.contracts.timing import SKEW_MIN_SAMPLES
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.kpi.quality import report_from
 from andon.namespace import Quality
 from andon.simulator import PlantSimulator, Scenario
@@ -63,7 +63,7 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, QualityReport
         pass  # the healthy history, not fed
     clock = ManualClock(sim.now)
     with open_store(url) as store:
-        edge = Edge(spec, store, tmp / "models", clock=clock)
+        edge = build_edge(spec, store, tmp / "models", clock=clock)
         for step in sim.run_until(START + timedelta(seconds=DEMO_STUCK_END_S + 3600)):
             clock.set(sim.now + timedelta(milliseconds=40))  # the true time, plus a network hop
             for sample in step:

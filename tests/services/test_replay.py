@@ -20,7 +20,7 @@ import pytest
 from andon.app import Actor, Context, PlantRef, import_work_orders
 from andon.clock import ManualClock, to_ms, utc
 from andon.connectors.historian import HistorianExport
-from andon.edge import Edge
+from andon.edge import build_edge
 from andon.errors import HistorianError, ReplayError
 from andon.namespace import encode_sample
 from andon.namespace.sample import Sample
@@ -91,7 +91,7 @@ def _live_interventions(bt: Backtest, tmp: Path) -> list[tuple[str, datetime]]:
     """The live path: every sample as a UNS message into the edge, on a manual clock."""
     with open_store(f"sqlite:///{tmp / 'live.db'}") as store:
         clock = ManualClock(START + WARMUP)
-        edge = Edge(bt.spec, store, bt.models, clock=clock, lines={LINE}, record=False)
+        edge = build_edge(bt.spec, store, bt.models, clock=clock, lines={LINE}, record=False)
         assert edge.reload_models()
         for samples in bt.live:
             clock.set(samples[0].ts)

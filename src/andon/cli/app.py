@@ -265,7 +265,13 @@ def edge(
     scoring, buffers, and replays in order once the broker is back.
     """
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.edge import Edge, Outbox, config_hash, default_edge_id, run_edge  # noqa: PLC0415
+    from andon.edge import (  # noqa: PLC0415
+        Outbox,
+        build_edge,
+        config_hash,
+        default_edge_id,
+        run_edge,
+    )
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
@@ -273,8 +279,8 @@ def edge(
     api_token = _token(central, token, token_file)  # before anything starts
     store = open_store(db)
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
-    runtime = Edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
-                   lines=lines, record=record)
+    runtime = build_edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
+                         lines=lines, record=record)
     name = edge_id or default_edge_id(runtime)
     box = Outbox(outbox or models_dir.parent / f"{name}-outbox.db", capacity=outbox_capacity)
     digest = config_hash(spec.read_text(encoding="utf-8"), {
@@ -307,6 +313,10 @@ def edge(
                       f"{s.recorded} recorded, {s.scored} windows scored, "
                       f"{s.interventions} interventions; {s.link.buffer_depth} items left "
                       f"in the outbox", highlight=False)
+        if s.store.failures:
+            console.print(f"{s.store.failures} store writes failed and were retried; "
+                          f"{s.store.backlog} items not written, dropped {s.store.dropped or 0}"
+                          f" (last error: {s.store.last_error})", highlight=False)
         if s.failed:
             console.print(f"[red]{s.failed} messages failed on an Andon bug[/red] (logged with "
                           "their topics as 'message handling failed'; please report it)")
@@ -345,7 +355,7 @@ def _edge_pull(runtime: Edge, central: str | None, token: str,
     names = sorted({uc.model for uc in runtime.spec.use_cases})
 
     def pull() -> PullResult:
-        result = pull_models(central, token, names, runtime.models_dir, keys,
+        result = pull_models(central, token, names, runtime.models.models_dir, keys,
                              now=runtime.clock.now(), record=runtime.keep_event)
         for label in result.pulled:
             console.print(f"pulled {label} from {central} (signature verified)", highlight=False)

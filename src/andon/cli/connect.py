@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import signal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -220,12 +221,12 @@ def _tag_map(plant: PlantSpec, site: str) -> TagMap:
 def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> None:
     """Run ``connector`` into an edge runtime until SIGINT/SIGTERM (or a finite source ends)."""
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.edge import Edge  # noqa: PLC0415
+    from andon.edge import build_edge  # noqa: PLC0415
     from andon.edge.runtime import housekeeping  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        edge = Edge(plant, store, models_dir, clock=SystemClock(),
+        edge = build_edge(plant, store, models_dir, clock=SystemClock(),
                     trusted_keys=models_dir.parent / "keys" / "trusted")
 
         async def main() -> None:
@@ -240,7 +241,7 @@ def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> N
             finally:
                 stop.set()
                 await task
-                await asyncio.to_thread(edge.write, *edge.take_pending())
+                await asyncio.to_thread(partial(edge.write, *edge.take_pending(), force=True))
 
         asyncio.run(main())
         s = edge.stats

@@ -6,7 +6,9 @@ from and the raw bytes, so that a sample the contracts refuse can be quarantined
 original payload. Input the connector cannot decode goes to ``PointSink.reject`` with a
 one-line reason naming what and where; a connector never raises for bad input and never drops
 anything silently. The edge runtime (``andon.edge.Edge``) is the production sink; tests use
-``CollectingSink``.
+``CollectingSink``. A sink that decodes raw messages itself, faster (the edge's ingest keeps
+each topic's route), is a ``BatchSink``: a connector reading MQTT JSON hands it every socket
+read as one batch of (topic, payload) instead of decoding.
 
 Every connector passes ``tests/connectors/test_conformance.py``: it delivers valid points as
 canonical samples (value, unit, quality, source time, sequence, source id), rejects malformed
@@ -16,12 +18,13 @@ input with a reason, and stops by itself when ``stop`` is set.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from andon.namespace.sample import Sample
 
-__all__ = ["CollectingSink", "Connector", "PointSink", "Rejected"]
+__all__ = ["BatchSink", "CollectingSink", "Connector", "PointSink", "Rejected"]
 
 
 class PointSink(Protocol):
@@ -41,6 +44,19 @@ class PointSink(Protocol):
 
         ``where`` names the source location (topic, node id, file:line); ``reason`` is one line.
         """
+        ...
+
+
+@runtime_checkable
+class BatchSink(PointSink, Protocol):
+    """A sink that also takes raw MQTT JSON messages, a socket read at a time, and decodes them.
+
+    It reads its clock once per batch (the messages arrived together) and never raises for
+    bad input: what does not decode is quarantined as ``reject`` would.
+    """
+
+    def on_messages(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Take the (topic, payload) messages of one read, in arrival order."""
         ...
 
 

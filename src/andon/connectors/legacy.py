@@ -34,6 +34,7 @@ from msgspec import UNSET, UnsetType
 
 from andon.errors import PayloadError
 from andon.namespace.sample import (
+    ESCAPE,
     FAST_MAX_BYTES,
     FAST_PATH_ERRORS,
     MAX_TS_MS,
@@ -42,6 +43,7 @@ from andon.namespace.sample import (
     Sample,
     json_object,
     strict_utf8,
+    valid_text,
 )
 from andon.namespace.tagmap import TagBinding, TagMap, site_maps
 from andon.units import affine
@@ -127,7 +129,8 @@ def decode_routed(topic: str, payload: bytes, binding: TagBinding, site: str) ->
 
     Fast path as in ``decode_sample``: what msgspec refuses, ``_fields`` decides and names.
     """
-    if len(payload) > FAST_MAX_BYTES or not (payload.isascii() or strict_utf8(payload)):
+    if len(payload) > FAST_MAX_BYTES or not (payload.isascii() or strict_utf8(payload)) or (
+            ESCAPE in payload):  # an escape may spell a lone surrogate: ``_fields`` checks
         return _fields(topic, payload, binding, site)
     try:
         p = _decode_raw(payload)
@@ -167,6 +170,7 @@ def _fields(topic: str, payload: bytes, binding: TagBinding, site: str) -> Sampl
     if not isinstance(source, str) or not source or len(source) > _MAX_SOURCE:
         raise PayloadError(topic, f"{binding.raw}: 'src' must be a producer id of 1 to "
                                   f"{_MAX_SOURCE} characters, got {source!r}"[:300])
+    valid_text(topic, f"{binding.raw}: 'src'", source)
     q = data.get("q", "good")
     quality = _QUALITIES.get(q) if isinstance(q, str) else None
     if quality is None:

@@ -1,30 +1,40 @@
-"""MQTT JSON on the UNS as a connector: the default protocol behind the connector interface.
+"""MQTT JSON on the UNS as a connector: the default protocol, and the edge's MQTT intake.
 
-The edge keeps its own fast path (``Edge.on_messages``, a socket read at a time, straight from
-the MQTT client); this connector exists so that the default protocol passes the same conformance
-suite as every other one, and so that a tool can read the UNS into any ``PointSink``.
+``UnsConnector`` subscribes to UNS topic filters and receives a socket read at a time
+(``MqttClient(on_batch=...)``, QoS 0). A ``BatchSink`` (the edge's ingest) gets each read as
+one batch of raw (topic, payload) messages: it resolves each topic once, decodes, and reads
+its clock once per batch. Any other ``PointSink`` gets each tag message decoded here
+(``decode_sample``), or rejected with the decoder's one-line reason. Both run the same
+decoder; the conformance suite (``tests/connectors/test_conformance.py``) runs this connector
+with a ``CollectingSink``, and the edge's tests run it into the edge.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
-from andon.connectors.base import PointSink
-from andon.connectors.mqtt import MqttClient
+import structlog
+
+from andon.connectors.base import BatchSink, PointSink
+from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.errors import PayloadError
 from andon.namespace.sample import decode_sample
 from andon.namespace.topics import PREFIX
 
 __all__ = ["UnsConnector"]
 
+log = structlog.get_logger("andon.connectors.uns")
+
 
 class UnsConnector:
-    """Subscribe to UNS tag topics and deliver each decoded sample; reject what does not decode.
+    """Subscribe to UNS topics; hand each read to a ``BatchSink``, or decode for a ``PointSink``.
 
     ``subscriptions`` are MQTT topic filters (default: every tag of every line). The broker may
     be down at start: the connector retries with a doubling delay up to ``max_backoff_s`` until
-    it connects or ``stop`` is set; after that the MQTT client reconnects by itself.
+    it connects or ``stop`` is set; after that the MQTT client reconnects by itself and
+    subscribes again.
     """
 
     kind = "mqtt"
@@ -36,28 +46,40 @@ class UnsConnector:
         self.client_id = client_id
         self.max_backoff_s = max_backoff_s
         self.ready = asyncio.Event()  # set once subscribed (tests publish after it)
+        self.client: MqttClient | None = None
 
     async def run(self, sink: PointSink, stop: asyncio.Event) -> None:
-        """Deliver samples to ``sink`` until ``stop`` is set."""
-        def on_message(topic: str, payload: bytes) -> None:
-            try:
-                sample = decode_sample(topic, payload)
-            except PayloadError as exc:
-                sink.reject(topic, payload, exc.reason)
-                return
-            sink.on_sample(sample, topic, payload)
-
-        client = MqttClient(self.broker_url, self.client_id, on_message=on_message,
+        """Deliver to ``sink`` until ``stop`` is set."""
+        handle: OnBatch = sink.on_messages if isinstance(sink, BatchSink) else _decoding(sink)
+        client = MqttClient(self.broker_url, self.client_id, on_batch=handle,
                             subscriptions=self.subscriptions)
+        self.client = client
         if not await connect_with_backoff(client, stop, self.max_backoff_s):
             return
         try:
-            await client.subscribed()
+            try:
+                await client.subscribed()
+            except TimeoutError:  # the broker went away at once: it resubscribes on reconnect
+                log.warning("no subscription acknowledgement; going on", url=self.broker_url)
             self.ready.set()
             await stop.wait()
         finally:
             self.ready.clear()
             await client.disconnect()
+
+
+def _decoding(sink: PointSink) -> OnBatch:
+    """A batch handler that decodes each tag message for ``sink`` (or rejects it)."""
+    def on_batch(messages: list[tuple[str, bytes]]) -> None:
+        for topic, payload in messages:
+            try:
+                sample = decode_sample(topic, payload)
+            except PayloadError as exc:
+                sink.reject(topic, payload, exc.reason)
+                continue
+            sink.on_sample(sample, topic, payload)
+
+    return on_batch
 
 
 async def connect_with_backoff(client: MqttClient, stop: asyncio.Event,
@@ -68,10 +90,9 @@ async def connect_with_backoff(client: MqttClient, stop: asyncio.Event,
         try:
             await client.connect()
         except ConnectionError:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                delay = min(delay * 2, max_backoff_s)
+            delay = min(delay * 2, max_backoff_s)
             continue
         return True
     return False

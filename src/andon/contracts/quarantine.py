@@ -18,7 +18,7 @@ from andon.namespace.topics import TagAddress, parse_tag_topic
 if TYPE_CHECKING:
     from datetime import datetime
 
-__all__ = ["MAX_PAYLOAD_BYTES", "Quarantined", "quarantined_message"]
+__all__ = ["MAX_PAYLOAD_BYTES", "Quarantined", "quarantined_message", "storable_text"]
 
 #: largest original payload kept per item; longer ones are cut and flagged ``truncated``
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -56,6 +56,20 @@ class Quarantined:
         return self.payload.decode("utf-8", "replace")
 
 
+def storable_text(text: str) -> str:
+    r"""``text`` as any store can keep it: lone surrogates and NUL shown as escapes.
+
+    A payload can spell either in JSON (``"\ud800"``, ``"\u0000"``); UTF-8 cannot encode the
+    first and PostgreSQL's text refuses the second.
+
+    >>> storable_text("plc-\ud800")
+    'plc-\\ud800'
+    """
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def quarantined_message(topic: str, payload: bytes, rule: Rule, reason: str,
                         received_at: datetime, *, source: str | None = None) -> Quarantined:
     """Build a quarantined item; the address comes from the topic, the source from the payload.
@@ -67,12 +81,12 @@ def quarantined_message(topic: str, payload: bytes, rule: Rule, reason: str,
         source = _source_of(payload)
     return Quarantined(
         received_at=received_at,
-        topic=topic[:_MAX_TOPIC],
+        topic=storable_text(topic[:_MAX_TOPIC]),
         payload=bytes(payload[:MAX_PAYLOAD_BYTES]),
         size=len(payload),
         rule=Rule(rule),
-        reason=reason[:_MAX_REASON],
-        source=None if source is None else source[:200],
+        reason=storable_text(reason[:_MAX_REASON]),
+        source=None if source is None else storable_text(source[:200]),
         address=parse_tag_topic(topic),
     )
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.clock import Clock
 from andon.interventions import Intervention
 from andon.spec.model import ActionEnvelope, PlantSpec
@@ -108,6 +108,6 @@ class EnvelopeCheck:
             log.warning("intervention blocked by its envelope", use_case=iv.use_case,
                         asset=iv.asset, reason=reason)
             if self.record is not None:
-                self.record(Event("envelope_blocked", f"{iv.use_case}/{iv.asset}",
+                self.record(Event(EventKind.ENVELOPE_BLOCKED, f"{iv.use_case}/{iv.asset}",
                                   f"{iv.id}: {reason}; action {iv.action!r}", now))
         return False

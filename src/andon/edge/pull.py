@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import structlog
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.errors import ModelError
 from andon.registry.bundle import MAX_BUNDLE_BYTES, unpack
 from andon.registry.signing import verify
@@ -119,7 +119,7 @@ def pull_models(central_url: str, token: str, names: Iterable[str], models_dir: 
                     result.refused.append((label, reason))
                     log.warning("model refused", model=label, reason=reason)
                     if record is not None:
-                        record(Event("model_refused", name, f"{label} from {central_url}: "
+                        record(Event(EventKind.MODEL_REFUSED, name, f"{label} from {central_url}: "
                                      f"{reason}", now))
                     continue
                 manifest[name] = {"version": version, "pulled_at": now.isoformat(),

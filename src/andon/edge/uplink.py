@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from andon.audit import Event
+from andon.audit import Event, EventKind
 from andon.clock import Clock, to_ms
 from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.edge.guard import PublishGuard
@@ -137,7 +137,7 @@ class Uplink:
             return True
         self.stats.blocked = self.guard.blocked
         log.warning("blocked publish", topic=topic)
-        self._keep(Event("blocked_publish", topic[:300],
+        self._keep(Event(EventKind.BLOCKED_PUBLISH, topic[:300],
                          f"edge {self.identity.edge_id} may not publish on {topic}",
                          self.clock.now()))
         if not topic.startswith(self._topic("")):  # not the edge's own topics: no loop
@@ -192,7 +192,7 @@ class Uplink:
     def _announce(self, kind: str, leaf: str) -> None:
         """Publish a document (retained) if connected, and keep it as a store event."""
         doc = self.document(kind)
-        self._keep(Event("edge_heartbeat" if kind == "heartbeat" else "edge_state",
+        self._keep(Event(EventKind.EDGE_HEARTBEAT if kind == "heartbeat" else EventKind.EDGE_STATE,
                          self.identity.edge_id, json.dumps(doc), self.clock.now()))
         topic = self._topic(leaf)
         client = self.client

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from andon.clock import from_ms, to_ms
-from andon.edge import Edge
+from andon.edge import Edge, build_edge
 from andon.errors import ReplayError
 from andon.feedback.workorders import confirmed_failures
 from andon.kpi.leadtime import LeadTime, lead_times
@@ -82,6 +82,10 @@ class EventTimeClock:
     def now(self) -> datetime:
         """The newest source time seen (the epoch before any)."""
         return self._now
+
+    def now_ms(self) -> int:
+        """``now()`` in epoch milliseconds."""
+        return self._ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +237,7 @@ def replay_export(export: HistorianExport, spec: PlantSpec, use_case_id: str,
         view.mkdir(parents=True)
         (view / vdir.name).symlink_to(vdir.resolve(), target_is_directory=True)
         with open_store(f"sqlite:///{Path(tmp) / 'replay.db'}") as scratch:
-            edge = Edge(only, scratch, Path(tmp) / "models", clock=clock, record=False)
+            edge = build_edge(only, scratch, Path(tmp) / "models", clock=clock, record=False)
             loaded = edge.reload_models()
             if not loaded:
                 refused = scratch.events(kind="model_refused", limit=1)

@@ -8,6 +8,6 @@ applied when a store opens: a database any release made opens with all its rows.
 """
 
 from andon.store.base import Event, SpecVersion, Store
-from andon.store.sql import SqlStore, open_store
+from andon.store.sql import SqlStore, open_store, refused_data
 
-__all__ = ["Event", "SpecVersion", "SqlStore", "Store", "open_store"]
+__all__ = ["Event", "SpecVersion", "SqlStore", "Store", "open_store", "refused_data"]

@@ -49,6 +49,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
+    DataError,
+    DBAPIError,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -94,7 +96,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.dml import ReturningInsert
     from sqlalchemy.types import TypeEngine
 
-__all__ = ["SqlStore", "open_store"]
+__all__ = ["SqlStore", "open_store", "refused_data"]
 
 #: execution option marking a connection whose transaction will write (SQLite: BEGIN IMMEDIATE)
 _WRITE_OPTION = "andon_write"
@@ -570,6 +572,22 @@ def open_store(url: str) -> SqlStore:
         store.close()
         raise
     return store
+
+
+def refused_data(exc: BaseException) -> bool:
+    """Whether a write failed on the data itself, so that the same write will always fail.
+
+    True when the store refuses a value (text UTF-8 cannot encode, a number out of range, a
+    broken constraint, a naive datetime); False when it may take the write later (the
+    database locked by another process, the server unreachable, the disk full): the caller
+    retries those and splits these (``andon.edge.recorder``).
+    """
+    if isinstance(exc, DataError | IntegrityError | StoreError):
+        return True
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        inner = exc.orig  # an error of ours or of the driver's binding, wrapped by SQLAlchemy
+        return isinstance(inner, UnicodeError | ValueError | TypeError | OverflowError)
+    return isinstance(exc, UnicodeError | ValueError | TypeError | OverflowError)
 
 
 # -- helpers --------------------------------------------------------------------------------

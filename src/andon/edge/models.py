@@ -1,0 +1,117 @@
+"""The edge's model cache: which model each use case is scored with, and keeping the good one.
+
+``ModelCache.reload`` takes, per use case the edge scores, the version it should serve: with
+trusted keys, the production version (the pulled cache's manifest, ``andon.edge.pull``, else
+the store's stage), loaded only once its detached signature verifies against those keys;
+without (tests only), the highest version directory, unsigned. A refused version (unsigned,
+altered, truncated, untrusted key, unusable artifact) is logged and kept as a
+``model_refused`` event once per version and file content, and the model already loaded (the
+last known good) keeps scoring. ``get`` is what scoring reads, once per window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import structlog
+
+from andon.audit import Event, EventKind
+from andon.clock import Clock
+from andon.edge.pull import cached_version
+from andon.errors import ModelError
+from andon.registry import ModelBook, production_of, verify
+from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
+from andon.spec.model import UseCase
+
+__all__ = ["Loaded", "ModelCache"]
+
+log = structlog.get_logger("andon.edge")
+
+#: a loaded model and its metadata
+Loaded = tuple[AnomalyModel, ModelMeta]
+
+
+class ModelCache:
+    """The model each use case serves now; ``reload`` moves to a newer one that verifies."""
+
+    def __init__(self, use_cases: Iterable[UseCase], models_dir: Path, *, book: ModelBook,
+                 clock: Clock, trusted_keys: Path | None = None,
+                 record: Callable[[Event], None] | None = None) -> None:
+        self.use_cases = list(use_cases)  # the ones the edge scores
+        self.models_dir = models_dir
+        self.book = book
+        self.clock = clock
+        self.trusted_keys = trusted_keys
+        self._record = record
+        #: use case -> model label of what is loaded (``EdgeStats.models``, the heartbeat)
+        self.labels: dict[str, str] = {}
+        self._models: dict[str, Loaded] = {}
+        # use case -> (version dir, file stamps) last refused: refused once, not every reload
+        self._refused: dict[str, tuple[Path, tuple[tuple[int, int], ...]]] = {}
+
+    def get(self, use_case: str) -> Loaded | None:
+        """The model a use case is scored with now, and its metadata (None before one loads)."""
+        return self._models.get(use_case)
+
+    def put(self, use_case: str, model: AnomalyModel, meta: ModelMeta) -> None:
+        """Serve ``model`` for ``use_case`` from now on (``reload`` does this after checks)."""
+        self._models[use_case] = (model, meta)
+        self.labels[use_case] = meta.label
+
+    def reload(self) -> list[str]:
+        """Load the version each use case should serve; labels of those newly loaded."""
+        loaded: list[str] = []
+        records = None if self.trusted_keys is None else self.book.list_models()
+        for uc in self.use_cases:
+            if records is None:
+                vdir = latest_version_dir(self.models_dir, uc.model)
+            else:  # the pulled cache's manifest (andon.edge.pull), else the store's stage
+                production = production_of(records, uc.model)
+                version = cached_version(self.models_dir, uc.model) or (
+                    None if production is None else production.version)
+                vdir = None if version is None else self.models_dir / uc.model / f"v{version}"
+            if vdir is None:
+                continue
+            current = self._models.get(uc.id)
+            if current is not None and f"v{current[1].version}" == vdir.name:
+                continue
+            label = self._load(uc, vdir)
+            if label is not None:
+                loaded.append(label)
+        return loaded
+
+    def _load(self, uc: UseCase, vdir: Path) -> str | None:
+        stamp = (vdir, _stamps(vdir))
+        if self._refused.get(uc.id) == stamp:
+            return None
+        try:
+            signed = "" if self.trusted_keys is None else (
+                f" (signed by key {verify(vdir, self.trusted_keys)})")
+            model, meta = load_model(vdir, top=uc.top_features)
+        except ModelError as exc:
+            self._refused[uc.id] = stamp
+            log.warning("model refused", use_case=uc.id, reason=str(exc))
+            self._event(Event(EventKind.MODEL_REFUSED, uc.id, str(exc), self.clock.now()))
+            return None
+        self._refused.pop(uc.id, None)
+        self.put(uc.id, model, meta)
+        self._event(Event(EventKind.MODEL_LOADED, uc.id, meta.label + signed, self.clock.now()))
+        return meta.label
+
+    def _event(self, event: Event) -> None:
+        if self._record is not None:
+            self._record(event)
+
+
+def _stamps(vdir: Path) -> tuple[tuple[int, int], ...]:
+    """(size, mtime) of a version's files: a refused version is retried once they change."""
+    out = []
+    for name in ("model.skops", "meta.json", "signature.json"):
+        try:
+            st = (vdir / name).stat()
+        except OSError:
+            out.append((-1, -1))
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return tuple(out)
