@@ -237,3 +237,60 @@ def test_without_trusted_keys_the_newest_directory_is_loaded_unsigned(site: Site
     edge = build_edge(site.plant.spec, site.store, site.models, clock=site.clock, lines={LINE},
                 record=False)
     assert edge.reload_models() == ["pump-bearing v1"]
+
+
+# -- last known good, across a restart --------------------------------------------------------
+def restart(site: Site) -> Edge:
+    """A new edge process on the same store and models directory (nothing kept in memory)."""
+    return build_edge(site.plant.spec, site.store, site.models, clock=site.clock,
+                      trusted_keys=site.edge.models.trusted_keys, lines={LINE}, record=False)
+
+
+def test_after_a_restart_a_refused_production_version_falls_back_to_the_last_known_good(
+        site: Site) -> None:
+    site.release()
+    assert site.edge.reload_models() == ["pump-bearing v1"]
+    kept = site.models / ".last-known-good" / UC / "pump-bearing" / "v1"
+    assert sorted(p.name for p in kept.iterdir()) == ["meta.json", "model.skops",
+                                                      SIGNATURE_FILE]
+    vdir = site.release(flip_one_byte)  # v2 promoted, then its artifact altered
+    edge = restart(site)
+    assert edge.reload_models() == ["pump-bearing v1"]
+    assert edge.stats.models[UC] == "pump-bearing v1"
+    altered = "signature does not match (artifact or metadata altered)"
+    assert site.refusals() == [f"{vdir}: {altered}"]
+    [loaded] = [e.detail for e in site.store.events(kind="model_loaded")
+                if "last known good" in e.detail]
+    assert loaded.startswith("pump-bearing v1 (signed by key ")
+    assert loaded.endswith("; last known good, pump-bearing v2 was refused")
+    site.edge = edge
+    assert site.feed_hour() > 0, "the restarted edge does not score with its last known good"
+    assert edge.reload_models() == []  # nothing to announce again at the next reload
+
+
+def test_the_kept_copy_survives_its_original_being_altered(site: Site) -> None:
+    vdir = site.release()
+    assert site.edge.reload_models() == ["pump-bearing v1"]
+    flip_one_byte(vdir)  # the production version itself altered on disk
+    edge = restart(site)
+    assert edge.reload_models() == ["pump-bearing v1"]  # from the verified copy
+    assert edge.stats.models[UC] == "pump-bearing v1"
+
+
+def test_without_a_kept_copy_a_refused_use_case_serves_nothing_and_says_why(site: Site) -> None:
+    site.release(flip_one_byte)
+    edge = restart(site)
+    assert edge.reload_models() == []
+    assert UC not in edge.stats.models
+    assert len(site.refusals()) == 1
+
+
+def test_a_tampered_kept_copy_is_refused_too(site: Site) -> None:
+    site.release()
+    assert site.edge.reload_models() == ["pump-bearing v1"]
+    flip_one_byte(site.models / ".last-known-good" / UC / "pump-bearing" / "v1")
+    site.release(flip_one_byte)
+    edge = restart(site)
+    assert edge.reload_models() == []
+    assert UC not in edge.stats.models
+    assert len(site.refusals()) == 2  # v2, and the kept copy of v1

@@ -7,10 +7,17 @@ without (tests only), the highest version directory, unsigned. A refused version
 altered, truncated, untrusted key, unusable artifact) is logged and kept as a
 ``model_refused`` event once per version and file content, and the model already loaded (the
 last known good) keeps scoring. ``get`` is what scoring reads, once per window.
+
+**Last known good, on disk**: each version that verified and loaded is also copied to
+``<models>/.last-known-good/<use case>/<model>/v<N>/`` (artifact, metadata, signature; written
+to a temporary directory, then renamed). After a restart, a use case whose current version is
+refused serves that copy instead, verified again like any other version, and says so in its
+``model_loaded`` event; without a copy it serves nothing, and the refusal is the event.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -24,7 +31,12 @@ from andon.registry import ModelBook, production_of, verify
 from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
 from andon.spec.model import UseCase
 
-__all__ = ["Loaded", "ModelCache"]
+__all__ = ["LKG_DIR", "Loaded", "ModelCache"]
+
+#: where verified versions are kept, under the models directory (one per use case)
+LKG_DIR = ".last-known-good"
+#: the files a version directory holds (what is copied, and whose stamps say it changed)
+_FILES = ("model.skops", "meta.json", "signature.json")
 
 log = structlog.get_logger("andon.edge")
 
@@ -49,6 +61,7 @@ class ModelCache:
         self._models: dict[str, Loaded] = {}
         # use case -> (version dir, file stamps) last refused: refused once, not every reload
         self._refused: dict[str, tuple[Path, tuple[tuple[int, int], ...]]] = {}
+        self.lkg_root = models_dir / LKG_DIR
 
     def get(self, use_case: str) -> Loaded | None:
         """The model a use case is scored with now, and its metadata (None before one loads)."""
@@ -77,27 +90,62 @@ class ModelCache:
             if current is not None and f"v{current[1].version}" == vdir.name:
                 continue
             label = self._load(uc, vdir)
+            if label is None and uc.id not in self._models:
+                label = self._load_last_known_good(uc, refused=vdir)
             if label is not None:
                 loaded.append(label)
         return loaded
 
-    def _load(self, uc: UseCase, vdir: Path) -> str | None:
+    def _load(self, uc: UseCase, vdir: Path, *, note: str = "",
+              memo: str | None = None) -> str | None:
+        key = memo or uc.id
         stamp = (vdir, _stamps(vdir))
-        if self._refused.get(uc.id) == stamp:
+        if self._refused.get(key) == stamp:
             return None
         try:
             signed = "" if self.trusted_keys is None else (
                 f" (signed by key {verify(vdir, self.trusted_keys)})")
             model, meta = load_model(vdir, top=uc.top_features)
         except ModelError as exc:
-            self._refused[uc.id] = stamp
+            self._refused[key] = stamp
             log.warning("model refused", use_case=uc.id, reason=str(exc))
             self._event(Event(EventKind.MODEL_REFUSED, uc.id, str(exc), self.clock.now()))
             return None
-        self._refused.pop(uc.id, None)
+        self._refused.pop(key, None)
         self.put(uc.id, model, meta)
-        self._event(Event(EventKind.MODEL_LOADED, uc.id, meta.label + signed, self.clock.now()))
+        if self.trusted_keys is not None and memo is None:
+            self._keep(uc, vdir)
+        self._event(Event(EventKind.MODEL_LOADED, uc.id, meta.label + signed + note,
+                          self.clock.now()))
         return meta.label
+
+    def _keep(self, uc: UseCase, vdir: Path) -> None:
+        """Copy a version that verified and loaded as the use case's last known good."""
+        home = self.lkg_root / uc.id
+        if _stamps(home / vdir.parent.name / vdir.name) == _stamps(vdir):
+            return  # already kept (copies keep size and modification time)
+        staging = home / ".incoming"
+        try:
+            shutil.rmtree(staging, ignore_errors=True)
+            (staging / vdir.parent.name / vdir.name).mkdir(parents=True)
+            for name in _FILES:
+                shutil.copy2(vdir / name, staging / vdir.parent.name / vdir.name / name)
+            for old in [p for p in home.iterdir() if p.name != ".incoming"]:
+                shutil.rmtree(old)
+            (staging / vdir.parent.name).rename(home / vdir.parent.name)
+            shutil.rmtree(staging, ignore_errors=True)
+        except OSError as exc:  # a full disk must not stop scoring with the version just loaded
+            log.warning("last known good not kept", use_case=uc.id, error=str(exc))
+
+    def _load_last_known_good(self, uc: UseCase, *, refused: Path) -> str | None:
+        """Serve the use case's kept copy (verified again) while its current version is refused."""
+        home = self.lkg_root / uc.id
+        kept = sorted(home.glob(f"{uc.model}/v*")) if home.is_dir() else []
+        if not kept:
+            return None
+        return self._load(uc, kept[-1], memo=f"{uc.id} (last known good)",
+                          note=f"; last known good, {refused.parent.name} {refused.name} was "
+                          "refused")
 
     def _event(self, event: Event) -> None:
         if self._record is not None:
@@ -107,7 +155,7 @@ class ModelCache:
 def _stamps(vdir: Path) -> tuple[tuple[int, int], ...]:
     """(size, mtime) of a version's files: a refused version is retried once they change."""
     out = []
-    for name in ("model.skops", "meta.json", "signature.json"):
+    for name in _FILES:
         try:
             st = (vdir / name).stat()
         except OSError:
