@@ -8,7 +8,8 @@ one-line reason naming what and where; a connector never raises for bad input an
 anything silently. The edge runtime (``andon.edge.Edge``) is the production sink; tests use
 ``CollectingSink``.
 
-Every connector passes ``tests/connectors/test_conformance.py``: it delivers valid points as
+Every connector passes the conformance checks in ``andon.testing.conformance.connectors``
+(a plug-in's tests run them through a harness of its own): it delivers valid points as
 canonical samples (value, unit, quality, source time, sequence, source id), rejects malformed
 input with a reason, and stops by itself when ``stop`` is set.
 """
