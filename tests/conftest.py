@@ -15,7 +15,10 @@ from andon.spec import PlantSpec, load_spec
 from andon.store import SqlStore, open_store
 from andon.store.schema import METADATA
 from andon.testing import need, postgres_database
-from factories import T0, make_intervention
+from andon.testing.factories import T0, make_intervention
+
+# detailed assertion messages from the conformance checks (registered before they are imported)
+pytest.register_assert_rewrite("andon.testing.conformance")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_SPEC = ROOT / "examples" / "demo-plant.yaml"

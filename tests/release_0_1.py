@@ -16,7 +16,7 @@ from sqlalchemy import select
 from andon.clock import to_ms, utc
 from andon.store import SqlStore
 from andon.store.migrations.release_0_1 import METADATA
-from factories import make_model
+from andon.testing.factories import make_model
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

@@ -33,9 +33,10 @@ from andon.services.delivery import DeliveryService, build_routes
 from andon.services.history import backfill
 from andon.services.training import train_use_case
 from andon.simulator import PlantSimulator
-from andon.sinks.plugin import sink_plugins
+from andon.sinks.plugin import SinkContext, sink_plugins
 from andon.spec.loader import load_spec_text
 from andon.store import open_store
+from andon.testing.conformance.sinks import SinkFactory, check_sink
 from plugin_dists import install_broken, install_example
 
 if TYPE_CHECKING:
@@ -118,6 +119,19 @@ sinks:
     delivery, = store.deliveries(sink="jsonl:audit")
     assert delivery.ok
     assert delivery.external_id == str(out)
+
+
+def test_the_plugin_sink_passes_the_sink_conformance_suite(example: Path,
+                                                          tmp_path: Path) -> None:
+    """What a plug-in author writes: the suite run against the sink its entry point builds."""
+    del example
+    jsonl = sink_plugins().get("jsonl")
+
+    def make(path: Path) -> SinkFactory:
+        return lambda clock: jsonl.build(jsonl.config(path=path), SinkContext("jsonl:c", clock))
+
+    check_sink(live=make(tmp_path / "out.jsonl"), dead=make(tmp_path / "missing" / "out.jsonl"),
+               external_id=True)
 
 
 @pytest.mark.parametrize(("section", "message"), [

@@ -36,6 +36,18 @@ PINNED = {
     "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
                        "Stage", "generate_keypair", "key_id_of", "production_of",
                        "read_signature", "sign", "transition", "trusted_keys", "verify"],
+    "andon.testing": ["ManualClock", "MosquittoProcess", "WaitTimeout", "eventually",
+                      "free_port", "need", "port_open", "postgres_database",
+                      "service_unavailable", "topic_prefix", "unique_id", "until"],
+    "andon.testing.conformance.sinks": [
+        "DELIVER_WITHIN_S", "SinkFactory", "check_delivers", "check_delivers_async",
+        "check_fails_softly", "check_fails_softly_async", "check_redelivers",
+        "check_redelivers_async", "check_sink", "conformance_item"],
+    "andon.testing.conformance.connectors": [
+        "CHECKS", "STOP_WITHIN_S", "WAIT_S", "ConnectorHarness",
+        "check_malformed_input_is_rejected", "check_stop_ends_run",
+        "check_unknown_raw_name_is_rejected", "check_valid_points_arrive", "drive",
+        "until_collected"],
 }
 
 

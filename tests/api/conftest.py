@@ -19,7 +19,7 @@ with warnings.catch_warnings():
 from andon.api import create_app
 from andon.clock import ManualClock
 from andon.store import SqlStore
-from factories import add_token, add_user
+from andon.testing.factories import add_token, add_user
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

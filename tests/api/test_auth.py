@@ -35,8 +35,8 @@ from andon.errors import (
     StoreError,
 )
 from andon.http.auth import CSRF_HEADER, SESSION_COOKIE
+from andon.testing.factories import add_token, add_user
 from api.conftest import PASSWORD, SESSION_TTL_S, Login, TestClient
-from factories import add_token, add_user
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from andon.audit import Event
 from andon.edge.heartbeat import EdgeIdentity, edge_document
-from factories import T0
+from andon.testing.factories import T0
 
 if TYPE_CHECKING:
     from datetime import datetime

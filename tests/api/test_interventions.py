@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from andon.feedback import FeedbackKind
 from andon.interventions.record import Intervention, InterventionState
+from andon.testing.factories import T0, closed, make_intervention, make_model
 from api.conftest import DEMO_SPEC_TEXT, Login, TestClient
-from factories import T0, closed, make_intervention, make_model
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from andon.registry import Stage
-from factories import make_model
+from andon.testing.factories import make_model
 
 if TYPE_CHECKING:
     from andon.store import SqlStore

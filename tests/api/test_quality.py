@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from andon.clock import to_ms
 from andon.contracts.counts import QualityCount, SkewPoint
-from factories import T0
+from andon.testing.factories import T0
 
 if TYPE_CHECKING:
     from andon.store import SqlStore

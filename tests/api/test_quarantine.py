@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from andon.contracts import Rule, quarantined_message
-from factories import T0
+from andon.testing.factories import T0
 
 if TYPE_CHECKING:
     from andon.store import SqlStore

@@ -11,7 +11,7 @@ from andon.audit import Event
 from andon.interventions.fatigue import Verdict
 from andon.interventions.gate import EpisodeState, GateEntry, GateEpisode
 from andon.interventions.triage import TriageItem, TriageReason, TriageStatus, TriageVerdict
-from factories import T0, make_intervention
+from andon.testing.factories import T0, make_intervention
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock

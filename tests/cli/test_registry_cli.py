@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.errors import ExitCode
 from andon.store import open_store
+from andon.testing.factories import save_version, small_model
 from cli.test_cli import andon
-from model_factories import save_version, small_model
 
 if TYPE_CHECKING:
     from pathlib import Path

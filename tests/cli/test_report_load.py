@@ -16,7 +16,7 @@ from andon.feedback import Feedback, FeedbackKind, Outcome
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
 from andon.interventions.record import OutcomeLabel
 from andon.store import open_store
-from factories import make_intervention
+from andon.testing.factories import make_intervention
 
 if TYPE_CHECKING:
     from datetime import datetime

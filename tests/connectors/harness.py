@@ -1,7 +1,8 @@
-"""One harness per connector: start its real source, build the connector, feed it input.
+"""One harness per built-in connector: start its real source, build the connector, feed it.
 
-The conformance suite (``test_conformance.py``) only talks to ``Harness``; adding a connector
-to the suite is one new harness class and one line in ``HARNESSES``.
+The conformance suite (``andon.testing.conformance.connectors``, run by ``test_conformance.py``)
+only talks to a ``ConnectorHarness``; adding a connector to the suite is one new harness class
+and one line in ``HARNESSES``.
 
 Every harness maps the raw name it uses onto ``ADDRESS`` with raw unit degF and (where the
 protocol has raw names) ``scale`` 0.1, so the suite also checks that scaling happens.
@@ -11,17 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from pysparkplug import DataType, EdgeNode, Metric
 
 from andon.clock import from_ms
-from andon.connectors.base import CollectingSink, Connector
+from andon.connectors.base import Connector
 from andon.connectors.mqtt import MqttClient
 from andon.connectors.opcua import OpcUaConnector
 from andon.connectors.sparkplug import SparkplugConnector
@@ -29,7 +28,8 @@ from andon.connectors.uns import UnsConnector
 from andon.namespace.sample import Quality, Sample, encode_sample
 from andon.namespace.tagmap import TagBinding, TagMap
 from andon.namespace.topics import TagAddress
-from andon.testing import need
+from andon.testing import need, unique_id, until
+from andon.testing.conformance.connectors import ConnectorHarness
 
 from .opcua_server import OpcUaTestServer
 
@@ -44,65 +44,14 @@ def address(enterprise: str = "acme") -> TagAddress:
     return TagAddress(enterprise, "porto", "press", "l1", "p-101", "bearing_temp")
 
 
-async def until(sink: CollectingSink, condition: Callable[[], bool], what: str,
-                timeout_s: float = WAIT_S) -> None:
-    """Wait (on the sink's event, bounded) until ``condition()`` holds."""
-    async def check() -> None:
-        while not condition():
-            sink.arrived.clear()
-            if condition():
-                return
-            await sink.arrived.wait()
-
-    try:
-        await asyncio.wait_for(check(), timeout_s)
-    except TimeoutError:
-        raise AssertionError(f"no {what} within {timeout_s}s; samples={sink.samples[-5:]} "
-                             f"rejected={sink.rejected[-5:]}") from None
-
-
-class Harness(Protocol):
-    """A connector with its real source, as the conformance suite drives it."""
-
-    kind: str
-    #: raw name that the tag map does not know (named by the reject reason)
-    unknown_name: str
-    #: the source id the connector's samples carry
-    source: str
-    address: TagAddress
-
-    def connector(self) -> Connector:
-        """The connector under test (built once)."""
-        ...
-
-    async def ready(self) -> None:
-        """Wait until the running connector receives input."""
-        ...
-
-    async def send_valid(self, value: float, ts_ms: int) -> None:
-        """Make the source produce ``value`` (canonical unit) at ``ts_ms``."""
-        ...
-
-    async def send_malformed(self) -> None:
-        """Make the source produce input that cannot be decoded."""
-        ...
-
-    async def send_unknown(self) -> None:
-        """Make the source produce a value for ``unknown_name``."""
-        ...
-
-    def running(self, tmp_path: Path) -> contextlib.AbstractAsyncContextManager[Harness]:
-        """Start the real source (and stop it afterwards)."""
-        ...
-
-
 # -- MQTT JSON on the UNS --------------------------------------------------------------------
 @dataclass
 class UnsHarness:
     """The default protocol: canonical JSON on UNS topics of the shared Mosquitto."""
 
     kind: str = "mqtt"
-    enterprise: str = field(default_factory=lambda: f"t{secrets.token_hex(4)}")
+    unit: str = UNIT
+    enterprise: str = field(default_factory=unique_id)
     source: str = "plc-gw-1"
     seq: int = 0
     _connector: UnsConnector | None = None
@@ -157,7 +106,8 @@ class SparkplugHarness:
     """A real pysparkplug edge node (paho, its own thread) on the shared Mosquitto."""
 
     kind: str = "sparkplug"
-    group: str = field(default_factory=lambda: f"t{secrets.token_hex(4)}")
+    unit: str = UNIT
+    group: str = field(default_factory=unique_id)
     node_id: str = "press-gw"
     _connector: SparkplugConnector | None = None
     _node: EdgeNode | None = None
@@ -187,12 +137,10 @@ class SparkplugHarness:
             ])
             self._node.connect("127.0.0.1", port=1883)
             # paho sends the NBIRTH from its own thread once connected; data sent before that
-            # would (rightly) be "data before any NBIRTH". Polled with a deadline: the host's
-            # counter has no event.
-            deadline = asyncio.get_running_loop().time() + WAIT_S
-            while self._connector.stats.births < 1:
-                assert asyncio.get_running_loop().time() < deadline, "no NBIRTH seen"
-                await asyncio.sleep(0.01)
+            # would (rightly) be "data before any NBIRTH". Polled: the host's counter has no
+            # event.
+            stats = self._connector.stats
+            await until(lambda: stats.births >= 1, "an NBIRTH", WAIT_S, every_s=0.01)
 
     async def send_valid(self, value: float, ts_ms: int) -> None:
         assert self._node is not None
@@ -229,6 +177,7 @@ class OpcUaHarness:
     """A real asyncua server started by the test (history in SQLite)."""
 
     kind: str = "opcua"
+    unit: str = UNIT
     server: OpcUaTestServer | None = None
     _connector: OpcUaConnector | None = None
 
@@ -283,7 +232,7 @@ class OpcUaHarness:
 
 
 #: every connector the conformance suite covers (adding one is one line here)
-HARNESSES: dict[str, Callable[[], Harness]] = {
+HARNESSES: dict[str, Callable[[], ConnectorHarness]] = {
     "mqtt": UnsHarness,
     "sparkplug": SparkplugHarness,
     "opcua": OpcUaHarness,

@@ -16,7 +16,7 @@ from asyncua import Server, ua
 from asyncua.common.node import Node
 from asyncua.server.history_sql import HistorySQLite
 
-from andon.testing import free_port
+from andon.testing import free_port, until
 
 NS_URI = "urn:andon:test"
 # asyncua logs every refused or dropped connection loudly; these tests drop them on purpose
@@ -82,16 +82,18 @@ class OpcUaTestServer:
                           timeout_s: float = 10.0) -> None:
         """Wait until the server's historian has recorded values at ``times`` (it records
         asynchronously, through an internal subscription)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
+        recorded: set[datetime] = set()
+
+        async def has_all() -> bool:
             history = await self.vars[name].read_raw_history(min(times), max(times))
-            recorded = {dv.SourceTimestamp.replace(tzinfo=UTC) for dv in history
-                        if dv.SourceTimestamp is not None}  # SQLite gives naive UTC
-            if all(t in recorded for t in times):
-                return
-            assert loop.time() < deadline, f"history of {name} lacks {times}: {recorded}"
-            await asyncio.sleep(0.02)  # polled with a deadline: the historian has no event
+            recorded.clear()
+            recorded.update(dv.SourceTimestamp.replace(tzinfo=UTC) for dv in history
+                            if dv.SourceTimestamp is not None)  # SQLite gives naive UTC
+            return all(t in recorded for t in times)
+
+        # polled: the historian has no event
+        await until(has_all, f"the history of {name} to hold {times}", timeout_s, every_s=0.02,
+                    state=lambda: sorted(recorded))
 
     async def stop(self) -> None:
         """Stop the server (its clients see the connection drop)."""

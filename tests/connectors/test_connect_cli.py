@@ -18,9 +18,8 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.connectors.mqtt import MqttClient
 from andon.store import open_store
-from andon.testing import MosquittoProcess
-
-from .test_conformance import STOP_WITHIN_S
+from andon.testing import MosquittoProcess, until
+from andon.testing.conformance.connectors import STOP_WITHIN_S
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "examples" / "demo-plant.yaml"
@@ -51,22 +50,17 @@ def test_sparkplug_host_feeds_the_edge_store(tmp_path: Path) -> None:
             Metric(timestamp=None, name="PLC2.DB99.W0", datatype=DataType.DOUBLE, value=1.0),
         ])
         try:
-            async def online() -> None:
-                while not any(s.get("online") is True for s in states):
-                    changed.clear()
-                    await changed.wait()
-
-            await asyncio.wait_for(online(), 30)
+            await until(lambda: any(s.get("online") is True for s in states), "STATE birth",
+                        30, wake=changed)
             node.connect("127.0.0.1", port=broker.port)
 
             def stored() -> bool:
                 with open_store(db) as store:
                     return bool(store.samples(assets=["p-301"])) and bool(store.quarantined())
 
-            for _ in range(300):  # the edge writes every 0.5 s; bounded at ~30 s
-                if await asyncio.to_thread(stored):
-                    break
-                await asyncio.sleep(0.1)
+            # the edge writes every 0.5 s
+            await until(lambda: asyncio.to_thread(stored), "a stored sample and a quarantined "
+                        "metric", 30, every_s=0.1)
         finally:
             await asyncio.to_thread(node.disconnect)
             proc.send_signal(signal.SIGTERM)

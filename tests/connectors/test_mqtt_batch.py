@@ -4,13 +4,12 @@ raising handler is contained. Against the real Mosquitto on 127.0.0.1:1883."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import pytest
 from structlog.testing import capture_logs
 
 from andon.connectors.mqtt import MqttClient
-from andon.testing import need
+from andon.testing import need, topic_prefix
 
 BROKER = "mqtt://127.0.0.1:1883"
 N = 2_000
@@ -45,7 +44,7 @@ def test_batch_delivery_is_for_qos_0_only_and_takes_one_kind_of_handler() -> Non
 def test_a_flood_arrives_whole_and_in_order_and_a_raising_handler_loses_only_its_message(
         ) -> None:
     need("Mosquitto", "127.0.0.1", 1883)
-    topic = f"andon-test/batch/{secrets.token_hex(4)}"
+    topic = topic_prefix("batch")
     got: list[int] = []
     done = asyncio.Event()
     handler_calls: list[int] = []  # calls inside one delivery pass, per pass
@@ -80,7 +79,7 @@ def test_a_flood_arrives_whole_and_in_order_and_a_raising_handler_loses_only_its
 
 def test_on_batch_gets_each_read_as_one_list_and_a_raising_handler_is_contained() -> None:
     need("Mosquitto", "127.0.0.1", 1883)
-    topic = f"andon-test/on-batch/{secrets.token_hex(4)}"
+    topic = topic_prefix("on-batch")
     lists: list[list[int]] = []
     sizes: list[int] = []
     done = asyncio.Event()

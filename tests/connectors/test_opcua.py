@@ -22,8 +22,8 @@ from andon.errors import ConnectorError
 from andon.namespace.sample import Quality
 from andon.namespace.tagmap import TagBinding, TagMap
 from andon.namespace.topics import TagAddress
+from andon.testing.conformance.connectors import until_collected
 
-from .harness import until
 from .opcua_server import Link, OpcUaTestServer
 
 TEMP = TagAddress("acme", "porto", "press", "l1", "p-101", "bearing_temp")
@@ -55,8 +55,8 @@ def test_status_codes_become_quality_with_the_status_name_as_reason(tmp_path: Pa
                                ua.StatusCodes.UncertainLastUsableValue)
             await server.write("temp", 23.0, t + timedelta(milliseconds=3),
                                ua.StatusCodes.BadSensorFailure)
-            await until(sink, lambda: any(s.quality is Quality.BAD for s in sink.samples),
-                        "bad value")
+            await until_collected(
+                sink, lambda: any(s.quality is Quality.BAD for s in sink.samples), "bad value")
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)
@@ -95,11 +95,11 @@ def test_reconnects_after_a_server_restart_and_backfills_the_gap_once(  # noqa: 
             t = datetime.now(UTC)
             await server.write("temp", 21.0, t)
             await server.write("flow", 5.0, t)
-            await until(sink, lambda: len(sink.samples) >= 4, "live values")
+            await until_collected(sink, lambda: len(sink.samples) >= 4, "live values")
 
             await link.down()
             await server.stop()  # killed...
-            await until(sink, lambda: not connector.ready.is_set(), "the loss noticed")
+            await until_collected(sink, lambda: not connector.ready.is_set(), "the loss noticed")
             await server.start(initial=21.0)  # ...and back, restoring its last value
             gap = [datetime.now(UTC) + timedelta(milliseconds=k) for k in (10, 20, 30)]
             for k, when in enumerate(gap):
@@ -110,7 +110,8 @@ def test_reconnects_after_a_server_restart_and_backfills_the_gap_once(  # noqa: 
             await asyncio.wait_for(connector.ready.wait(), 20)
             after = gap[-1] + timedelta(milliseconds=10)
             await server.write("temp", 40.0, after)
-            await until(sink, lambda: any(s.value == 40.0 for s in sink.samples), "live value")
+            await until_collected(sink, lambda: any(s.value == 40.0 for s in sink.samples),
+                                  "live value")
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)
@@ -150,7 +151,7 @@ def test_server_down_at_start_is_retried_until_it_comes_up(tmp_path: Path) -> No
             await asyncio.sleep(0)  # the first attempt fails: nothing listens yet
             assert not connector.ready.is_set()
             await server.start(initial=12.5)
-            await until(sink, lambda: len(sink.samples) >= 1, "the initial value")
+            await until_collected(sink, lambda: len(sink.samples) >= 1, "the initial value")
             assert sink.samples[0].value == 12.5
         finally:
             stop.set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -42,9 +42,10 @@ from andon.connectors.sparkplug import (
 from andon.namespace.sample import Quality
 from andon.namespace.tagmap import TagBinding, TagMap
 from andon.namespace.topics import TagAddress
-from andon.testing import need
+from andon.testing import need, unique_id, until
+from andon.testing.conformance.connectors import until_collected
 
-from .harness import SHARED_BROKER, until
+from .harness import SHARED_BROKER
 
 T0 = utc(2026, 11, 1, 8)
 TS = 1_793_520_000_000  # an epoch ms near T0
@@ -231,18 +232,9 @@ class Watcher:
         self.seen.append((topic, payload))
         self.changed.set()
 
-    async def until(self, condition: object, what: str, timeout_s: float = 20.0) -> None:
-        assert callable(condition)
-
-        async def check() -> None:
-            while not condition():
-                self.changed.clear()
-                await self.changed.wait()
-
-        try:
-            await asyncio.wait_for(check(), timeout_s)
-        except TimeoutError:
-            raise AssertionError(f"no {what} in {timeout_s}s: {self.seen[-5:]}") from None
+    async def until(self, condition: Callable[[], object], what: str,
+                    timeout_s: float = 20.0) -> None:
+        await until(condition, what, timeout_s, wake=self.changed, state=lambda: self.seen[-5:])
 
 
 def test_host_state_rebirth_request_and_last_will_on_a_real_broker() -> None:
@@ -250,7 +242,7 @@ def test_host_state_rebirth_request_and_last_will_on_a_real_broker() -> None:
     broker → the node dies without DISCONNECT (its will: NDEATH) → its metrics go stale →
     clean stop → STATE death."""
     need("Mosquitto", "127.0.0.1", 1883)
-    group = f"t{secrets.token_hex(4)}"
+    group = unique_id()
     host = f"h-{group}"
     tagmap = TagMap.of([TagBinding("Press/Temp", TEMP, "degF", 0.1)])
 
@@ -272,7 +264,7 @@ def test_host_state_rebirth_request_and_last_will_on_a_real_broker() -> None:
                                             for t, p in watcher.seen if "STATE" in t),
                                 "STATE birth")
             node.connect("127.0.0.1", port=1883)
-            await until(sink, lambda: len(sink.samples) >= 1, "birth value")
+            await until_collected(sink, lambda: len(sink.samples) >= 1, "birth value")
             assert sink.samples[0].value == pytest.approx(70.0)
 
             # a message from the node that skips seq numbers (the node's own seq is at 0)
@@ -288,8 +280,8 @@ def test_host_state_rebirth_request_and_last_will_on_a_real_broker() -> None:
             paho = node._client._client
             paho.loop_stop()
             paho._reset_sockets()  # close the socket (and paho's wake-up pair), no DISCONNECT
-            await until(sink, lambda: any(s.reason == STALE for s in sink.samples),
-                        "stale sample after the node's will")
+            await until_collected(sink, lambda: any(s.reason == STALE for s in sink.samples),
+                                  "stale sample after the node's will")
             stale = [s for s in sink.samples if s.reason == STALE]
             assert [(s.address, s.quality) for s in stale] == [(TEMP, Quality.BAD)]
         finally:

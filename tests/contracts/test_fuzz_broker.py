@@ -24,9 +24,7 @@ import json
 import logging
 import os
 import random
-import secrets
 import threading
-import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +44,7 @@ from andon.namespace import Quality, Sample, TagAddress, encode_sample
 from andon.namespace.tagmap import site_maps
 from andon.spec import PlantSpec, load_spec_text
 from andon.store import SqlStore, open_store
-from andon.testing import need
+from andon.testing import eventually, need, unique_id, until
 from andon.units import check_unit
 
 pytestmark = [pytest.mark.mosquitto,
@@ -65,7 +63,7 @@ RSS_LATE_BOUND = 48 * 1024 * 1024  # ... and over the second half of the batches
 T = TypeVar("T")
 
 # -- what the plant looks like to the fuzzer ----------------------------------------------------
-RUN = f"fz{secrets.token_hex(4)}"  # the enterprise id: a topic root no other test uses
+RUN = unique_id("fz")  # the enterprise id: a topic root no other test uses
 SPEC: PlantSpec = load_spec_text(DEMO.read_text(encoding="utf-8").replace("id: acme", f"id: {RUN}"),
                                  "demo-plant.yaml")
 MAPS = site_maps(SPEC)
@@ -269,14 +267,17 @@ class Harness:
             edge_id=f"edge-{RUN}", heartbeat_s=3600.0))
         self.publisher = MqttClient(URL, f"pub-{RUN}")
         await self.publisher.connect()
-        for _ in range(200):  # bounded: the edge is online and subscribed once a probe arrives
+        publisher = self.publisher
+
+        def probed() -> int:
+            """The edge is online and subscribed once a probe arrives."""
             if self.edge.stats.link.state is LinkState.ONLINE:
-                self.publisher.publish(f"andon/v1/{RUN}/ghent/utilities/cooling-water/p-101/probe",
-                                       b"probe")
-            await asyncio.sleep(0.05)
-            if self.edge.stats.received:
-                return
-        raise AssertionError("the edge did not come online and subscribe within 10 s")
+                publisher.publish(f"andon/v1/{RUN}/ghent/utilities/cooling-water/p-101/probe",
+                                  b"probe")
+            return self.edge.stats.received
+
+        await until(probed, "the edge to come online and subscribe", 10,
+                    state=lambda: self.edge.stats.link.state)
 
     def publish(self, batch: list[Msg]) -> list[Msg]:
         """Publish a batch; returns the messages that went out (the client refuses some)."""
@@ -308,19 +309,18 @@ class Harness:
     def settle(self, received: int) -> None:
         """Wait (bounded) until ``received`` messages arrived and all of them are written."""
         stats = self.edge.stats
-        deadline = time.monotonic() + WAIT_S
+
+        def seen() -> str:
+            return (f"received {stats.received}/{received}, recorded {stats.recorded}, "
+                    f"duplicates {stats.duplicates}, quarantined {stats.quarantined}; "
+                    f"edge task done: {self.task and self.task.done()}")
 
         def done() -> bool:
+            assert self.task is None or not self.task.done(), f"the edge stopped: {seen()}"
             return (stats.received >= received
                     and stats.recorded + stats.duplicates + stats.quarantined == stats.received)
 
-        while not done():
-            if time.monotonic() > deadline or (self.task is not None and self.task.done()):
-                raise AssertionError(
-                    f"edge did not settle: received {stats.received}/{received}, recorded "
-                    f"{stats.recorded}, duplicates {stats.duplicates}, quarantined "
-                    f"{stats.quarantined}; edge task done: {self.task and self.task.done()}")
-            self.call(asyncio.sleep(0.02))
+        eventually(done, "the edge to settle", WAIT_S, every_s=0.02, state=seen)
 
     def flush(self) -> None:
         """Write what the edge has pending now (on the loop thread, which feeds the edge)."""

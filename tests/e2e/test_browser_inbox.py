@@ -9,7 +9,6 @@ The app runs under uvicorn on a free loopback port (started in a thread, awaited
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,8 +22,8 @@ from andon.clock import ManualClock
 from andon.feedback import FeedbackKind, Label
 from andon.interventions.record import InterventionState
 from andon.store import SqlStore, open_store
-from andon.testing import free_port
-from factories import T0, add_token, add_user, make_intervention
+from andon.testing import eventually, free_port
+from andon.testing.factories import T0, add_token, add_user, make_intervention
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -70,13 +69,13 @@ def base_url(store: SqlStore, demo_spec: PlantSpec) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
+
+    def serving() -> bool:
         if not thread.is_alive():
             pytest.fail("uvicorn stopped before it started serving")
-        if time.monotonic() > deadline:
-            pytest.fail(f"uvicorn did not start within {STARTUP_TIMEOUT_S:g} s")
-        thread.join(timeout=0.02)  # wakes early if the server thread dies
+        return bool(server.started)
+
+    eventually(serving, "uvicorn to start serving", STARTUP_TIMEOUT_S, every_s=0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +31,7 @@ from andon.services.training import train_use_case
 from andon.simulator import Fault, PlantSimulator, Scenario
 from andon.spec import Enterprise, PlantSpec, next_planned_stop
 from andon.store import SqlStore, open_store
-from andon.testing import need
+from andon.testing import need, unique_id
 
 START = utc(2026, 3, 2, 8)  # a Monday, 09:00 in Ghent
 LINE = "cooling-water"
@@ -72,7 +71,7 @@ class Barrier:
 
 def unique_spec(spec: PlantSpec) -> PlantSpec:
     """Same plant under a fresh enterprise id: its own topic prefix on a shared broker."""
-    ent = Enterprise(id=f"t{secrets.token_hex(4)}", name=spec.enterprise.name)
+    ent = Enterprise(id=unique_id(), name=spec.enterprise.name)
     return spec.model_copy(update={"enterprise": ent})
 
 

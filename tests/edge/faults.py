@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,17 +36,6 @@ def tag_message(source: str, seq: int, start_ms: int | None = None,
     sample = Sample(address, 2.0 + (seq % 7) * 0.1, "mm/s", Quality.GOOD,
                     start + seq * step_ms, seq, source)
     return address.topic, encode_sample(sample)
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 30.0,  # noqa: ASYNC109
-                every: float = 0.05) -> None:
-    """Wait (bounded) for ``condition``; re-checked every ``every`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(every)  # polling a condition under a deadline
 
 
 @dataclass

@@ -23,7 +23,7 @@ from andon.edge.heartbeat import EdgeStatus, statuses_from_documents
 from andon.edge.status import edge_statuses_from_store
 from andon.namespace.topics import edge_topic
 from andon.store import open_store
-from andon.testing import MosquittoProcess
+from andon.testing import MosquittoProcess, until
 
 ANDON = str(Path(sys.executable).parent / "andon")
 DEADLINE_S = 30.0
@@ -49,13 +49,7 @@ class Inbox:
 
     async def until(self, condition: Callable[[], bool], what: str) -> None:
         """Re-check ``condition`` on every new document (heartbeats come every 0.3 s)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DEADLINE_S
-        while not condition():
-            self.changed.clear()
-            left = deadline - loop.time()
-            assert left > 0, f"no {what} within {DEADLINE_S}s: {self.docs}"
-            await asyncio.wait_for(self.changed.wait(), left)
+        await until(condition, what, DEADLINE_S, wake=self.changed, state=lambda: self.docs)
 
     async def first(self, leaf: str, kind: str) -> dict[str, Any]:
         await self.until(lambda: self.find(leaf, kind) is not None, f"{kind} on {leaf}")

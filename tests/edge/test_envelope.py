@@ -24,7 +24,7 @@ from andon.interventions.record import Intervention
 from andon.spec import PlantSpec
 from andon.spec.model import ActionEnvelope
 from andon.store import SqlStore, open_store
-from factories import T0, make_intervention
+from andon.testing.factories import T0, make_intervention
 
 ENVELOPE = ActionEnvelope(verbs=["inspect", "lubricate"], setpoints={"speed": (1200.0, 2900.0)})
 

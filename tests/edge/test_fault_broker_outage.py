@@ -21,7 +21,8 @@ from andon.clock import ManualClock
 from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
-from andon.testing import MosquittoProcess
+from andon.testing import MosquittoProcess, until
+from andon.testing.factories import make_intervention
 from edge.faults import (
     SOURCES,
     T0,
@@ -29,9 +30,7 @@ from edge.faults import (
     clock_at,
     need_mosquitto_binary,
     tag_message,
-    until,
 )
-from factories import make_intervention
 
 pytestmark = pytest.mark.mosquitto
 

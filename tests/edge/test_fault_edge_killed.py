@@ -28,8 +28,8 @@ import pytest
 from andon.clock import SystemClock, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.store import open_store
-from andon.testing import MosquittoProcess
-from edge.faults import SOURCES, CentralSide, need_mosquitto_binary, tag_message, until
+from andon.testing import MosquittoProcess, until
+from edge.faults import SOURCES, CentralSide, need_mosquitto_binary, tag_message
 
 pytestmark = pytest.mark.mosquitto
 
@@ -119,7 +119,7 @@ async def _kill_and_restart(tmp: Path) -> None:  # noqa: PLR0915 - one story, in
         await until(lambda: wanted <= _acknowledged(tmp), "the edge to record the last ones", 60)
         await until(lambda: central.ingest.stats.held == 0 and _acknowledged(tmp) <= {
                     (s.source, s.seq) for s in central.store.samples()},
-                    "the central side to have all the edge acknowledged", 60, every=0.2)
+                    "the central side to have all the edge acknowledged", 60, every_s=0.2)
 
         acked = _acknowledged(tmp)
         central_has = {(s.source, s.seq) for s in central.store.samples()}

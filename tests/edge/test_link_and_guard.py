@@ -18,7 +18,7 @@ from andon.edge.outbox import INTERVENTION
 from andon.errors import LinkError
 from andon.namespace import edge_intervention_topic, tag_topic
 from andon.spec import PlantSpec
-from factories import T0
+from andon.testing.factories import T0
 
 
 def test_docstring_examples_run() -> None:
@@ -112,7 +112,7 @@ def test_a_intervention_cannot_reach_a_tag_or_command_topic(topic: str) -> None:
 def test_the_edge_emits_interventions_through_the_guard(demo_spec: PlantSpec,
                                                           tmp_path: Path) -> None:
     from andon.store import open_store  # noqa: PLC0415
-    from factories import make_intervention  # noqa: PLC0415
+    from andon.testing.factories import make_intervention  # noqa: PLC0415
 
     store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
     edge = build_edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0), record=False)

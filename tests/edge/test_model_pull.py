@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,10 +32,9 @@ from andon.edge.pull import MANIFEST, PullResult, cached_version, pull_models, r
 from andon.registry import Registry, generate_keypair
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
-from andon.testing import MosquittoProcess, free_port
-from edge.faults import CentralSide, need_mosquitto_binary, until
-from factories import T0, add_token, add_user
-from model_factories import save_version, small_model
+from andon.testing import MosquittoProcess, eventually, free_port, until
+from andon.testing.factories import T0, add_token, add_user, save_version, small_model
+from edge.faults import CentralSide, need_mosquitto_binary
 
 STARTUP_TIMEOUT_S = 10.0
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo-plant.yaml"
@@ -62,11 +60,12 @@ class Central:
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not self.server.started:
+
+        def serving() -> bool:
             assert self.thread.is_alive(), "uvicorn stopped before it started serving"
-            assert time.monotonic() < deadline, "uvicorn did not start in time"
-            self.thread.join(timeout=0.02)
+            return bool(self.server.started)
+
+        eventually(serving, "uvicorn to start serving", STARTUP_TIMEOUT_S, every_s=0.02)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -8,7 +8,6 @@ the intervention topics. Every wait is on an event with a deadline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,8 @@ from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, build_edge, run
 from andon.namespace.topics import edge_intervention_filter
 from andon.spec import PlantSpec
 from andon.store import open_store
-from andon.testing import MosquittoProcess
-from factories import T0, make_intervention
+from andon.testing import MosquittoProcess, until
+from andon.testing.factories import T0, make_intervention
 
 DEADLINE_S = 20.0
 
@@ -36,16 +35,8 @@ class Signal:
 
     async def until(self, condition: Callable[[], bool], what: str,
                     timeout: float = DEADLINE_S) -> None:  # noqa: ASYNC109
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not condition():
-            left = deadline - loop.time()
-            if left <= 0:
-                raise AssertionError(f"timed out waiting for {what}")
-            self._changed.clear()
-            # re-check at least every 0.5 s: e.g. the outbox depth is not notified
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(left, 0.5))
+        # re-check at least every 0.5 s: e.g. the outbox depth is not notified
+        await until(condition, what, timeout, wake=self._changed, every_s=0.5)
 
 
 async def _subscriber(url: str, received: list[dict[str, object]], signal: Signal,

@@ -28,7 +28,7 @@ with warnings.catch_warnings():  # as tests/api/conftest.py: Starlette's notice 
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-from factories import T0, add_token, add_user
+from andon.testing.factories import T0, add_token, add_user
 
 ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
 

@@ -12,8 +12,7 @@ from andon.clock import ManualClock, to_ms
 from andon.edge import build_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
-from factories import T0, make_model
-from model_factories import small_model
+from andon.testing.factories import T0, make_model, small_model
 
 DEADLINE_S = 10.0
 HEALTHY = [1.4, 47.0, 70.0]  # vibration, bearing temperature, flow of a loaded pump

@@ -27,7 +27,7 @@ from andon.feedback.workorders import (
     read_work_orders,
 )
 from andon.store import SqlStore, open_store
-from factories import add_token, add_user
+from andon.testing.factories import add_token, add_user
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")

@@ -17,8 +17,8 @@ from andon.interventions.lifecycle import InterventionState, Priority, Transitio
 from andon.services.escalation import EscalationService
 from andon.spec import load_spec_text
 from andon.spec.model import Interventions
+from andon.testing.factories import T0, make_intervention
 from api.conftest import DEMO_SPEC_TEXT
-from factories import T0, make_intervention
 
 if TYPE_CHECKING:
     from collections.abc import Callable

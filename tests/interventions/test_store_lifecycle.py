@@ -13,7 +13,7 @@ from andon.interventions.escalation import EscalationPolicy, advance
 from andon.interventions.lifecycle import InterventionState, Priority, TransitionRecord
 from andon.interventions.record import OutcomeLabel, dedup_key
 from andon.store import SqlStore, open_store
-from factories import T0, make_intervention
+from andon.testing.factories import T0, make_intervention
 
 S = InterventionState
 

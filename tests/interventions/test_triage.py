@@ -23,8 +23,8 @@ from andon.interventions.triage import (
     triage_reasons,
 )
 from andon.scoring import load_model
+from andon.testing.factories import save_version, small_model
 from interventions.gate_plant import T0, WHY, plant
-from model_factories import save_version, small_model
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -28,6 +28,7 @@ from andon.namespace import (
     tag_topic,
 )
 from andon.namespace.topics import edge_intervention_filter
+from andon.testing.strategies import addresses, json_values, raw_field_bytes, samples
 
 TOPIC = "andon/v1/acme/ghent/utilities/cooling-water/p-101/bearing_temp"
 ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "bearing_temp")
@@ -45,29 +46,6 @@ def payload(**changes: Any) -> bytes:
 
 def without(key: str) -> bytes:
     return json.dumps({k: v for k, v in GOOD.items() if k != key}).encode()
-
-
-# -- strategies -------------------------------------------------------------------------------
-ids = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,20}", fullmatch=True)
-tag_names = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
-addresses = st.builds(TagAddress, ids, ids, ids, ids, ids, tag_names)
-samples = st.builds(
-    Sample,
-    address=addresses,
-    value=st.floats(allow_nan=False, allow_infinity=False),
-    unit=st.sampled_from(["degC", "bar", "mm/s", "m^3/h", "A", "percent", "", "µS/cm"]) | st.text(),
-    quality=st.sampled_from(Quality),
-    ts_ms=st.integers(min_value=0, max_value=253_402_300_799_999),  # up to 9999-12-31
-    seq=st.integers(min_value=0, max_value=2**63 - 1),
-    source=st.text(min_size=1),
-    reason=st.none() | st.from_regex(r"[a-z_]{1,32}", fullmatch=True),
-)
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                               max_size=3),
-    max_leaves=8,
-)
 
 
 def outcome(raw: bytes) -> Sample | PayloadError:
@@ -346,9 +324,7 @@ def test_hostile_bytes_get_the_reference_decoders_answer_never_another_exception
 
 
 @NO_DEADLINE
-@given(st.binary(min_size=1, max_size=8)
-       | st.text(min_size=1, max_size=4).map(lambda t: t.encode(errors="surrogatepass")),
-       st.sampled_from(["u", "src", "qr", "x"]))
+@given(raw_field_bytes, st.sampled_from(["u", "src", "qr", "x"]))
 def test_raw_bytes_inside_a_field_get_the_reference_decoders_answer(
         inside: bytes, key: str) -> None:
     good = {**GOOD, key: "@"}

@@ -12,8 +12,8 @@ from andon.clock import ManualClock
 from andon.registry import Registry, generate_keypair
 from andon.scoring import PcaSpeModel
 from andon.store import SqlStore, open_store
-from factories import T0
-from model_factories import small_model as fit_small_model
+from andon.testing.factories import T0
+from andon.testing.factories import small_model as fit_small_model
 
 
 @pytest.fixture(scope="session")

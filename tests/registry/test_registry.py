@@ -9,7 +9,7 @@ import pytest
 from andon.errors import NotFound, RegistryError, StageError
 from andon.registry import SIGNATURE_FILE, Registry, Stage, verify
 from andon.scoring import load_model
-from model_factories import save_version
+from andon.testing.factories import save_version
 from registry.conftest import Keys
 
 if TYPE_CHECKING:

@@ -15,8 +15,7 @@ from andon.errors import ModelError
 from andon.registry import SIGNATURE_FILE, generate_keypair, read_signature, sign, verify
 from andon.registry.signing import load_private_key, payload_of, trusted_keys
 from andon.scoring import load_model
-from factories import T0
-from model_factories import save_version
+from andon.testing.factories import T0, save_version
 from registry.conftest import Keys
 
 if TYPE_CHECKING:

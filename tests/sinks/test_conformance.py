@@ -1,69 +1,73 @@
-"""One conformance suite every sink passes: it delivers to a live endpoint, and against a dead
-one it reports a failed, one-line result instead of raising."""
+"""The sink conformance suite (``andon.testing.conformance.sinks``) on every built-in sink: it
+delivers to a live endpoint, delivers the same version again harmlessly, and against a dead one
+reports a failed, one-line result instead of raising. (The example plug-in's sink runs the same
+checks in ``tests/test_plugins.py``.)"""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-from contextlib import AsyncExitStack, ExitStack
-from dataclasses import replace
-from typing import TYPE_CHECKING
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
+from andon.clock import Clock
 from andon.connectors.mqtt import MqttClient
-from andon.interventions.wire import intervention_document
-from andon.sinks import CmmsSink, Outgoing, Sink, UnsSink, WebhookSink
+from andon.sinks import CmmsSink, Sink, UnsSink, WebhookSink
 from andon.testing import free_port, need
 from andon.testing.cmms import LocalCmms
-from factories import make_intervention
+from andon.testing.conformance.sinks import (
+    SinkFactory,
+    check_delivers,
+    check_fails_softly,
+    check_redelivers,
+)
 from sinks.receiver import SECRET, Receiver
 
-if TYPE_CHECKING:
-    from andon.clock import ManualClock
-
 KINDS = ["webhook", pytest.param("uns", marks=pytest.mark.mosquitto), "cmms"]
+#: whether a live delivery of the kind reports an external id (a webhook has none)
+EXTERNAL_ID = {"webhook": False, "uns": True, "cmms": True}
 
 
-async def _sink(kind: str, *, live: bool, stack: ExitStack, astack: AsyncExitStack,
-                clock: ManualClock) -> Sink:
-    dead = f"http://127.0.0.1:{free_port()}"
-    if kind == "webhook":
-        url = stack.enter_context(Receiver([])).url if live else f"{dead}/hook"
-        return WebhookSink("webhook:c", url, SECRET, clock=clock, max_attempts=2,
-                           sleep=lambda _s: asyncio.sleep(0))
-    if kind == "cmms":
-        url = stack.enter_context(LocalCmms()).url if live else dead
-        return CmmsSink("cmms:c", url, clock=clock)
-    if live:
-        need("Mosquitto", "127.0.0.1", 1883)
-        client = MqttClient("mqtt://127.0.0.1:1883")
-        await client.connect()
-        astack.push_async_callback(client.disconnect)
-    else:
-        client = MqttClient(f"mqtt://127.0.0.1:{free_port()}")  # never connected
-    return UnsSink(client, connected=client.connected, clock=clock, retain=False)
+def factory(kind: str, *, live: bool) -> SinkFactory:
+    """The built-in sink of ``kind`` against a live endpoint or a dead one."""
+    @contextlib.asynccontextmanager
+    async def sink(clock: Clock) -> AsyncIterator[Sink]:
+        dead = f"http://127.0.0.1:{free_port()}"
+        if kind == "webhook":
+            with contextlib.ExitStack() as stack:
+                url = stack.enter_context(Receiver([])).url if live else f"{dead}/hook"
+                yield WebhookSink("webhook:c", url, SECRET, clock=clock, max_attempts=2,
+                                  sleep=lambda _s: asyncio.sleep(0))
+        elif kind == "cmms":
+            with contextlib.ExitStack() as stack:
+                url = stack.enter_context(LocalCmms()).url if live else dead
+                yield CmmsSink("cmms:c", url, clock=clock)
+        elif live:
+            need("Mosquitto", "127.0.0.1", 1883)
+            client = MqttClient("mqtt://127.0.0.1:1883")
+            await client.connect()
+            try:
+                yield UnsSink(client, connected=client.connected, clock=clock, retain=False)
+            finally:
+                await client.disconnect()
+        else:
+            client = MqttClient(f"mqtt://127.0.0.1:{free_port()}")  # never connected
+            yield UnsSink(client, connected=client.connected, clock=clock, retain=False)
+
+    return sink
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("live", [True, False], ids=["live", "dead"])
-def test_sink_conformance(kind: str, live: bool, clock: ManualClock) -> None:
-    iv = replace(make_intervention(), enterprise=f"t{secrets.token_hex(4)}")
-    item = Outgoing.of(intervention_document(iv))
+def test_a_live_sink_delivers(kind: str) -> None:
+    check_delivers(factory(kind, live=True), external_id=EXTERNAL_ID[kind])
 
-    async def run() -> None:
-        with ExitStack() as stack:
-            async with AsyncExitStack() as astack:
-                sink = await _sink(kind, live=live, stack=stack, astack=astack, clock=clock)
-                assert sink.name
-                result = await asyncio.wait_for(sink.deliver(item), 30)
-                assert result.attempts
-                assert result.ok is live
-                for attempt in result.attempts:
-                    assert attempt.at == clock.now()
-                    assert "\n" not in attempt.error
-                    assert bool(attempt.error) is not attempt.ok
-                if live:
-                    assert result.external_id is not None or kind == "webhook"
 
-    asyncio.run(run())
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sink_delivers_the_same_version_again_harmlessly(kind: str) -> None:
+    check_redelivers(factory(kind, live=True))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_dead_endpoint_gives_a_failed_one_line_result(kind: str) -> None:
+    check_fails_softly(factory(kind, live=False))

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.store import open_store
 from andon.store.base import Delivery
-from factories import T0
+from andon.testing.factories import T0
 
 
 def test_lists_attempts_newest_first_and_filters_failures(sqlite_url: str) -> None:

@@ -12,7 +12,7 @@ from andon.interventions.lifecycle import InterventionState
 from andon.services.delivery import DeliveryService
 from andon.sinks import Attempt, DeliveryResult, Outgoing, Route
 from andon.sinks.dispatch import retry_after
-from factories import make_intervention
+from andon.testing.factories import make_intervention
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock

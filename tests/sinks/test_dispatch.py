@@ -15,7 +15,7 @@ from andon.interventions.wire import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Attempt, DeliveryResult, Dispatcher, Outgoing, Route, WebhookSink, dispatch
 from andon.sinks.dispatch import retry_after
-from factories import make_intervention
+from andon.testing.factories import make_intervention
 from sinks.receiver import SECRET, Receiver
 
 if TYPE_CHECKING:

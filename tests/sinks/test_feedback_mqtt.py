@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import warnings
 from dataclasses import replace
 from datetime import timedelta
@@ -20,8 +19,8 @@ from andon.interventions.lifecycle import InterventionState
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
 from andon.sinks.uns import feedback_result_topic, feedback_topic
 from andon.spec.model import Enterprise
-from andon.testing import need
-from factories import add_token, add_user, make_intervention
+from andon.testing import need, unique_id
+from andon.testing.factories import add_token, add_user, make_intervention
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -38,7 +37,7 @@ PEOPLE = {"ana", "chris"}
 
 
 def unique(spec: PlantSpec) -> PlantSpec:
-    ent = Enterprise(id=f"t{secrets.token_hex(4)}", name=spec.enterprise.name)
+    ent = Enterprise(id=unique_id(), name=spec.enterprise.name)
     return spec.model_copy(update={"enterprise": ent})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,8 @@ from andon.interventions.wire import intervention_document
 from andon.services.delivery import recorder
 from andon.sinks import Dispatcher, Outgoing, Route, UnsSink
 from andon.sinks.uns import document_topic
-from andon.testing import need
-from factories import make_intervention
+from andon.testing import need, unique_id
+from andon.testing.factories import make_intervention
 
 if TYPE_CHECKING:
     from andon.clock import ManualClock
@@ -53,7 +52,7 @@ def test_topic_is_the_assets_intervention_topic() -> None:
 def test_publishes_each_version_retained_on_the_real_broker(
         store: SqlStore, clock: ManualClock) -> None:
     need("Mosquitto", "127.0.0.1", 1883)
-    ent = f"t{secrets.token_hex(4)}"
+    ent = unique_id()
     iv = unique_iv(ent)
     doc = intervention_document(iv)
     topic = document_topic(doc)

@@ -14,7 +14,7 @@ from andon.services.delivery import recorder
 from andon.sinks import Dispatcher, Outgoing, Route, WebhookSink
 from andon.sinks.webhook import Backoff, sign, verify_signature
 from andon.testing import free_port
-from factories import make_intervention
+from andon.testing.factories import make_intervention
 from sinks.receiver import SECRET, Receiver
 
 if TYPE_CHECKING:

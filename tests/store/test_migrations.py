@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +31,7 @@ from andon.store import migrations as migrations_pkg
 from andon.store.migrations import BASELINE, head, history, release_0_1
 from andon.store.migrations.runner import _LOCK_KEY
 from andon.store.schema import METADATA
-from andon.testing import need, postgres_database
+from andon.testing import eventually, need, postgres_database
 from release_0_1 import KEY, POSITION, T0, H, make_0_1_database, read_all, renamed
 
 if TYPE_CHECKING:
@@ -352,13 +351,13 @@ def _wait_for_lock_waiters(store: SqlStore, n: int) -> None:
     """Return once ``n`` sessions wait for this database's schema lock (pg_locks says so)."""
     query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
                  "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def waiting() -> int:
         with store._read() as conn:
-            if conn.execute(query).scalar_one() >= n:
-                return
-        time.sleep(0.05)  # polling PostgreSQL's own view of the waiters, not guessing
-    pytest.fail(f"{n} sessions never waited for the schema lock")
+            return int(conn.execute(query).scalar_one())
+
+    # polling PostgreSQL's own view of the waiters, not guessing
+    eventually(lambda: waiting() >= n, f"{n} sessions to wait for the schema lock", 30,
+               state=lambda: f"{waiting()} waiting")
 
 
 # -- the revisions themselves -------------------------------------------------------------

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from andon.feedback import FeedbackKind
 from andon.interventions.record import Intervention, InterventionState
+from andon.testing.factories import make_intervention
 from api.conftest import PASSWORD, Login, TestClient
-from factories import make_intervention
 
 if TYPE_CHECKING:
     from andon.store import SqlStore

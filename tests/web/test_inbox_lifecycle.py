@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from andon.feedback import Label
 from andon.interventions.record import InterventionState
-from factories import make_intervention
+from andon.testing.factories import make_intervention
 from web.test_inbox import card, sign_in
 
 if TYPE_CHECKING:

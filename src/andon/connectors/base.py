@@ -10,7 +10,8 @@ anything silently. The edge runtime (``andon.edge.Edge``) is the production sink
 each topic's route), is a ``BatchSink``: a connector reading MQTT JSON hands it every socket
 read as one batch of (topic, payload) instead of decoding.
 
-Every connector passes ``tests/connectors/test_conformance.py``: it delivers valid points as
+Every connector passes the conformance checks in ``andon.testing.conformance.connectors``
+(a plug-in's tests run them through a harness of its own): it delivers valid points as
 canonical samples (value, unit, quality, source time, sequence, source id), rejects malformed
 input with a reason, and stops by itself when ``stop`` is set.
 """

@@ -14,7 +14,8 @@ declare themselves the same way, next to their code: ``andon.sinks.uns.PLUGIN``,
 run in this process (the UNS sink without a broker). It reads secrets through
 ``context.secret(variable)``: the spec names the variable, never the value, and a missing one
 stops ``andon serve`` with one line naming it. Every sink must pass the conformance suite
-(``tests/sinks/test_conformance.py``): deliver, never raise for a failed delivery, name itself.
+(``andon.testing.conformance.sinks``; a plug-in's tests call ``check_sink``): deliver, deliver
+again harmlessly, never raise for a failed delivery, name itself.
 
 The validators below are for settings models (built-in or not): an http(s) URL without
 credentials, an environment variable name, a duration such as ``10s``.

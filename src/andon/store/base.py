@@ -1,7 +1,8 @@
 """The store interface: everything Andon keeps, behind one small protocol.
 
 Implementations: ``SqlStore`` (SQLAlchemy Core over SQLite or PostgreSQL). Every
-implementation must pass ``tests/store/test_conformance.py``.
+implementation must pass the store conformance checks (``andon.testing.conformance.store``,
+run by ``tests/store/test_conformance.py``).
 """
 
 from __future__ import annotations

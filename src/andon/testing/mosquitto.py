@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from andon.testing.services import free_port, port_open
+from andon.testing.wait import WaitTimeout, eventually
 
 __all__ = ["MOSQUITTO", "MosquittoProcess"]
 
@@ -44,15 +44,20 @@ class MosquittoProcess:
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(  # noqa: S603 - fixed binary, our own config
                 [self.binary, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while not port_open("127.0.0.1", self.port, timeout=0.2):
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self._proc.returncode}; see "
+        proc = self._proc
+
+        def listening() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {proc.returncode}; see "
                                    f"{self.log}: {self.log.read_text(errors='replace')[-500:]}")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise TimeoutError(f"mosquitto did not listen on port {self.port} in {timeout}s")
-            time.sleep(0.02)  # polling a port with a deadline; nothing to wait on instead
+            return port_open("127.0.0.1", self.port, timeout=0.2)
+
+        try:  # polling a port: nothing to wait on instead
+            eventually(listening, f"mosquitto to listen on port {self.port}", timeout,
+                       every_s=0.02)
+        except WaitTimeout as exc:
+            self.kill()
+            raise TimeoutError(str(exc)) from None
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM and wait for the process to exit (SIGKILL after ``timeout``)."""
