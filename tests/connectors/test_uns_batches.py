@@ -9,7 +9,6 @@ nothing is decoded on the way.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,10 +20,10 @@ from andon.edge import build_edge
 from andon.namespace.sample import Sample
 from andon.spec import PlantSpec
 from andon.store import SqlStore
-from andon.testing import need
-from factories import T0
+from andon.testing import need, unique_id, until
+from andon.testing.factories import T0
 
-from .harness import SHARED_BROKER, until
+from .harness import SHARED_BROKER, WAIT_S
 
 MESSAGES = 200
 
@@ -52,7 +51,7 @@ class RawBatches(CollectingSink):
 
 def test_a_batch_sink_gets_every_read_raw_and_in_order() -> None:
     need("Mosquitto", "127.0.0.1", 1883)
-    root = f"andon/v1/t{secrets.token_hex(4)}"
+    root = f"andon/v1/{unique_id('t')}"
     sink = RawBatches()
     assert isinstance(sink, BatchSink)
     sent = [(f"{root}/s/a/l/p-{i % 3}/t", b'{"n": %d}' % i) for i in range(MESSAGES)]
@@ -67,7 +66,8 @@ def test_a_batch_sink_gets_every_read_raw_and_in_order() -> None:
             await asyncio.wait_for(connector.ready.wait(), 20)
             for topic, payload in sent:
                 pub.publish(topic, payload)
-            await until(sink, lambda: len(sink.messages) >= MESSAGES, "every message")
+            await until(lambda: len(sink.messages) >= MESSAGES, "every message", WAIT_S,
+                        wake=sink.arrived)
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)

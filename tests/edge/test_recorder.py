@@ -24,7 +24,7 @@ from andon.edge import Backoff, EdgeStats, Recorder
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.store import SqlStore
-from factories import T0
+from andon.testing.factories import T0
 
 AT = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
 
