@@ -55,9 +55,9 @@ def test_registry_commands_from_key_to_production(tmp_path: Path) -> None:
 
     unreasoned = run("registry", "promote", "pump-bearing", "1", "--reason", " ", *common)
     assert refusal(unreasoned) == "say why you promote this version (a reason is required)"
-    for v in ("1", "2"):
+    for v in ("1", "2"):  # verified against keys/trusted (MODELS_DIR/../keys/trusted)
         out = run("registry", "promote", "pump-bearing", v, "--reason", "better", "--by",
-                  "ana", *common)
+                  "ana", "--models-dir", str(models), *common)
         assert out.exit_code == 0, out.output
     listed = run("registry", "list", *common)
     assert listed.exit_code == 0, listed.output
@@ -66,7 +66,8 @@ def test_registry_commands_from_key_to_production(tmp_path: Path) -> None:
     assert "archived" in rows[0]
     assert "production" in rows[1]
 
-    illegal = andon("registry", "promote", "pump-bearing", "1", "--reason", "back", *common)
+    illegal = andon("registry", "promote", "pump-bearing", "1", "--reason", "back",
+                    "--models-dir", str(models), *common)
     assert illegal.returncode == 5  # ExitCode.REFUSED (StageError)
     assert illegal.stderr.strip() == (
         "error: pump-bearing v1: cannot move from archived to production "
@@ -78,7 +79,9 @@ def test_registry_commands_from_key_to_production(tmp_path: Path) -> None:
     assert "archived" in shown.output
     assert "training window" in shown.output
     for step in ("requalify", "promote"):  # a rollback to v1
-        out = run("registry", step, "pump-bearing", "1", "--reason", "roll back", *common)
+        where = ["--models-dir", str(models)] if step == "promote" else []
+        out = run("registry", step, "pump-bearing", "1", "--reason", "roll back", *where,
+                  *common)
         assert out.exit_code == 0, out.output
     assert "promoted pump-bearing v1: stage production" in out.output
 

@@ -126,7 +126,7 @@ async def _run_loop(url: str, spec: PlantSpec, tmp: Path) -> LoopResult:
                           end=START + WARMUP, clock=clock)
     assert meta.train_windows > 0
     assert edge.reload_models() == [], "a trained, unsigned candidate is not served"
-    registry = Registry(store, clock, tmp / "models")
+    registry = Registry(store, clock, tmp / "models", trusted_keys=trusted)
     registry.register(registry.version_dir(meta.name, meta.version), key, "test")
     assert edge.reload_models() == [], "a signed candidate is not served"
     promoted = registry.promote(meta.name, meta.version, "test", "loop test")

@@ -33,8 +33,8 @@ from andon.edge.guard import topic_matches
 from andon.namespace import line_filter
 from andon.spec import PlantSpec
 from andon.store import open_store
-from andon.testing import MosquittoProcess
-from edge.faults import T0, need_mosquitto_binary, until
+from andon.testing import MosquittoProcess, until
+from edge.faults import T0, need_mosquitto_binary
 
 NOW_MS = to_ms(T0)
 #: any character, surrogates (category Cs) included: Hypothesis leaves them out by default

@@ -21,8 +21,8 @@ from andon.connectors.mqtt import MqttClient
 from andon.edge import Edge, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
-from andon.testing import MosquittoProcess
-from edge.faults import T0, clock_at, need_mosquitto_binary, sample_time, tag_message, until
+from andon.testing import MosquittoProcess, until
+from edge.faults import T0, clock_at, need_mosquitto_binary, sample_time, tag_message
 
 pytestmark = pytest.mark.mosquitto
 

@@ -119,7 +119,7 @@ def site(plant: Plant, tmp_path: Path) -> Iterator[Site]:
     edge = build_edge(plant.spec, store, models, clock=clock, trusted_keys=trusted, lines={LINE},
                 record=False)
     yield Site(plant, store, clock, models, key, foreign, foreign_id,
-               Registry(store, clock, models), edge)
+               Registry(store, clock, models, trusted_keys=trusted), edge)
     store.close()
 
 

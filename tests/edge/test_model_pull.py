@@ -47,7 +47,10 @@ class Central:
         self.store = open_store(f"sqlite:///{tmp / 'central.db'}")
         self.models = tmp / "central-models"
         self.clock = ManualClock(T0)
-        self.registry = Registry(self.store, self.clock, self.models)
+        # the central side trusts whatever key it publishes with (an edge decides for itself)
+        self.trusted = tmp / "central-trusted"
+        self.trusted.mkdir()
+        self.registry = Registry(self.store, self.clock, self.models, trusted_keys=self.trusted)
         add_user(self.store, "edge-svc", access="viewer")
         self.token = add_token(self.store, "edge-svc", None)
         self.port = free_port()
@@ -75,6 +78,8 @@ class Central:
     def publish(self, key: Path) -> int:
         """Save, sign with ``key`` and promote the next version; its number."""
         vdir = save_version(small_model(), self.models)
+        public = key.with_suffix(".pub")
+        (self.trusted / public.name).write_bytes(public.read_bytes())
         self.registry.register(vdir, key, "ana")
         version = int(vdir.name[1:])
         self.registry.promote("pump-bearing", version, "ana", "better recall")

@@ -51,5 +51,5 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def registry(store: SqlStore, clock: ManualClock, tmp_path: Path) -> Registry:
-    return Registry(store, clock, tmp_path / "models")
+def registry(store: SqlStore, clock: ManualClock, tmp_path: Path, keys: Keys) -> Registry:
+    return Registry(store, clock, tmp_path / "models", trusted_keys=keys.trusted)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
 
 from andon.errors import NotFound, RegistryError, StageError
-from andon.registry import SIGNATURE_FILE, Registry, Stage, verify
+from andon.registry import SIGNATURE_FILE, Registry, Stage, generate_keypair, verify
 from andon.scoring import load_model
 from andon.testing.factories import save_version
 from registry.conftest import Keys
@@ -146,3 +147,38 @@ def test_unknown_versions_are_not_found(registry: Registry) -> None:
     with pytest.raises(NotFound, match="pump-bearing v4"):
         registry.show("pump-bearing", 4)
     assert registry.list() == []
+
+
+# -- promotion verifies the artifact as an edge will --------------------------------------------
+def test_a_version_altered_after_signing_is_not_promoted(
+        registry: Registry, small_model: PcaSpeModel, models: Path, keys: Keys,
+        store: SqlStore) -> None:
+    vdir = save_version(small_model, models)
+    registry.register(vdir, keys.private, "ana")
+    meta = json.loads((vdir / "meta.json").read_text(encoding="utf-8"))
+    meta["threshold"] *= 100  # would silence every alarm
+    (vdir / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"^pump-bearing v1 is not promoted: signature does "
+                       r"not match \(artifact or metadata altered\)$"):
+        registry.promote("pump-bearing", 1, "ana", "looks good")
+    assert stages(registry) == {"pump-bearing v1": "candidate"}
+    assert store.events(kind="model_promoted") == []
+
+
+def test_a_version_signed_by_a_key_the_plant_does_not_trust_is_not_promoted(
+        registry: Registry, small_model: PcaSpeModel, models: Path, tmp_path: Path) -> None:
+    mallory, _, mallory_id = generate_keypair(tmp_path / "elsewhere", "mallory")
+    registry.register(save_version(small_model, models), mallory, "mallory")
+    with pytest.raises(RegistryError, match=f"signed by untrusted key {mallory_id}"):
+        registry.promote("pump-bearing", 1, "mallory", "trust me")
+    assert stages(registry) == {"pump-bearing v1": "candidate"}
+
+
+def test_without_trusted_keys_nothing_is_promoted(
+        store: SqlStore, clock: ManualClock, small_model: PcaSpeModel, models: Path,
+        keys: Keys) -> None:
+    blind = Registry(store, clock, models)
+    blind.register(save_version(small_model, models), keys.private, "ana")
+    with pytest.raises(RegistryError, match="cannot be verified before promotion: no trusted "
+                       "keys given"):
+        blind.promote("pump-bearing", 1, "ana", "looks good")

@@ -54,16 +54,17 @@ SECURITY_HEADERS: dict[str, str] = {
 
 def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
                session_ttl_s: float = SESSION_TTL.default,
-               models_dir: Path | None = None) -> FastAPI:
+               models_dir: Path | None = None, trusted_keys: Path | None = None) -> FastAPI:
     """Build the Andon HTTP app (JSON API + web inbox) over ``store``, showing ``spec``.
 
     ``clock`` defaults to the wall clock; ``session_ttl_s`` is how long a browser session
-    lasts; ``models_dir`` holds the artifacts edges pull (``andon.api.edges``). CSRF tokens
+    lasts; ``models_dir`` holds the artifacts edges pull (``andon.api.edges``), verified
+    against ``trusted_keys`` before a promotion (without both, promotions are refused). CSRF tokens
     are keyed by a secret drawn per app: restarting the server makes open forms post a 403
     once (reload the page).
     """
     clock = clock or SystemClock()
-    ctx = Context(store, clock, PlantRef(spec))
+    ctx = Context(store, clock, PlantRef(spec), models_dir=models_dir, trusted_keys=trusted_keys)
     auth = Authenticator(store, clock, session_ttl_s=session_ttl_s)  # fresh CSRF secret
     web = WebInbox(ctx, auth=auth, status_for=status_for)
 

@@ -12,6 +12,8 @@ from andon.feedback.answers import Via
 from andon.interventions.record import SYSTEM
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from andon.audit import Event
     from andon.clock import Clock
     from andon.spec.model import PlantSpec
@@ -73,6 +75,8 @@ class Context:
     store: Store
     clock: Clock
     plant: PlantRef | None = None  # None: a use case that needs no spec (escalation)
+    models_dir: Path | None = None  # model artifacts (registering, verifying a promotion)
+    trusted_keys: Path | None = None  # the plant's trusted public keys (verifying a promotion)
 
     @property
     def spec(self) -> PlantSpec:

@@ -19,7 +19,8 @@ __all__ = ["archive_model", "promote_model", "register_model", "requalify_model"
 
 
 def _registry(ctx: Context, events: list[Event], models_dir: Path | None = None) -> Registry:
-    return Registry(ctx.store, ctx.clock, models_dir, record=ctx.record(events))
+    return Registry(ctx.store, ctx.clock, models_dir or ctx.models_dir,
+                    trusted_keys=ctx.trusted_keys, record=ctx.record(events))
 
 
 def register_model(ctx: Context, actor: Actor, name: str, version: int, *, key: Path,
@@ -43,7 +44,11 @@ def _stage_change(ctx: Context, actor: Actor,
 
 def promote_model(ctx: Context, actor: Actor, name: str, version: int,
                   reason: str) -> Change[ModelRecord]:
-    """Make a signed version production (the previous one is archived); reason required."""
+    """Make a signed version production (the previous one is archived); reason required.
+
+    The artifact is verified against the context's trusted keys first (``RegistryError``
+    naming why when it does not verify, or when the context has no keys or models directory).
+    """
     return _stage_change(ctx, actor, lambda r, by: r.promote(name, version, by, reason))
 
 

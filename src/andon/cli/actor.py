@@ -10,6 +10,8 @@ from andon.clock import SystemClock
 from andon.feedback.answers import Via
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from andon.spec.model import PlantSpec
     from andon.store.base import Store
 
@@ -25,6 +27,8 @@ def cli_actor(by: str | None = None) -> Actor:
     return Actor(by or getpass.getuser(), "cli", "admin", Via.CLI)
 
 
-def cli_context(store: Store, spec: PlantSpec | None = None) -> Context:
+def cli_context(store: Store, spec: PlantSpec | None = None, *, models_dir: Path | None = None,
+                trusted_keys: Path | None = None) -> Context:
     """The application context over ``store`` on the wall clock (with ``spec`` if given)."""
-    return Context(store, SystemClock(), None if spec is None else PlantRef(spec))
+    return Context(store, SystemClock(), None if spec is None else PlantRef(spec),
+                   models_dir=models_dir, trusted_keys=trusted_keys)

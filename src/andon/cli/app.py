@@ -467,10 +467,14 @@ def serve(
     ledger: Annotated[Path | None, option(LEDGER)] = LEDGER.default,
     mqtt_feedback: Annotated[bool, option(MQTT_FEEDBACK)] = MQTT_FEEDBACK.default,
     session_ttl: Annotated[float, option(SESSION_TTL)] = SESSION_TTL.default,
+    trusted_keys: Annotated[Path | None, option(
+        TRUSTED_KEYS, usage="A version is promoted only once it verifies against them.")]
+    = TRUSTED_KEYS.default,
 ) -> None:
     """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
 
-    Edges pull production models from MODELS_DIR (GET /api/models/{name}/{version}/artifact).
+    Edges pull production models from MODELS_DIR (GET /api/models/{name}/{version}/artifact);
+    a promotion is verified against the trusted keys first, as every edge will verify it.
     """
     from andon.api import create_app  # noqa: PLC0415
     from andon.clock import SystemClock  # noqa: PLC0415
@@ -493,8 +497,10 @@ def serve(
                   + ("" if broker_url is None else f"; ingesting edges from {broker_url}"),
                   highlight=False)
     try:
+        keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
         serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir,
-                                               session_ttl_s=session_ttl), host,
+                                               trusted_keys=keys, session_ttl_s=session_ttl),
+                                    host,
                                     port, ingest, broker_url, enterprise=plant.enterprise.id)
         # the sinks (UNS, webhooks, CMMS) and, with --mqtt-feedback, MQTT feedback beside it
         serving = serve_with_sinks(serving, store, plant, broker_url, feedback=mqtt_feedback)

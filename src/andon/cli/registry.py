@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import DEFAULT_DB, DEFAULT_MODELS, DbOpt, ModelsOpt, option
-from andon.settings import KEYS_DIR
+from andon.settings import KEYS_DIR, TRUSTED_KEYS
 
 if TYPE_CHECKING:
     from andon.app import Actor, Change, Context
@@ -46,13 +46,14 @@ def _registry(db: str, models_dir: Path | None = None) -> Iterator[Registry]:
 
 
 @contextmanager
-def _context(db: str) -> Iterator[Context]:
+def _context(db: str, models_dir: Path | None = None,
+             trusted_keys: Path | None = None) -> Iterator[Context]:
     """Yield the application context over the store at ``db``, closing it afterwards."""
     from andon.cli.actor import cli_context  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        yield cli_context(store)
+        yield cli_context(store, models_dir=models_dir, trusted_keys=trusted_keys)
 
 
 def _say(verb: str, r: ModelRecord) -> None:
@@ -142,22 +143,32 @@ def show(name: NameArg, version: VersionArg, db: DbOpt = DEFAULT_DB) -> None:
 
 
 def _change_stage(verb: str, change: Callable[[Context, Actor], Change[ModelRecord]], db: str,
-                  by: str | None) -> None:
+                  by: str | None, *, models_dir: Path | None = None,
+                  trusted_keys: Path | None = None) -> None:
     """Apply one stage change (an ``andon.app`` use case) and report the record it left."""
     from andon.cli.actor import cli_actor  # noqa: PLC0415
 
-    with _context(db) as ctx:
+    with _context(db, models_dir, trusted_keys) as ctx:
         record = change(ctx, cli_actor(by)).record
     _say(verb, record)
 
 
 @registry_app.command("promote")
-def promote(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
-            by: ByOpt = None) -> None:
-    """Make a signed version production; the previous production version is archived."""
+def promote(name: NameArg, version: VersionArg, reason: ReasonOpt,
+            db: DbOpt = DEFAULT_DB, by: ByOpt = None, models_dir: ModelsOpt = DEFAULT_MODELS,
+            trusted_keys: Annotated[Path | None, option(
+                TRUSTED_KEYS, usage="The version is promoted only once it verifies against "
+                "them, as every edge will verify it.")] = TRUSTED_KEYS.default) -> None:
+    """Make a signed version production; the previous production version is archived.
+
+    The artifact is verified against the trusted keys first; a version every edge would refuse
+    (altered after signing, signed by an untrusted key) is not promoted.
+    """
     from andon.app import promote_model  # noqa: PLC0415
 
-    _change_stage("promoted", lambda c, a: promote_model(c, a, name, version, reason), db, by)
+    keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
+    _change_stage("promoted", lambda c, a: promote_model(c, a, name, version, reason), db, by,
+                  models_dir=models_dir, trusted_keys=keys)
 
 
 @registry_app.command("archive")

@@ -13,9 +13,9 @@ from typing import Protocol
 
 from andon.audit import Event, EventKind
 from andon.clock import Clock
-from andon.errors import NotFound, RegistryError
+from andon.errors import ModelError, NotFound, RegistryError
 from andon.registry.record import ModelRecord
-from andon.registry.signing import sign
+from andon.registry.signing import sign, verify
 from andon.registry.stages import Stage, transition
 from andon.scoring.artifact import ModelMeta, load_model
 
@@ -54,10 +54,14 @@ class Registry:
     """Signed model versions and their stages, over a models directory and a store."""
 
     def __init__(self, store: ModelBook, clock: Clock, models_dir: Path | None = None, *,
+                 trusted_keys: Path | None = None,
                  record: Callable[[Event], None] | None = None) -> None:
         self.store = store
         self.clock = clock
         self.models_dir = models_dir
+        #: the plant's trusted public keys: a version is promoted only once its artifact
+        #: verifies against them, as an edge will check it (``promote`` refuses without them)
+        self.trusted_keys = trusted_keys
         #: where each change's event goes (default: the store); the application layer passes
         #: one that also collects them, to return the events a use case caused
         self.record = record or store.add_event
@@ -90,12 +94,18 @@ class Registry:
         return self.store.get_model(meta.name, meta.version)
 
     def promote(self, name: str, version: int, by: str, reason: str) -> ModelRecord:
-        """Make a signed version production; the previous production version is archived."""
+        """Make a signed version production; the previous production version is archived.
+
+        The artifact on disk is verified first, against the trusted keys, exactly as an edge
+        verifies it before it loads a version: a version that every edge would refuse (altered
+        after signing, signed by a key the plant does not trust, missing) is not promoted.
+        """
         record = self.store.get_model(name, version)
         reason = _reason(reason, "promote")
         if record.key_id is None:
             raise RegistryError(f"{record.label} is unsigned; register (sign) it first")
         transition(record.stage, Stage.PRODUCTION, record.label)
+        self._verify(record)
         current = self.production(name)
         if current is not None:
             self._move(current, Stage.ARCHIVED, by, f"replaced by v{version}: {reason}")
@@ -122,6 +132,18 @@ class Registry:
     def production(self, name: str) -> ModelRecord | None:
         """The production version of a model, or None."""
         return production_of(self.store.list_models(), name)
+
+    def _verify(self, record: ModelRecord) -> None:
+        """``RegistryError`` unless the version's artifact verifies against the trusted keys."""
+        if self.trusted_keys is None or self.models_dir is None:
+            raise RegistryError(
+                f"{record.label} cannot be verified before promotion: no "
+                f"{'trusted keys' if self.trusted_keys is None else 'models directory'} "
+                "given (--trusted-keys / ANDON_TRUSTED_KEYS, --models-dir)")
+        try:
+            verify(self.version_dir(record.name, record.version), self.trusted_keys)
+        except ModelError as exc:
+            raise RegistryError(f"{record.label} is not promoted: {exc.reason}") from None
 
     def _move(self, record: ModelRecord, target: Stage, by: str, reason: str) -> ModelRecord:
         stage = transition(record.stage, target, record.label)

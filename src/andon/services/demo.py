@@ -169,7 +169,7 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
     trusted = trusted_keys_dir(config)
     trusted.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pub, trusted / pub.name)
-    ctx = Context(store, clock, PlantRef(spec))
+    ctx = Context(store, clock, PlantRef(spec), models_dir=models, trusted_keys=trusted)
     engineer = Actor.system("demo")  # as an engineer would, with 'andon registry ...'
     labels = []
     for uc in spec.use_cases:
