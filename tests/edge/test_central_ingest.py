@@ -14,10 +14,12 @@ from andon.clock import ManualClock, to_ms, utc
 from andon.edge import Outbox
 from andon.edge.forward import Forwarder
 from andon.edge.outbox import OutboxItem
+from andon.interventions.wire import intervention_document
 from andon.namespace.sample import Quality, Sample
-from andon.namespace.topics import TagAddress
+from andon.namespace.topics import TagAddress, edge_intervention_filter, edge_intervention_topic
 from andon.services.central import CentralIngest, Sequencer
 from andon.store import open_store
+from andon.testing.factories import make_intervention
 
 T0 = utc(2026, 3, 2, 7, 0)
 ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
@@ -209,3 +211,38 @@ def test_an_item_the_store_refused_stays_held_and_is_written_by_a_later_tick(
     assert ingest.stats.held == 0
     assert ingest.stats.missing == 0
     real.close()
+
+
+def test_interventions_from_this_release_and_from_pre_0_2_edges_are_both_stored(
+        tmp_path: Path) -> None:
+    """This release's wire form on ``.../_andon/intervention/edge`` and, for one release, a
+    pre-0.2 edge's flat document on ``.../_andon/recommendation``."""
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    where = ("acme", "ghent", "utilities", "cooling-water")
+    new = make_intervention("iv-new", asset="p-101")
+    ingest.on_message(edge_intervention_topic(*where, "p-101"), json.dumps(
+        {**intervention_document(new), "key": "iv-new:1", "seq": 1, "epoch": "e-1"}).encode())
+    old = make_intervention("rec-old", asset="p-102")
+    flat = {
+        "id": old.id, "dedup_key": old.key, "use_case": old.use_case, "enterprise": "acme",
+        "site": "ghent", "area": "utilities", "line": "cooling-water", "asset": "p-102",
+        "asset_name": old.asset_name, "action": old.action, "owner_role": old.owner_role,
+        "assignee": None, "priority": "high", "deadline": old.deadline.isoformat(),
+        "deadline_label": old.deadline_label, "predicted_failure":
+        old.predicted_failure.isoformat(), "detected_at": old.detected_at.isoformat(),
+        "score": old.score, "threshold": old.threshold, "model": old.model,
+        "model_version": old.model_version, "why": [], "state": "new",
+        "detections": old.detections, "created_at": old.created_at.isoformat(),
+        "updated_at": old.updated_at.isoformat(), "history": [],
+        "key": "rec-old:1", "seq": 1, "epoch": "e-1"}
+    ingest.on_message(edge_intervention_filter("acme", legacy=True).replace("+/+/+/+", "/".join(
+        (*where[1:], "p-102"))), json.dumps(flat).encode())
+    assert ingest.stats.rejected == 0
+    assert ingest.stats.interventions == 2
+    assert intervention_document(store.get_intervention("iv-new")) == intervention_document(new)
+    stored = store.get_intervention("rec-old")
+    assert (stored.asset, stored.action, stored.score) == ("p-102", old.action, old.score)
+    assert set(ingest.subscriptions("acme")) >= {edge_intervention_filter("acme"),
+                                                 edge_intervention_filter("acme", legacy=True)}
+    store.close()
