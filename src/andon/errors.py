@@ -21,6 +21,7 @@ is its parent's::
     │   └── StageError       409     5  an illegal model stage transition (names both stages)
     ├── TrainingError        422     5  training cannot produce a model (says what to change)
     ├── ReplayError          422     5  a backtest cannot start (unknown use case, no model)
+    ├── ReportError          422     3  a report asked for an unknown model, version or line
     ├── StoreError           409     5  the store refused an operation
     │   ├── NotFound         404     4  a record asked for does not exist
     │   └── StoreUnavailable 503     7  the database cannot be reached or opened
@@ -61,6 +62,7 @@ __all__ = [
     "PluginError",
     "RegistryError",
     "ReplayError",
+    "ReportError",
     "ServiceError",
     "SettingsError",
     "SinkError",
@@ -259,6 +261,13 @@ class ReplayError(AndonError):
 
     http_status: ClassVar[int] = 422
     exit_code: ClassVar[ExitCode] = ExitCode.REFUSED
+
+
+class ReportError(AndonError):
+    """A report was asked for something the plant does not have (a model, a line): one line."""
+
+    http_status: ClassVar[int] = 422
+    exit_code: ClassVar[ExitCode] = ExitCode.BAD_INPUT
 
 
 class StoreError(AndonError):

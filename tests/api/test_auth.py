@@ -61,6 +61,7 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/models/{name}/{version}/archive"): Permission.MANAGE_MODELS,
     ("GET", "/api/quarantine"): Permission.READ,
     ("GET", "/api/data-quality"): Permission.READ,
+    ("GET", "/api/track-record"): Permission.READ,
     ("GET", "/api/quarantine/{item_id}"): Permission.READ,
     ("GET", "/api/work-orders"): Permission.READ,
     ("GET", "/api/spec"): Permission.READ,

@@ -9,84 +9,25 @@ March: 04:30-05:30 UTC).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from andon.audit import Event, EventKind
-from andon.clock import utc
-from andon.feedback import Feedback, FeedbackKind, Outcome
-from andon.feedback.workorders import WorkOrder, WorkType
-from andon.interventions.lifecycle import InterventionState, TransitionRecord
-from andon.interventions.record import Intervention, OutcomeLabel
 from andon.kpi.trackrecord import Verdict, track_record_from
-from andon.testing.factories import make_intervention
+from andon.testing.histories import END, START, two_weeks
 
 if TYPE_CHECKING:
     from andon.spec import PlantSpec
     from andon.store import SqlStore
 
-START = utc(2026, 3, 2)  # a Monday
-END = START + timedelta(days=14)  # two weeks
 H = timedelta(hours=1)
-
-
-def raise_(store: SqlStore, iid: str, asset: str, at: datetime, *, version: str = "3",
-           line: str = "cooling-water") -> Intervention:
-    iv = replace(make_intervention(iid, asset=asset, created_at=at), line=line,
-                 model_version=version, dedup_key=f"pump-bearing:{asset}:{at.isoformat()}",
-                 history=(TransitionRecord(None, InterventionState.NEW, "andon", at,
-                                           "raised"),))
-    store.save_intervention(iv)
-    return iv
-
-
-def close(store: SqlStore, iid: str, at: datetime, outcome: OutcomeLabel | None = None,
-          kind: FeedbackKind = FeedbackKind.ACTED) -> None:
-    store.record_feedback(Feedback(iid, kind, "" if kind is FeedbackKind.ACTED else "why",
-                                   "chris", at, "api"))
-    if outcome is not None:
-        store.record_outcome(Outcome(iid, outcome, "", "chris", at + H, "api"))
-
-
-def failure(store: SqlStore, wo: str, asset: str, at: datetime, *,
-            kind: WorkType = WorkType.CORRECTIVE, confirmed: bool = True) -> None:
-    store.upsert_work_orders([WorkOrder(wo, asset, at, kind, failure_confirmed=confirmed)], at)
 
 
 @pytest.fixture
 def history(store: SqlStore) -> SqlStore:
-    d = START
-    # p-101: warned 30 h... no: warned 20 h before a confirmed failure, then fixed -> confirmed
-    raise_(store, "a1", "p-101", d + 10 * H)
-    close(store, "a1", d + 12 * H)
-    failure(store, "WO-1", "p-101", d + 30 * H)
-    # p-102: told "no fault" -> a false alarm; later dismissed one -> a false alarm
-    raise_(store, "a2", "p-102", d + 2 * 24 * H)
-    close(store, "a2", d + 2 * 24 * H + 2 * H, OutcomeLabel.NO_FAULT)
-    raise_(store, "a3", "p-102", d + 3 * 24 * H)
-    close(store, "a3", d + 3 * 24 * H + H, kind=FeedbackKind.DISMISSED)
-    # p-101 again: still open, no outcome -> unresolved
-    raise_(store, "a4", "p-101", d + 5 * 24 * H)
-    # p-102: two interventions warn of one failure (both right, the failure counts once)
-    raise_(store, "a5", "p-102", d + 7 * 24 * H)
-    close(store, "a5", d + 7 * 24 * H + H)
-    raise_(store, "a6", "p-102", d + 7 * 24 * H + 6 * H)
-    failure(store, "WO-2", "p-102", d + 7 * 24 * H + 10 * H)
-    # p-101: a failure nobody warned of -> missed
-    failure(store, "WO-3", "p-101", d + 9 * 24 * H)
-    # p-101: a failure found in the morning stop (05:00 UTC = 06:00 CET) -> neither
-    failure(store, "WO-4", "p-101", d + 11 * 24 * H + 5 * H)
-    # p-102: confirmed by its outcome alone, 3 h after it was raised (no work order)
-    raise_(store, "a7", "p-102", d + 12 * 24 * H)
-    close(store, "a7", d + 12 * 24 * H + 2 * H, OutcomeLabel.FAULT_CONFIRMED)
-    # a preventive work order is not a failure
-    failure(store, "PM-1", "p-101", d + 13 * 24 * H, kind=WorkType.PREVENTIVE, confirmed=False)
-    # process-water: one false alarm by the same model on another line
-    raise_(store, "b1", "p-301", d + 4 * 24 * H, line="process-water")
-    close(store, "b1", d + 4 * 24 * H + H, OutcomeLabel.NO_FAULT)
+    two_weeks(store)
     return store
 
 

@@ -3,12 +3,18 @@
 ``andon report load``: the ISA-18.2 operator-load figures per operator position (interventions
 per 10 minutes, % of 10-minute periods in flood, the top-10 sources' share, stale interventions
 open more than 24 h), from the stored interventions.
+
+``andon report track-record``: per model version x line (or asset) x period, how often the
+model was right, how early, and how many false alarms (``andon.kpi.trackrecord`` defines every
+figure; docs/reference/track-record.md).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,10 +25,12 @@ from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, WHEN_HELP, DbOpt, SpecOp
 
 if TYPE_CHECKING:
     from andon.kpi.load import LoadReport
+    from andon.kpi.trackrecord import TrackRecord
 
 __all__ = ["report_app"]
 
-report_app = typer.Typer(help="Reports computed from the store: operator load (ISA-18.2).",
+report_app = typer.Typer(help="Reports computed from the store: operator load (ISA-18.2), "
+                         "track record.",
                          no_args_is_help=True)
 console = Console()
 
@@ -97,3 +105,92 @@ def load(
     console.print(table)
     if not report.positions:
         console.print("no interventions in the period", highlight=False)
+
+
+@report_app.command("track-record")
+def track_record(
+    model: Annotated[str | None, typer.Option(
+        help="Only this model: NAME or NAME@VERSION (e.g. pump-bearing@3).")] = None,
+    line: Annotated[list[str] | None, typer.Option(
+        "--line", help="Only this line id (repeatable).")] = None,
+    by: Annotated[str, typer.Option(help="One record per line or per asset.")] = "line",
+    since: Annotated[str | None, typer.Option(help="Start of the period; default 28 days "
+                                              "before --until. " + WHEN_HELP)] = None,
+    until: Annotated[str | None, typer.Option(help="End of the period (excluded); default "
+                                              "now.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    = False,
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", help="Write the records as CSV to this file ('-': standard output).")]
+    = None,
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """How often each model version was right on each line, how early, how many false alarms.
+
+    Per model version x line (or asset): interventions raised, confirmed (outcome "fault
+    confirmed" or a failure within the use case's horizon), false alarms (outcome "no fault" or
+    dismissed), unresolved; failures detected and missed (corrective or failure-confirming work
+    orders; those found in a planned stop apart); precision, recall, false alarms per
+    asset-week and the lead-time distribution. A ratio over nothing shows as "-".
+    """
+    from andon.kpi.trackrecord import model_ref, track_record_from, write_csv  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    name, version = (None, None) if model is None else model_ref(model)
+    end = parse_time(until, "--until") or datetime.now(UTC)
+    start = parse_time(since, "--since") or end - timedelta(days=28)
+    if end <= start:
+        raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
+                                 f"{start.isoformat()}", param_hint="--until")
+    plant = load_spec(spec)
+    with open_store(db) as store:
+        records = track_record_from(store, plant, start=start, end=end, model=name,
+                                    version=version, lines=line or None, by=by)
+    if csv_out is not None:
+        if str(csv_out) == "-":
+            write_csv(records, sys.stdout)
+            return
+        with csv_out.open("w", newline="", encoding="utf-8") as f:
+            write_csv(records, f)
+    if as_json:
+        typer.echo(json.dumps({"start": start.isoformat(), "end": end.isoformat(),
+                               "records": [r.to_dict() for r in records]}, indent=2))
+        return
+    _print_records(records, start, end, by)
+    if csv_out is not None:
+        console.print(f"CSV written to {csv_out}", highlight=False)
+
+
+def _print_records(records: list[TrackRecord], start: datetime, end: datetime,
+                   by: str) -> None:
+    table = Table(title=f"Track record {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    for col in ("model", by, "raised", "confirmed", "false alarms", "unresolved", "detected",
+                "missed", "precision", "recall", "false alarms / asset-week",
+                "lead p10 / median / p90"):
+        table.add_column(col, justify="left" if col in {"model", by} else "right")
+    for r in records:
+        leads = " / ".join(_lead(r.lead_quantile(q)) for q in (0.1, 0.5, 0.9))
+        missed = f"{r.missed}" + (f" (+{r.found_in_planned_stop} in planned stops)"
+                                  if r.found_in_planned_stop else "")
+        table.add_row(f"{r.model} v{r.version}", r.scope, str(r.raised), str(r.confirmed),
+                      str(r.false_alarms), str(r.unresolved), str(r.detected), missed,
+                      _pct(r.precision), _pct(r.recall), _num(r.false_alarms_per_asset_week),
+                      leads)
+    console.print(table)
+    if not records:
+        console.print("no interventions or failures on the watched assets in the period",
+                      highlight=False)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _lead(value: timedelta | None) -> str:
+    return "-" if value is None else f"{value.total_seconds() / 3600:.1f} h"

@@ -35,15 +35,17 @@ definitions, used by the CLI, the API and every other surface alike:
 
 from __future__ import annotations
 
+import csv
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from andon.audit import Event, EventKind
+from andon.errors import ReportError
 from andon.feedback.labels import Label
 from andon.feedback.workorders import WorkOrder, WorkType
 from andon.interventions.lifecycle import InterventionState
@@ -63,10 +65,12 @@ __all__ = [
     "Verdict",
     "failures_of",
     "judge",
+    "model_ref",
     "production_intervals",
     "scopes_of",
     "track_record_from",
     "track_records",
+    "write_csv",
 ]
 
 WEEK = timedelta(days=7)
@@ -166,7 +170,6 @@ class TrackRecord:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready figures (durations in hours), in report column order."""
-        hours = [round(t.total_seconds() / 3600, 3) for t in sorted(self.lead_times)]
         median = self.median_lead_time
         return {
             "model": self.model, "version": self.version, "scope": self.scope,
@@ -177,9 +180,8 @@ class TrackRecord:
             "found_in_planned_stop": self.found_in_planned_stop,
             "precision": _round(self.precision), "recall": _round(self.recall),
             "false_alarms_per_asset_week": _round(self.false_alarms_per_asset_week),
-            "median_lead_time_h": None if median is None else round(
-                median.total_seconds() / 3600, 3),
-            "lead_times_h": hours,
+            "median_lead_time_h": None if median is None else _h(median),
+            "lead_times_h": [_h(t) for t in sorted(self.lead_times)],
         }
 
 
@@ -374,8 +376,22 @@ _MAX_READ = 1_000_000
 
 def scopes_of(spec: PlantSpec, *, by: str = "line", model: str | None = None,
               lines: Iterable[str] | None = None) -> list[Scope]:
-    """The (use case, line or asset) pairs of the spec, optionally of one model or some lines."""
+    """The (use case, line or asset) pairs of the spec, optionally of one model or some lines.
+
+    ``ReportError`` names a model no use case runs, or a line the spec does not have.
+    """
+    if by not in {"line", "asset"}:
+        raise ReportError(f"one record per {by!r}? expected per line or per asset")
+    models = sorted({uc.model for uc in spec.use_cases})
+    if model is not None and model not in models:
+        raise ReportError(f"no use case runs model {model!r}; the spec's models: "
+                          f"{', '.join(models)}")
     wanted = None if lines is None else set(lines)
+    known = sorted({ln.id for _site, _area, ln in spec.lines()})
+    unknown = sorted((wanted or set()) - set(known))
+    if unknown:
+        raise ReportError(f"no line {', '.join(map(repr, unknown))} in the spec; its lines: "
+                          f"{', '.join(known)}")
     out = []
     for uc in spec.use_cases:
         if model is not None and uc.model != model:
@@ -423,12 +439,47 @@ def track_record_from(store: TrackRecordReader, spec: PlantSpec, *, start: datet
                          outcome_at=told, version=version)
 
 
+def model_ref(ref: str) -> tuple[str, str | None]:
+    """``NAME`` or ``NAME@VERSION`` (also ``NAME@vVERSION``) as (name, version or None).
+
+    >>> model_ref("pump-bearing@v3"), model_ref("pump-bearing")
+    (('pump-bearing', '3'), ('pump-bearing', None))
+    """
+    name, at, version = ref.strip().partition("@")
+    version = version.strip().removeprefix("v")
+    if not name or (at and not version):
+        raise ReportError(f"model {ref!r}: expected NAME or NAME@VERSION")
+    return name, version or None
+
+
+#: the CSV's columns: ``TrackRecord.to_dict``'s keys, lead times joined by ";"
+CSV_COLUMNS = ("model", "version", "scope", "start", "end", "assets", "weeks", "raised",
+               "confirmed", "false_alarms", "unresolved", "detected", "missed",
+               "found_in_planned_stop", "precision", "recall", "false_alarms_per_asset_week",
+               "median_lead_time_h", "lead_times_h")
+
+
+def write_csv(records: Iterable[TrackRecord], out: TextIO) -> None:
+    """Write ``records`` as CSV (``CSV_COLUMNS``; empty cell for a ratio over nothing)."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in records:
+        row = r.to_dict()
+        row["lead_times_h"] = ";".join(f"{_h(t):g}" for t in sorted(r.lead_times))
+        w.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _h(delta: timedelta) -> float:
+    """Hours, to the second's precision (3 decimals)."""
+    return round(delta.total_seconds() / 3600, 3)
 
 
 def _hours(delta: timedelta) -> str:
