@@ -28,11 +28,14 @@ PINNED = {
                   "lead_times", "load_figures", "load_items", "report_from", "track_record_from",
                   "track_records"],
     "andon.app": ["Actor", "Answered", "Change", "Context", "Moved", "PanelAnswer", "PlantRef",
-                  "ReplayResult", "TickReport", "add_user", "answer_panel", "apply_work_order",
-                  "archive_model", "escalate_due", "give_feedback", "import_work_orders",
-                  "issue_token", "label_triage", "move", "promote_model", "record_outcome",
-                  "register_model", "replace_spec", "replay_quarantined", "requalify_model",
-                  "revoke_token"],
+                  "ReplayResult", "RolloutStatus", "TickReport", "add_user", "advance_rollout",
+                  "answer_panel", "apply_work_order", "archive_model", "escalate_due",
+                  "give_feedback", "import_work_orders", "issue_token", "label_triage", "move",
+                  "promote_model", "record_outcome", "register_model", "replace_spec",
+                  "replay_quarantined", "requalify_model", "revoke_token", "rollout_back",
+                  "rollout_status", "start_rollout", "track_record", "withdraw_rollout"],
+    "andon.rollout": ["Action", "Check", "Coverage", "Rollout", "Stage", "Step", "coverage_of",
+                      "evaluate", "move", "start", "unmet"],
     "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store", "refused_data"],
     "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
                        "Stage", "generate_keypair", "key_id_of", "production_of",
@@ -63,8 +66,8 @@ def test_public_names_are_pinned_and_importable() -> None:
 
 def test_every_package_says_what_it_is_and_what_good_means() -> None:
     for module in ("spec", "namespace", "features", "scoring", "interventions", "registry",
-                   "auth", "audit", "feedback", "kpi", "app", "http", "store", "connectors",
-                   "edge", "simulator", "services", "api", "web", "testing"):
+                   "auth", "audit", "feedback", "kpi", "rollout", "app", "http", "store",
+                   "connectors", "edge", "simulator", "services", "api", "web", "testing"):
         doc = importlib.import_module(f"andon.{module}").__doc__ or ""
         assert len(doc.strip()) > 40, module
 
@@ -72,7 +75,8 @@ def test_every_package_says_what_it_is_and_what_good_means() -> None:
 def test_each_surface_package_imports_on_its_own() -> None:
     """``import andon.web`` (or any package) works first thing in a fresh interpreter."""
     for module in ("andon.web", "andon.api", "andon.http", "andon.app", "andon.cli",
-                   "andon.services", "andon.feedback", "andon.kpi", "andon.audit"):
+                   "andon.services", "andon.feedback", "andon.kpi", "andon.audit",
+                   "andon.rollout"):
         done = subprocess.run([sys.executable, "-c", f"import {module}"],  # noqa: S603
                               capture_output=True,
                               text=True, check=False, timeout=120)

@@ -22,6 +22,8 @@ is its parent's::
     ├── TrainingError        422     5  training cannot produce a model (says what to change)
     ├── ReplayError          422     5  a backtest cannot start (unknown use case, no model)
     ├── ReportError          422     3  a report asked for an unknown model, version or line
+    ├── RolloutError         409     5  an illegal rollout move (names the stage and why)
+    │   └── GateNotMet       409     5  a rollout stage's gate is not met (names each figure)
     ├── StoreError           409     5  the store refused an operation
     │   ├── NotFound         404     4  a record asked for does not exist
     │   └── StoreUnavailable 503     7  the database cannot be reached or opened
@@ -51,6 +53,7 @@ __all__ = [
     "ExitCode",
     "FeedbackError",
     "Forbidden",
+    "GateNotMet",
     "HistorianError",
     "ItDataError",
     "LifecycleError",
@@ -63,6 +66,7 @@ __all__ = [
     "RegistryError",
     "ReplayError",
     "ReportError",
+    "RolloutError",
     "ServiceError",
     "SettingsError",
     "SinkError",
@@ -268,6 +272,20 @@ class ReportError(AndonError):
 
     http_status: ClassVar[int] = 422
     exit_code: ClassVar[ExitCode] = ExitCode.BAD_INPUT
+
+
+class RolloutError(AndonError):
+    """A rollout move that is not allowed now (stage, lines, shift, reason): one line why."""
+
+    http_status: ClassVar[int] = 409
+    exit_code: ClassVar[ExitCode] = ExitCode.REFUSED
+
+
+class GateNotMet(RolloutError):
+    """A rollout stage's gate is not met: each unmet figure against its limit."""
+
+    http_status: ClassVar[int] = 409
+    exit_code: ClassVar[ExitCode] = ExitCode.REFUSED
 
 
 class StoreError(AndonError):

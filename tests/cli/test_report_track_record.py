@@ -52,10 +52,11 @@ def test_the_table_shows_ratios_lead_times_and_dashes_for_nothing(sqlite_url: st
     assert result.exit_code == 0, result.output
     row = next(ln for ln in result.output.splitlines() if "process-water" in ln)
     cells = [c.strip() for c in row.split("│") if c.strip()]
-    assert cells[:8] == ["pump-bearing v3", "process-water", "1", "0", "1", "0", "0", "0"]
+    assert cells[:9] == ["pump-bearing v3", "process-water", "live", "1", "0", "1", "0", "0",
+                         "0"]
     # precision 0 of 1; recall over nothing; 1 false alarm / (2 pumps x 2 weeks)
-    assert cells[8:11] == ["0%", "-", "0.25"]
-    assert cells[11] == "- / - / -"
+    assert cells[9:12] == ["0%", "-", "0.25"]
+    assert cells[12] == "- / - / -"
     full = run(sqlite_url, *PERIOD, "--line", "cooling-water")
     row = next(ln for ln in full.output.splitlines() if "cooling-water" in ln)
     assert "1 (+1 in planned stops)" in row

@@ -17,10 +17,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
+from andon.app import rollout
 from andon.app.context import Context
 from andon.auth.access import Permission
 from andon.http.auth import Caller, needs
-from andon.kpi.trackrecord import TrackRecord, model_ref, track_record_from, write_csv
+from andon.kpi.trackrecord import TrackRecord, model_ref, write_csv
 
 __all__ = ["TrackRecordOut", "TrackRecordsOut", "track_record_router"]
 
@@ -35,6 +36,8 @@ class TrackRecordOut(BaseModel):
     model: str
     version: str
     scope: str = Field(description="line id, or asset id with by=asset")
+    mode: Literal["live", "shadow"] = Field(description="live: interventions people saw; "
+                                            "shadow: a shadow version's would-be ones")
     start: datetime
     end: datetime
     assets: int = Field(description="watched assets in the scope")
@@ -43,13 +46,16 @@ class TrackRecordOut(BaseModel):
     confirmed: int
     false_alarms: int
     unresolved: int
+    overridden: int = Field(description="live interventions people dismissed")
     detected: int
     missed: int
     found_in_planned_stop: int = Field(description="failures found in a planned stop: "
                                        "neither detected nor missed")
+    labelled: int = Field(description="confirmed + false alarms + missed")
     precision: float | None = Field(description="confirmed / (confirmed + false alarms)")
     recall: float | None = Field(description="detected / (detected + missed)")
     false_alarms_per_asset_week: float | None
+    override_rate: float | None = Field(description="overridden / raised")
     median_lead_time_h: float | None
     lead_times_h: list[float] = Field(description="every confirmed intervention's lead "
                                       "time, shortest first")
@@ -96,10 +102,9 @@ def track_record_router(ctx: Context) -> APIRouter:
             raise HTTPException(422, f"until {end.isoformat()} is not after since "
                                 f"{start.isoformat()}")
         name, version = (None, None) if model is None else model_ref(model)
-        assert ctx.plant is not None  # noqa: S101 - the app always has a spec
         records = await run_in_threadpool(
-            track_record_from, ctx.store, ctx.plant.get(), start=start, end=end, model=name,
-            version=version, lines=line or None, by=by)
+            rollout.track_record, ctx, start=start, end=end, model=name, version=version,
+            lines=line or None, by=by)
         if fmt == "csv":
             out = io.StringIO()
             write_csv(records, out)

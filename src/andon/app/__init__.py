@@ -1,7 +1,8 @@
 """The application layer: one function per thing a person (or Andon itself) can do.
 
 Acknowledge, start, finish, defer, dismiss or shelve an intervention, answer it, record what
-was found, label a triage item, promote or archive a model, replace the plant spec, import
+was found, label a triage item, promote or archive a model, roll a new version out stage by
+stage (its gate met) or back, read the track record, replace the plant spec, import
 work orders, apply a CMMS work-order change, escalate what is due: each is written once here,
 below every surface. The JSON API, the web inbox, the CLI, MQTT panels and the CMMS poller only
 parse their input, build an ``Actor`` (who, with which access, through which surface) and call
@@ -19,6 +20,15 @@ from andon.app.interventions import Answered, Moved, give_feedback, move, record
 from andon.app.models import archive_model, promote_model, register_model, requalify_model
 from andon.app.panel import PanelAnswer, answer_panel
 from andon.app.quarantine import ReplayResult, replay_quarantined
+from andon.app.rollout import (
+    RolloutStatus,
+    advance_rollout,
+    rollout_back,
+    rollout_status,
+    start_rollout,
+    track_record,
+    withdraw_rollout,
+)
 from andon.app.spec import replace_spec
 from andon.app.triage import label_triage
 from andon.app.users import add_user, issue_token, revoke_token
@@ -33,8 +43,10 @@ __all__ = [
     "PanelAnswer",
     "PlantRef",
     "ReplayResult",
+    "RolloutStatus",
     "TickReport",
     "add_user",
+    "advance_rollout",
     "answer_panel",
     "apply_work_order",
     "archive_model",
@@ -51,4 +63,9 @@ __all__ = [
     "replay_quarantined",
     "requalify_model",
     "revoke_token",
+    "rollout_back",
+    "rollout_status",
+    "start_rollout",
+    "track_record",
+    "withdraw_rollout",
 ]

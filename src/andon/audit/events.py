@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     MODEL_REQUALIFIED = "model_requalified"  # archived -> candidate
     MODEL_LOADED = "model_loaded"  # an edge serves it
     MODEL_REFUSED = "model_refused"  # an edge refused it (unsigned, altered, untrusted)
+    ROLLOUT = "rollout"  # a staged rollout started, advanced (with its gate), back, withdrawn
     # the edge and its data
     DATA_QUALITY = "data_quality"  # a contract breach or a gap (rate-limited per tag)
     REJECTED_MESSAGE = "rejected_message"  # undecodable input, quarantined (per topic, hourly)

@@ -43,6 +43,7 @@ from andon.cli.quarantine import quarantine_app
 from andon.cli.registry import registry_app
 from andon.cli.replay import import_app, replay
 from andon.cli.report import report_app
+from andon.cli.rollout import rollout_app
 from andon.cli.settings import show_settings
 from andon.cli.triage import triage_app
 from andon.settings import (
@@ -106,6 +107,7 @@ app.add_typer(connect_app, name="connect")
 app.add_typer(import_app, name="import")
 app.add_typer(dq_app, name="dq")
 app.add_typer(report_app, name="report")
+app.add_typer(rollout_app, name="rollout")
 app.add_typer(labels_app, name="labels")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(triage_app, name="triage")

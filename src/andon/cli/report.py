@@ -134,7 +134,9 @@ def track_record(
     orders; those found in a planned stop apart); precision, recall, false alarms per
     asset-week and the lead-time distribution. A ratio over nothing shows as "-".
     """
-    from andon.kpi.trackrecord import model_ref, track_record_from, write_csv  # noqa: PLC0415
+    from andon.app import Context, PlantRef, track_record  # noqa: PLC0415
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.kpi.trackrecord import model_ref, write_csv  # noqa: PLC0415
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
@@ -146,8 +148,9 @@ def track_record(
                                  f"{start.isoformat()}", param_hint="--until")
     plant = load_spec(spec)
     with open_store(db) as store:
-        records = track_record_from(store, plant, start=start, end=end, model=name,
-                                    version=version, lines=line or None, by=by)
+        ctx = Context(store, SystemClock(), PlantRef(plant))
+        records = track_record(ctx, start=start, end=end, model=name, version=version,
+                               lines=line or None, by=by)
     if csv_out is not None:
         if str(csv_out) == "-":
             write_csv(records, sys.stdout)
@@ -166,15 +169,15 @@ def track_record(
 def _print_records(records: list[TrackRecord], start: datetime, end: datetime,
                    by: str) -> None:
     table = Table(title=f"Track record {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
-    for col in ("model", by, "raised", "confirmed", "false alarms", "unresolved", "detected",
-                "missed", "precision", "recall", "false alarms / asset-week",
+    for col in ("model", by, "mode", "raised", "confirmed", "false alarms", "unresolved",
+                "detected", "missed", "precision", "recall", "false alarms / asset-week",
                 "lead p10 / median / p90"):
-        table.add_column(col, justify="left" if col in {"model", by} else "right")
+        table.add_column(col, justify="left" if col in {"model", by, "mode"} else "right")
     for r in records:
         leads = " / ".join(_lead(r.lead_quantile(q)) for q in (0.1, 0.5, 0.9))
         missed = f"{r.missed}" + (f" (+{r.found_in_planned_stop} in planned stops)"
                                   if r.found_in_planned_stop else "")
-        table.add_row(f"{r.model} v{r.version}", r.scope, str(r.raised), str(r.confirmed),
+        table.add_row(f"{r.model} v{r.version}", r.scope, r.mode, str(r.raised), str(r.confirmed),
                       str(r.false_alarms), str(r.unresolved), str(r.detected), missed,
                       _pct(r.precision), _pct(r.recall), _num(r.false_alarms_per_asset_week),
                       leads)

@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from andon.spec.model import Calendar
+from andon.spec.model import Calendar
 
-__all__ = ["PlannedStop", "next_planned_stop", "planned_stops"]
+if TYPE_CHECKING:
+    from andon.spec.model import Shift
+
+__all__ = ["PlannedStop", "in_shift", "next_planned_stop", "planned_stops"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,14 @@ def next_planned_stop(
     """Return the first planned stop starting in ``[after, before)``, or None."""
     stops = planned_stops(calendar, tz, after, before)
     return stops[0] if stops else None
+
+
+def in_shift(shift: Shift, tz: str, at: datetime) -> bool:
+    """Whether ``at`` (aware) falls in one of ``shift``'s working periods (site-local times).
+
+    A shift that runs past midnight belongs to the day it starts.
+    """
+    window = shift.as_window()
+    starts = planned_stops(Calendar(planned_downtime=[window]), tz,
+                           at - window.length() - timedelta(days=1), at + timedelta(seconds=1))
+    return any(s.start <= at < s.end for s in starts)

@@ -197,6 +197,9 @@ class Asset(_Strict):
     tags: list[Tag] = Field(min_length=1)
 
 
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "daily"]
+
+
 class Downtime(_Strict):
     """A planned downtime window: recurring (``days`` + ``start`` + ``duration``) or one-off.
 
@@ -284,6 +287,32 @@ class Calendar(_Strict):
     planned_downtime: list[Downtime] = Field(default_factory=list)
 
 
+class Shift(_Strict):
+    """A crew's working time, local to the site: e.g. early 06:00 for 8h, every day.
+
+    A staged rollout goes live "on one line for one shift" (``andon.rollout``).
+    """
+
+    name: Id
+    days: list[DayName] = Field(default_factory=lambda: list[DayName](["daily"]))
+    start: str = Field(description="'HH:MM', site-local")
+    duration: Seconds = Field(description="e.g. '8h' (may run past midnight)")
+
+    _duration = field_validator("duration", mode="before")(_duration)
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"{v!r} is not a time of day 'HH:MM'")
+        return v
+
+    def as_window(self) -> Downtime:
+        """The shift as a recurring calendar window (to expand it with the calendar code)."""
+        return Downtime(name=self.name, days=self.days, start=self.start,
+                        duration=self.duration)
+
+
 class Line(_Strict):
     """A production line: its assets and its maintenance calendar."""
 
@@ -317,6 +346,10 @@ class Site(_Strict):
     )
     tag_map_file: str | None = Field(
         default=None, description="a .csv or .yaml map file, relative to the spec file",
+    )
+    shifts: list[Shift] = Field(
+        default_factory=list, description="the site's shifts, e.g. [{name: early, start: "
+        "'06:00', duration: 8h}]: a rollout can go live for one of them first",
     )
 
     @field_validator("timezone")
@@ -385,6 +418,76 @@ class ActionEnvelope(_Strict):
         return v
 
 
+class Gate(_Strict):
+    """The evidence a rollout stage needs before a use case may move on (``andon.rollout``).
+
+    Evaluated from the new version's track record (``andon.kpi.trackrecord``) on the stage's
+    lines since the stage began. A limit left out is not checked.
+    """
+
+    min_duration: Seconds | None = Field(default=None, description="time in the stage")
+    min_labelled: int | None = Field(
+        default=None, ge=0, le=1_000_000,
+        description="labelled events: confirmed + false alarms + missed failures")
+    max_false_alarms_per_asset_week: float | None = Field(default=None, ge=0)
+    min_median_lead_time: Seconds | None = Field(
+        default=None, description="median warning before the failure or confirmed finding")
+    min_precision: float | None = Field(default=None, ge=0, le=1)
+    min_recall: float | None = Field(default=None, ge=0, le=1)
+    max_override_rate: float | None = Field(
+        default=None, ge=0, le=1,
+        description="live stages: interventions operators overrode (dismissed, with a "
+                    "reason) / raised")
+
+    _durations = field_validator("min_duration", "min_median_lead_time", mode="before")(
+        lambda v: None if v is None else _duration(v))
+
+
+#: each stage's gate unless the spec says otherwise; a stage written in the spec keeps the
+#: limits it leaves out (``null`` turns one off)
+DEFAULT_GATES: dict[str, dict[str, Any]] = {
+    "shadow_pilot": {"min_duration": "7d", "min_labelled": 3,
+                     "max_false_alarms_per_asset_week": 2.0, "min_precision": 0.5},
+    "live_pilot_shift": {"min_duration": "8h", "max_override_rate": 0.5},
+    "live_pilot": {"min_duration": "7d", "min_labelled": 3,
+                   "max_false_alarms_per_asset_week": 2.0, "min_precision": 0.5,
+                   "max_override_rate": 0.3},
+    "shadow_wide": {"min_duration": "7d", "min_labelled": 3,
+                    "max_false_alarms_per_asset_week": 2.0, "min_precision": 0.5},
+    "live_wide": {"min_duration": "7d", "max_false_alarms_per_asset_week": 2.0,
+                  "max_override_rate": 0.3},
+}
+
+
+class Gates(_Strict):
+    """A gate per rollout stage: what must be shown before leaving it.
+
+    Defaults: shadow_pilot 7d, 3 labelled, <= 2 false alarms per asset-week, precision >= 0.5;
+    live_pilot_shift 8h, override rate <= 0.5; live_pilot as shadow_pilot plus override rate
+    <= 0.3; shadow_wide as shadow_pilot; live_wide 7d, <= 2 false alarms per asset-week,
+    override rate <= 0.3.
+    """
+
+    shadow_pilot: Gate = Field(default_factory=lambda: Gate.model_validate(
+        DEFAULT_GATES["shadow_pilot"]))
+    live_pilot_shift: Gate = Field(default_factory=lambda: Gate.model_validate(
+        DEFAULT_GATES["live_pilot_shift"]))
+    live_pilot: Gate = Field(default_factory=lambda: Gate.model_validate(
+        DEFAULT_GATES["live_pilot"]))
+    shadow_wide: Gate = Field(default_factory=lambda: Gate.model_validate(
+        DEFAULT_GATES["shadow_wide"]))
+    live_wide: Gate = Field(default_factory=lambda: Gate.model_validate(
+        DEFAULT_GATES["live_wide"]))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_defaults(cls, v: object) -> object:
+        if not isinstance(v, dict):
+            return v
+        return {stage: {**DEFAULT_GATES.get(stage, {}), **limits}
+                if isinstance(limits, dict) else limits for stage, limits in v.items()}
+
+
 class UseCase(_Strict):
     """Which assets a model watches, what action a detection asks for, and who owns it."""
 
@@ -439,6 +542,12 @@ class UseCase(_Strict):
         default=3, ge=1, le=1000,
         description=("after a dismissal, windows the asset must score normal (in a row) before "
                      "the same problem may be raised again"),
+    )
+    gates: Gates = Field(
+        default_factory=Gates,
+        description="evidence each staged-rollout stage needs before a new version moves on "
+                    "(andon rollout), e.g. {shadow_pilot: {min_duration: 14d, min_precision: "
+                    "0.7}}",
     )
 
     _durations = field_validator("horizon", "window", "hop", mode="before")(_duration)

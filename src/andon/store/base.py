@@ -25,6 +25,7 @@ from andon.interventions.triage import TriageItem, TriageLabel, TriageStatus
 from andon.namespace.sample import Sample
 from andon.registry.record import ModelRecord
 from andon.registry.stages import Stage
+from andon.rollout.stages import Rollout
 from andon.scoring.artifact import ModelMeta
 
 __all__ = ["Delivery", "Event", "SpecVersion", "Store"]
@@ -282,6 +283,29 @@ class Store(GateStore, Protocol):
                     end: datetime | None = None, failure_confirmed: bool | None = None,
                     limit: int | None = 1000) -> list[WorkOrder]:
         """Work orders opened in ``[start, end)``, oldest first (by opened_at, external id)."""
+        ...
+
+    # -- staged rollouts and shadow interventions (SqlStore: store/sql_rollouts.py) --------
+    def save_shadow_intervention(self, iv: Intervention) -> bool:
+        """Keep a shadow version's would-be intervention; False if its id was kept already."""
+        ...
+
+    def shadow_interventions(self, *, since: datetime | None = None,
+                             until: datetime | None = None,
+                             limit: int | None = None) -> list[Intervention]:
+        """Shadow interventions raised in ``[since, until)``, oldest first."""
+        ...
+
+    def save_rollout(self, rollout: Rollout, expected: int) -> None:
+        """Write ``rollout`` if its newest stored one has ``expected`` steps (0: a new one)."""
+        ...
+
+    def rollout(self, use_case: str) -> Rollout | None:
+        """The newest rollout of ``use_case`` (ended or not), or None."""
+        ...
+
+    def rollouts(self, *, use_case: str | None = None) -> list[Rollout]:
+        """Every rollout (of ``use_case``), oldest first."""
         ...
 
     # -- intervention gate and triage (SqlStore: sql_triage.py); the rest is ``GateStore`` --

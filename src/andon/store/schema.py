@@ -51,7 +51,9 @@ __all__ = [
     "MODELS",
     "QUALITY_COUNTS",
     "QUARANTINE",
+    "ROLLOUTS",
     "SAMPLES",
+    "SHADOW_INTERVENTIONS",
     "SOURCE_SKEW",
     "SPEC_VERSIONS",
     "TOKENS",
@@ -452,4 +454,37 @@ SOURCE_SKEW = Table(
     Column("skew_ms", BigInteger(), nullable=False),  # positive: the source's clock is ahead
     Column("correcting", Boolean(), nullable=False),
     PrimaryKeyConstraint("source", "at_ms", name="pk_source_skew"),
+)
+
+#: a shadow version's would-be interventions (``andon.rollout``): kept with full evidence for
+#: its track record, apart from ``interventions`` so that nothing that delivers, lists or
+#: escalates interventions can ever see one
+SHADOW_INTERVENTIONS = Table(
+    "shadow_interventions",
+    METADATA,
+    Column("id", String(_ID_LEN), primary_key=True),
+    Column("use_case", String(_NAME_LEN), nullable=False),
+    Column("line", String(_NAME_LEN), nullable=False),
+    Column("asset", String(_NAME_LEN), nullable=False),
+    Column("model", String(_ID_LEN), nullable=False),
+    Column("model_version", String(_NAME_LEN), nullable=False),
+    Column("raised_at", UtcDateTime(), nullable=False),
+    Column("doc", Text(), nullable=False),  # the wire form (andon.interventions.wire)
+    Index("ix_shadow_interventions_raised", "raised_at"),
+)
+
+#: staged rollouts (``andon.rollout``), one row per rollout of a version on a use case; its
+#: steps (append-only history) as JSON; ``steps`` counts them, for optimistic concurrency
+ROLLOUTS = Table(
+    "rollouts",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("use_case", String(_NAME_LEN), nullable=False),
+    Column("model", String(_ID_LEN), nullable=False),
+    Column("version", String(_NAME_LEN), nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("steps", Integer(), nullable=False),
+    Column("doc", Text(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_rollouts_use_case", "use_case", "id"),
 )

@@ -82,6 +82,7 @@ from andon.store.schema import (
 from andon.store.sql_deliveries import DeliveryTable
 from andon.store.sql_interventions import InterventionTables
 from andon.store.sql_quality import QualityTables
+from andon.store.sql_rollouts import RolloutTables
 from andon.store.sql_triage import TriageTables
 from andon.store.sql_workorders import WorkOrderTable
 
@@ -139,7 +140,7 @@ _POSTGRES_ADD_SAMPLES = _postgres_add_samples()
 
 
 class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
-               QualityTables):
+               QualityTables, RolloutTables):
     """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
 
     Build one with ``open_store`` (which also brings the schema to the newest revision) or

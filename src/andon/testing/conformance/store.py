@@ -47,6 +47,7 @@ __all__ = [
     "T0",
     "Reopen",
     "check_a_refused_change_is_not_in_the_feed",
+    "check_a_rollout_is_saved_whole_and_a_stale_move_is_refused",
     "check_acted_feedback_closes_the_intervention",
     "check_concurrent_feedback_closes_a_intervention_once",
     "check_create_schema_is_idempotent_and_keeps_data",
@@ -71,6 +72,7 @@ __all__ = [
     "check_sample_round_trip_keeps_every_field",
     "check_samples_filter_by_half_open_time_range_and_assets_in_order",
     "check_separate_store_instances_writing_at_once_lose_nothing",
+    "check_shadow_interventions_round_trip_once_and_stay_out_of_the_live_table",
     "check_spec_versions_increment",
     "check_threads_writing_samples_at_once_lose_nothing",
     "check_token_for_unknown_user_or_twice_is_refused_without_leaking_it",
@@ -757,6 +759,64 @@ def check_writers_racing_each_get_a_distinct_change_seq(store: Store, reopen: Re
         other.close()
 
 
+# -- staged rollouts and shadow interventions ---------------------------------------------
+def check_shadow_interventions_round_trip_once_and_stay_out_of_the_live_table(
+        store: Store, reopen: Reopen) -> None:
+    """A shadow intervention keeps every field, is kept once, and is never a live one."""
+    def shadow(iid: str, at: datetime, asset: str) -> Intervention:
+        iv = _iv(iid, created_at=at, asset=asset)  # as an edge raises it: every field set
+        return replace(iv, model_version="4", dedup_key=f"pump-bearing:{asset}:{at}",
+                       window_start=at - timedelta(minutes=30), window_end=at,
+                       history=iv.lifecycle.history)
+
+    a = shadow("shd-a", T0 + timedelta(hours=1), "p-101")
+    b = shadow("shd-b", T0 + timedelta(hours=3), "p-102")
+    assert store.save_shadow_intervention(b)
+    assert store.save_shadow_intervention(a)
+    assert not store.save_shadow_intervention(a)  # redelivered: kept once
+    other = reopen()
+    try:
+        assert other.shadow_interventions() == [a, b]  # oldest first, every field
+        assert other.shadow_interventions(since=T0 + timedelta(hours=2)) == [b]
+        assert other.shadow_interventions(until=T0 + timedelta(hours=3)) == [a]
+        assert other.list_interventions(open_only=False) == []
+        assert other.intervention_changes() == []
+    finally:
+        other.close()
+
+
+def check_a_rollout_is_saved_whole_and_a_stale_move_is_refused(
+        store: Store, reopen: Reopen) -> None:
+    """Two people moving one rollout at once: the second write is refused, nothing mixed."""
+    from andon.rollout import Action, move, start  # noqa: PLC0415 - only this check needs it
+
+    r = start("pump-bearing", "pump-bearing", "4", pilot="cooling-water", at=T0, by="ana",
+              reason="try")
+    assert store.rollout("pump-bearing") is None
+    store.save_rollout(r, 0)
+    with raises(StoreError):
+        store.save_rollout(r, 0)  # one that has not ended stands already
+    later = T0 + timedelta(days=8)
+    mine = move(r, Action.ADVANCE, at=later, by="ana", reason="gate met", shift="early")
+    theirs = move(r, Action.WITHDRAW, at=later, by="bo", reason="stop")
+    store.save_rollout(mine, 1)
+    other = reopen()
+    try:
+        with raises(StoreError):
+            other.save_rollout(theirs, 1)
+        assert other.rollout("pump-bearing") == mine
+        gone = move(mine, Action.WITHDRAW, at=later, by="bo", reason="stop")
+        other.save_rollout(gone, 2)
+        fresh = start("pump-bearing", "pump-bearing", "5", pilot="process-water",
+                      at=later, by="ana", reason="next")
+        other.save_rollout(fresh, 0)  # the last one ended: a new one may start
+        assert store.rollout("pump-bearing") == fresh
+        assert store.rollouts() == [gone, fresh]
+        assert store.rollouts(use_case="motor-health") == []
+    finally:
+        other.close()
+
+
 #: every check, in the order above, for ``pytest.mark.parametrize``
 STORE_CHECKS: tuple[Callable[[Store, Reopen], None], ...] = (
     check_create_schema_is_idempotent_and_keeps_data,
@@ -790,4 +850,6 @@ STORE_CHECKS: tuple[Callable[[Store, Reopen], None], ...] = (
     check_every_write_of_an_intervention_moves_it_to_the_end_of_the_change_feed,
     check_a_refused_change_is_not_in_the_feed,
     check_writers_racing_each_get_a_distinct_change_seq,
+    check_shadow_interventions_round_trip_once_and_stay_out_of_the_live_table,
+    check_a_rollout_is_saved_whole_and_a_stale_move_is_refused,
 )

@@ -1,0 +1,174 @@
+"""``andon rollout ...``: a new model version's staged rollout, one use case at a time.
+
+``status`` shows each use case's stage, the gate's figures against its limits and what is
+missing; ``start`` puts a signed candidate in shadow on a pilot line; ``advance`` moves on
+only when the gate is met (and says which figure is not); ``back`` returns to the previous
+stage in one command; ``withdraw`` stops it. Every move needs a reason and keeps who made it.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from andon.app import Actor, Change, Context, RolloutStatus
+    from andon.rollout import Rollout
+
+__all__ = ["rollout_app"]
+
+rollout_app = typer.Typer(help="Staged rollout of a new model version: shadow on one line, "
+                          "live for one shift, then more lines, each gate met.",
+                          no_args_is_help=True)
+console = Console()
+
+UseCaseArg = Annotated[str, typer.Argument(help="Use case id from the spec, e.g. pump-bearing.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]
+ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (kept on record); "
+                                           "default: the OS user.")]
+
+
+@contextmanager
+def _in_context(spec: Path, db: str) -> Iterator[Context]:
+    from andon.cli.actor import cli_context  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    plant = load_spec(spec)
+    with open_store(db) as store:
+        yield cli_context(store, plant)
+
+
+def _run(spec: Path, db: str, by: str | None,
+         change: Callable[[Context, Actor], Change[Rollout]]) -> None:
+    from andon.cli.actor import cli_actor  # noqa: PLC0415
+
+    with _in_context(spec, db) as ctx:
+        r = change(ctx, cli_actor(by)).record
+    step = r.current
+    where = []
+    if step.live_lines:
+        where.append(f"live on {', '.join(step.live_lines)}"
+                     + (f" in shift {step.shift}" if step.shift else ""))
+    if step.shadow_lines:
+        where.append(f"shadow on {', '.join(step.shadow_lines)}"
+                     + (" outside it" if step.shift else ""))
+    console.print(f"{r.label}: {r.stage.value}"
+                  + (f" ({'; '.join(where)})" if where else ""), highlight=False)
+
+
+@rollout_app.command("start")
+def start(use_case: UseCaseArg,
+          version: Annotated[int, typer.Option("--version", min=1, help="The signed candidate "
+                                               "version of the use case's model to roll out.")],
+          pilot: Annotated[str, typer.Option("--pilot", help="The line it shadows first.")],
+          reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB,
+          by: ByOpt = None) -> None:
+    """Put a signed candidate version in shadow on a pilot line (nothing is delivered)."""
+    from andon.app import start_rollout  # noqa: PLC0415
+
+    _run(spec, db, by, lambda c, a: start_rollout(c, a, use_case, version, pilot=pilot,
+                                                  reason=reason))
+
+
+@rollout_app.command("advance")
+def advance(use_case: UseCaseArg, reason: ReasonOpt,
+            shift: Annotated[str | None, typer.Option(
+                "--shift", help="From shadow_pilot: the shift it goes live in first.")] = None,
+            line: Annotated[list[str] | None, typer.Option(
+                "--line", help="From a live stage: further lines to shadow next "
+                "(repeatable).")] = None,
+            spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB, by: ByOpt = None) -> None:
+    """Move to the next stage; refused, with the unmet figures, unless the gate is met."""
+    from andon.app import advance_rollout  # noqa: PLC0415
+
+    _run(spec, db, by, lambda c, a: advance_rollout(c, a, use_case, reason=reason,
+                                                    lines=line or (), shift=shift))
+
+
+@rollout_app.command("back")
+def back(use_case: UseCaseArg, reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC,
+         db: DbOpt = DEFAULT_DB, by: ByOpt = None) -> None:
+    """Return to the previous stage (from the first: withdraw), at once."""
+    from andon.app import rollout_back  # noqa: PLC0415
+
+    _run(spec, db, by, lambda c, a: rollout_back(c, a, use_case, reason=reason))
+
+
+@rollout_app.command("withdraw")
+def withdraw(use_case: UseCaseArg, reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC,
+             db: DbOpt = DEFAULT_DB, by: ByOpt = None) -> None:
+    """Stop the rollout: production serves every line again."""
+    from andon.app import withdraw_rollout  # noqa: PLC0415
+
+    _run(spec, db, by, lambda c, a: withdraw_rollout(c, a, use_case, reason=reason))
+
+
+@rollout_app.command("status")
+def status(use_case: Annotated[str | None, typer.Argument(
+               help="Only this use case; default: all.")] = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+           spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB) -> None:
+    """Each use case's stage, its gate's figures against the limits, and what is missing."""
+    from andon.app import rollout_status  # noqa: PLC0415
+
+    with _in_context(spec, db) as ctx:
+        found = rollout_status(ctx, use_case)
+    if as_json:
+        typer.echo(json.dumps([status_dict(s) for s in found], indent=2))
+        return
+    for s in found:
+        _print(s)
+
+
+def status_dict(s: RolloutStatus) -> dict[str, Any]:
+    """JSON-ready status (the API's shape too)."""
+    r = s.rollout
+    return {
+        "use_case": s.use_case, "production": s.production,
+        "model": None if r is None else r.model, "version": None if r is None else r.version,
+        "stage": None if r is None else r.stage.value,
+        "since": None if r is None else r.since.isoformat(),
+        "live_lines": [] if r is None else list(r.live_lines),
+        "shadow_lines": [] if r is None else list(r.shadow_lines),
+        "shift": None if r is None else r.shift,
+        "gate_met": s.gate_met, "checks": [c.to_dict() for c in s.checks],
+        "missing": s.missing, "next": s.next_stage,
+        "record": None if s.record is None else s.record.to_dict(),
+        "history": list(s.history),
+    }
+
+
+def _print(s: RolloutStatus) -> None:
+    r = s.rollout
+    prod = f"production v{s.production}" if s.production else "no production version"
+    if r is None:
+        console.print(f"[bold]{s.use_case}[/]: {prod}; no rollout", highlight=False)
+        return
+    console.print(f"[bold]{s.use_case}[/]: {prod}; {r.model} v{r.version} in "
+                  f"[bold]{r.stage.value}[/] since {r.since:%Y-%m-%d %H:%M} UTC"
+                  + (f", live on {', '.join(r.live_lines)}" if r.live_lines else "")
+                  + (f" (shift {r.shift})" if r.shift else "")
+                  + (f", shadow on {', '.join(r.shadow_lines)}" if r.shadow_lines else ""),
+                  highlight=False)
+    if s.checks:
+        table = Table(title=f"gate of {r.stage.value}", title_justify="left")
+        for col in ("", "figure", "limit"):
+            table.add_column(col)
+        for c in s.checks:
+            table.add_row("[green]ok[/]" if c.ok else "[red]not met[/]", c.text,
+                          c.name.replace("_", " "))
+        console.print(table)
+    verdict = ("gate met: advance leads to " if s.gate_met
+               else "not yet: advance would be refused; next: ") + s.next_stage
+    console.print(verdict, highlight=False)
