@@ -62,6 +62,11 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/quarantine"): Permission.READ,
     ("GET", "/api/data-quality"): Permission.READ,
     ("GET", "/api/track-record"): Permission.READ,
+    ("GET", "/api/rollouts"): Permission.READ,
+    ("POST", "/api/rollouts/{use_case}/start"): Permission.MANAGE_MODELS,
+    ("POST", "/api/rollouts/{use_case}/advance"): Permission.MANAGE_MODELS,
+    ("POST", "/api/rollouts/{use_case}/back"): Permission.MANAGE_MODELS,
+    ("POST", "/api/rollouts/{use_case}/withdraw"): Permission.MANAGE_MODELS,
     ("GET", "/api/quarantine/{item_id}"): Permission.READ,
     ("GET", "/api/work-orders"): Permission.READ,
     ("GET", "/api/spec"): Permission.READ,
@@ -180,8 +185,9 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
     # six FEEDBACK routes x viewer, PUT /api/spec x three non-admins,
-    # two MANAGE_MODELS routes x viewer and operator, one REVIEW route x viewer and operator
-    assert checked == 15
+    # six MANAGE_MODELS routes (promote, archive, four rollout moves) x viewer and operator,
+    # one REVIEW route x viewer and operator
+    assert checked == 23
 
 
 def test_every_guarded_route_admits_roles_with_its_permission(

@@ -26,6 +26,7 @@ from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
 from andon.api.interventions import interventions_router
 from andon.api.quality import quality_router
+from andon.api.rollout import rollout_router
 from andon.api.routes import api_router
 from andon.api.trackrecord import track_record_router
 from andon.api.triage import triage_router
@@ -87,6 +88,7 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.include_router(work_orders_router(store))
     app.include_router(quality_router(store))
     app.include_router(track_record_router(ctx))
+    app.include_router(rollout_router(ctx))
     app.include_router(interventions_router(ctx))
     app.include_router(edge_router(ctx, models_dir))
     app.include_router(web.router())

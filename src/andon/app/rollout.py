@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from andon.app.context import Change
 from andon.audit import Event, EventKind
@@ -55,6 +55,24 @@ class RolloutStatus:
     def missing(self) -> list[str]:
         """What the gate still lacks, one line per unmet figure."""
         return [c.text for c in unmet(list(self.checks))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (the CLI's ``--json`` and the API's shape)."""
+        r = self.rollout
+        return {
+            "use_case": self.use_case, "production": self.production,
+            "model": None if r is None else r.model,
+            "version": None if r is None else r.version,
+            "stage": None if r is None else r.stage.value,
+            "since": None if r is None else r.since.isoformat(),
+            "live_lines": [] if r is None else list(r.live_lines),
+            "shadow_lines": [] if r is None else list(r.shadow_lines),
+            "shift": None if r is None else r.shift,
+            "gate_met": self.gate_met, "checks": [c.to_dict() for c in self.checks],
+            "missing": self.missing, "next": self.next_stage,
+            "record": None if self.record is None else self.record.to_dict(),
+            "history": list(self.history),
+        }
 
 
 def track_record(ctx: Context, *, start: datetime, end: datetime, model: str | None = None,

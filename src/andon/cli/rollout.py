@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -125,28 +125,10 @@ def status(use_case: Annotated[str | None, typer.Argument(
     with _in_context(spec, db) as ctx:
         found = rollout_status(ctx, use_case)
     if as_json:
-        typer.echo(json.dumps([status_dict(s) for s in found], indent=2))
+        typer.echo(json.dumps([s.to_dict() for s in found], indent=2))
         return
     for s in found:
         _print(s)
-
-
-def status_dict(s: RolloutStatus) -> dict[str, Any]:
-    """JSON-ready status (the API's shape too)."""
-    r = s.rollout
-    return {
-        "use_case": s.use_case, "production": s.production,
-        "model": None if r is None else r.model, "version": None if r is None else r.version,
-        "stage": None if r is None else r.stage.value,
-        "since": None if r is None else r.since.isoformat(),
-        "live_lines": [] if r is None else list(r.live_lines),
-        "shadow_lines": [] if r is None else list(r.shadow_lines),
-        "shift": None if r is None else r.shift,
-        "gate_met": s.gate_met, "checks": [c.to_dict() for c in s.checks],
-        "missing": s.missing, "next": s.next_stage,
-        "record": None if s.record is None else s.record.to_dict(),
-        "history": list(s.history),
-    }
 
 
 def _print(s: RolloutStatus) -> None:
