@@ -39,6 +39,7 @@ from andon.settings import SESSION_TTL
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 from andon.web import WebInbox
+from andon.web.reports import reports_router
 
 __all__ = ["PUBLIC_MOUNTS", "PUBLIC_ROUTES", "create_app", "route_table"]
 
@@ -92,6 +93,7 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.include_router(interventions_router(ctx))
     app.include_router(edge_router(ctx, models_dir))
     app.include_router(web.router())
+    app.include_router(reports_router(web))
     app.mount("/static", web.static_files(), name="static")
     app.add_middleware(_SecurityHeaders)
     app.add_middleware(LegacyPaths)  # pre-0.2 paths, for one release

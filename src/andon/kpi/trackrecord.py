@@ -177,6 +177,7 @@ class TrackRecord:
     lead_times: tuple[timedelta, ...] = ()
     judged: tuple[Judged, ...] = field(default=(), repr=False)
     missed_failures: tuple[Failure, ...] = field(default=(), repr=False)
+    failures: tuple[Failure, ...] = field(default=(), repr=False)  # every one charged to it
 
     @property
     def weeks(self) -> float:
@@ -256,7 +257,8 @@ def merge(records: Sequence[TrackRecord], scope: str) -> TrackRecord | None:
         found_in_planned_stop=sum(r.found_in_planned_stop for r in records),
         lead_times=tuple(t for r in records for t in r.lead_times),
         judged=tuple(j for r in records for j in r.judged),
-        missed_failures=tuple(f for r in records for f in r.missed_failures))
+        missed_failures=tuple(f for r in records for f in r.missed_failures),
+        failures=tuple(f for r in records for f in r.failures))
 
 
 def failures_of(orders: Iterable[WorkOrder]) -> list[Failure]:
@@ -373,6 +375,7 @@ class _Tally:
     detected: int = 0
     missed: list[Failure] = field(default_factory=list)
     stops: int = 0
+    failures: list[Failure] = field(default_factory=list)
 
 
 def track_records(interventions: Sequence[Intervention], failures: Sequence[Failure],
@@ -447,6 +450,7 @@ def _charge(f: Failure, s: Scope, *, live: Sequence[Judged],
                 for v in cover.shadow(s.use_case, line, f.at)]
     for v, mode, warned in charges:
         t = tally(s, v, mode)
+        t.failures.append(f)
         if stopped:
             t.stops += 1
         elif any(f.at - s.horizon <= iv.lifecycle.raised_at <= f.at for iv in warned):
@@ -468,7 +472,7 @@ def _record(model: str, version: str, scope_id: str, mode: Mode, t: _Tally, *,
                        if j.intervention.state is InterventionState.DISMISSED),
         detected=t.detected, missed=len(t.missed), found_in_planned_stop=t.stops,
         lead_times=tuple(j.lead_time for j in t.judged if j.lead_time is not None),
-        judged=tuple(t.judged), missed_failures=tuple(t.missed))
+        judged=tuple(t.judged), missed_failures=tuple(t.missed), failures=tuple(t.failures))
 
 
 class TrackRecordReader(Protocol):

@@ -8,7 +8,8 @@ import secrets
 import socket
 from collections.abc import Iterator
 
-__all__ = ["free_port", "need", "port_open", "postgres_database", "service_unavailable"]
+__all__ = ["free_port", "need", "port_open", "postgres_database", "service_unavailable",
+           "serving"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "ANDON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test",
@@ -60,3 +61,38 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def serving(app: object, *, startup_s: float = 20.0) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn on a free loopback port; yield its base URL.
+
+    Started in a thread and awaited on ``Server.started`` (no sleep); stopped on exit.
+    """
+    import threading  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    from andon.testing.wait import eventually  # noqa: PLC0415
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                            lifespan="off", ws="none", http="h11", log_level="warning",
+                            access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise AssertionError("uvicorn stopped before it started serving")
+        return bool(server.started)
+
+    eventually(started, "uvicorn to start serving", startup_s, every_s=0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=startup_s)
+        if thread.is_alive():
+            raise AssertionError("uvicorn did not shut down")

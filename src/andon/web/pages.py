@@ -6,7 +6,7 @@ signed-in caller, resolved by the shared dependency of ``andon.http.auth``.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -16,7 +16,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from andon.app import Actor, Context, give_feedback, issue_token, move, record_outcome, revoke_token
+from andon.app import (
+    Actor,
+    Context,
+    give_feedback,
+    issue_token,
+    move,
+    record_outcome,
+    revoke_token,
+    track_record,
+)
 from andon.auth.access import Permission, access_allows
 from andon.errors import AndonError, FeedbackError, LifecycleError, NotFound
 from andon.feedback.answers import FeedbackKind, Via
@@ -24,7 +33,7 @@ from andon.http.auth import SESSION_COOKIE, Authenticator, Caller, needs
 from andon.interventions.lifecycle import InterventionState
 from andon.interventions.record import OutcomeLabel
 from andon.spec.model import PlantSpec
-from andon.web.views import iv_view, user_view, watched_assets
+from andon.web.views import iv_view, record_text, user_view, watched_assets
 
 __all__ = ["WebInbox"]
 
@@ -38,6 +47,9 @@ LOGIN_FAILED = "Unknown user or wrong password"
 _MAX_FIELD = 1000  # longer usernames or passwords are refused like wrong ones
 _REFRESH_S = 30
 _HTML_HEADERS = {"Cache-Control": "no-store"}
+#: the period of the track record each inbox card shows, and how long it is reused
+RECORD_DAYS = 90
+_RECORD_TTL = timedelta(minutes=1)
 
 Reader = Annotated[Caller, Depends(needs(Permission.READ))]
 Giver = Annotated[Caller, Depends(needs(Permission.FEEDBACK))]
@@ -58,6 +70,7 @@ class WebInbox:
         self.clock = ctx.clock
         self.auth = auth
         self.status_for = status_for  # the app's one mapping of errors to HTTP status codes
+        self._record_cache: tuple[datetime, dict[tuple[str, str, str], str]] | None = None
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("andon.web", "templates"),
             autoescape=True,
@@ -106,7 +119,9 @@ class WebInbox:
                    error: str = "", error_iv: str = "", reason: str = "") -> HTMLResponse:
         """Render the inbox of open (and deferred) interventions, newest first."""
         spec, now = self.spec(), self.clock.now()
-        ivs = [iv_view(r, spec, now) for r in self.store.list_interventions(open_only=True)]
+        said = self._records(now)
+        ivs = [iv_view(r, spec, now, said.get((r.model, r.model_version, r.line), ""))
+               for r in self.store.list_interventions(open_only=True)]
         recent = self.store.list_interventions(open_only=False, limit=50)
         closed = [iv_view(r, spec, now) for r in recent if not r.is_open and r.outcome is None]
         return self.render(
@@ -119,6 +134,22 @@ class WebInbox:
             flash=flash, error=error, error_iv=error_iv, reason=reason,
             refresh_s=_REFRESH_S,
         )
+
+    def _records(self, now: datetime) -> dict[tuple[str, str, str], str]:
+        """(model, version, line) -> its live record there over ``RECORD_DAYS``, as words.
+
+        Computed at most once a minute (the inbox refreshes every 30 s; a 90-day record does
+        not move faster than that).
+        """
+        cached = self._record_cache
+        if cached is not None and timedelta(0) <= now - cached[0] < _RECORD_TTL:
+            return cached[1]
+        said = {(r.model, r.version, r.scope): record_text(
+                    r.confirmed, r.false_alarms, r.median_lead_time, RECORD_DAYS)
+                for r in track_record(self.ctx, start=now - timedelta(days=RECORD_DAYS),
+                                      end=now, mode="live")}
+        self._record_cache = (now, said)
+        return said
 
     def _flash(self, done: str | None, intervention_id: str | None) -> str:
         """Return the confirmation shown after a successful feedback post redirected here."""

@@ -15,6 +15,7 @@ __all__ = [
     "due_text",
     "iv_view",
     "local_time",
+    "record_text",
     "user_view",
     "watched_assets",
 ]
@@ -66,6 +67,7 @@ class RecView:
     ratio: str  # score / threshold, e.g. "1.4"
     model: str
     why: tuple[str, ...]
+    record: str = ""  # the model's track record on this line: "Right 7 of 9 times here ..."
 
 
 def _role_name(spec: PlantSpec, role_id: str) -> str:
@@ -115,7 +117,24 @@ def _span(delta: timedelta) -> str:
     return f"{mins} min"
 
 
-def iv_view(iv: Intervention, spec: PlantSpec, now: datetime) -> RecView:
+def record_text(confirmed: int, false_alarms: int, median_lead: timedelta | None,
+                days: int) -> str:
+    """The model's record on a line, as the inbox says it.
+
+    >>> record_text(7, 2, timedelta(hours=31), 90)
+    'Right 7 of 9 times on this line (90 days), median 31 h warning'
+    >>> record_text(0, 0, None, 90)
+    'No outcome on this line yet (90 days)'
+    """
+    judged = confirmed + false_alarms
+    if not judged:
+        return f"No outcome on this line yet ({days} days)"
+    lead = ("" if median_lead is None
+            else f", median {median_lead.total_seconds() / 3600:.0f} h warning")
+    return f"Right {confirmed} of {judged} times on this line ({days} days){lead}"
+
+
+def iv_view(iv: Intervention, spec: PlantSpec, now: datetime, record: str = "") -> RecView:
     """Build the card for ``iv``; times in the site's zone (UTC if the site is unknown)."""
     site = next((s for s in spec.sites if s.id == iv.site), None)
     tz = ZoneInfo(site.timezone if site is not None else "UTC")
@@ -147,7 +166,7 @@ def iv_view(iv: Intervention, spec: PlantSpec, now: datetime) -> RecView:
         owner_role_name=_role_name(spec, iv.owner_role), detections=iv.detections,
         score=f"{iv.score:.3g}", threshold=f"{iv.threshold:.3g}", ratio=f"{ratio:.1f}",
         model=f"{iv.model} v{iv.model_version}".replace(" vv", " v"),
-        why=tuple(c.describe() for c in iv.why),
+        why=tuple(c.describe() for c in iv.why), record=record,
     )
 
 
