@@ -13,12 +13,18 @@ last known good) keeps scoring. ``get`` is what scoring reads, once per window.
 to a temporary directory, then renamed). After a restart, a use case whose current version is
 refused serves that copy instead, verified again like any other version, and says so in its
 ``model_loaded`` event; without a copy it serves nothing, and the refusal is the event.
+
+**Challengers** (``andon.rollout``): with a source of rollouts (the store's), ``reload`` also
+loads the version each use case is rolling out, verified like production, and keeps the
+rollouts' ``coverage``: which version is live or in shadow on each line now. Scoring reads
+``challenger`` and ``coverage``; a challenger that does not verify is refused like any
+version (production keeps serving, the shadow scores nothing).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import structlog
@@ -28,8 +34,9 @@ from andon.clock import Clock
 from andon.edge.pull import cached_version
 from andon.errors import ModelError
 from andon.registry import ModelBook, production_of, verify
+from andon.rollout import Coverage, Rollout, Stage, coverage_of
 from andon.scoring import AnomalyModel, ModelMeta, latest_version_dir, load_model
-from andon.spec.model import UseCase
+from andon.spec.model import PlantSpec, UseCase
 
 __all__ = ["LKG_DIR", "Loaded", "ModelCache"]
 
@@ -49,7 +56,9 @@ class ModelCache:
 
     def __init__(self, use_cases: Iterable[UseCase], models_dir: Path, *, book: ModelBook,
                  clock: Clock, trusted_keys: Path | None = None,
-                 record: Callable[[Event], None] | None = None) -> None:
+                 record: Callable[[Event], None] | None = None,
+                 rollouts: Callable[[], Sequence[Rollout]] | None = None,
+                 spec: PlantSpec | None = None) -> None:
         self.use_cases = list(use_cases)  # the ones the edge scores
         self.models_dir = models_dir
         self.book = book
@@ -62,10 +71,19 @@ class ModelCache:
         # use case -> (version dir, file stamps) last refused: refused once, not every reload
         self._refused: dict[str, tuple[Path, tuple[tuple[int, int], ...]]] = {}
         self.lkg_root = models_dir / LKG_DIR
+        self._rollouts = rollouts
+        self._spec = spec
+        #: where each version scores now, live or in shadow (from the rollouts)
+        self.coverage: Coverage = Coverage([], {})
+        self._challengers: dict[tuple[str, str], Loaded] = {}
 
     def get(self, use_case: str) -> Loaded | None:
         """The model a use case is scored with now, and its metadata (None before one loads)."""
         return self._models.get(use_case)
+
+    def challenger(self, use_case: str, version: str) -> Loaded | None:
+        """The rolled-out ``version`` of a use case's model, once it verified and loaded."""
+        return self._challengers.get((use_case, version))
 
     def put(self, use_case: str, model: AnomalyModel, meta: ModelMeta) -> None:
         """Serve ``model`` for ``use_case`` from now on (``reload`` does this after checks)."""
@@ -94,24 +112,65 @@ class ModelCache:
                 label = self._load_last_known_good(uc, refused=vdir)
             if label is not None:
                 loaded.append(label)
+        loaded += self._reload_challengers()
         return loaded
 
-    def _load(self, uc: UseCase, vdir: Path, *, note: str = "",
-              memo: str | None = None) -> str | None:
-        key = memo or uc.id
+    def _reload_challengers(self) -> list[str]:
+        """Load each use case's rolled-out version and refresh ``coverage``; labels loaded."""
+        if self._rollouts is None or self._spec is None:
+            return []
+        try:
+            rollouts = list(self._rollouts())
+        except Exception as exc:  # noqa: BLE001 - the store is down: keep what is loaded
+            log.warning("rollouts not read; keeping the current ones", error=str(exc))
+            return []
+        mine = {uc.id: uc for uc in self.use_cases}
+        newest = {r.use_case: r for r in rollouts if r.use_case in mine}
+        wanted = {(uc_id, r.version) for uc_id, r in newest.items()
+                  if r.stage is not Stage.WITHDRAWN}
+        loaded = []
+        for key in sorted(wanted - set(self._challengers)):
+            uc = mine[key[0]]
+            opened = self._open(uc, self.models_dir / uc.model / f"v{key[1]}",
+                                memo=f"{uc.id} challenger v{key[1]}")
+            if opened is not None:
+                self._challengers[key] = opened[0]
+                label = opened[0][1].label
+                self._event(Event(EventKind.MODEL_LOADED, uc.id, f"{label}{opened[1]} "
+                                  f"(rollout: {newest[key[0]].stage.value})", self.clock.now()))
+                loaded.append(label)
+        for key in set(self._challengers) - wanted:
+            del self._challengers[key]
+        self.coverage = coverage_of([r for r in rollouts if r.use_case in mine], self._spec)
+        return loaded
+
+    def _open(self, uc: UseCase, vdir: Path, *, memo: str) -> tuple[Loaded, str] | None:
+        """Verify and load a version directory: (model and meta, " (signed by key K)").
+
+        A refusal is logged and kept as a ``model_refused`` event once per version and file
+        content (``memo`` names what is refused: the use case, or its challenger).
+        """
         stamp = (vdir, _stamps(vdir))
-        if self._refused.get(key) == stamp:
+        if self._refused.get(memo) == stamp:
             return None
         try:
             signed = "" if self.trusted_keys is None else (
                 f" (signed by key {verify(vdir, self.trusted_keys)})")
             model, meta = load_model(vdir, top=uc.top_features)
         except ModelError as exc:
-            self._refused[key] = stamp
+            self._refused[memo] = stamp
             log.warning("model refused", use_case=uc.id, reason=str(exc))
             self._event(Event(EventKind.MODEL_REFUSED, uc.id, str(exc), self.clock.now()))
             return None
-        self._refused.pop(key, None)
+        self._refused.pop(memo, None)
+        return (model, meta), signed
+
+    def _load(self, uc: UseCase, vdir: Path, *, note: str = "",
+              memo: str | None = None) -> str | None:
+        opened = self._open(uc, vdir, memo=memo or uc.id)
+        if opened is None:
+            return None
+        (model, meta), signed = opened
         self.put(uc.id, model, meta)
         if self.trusted_keys is not None and memo is None:
             self._keep(uc, vdir)

@@ -41,6 +41,7 @@ __all__ = ["INTERVENTION", "Outbox", "OutboxItem"]
 
 #: the kind that is never dropped
 INTERVENTION = "intervention"
+SHADOW = "shadow"  # a shadow version's would-be intervention (andon.rollout), for central
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (

@@ -15,6 +15,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +33,7 @@ from andon.edge.heartbeat import EdgeIdentity
 from andon.edge.ingest import Ingest, watches_of
 from andon.edge.link import Backoff
 from andon.edge.models import Loaded, ModelCache
-from andon.edge.outbox import INTERVENTION, Outbox
+from andon.edge.outbox import INTERVENTION, SHADOW, Outbox
 from andon.edge.recorder import Pending, Recorder
 from andon.edge.scoring import Scoring
 from andon.edge.stats import EdgeStats, StoreStats
@@ -43,6 +44,7 @@ from andon.interventions.gate import Gate
 from andon.interventions.wire import intervention_document
 from andon.namespace import edge_intervention_topic
 from andon.namespace.sample import Sample
+from andon.namespace.topics import edge_topic
 from andon.settings import HEARTBEAT
 from andon.spec.model import PlantSpec
 from andon.store.base import Event, Store
@@ -91,6 +93,8 @@ class Edge:
         self.outbound: Outbound | None = None
         #: the MQTT intake ``run_edge`` runs (its ``ready`` is set once subscribed)
         self.intake: UnsConnector | None = None
+        #: the edge's own topic for shadow versions' would-be interventions (``run_edge``)
+        self.shadow_topic: str | None = None
         # parts other code reads directly (replay, tests)
         self.envelope: EnvelopeCheck = scoring.envelope
         self.timekeeper: Timekeeper = ingest.timekeeper
@@ -157,6 +161,17 @@ class Edge:
         """Emit queued interventions whose position has a free slot now; how many."""
         return self.scoring.release_queued()
 
+    def deliver_shadow(self, iv: Intervention) -> None:
+        """Send a shadow version's would-be intervention to the central side (never to people).
+
+        It goes on the edge's own ``_andon/edge/{id}/shadow`` topic through the outbox, which
+        no sink, inbox or intervention topic reads; without an outbound path it stays in the
+        edge's store only.
+        """
+        if self.outbound is not None and self.shadow_topic is not None:
+            self.outbound.send(SHADOW, f"shadow:{iv.id}", iv.asset, self.shadow_topic,
+                               intervention_document(iv))
+
     def reload_models(self) -> list[str]:
         """Load the model version each use case should serve (``ModelCache.reload``)."""
         return self.models.reload()
@@ -220,7 +235,8 @@ def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
             recorder.keep_event(event)
 
     models = ModelCache([uc for uc in spec.use_cases if uc.id in scored], models_dir,
-                        book=store, clock=clock, trusted_keys=trusted_keys, record=keep_now)
+                        book=store, clock=clock, trusted_keys=trusted_keys, record=keep_now,
+                        rollouts=store.rollouts, spec=spec)
     stats.models = models.labels
     gate = Gate(spec, clock, store)  # alert-fatigue control, state in the store (restart-safe)
     decider = Decider(spec, clock, gate)  # the gate also knows queued ones
@@ -231,8 +247,21 @@ def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
         assert edge is not None  # noqa: S101 - set below, before anything is scored
         edge.deliver(iv)
 
+    def keep_shadow(iv: Intervention) -> None:
+        """A shadow version's would-be intervention: the store's shadow table, then central."""
+        try:
+            store.save_shadow_intervention(iv)
+        except Exception as exc:  # noqa: BLE001 - still sent; the central side keeps it
+            log.warning("shadow intervention not stored on the edge; sent anyway", id=iv.id,
+                        error=str(exc)[:300])
+        assert edge is not None  # noqa: S101 - set below, before anything is scored
+        edge.deliver_shadow(iv)
+
+    reach = max((uc.horizon for uc in scored.values()), default=0.0)
     scoring = Scoring(models, decider, gate, envelope, save=store.save_intervention,
-                      deliver=deliver, stats=stats, clock=clock, record=recorder.keep_event)
+                      deliver=deliver, stats=stats, clock=clock, record=recorder.keep_event,
+                      shadow=keep_shadow, recent_shadow=lambda: store.shadow_interventions(
+                          since=clock.now() - timedelta(seconds=reach)))
     ingest = Ingest(spec, recorder=recorder, on_window=scoring.submit, stats=stats, clock=clock,
                     contracts=ContractChecker(spec),
                     timekeeper=Timekeeper.of_spec(spec, lateness_s=lateness_s),
@@ -288,6 +317,7 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     intake = UnsConnector(broker_url, edge.subscriptions(), client_id=f"andon-in-{edge_id}"[:60])
     edge.outbound = uplink
     edge.intake = intake
+    edge.shadow_topic = edge_topic(edge.spec.enterprise.id, edge_id, "shadow")
     forwarder = Forwarder(uplink, edge.spec.enterprise.id, edge_id) if forward else None
     watchdog = edge.enable_watchdog(scoring_stall_s) if scoring_stall_s else edge.watchdog
     link = asyncio.ensure_future(uplink.run(stop))

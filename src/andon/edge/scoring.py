@@ -7,6 +7,15 @@ gate (a blocked one must not count toward rate limits or floods); the ``Gate`` s
 interventions to emit now. Emitting stores the intervention and hands it to ``deliver``
 (the runtime publishes it through the uplink's outbox).
 
+**Rollouts** (``andon.rollout``): the model cache's ``coverage`` says, per line and instant,
+whether the rolled-out version is live (it then scores instead of production) and which
+versions score in shadow. A shadow version scores the same feature vector; its own
+``Decider`` (persistence, one open would-be intervention per asset until its horizon has
+passed) raises would-be interventions that are **never** given to the gate, the store's
+interventions or ``deliver``: they go to ``shadow`` only (kept in the store's shadow table
+and sent to the central side on the edge's own ``shadow`` topic), with full evidence, for the
+shadow version's track record.
+
 Scoring runs inline, or on a worker thread watched by a ``ScoringWatchdog``
 (``enable_watchdog``): a model that hangs never stops the edge from ingesting; a worker given
 up on drops its late result.
@@ -15,8 +24,9 @@ up on drops its late result.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import numpy as np
 import structlog
@@ -31,7 +41,7 @@ from andon.interventions import Decider, Detection, Intervention
 from andon.interventions.gate import Gate
 from andon.spec.model import UseCase
 
-__all__ = ["Scoring", "Window"]
+__all__ = ["Scoring", "ShadowBook", "Window", "shadow_record"]
 
 log = structlog.get_logger("andon.edge")
 
@@ -49,13 +59,62 @@ class Window:
         return f"{self.use_case.id} on {self.asset}, window ending {from_ms(self.end_ms):%H:%M:%S}"
 
 
+def shadow_record(iv: Intervention) -> Intervention:
+    """A shadow version's would-be intervention: its own id and dedup key (never a live one's).
+
+    >>> from andon.testing.factories import make_intervention
+    >>> sh = shadow_record(make_intervention("iv-0123456789abcdef"))
+    >>> sh.id, sh.dedup_key.endswith(":shadow-v3")
+    ('shadow-v3-0123456789abcdef', True)
+    """
+    return replace(iv, id=f"shadow-v{iv.model_version}-{iv.id.removeprefix('iv-')}",
+                   dedup_key=f"{iv.dedup_key}:shadow-v{iv.model_version}")
+
+
+@dataclass
+class ShadowBook:
+    """The open would-be intervention of a shadow version per (use case, asset).
+
+    One stays open until its predicted failure (raised + horizon): the version does not raise
+    another for the same asset before, as a live one is not raised twice while open. Seeded
+    once from ``recent`` (the store's shadow interventions), so a restart does not re-raise.
+    """
+
+    version: str
+    clock: Clock
+    recent: Callable[[], Sequence[Intervention]] = lambda: ()
+    _open: dict[tuple[str, str], Intervention] = field(default_factory=dict)
+    _seeded: bool = False
+
+    def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
+        """``OpenLookup``: the version's would-be intervention on the asset, while open."""
+        if not self._seeded:
+            self._seeded = True
+            try:
+                for iv in self.recent():
+                    if iv.model_version == self.version:
+                        self.keep(iv)
+            except Exception:  # noqa: BLE001 - the store is down: start with none open
+                log.warning("shadow interventions not read; none taken as open")
+        found = self._open.get((use_case, asset))
+        if found is None or self.clock.now() >= found.predicted_failure:
+            return None
+        return found
+
+    def keep(self, iv: Intervention) -> None:
+        """Remember a would-be intervention as the asset's open one."""
+        self._open[iv.use_case, iv.asset] = iv
+
+
 class Scoring:
     """Score complete windows and emit the interventions the gate lets through (module doc)."""
 
     def __init__(self, models: ModelCache, decider: Decider, gate: Gate,
                  envelope: EnvelopeCheck, *, save: Callable[[Intervention], None],
                  deliver: Callable[[Intervention], None], stats: EdgeStats, clock: Clock,
-                 record: Callable[[Event], None]) -> None:
+                 record: Callable[[Event], None],
+                 shadow: Callable[[Intervention], None] | None = None,
+                 recent_shadow: Callable[[], Sequence[Intervention]] = lambda: ()) -> None:
         self.models = models
         self.decider = decider
         self.gate = gate
@@ -65,6 +124,10 @@ class Scoring:
         self._save = save
         self._deliver = deliver
         self._record = record
+        self._shadow = shadow
+        self._recent_shadow = recent_shadow
+        self._shadow_deciders: dict[str, tuple[Decider, ShadowBook]] = {}
+        self._lines = {x.id: ln.id for _s, _a, ln, x in decider.spec.assets()}
         #: called with every scored window's detection, before deciding (replay backtests)
         self.on_score: Callable[[Detection], None] | None = None
         #: scores windows on a worker thread, restarted if a model hangs (``enable_watchdog``)
@@ -99,12 +162,19 @@ class Scoring:
     def score(self, window: Window) -> None:
         """Score one window and emit what the gate lets through (the watchdog's work)."""
         uc = window.use_case
-        loaded = self.models.get(uc.id)
+        at = from_ms(window.end_ms)
+        line = self._lines.get(window.asset, "")
+        cover = self.models.coverage
+        live = cover.live(uc.id, line, at)
+        loaded = (self.models.challenger(uc.id, live) if live is not None else None
+                  ) or self.models.get(uc.id)
+        x = np.asarray(window.vec, dtype=np.float64)  # once: scored, then asked if known
+        for version in cover.shadow(uc.id, line, at) if self._shadow is not None else ():
+            self._score_shadow(window, version, x, at)
         if loaded is None:
             self.stats.unscored += 1
             return
         model, meta = loaded
-        x = np.asarray(window.vec, dtype=np.float64)  # once: scored, then asked if known
         score = model.score(x)
         if self.watchdog is not None and not self.watchdog.current():
             return  # this worker was given up on while the model hung: drop its late result
@@ -122,6 +192,36 @@ class Scoring:
         for out in self.gate.admit(detection, iv, known):
             if out.emit and out.iv is not None:
                 self._emit(out.iv)  # checked above (or, if released later, when it was queued)
+
+    def _score_shadow(self, window: Window, version: str, x: np.ndarray,
+                      at: datetime) -> None:
+        """Score a window with a shadow version; keep its would-be interventions, deliver none."""
+        uc = window.use_case
+        loaded = self.models.challenger(uc.id, version)
+        if loaded is None or self._shadow is None:
+            return
+        model, meta = loaded
+        score = model.score(x)
+        self.stats.shadow_scored += 1
+        decider, book = self._shadow_decider(version)
+        iv = decider.decide(Detection(uc.id, window.asset, at, score.value, score.threshold,
+                                      meta.name, str(meta.version), score.why))
+        if iv is None or iv.detections != 1:
+            return  # nothing anomalous enough, or the asset's would-be one is still open
+        book.keep(iv)
+        self.stats.shadow_raised += 1
+        try:
+            self._shadow(shadow_record(iv))
+        except Exception:  # a shadow record must never stop live scoring
+            log.exception("shadow intervention not kept", asset=window.asset, version=version)
+
+    def _shadow_decider(self, version: str) -> tuple[Decider, ShadowBook]:
+        found = self._shadow_deciders.get(version)
+        if found is None:
+            book = ShadowBook(version, self.clock, self._recent_shadow)
+            found = (Decider(self.decider.spec, self.clock, book), book)
+            self._shadow_deciders[version] = found
+        return found
 
     def release_queued(self) -> int:
         """Emit queued interventions whose position has a free slot now; how many."""

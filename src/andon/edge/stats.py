@@ -50,6 +50,8 @@ class EdgeStats:
     scored: int = 0
     anomalous: int = 0
     interventions: int = 0  # interventions raised or updated
+    shadow_scored: int = 0  # windows scored by a version in shadow (andon.rollout)
+    shadow_raised: int = 0  # would-be interventions of shadow versions: recorded, not delivered
     last_source_ms: int = 0  # newest source timestamp seen
     models: dict[str, str] = field(default_factory=dict)  # use case -> model label
     link: LinkStats = field(default_factory=LinkStats)  # outbound: link state, outbox, guard

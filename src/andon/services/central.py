@@ -79,6 +79,7 @@ class IngestStats:
     samples: int = 0  # new samples written
     sample_duplicates: int = 0  # samples the store already had
     interventions: int = 0  # intervention versions written
+    shadow: int = 0  # shadow versions' would-be interventions kept (never delivered)
     events: int = 0  # edge events written
     documents: int = 0  # birth / heartbeat / death documents written as events
     duplicates: int = 0  # outbox items seen before (skipped)
@@ -261,6 +262,10 @@ class CentralIngest:
                     current = None
                 self.store.save_intervention(merge_intervention(current, iv))
                 self.stats.interventions += 1
+            elif topic.endswith("/shadow") and "/_andon/edge/" in topic:
+                # a shadow version's would-be intervention: its own table, never delivered
+                if self.store.save_shadow_intervention(intervention_from_document(doc)):
+                    self.stats.shadow += 1
             elif doc.get("kind") == "samples" and topic.endswith("/samples"):
                 self._samples(topic, doc)
             else:
