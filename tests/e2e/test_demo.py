@@ -79,9 +79,15 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
                                             "password": login.group(2)})
             assert r.status_code == 200, r.text[:500]
             page = client.get("/inbox").text
+            record_page = client.get("/track-record")
         assert "Pump P-101" in page
         assert "re-grease the drive-end bearing" in page
         assert "maintenance" in page.lower()
+        # the record of the model on this line, from the backfilled two weeks
+        assert re.search(r"Right \d+ of \d+ times on this line", page), page[:2000]
+        assert record_page.status_code == 200
+        assert "shadow" in record_page.text
+        _check_track_record(tmp_path / "demo" / "andon.db", env)
         # nobody acknowledges it: the demo's 2-minute limit for a high-priority intervention
         # (examples/demo-plant.yaml, interventions.ack_limits) runs out on the wall clock
         escalated = _wait_for(q, r"Escalated\s+(iv-\S+): (.*)", seen)
@@ -139,3 +145,23 @@ def _close_with_outcome(inbox: str, user: str, password: str, intervention_id: s
     assert [(lb["label"], lb["asset"], lb["via"], lb["by"]) for lb in outcome] == [
         ("fault_confirmed", "p-101", "web", user)], labels
     assert any(lb["kind"] == "feedback" and lb["label"] == "acted" for lb in labels), labels
+
+
+def _check_track_record(db: Path, env: dict[str, str]) -> None:
+    """Within the demo's first minutes the track record shows non-trivial figures: the history's
+    confirmed failures, its false alarm and its missed failure, for production and the
+    challenger in shadow on the pilot line."""
+    report = subprocess.run(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "andon", "report", "track-record", "--json",
+         "--model", "pump-bearing", "--line", "cooling-water", "--db", f"sqlite:///{db}"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )
+    records = {(r["version"], r["mode"]): r for r in json.loads(report.stdout)["records"]}
+    assert set(records) >= {("1", "live"), ("2", "shadow")}, records
+    for r in (records["1", "live"], records["2", "shadow"]):
+        assert r["confirmed"] >= 2, r
+        assert r["false_alarms"] + r["missed"] >= 1, r
+        assert 0 < r["precision"] <= 1, r
+        assert 0 < r["recall"] < 1, r
+        assert len(r["lead_times_h"]) == r["confirmed"], r
+        assert r["median_lead_time_h"] > 0, r

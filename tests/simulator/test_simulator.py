@@ -426,3 +426,17 @@ def test_shift_pattern_ramps_without_steps() -> None:
     assert np.abs(np.diff(shift)).max() < 0.025  # a 0.4 change spread over 30 min
     week = np.array([weekend_factor(h) for h in np.arange(0, 168 * 60 + 1) / 60])
     assert np.abs(np.diff(week)).max() < 0.01
+
+
+def test_first_seq_shifts_every_source_counter_and_nothing_else(demo_spec: PlantSpec) -> None:
+    """An earlier stretch counted from ``first_seq`` never collides with a run from 0."""
+    end = START + timedelta(minutes=30)
+    plain = [s for batch in PlantSimulator(demo_spec, seed=3, start=START).run_until(end)
+             for s in batch]
+    ahead = [s for batch in PlantSimulator(demo_spec, seed=3, start=START,
+                                           first_seq=1_000).run_until(end) for s in batch]
+    assert len(plain) == len(ahead) > 0
+    assert [s.seq + 1_000 for s in plain] == [s.seq for s in ahead]
+    assert [(s.address, s.value, s.ts_ms, s.source) for s in plain] == [
+        (s.address, s.value, s.ts_ms, s.source) for s in ahead]
+    assert min(s.seq for s in plain) == 0

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from andon.app import Actor, Context, PlantRef, add_user, replace_spec
 from andon.audit import EventKind
-from andon.clock import SystemClock, from_ms
+from andon.clock import ManualClock, SystemClock, from_ms
 from andon.connectors.broker import pick_port
 from andon.connectors.mqtt import MqttClient
 from andon.errors import ServiceError
@@ -146,24 +146,48 @@ def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, s
 
 def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
             progress: Progress | None = None) -> list[str]:
-    """Backfill the healthy history, train every use case on it, sign and promote the models.
+    """Write the plant's recorded past; the models trained, signed and promoted in it.
 
-    Returns the model labels.
+    1. A healthy stretch before the two weeks of history (``demo_history.HISTORY``) is
+       backfilled; every use case's model is trained on it, signed and promoted, dated the
+       start of the history.
+    2. A challenger of ``pump-bearing`` (trained on the stretch's last day) is registered and
+       rolled out in shadow on the cooling-water line.
+    3. The history's fault episodes run through the live edge (``demo_history``), with the
+       planner's outcomes and the CMMS's work orders: the track record's material.
+    4. The healthy hours just before the live stream are backfilled (the live simulation
+       continues from them).
+
+    Returns the production model labels.
     """
     from andon.app import promote_model, register_model  # noqa: PLC0415
+    from andon.app.rollout import start_rollout  # noqa: PLC0415
     from andon.registry import generate_keypair  # noqa: PLC0415
+    from andon.services.demo_history import (  # noqa: PLC0415
+        CHALLENGED,
+        FIRST_SEQ,
+        PILOT_LINE,
+        history_start,
+        replay_history,
+    )
     from andon.services.history import backfill  # noqa: PLC0415
     from andon.services.training import train_use_case  # noqa: PLC0415
 
-    start = config.live_start - WARMUP
-    sim = PlantSimulator(spec, seed=config.seed, start=start, scenario=Scenario.demo())
-    total = WARMUP.total_seconds()
-    clock = SystemClock()
-    n = backfill(sim, store, config.live_start, clock=clock,
-                 progress=None if progress is None else
-                 (lambda now: progress((now - start).total_seconds() / total)))
-    say(f"Warm-up         {n} healthy samples, {start:%a %d %b %H:%M} to "
-        f"{config.live_start:%a %d %b %H:%M} UTC, backfilled into the store")
+    history = history_start(config.live_start)
+    before = history - WARMUP
+    steps = 2 * WARMUP.total_seconds()
+
+    def tick(begin: datetime, done_s: float) -> Callable[[datetime], None] | None:
+        if progress is None:
+            return None
+        return lambda now: progress((done_s + (now - begin).total_seconds()) / steps)
+
+    clock = ManualClock(history)
+    sim = PlantSimulator(spec, seed=config.seed, start=before, scenario=Scenario(),
+                         first_seq=FIRST_SEQ)
+    n = backfill(sim, store, history, clock=clock, progress=tick(before, 0.0))
+    say(f"Warm-up         {n} healthy samples, {before:%a %d %b %H:%M} to "
+        f"{history:%a %d %b %H:%M} UTC (before the plant's two weeks of history)")
     models = config.data_dir / "models"
     key, pub, key_id = generate_keypair(config.data_dir / "keys", "demo-plant")
     trusted = trusted_keys_dir(config)
@@ -173,8 +197,8 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
     engineer = Actor.system("demo")  # as an engineer would, with 'andon registry ...'
     labels = []
     for uc in spec.use_cases:
-        meta = train_use_case(spec, store, models, uc.id, start=start,
-                              end=config.live_start, clock=clock)
+        meta = train_use_case(spec, store, models, uc.id, start=before, end=history,
+                              clock=clock)
         register_model(ctx, engineer, meta.name, meta.version, key=key, models_dir=models)
         promote_model(ctx, engineer, meta.name, meta.version,
                       "demo warm-up: trained on the healthy history")
@@ -182,6 +206,27 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
         say(f"Trained         {meta.label} on {meta.train_windows} healthy windows of "
             f"{len(meta.train_assets)} {uc.asset_kind}s (threshold {meta.threshold:.3g}); "
             f"signed with key {key_id}, promoted to production")
+    if any(uc.id == CHALLENGED for uc in spec.use_cases) and any(
+            ln.id == PILOT_LINE for _s, _a, ln in spec.lines()):
+        clock.set(history + timedelta(hours=1))
+        meta = train_use_case(spec, store, models, CHALLENGED,
+                              start=history - timedelta(days=1), end=history, clock=clock)
+        register_model(ctx, engineer, meta.name, meta.version, key=key, models_dir=models)
+        start_rollout(ctx, engineer, CHALLENGED, meta.version, pilot=PILOT_LINE,
+                      reason="challenger trained on the last healthy day; shadow beside "
+                      "production before anyone sees it")
+        say(f"Challenger      {meta.label} (threshold {meta.threshold:.3g}) in shadow beside "
+            f"production on {PILOT_LINE}: it scores the same stream, nobody sees its output")
+        replay_history(spec, store, models, trusted, start=history, seed=config.seed,
+                       actor=engineer, say=say)
+    sim = PlantSimulator(spec, seed=config.seed, start=config.live_start - WARMUP,
+                         scenario=Scenario.demo())
+    n = backfill(sim, store, config.live_start, clock=SystemClock(),
+                 progress=tick(config.live_start - WARMUP, WARMUP.total_seconds()))
+    say(f"Warm-up         {n} healthy samples, {config.live_start - WARMUP:%a %d %b %H:%M} "
+        f"to {config.live_start:%a %d %b %H:%M} UTC, backfilled into the store")
+    say("Track record    andon report track-record --db "
+        f"sqlite:///{config.data_dir / 'andon.db'}  (or /track-record in the inbox)")
     return labels
 
 
@@ -275,7 +320,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR09
             f"(~{(failure - config.live_start).total_seconds() / config.speed:.0f} s from now)")
         loop = asyncio.get_running_loop()
         began = loop.time()
-        seen: set[str] = set()
+        seen = {iv.id for iv in store.list_interventions(open_only=False, limit=100_000)}
         while True:
             await asyncio.sleep(1.0)  # supervisor tick: polls children and the store
             for name, p in procs:

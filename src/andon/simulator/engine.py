@@ -78,6 +78,8 @@ class PlantSimulator:
     id, so restricting ``lines`` leaves the remaining assets' values unchanged as long as the
     step (the smallest period simulated) is unchanged. Faults on assets or lines that are not
     simulated are ignored; faults naming ids the spec does not have raise ``SpecError``.
+    ``first_seq``: where each line's source (one gateway per line) starts counting, e.g. for
+    an earlier stretch that must not collide with a later run's sequence numbers.
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class PlantSimulator:
         start: datetime,
         scenario: Scenario = Scenario(),
         lines: set[str] | None = None,
+        first_seq: int = 0,
     ) -> None:
         if start.tzinfo is None or start.utcoffset() is None:
             raise ValueError(f"start {start.isoformat()} must be timezone-aware")
@@ -100,6 +103,7 @@ class PlantSimulator:
         self._start = start.astimezone(UTC)
         self._step_s = min(t.period for *_, x in chosen for t in x.tags)
         self._k = 0
+        self._first_seq = first_seq  # each line's source counts from here
         self._lines: list[_LineRun] = []
         self._runs = self._build(chosen, seed)
 
@@ -115,7 +119,8 @@ class PlantSimulator:
                 load.at(self._start)
                 skews = tuple(Interval.of(f, round(f.offset * 1000)) for f in faults
                               if f.kind == "clock_skew" and f.line == line.id)
-                line_runs[key] = _LineRun(load, f"plc-{site.id}-{line.id}", skews)
+                line_runs[key] = _LineRun(load, f"plc-{site.id}-{line.id}", skews,
+                                         seq=self._first_seq)
                 self._lines.append(line_runs[key])
             line_run = line_runs[key]
             model = AssetModel(asset, seed, self._step_s, line_run.load.load,
