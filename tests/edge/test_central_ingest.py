@@ -246,3 +246,24 @@ def test_interventions_from_this_release_and_from_pre_0_2_edges_are_both_stored(
     assert set(ingest.subscriptions("acme")) >= {edge_intervention_filter("acme"),
                                                  edge_intervention_filter("acme", legacy=True)}
     store.close()
+
+
+def test_the_ingest_acknowledges_what_it_stored_per_epoch_and_again_for_a_duplicate(
+        tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    box = Outbox(":memory:")
+    items = _batches(box, 3)
+    assert ingest.take_acks() == []
+    for i in [items[0], items[2]]:  # items[1] is late: items[2] waits behind it
+        ingest.on_message(i.topic, i.payload)
+    [(topic, payload)] = ingest.take_acks()
+    assert topic == f"andon/v1/acme/_andon/ack/{box.epoch}"
+    assert json.loads(payload) == {"next": {"plc-1": 2}}, "only what is stored, not the held one"
+    ingest.on_message(items[1].topic, items[1].payload)
+    assert json.loads(ingest.take_acks()[0][1]) == {"next": {"plc-1": 4}}
+    assert ingest.take_acks() == [], "said once"
+    ingest.on_message(items[0].topic, items[0].payload)  # resent: the edge missed the ack
+    assert json.loads(ingest.take_acks()[0][1]) == {"next": {"plc-1": 4}}
+    assert box.acknowledge({"plc-1": 4}) == 3
+    store.close()

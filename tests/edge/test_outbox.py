@@ -106,3 +106,45 @@ def test_items_counts_and_sequences_survive_reopening(tmp_path: Path) -> None:
 def test_capacity_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Outbox(tmp_path / "out.db", capacity=0)
+
+
+def test_consumer_acknowledgement_keeps_items_until_acknowledged(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db")
+    for n in range(4):
+        assert _rec(box, n, source="p-101")
+    assert _rec(box, 9, source="p-102")
+    items = box.pending()
+    box.mark_sent([i.id for i in items[:4]], at_ms=1_000)
+    assert [i.key for i in box.pending()] == [items[4].key], "sent ones wait for the consumer"
+    assert box.depth() == 5
+    assert box.unacknowledged() == (4, 1_000)
+    # the consumer stored p-101 up to seq 2 (cumulative): seq 1 and 2 leave
+    assert box.acknowledge({"p-101": 3}) == 2
+    assert box.acknowledge({"p-101": 3}) == 0, "an acknowledgement given again changes nothing"
+    assert box.unacknowledged() == (2, 1_000)
+    # nothing came for the rest in time: sent again
+    assert box.requeue(sent_before_ms=500) == 0, "not overdue yet"
+    assert box.requeue(sent_before_ms=2_000) == 2
+    assert [(i.source, i.seq) for i in box.pending()] == [("p-101", 3), ("p-101", 4),
+                                                          ("p-102", 1)]
+    box.close()
+
+
+def test_an_outbox_file_from_before_acknowledgements_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT "
+        "NOT NULL UNIQUE, source TEXT NOT NULL, seq INTEGER NOT NULL, topic TEXT NOT NULL, "
+        "payload BLOB NOT NULL, retain INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO items (kind, key, source, seq, topic, payload) VALUES ('event', 'k1', "
+        "'e1', 1, 't/x', x'7b7d');")
+    db.commit()
+    db.close()
+    box = Outbox(path)
+    assert [i.key for i in box.pending()] == ["k1"], "an old item is still to be sent"
+    box.mark_sent([box.pending()[0].id], at_ms=5)
+    assert box.unacknowledged() == (1, 5)
+    box.close()

@@ -199,6 +199,10 @@ class EdgeOut(_Out):
     last_seen: datetime | None
     stale: bool = Field(description="no heartbeat for more than 3 intervals")
     watchdog_restarts: int = Field(description="scoring workers restarted after a stall")
+    unacked: int = Field(0, description="items of the outbox the broker took that the central "
+                         "ingest has not acknowledged yet (they stay in the outbox)")
+    oldest_unacked_s: float = Field(0.0, description="age of the oldest unacknowledged item")
+    resent: int = Field(0, description="items sent again for want of an acknowledgement")
 
     @classmethod
     def of(cls, status: EdgeStatus, now: datetime) -> Self:
@@ -208,7 +212,8 @@ class EdgeOut(_Out):
                    blocked=status.blocked, models=status.models, version=status.version,
                    config_hash=status.config_hash, heartbeat_s=status.heartbeat_s,
                    last_seen=status.last_seen, stale=status.stale(now),
-                   watchdog_restarts=status.watchdog_restarts)
+                   watchdog_restarts=status.watchdog_restarts, unacked=status.unacked,
+                   oldest_unacked_s=status.oldest_unacked_s, resent=status.resent)
 
 
 class StageChangeIn(BaseModel):

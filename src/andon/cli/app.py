@@ -416,7 +416,9 @@ def status(
             e.edge_id,
             ", ".join(e.lines) or "all lines",
             Text(e.status, style="green" if e.status == "online" else "red"),
-            e.link, str(e.buffer_depth),
+            e.link, str(e.buffer_depth) + (
+                f" (unacknowledged {e.unacked}, oldest {e.oldest_unacked_s:.0f} s)"
+                if e.unacked else ""),
             ", ".join(f"{k} {n}" for k, n in sorted(e.dropped.items())) or "0",
             str(e.blocked),
             "\n".join(f"{uc}: {label}" for uc, label in sorted(e.models.items())) or "-",

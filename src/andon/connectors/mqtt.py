@@ -49,6 +49,7 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     return parts.hostname, port or 1883
 
 
+
 class MqttClient:
     """A small async MQTT client: connect, subscribe (again after reconnects), publish.
 
@@ -72,7 +73,7 @@ class MqttClient:
                  on_message: OnMessage | None = None, subscriptions: Sequence[str] = (),
                  qos: int = 0, will: tuple[str, bytes] | None = None,
                  auto_reconnect: bool = True, batch: bool = False,
-                 on_batch: OnBatch | None = None) -> None:
+                 on_batch: OnBatch | None = None, persistent: bool = False) -> None:
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
         batch = batch or on_batch is not None
@@ -89,7 +90,14 @@ class MqttClient:
         self.lost = asyncio.Event()  # set when an established connection drops
         self.auto_reconnect = auto_reconnect
         will_message = Message(will[0], will[1], qos=1, retain=True) if will else None
-        self._client: Any = Client(self.client_id, will_message=will_message)
+        if persistent and client_id is None:
+            raise ValueError("a persistent session needs a stable client id")
+        # persistent: the broker keeps the session (subscriptions, QoS 1 messages) while we are
+        # away. gmqtt acknowledges a message as it hands it over (its deferred acknowledgement
+        # never fires for a plain callback); the central ingest's own acknowledgement to the
+        # edge covers a crash in between
+        self._client: Any = Client(self.client_id, clean_session=not persistent,
+                                   will_message=will_message)
         self._client.set_config({"reconnect_retries": -1, "reconnect_delay": 2})
         self._on_message = on_message
         self._on_batch = on_batch

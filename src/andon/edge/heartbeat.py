@@ -108,6 +108,10 @@ class EdgeStatus:
     watchdog_restarts: int = 0
     lines: list[str] = field(default_factory=list)  # line ids it serves; empty = every line
     assets: list[str] = field(default_factory=list)  # asset ids it scores
+    # consumer acknowledgement (an edge forwarding to a central ingest)
+    unacked: int = 0  # items the broker took that the central side has not acknowledged
+    oldest_unacked_s: float = 0.0  # age of the oldest of them
+    resent: int = 0  # items sent again for want of an acknowledgement
 
     def stale(self, now: datetime) -> bool:
         """No heartbeat for more than ``STALE_INTERVALS`` intervals (or none at all)."""
@@ -130,6 +134,9 @@ class EdgeStatus:
         self.watchdog_restarts = int(doc.get("watchdog_restarts", 0))
         self.lines = [str(x) for x in doc.get("lines") or []]
         self.assets = [str(x) for x in doc.get("assets") or []]
+        self.unacked = int(doc.get("unacked", 0))
+        self.oldest_unacked_s = float(doc.get("oldest_unacked_s", 0.0))
+        self.resent = int(doc.get("resent", 0))
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """JSON-ready, with ``stale`` judged at ``now``."""
@@ -140,7 +147,8 @@ class EdgeStatus:
             "config_hash": self.config_hash, "heartbeat_s": self.heartbeat_s,
             "last_seen": None if self.last_seen is None else self.last_seen.isoformat(),
             "stale": self.stale(now), "watchdog_restarts": self.watchdog_restarts,
-            "lines": self.lines, "assets": self.assets,
+            "lines": self.lines, "assets": self.assets, "unacked": self.unacked,
+            "oldest_unacked_s": self.oldest_unacked_s, "resent": self.resent,
         }
 
 

@@ -72,6 +72,11 @@ class LinkStats:
     replayed: int = 0  # of which from the backlog
     connects: int = 0  # connections established
     connect_failures: int = 0  # attempts that failed (each followed by a backoff wait)
+    # consumer acknowledgement (``andon.edge.uplink``, ``consumer_ack``)
+    unacked: int = 0  # items the broker took that the consumer has not acknowledged yet
+    oldest_unacked_s: float = 0.0  # age of the oldest of them (s)
+    acked: int = 0  # items the consumer acknowledged (then removed from the outbox)
+    resent: int = 0  # items sent again because no acknowledgement came in time
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """Store-and-forward outbox: a bounded, durable queue of what the edge publishes.
 
 Every outbound item (an intervention, an edge event) is appended here first, in its own
-SQLite file (WAL, ``synchronous=FULL``) next to the edge's data, and removed only once the
-broker has confirmed it (see ``andon.edge.uplink``). So a broker outage, or an edge restart
-during one, loses nothing the edge decided.
+SQLite file (WAL, ``synchronous=FULL``) next to the edge's data, and removed only once it is
+confirmed (see ``andon.edge.uplink``): by the broker (``remove``), or, with consumer
+acknowledgement, by the consumer that stored it durably (``mark_sent`` when the broker has it,
+``acknowledge`` when the central ingest says it stored everything of a source below a
+``seq``; ``requeue`` sends again what stayed unacknowledged). So an outage of the broker, the
+central side or the edge itself loses nothing the edge decided.
 
 Each item carries:
 
@@ -52,7 +55,8 @@ CREATE TABLE IF NOT EXISTS items (
     seq INTEGER NOT NULL,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
-    retain INTEGER NOT NULL DEFAULT 0
+    retain INTEGER NOT NULL DEFAULT 0,
+    sent_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dropped (kind TEXT PRIMARY KEY, n INTEGER NOT NULL);
@@ -93,6 +97,10 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {str(r[1]) for r in self._db.execute("PRAGMA table_info(items)")}
+        if "sent_ms" not in columns:  # a file from before consumer acknowledgement
+            self._db.execute("ALTER TABLE items ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0")
+        self._db.execute("CREATE INDEX IF NOT EXISTS items_source_seq ON items (source, seq)")
         self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('epoch', ?)",
                          (uuid.uuid4().hex[:16],))
         row = self._db.execute("SELECT value FROM meta WHERE name = 'epoch'").fetchone()
@@ -166,15 +174,62 @@ class Outbox:
                 self._db.execute(f"DELETE FROM items WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - placeholders only
                                  chunk)
 
+    def mark_sent(self, ids: list[int], at_ms: int) -> None:
+        """The broker has these items: keep them until the consumer acknowledges them."""
+        if not ids:
+            return
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                self._db.execute(f"UPDATE items SET sent_ms = ? WHERE id IN "  # noqa: S608 - placeholders only
+                                 f"({','.join('?' * len(chunk))})", (max(at_ms, 1), *chunk))
+
+    def acknowledge(self, upto: dict[str, int]) -> int:
+        """Forget every item of each source with ``seq`` below its given next seq; how many.
+
+        The consumer stored everything of ``source`` below ``upto[source]`` (cumulative, so a
+        lost acknowledgement is made good by the next one).
+        """
+        if not upto:
+            return 0
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            return sum(self._db.execute("DELETE FROM items WHERE source = ? AND seq < ?",
+                                        (source, int(below))).rowcount
+                       for source, below in upto.items())
+
+    def requeue(self, sent_before_ms: int | None = None) -> int:
+        """Send again items the broker took but no consumer acknowledged; how many.
+
+        All of them, or those sent before ``sent_before_ms`` (epoch ms).
+        """
+        limit = 2**62 if sent_before_ms is None else sent_before_ms
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            return int(self._db.execute("UPDATE items SET sent_ms = 0 WHERE sent_ms > 0 AND "
+                                        "sent_ms < ?", (limit,)).rowcount)
+
+    def unacknowledged(self) -> tuple[int, int | None]:
+        """Items sent and waiting for the consumer's acknowledgement; the oldest's send time.
+
+        The time is epoch ms, None when nothing waits.
+        """
+        with self._lock:
+            n, oldest = self._db.execute("SELECT COUNT(*), MIN(sent_ms) FROM items WHERE "
+                                         "sent_ms > 0").fetchone()
+        return int(n), None if oldest is None else int(oldest)
+
     # -- reading ----------------------------------------------------------------------------
     def pending(self, limit: int = 100, *, after: int = 0,
                 up_to: int | None = None) -> list[OutboxItem]:
-        """Up to ``limit`` queued items with ``after < id <= up_to``, oldest first."""
+        """Up to ``limit`` items to send with ``after < id <= up_to``, oldest first."""
         high = up_to if up_to is not None else 2**62
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, kind, key, source, seq, topic, payload, retain FROM items "
-                "WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", (after, high, limit)).fetchall()
+                "WHERE id > ? AND id <= ? AND sent_ms = 0 ORDER BY id LIMIT ?",
+                (after, high, limit)).fetchall()
         return [OutboxItem(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), bool(r[7]))
                 for r in rows]
 
@@ -186,7 +241,7 @@ class Outbox:
         return 0 if row is None else int(row[0])
 
     def depth(self) -> int:
-        """Items waiting."""
+        """Items waiting (to be sent, or for the consumer's acknowledgement)."""
         with self._lock:
             return self._depth()
 

@@ -288,7 +288,7 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    outbox: Outbox | None = None, heartbeat_s: float = HEARTBEAT.default,
                    config_hash: str = "", replay_batch: int = 20,
                    backoff: Backoff | None = None, scoring_stall_s: float | None = None,
-                   forward: bool = False) -> None:
+                   forward: bool = False, ack_timeout_s: float = 30.0) -> None:
     """Run ``edge`` against a broker until ``stop`` is set.
 
     Two connections: the intake (``UnsConnector``: subscribes to the edge's lines and hands
@@ -299,7 +299,9 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     edge on its ``_andon/edge/{edge_id}`` topics (default: from its lines). With
     ``scoring_stall_s``, windows are scored on a worker thread that a watchdog restarts when
     one takes longer (``Edge.enable_watchdog``). With ``forward``, recorded samples and kept
-    events also go to the central side through the outbox (``andon.edge.forward``).
+    events also go to the central side through the outbox (``andon.edge.forward``), and items
+    leave the outbox only once the central ingest acknowledges them (sent again when no
+    acknowledgement came within ``ack_timeout_s``, and after every reconnect).
     """
     edge_id = edge_id or default_edge_id(edge)
     own_outbox = outbox is None
@@ -313,7 +315,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                                    "store_backlog": store.backlog,
                                    "lines": sorted(edge.lines or ()),
                                    "assets": edge.watched_assets()},
-                    replay_batch=replay_batch, backoff=backoff)
+                    replay_batch=replay_batch, backoff=backoff, consumer_ack=forward,
+                    ack_timeout_s=ack_timeout_s)
     intake = UnsConnector(broker_url, edge.subscriptions(), client_id=f"andon-in-{edge_id}"[:60])
     edge.outbound = uplink
     edge.intake = intake

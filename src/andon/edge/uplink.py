@@ -9,6 +9,16 @@ connection's packets in order, so the echo proves it has taken everything before
 connection drops first, the batch stays queued and goes out again (at least once; consumers
 drop duplicates by ``key``).
 
+**Consumer acknowledgement** (``consumer_ack``, on when the edge forwards to a central
+ingest): the broker's confirmation only marks items sent; they leave the outbox when the
+consumer that stored them says so. The central ingest publishes, per outbox ``epoch``, on
+``andon/v1/{ent}/_andon/ack/{epoch}``, the next ``seq`` it expects of each source: everything
+below is durably stored (cumulative, so a lost acknowledgement is made good by the next).
+Items sent but not acknowledged within ``ack_timeout_s``, and all of them after a reconnect,
+are sent again (the ingest drops what it already has by ``(epoch, source, seq)``). So the
+outbox empties only as fast as the central side stores, and an outage of the central
+ingest, of the broker (sessions lost) or of the edge loses nothing.
+
 Reconnects are managed here, not by gmqtt (whose built-in reconnect waits a fixed delay):
 each attempt is a fresh client with gmqtt's reconnect switched off, and failed attempts wait
 ``Backoff`` (exponential, with jitter). While the link is down the edge goes on scoring and
@@ -24,6 +34,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -37,7 +48,7 @@ from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import Backoff, LinkState, LinkStats, transition
 from andon.edge.outbox import Outbox
-from andon.namespace.topics import edge_topic
+from andon.namespace.topics import ack_topic, edge_topic
 
 __all__ = ["EVENT", "Uplink"]
 
@@ -48,6 +59,15 @@ EVENT = "event"
 
 OnMessage = Callable[[str, bytes], None]
 Record = Callable[[Event], None]
+
+
+def _now_ms() -> int:
+    """Monotonic milliseconds: when an item was sent, for the acknowledgement timeout.
+
+    Not the edge's clock, which may follow the data; after a restart every unacknowledged
+    item is sent again anyway.
+    """
+    return round(time.monotonic() * 1000)
 
 
 async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -71,7 +91,8 @@ class Uplink:
                  extra: Callable[[], Mapping[str, Any]] = dict,
                  stats: LinkStats | None = None, replay_batch: int = 20,
                  live_batch: int = 500, backoff: Backoff | None = None,
-                 connect_timeout_s: float = 5.0, confirm_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 5.0, confirm_timeout_s: float = 10.0,
+                 consumer_ack: bool = False, ack_timeout_s: float = 30.0) -> None:
         self.broker_url = broker_url
         self.identity = identity
         self.outbox = outbox
@@ -84,6 +105,10 @@ class Uplink:
         self.backoff = backoff or Backoff()
         self.connect_timeout_s = connect_timeout_s
         self.confirm_timeout_s = confirm_timeout_s
+        self.consumer_ack = consumer_ack
+        self.ack_timeout_s = ack_timeout_s
+        #: where the consumer acknowledges this outbox's items
+        self.ack_topic = ack_topic(identity.enterprise, outbox.epoch)
         self.client: MqttClient | None = None
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
@@ -165,6 +190,11 @@ class Uplink:
     def _refresh(self) -> None:
         self.stats.buffer_depth = self.outbox.depth()
         self.stats.dropped = self.outbox.dropped()
+        if self.consumer_ack:
+            n, oldest = self.outbox.unacknowledged()
+            self.stats.unacked = n
+            self.stats.oldest_unacked_s = (0.0 if oldest is None else
+                                           max(0.0, (_now_ms() - oldest) / 1000))
 
     def _move(self, target: LinkState) -> None:
         before = self.stats.state
@@ -187,7 +217,15 @@ class Uplink:
                              link=self.stats.state.value, buffer_depth=self.stats.buffer_depth,
                              dropped=self.stats.dropped, models=self._models(),
                              blocked=self.stats.blocked,
-                             extra={"session": self._session, **self._extra()})
+                             extra={"session": self._session, **self._ack_figures(),
+                                    **self._extra()})
+
+    def _ack_figures(self) -> dict[str, Any]:
+        if not self.consumer_ack:
+            return {}
+        s = self.stats
+        return {"unacked": s.unacked, "oldest_unacked_s": round(s.oldest_unacked_s, 3),
+                "acked": s.acked, "resent": s.resent}
 
     def _announce(self, kind: str, leaf: str) -> None:
         """Publish a document (retained) if connected, and keep it as a store event."""
@@ -232,7 +270,9 @@ class Uplink:
             client = MqttClient(self.broker_url, self.client_id,
                                 on_message=None if batched else self._message,
                                 on_batch=self._batch if batched else None,
-                                subscriptions=[*self._subscriptions, self._probe],
+                                subscriptions=[*self._subscriptions, self._probe,
+                                               *([self.ack_topic] if self.consumer_ack
+                                                 else [])],
                                 will=(self._topic("state"), death), auto_reconnect=False,
                                 batch=True)
             try:
@@ -253,17 +293,27 @@ class Uplink:
     async def _serve(self, client: MqttClient, stop: asyncio.Event) -> None:
         self.client = client
         self.stats.connects += 1
+        if self.consumer_ack:  # whatever was sent before may be lost with the old session
+            self.stats.resent += self.outbox.requeue()
         self._live_from = self.outbox.last_id()
         self._move(LinkState.REPLAYING)
         self._announce("birth", "state")
         while not stop.is_set() and not client.lost.is_set():
             self._wake.clear()
+            if self.consumer_ack:
+                overdue = _now_ms() - round(self.ack_timeout_s * 1000)
+                again = self.outbox.requeue(overdue)
+                if again:
+                    self.stats.resent += again
+                    log.info("no acknowledgement in time; sending again", items=again,
+                             ack_timeout_s=self.ack_timeout_s)
             sent = await self._drain_once(client)
             if self.stats.state is LinkState.REPLAYING and not self.outbox.pending(
                     1, up_to=self._live_from):
                 self._move(LinkState.ONLINE)
             if sent == 0 and not self._wake.is_set():
-                await _first(self._wake, stop, client.lost)
+                await _first(self._wake, stop, client.lost,
+                             timeout=self.ack_timeout_s / 2 if self.consumer_ack else None)
 
     async def _drain_once(self, client: MqttClient) -> int:
         """Publish one turn (backlog batch + live items), wait for the broker; items sent."""
@@ -276,7 +326,10 @@ class Uplink:
             client.publish(item.topic, item.payload, qos=1, retain=item.retain)
         if not await self._confirm(client):
             return 0
-        self.outbox.remove([i.id for i in items])
+        if self.consumer_ack:
+            self.outbox.mark_sent([i.id for i in items], _now_ms())
+        else:
+            self.outbox.remove([i.id for i in items])
         self.stats.published += len(items)
         self.stats.replayed += len(backlog)
         self._refresh()
@@ -300,18 +353,32 @@ class Uplink:
             await _first(self._confirmed, client.lost, timeout=left)
         return True
 
+    def _acknowledged(self, payload: bytes) -> None:
+        """The consumer's acknowledgement: ``{"next": {source: seq}}`` for this epoch."""
+        try:
+            doc = json.loads(payload)
+            upto = {str(k): int(v) for k, v in doc["next"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("unreadable acknowledgement ignored", topic=self.ack_topic,
+                        error=f"{type(exc).__name__}: {exc}"[:300])
+            return
+        self.stats.acked += self.outbox.acknowledge(upto)
+        self._refresh()
+
     def _message(self, topic: str, payload: bytes) -> None:
         if topic == self._probe:
             self._echo(payload)
+        elif topic == self.ack_topic:
+            self._acknowledged(payload)
         elif self._on_message is not None:
             self._on_message(topic, payload)
 
     def _batch(self, messages: list[tuple[str, bytes]]) -> None:
         """A read's messages: probe echoes are taken out, the rest go to ``on_batch``."""
         assert self._on_batch is not None  # noqa: S101 - only installed with it
-        probe = self._probe
+        probe, ack = self._probe, self.ack_topic
         for topic, _ in messages:
-            if topic == probe:
+            if topic in {probe, ack}:
                 break
         else:  # the common case: no echo among them
             self._on_batch(messages)
@@ -320,6 +387,8 @@ class Uplink:
         for topic, payload in messages:
             if topic == probe:
                 self._echo(payload)
+            elif topic == ack:
+                self._acknowledged(payload)
             else:
                 rest.append((topic, payload))
         if rest:

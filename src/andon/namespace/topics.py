@@ -20,6 +20,7 @@ __all__ = [
     "LEGACY_EDGE_LEAF",
     "PREFIX",
     "TagAddress",
+    "ack_topic",
     "edge_filter",
     "edge_intervention_filter",
     "edge_intervention_topic",
@@ -97,6 +98,15 @@ def edge_topic(enterprise: str, edge_id: str, leaf: str) -> str:
     levels) never matches it.
     """
     return f"{PREFIX}/{enterprise}/_andon/edge/{edge_id}/{leaf}"
+
+
+def ack_topic(enterprise: str, epoch: str) -> str:
+    """Where a consumer acknowledges an outbox's items: ``andon/v1/{ent}/_andon/ack/{epoch}``.
+
+    Not under ``_andon/edge/``: the central ingest, which subscribes there, never reads its
+    own acknowledgements.
+    """
+    return f"{PREFIX}/{enterprise}/_andon/ack/{epoch}"
 
 
 def edge_filter(enterprise: str = "+", leaf: str = "+") -> str:

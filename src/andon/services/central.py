@@ -14,7 +14,8 @@ item carries its outbox ``epoch`` (one per outbox file), ``source`` and ``seq`` 
 item of the source), so the ingest keeps, per (epoch, source), the next ``seq`` it expects.
 An item below it is a duplicate (a replay after a lost confirmation) and is skipped; an item
 above it (live traffic that overtook the backlog during a replay) is held until the gap
-fills. A gap that stays open for ``gap_timeout_s`` is one the edge dropped by its full-buffer
+fills (an edge with consumer acknowledgement sends an unacknowledged item again after 30 s).
+A gap that stays open for ``gap_timeout_s`` (5 min) is one the edge dropped by its full-buffer
 policy (counted there, ``dropped``): the held items are then written and the gap is counted
 here (``missing``). On top of that, the store ignores a sample it already has (same source,
 seq, asset, tag) and an intervention is stored by id (its newest version wins).
@@ -24,9 +25,15 @@ State documents become ``edge_state`` / ``edge_heartbeat`` events: ``GET /api/ed
 
 A message that cannot be read is quarantined with a one-line reason, never a crash.
 
-Known limit: the ingest subscribes with a clean session, so an item the broker accepts
-while the ingest is disconnected from it is not delivered to it (the edge already removed
-it from its outbox). Run the ingest next to the central broker.
+**Acknowledgement to the edge**: after writing, the ingest publishes on
+``andon/v1/{ent}/_andon/ack/{epoch}`` the next ``seq`` it expects of each source it advanced
+(``{"next": {source: seq}}``): everything below is stored. A duplicate is acknowledged again
+(the edge resends when an acknowledgement was lost). An edge with consumer acknowledgement
+(``andon edge --forward``) removes items from its outbox only then, and sends again what stays
+unacknowledged, so an item the broker accepted while the ingest was down is not lost.
+``run_central`` subscribes with a persistent session (a stable client id, QoS 1, the broker
+acknowledged only once the item is handled), so what arrives while the ingest restarts waits
+at the broker; what a broker without persistence loses on its own restart, the edge resends.
 """
 
 from __future__ import annotations
@@ -56,6 +63,8 @@ from andon.namespace.sample import Sample
 from andon.namespace.topics import (
     EDGE_LEAF,
     LEGACY_EDGE_LEAF,
+    PREFIX,
+    ack_topic,
     edge_filter,
     edge_intervention_filter,
 )
@@ -138,7 +147,7 @@ class CentralIngest:
     held behind a gap older than ``gap_timeout_s``). Not thread-safe: one thread feeds it.
     """
 
-    def __init__(self, store: Store, clock: Clock, *, gap_timeout_s: float = 30.0,
+    def __init__(self, store: Store, clock: Clock, *, gap_timeout_s: float = 300.0,
                  sequencer: Sequencer | None = None) -> None:
         self.store = store
         self.clock = clock
@@ -151,6 +160,10 @@ class CentralIngest:
         self._documents: dict[tuple[str, str], tuple[int, str]] = {}
         #: called with (epoch, source, seq, topic) after each item is written (tests, metrics)
         self.on_applied: Callable[[str, str, int, str], None] | None = None
+        #: epoch -> (enterprise, {source: next seq}) to acknowledge (``take_acks``)
+        self._acks: dict[str, tuple[str, dict[str, int]]] = {}
+        #: called when there is something to acknowledge (``run_central`` wakes up)
+        self.on_ack_due: Callable[[], None] | None = None
 
     def subscriptions(self, enterprise: str = "+") -> list[str]:
         """What to subscribe to on the broker."""
@@ -215,6 +228,8 @@ class CentralIngest:
         held = self._held.setdefault(stream, {})
         if item.seq < expected or item.seq in held:
             self.stats.duplicates += 1
+            if item.seq < expected:  # stored before: say so again (an ack may have been lost)
+                self._ack(item.topic, stream, expected)
             return
         held[item.seq] = item
         self._release(stream)
@@ -235,7 +250,26 @@ class CentralIngest:
         finally:
             if expected != start:
                 self.sequencer.advance(*stream, expected)
+                self._ack(item.topic, stream, expected)
             self._after_release(stream, held, progress=expected != start)
+
+    def _ack(self, topic: str, stream: tuple[str, str], next_seq: int) -> None:
+        """Remember to tell the edge that ``stream`` is stored below ``next_seq``."""
+        head, _, rest = topic.partition(f"{PREFIX}/")
+        enterprise = rest.split("/", 1)[0]
+        if head or not enterprise:
+            return  # not an Andon topic: nowhere to answer
+        epoch, source = stream
+        _, upto = self._acks.setdefault(epoch, (enterprise, {}))
+        upto[source] = max(upto.get(source, 0), next_seq)
+        if self.on_ack_due is not None:
+            self.on_ack_due()
+
+    def take_acks(self) -> list[tuple[str, bytes]]:
+        """The acknowledgements due, one message per outbox epoch: (topic, payload)."""
+        due, self._acks = self._acks, {}
+        return [(ack_topic(enterprise, epoch), json.dumps({"next": upto}).encode())
+                for epoch, (enterprise, upto) in due.items()]
 
     def _after_release(self, stream: tuple[str, str], held: dict[int, _Item], *,
                        progress: bool) -> None:
@@ -329,19 +363,35 @@ def _from_epoch_ms(value: object) -> datetime:
 
 async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Event, *,
                       enterprise: str = "+", tick_s: float = 1.0,
-                      connected: asyncio.Event | None = None) -> None:
+                      connected: asyncio.Event | None = None,
+                      session: str | None = None) -> None:
     """Subscribe to the edges' topics on ``broker_url`` and feed ``ingest`` until ``stop``.
 
     Reconnects on its own (gmqtt, fixed delay). ``connected`` is set whenever the
     subscriptions are acknowledged (after the first connect and after each reconnect) and
-    cleared when the connection drops: tests wait on it.
+    cleared when the connection drops: tests wait on it. ``session``: the client id of a
+    persistent session (the broker keeps what arrives while the ingest is away); None, a clean
+    one. Acknowledgements go out as soon as items are written.
     """
-    client = MqttClient(broker_url, on_message=ingest.on_message,
-                        subscriptions=ingest.subscriptions(enterprise), qos=1)
+    ack_due = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def wake() -> None:  # any thread (a store call may run in a worker)
+        loop.call_soon_threadsafe(ack_due.set)
+
+    ingest.on_ack_due = wake
+    client = MqttClient(broker_url, session, on_message=ingest.on_message,
+                        subscriptions=ingest.subscriptions(enterprise), qos=1,
+                        persistent=session is not None)
     ready = connected or asyncio.Event()
     await client.connect()
+    last_tick = loop.time()
     try:
         while not stop.is_set():
+            ack_due.clear()  # then take: nothing written in between goes unannounced
+            if client.connected.is_set():
+                for topic, payload in ingest.take_acks():
+                    client.publish(topic, payload, qos=1)
             if client.connected.is_set() and not ready.is_set():
                 with contextlib.suppress(TimeoutError):
                     await client.subscribed()
@@ -349,9 +399,9 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
                     log.info("central ingest subscribed", url=broker_url)
             elif not client.connected.is_set():
                 ready.clear()
-            try:
-                await asyncio.wait_for(stop.wait(), tick_s)
-            except TimeoutError:
+            await _first_set(stop, ack_due, timeout=max(0.0, last_tick + tick_s - loop.time()))
+            if not stop.is_set() and loop.time() - last_tick >= tick_s:
+                last_tick = loop.time()
                 try:
                     ingest.tick()
                 except Exception as exc:  # noqa: BLE001 - e.g. the store is down: held items
@@ -359,14 +409,27 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
                     log.warning("central ingest tick failed", error=f"{type(exc).__name__}: "
                                 f"{exc}")
     finally:
+        ingest.on_ack_due = None
         await client.disconnect()
+
+
+async def _first_set(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
+    """Return when any of ``events`` is set, or after ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
 
 
 async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralIngest | None,
                             broker_url: str | None, *, enterprise: str = "+") -> None:
     """Serve ``app`` (ASGI) with uvicorn and, with ``broker_url``, run the ingest beside it.
 
-    Stops on SIGINT / SIGTERM (uvicorn's handlers); the ingest stops with the server.
+    The ingest's session is persistent, named ``andon-central-{enterprise}``: one central
+    ingest per enterprise and broker. Stops on SIGINT / SIGTERM (uvicorn's handlers); the
+    ingest stops with the server.
     """
     import uvicorn  # noqa: PLC0415 - only ``andon serve`` needs it
 
@@ -374,8 +437,9 @@ async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralInges
     stop = asyncio.Event()
     feeding = None
     if ingest is not None and broker_url is not None:
-        feeding = asyncio.ensure_future(run_central(ingest, broker_url, stop,
-                                                    enterprise=enterprise))
+        feeding = asyncio.ensure_future(run_central(
+            ingest, broker_url, stop, enterprise=enterprise,
+            session=f"andon-central-{enterprise}"[:60]))
     try:
         await server.serve()
     finally:
