@@ -89,3 +89,27 @@ def test_a_future_timestamp_stays_quarantined_in_a_bulk_replay_and_goes_by_id(
         assert (one.checked, one.stored) == (1, 1)
     finally:
         store.close()
+
+
+def test_a_1970_first_sample_is_quarantined_with_a_reason_and_the_source_keeps_working(
+    demo_spec: PlantSpec, sqlite_url: str, tmp_path: Path,
+) -> None:
+    """Through the edge: the reset clock's sample is kept in the quarantine, named; the
+    correct samples after it are recorded good, none quarantined as ``future``."""
+    store = open_store(sqlite_url)
+    clock = ManualClock(T0)
+    try:
+        edge = build_edge(demo_spec, store, tmp_path / "models", clock=clock)
+        reset = strokes(100, 1).replace(str(to_ms(T0) + 60_000).encode(), b"0")
+        edge.on_message(TOPIC, reset)
+        for n in range(2, 6):
+            edge.on_message(TOPIC, strokes(100 + n, n))
+        edge.flush()
+        [item] = store.quarantined(replayed=False)
+        assert item.rule.value == "before_floor"
+        assert "before the time floor" in item.reason
+        assert "1970-01-01T00:00:00+00:00" in item.reason
+        assert store.sample_count() == 4
+        assert all(x.reason != "future" for x in store.samples())
+    finally:
+        store.close()

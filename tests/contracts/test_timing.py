@@ -372,3 +372,33 @@ def test_the_reason_code_travels_in_the_payload_and_fills_decode_again() -> None
                                                      "plc", "stuck")))
     with pytest.raises(PayloadError, match="'qr' must be a quality reason code"):
         decode_sample(AT.topic, b'{"v":1,"u":"m^3/h","ts":1,"seq":1,"src":"p","qr":7}')
+
+
+# -- time floor -------------------------------------------------------------------------------
+@pytest.mark.parametrize("bogus", [0, -1, 1_000, 946_684_799_999], ids=["zero", "minus-one",
+                                                                         "1970", "1999"])
+def test_a_reset_clock_as_first_sample_is_refused_and_poisons_nothing(bogus: int) -> None:
+    """A PLC whose clock was reset: its first sample before the floor is marked
+    ``before_floor`` and adopts nothing; the correct samples after it are on time."""
+    k = keeper()
+    first = k.admit(s(bogus, 0), T0)
+    assert first is not None
+    assert (first.reason, first.ts_ms) == ("before_floor", bogus)
+    src = k.source("plc")
+    assert src is not None
+    assert src.watermark is None, "not adopted as the source's reference"
+    after = [k.admit(s(T0 + i * MIN, i), T0 + i * MIN + 30) for i in range(1, 4)]
+    assert [x.reason for x in after if x is not None] == [None, None, None]
+    assert counts(k)["", "", "plc", "before_floor"] == 1
+
+
+def test_the_floor_comes_from_the_spec_time_policy() -> None:
+    from andon.spec.model import TimePolicy  # noqa: PLC0415
+
+    rules = TimeRules.of(TimePolicy.model_validate({"floor": "2020-01-01"}))
+    assert rules.floor_ms == 1_577_836_800_000
+    assert TimeRules.of(None).floor_ms == 946_684_800_000
+    k = Timekeeper({("p-101", "flow"): TagTiming(MIN)}, default=rules)
+    late_2019 = k.admit(s(1_577_836_799_000, 0), T0)
+    assert late_2019 is not None
+    assert late_2019.reason == "before_floor"

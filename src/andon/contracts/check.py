@@ -45,6 +45,7 @@ __all__ = ["ContractChecker", "Verdict", "Violation", "tag_path"]
 #: Python 3.11, several of them per sample on the ingest path
 _BAD = Quality.BAD
 _FUTURE = Rule.FUTURE.value
+_BEFORE_FLOOR = Rule.BEFORE_FLOOR.value
 _tuple_new = tuple.__new__
 
 
@@ -147,6 +148,10 @@ class ContractChecker:
             return _out(sample, c.path, Rule.FUTURE, sample.value,
                         f"{c.path}: source time {_iso(sample.ts_ms)} from {sample.source} is "
                         "implausibly far ahead of that source's recent samples")
+        if sample.reason == _BEFORE_FLOOR:  # marked by the timekeeper
+            return _out(sample, c.path, Rule.BEFORE_FLOOR, sample.value,
+                        f"{c.path}: source time {_iso(sample.ts_ms)} from {sample.source} is "
+                        "before the time floor (a reset or unset clock); not adopted")
         value = sample.value
         converted = sample.unit != c.unit
         if converted:

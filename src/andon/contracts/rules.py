@@ -17,6 +17,8 @@ rule                   disposition  when
 ``future``             quarantine  the source time is further ahead of its source's newest
                                    sample than that source's clock can have moved (a bogus
                                    timestamp, e.g. year 2100, that would stall windows)
+``before_floor``       quarantine  the source time is before the plant's time floor (default
+                                   2000-01-01): a reset clock, 0 or -1; never adopted
 ``rate_of_change``     flag        the change since the last value is faster than ``max_rate``
 ``stuck``              flag        the value has stayed exactly flat for ``stuck_after`` periods
 ``stale``              flag        the source time lags the ingest time by > ``max_staleness``
@@ -29,8 +31,9 @@ rule                   disposition  when
 ``skew_corrected``     annotate    source time corrected by the source's clock-skew estimate
 =====================  ==========  =========================================================
 
-``late`` to ``skew_corrected``, and ``future``, are applied by ``andon.contracts.timing`` (per
-source and tag, before and after the contract check) and kept as the sample's quality reason code.
+``late`` to ``skew_corrected``, ``future`` and ``before_floor`` are applied by
+``andon.contracts.timing`` (per source and tag, before and after the contract check) and kept
+as the sample's quality reason code.
 
 *Quarantine*: the sample is not recorded; the message is kept in the quarantine with the rule
 and the reason, and can be replayed after a spec fix. *Flag*: the sample is recorded with
@@ -66,6 +69,7 @@ class Rule(StrEnum):
     NOT_IN_ENUM = "not_in_enum"  # not an allowed value of a discrete tag
     COUNTER_DECREASED = "counter_decreased"  # a monotonic counter went down
     FUTURE = "future"  # source time implausibly far ahead of its source's newest sample
+    BEFORE_FLOOR = "before_floor"  # source time before the time floor (a reset clock, 0, -1)
     RATE_OF_CHANGE = "rate_of_change"  # faster change than max_rate
     STUCK = "stuck"  # flat for stuck_after periods
     STALE = "stale"  # source time older than max_staleness at ingest
@@ -80,7 +84,7 @@ class Rule(StrEnum):
 #: rules whose breach keeps the sample out of the store (the rest flag it as uncertain)
 QUARANTINE: Final = frozenset({
     Rule.MALFORMED, Rule.UNKNOWN_TAG, Rule.UNIT_MISMATCH, Rule.OUT_OF_RANGE, Rule.NOT_IN_ENUM,
-    Rule.COUNTER_DECREASED, Rule.FUTURE,
+    Rule.COUNTER_DECREASED, Rule.FUTURE, Rule.BEFORE_FLOOR,
 })
 
 #: distinct foreign units remembered per tag (a flood of garbage units is not cached)

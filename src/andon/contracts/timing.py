@@ -28,7 +28,11 @@ count and a reason code on the sample, and memory stays bounded per source and t
   every later real sample would be late, never scored again. The rate allowance keeps an
   accelerated simulation (the demo runs 900x) and a source silent for a while acceptable; a
   source's first sample (or the first after correction starts) has nothing to be judged
-  against and is accepted.
+  against and is accepted, unless it is before the **time floor**.
+* **Before the floor**: a source time before ``floor`` (the spec's ``time: {floor: ...}``,
+  default 2000-01-01 UTC) is marked ``before_floor`` (quarantined) and changes nothing, like
+  ``future``: a PLC whose clock was reset to 1970 (or a 0 / -1 timestamp) never becomes its
+  source's reference, so the correct samples after it are not judged "future".
 * **Lateness** per source: a sample older than the source's newest (corrected) time by more
   than ``lateness`` is recorded ``uncertain`` with reason ``late`` and is not windowed.
 * **Gaps** per tag: a recorded sample more than 1.5 periods after the tag's previous one
@@ -54,6 +58,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from andon.contracts.counts import QualityCount, QualityTally
@@ -69,6 +74,7 @@ __all__ = [
     "SKEW_BUCKETS",
     "SKEW_BUCKET_MS",
     "SKEW_MIN_SAMPLES",
+    "TIME_FLOOR_MS",
     "GapNote",
     "SkewNote",
     "SourceTime",
@@ -91,6 +97,7 @@ MAX_FILL: Final = 10_000
 _LATE = Rule.LATE.value
 _CORRECTED = Rule.SKEW_CORRECTED.value
 _FUTURE = Rule.FUTURE.value
+_BEFORE_FLOOR = Rule.BEFORE_FLOOR.value
 _DUPLICATE = Rule.DUPLICATE.value
 _GAP = Rule.GAP.value
 _FILLED = Rule.FILLED.value
@@ -100,6 +107,8 @@ _BAD, _UNCERTAIN = Quality.BAD, Quality.UNCERTAIN
 _MAX_ADDRESSES: Final = 65_536
 #: a source's clock may run this many times faster than ingest time (accelerated simulations)
 CLOCK_RATE_MAX: Final = 10_000
+#: default earliest plausible source time: 2000-01-01 UTC (the spec's ``time: {floor: ...}``)
+TIME_FLOOR_MS: Final = 946_684_800_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +119,16 @@ class TimeRules:
     lateness_ms: int = 60_000
     correct: bool = False  # correct skewed source times (only when the spec declares ``time``)
     future_ms: int = 86_400_000  # most a source time may run ahead of its source (see module)
+    floor_ms: int = TIME_FLOOR_MS  # earliest plausible source time (see module)
 
     @classmethod
     def of(cls, policy: TimePolicy | None, lateness_s: float = 60.0) -> TimeRules:
         """Rules from a spec ``time:`` block (None: estimate skew only, ``lateness_s``)."""
         if policy is None:
             return cls(lateness_ms=round(lateness_s * 1000))
+        floor = datetime.combine(policy.floor, datetime.min.time(), UTC)
         return cls(round(policy.skew_threshold * 1000), round(policy.lateness * 1000),
-                   correct=True)
+                   correct=True, floor_ms=round(floor.timestamp() * 1000))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +180,7 @@ class SourceTime:
     """Per-source state: dedupe window, skew estimate, newest time, counters."""
 
     __slots__ = (
+        "before_floor",
         "bucket_end",
         "bucket_min",
         "buckets",
@@ -176,6 +188,7 @@ class SourceTime:
         "correcting",
         "duplicates",
         "floor",
+        "floor_ms",
         "future",
         "future_ms",
         "late",
@@ -198,6 +211,7 @@ class SourceTime:
     def __init__(self, source: str, site: str, rules: TimeRules, window: int) -> None:
         self.source, self.site, self.rules = source, site, rules
         self.future_ms, self.lateness_ms = rules.future_ms, rules.lateness_ms  # read per sample
+        self.floor_ms = rules.floor_ms
         self.mask = window - 1  # dedupe ring: slot seq & mask holds (seq, source time, tag)
         self.ring: list[tuple[int, int, TagAddress] | None] = [None] * window
         self.watermark: int | None = None  # newest (corrected) source time ...
@@ -213,6 +227,7 @@ class SourceTime:
         self.reported: tuple[int, bool] | None = None  # last (skew, correcting) noted ...
         self.reported_at = 0  # ... at this ingest time
         self.received = self.duplicates = self.late = self.corrected = self.future = 0
+        self.before_floor = 0
 
 
 def _ahead(src: SourceTime, ts: int, ingest_ms: int) -> bool:
@@ -294,6 +309,10 @@ class Timekeeper:
             self.tally.add(a.site, a.asset, a.tag, "", _DUPLICATE)
             return None
         src.received += 1
+        if ts < src.floor_ms:  # a reset clock: quarantined, adopts nothing (like ``future``)
+            src.before_floor += 1
+            return Sample(a, sample.value, sample.unit, sample.quality, ts, seq,
+                          sample.source, _BEFORE_FLOOR)
         mark = src.watermark  # most samples are not ahead by even the allowance's constant part
         if mark is not None and ts - src.shift_ms - mark > src.future_ms and _ahead(
                 src, ts, ingest_ms):
@@ -450,10 +469,11 @@ class Timekeeper:
         for src in self._sources.values():
             for metric, n in (("received", src.received), (_CORRECTED, src.corrected),
                               (Rule.DUPLICATE.value, src.duplicates), (_LATE, src.late),
-                              (_FUTURE, src.future)):
+                              (_FUTURE, src.future), (_BEFORE_FLOOR, src.before_floor)):
                 if n:
                     self.tally.add(src.site, "", "", src.source, metric, n=n)
             src.received = src.corrected = src.duplicates = src.late = src.future = 0
+            src.before_floor = 0
         return self.tally.take()
 
     def take_notes(self) -> list[SkewNote | GapNote]:

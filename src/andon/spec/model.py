@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -175,7 +175,8 @@ class TimePolicy(_Strict):
 
     A source whose estimated clock skew exceeds ``skew_threshold`` has its source times
     corrected by the estimate; a sample older than its source's newest by more than
-    ``lateness`` is recorded as ``late`` and not windowed.
+    ``lateness`` is recorded as ``late`` and not windowed; a source time before ``floor`` is
+    quarantined (``before_floor``).
     """
 
     skew_threshold: Seconds = Field(
@@ -183,6 +184,11 @@ class TimePolicy(_Strict):
     )
     lateness: Seconds = Field(
         default=60.0, description="accept out-of-order samples this late, e.g. 60s",
+    )
+    floor: date = Field(
+        default=date(2000, 1, 1),
+        description="source times before this day (UTC) are quarantined, never adopted as a "
+        "source's clock: a PLC clock reset to 1970, a 0 or -1 timestamp",
     )
 
     _durations = field_validator("skew_threshold", "lateness", mode="before")(_duration)
