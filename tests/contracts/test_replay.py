@@ -113,3 +113,28 @@ def test_a_1970_first_sample_is_quarantined_with_a_reason_and_the_source_keeps_w
         assert all(x.reason != "future" for x in store.samples())
     finally:
         store.close()
+
+
+def test_a_producer_that_restarts_its_sequence_is_stored_not_taken_for_duplicates(
+    demo_spec: PlantSpec, sqlite_url: str, tmp_path: Path,
+) -> None:
+    """A gateway reboots and counts from 1 again at later times: every sample is recorded;
+    the same sample sent twice is still recorded once."""
+    store = open_store(sqlite_url)
+    clock = ManualClock(T0)
+    try:
+        edge = build_edge(demo_spec, store, tmp_path / "models", clock=clock)
+        for n in range(1, 6):
+            edge.on_message(TOPIC, strokes(100 + n, n))
+        edge.on_message(TOPIC, strokes(105, 5))  # sent twice
+        later = to_ms(T0) + 3_600_000  # an hour later, after the reboot
+        for n in range(1, 6):
+            edge.on_message(TOPIC, strokes(200 + n, n).replace(
+                str(to_ms(T0) + n * 60_000).encode(), str(later + n * 60_000).encode()))
+        edge.flush()
+        kept = store.samples()
+        assert len(kept) == 10
+        assert sorted(s.seq for s in kept) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        assert store.quarantined(replayed=False) == []
+    finally:
+        store.close()

@@ -9,7 +9,7 @@ count and a reason code on the sample, and memory stays bounded per source and t
   (``duplicate``). Each source keeps a ring of ``dedupe_window`` slots indexed by ``seq``
   (a power of two): a sample is a duplicate when its slot holds the same seq, time and tag.
   No hashing, bounded memory; a slot overwritten by another tag with the same seq can only
-  let a duplicate through (the store's unique (source, seq, asset, tag) key still holds).
+  let a duplicate through (the store's unique (source, seq, asset, tag, time) key still holds).
 * **Clock skew** per source: each sample gives ``ingest - source`` = network delay - skew;
   network delay is never negative, so the *minimum* over a sliding window (``SKEW_BUCKETS``
   buckets of ``SKEW_BUCKET_MS`` ingest time) estimates -skew and ignores delays, buffering and

@@ -72,7 +72,7 @@ class Store(GateStore, Protocol):
 
     # -- samples --------------------------------------------------------------------------
     def add_samples(self, samples: Sequence[Sample], ingest_ms: int) -> int:
-        """Append samples in one transaction; duplicates by (source, seq, asset, tag) are ignored.
+        """Append samples in one transaction; duplicates (source, seq, asset, tag, ts) are ignored.
 
         Returns how many rows were new.
         """

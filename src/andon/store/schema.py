@@ -121,7 +121,9 @@ SAMPLES = Table(
     Column("source", String(_ID_LEN), nullable=False),
     Column("ingest_ms", BigInteger(), nullable=False),
     Column("reason", String(32), nullable=True),  # quality reason code (rule), NULL: none
-    UniqueConstraint("source", "seq", "asset", "tag", name="uq_samples_source_seq_asset_tag"),
+    # the source time is part of the key: a producer that restarts its sequence is new data
+    UniqueConstraint("source", "seq", "asset", "tag", "ts_ms",
+                     name="uq_samples_source_seq_asset_tag_ts"),
     Index("ix_samples_asset_ts", "asset", "ts_ms"),
     Index("ix_samples_ts", "ts_ms"),
 )

@@ -102,7 +102,7 @@ __all__ = ["SqlStore", "open_store", "refused_data"]
 #: execution option marking a connection whose transaction will write (SQLite: BEGIN IMMEDIATE)
 _WRITE_OPTION = "andon_write"
 _BUSY_TIMEOUT_MS = 10_000
-_SAMPLE_KEY = ("source", "seq", "asset", "tag")
+_SAMPLE_KEY = ("source", "seq", "asset", "tag", "ts_ms")
 _URL_HELP = "expected sqlite:///path/to/andon.db or postgresql://user@host:port/database"
 
 _SAMPLE_COLUMNS = tuple(c.name for c in SAMPLES.c if c.name != "id")
@@ -202,7 +202,9 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
 
     # -- samples --------------------------------------------------------------------------
     def add_samples(self, samples: Sequence[Sample], ingest_ms: int) -> int:
-        """Append samples in one transaction, ignoring duplicates by (source, seq, asset, tag).
+        """Append samples in one transaction, ignoring duplicates (same source, seq, tag, time).
+
+        A restarted sequence (seq 0 again, at new times) is new data.
 
         Returns how many rows were new (duplicates within ``samples`` count once).
         """

@@ -201,9 +201,10 @@ def check_duplicate_samples_are_ignored_and_counted(store: Store, reopen: Reopen
         _sample(1000, seq=1, asset="p-102"),  # other asset: new
         _sample(1000, seq=1, tag="temperature"),  # other tag: new
         _sample(1000, seq=1, source="edge-2"),  # other source: new
+        _sample(9000, seq=1),  # the producer restarted its sequence: same seq, new time: new
     ]
-    assert store.add_samples(again, ingest_ms=2) == 4
-    assert store.sample_count() == 7
+    assert store.add_samples(again, ingest_ms=2) == 5
+    assert store.sample_count() == 8
     assert store.add_samples([], ingest_ms=3) == 0
     kept = store.samples(assets=["p-101"], start_ms=1000, end_ms=1001)
     assert [(s.address.tag, s.source, s.value) for s in kept] == [
