@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
-__all__ = ["one_line"]
+import re
+
+__all__ = ["one_line", "printable"]
+
+#: what a terminal must not be handed raw: C0 and C1 controls (ESC starts escape sequences),
+#: DEL, the bidirectional controls (a right-to-left override reorders the rest of a line) and
+#: lone surrogates (not encodable)
+_BYTE = 0xFF  # escaped as \\xNN up to here, as \\uNNNN above
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str, *, keep: str = "") -> str:
+    r"""``text`` safe for a terminal: each control, bidi or lone-surrogate character escaped.
+
+    ``keep`` lists characters left as they are (e.g. a newline in a payload shown whole).
+
+    >>> printable("p-101\u202e\x1b[31m")
+    'p-101\\u202e\\x1b[31m'
+    >>> printable("a\nb", keep="\n")
+    'a\nb'
+    """
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        if ch in keep:
+            return ch
+        code = ord(ch)
+        return f"\\x{code:02x}" if code <= _BYTE else f"\\u{code:04x}"
+
+    return _UNSAFE.sub(escape, text)
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -94,3 +94,27 @@ def test_list_show_and_replay_after_a_spec_fix(demo_spec: PlantSpec, tmp_path: P
         assert store.events(kind="quarantine_replayed")[0].detail.startswith("1 checked, 1 stored")
     again = run("quarantine", "list", "--db", db)
     assert "out_of_range (replayed)" in again.output
+
+
+def test_hostile_names_are_shown_escaped_never_as_controls_or_markup(
+        demo_spec: PlantSpec, tmp_path: Path) -> None:
+    """A source id with a right-to-left override, an ANSI escape and Rich markup, out of
+    range so it is quarantined: listed and shown escaped, on one line."""
+    db = f"sqlite:///{tmp_path / 'andon.db'}"
+    hostile = "plc\\u202eevil\\u001b[31m[bold]x[/bold]"  # JSON escapes
+    with open_store(db) as store:
+        edge = build_edge(demo_spec, store, tmp_path / "models", clock=ManualClock(T0))
+        edge.on_message(TOPIC, (f'{{"v":999,"u":"degC","ts":{to_ms(T0)},"seq":1,'
+                                f'"src":"{hostile}"}}').encode())
+        edge.flush()
+        [item] = store.quarantined()
+    assert item.source is not None
+    assert "\u202e" in item.source, "kept as it came, for inspection"
+    listed = run("quarantine", "list", "--db", db)
+    shown = run("quarantine", "show", str(item.id), "--db", db)
+    for out in (listed, shown):
+        assert out.exit_code == 0, out.output
+        assert "\u202e" not in out.output
+        assert "\x1b" not in out.output
+        assert "\\u202e" in out.output
+        assert "\\x1b[31m[bold]x[/bold]" in out.output.replace("\n", "").replace(" ", "")

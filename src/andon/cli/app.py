@@ -74,6 +74,7 @@ from andon.settings import (
     TRUSTED_KEYS,
 )
 from andon.spec import load_spec
+from andon.text import printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -413,15 +414,16 @@ def status(
             f"{e.last_seen:%Y-%m-%d %H:%M:%S} UTC ({(now - e.last_seen).total_seconds():.0f} s "
             "ago)")
         table.add_row(
-            e.edge_id,
-            ", ".join(e.lines) or "all lines",
+            Text(printable(e.edge_id)),  # from the broker: anyone's retained message
+            Text(printable(", ".join(e.lines) or "all lines")),
             Text(e.status, style="green" if e.status == "online" else "red"),
             e.link, str(e.buffer_depth) + (
                 f" (unacknowledged {e.unacked}, oldest {e.oldest_unacked_s:.0f} s)"
                 if e.unacked else ""),
             ", ".join(f"{k} {n}" for k, n in sorted(e.dropped.items())) or "0",
             str(e.blocked),
-            "\n".join(f"{uc}: {label}" for uc, label in sorted(e.models.items())) or "-",
+            Text(printable("\n".join(f"{uc}: {label}" for uc, label in sorted(e.models.items()))
+                           or "-", keep="\n")),
             str(e.watchdog_restarts),
             Text.assemble(seen, ("  stale", "bold red") if stale else ""),
         )

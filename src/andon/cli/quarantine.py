@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+from andon.text import printable
 
 if TYPE_CHECKING:
     from andon.contracts import Quarantined
@@ -52,8 +53,9 @@ def list_(
     for q in items:
         tag = q.tag or q.topic
         replayed = " (replayed)" if q.replayed_at is not None else ""
-        table.add_row(str(q.id), _when(q), q.source or "-", tag, q.rule.value + replayed,
-                      Text(q.reason))
+        # what a message carried is shown escaped, never as markup or terminal controls
+        table.add_row(str(q.id), _when(q), Text(printable(q.source or "-")),
+                      Text(printable(tag)), q.rule.value + replayed, Text(printable(q.reason)))
     console.print(table)
     total = ", ".join(f"{r} {n}" for r, n in counts.items()) or "nothing quarantined"
     console.print(f"by rule: {total}", highlight=False)
@@ -64,7 +66,7 @@ def list_(
     if flagged:
         console.print("recorded but flagged (andon dq report):", highlight=False)
         for line in flagged[:20]:
-            console.print(Text(f"  {line}"))
+            console.print(Text(f"  {printable(line)}"))
         if len(flagged) > 20:  # a screenful; the report has the rest
             console.print(f"  ... {len(flagged) - 20} more", highlight=False)
 
@@ -91,8 +93,8 @@ def show(
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for name, value in rows:
-        table.add_row(name, Text(value))
-    table.add_row("payload", Text(q.text()))
+        table.add_row(name, Text(printable(value)))
+    table.add_row("payload", Text(printable(q.text(), keep="\n\t")))
     console.print(table)
 
 
