@@ -12,8 +12,9 @@ import pytest
 from andon.clock import ManualClock, from_ms, to_ms, utc
 from andon.namespace.sample import Quality, Sample, encode_sample
 from andon.namespace.topics import TagAddress
-from andon.services.central import CentralIngest, run_central
+from andon.services.central import CentralIngest, Sequencer, run_central
 from andon.store import SqlStore, open_store
+from andon.testing.factories import make_intervention
 from andon.testing.mosquitto import MOSQUITTO
 
 T0 = utc(2026, 3, 2, 7, 0)
@@ -93,3 +94,65 @@ def clock_at(clock: ManualClock, seq: int) -> None:
     when = from_ms(sample_time(seq))
     if when > clock.now():
         clock.set(when)
+
+
+@dataclass
+class Central:
+    """A central ingest that can be stopped and started again on the same store and ledger."""
+
+    store: SqlStore
+    ledger: Path
+    session: str
+    clock: ManualClock
+    ingest: CentralIngest | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    applied: list[tuple[str, str, int]] = field(default_factory=list)
+    duplicates: int = 0
+
+    async def start(self, url: str) -> None:
+        self.ingest = CentralIngest(self.store, self.clock, sequencer=Sequencer(self.ledger))
+        self.ingest.on_applied = lambda e, s, q, _t: self.applied.append((e, s, q))
+        self.ready, self.stop = asyncio.Event(), asyncio.Event()
+        self.task = asyncio.create_task(run_central(
+            self.ingest, url, self.stop, enterprise="acme", tick_s=0.1, connected=self.ready,
+            session=self.session))
+        await asyncio.wait_for(self.ready.wait(), 30)
+
+    async def halt(self) -> None:
+        """Stop the ingest (its session stays with the broker)."""
+        assert self.task is not None
+        assert self.ingest is not None
+        self.stop.set()
+        await asyncio.wait_for(self.task, 30)
+        self.duplicates += self.ingest.stats.duplicates
+        self.ingest.sequencer.close()
+        self.ingest = None
+
+    def seqs(self, source: str) -> list[int]:
+        return [s.seq for s in self.store.samples() if s.source == source]
+
+
+class Producer:
+    """One sample per source every ``every_s``; an intervention every 40 samples."""
+
+    def __init__(self, edge: object, clock: ManualClock) -> None:
+        self.edge, self.clock = edge, clock
+        self.seq = 0
+        self.samples = 0
+        self.ivs: list[str] = []
+        self.running = True
+
+    async def run(self) -> None:
+        while self.running:
+            clock_at(self.clock, self.seq)
+            for source in SOURCES:
+                self.edge.on_message(*tag_message(source, self.seq))  # type: ignore[attr-defined]
+                self.samples += 1
+            if self.seq % 40 == 20:
+                self.ivs.append(f"iv-{self.seq:04d}")
+                self.edge.emit(make_intervention(self.ivs[-1],  # type: ignore[attr-defined]
+                                                 asset=SOURCES["plc-a"]))
+            self.seq += 1
+            await asyncio.sleep(0.01)  # the pace of the stream, not a wait for a result

@@ -20,85 +20,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from andon.clock import ManualClock
 from andon.edge import Backoff, LinkState, Outbox, Uplink, build_edge, run_edge
-from andon.services.central import CentralIngest, Sequencer, run_central
 from andon.spec import PlantSpec
-from andon.store import SqlStore, open_store
+from andon.store import open_store
 from andon.testing import MosquittoProcess, unique_id, until
-from andon.testing.factories import make_intervention
-from edge.faults import SOURCES, T0, clock_at, need_mosquitto_binary, tag_message
+from edge.faults import SOURCES, T0, Central, Producer, need_mosquitto_binary
 
 pytestmark = pytest.mark.mosquitto
 
 DURING = 200  # samples (all sources) produced while the ingest is away, at least
-
-
-@dataclass
-class Central:
-    """A central ingest that can be stopped and started again on the same store and ledger."""
-
-    store: SqlStore
-    ledger: Path
-    session: str
-    clock: ManualClock
-    ingest: CentralIngest | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    applied: list[tuple[str, str, int]] = field(default_factory=list)
-    duplicates: int = 0
-
-    async def start(self, url: str) -> None:
-        self.ingest = CentralIngest(self.store, self.clock, sequencer=Sequencer(self.ledger))
-        self.ingest.on_applied = lambda e, s, q, _t: self.applied.append((e, s, q))
-        self.ready, self.stop = asyncio.Event(), asyncio.Event()
-        self.task = asyncio.create_task(run_central(
-            self.ingest, url, self.stop, enterprise="acme", tick_s=0.1, connected=self.ready,
-            session=self.session))
-        await asyncio.wait_for(self.ready.wait(), 30)
-
-    async def halt(self) -> None:
-        """Stop the ingest (its session stays with the broker)."""
-        assert self.task is not None
-        assert self.ingest is not None
-        self.stop.set()
-        await asyncio.wait_for(self.task, 30)
-        self.duplicates += self.ingest.stats.duplicates
-        self.ingest.sequencer.close()
-        self.ingest = None
-
-    def seqs(self, source: str) -> list[int]:
-        return [s.seq for s in self.store.samples() if s.source == source]
-
-
-class Producer:
-    """One sample per source every ``every_s``; an intervention every 40 samples."""
-
-    def __init__(self, edge: object, clock: ManualClock) -> None:
-        self.edge, self.clock = edge, clock
-        self.seq = 0
-        self.samples = 0
-        self.ivs: list[str] = []
-        self.running = True
-
-    async def run(self) -> None:
-        while self.running:
-            clock_at(self.clock, self.seq)
-            for source in SOURCES:
-                self.edge.on_message(*tag_message(source, self.seq))  # type: ignore[attr-defined]
-                self.samples += 1
-            if self.seq % 40 == 20:
-                self.ivs.append(f"iv-{self.seq:04d}")
-                self.edge.emit(make_intervention(self.ivs[-1],  # type: ignore[attr-defined]
-                                                 asset=SOURCES["plc-a"]))
-            self.seq += 1
-            await asyncio.sleep(0.01)  # the pace of the stream, not a wait for a result
 
 
 async def _story(spec: PlantSpec, tmp: Path) -> dict[str, object]:  # noqa: PLR0915 - in order
