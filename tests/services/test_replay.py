@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -17,13 +18,16 @@ from typing import TYPE_CHECKING
 import msgspec
 import pytest
 
-from andon.app import Actor, Context, PlantRef, import_work_orders
+from andon.app import Actor, Context, PlantRef, import_work_orders, track_record
 from andon.clock import ManualClock, to_ms, utc
 from andon.connectors.historian import HistorianExport
 from andon.edge import build_edge
 from andon.errors import HistorianError, ReplayError
+from andon.feedback.workorders import read_work_orders
+from andon.kpi.trackrecord import write_csv
 from andon.namespace import encode_sample
 from andon.namespace.sample import Sample
+from andon.rollout.stages import start as start_rollout
 from andon.services.history import backfill
 from andon.services.replay import replay_export
 from andon.services.simulate import topic_of
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+    from andon.interventions import Intervention
     from andon.spec import PlantSpec
     from andon.store import SqlStore
 
@@ -232,6 +237,35 @@ def test_cli_replay_writes_scores_interventions_and_a_summary(backtest: Backtest
     [iv] = list(csv.DictReader(ivs.read_text(encoding="utf-8").splitlines()))
     assert iv["asset"] == "p-101"
     assert len(scores.read_text(encoding="utf-8").splitlines()) > 100
+    orders = tmp_path / "orders.json"
+    orders.write_text('[{"external_id": "WO-1", "asset": "p-101", "opened_at": "'
+                      f'{backtest.failure.isoformat()}", "type": "corrective", '
+                      '"failure_confirmed": true}]', encoding="utf-8")
+    record_csv = tmp_path / "record.csv"
+    as_json = CliRunner().invoke(app, [
+        "replay", str(backtest.export), "--models", str(backtest.models), "--json",
+        "--work-orders", str(orders), "--track-record-csv", str(record_csv),
+        "--db", f"sqlite:///{tmp_path / 'absent.db'}",
+    ])
+    assert as_json.exit_code == 0, as_json.output
+    doc = json.loads(as_json.stdout)  # logs go to stderr
+    assert doc["use_cases"] == ["pump-bearing"]  # the only use case with a model
+    [rec] = doc["track_record"]["records"]
+    assert (rec["scope"], rec["mode"], rec["detected"], rec["missed"]) == (
+        "cooling-water", "shadow", 1, 0)
+    assert rec["confirmed"] == len(doc["interventions"]) == 1
+    assert doc["track_record"]["failures_from"] == "the work-orders file"
+    [row] = list(csv.DictReader(record_csv.read_text(encoding="utf-8").splitlines()))
+    assert (row["raised"], row["confirmed"], row["recall"]) == ("1", "1", "1.0")
+    assert row["lead_times_h"] == str(rec["lead_times_h"][0])
+    table = CliRunner().invoke(app, [
+        "replay", str(backtest.export), "--use-case", "pump-bearing", "--use-case",
+        "pump-bearing", "--models", str(backtest.models), "--work-orders", str(orders),
+        "--db", f"sqlite:///{tmp_path / 'absent.db'}",
+    ], env={"COLUMNS": "250", "NO_COLOR": "1"})
+    assert table.exit_code == 0, table.output
+    assert "judged as a shadow version's; failures from the work-orders file" in table.output
+    assert "100%" in table.output  # precision and recall
     missing = CliRunner().invoke(app, ["replay", str(tmp_path / "nope.csv"), "--use-case",
                                        "pump-bearing", "--models", str(backtest.models),
                                        "--db", f"sqlite:///{tmp_path / 'absent.db'}"])
@@ -266,3 +300,77 @@ def test_a_bogus_future_row_is_quarantined_and_a_real_hole_is_crossed(
     held = sum(1 for step in later for x in step if x.ts_ms in times)
     assert crossed.quarantined["future"] == held
     assert crossed.scored >= plain.scored - 2
+
+
+def _live_run(bt: Backtest, tmp: Path) -> list[Intervention]:
+    """The live path into a store: every sample as a UNS message, on a manual clock."""
+    with open_store(f"sqlite:///{tmp / 'edge.db'}") as store:
+        clock = ManualClock(START + WARMUP)
+        edge = build_edge(bt.spec, store, bt.models, clock=clock, lines={LINE}, record=False)
+        assert edge.reload_models()
+        for samples in bt.live:
+            clock.set(samples[0].ts)
+            for s in samples:
+                edge.on_message(topic_of(s), encode_sample(s))
+        return store.list_interventions(open_only=False)
+
+
+@pytest.mark.parametrize("case", ["failure-reported", "failure-unreported"])
+def test_replay_track_record_equals_the_live_report_of_the_same_data(
+    backtest: Backtest, tmp_path: Path, case: str,
+) -> None:
+    """The record a replay prints is the one ``andon report track-record`` computes for the
+    same history: the live edge's interventions kept as a shadow version's (a rollout puts
+    version 1 in shadow on the line) beside the same imported work orders. Every figure
+    matches: counts, precision, recall, false alarms per asset-week, lead times, misses.
+
+    With the p-101 failure reported, its intervention is confirmed and the failure detected;
+    unreported, the intervention is a false alarm once the horizon (24 h) has passed. The
+    p-102 failure nobody warned of is missed either way."""
+    rows = ["external_id,asset,opened_at,type,failure_confirmed,failure_mode",
+            f"WO-3,p-102,{(START + timedelta(hours=60)).isoformat()},corrective,no,seal leak"]
+    if case == "failure-reported":
+        rows.append(f"WO-1,Pump P-101,{backtest.failure.isoformat()},corrective,yes,bearing")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    start, end = START + WARMUP, backtest.failure + timedelta(days=2)
+
+    with open_store(f"sqlite:///{tmp_path / 'plant.db'}") as plant:
+        ctx = Context(plant, ManualClock(end + timedelta(days=30)), PlantRef(backtest.spec))
+        assert import_work_orders(ctx, Actor.system(), orders).record.new == len(rows) - 1
+        plant.save_rollout(start_rollout("pump-bearing", "pump-bearing", "1", pilot=LINE,
+                                         at=START, by="test", reason="shadow pilot"), 0)
+        raised = _live_run(backtest, tmp_path)
+        assert raised
+        for iv in raised:  # what a shadow version's edge hands the central side
+            assert plant.save_shadow_intervention(iv)
+        live = track_record(ctx, start=start, end=end, mode="shadow",
+                            use_cases=["pump-bearing"])
+
+    summary = replay_export(HistorianExport(backtest.export), backtest.spec, ["pump-bearing"],
+                            backtest.models, since=start, until=end,
+                            work_orders=read_work_orders(orders, backtest.spec).orders)
+    replayed = summary.records
+    assert [r.to_dict() for r in replayed] == [r.to_dict() for r in live]
+    assert [[(j.intervention.id, j.verdict, j.lead_time) for j in r.judged] for r in replayed] \
+        == [[(j.intervention.id, j.verdict, j.lead_time) for j in r.judged] for r in live]
+    [record] = replayed
+    assert (record.model, record.version, record.scope, record.mode) == (
+        "pump-bearing", "1", LINE, "shadow")
+    assert record.raised == len(raised)
+    assert [f.source for f in record.missed_failures] == ["WO-3"]
+    if case == "failure-reported":
+        assert (record.confirmed, record.false_alarms, record.detected, record.missed) == (
+            len(raised), 0, 1, 1)
+        assert record.precision == 1.0
+        assert record.recall == 0.5
+        assert record.lead_times[0] == backtest.failure - raised[-1].lifecycle.raised_at
+    else:
+        assert (record.confirmed, record.false_alarms, record.detected, record.missed) == (
+            0, len(raised), 0, 1)
+        assert record.precision == 0.0
+        assert record.false_alarms_per_asset_week == pytest.approx(
+            len(raised) / (2 * (end - start) / timedelta(days=7)))
+    out = io.StringIO()
+    write_csv(replayed, out)
+    assert out.getvalue().splitlines()[1].startswith(f"pump-bearing,1,{LINE},shadow,")

@@ -226,7 +226,8 @@ BROKEN = [
     pytest.param(
         "  timezone: Europe/Brussels\n", "  timezone: Europe/Brussels\n  tz: CET\n",
         "tz: CET", "sites[0].tz",
-        "unknown field 'tz' (allowed: id, name, timezone, areas, time, tag_map, tag_map_file, shifts)",
+        "unknown field 'tz' (allowed: id, name, timezone, areas, time, tag_map, tag_map_file, "
+        "shifts)",
         id="unknown-field"),
     pytest.param(
         "period: 30s}", "period: 30s, colour: red}", "colour: red",
@@ -373,7 +374,8 @@ BROKEN = [
     pytest.param(
         "  timezone: Europe/Brussels\n", "  timezone: Europe/Brussels\n  12: x\n", "12: x",
         "sites[0].12",
-        "unknown field '12' (allowed: id, name, timezone, areas, time, tag_map, tag_map_file, shifts)",
+        "unknown field '12' (allowed: id, name, timezone, areas, time, tag_map, tag_map_file, "
+        "shifts)",
         id="number-as-key"),
 ]
 
