@@ -261,11 +261,13 @@ def test_cli_replay_writes_scores_interventions_and_a_summary(backtest: Backtest
     table = CliRunner().invoke(app, [
         "replay", str(backtest.export), "--use-case", "pump-bearing", "--use-case",
         "pump-bearing", "--models", str(backtest.models), "--work-orders", str(orders),
-        "--db", f"sqlite:///{tmp_path / 'absent.db'}",
+        "--db", f"sqlite:///{tmp_path / 'absent.db'}", "--exact",
     ], env={"COLUMNS": "250", "NO_COLOR": "1"})
     assert table.exit_code == 0, table.output
     assert "judged as a shadow version's; failures from the work-orders file" in table.output
     assert "100%" in table.output  # precision and recall
+    assert "path: per-sample (--exact" in table.output
+    assert "path: fast (batched" in result.output
     missing = CliRunner().invoke(app, ["replay", str(tmp_path / "nope.csv"), "--use-case",
                                        "pump-bearing", "--models", str(backtest.models),
                                        "--db", f"sqlite:///{tmp_path / 'absent.db'}"])
@@ -374,3 +376,44 @@ def test_replay_track_record_equals_the_live_report_of_the_same_data(
     out = io.StringIO()
     write_csv(replayed, out)
     assert out.getvalue().splitlines()[1].startswith(f"pump-bearing,1,{LINE},shadow,")
+
+
+def test_the_fast_path_gives_what_scoring_each_window_as_it_closes_gives(
+    backtest: Backtest, tmp_path: Path,
+) -> None:
+    """Batched scoring with the gate in memory (the default) against ``exact`` (each window
+    scored as it closes, the gate in a SQLite store, as ``andon edge`` runs): the same
+    windows, scores, detections, interventions (evidence included) and track record."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text("external_id,asset,opened_at,type,failure_confirmed\n"
+                      f"WO-1,p-101,{backtest.failure.isoformat()},corrective,yes\n",
+                      encoding="utf-8")
+    wos = read_work_orders(orders, backtest.spec).orders
+    runs = {}
+    for exact in (False, True):
+        scores, ivs = io.StringIO(), io.StringIO()
+        summary = replay_export(HistorianExport(backtest.export), backtest.spec,
+                                "pump-bearing", backtest.models, scores=scores,
+                                interventions=ivs, exact=exact, work_orders=wos)
+        runs[exact] = (summary, scores.getvalue(), ivs.getvalue())
+    (fast, fast_scores, fast_ivs), (slow, slow_scores, slow_ivs) = runs[False], runs[True]
+    assert fast.path.startswith("fast")
+    assert slow.path.startswith("per-sample")
+    assert (fast.windows, fast.scored, fast.anomalies) == (slow.windows, slow.scored,
+                                                          slow.anomalies)
+    assert slow.anomalies > 10
+    got = list(csv.DictReader(io.StringIO(fast_scores)))
+    want = list(csv.DictReader(io.StringIO(slow_scores)))
+    assert len(got) == len(want) == slow.scored
+    for g, w in zip(got, want, strict=True):
+        assert {k: v for k, v in g.items() if k != "score"} == {
+            k: v for k, v in w.items() if k != "score"}
+        assert float(g["score"]) == pytest.approx(float(w["score"]), rel=1e-9, abs=1e-9)
+    assert fast_ivs == slow_ivs
+    assert len(fast.interventions) == len(slow.interventions) >= 1
+    for a, b in zip(fast.interventions, slow.interventions, strict=True):
+        assert a.score == pytest.approx(b.score, rel=1e-9)
+        assert (a.id, a.asset, a.detected_at, a.deadline, a.action) == (
+            b.id, b.asset, b.detected_at, b.deadline, b.action)
+    assert [r.to_dict() for r in fast.records] == [r.to_dict() for r in slow.records]
+    assert fast.records[0].detected == 1

@@ -125,6 +125,10 @@ def replay(
     record_csv: Annotated[Path | None, typer.Option(
         "--track-record-csv", help="Write the track record as CSV (the columns of 'andon "
         "report track-record --csv').")] = None,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Score each window as it closes with the gate in a scratch SQLite "
+        "store, exactly as 'andon edge' does (slower; the fast path batches scoring and keeps "
+        "the gate in memory, with the same results).")] = False,
     models: Annotated[Path, option(MODELS_DIR, "--models")] = DEFAULT_MODELS,
     tag_map: Annotated[list[str] | None, typer.Option(
         "--map", help="Resolve raw tag names through this site's tag map (repeatable).")]
@@ -188,7 +192,8 @@ def replay(
             summary = replay_export(export, plant, use_case or None, models,
                                     registry=registry, model_version=model_version,
                                     scores=scores, interventions=ivs, progress=progress,
-                                    work_orders=orders, since=start, until=end)
+                                    work_orders=orders, since=start, until=end,
+                                    exact=exact)
     if record_csv is not None:
         with record_csv.open("w", newline="", encoding="utf-8") as f:
             write_csv(summary.records, f)

@@ -38,20 +38,27 @@ import csv
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+import numpy as np
+
 from andon.clock import from_ms, to_ms
 from andon.edge import Edge, build_edge
+from andon.edge.scoring import Scoring, Window
 from andon.errors import ReplayError
+from andon.interventions import Decider
+from andon.interventions.gate import Gate
 from andon.kpi.leadtime import LeadTime, lead_times
 from andon.kpi.trackrecord import TrackRecord, track_record_from
 from andon.registry import production_of
 from andon.scoring import latest_version_dir
 from andon.store import open_store
+from andon.store.memory import MemoryGateStore
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,6 +70,8 @@ if TYPE_CHECKING:
     from andon.interventions import Detection, Intervention
     from andon.namespace.sample import Sample
     from andon.registry import ModelRecord
+    from andon.scoring import AnomalyModel, ModelMeta, Score
+    from andon.scoring.model import Matrix
     from andon.spec.model import PlantSpec, UseCase
     from andon.store.base import Store
 
@@ -109,6 +118,16 @@ class EventTimeClock:
     def now_ms(self) -> int:
         """``now()`` in epoch milliseconds."""
         return self._ms
+
+    @contextmanager
+    def back_at(self, ts_ms: int) -> Iterator[None]:
+        """Read ``ts_ms`` meanwhile (a window scored after the fact, at the time it closed)."""
+        ms, now = self._ms, self._now
+        self._ms, self._now = ts_ms, from_ms(ts_ms)
+        try:
+            yield
+        finally:
+            self._ms, self._now = ms, now
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +192,7 @@ class ReplaySummary:
             (f"windows {self.windows:,} (incomplete {self.incomplete:,}), scored "
              f"{self.scored:,}, anomalous {self.anomalies:,}, interventions "
              f"{len(self.interventions)}"),
-            f"rate {self.rows_per_s:,.0f} rows/s ({self.elapsed_s:.1f} s, {self.path} path)",
+            f"rate {self.rows_per_s:,.0f} rows/s ({self.elapsed_s:.1f} s; path: {self.path})",
         ]
         if self.out_of_order:
             out.append(f"warning: {self.out_of_order:,} samples older than an earlier one of "
@@ -297,6 +316,109 @@ class _Feed:
         self.summary.quarantined.update(q.rule.value for q in quarantined)
 
 
+#: windows collected before they are scored together (one model call per use case)
+_BATCH_WINDOWS = 2048
+
+
+class _Scored:
+    """A model whose score for the next window was computed with its batch (``_Batch``).
+
+    ``Scoring.score`` asks it for the score of a window's vector: it hands over the one the
+    batch computed for exactly that vector; anything else (``in_distribution``, a vector it
+    was not given) goes to the model itself.
+    """
+
+    def __init__(self, model: AnomalyModel) -> None:
+        self.model = model
+        self.next: tuple[list[float], Score] | None = None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.model, name)
+
+    def score(self, x: Matrix) -> Score:
+        ready, self.next = self.next, None
+        if ready is not None and ready[0] == x.tolist():
+            return ready[1]
+        return self.model.score(x)  # pragma: no cover - the batch always prepares it
+
+    def in_distribution(self, x: Matrix) -> bool | None:
+        return self.model.in_distribution(x)
+
+
+class _Models:
+    """``Scoring``'s model cache during a batched replay: the loaded models, wrapped."""
+
+    def __init__(self, loaded: Mapping[str, tuple[AnomalyModel, ModelMeta]]) -> None:
+        self.wrapped = {uc: (_Scored(model), meta) for uc, (model, meta) in loaded.items()}
+
+    def get(self, use_case: str) -> tuple[_Scored, ModelMeta] | None:
+        return self.wrapped.get(use_case)
+
+
+class _Batch:
+    """The fast path's scoring: windows collected as the ingest closes them, scored together.
+
+    The ingest hands each complete window to ``add`` (in place of ``Scoring.submit``) with
+    the event time it closed at. ``flush`` scores the collected windows of each use case in
+    one model call (``score_many`` where the model has it, else one by one), then runs
+    each window, in the order they closed, through the live ``Scoring.score`` (decider,
+    envelope, gate, emit) with the clock set back to when it closed. The gate and the
+    interventions live in a ``MemoryGateStore``. Same windows, same order, same clock:
+    the same interventions as scoring each window as it closes.
+    """
+
+    def __init__(self, edge: Edge, clock: EventTimeClock, spec: PlantSpec) -> None:
+        self.clock = clock
+        self.book = MemoryGateStore()
+        gate = Gate(spec, clock, self.book)
+        loaded = {uc.id: got for uc in spec.use_cases
+                  if (got := edge.models.get(uc.id)) is not None}
+        self.models = _Models(loaded)
+        self.scoring = Scoring(
+            self.models, Decider(spec, clock, gate), gate, edge.envelope,  # type: ignore[arg-type]
+            save=self.book.save_intervention, deliver=edge.deliver, stats=edge.stats,
+            clock=clock, record=edge.recorder.keep_event)
+        self.pending: list[tuple[Window, int]] = []
+
+    def add(self, use_case: UseCase, asset: str, end_ms: int, vec: list[float]) -> None:
+        """Keep a complete window (``andon.edge.ingest.OnWindow``) until the next flush."""
+        self.pending.append((Window(use_case, asset, end_ms, vec), self.clock.now_ms()))
+        if len(self.pending) >= _BATCH_WINDOWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Score what was collected and decide on each window, oldest first."""
+        pending, self.pending = self.pending, []
+        scores: dict[int, Score] = {}
+        groups: dict[str, list[int]] = {}
+        for i, (w, _at) in enumerate(pending):
+            groups.setdefault(w.use_case.id, []).append(i)
+        for uc_id, rows in groups.items():
+            got = self.models.get(uc_id)
+            if got is None:
+                continue
+            model = got[0].model
+            many = getattr(model, "score_many", None)
+            X = np.asarray([pending[i][0].vec for i in rows], dtype=np.float64)  # noqa: N806
+            found = (many(X) if many is not None
+                     else [model.score(X[k]) for k in range(len(rows))])
+            scores.update(zip(rows, found, strict=True))
+        for i, (w, at) in enumerate(pending):
+            got = self.models.get(w.use_case.id)
+            if got is not None and i in scores:
+                got[0].next = (w.vec, scores[i])
+            with self.clock.back_at(at):
+                self.scoring.submit(w.use_case, w.asset, w.end_ms, w.vec)
+
+    @property
+    def on_score(self) -> Callable[[Detection], None] | None:
+        return self.scoring.on_score
+
+    @on_score.setter
+    def on_score(self, hook: Callable[[Detection], None] | None) -> None:
+        self.scoring.on_score = hook
+
+
 def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
                   use_cases: str | Sequence[str] | None, models_dir: Path, *,
                   registry: Store | None = None, model_version: int | None = None,
@@ -304,7 +426,7 @@ def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
                   progress: Callable[[int, int], None] | None = None,
                   work_orders: Sequence[WorkOrder] | None = None,
                   since: datetime | None = None, until: datetime | None = None,
-                  ) -> ReplaySummary:
+                  exact: bool = False) -> ReplaySummary:
     """Run ``export`` through the use cases' live scoring path; write CSVs; summarise.
 
     ``use_cases``: one id, several, or None for every use case of the spec with a model in
@@ -316,6 +438,11 @@ def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
     export's first sample to just after its last. ``scores`` and ``interventions`` (open text
     files) receive CSV. ``ReplayError`` if it cannot start; ``HistorianError`` if the file
     cannot be read.
+
+    Two paths, with the same results: by default windows are scored in batches and the gate
+    keeps its state in memory (``_Batch``); ``exact`` scores each window as it closes, with
+    the gate in a scratch SQLite store, exactly as ``andon edge`` does (the reference the
+    fast path is tested against). ``summary.path`` says which ran.
     """
     chosen = _use_cases(spec, use_cases, models_dir, registry)
     if model_version is not None and len(chosen) != 1:
@@ -344,8 +471,13 @@ def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
                     raise ReplayError(f"model {uc.model} {vdir.name} ({vdir}): {detail}")
             label = "; ".join(f"{_label(edge, uc.id)} ({why})" for uc, _vdir, why in dirs)
             summary = ReplaySummary(export.path.name, ", ".join(uc.id for uc in chosen), label)
-            _run(export, edge, clock, summary, scores, progress)
-            raised = scratch.list_interventions(open_only=False, limit=1_000_000)
+            batch = None if exact else _Batch(edge, clock, only)
+            summary.path = ("per-sample (--exact: each window scored as it closes, gate in "
+                            "SQLite)" if batch is None else "fast (batched scoring, gate in "
+                            "memory)")
+            _run(export, edge, clock, summary, scores, progress, batch)
+            raised = (scratch.list_interventions(open_only=False, limit=1_000_000)
+                      if batch is None else batch.book.interventions())
             versions = {uc.id: str(loaded[1].version) for uc in chosen
                         if (loaded := edge.model(uc.id)) is not None}
     raised.sort(key=lambda r: (r.lifecycle.raised_at, r.asset, r.use_case))
@@ -484,8 +616,11 @@ class Backtest:
 
 def _run(export: HistorianExport, edge: Edge, clock: EventTimeClock,  # noqa: PLR0917
          summary: ReplaySummary, scores: TextIO | None,
-         progress: Callable[[int, int], None] | None) -> None:
+         progress: Callable[[int, int], None] | None, batch: _Batch | None) -> None:
     feed = _Feed(edge, clock, summary)
+    hooked: Edge | _Batch = edge if batch is None else batch
+    if batch is not None:
+        edge.ingest.on_window = batch.add
     writer = None if scores is None else csv.writer(scores, lineterminator="\n")
     if writer is not None:
         writer.writerow(SCORE_COLUMNS)
@@ -496,7 +631,7 @@ def _run(export: HistorianExport, edge: Edge, clock: EventTimeClock,  # noqa: PL
                              f"{d.score:.6g}", f"{d.threshold:.6g}",
                              "true" if d.anomalous else "false", top))
 
-        edge.on_score = on_score
+        hooked.on_score = on_score
 
     def tick(done: int, total: int) -> None:
         feed.drain()
@@ -507,9 +642,11 @@ def _run(export: HistorianExport, edge: Edge, clock: EventTimeClock,  # noqa: PL
     began = time.perf_counter()
     try:
         stats = export.read(feed)
+        if batch is not None:
+            batch.flush()
     finally:
         export.progress = user_progress
-        edge.on_score = None
+        hooked.on_score = None
     summary.elapsed_s = time.perf_counter() - began
     feed.drain()
     s = edge.stats
