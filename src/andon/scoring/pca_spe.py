@@ -107,9 +107,14 @@ class PcaSpeModel:
 
         None when the model does not know its training distribution (an older artifact).
         """
+        return self.in_distribution_many(x)[0]
+
+    def in_distribution_many(self, X: Matrix) -> list[bool | None]:  # noqa: N803
+        """``in_distribution`` of each row of ``X``, in one transform (replay batches)."""
+        X = np.atleast_2d(X)  # noqa: N806
         if self.t2_limit is None:
-            return None
-        return bool(self.t2(x)[0] <= self.t2_limit)
+            return [None] * len(X)
+        return [bool(t <= self.t2_limit) for t in self.t2(X)]
 
     def residuals(self, X: Matrix) -> Matrix:  # noqa: N803
         """Per-feature residuals in standardised units (rows x features)."""

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
-from andon.clock import from_ms, to_ms
+from andon.clock import from_ms
 from andon.edge import Edge, build_edge
 from andon.edge.scoring import Scoring, Window
 from andon.errors import ReplayError
@@ -295,7 +295,7 @@ class _Feed:
         once ``_FUTURE_CONFIRM`` distinct times in a row are that far ahead, event time moves
         on (the samples before that one are quarantined; one wide row is one time).
         """
-        if self.edge.timekeeper.is_future(sample, to_ms(self.clock.now())):
+        if self.edge.timekeeper.is_future(sample, self.clock.now_ms()):
             if sample.ts_ms != self.ahead_ms:
                 self.ahead, self.ahead_ms = self.ahead + 1, sample.ts_ms
             if self.ahead < _FUTURE_CONFIRM:
@@ -330,7 +330,8 @@ class _Scored:
 
     def __init__(self, model: AnomalyModel) -> None:
         self.model = model
-        self.next: tuple[list[float], Score] | None = None
+        self.next: tuple[list[float], Score, bool | _Unknown | None] | None = None
+        self.known: tuple[list[float], bool | _Unknown | None] | None = None
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.model, name)
@@ -338,11 +339,23 @@ class _Scored:
     def score(self, x: Matrix) -> Score:
         ready, self.next = self.next, None
         if ready is not None and ready[0] == x.tolist():
+            self.known = (ready[0], ready[2])
             return ready[1]
-        return self.model.score(x)  # pragma: no cover - the batch always prepares it
+        self.known = None
+        return self.model.score(x)  # e.g. a NaN in the vector: never equal to itself
 
     def in_distribution(self, x: Matrix) -> bool | None:
+        known, self.known = self.known, None
+        if known is not None and not isinstance(known[1], _Unknown) and known[0] == x.tolist():
+            return known[1]
         return self.model.in_distribution(x)
+
+
+class _Unknown:
+    """Not computed with the batch (the model has no ``in_distribution_many``)."""
+
+
+_UNKNOWN = _Unknown()
 
 
 class _Models:
@@ -389,7 +402,7 @@ class _Batch:
     def flush(self) -> None:
         """Score what was collected and decide on each window, oldest first."""
         pending, self.pending = self.pending, []
-        scores: dict[int, Score] = {}
+        scores: dict[int, tuple[Score, bool | _Unknown | None]] = {}
         groups: dict[str, list[int]] = {}
         for i, (w, _at) in enumerate(pending):
             groups.setdefault(w.use_case.id, []).append(i)
@@ -399,14 +412,16 @@ class _Batch:
                 continue
             model = got[0].model
             many = getattr(model, "score_many", None)
+            known = getattr(model, "in_distribution_many", None)
             X = np.asarray([pending[i][0].vec for i in rows], dtype=np.float64)  # noqa: N806
             found = (many(X) if many is not None
                      else [model.score(X[k]) for k in range(len(rows))])
-            scores.update(zip(rows, found, strict=True))
+            inside = known(X) if known is not None else [_UNKNOWN] * len(rows)
+            scores.update(zip(rows, zip(found, inside, strict=True), strict=True))
         for i, (w, at) in enumerate(pending):
             got = self.models.get(w.use_case.id)
             if got is not None and i in scores:
-                got[0].next = (w.vec, scores[i])
+                got[0].next = (w.vec, *scores[i])
             with self.clock.back_at(at):
                 self.scoring.submit(w.use_case, w.asset, w.end_ms, w.vec)
 
