@@ -61,14 +61,15 @@ class Backtest:
     failure: datetime
 
 
-def _write_long_csv(path: Path, steps: list[list[Sample]]) -> None:
-    """Long format; times alternate between ISO 8601 with an offset and epoch ms."""
+def _write_long_csv(path: Path, steps: list[list[Sample]], *, iso: bool = True) -> None:
+    """Long format; times alternate between ISO 8601 with an offset and epoch ms (or, not
+    ``iso``, all epoch ms: what the columnar reader takes)."""
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["timestamp", "tag", "value", "unit", "quality"])
         for i, samples in enumerate(steps):
             for s in samples:
-                ts = (s.ts.astimezone(CEST).isoformat() if i % 2 else str(s.ts_ms))
+                ts = (s.ts.astimezone(CEST).isoformat() if i % 2 and iso else str(s.ts_ms))
                 path_ = "/".join(s.address.topic.split("/")[2:])  # without andon/v1
                 w.writerow([ts, path_, repr(s.value), s.unit, s.quality.value])
 
@@ -378,12 +379,18 @@ def test_replay_track_record_equals_the_live_report_of_the_same_data(
     assert out.getvalue().splitlines()[1].startswith(f"pump-bearing,1,{LINE},shadow,")
 
 
+@pytest.mark.parametrize("times", ["iso-and-epoch", "epoch"])
 def test_the_fast_path_gives_what_scoring_each_window_as_it_closes_gives(
-    backtest: Backtest, tmp_path: Path,
+    backtest: Backtest, tmp_path: Path, times: str,
 ) -> None:
     """Batched scoring with the gate in memory (the default) against ``exact`` (each window
     scored as it closes, the gate in a SQLite store, as ``andon edge`` runs): the same
-    windows, scores, detections, interventions (evidence included) and track record."""
+    windows, scores, detections, interventions (evidence included) and track record. With
+    epoch-ms times only, the fast path also reads the file column-wise."""
+    export = backtest.export
+    if times == "epoch":
+        export = tmp_path / "epoch.csv"
+        _write_long_csv(export, backtest.live, iso=False)
     orders = tmp_path / "orders.csv"
     orders.write_text("external_id,asset,opened_at,type,failure_confirmed\n"
                       f"WO-1,p-101,{backtest.failure.isoformat()},corrective,yes\n",
@@ -392,13 +399,16 @@ def test_the_fast_path_gives_what_scoring_each_window_as_it_closes_gives(
     runs = {}
     for exact in (False, True):
         scores, ivs = io.StringIO(), io.StringIO()
-        summary = replay_export(HistorianExport(backtest.export), backtest.spec,
+        summary = replay_export(HistorianExport(export), backtest.spec,
                                 "pump-bearing", backtest.models, scores=scores,
                                 interventions=ivs, exact=exact, work_orders=wos)
         runs[exact] = (summary, scores.getvalue(), ivs.getvalue())
     (fast, fast_scores, fast_ivs), (slow, slow_scores, slow_ivs) = runs[False], runs[True]
     assert fast.path.startswith("fast")
     assert slow.path.startswith("per-sample")
+    assert slow.path.endswith("reader: rows (csv module)")
+    assert ("reader: columnar (pyarrow)" if times == "epoch" else
+            "not columnar: not plain typed columns") in fast.path
     assert (fast.windows, fast.scored, fast.anomalies) == (slow.windows, slow.scored,
                                                           slow.anomalies)
     assert slow.anomalies > 10

@@ -487,6 +487,7 @@ def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
             label = "; ".join(f"{_label(edge, uc.id)} ({why})" for uc, _vdir, why in dirs)
             summary = ReplaySummary(export.path.name, ", ".join(uc.id for uc in chosen), label)
             batch = None if exact else _Batch(edge, clock, only)
+            export.columnar = not exact
             summary.path = ("per-sample (--exact: each window scored as it closes, gate in "
                             "SQLite)" if batch is None else "fast (batched scoring, gate in "
                             "memory)")
@@ -663,6 +664,7 @@ def _run(export: HistorianExport, edge: Edge, clock: EventTimeClock,  # noqa: PL
         export.progress = user_progress
         hooked.on_score = None
     summary.elapsed_s = time.perf_counter() - began
+    summary.path += f"; reader: {export.reader}"
     feed.drain()
     s = edge.stats
     summary.rows, summary.samples, summary.rejected = stats.rows, stats.samples, stats.rejected
