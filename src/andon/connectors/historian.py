@@ -461,11 +461,12 @@ class HistorianExport:
         total = cols.size
         for start in range(0, cols.n, _CHUNK_ROWS):
             end = min(cols.n, start + _CHUNK_ROWS)
-            for i in range(start, end):
-                address, unit, scale, offset, tag = targets[cols.pair[i]]
-                value = cols.values[i]
-                sample = Sample(address, value * scale + offset, unit,
-                                qualities[cols.quality[i]], cols.ts[i], i + 2, source)
+            for line, pair, value, quality, ts in zip(
+                    range(start + 2, end + 2), cols.pair[start:end], cols.values[start:end],
+                    cols.quality[start:end], cols.ts[start:end], strict=True):
+                address, unit, scale, offset, tag = targets[pair]
+                sample = Sample(address, value * scale + offset, unit, qualities[quality], ts,
+                                line, source)
                 note(sample, tag)
                 deliver(sample, None, None)
             stats.rows += end - start

@@ -284,6 +284,9 @@ class _Feed:
         self.summary = summary
         self.ahead = 0  # distinct times in a row implausibly far ahead (see on_sample)
         self.ahead_ms: int | None = None  # the last of them
+        # bound once: looked up per sample otherwise
+        self._is_future = edge.timekeeper.is_future
+        self._ingest = edge.ingest.on_sample  # what ``Edge.on_sample`` calls
 
     def on_sample(self, sample: Sample, topic: str | None = None,
                   payload: bytes | None = None) -> None:
@@ -295,15 +298,17 @@ class _Feed:
         once ``_FUTURE_CONFIRM`` distinct times in a row are that far ahead, event time moves
         on (the samples before that one are quarantined; one wide row is one time).
         """
-        if self.edge.timekeeper.is_future(sample, self.clock.now_ms()):
+        clock = self.clock
+        if self._is_future(sample, clock.now_ms()):
             if sample.ts_ms != self.ahead_ms:
                 self.ahead, self.ahead_ms = self.ahead + 1, sample.ts_ms
             if self.ahead < _FUTURE_CONFIRM:
-                self.edge.on_sample(sample, topic, payload)
+                self._ingest(sample, topic, payload)
                 return
-        self.ahead, self.ahead_ms = 0, None
-        self.clock.observe(sample.ts_ms)
-        self.edge.on_sample(sample, topic, payload)
+        if self.ahead:
+            self.ahead, self.ahead_ms = 0, None
+        clock.observe(sample.ts_ms)
+        self._ingest(sample, topic, payload)
 
     def reject(self, where: str, payload: bytes, reason: str) -> None:
         if len(self.summary.rejects) < _MAX_REJECTS_KEPT:
