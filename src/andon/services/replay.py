@@ -8,6 +8,19 @@ arriving live. A ``HistorianExport`` feeds it; the only addition to the live pat
 edge's per-window ``on_score`` hook, which writes the scores CSV. There is no second
 implementation of scoring. Several use cases replay in one run (one edge scores them all).
 
+Two paths give the same results. The default, fast one: the export is read column-wise
+when it can be (``HistorianExport.columnar``: a long CSV of epoch-ms times; otherwise row by
+row), each sample still goes through the live ``Ingest.on_sample`` (time rules, contracts,
+windows, features), but complete windows are collected and scored in batches (one model
+call per use case for many windows: ``score_many`` / ``in_distribution_many``), then each
+window runs, in the order it closed, through the live ``Scoring.score`` (decider, envelope,
+gate, emit) with the clock set back to the event time it closed at; the gate keeps its
+state in memory (``andon.store.memory.MemoryGateStore``) instead of a scratch SQLite store.
+``exact`` (``andon replay --exact``) is the per-sample path: each window scored as it
+closes, the gate in SQLite, exactly as ``andon edge`` runs. The test suite runs both on
+the same exports and compares scores (1e-9), interventions and the track record; the
+summary says which path and reader ran.
+
 Outputs: per-window scores (window end, asset, score, threshold, anomalous, top features),
 the interventions that would have been raised, and a ``ReplaySummary``: rows read,
 rejected (with ``file:line``), quarantined by rule, windows scored, anomalies,
