@@ -37,6 +37,11 @@ class MemoryGateStore:
         self._interventions: dict[str, Intervention] = {}
         self._episodes: dict[str, GateEpisode] = {}
         self._entries: list[GateEntry] = []  # in insertion order (the SQL table's id order)
+        self._by_position: dict[str, list[GateEntry]] = {}  # the same, per position ...
+        self._by_key: dict[str, list[GateEntry]] = {}  # ... and per key
+        #: every entry came no earlier than the one before it (a replay's event time): the
+        #: recent ones are then read from the end of a list instead of scanning all of it
+        self._in_order = True
         self._triage: list[TriageItem] = []  # id i at index i - 1
         self.kept_events: list[Event] = []
 
@@ -101,24 +106,47 @@ class MemoryGateStore:
     # -- decisions --------------------------------------------------------------------------
     def add_gate_entry(self, entry: GateEntry) -> None:
         """Keep one gate decision."""
+        if self._entries and entry.at < self._entries[-1].at:
+            self._in_order = False
         self._entries.append(entry)
+        self._by_position.setdefault(entry.position, []).append(entry)
+        self._by_key.setdefault(entry.key, []).append(entry)
 
     def gate_times(self, position: str, since: datetime, *, arrivals: bool) -> list[datetime]:
         """Times after ``since``, oldest first, of a position's deliveries (or new arrivals)."""
-        picked = [(e.at, i) for i, e in enumerate(self._entries)
-                  if e.position == position and e.at > since
-                  and (e.arrival if arrivals else e.verdict is Verdict.DELIVERED)]
-        return [at for at, _ in sorted(picked)]
+        kept = self._by_position.get(position, [])
+        picked = [e.at for e in self._newest(kept, since)
+                  if (e.arrival if arrivals else e.verdict is Verdict.DELIVERED)]
+        return sorted(picked)  # stable: equal times stay in the order they were kept
 
     def gate_entries(self, *, key: str | None = None, verdict: str | None = None,
                      since: datetime | None = None, limit: int = 200) -> list[GateEntry]:
         """Kept decisions, newest first, optionally of one key, verdict, and after ``since``."""
-        picked = [(e.at, i, e) for i, e in enumerate(self._entries)
-                  if (key is None or e.key == key)
-                  and (verdict is None or e.verdict.value == verdict)
+        kept = self._entries if key is None else self._by_key.get(key, [])
+        if self._in_order:  # newest first is last kept first; stop at ``limit``
+            out = []
+            for e in reversed(kept):
+                if since is not None and e.at <= since:
+                    break
+                if verdict is None or e.verdict.value == verdict:
+                    out.append(e)
+                    if len(out) >= limit:
+                        break
+            return out
+        picked = [(e.at, i, e) for i, e in enumerate(kept)
+                  if (verdict is None or e.verdict.value == verdict)
                   and (since is None or e.at > since)]
         picked.sort(key=lambda p: (p[0], p[1]), reverse=True)
         return [e for _, _, e in picked[:limit]]
+
+    def _newest(self, kept: list[GateEntry], since: datetime) -> list[GateEntry]:
+        """The entries of ``kept`` after ``since``, in the order they were kept."""
+        if not self._in_order:
+            return [e for e in kept if e.at > since]
+        start = len(kept)
+        while start and kept[start - 1].at > since:
+            start -= 1
+        return kept[start:]
 
     # -- triage -----------------------------------------------------------------------------
     def add_triage(self, item: TriageItem) -> TriageItem:
