@@ -361,16 +361,17 @@ def test_the_columnar_reader_gives_the_row_readers_samples_or_leaves_the_file_to
         rows.append(f"{base + i * 1000 - 500},p-101/flow,{i},,good")  # spec unit
         rows.append(f"{base + i * 1000},W1,1e-3,raw,good")  # tag map: x10, unit from the map
     rows.append(f"{base},{P101}/vibration,1.5,mm/s,good")  # older than the tag's last
+    rows.insert(30, f"{base},{P101}/vibration,1.25,mm/s,good")  # and in the first chunk
     clean.write_bytes(("\r\n".join(rows) + "\r\n").encode())
     tags = TagMap.of([TagBinding("W1", _addr("p-102", "flow"), "m^3/h", scale=10.0)])
     slow, by_rows, fast, by_columns = _both_readers(clean, spec=demo_spec, tagmap=tags)
     assert fast.reader == "columnar (pyarrow)"
     assert slow.reader == "rows (csv module)"
-    assert len(by_columns.samples) == 7501
+    assert len(by_columns.samples) == 7502
     assert by_columns.samples == by_rows.samples
     assert by_columns.rejected == by_rows.rejected == []
     assert fast.stats == slow.stats
-    assert fast.stats.out_of_order > 0
+    assert fast.stats.out_of_order == 2
 
     cases = {
         "iso.csv": (f"2026-03-02T09:00:00+01:00,{P101}/flow,1,m^3/h,good", "not plain typed"),

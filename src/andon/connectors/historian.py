@@ -100,6 +100,36 @@ class HistorianStats:
     last_ms: int | None = None  # latest source time delivered
     _last_by_tag: dict[object, int] = field(default_factory=dict, repr=False)
 
+    def note_many(self, ts: Any, keys: Any, names: Sequence[object]) -> None:
+        """``note`` of many samples at once (the columnar reader's chunks).
+
+        ``ts`` and ``keys`` are numpy arrays, in delivery order: source times, and indices
+        into ``names`` (each sample's key).
+        """
+        import numpy as np  # noqa: PLC0415 (the columnar reader's, with pyarrow)
+
+        n = len(ts)
+        if n == 0:
+            return
+        self.samples += n
+        lo, hi = int(ts.min()), int(ts.max())
+        self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
+        self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
+        order = np.argsort(keys, kind="stable")  # each key's samples, in delivery order
+        grouped, times = keys[order], ts[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]).tolist()
+        for start, end in zip(starts, [*starts[1:], n], strict=True):
+            key = names[int(grouped[start])]
+            seg = times[start:end]
+            running = np.maximum.accumulate(seg)  # a sample older than the newest before it
+            last = self._last_by_tag.get(key)
+            late = int((seg[1:] < running[:-1]).sum())
+            if last is not None:
+                late = int((seg < np.maximum(running, last)).sum())
+            self.out_of_order += late
+            newest = int(running[-1])
+            self._last_by_tag[key] = newest if last is None else max(last, newest)
+
     def note(self, sample: Sample, key: object = None) -> None:
         """Count one delivered sample (``key``: a cheap stand-in for its tag's address)."""
         self.samples += 1
@@ -244,6 +274,9 @@ class _Columns:
     quality: list[int]  # index into ``quality_names``
     quality_names: list[Quality]
     size: int  # bytes (the progress total)
+    ts_array: Any  # numpy: the times, and each row's tag as an index into ``tag_names``
+    tag_index: Any
+    tag_names: list[str]
 
 
 class HistorianExport:
@@ -448,13 +481,14 @@ class HistorianExport:
         if not np.isfinite(values * scale[pair] + offset[pair]).all():
             return "a value not finite after scaling"
         return _Columns(n, ts_np.tolist(), values.tolist(), pair.tolist(), targets,
-                        quality_idx.tolist(), quality_names, len(data))
+                        quality_idx.tolist(), quality_names, len(data), ts_np, tag_idx,
+                        tag_names)
 
     def _columnar_chunks(self, cols: _Columns, sink: PointSink,
                          stopped: Callable[[], bool]) -> Iterator[None]:
         """Hand the typed rows to ``sink`` as the row reader would (same samples, in order)."""
         stats, source = self.stats, self.source
-        note, deliver = stats.note, sink.on_sample
+        deliver = sink.on_sample
         targets = {p: (t.address, unit, t.scale, t.offset, tag)
                    for p, (t, unit, tag) in cols.targets.items()}
         qualities = cols.quality_names
@@ -464,12 +498,11 @@ class HistorianExport:
             for line, pair, value, quality, ts in zip(
                     range(start + 2, end + 2), cols.pair[start:end], cols.values[start:end],
                     cols.quality[start:end], cols.ts[start:end], strict=True):
-                address, unit, scale, offset, tag = targets[pair]
-                sample = Sample(address, value * scale + offset, unit, qualities[quality], ts,
-                                line, source)
-                note(sample, tag)
-                deliver(sample, None, None)
+                address, unit, scale, offset, _tag = targets[pair]
+                deliver(Sample(address, value * scale + offset, unit, qualities[quality], ts,
+                               line, source), None, None)
             stats.rows += end - start
+            stats.note_many(cols.ts_array[start:end], cols.tag_index[start:end], cols.tag_names)
             if end < cols.n:
                 if self.progress is not None:
                     self.progress(total * end // cols.n, total)
