@@ -477,7 +477,7 @@ def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
     the gate in a scratch SQLite store, exactly as ``andon edge`` does (the reference the
     fast path is tested against). ``summary.path`` says which ran.
     """
-    chosen = _use_cases(spec, use_cases, models_dir, registry)
+    chosen = _use_cases(spec, use_cases, models_dir)
     if model_version is not None and len(chosen) != 1:
         raise ReplayError("--model-version needs exactly one use case")
     dirs = [(uc, *_model_dir(uc, models_dir, registry, model_version)) for uc in chosen]
@@ -542,13 +542,12 @@ def _label(edge: Edge, use_case: str) -> str:
     return "?" if loaded is None else loaded[1].label
 
 
-def _use_cases(spec: PlantSpec, ids: str | Sequence[str] | None, models_dir: Path,
-               registry: Store | None) -> list[UseCase]:
-    """The use cases to replay: those named, else every one with a model to replay."""
+def _use_cases(spec: PlantSpec, ids: str | Sequence[str] | None,
+               models_dir: Path) -> list[UseCase]:
+    """The use cases to replay: those named, else every one with a model in ``models_dir``."""
     if ids is None or not ids:
-        found = [uc for uc in spec.use_cases if latest_version_dir(models_dir, uc.model)
-                 is not None or (registry is not None
-                                 and production_of(registry.list_models(), uc.model))]
+        found = [uc for uc in spec.use_cases
+                 if latest_version_dir(models_dir, uc.model) is not None]
         if not found:
             raise ReplayError(f"no use case of the spec has a model in {models_dir}; train "
                               "one with 'andon train' or pass --models")
