@@ -24,12 +24,13 @@ from andon.connectors.historian import HistorianExport
 from andon.edge import build_edge
 from andon.errors import HistorianError, ReplayError
 from andon.feedback.workorders import read_work_orders
+from andon.kpi.leadtime import LeadTime
 from andon.kpi.trackrecord import write_csv
 from andon.namespace import encode_sample
 from andon.namespace.sample import Sample
 from andon.rollout.stages import start as start_rollout
 from andon.services.history import backfill
-from andon.services.replay import replay_export
+from andon.services.replay import ReplaySummary, replay_export
 from andon.services.simulate import topic_of
 from andon.services.training import train_use_case
 from andon.simulator import Fault, PlantSimulator, Scenario
@@ -427,3 +428,20 @@ def test_the_fast_path_gives_what_scoring_each_window_as_it_closes_gives(
             b.id, b.asset, b.detected_at, b.deadline, b.action)
     assert [r.to_dict() for r in fast.records] == [r.to_dict() for r in slow.records]
     assert fast.records[0].detected == 1
+
+
+def test_the_summary_says_when_a_first_detection_is_beyond_the_horizon() -> None:
+    """A failure 61 h after the first detection is a lead time to the old summary line, but
+    the track record (horizon 24 h) calls the intervention a false alarm: the line says so."""
+    detected = START + timedelta(hours=5)
+    summary = ReplaySummary("x.csv", "pump-bearing", "pump-bearing v1", start=START,
+                            end=START + timedelta(days=5), horizon=timedelta(hours=24),
+                            first_detections=[
+                                LeadTime("p-101", detected, detected + timedelta(hours=61)),
+                                LeadTime("p-102", detected, detected + timedelta(hours=3))])
+    text = summary.lines()
+    [far] = [line for line in text if "first detection on p-101" in line]
+    [near] = [line for line in text if "first detection on p-102" in line]
+    assert far.endswith("lead time 61.0 h (beyond the 24.0 h horizon: the track record does "
+                        "not count it as a warning of that failure)")
+    assert near.endswith("lead time 3.0 h")

@@ -187,6 +187,7 @@ class ReplaySummary:
     failures_from: str = "none"  # where the work orders came from
     path: str = "per-sample"  # which replay path ran (and why, when not the fast one)
     period: tuple[datetime, datetime] | None = None  # of the track record: [start, end)
+    horizon: timedelta | None = None  # the longest horizon of the use cases replayed
 
     @property
     def rows_per_s(self) -> float:
@@ -214,6 +215,10 @@ class ReplaySummary:
             lead = ("no confirmed failure after it" if d.lead_time is None else
                     f"confirmed failure {d.failure_at:%Y-%m-%d %H:%M} UTC, lead time "
                     f"{_hours(d.lead_time)}")
+            if (d.lead_time is not None and self.horizon is not None
+                    and d.lead_time > self.horizon):
+                lead += (f" (beyond the {_hours(self.horizon)} horizon: the track record "
+                         "does not count it as a warning of that failure)")
             out.append(f"first detection on {d.asset}: {d.detected_at:%Y-%m-%d %H:%M} UTC; "
                        f"{lead}")
         for asset, times in sorted(self.missed_failures.items()):
@@ -522,7 +527,7 @@ def replay_export(export: HistorianExport, spec: PlantSpec,  # noqa: C901
         return summary
     start = since or summary.start
     end = until or summary.end + timedelta(milliseconds=1)
-    reach = max(timedelta(seconds=uc.horizon) for uc in chosen)
+    reach = summary.horizon = max(timedelta(seconds=uc.horizon) for uc in chosen)
     if work_orders is not None:
         orders, summary.failures_from = list(work_orders), "the work-orders file"
     elif registry is not None:
