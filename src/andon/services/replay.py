@@ -382,10 +382,18 @@ _UNKNOWN = _Unknown()
 
 
 class _Models:
-    """``Scoring``'s model cache during a batched replay: the loaded models, wrapped."""
+    """``Scoring``'s model cache during a batched replay: the loaded models, wrapped.
 
-    def __init__(self, loaded: Mapping[str, tuple[AnomalyModel, ModelMeta]]) -> None:
+    Anything else ``Scoring`` asks of its cache goes to the edge's own ``ModelCache``.
+    """
+
+    def __init__(self, cache: object,
+                 loaded: Mapping[str, tuple[AnomalyModel, ModelMeta]]) -> None:
+        self.cache = cache
         self.wrapped = {uc: (_Scored(model), meta) for uc, (model, meta) in loaded.items()}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.cache, name)
 
     def get(self, use_case: str) -> tuple[_Scored, ModelMeta] | None:
         return self.wrapped.get(use_case)
@@ -409,7 +417,7 @@ class _Batch:
         gate = Gate(spec, clock, self.book)
         loaded = {uc.id: got for uc in spec.use_cases
                   if (got := edge.models.get(uc.id)) is not None}
-        self.models = _Models(loaded)
+        self.models = _Models(edge.models, loaded)
         self.scoring = Scoring(
             self.models, Decider(spec, clock, gate), gate, edge.envelope,  # type: ignore[arg-type]
             save=self.book.save_intervention, deliver=edge.deliver, stats=edge.stats,
