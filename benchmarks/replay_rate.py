@@ -16,11 +16,18 @@ and on the same file:
 * ``csv + float + datetime``: the same plus ``int(ts)`` and ``float(value)`` per row (a
   minimal hand-rolled reader that still does no mapping, contracts or scoring);
 * ``andon reader only``: ``HistorianExport`` into a sink that only counts (parsing, tag
-  resolution, time parsing, ``Sample`` building: the connector's own cost);
-* ``andon replay``: ``replay_export`` (``HistorianExport`` → contracts → windows → features
-  → model → decider, per-window scores written to a CSV in memory).
+  resolution, time parsing, ``Sample`` building: the connector's own cost), row by row;
+* ``andon reader only, columnar``: the same with the columnar (pyarrow) reader the replay's
+  fast path uses;
+* ``andon replay``: ``replay_export`` end to end, fast path (columnar reader →
+  contracts → windows → features per sample as live; windows scored in batches; decider,
+  envelope and gate per window with the gate in memory; per-window scores written to a CSV
+  in memory; model loading and the summary included);
+* ``andon replay --exact``: the per-sample path (each window scored as it closes, the gate in
+  a scratch SQLite store), run ``--exact-repeat`` times (default once: it is slow).
 
-Each is run ``--repeat`` times and the median is reported, with the ratio to the raw row.
+Each other row is run ``--repeat`` times and the median is reported, with the ratio to the
+raw row. The fast and exact replays must give the same interventions (checked).
 """
 
 from __future__ import annotations
@@ -113,11 +120,36 @@ def csv_float(path: Path) -> int:
     return n
 
 
+def reader_rates(export: Path, rows: int, results: dict[str, list[float]]) -> None:
+    """One round of the reader rows: raw csv, csv + int + float, andon's two readers."""
+    t = time.perf_counter()
+    assert raw_csv(export) == rows
+    results["csv.reader (raw)"].append(rows / (time.perf_counter() - t))
+    t = time.perf_counter()
+    assert csv_float(export) == rows
+    results["csv + int + float"].append(rows / (time.perf_counter() - t))
+    t = time.perf_counter()
+    sink = CountingSink()
+    HistorianExport(export).read(sink)  # type: ignore[arg-type]
+    assert sink.n == rows
+    results["andon reader only"].append(rows / (time.perf_counter() - t))
+    t = time.perf_counter()
+    sink = CountingSink()
+    columnar = HistorianExport(export)
+    columnar.columnar = True
+    columnar.read(sink)  # type: ignore[arg-type]
+    assert sink.n == rows
+    assert columnar.reader == "columnar (pyarrow)", columnar.reader
+    results["andon reader only, columnar"].append(rows / (time.perf_counter() - t))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=120.0,
                         help="simulated hours in the export (23 tags, one sample a minute)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--exact-repeat", type=int, default=1,
+                        help="rounds of the per-sample replay (0: skip it)")
     args = parser.parse_args()
     spec = load_spec(ROOT / "examples" / "demo-plant.yaml")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -130,36 +162,42 @@ def main() -> None:
         print(f"export: {rows:,} rows, {size / 1e6:.1f} MB, {args.hours:g} simulated hours of "
               f"{LINE} (built in {time.perf_counter() - began:.1f} s)")
         results: dict[str, list[float]] = {"csv.reader (raw)": [], "csv + int + float": [],
-                                           "andon reader only": [], "andon replay": []}
+                                           "andon reader only": [],
+                                           "andon reader only, columnar": [],
+                                           "andon replay": [], "andon replay --exact": []}
         summary = None
+        exact = None
+        for _ in range(args.exact_repeat):
+            t = time.perf_counter()
+            exact = replay_export(HistorianExport(export), spec, "pump-bearing", models,
+                                  scores=io.StringIO(), exact=True)
+            results["andon replay --exact"].append(rows / (time.perf_counter() - t))
         for _ in range(args.repeat):
-            t = time.perf_counter()
-            assert raw_csv(export) == rows
-            results["csv.reader (raw)"].append(rows / (time.perf_counter() - t))
-            t = time.perf_counter()
-            assert csv_float(export) == rows
-            results["csv + int + float"].append(rows / (time.perf_counter() - t))
-            t = time.perf_counter()
-            sink = CountingSink()
-            HistorianExport(export).read(sink)  # type: ignore[arg-type]
-            assert sink.n == rows
-            results["andon reader only"].append(rows / (time.perf_counter() - t))
+            reader_rates(export, rows, results)
             t = time.perf_counter()
             summary = replay_export(HistorianExport(export), spec, "pump-bearing", models,
                                     scores=io.StringIO())
             assert summary.rows == rows
             results["andon replay"].append(rows / (time.perf_counter() - t))
     assert summary is not None
+    if exact is not None:
+        assert exact.interventions == summary.interventions, "fast and exact paths differ"
+        assert (exact.scored, exact.anomalies) == (summary.scored, summary.anomalies)
     raw = statistics.median(results["csv.reader (raw)"])
     print(f"\n| reader | rows/s (median of {args.repeat}) | x raw csv |")
     print("|---|---:|---:|")
     for name, rates in results.items():
+        if not rates:
+            continue
         rate = statistics.median(rates)
-        print(f"| {name} | {rate:,.0f} | {rate / raw:.3f} |")
+        runs = f" ({len(rates)} run)" if len(rates) != args.repeat else ""
+        print(f"| {name}{runs} | {rate:,.0f} | {rate / raw:.3f} |")
     print(f"\nreplay: {summary.rows:,} rows, {summary.scored:,} windows scored, "
           f"{summary.anomalies:,} anomalous, "
           f"{len(summary.interventions)} interventions, "
-          f"quarantined {dict(summary.quarantined) or 0}, rejected {summary.rejected}")
+          f"quarantined {dict(summary.quarantined) or 0}, rejected {summary.rejected}; "
+          f"path: {summary.path}"
+          + ("" if exact is None else "; --exact gave the same interventions and scores"))
 
 
 if __name__ == "__main__":

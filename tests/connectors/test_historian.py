@@ -333,3 +333,60 @@ def test_meets_the_connector_conformance_properties(tmp_path: Path) -> None:
     assert [r.where for r in sink.rejected] == ["conformance.csv:4", "conformance.csv:5"]
     assert all(r.reason.strip() and "\n" not in r.reason for r in sink.rejected)
     assert "PLC9.NOPE" in sink.rejected[1].reason
+
+
+def _both_readers(path: Path, **kw: object) -> tuple[HistorianExport, CollectingSink,
+                                                     HistorianExport, CollectingSink]:
+    rows, columns = HistorianExport(path, **kw), HistorianExport(path, **kw)  # type: ignore[arg-type]
+    columns.columnar = True
+    by_rows, by_columns = CollectingSink(), CollectingSink()
+    rows.read(by_rows)
+    columns.read(by_columns)
+    return rows, by_rows, columns, by_columns
+
+
+def test_the_columnar_reader_gives_the_row_readers_samples_or_leaves_the_file_to_it(
+    tmp_path: Path, demo_spec: PlantSpec,
+) -> None:
+    """A clean long CSV of epoch-ms times (CRLF line ends, a tag map's scaling, spec units,
+    OPC quality codes, out-of-order rows) is read column-wise into the very samples, seqs,
+    stats and order the row reader gives; a file with anything the row reader would reject
+    or treat specially is left to the row reader, which says why."""
+    base = to_ms(T)
+    clean = tmp_path / "clean.csv"
+    rows = ["timestamp,tag,value,unit,quality"]
+    for i in range(2500):  # over one progress chunk
+        rows.append(f"{base + i * 1000},{P101}/vibration,{0.1 * i!r},mm/s,"
+                    f"{('good', 'Uncertain', '0', '192')[i % 4]}")
+        rows.append(f"{base + i * 1000 - 500},p-101/flow,{i},,good")  # spec unit
+        rows.append(f"{base + i * 1000},W1,1e-3,raw,good")  # tag map: x10, unit from the map
+    rows.append(f"{base},{P101}/vibration,1.5,mm/s,good")  # older than the tag's last
+    rows.insert(30, f"{base},{P101}/vibration,1.25,mm/s,good")  # and in the first chunk
+    clean.write_bytes(("\r\n".join(rows) + "\r\n").encode())
+    tags = TagMap.of([TagBinding("W1", _addr("p-102", "flow"), "m^3/h", scale=10.0)])
+    slow, by_rows, fast, by_columns = _both_readers(clean, spec=demo_spec, tagmap=tags)
+    assert fast.reader == "columnar (pyarrow)"
+    assert slow.reader == "rows (csv module)"
+    assert len(by_columns.samples) == 7502
+    assert by_columns.samples == by_rows.samples
+    assert by_columns.rejected == by_rows.rejected == []
+    assert fast.stats == slow.stats
+    assert fast.stats.out_of_order == 2
+
+    cases = {
+        "iso.csv": (f"2026-03-02T09:00:00+01:00,{P101}/flow,1,m^3/h,good", "not plain typed"),
+        "inf.csv": (f"{base},{P101}/flow,-inf,m^3/h,good", "not a finite number"),
+        "nan.csv": (f"{base},{P101}/flow,NaN,m^3/h,good", "an empty time or value"),
+        "tag.csv": (f"{base},no/such/tag,1,m^3/h,good", "unknown tag 'no/such/tag'"),
+        "quality.csv": (f"{base},{P101}/flow,1,m^3/h,dreadful", "quality 'dreadful'"),
+        "blank.csv": ("", "an empty time or value"),
+        "word.csv": (f"{base},{P101}/flow,on,m^3/h,good", "not plain typed"),
+    }
+    for name, (odd, why) in cases.items():
+        path = tmp_path / name
+        path.write_text(f"timestamp,tag,value,unit,quality\n{base},{P101}/flow,2,m^3/h,good\n"
+                        f"{odd}\n{base + 1},{P101}/flow,3,m^3/h,good\n", encoding="utf-8")
+        slow, by_rows, fast, by_columns = _both_readers(path)
+        assert fast.reader.startswith("rows (csv module; not columnar: "), name
+        assert why in fast.reader, (name, fast.reader)
+        assert (by_columns.samples, by_columns.rejected) == (by_rows.samples, by_rows.rejected)

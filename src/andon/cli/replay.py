@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from contextlib import ExitStack
+import json
+import sys
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -20,11 +22,25 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from andon.cli.options import DEFAULT_DB, DEFAULT_MODELS, DEFAULT_SPEC, DbOpt, SpecOpt, option
+from andon.cli.options import (
+    DEFAULT_DB,
+    DEFAULT_MODELS,
+    DEFAULT_SPEC,
+    WHEN_HELP,
+    DbOpt,
+    SpecOpt,
+    option,
+    parse_time,
+)
+from andon.cli.report import print_records
 from andon.settings import MODELS_DIR
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from andon.feedback.workorders import WorkOrder
     from andon.namespace.tagmap import TagBinding, TagMap
+    from andon.services.replay import ReplaySummary
     from andon.spec.model import PlantSpec
     from andon.store.base import Store
 
@@ -82,13 +98,37 @@ def replay(
     file: Annotated[Path, typer.Argument(help="Historian export: .csv or .parquet, long "
                                          "(timestamp, tag, value[, unit][, quality]) or wide "
                                          "(timestamp + one column per tag).")],
-    use_case: Annotated[str, typer.Option("--use-case", help="Use case id from the spec.")],
+    use_case: Annotated[list[str] | None, typer.Option(
+        "--use-case", help="Use case id from the spec (repeatable); default: every use case "
+        "with a model (those whose tags the export lacks score nothing).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Write per-window scores here (CSV: window end, asset, score, "
         "threshold, anomalous, top features).")] = None,
     interventions: Annotated[Path | None, typer.Option(
         "--interventions", help="Write the interventions that would have been raised "
         "here (CSV).")] = None,
+    work_orders: Annotated[Path | None, typer.Option(
+        "--work-orders", help="CMMS work orders (CSV/JSON, as 'andon import work-orders' "
+        "reads) giving the failures the track record judges against; default: the work "
+        "orders imported into --db.")] = None,
+    map_assets: Annotated[Path | None, typer.Option(
+        "--map-assets", help="With --work-orders: CMMS asset name -> asset id (as 'andon "
+        "import work-orders').")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Start of the track record's period; default the export's first sample. "
+        + WHEN_HELP)] = None,
+    until: Annotated[str | None, typer.Option(
+        help="End of the track record's period (excluded); default just after the export's "
+        "last sample.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the summary and the track record as JSON.")] = False,
+    record_csv: Annotated[Path | None, typer.Option(
+        "--track-record-csv", help="Write the track record as CSV (the columns of 'andon "
+        "report track-record --csv').")] = None,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Score each window as it closes with the gate in a scratch SQLite "
+        "store, exactly as 'andon edge' does (slower; the fast path batches scoring and keeps "
+        "the gate in memory, with the same results).")] = False,
     models: Annotated[Path, option(MODELS_DIR, "--models")] = DEFAULT_MODELS,
     tag_map: Annotated[list[str] | None, typer.Option(
         "--map", help="Resolve raw tag names through this site's tag map (repeatable).")]
@@ -107,11 +147,16 @@ def replay(
     """Backtest: run a historian export through the live scoring path at full speed.
 
     The same contracts, windows, features, model and decider as 'andon edge'; nothing is
-    recorded. Prints a summary: rows read, rejected (file:line), quarantined by rule, windows
-    scored, anomalies, interventions, and the first detection per asset with its lead time
-    before a confirmed failure (from work orders imported into --db).
+    recorded. Prints a summary (rows read, rejected with file:line, quarantined by rule,
+    windows scored, anomalies, interventions, first detection per asset and its lead time)
+    and the track record the versions would have earned on the history, computed as 'andon
+    report track-record' computes it: false alarms per asset-week, precision, recall, lead
+    times, missed failures. Would-be interventions have no outcomes, so they are judged as a
+    shadow version's: confirmed when a failure followed within the horizon, a false alarm
+    when the horizon passed without one, unresolved when it runs past the period.
     """
     from andon.connectors.historian import HistorianExport  # noqa: PLC0415
+    from andon.kpi.trackrecord import write_csv  # noqa: PLC0415
     from andon.services.replay import replay_export  # noqa: PLC0415
     from andon.spec import load_spec  # noqa: PLC0415
 
@@ -119,7 +164,10 @@ def replay(
         raise typer.BadParameter("expected auto, long or wide", param_hint="--layout")
     shape: Literal["auto", "long", "wide"] = (
         "long" if layout == "long" else "wide" if layout == "wide" else "auto")
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
     plant = load_spec(spec)
+    orders = (None if work_orders is None
+              else _work_orders(work_orders, plant, map_assets, timezone))
     export = HistorianExport(file, tagmap=_tag_map(plant, tag_map or []), spec=plant,
                              timezone=timezone, source=source, layout=shape)
     columns = ([DownloadColumn()] if export.progress_unit == "bytes"
@@ -132,6 +180,7 @@ def replay(
         bar.update(task, completed=done, total=total)
 
     with ExitStack() as stack:
+        stack.enter_context(_logs_to_stderr())  # standard output is the summary (or JSON)
         registry = _registry(db)
         if registry is not None:
             stack.callback(registry.close)
@@ -140,17 +189,66 @@ def replay(
         ivs = None if interventions is None else stack.enter_context(
             interventions.open("w", newline="", encoding="utf-8"))
         with bar:
-            summary = replay_export(export, plant, use_case, models, registry=registry,
-                                    model_version=model_version, scores=scores,
-                                    interventions=ivs, progress=progress)
-    for line in summary.lines():
+            summary = replay_export(export, plant, use_case or None, models,
+                                    registry=registry, model_version=model_version,
+                                    scores=scores, interventions=ivs, progress=progress,
+                                    work_orders=orders, since=start, until=end,
+                                    exact=exact)
+    if record_csv is not None:
+        with record_csv.open("w", newline="", encoding="utf-8") as f:
+            write_csv(summary.records, f)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    _print_summary(summary)
+    for path, what in ((out, "scores"), (interventions, "interventions"),
+                       (record_csv, "track record")):
+        if path is not None:
+            console.print(f"{what} written to {path}", highlight=False)
+
+
+@contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """Send structlog's lines (e.g. each would-be intervention) to stderr meanwhile."""
+    import structlog  # noqa: PLC0415
+
+    before = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    try:
+        yield
+    finally:
+        structlog.configure(**before)
+
+
+def _work_orders(path: Path, plant: PlantSpec, map_assets: Path | None,
+                 timezone: str | None) -> list[WorkOrder]:
+    """The usable work orders of a CMMS file (read as 'andon import work-orders' reads)."""
+    from andon.connectors.historian import parse_timezone  # noqa: PLC0415
+    from andon.feedback.workorders import load_asset_map, read_work_orders  # noqa: PLC0415
+
+    names = None if map_assets is None else load_asset_map(map_assets)
+    read = read_work_orders(path, plant, asset_map=names, timezone=parse_timezone(timezone))
+    for line in read.lines()[:20]:
+        _warn(f"work order skipped: {line}")
+    return read.orders
+
+
+def _print_summary(summary: ReplaySummary) -> None:
+    for line in summary.lines(records=False):
         if line.startswith("warning: "):
             _warn(line.removeprefix("warning: "))
         else:
             console.print(line, highlight=False, soft_wrap=True)
-    for path, what in ((out, "scores"), (interventions, "interventions")):
-        if path is not None:
-            console.print(f"{what} written to {path}", highlight=False)
+    if summary.period is None:
+        return
+    console.print("track record: would-be interventions judged as a shadow version's; "
+                  f"failures from {summary.failures_from}", highlight=False)
+    print_records(summary.records, *summary.period, "line")
+    for r in summary.records:
+        for failure in r.missed_failures:
+            console.print(f"missed by {r.model} v{r.version}: {failure.asset} at "
+                          f"{failure.at:%Y-%m-%d %H:%M} UTC ({failure.source})",
+                          highlight=False)
 
 
 @import_app.command("work-orders")

@@ -161,13 +161,14 @@ def track_record(
         typer.echo(json.dumps({"start": start.isoformat(), "end": end.isoformat(),
                                "records": [r.to_dict() for r in records]}, indent=2))
         return
-    _print_records(records, start, end, by)
+    print_records(records, start, end, by)
     if csv_out is not None:
         console.print(f"CSV written to {csv_out}", highlight=False)
 
 
-def _print_records(records: list[TrackRecord], start: datetime, end: datetime,
-                   by: str) -> None:
+def print_records(records: list[TrackRecord], start: datetime, end: datetime,
+                  by: str) -> None:
+    """The records as a table (also ``andon replay``'s)."""
     table = Table(title=f"Track record {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
     for col in ("model", by, "mode", "raised", "confirmed", "false alarms", "unresolved",
                 "detected", "missed", "precision", "recall", "false alarms / asset-week",

@@ -100,6 +100,36 @@ class HistorianStats:
     last_ms: int | None = None  # latest source time delivered
     _last_by_tag: dict[object, int] = field(default_factory=dict, repr=False)
 
+    def note_many(self, ts: Any, keys: Any, names: Sequence[object]) -> None:
+        """``note`` of many samples at once (the columnar reader's chunks).
+
+        ``ts`` and ``keys`` are numpy arrays, in delivery order: source times, and indices
+        into ``names`` (each sample's key).
+        """
+        import numpy as np  # noqa: PLC0415 (the columnar reader's, with pyarrow)
+
+        n = len(ts)
+        if n == 0:
+            return
+        self.samples += n
+        lo, hi = int(ts.min()), int(ts.max())
+        self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
+        self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
+        order = np.argsort(keys, kind="stable")  # each key's samples, in delivery order
+        grouped, times = keys[order], ts[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]).tolist()
+        for start, end in zip(starts, [*starts[1:], n], strict=True):
+            key = names[int(grouped[start])]
+            seg = times[start:end]
+            running = np.maximum.accumulate(seg)  # a sample older than the newest before it
+            last = self._last_by_tag.get(key)
+            late = int((seg[1:] < running[:-1]).sum())
+            if last is not None:
+                late = int((seg < np.maximum(running, last)).sum())
+            self.out_of_order += late
+            newest = int(running[-1])
+            self._last_by_tag[key] = newest if last is None else max(last, newest)
+
     def note(self, sample: Sample, key: object = None) -> None:
         """Count one delivered sample (``key``: a cheap stand-in for its tag's address)."""
         self.samples += 1
@@ -228,6 +258,27 @@ class _Seen:
         return quality
 
 
+#: the columnar reader reads the whole file into memory: larger ones are read row by row
+_COLUMNAR_MAX_BYTES = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """A long CSV read column-wise: per row, time, value, (tag, unit) pair and quality."""
+
+    n: int
+    ts: list[int]
+    values: list[float]
+    pair: list[int]  # key of ``targets``
+    targets: dict[int, tuple[_Target, str, str]]  # pair -> (target, unit, raw tag)
+    quality: list[int]  # index into ``quality_names``
+    quality_names: list[Quality]
+    size: int  # bytes (the progress total)
+    ts_array: Any  # numpy: the times, and each row's tag as an index into ``tag_names``
+    tag_index: Any
+    tag_names: list[str]
+
+
 class HistorianExport:
     """A historian export file (CSV or Parquet) as a finite ``Connector``.
 
@@ -253,6 +304,10 @@ class HistorianExport:
         self.progress = progress
         self.stats = HistorianStats()
         self.parquet = self.path.suffix.lower() in {".parquet", ".pq"}
+        #: try the columnar reader first (``andon replay``'s fast path; see ``_columnar``)
+        self.columnar = False
+        #: which reader ran, once read: "columnar (pyarrow)" or "rows (csv module...)"
+        self.reader = ""
         self._name = self.path.name
         self._position: Callable[[], int] = lambda: 0  # progress so far (bytes or rows)
 
@@ -287,9 +342,18 @@ class HistorianExport:
         return self.stats
 
     # -- reading ---------------------------------------------------------------------------
-    def _chunks(self, sink: PointSink, stopped: Callable[[], bool]) -> Iterator[None]:
+    def _chunks(self, sink: PointSink, stopped: Callable[[], bool]) -> Iterator[None]:  # noqa: C901
         if not self.path.is_file():
             raise HistorianError(f"{self.path}: no such file")
+        if self.columnar:
+            plan = self._columnar()
+            if not isinstance(plan, str):
+                self.reader = "columnar (pyarrow)"
+                yield from self._columnar_chunks(plan, sink, stopped)
+                return
+            self.reader = f"rows (csv module; not columnar: {plan})"
+        else:
+            self.reader = "rows (parquet)" if self.parquet else "rows (csv module)"
         rows = self._parquet_rows() if self.parquet else self._csv_rows()
         header = next(rows, None)
         if header is None:
@@ -306,6 +370,142 @@ class HistorianExport:
             if n % _CHUNK_ROWS == 0:
                 if self.progress is not None:
                     self.progress(self._position(), total)
+                yield
+                if stopped():
+                    return
+        if self.progress is not None:
+            self.progress(total, total)
+
+    # -- the columnar reader ---------------------------------------------------------------
+    def _columnar(self) -> _Columns | str:
+        """The whole file as typed columns, if the row reader would take every row as is.
+
+        For a long CSV of epoch-millisecond times, one sample per line: pyarrow parses it in
+        C, and every check the row reader makes per row is made here once per distinct tag,
+        unit and quality cell, or over a whole column (no empty line, no null, every value
+        finite, every time in range, every tag known, every quality word known). Anything
+        else (ISO times, a bad row, Parquet, a wide layout, a file over 1 GiB) returns the
+        reason, and the row reader reads the file, reporting bad rows with ``file:line``.
+        """
+        if self.parquet:
+            return "a Parquet file"
+        size = self.path.stat().st_size
+        if size > _COLUMNAR_MAX_BYTES:
+            return "over 1 GiB"
+        _, names = next(self._csv_rows(), (0, _Unreadable("empty file")))  # its file closes
+        if isinstance(names, _Unreadable):
+            return "no readable header"
+        columns = [str(c).strip() for c in names]
+        lowered = [c.lower() for c in columns]
+        time_col, tag_col = _find(lowered, _TIME_NAMES), _find(lowered, _TAG_NAMES)
+        value_col = _find(lowered, _VALUE_NAMES)
+        if self.layout == "wide" or time_col is None or tag_col is None or value_col is None:
+            return "a wide layout"
+        units, quality = _find(lowered, _UNIT_NAMES), _find(lowered, _QUALITY_NAMES)
+        return self._typed(columns, time_col, tag_col, value_col, units, quality)
+
+    def _typed(self, columns: list[str], time_col: int, tag_col: int,  # noqa: C901, PLR0911, PLR0912, PLR0915, PLR0917 - one pass of checks, each saying why not
+               value_col: int, unit_col: int | None, quality_col: int | None,
+               ) -> _Columns | str:
+        import numpy as np  # noqa: PLC0415 (with pyarrow: only for this reader)
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.compute as pc  # noqa: PLC0415
+        import pyarrow.csv as pacsv  # noqa: PLC0415
+
+        data = self.path.read_bytes()
+        if data.startswith(b"\xef\xbb\xbf") or data.count(b"\r") != data.count(b"\r\n"):
+            return "a byte-order mark or a carriage return not ending a line"
+        first = data[:data.find(b"\n") + 1 or len(data)].decode("utf-8", "replace")
+        delimiter = max(",;\t|", key=first.count)
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        names = [f"c{i}" for i in range(len(columns))]
+        types = {names[time_col]: pa.int64(), names[tag_col]: pa.string(),
+                 names[value_col]: pa.float64()}
+        for col in (unit_col, quality_col):
+            if col is not None:
+                types[names[col]] = pa.string()
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                               use_threads=False),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False,
+                                                 ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types, strings_can_be_null=False,
+                    include_columns=list(types)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            return f"not plain typed columns ({_first_line(exc)[:120]})"
+        n = table.num_rows
+        if n != lines - 1 or n == 0:
+            return "empty lines, quoted line breaks or no rows"
+        ts, value = table.column(names[time_col]), table.column(names[value_col])
+        if ts.null_count or value.null_count:
+            return "an empty time or value"
+        ts_np = ts.to_numpy()
+        values = value.to_numpy()
+        if not np.isfinite(values).all():
+            return "a value that is not a finite number"
+        if int(ts_np.min()) < MIN_TS_MS or int(ts_np.max()) > MAX_TS_MS:
+            return "a time out of range"
+        seen = _Seen(_Resolver(self.tagmap, self.spec))
+        tags = pc.dictionary_encode(table.column(names[tag_col])).combine_chunks()
+        tag_names = tags.dictionary.to_pylist()
+        tag_idx = tags.indices.to_numpy()
+        if unit_col is None:
+            unit_names: list[Any] = [None]
+            unit_idx = np.zeros(n, dtype=np.int64)
+        else:
+            units = pc.dictionary_encode(table.column(names[unit_col])).combine_chunks()
+            unit_names, unit_idx = units.dictionary.to_pylist(), units.indices.to_numpy()
+        pair = tag_idx.astype(np.int64) * len(unit_names) + unit_idx
+        pairs = np.unique(pair)
+        targets: dict[int, tuple[_Target, str, str]] = {}
+        try:
+            for p in pairs.tolist():
+                tag, stated = tag_names[p // len(unit_names)], unit_names[p % len(unit_names)]
+                target, unit = seen.target(tag, stated)
+                targets[p] = (target, unit, tag)
+            if quality_col is None:
+                quality_names, quality_idx = [Quality.GOOD], np.zeros(n, dtype=np.int64)
+            else:
+                qs = pc.dictionary_encode(table.column(names[quality_col])).combine_chunks()
+                quality_names = [seen.quality(q) for q in qs.dictionary.to_pylist()]
+                quality_idx = qs.indices.to_numpy()
+        except _Bad as exc:
+            return f"a row the row reader rejects ({exc})"
+        scale = np.ones(int(pairs.max()) + 1)
+        offset = np.zeros(int(pairs.max()) + 1)
+        for p, (target, _unit, _tag) in targets.items():
+            scale[p], offset[p] = target.scale, target.offset
+        if not np.isfinite(values * scale[pair] + offset[pair]).all():
+            return "a value not finite after scaling"
+        return _Columns(n, ts_np.tolist(), values.tolist(), pair.tolist(), targets,
+                        quality_idx.tolist(), quality_names, len(data), ts_np, tag_idx,
+                        tag_names)
+
+    def _columnar_chunks(self, cols: _Columns, sink: PointSink,
+                         stopped: Callable[[], bool]) -> Iterator[None]:
+        """Hand the typed rows to ``sink`` as the row reader would (same samples, in order)."""
+        stats, source = self.stats, self.source
+        deliver = sink.on_sample
+        targets = {p: (t.address, unit, t.scale, t.offset, tag)
+                   for p, (t, unit, tag) in cols.targets.items()}
+        qualities = cols.quality_names
+        total = cols.size
+        for start in range(0, cols.n, _CHUNK_ROWS):
+            end = min(cols.n, start + _CHUNK_ROWS)
+            for line, pair, value, quality, ts in zip(
+                    range(start + 2, end + 2), cols.pair[start:end], cols.values[start:end],
+                    cols.quality[start:end], cols.ts[start:end], strict=True):
+                address, unit, scale, offset, _tag = targets[pair]
+                deliver(Sample(address, value * scale + offset, unit, qualities[quality], ts,
+                               line, source), None, None)
+            stats.rows += end - start
+            stats.note_many(cols.ts_array[start:end], cols.tag_index[start:end], cols.tag_names)
+            if end < cols.n:
+                if self.progress is not None:
+                    self.progress(total * end // cols.n, total)
                 yield
                 if stopped():
                     return

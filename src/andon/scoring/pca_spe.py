@@ -107,9 +107,14 @@ class PcaSpeModel:
 
         None when the model does not know its training distribution (an older artifact).
         """
+        return self.in_distribution_many(x)[0]
+
+    def in_distribution_many(self, X: Matrix) -> list[bool | None]:  # noqa: N803
+        """``in_distribution`` of each row of ``X``, in one transform (replay batches)."""
+        X = np.atleast_2d(X)  # noqa: N806
         if self.t2_limit is None:
-            return None
-        return bool(self.t2(x)[0] <= self.t2_limit)
+            return [None] * len(X)
+        return [bool(t <= self.t2_limit) for t in self.t2(X)]
 
     def residuals(self, X: Matrix) -> Matrix:  # noqa: N803
         """Per-feature residuals in standardised units (rows x features)."""
@@ -124,21 +129,33 @@ class PcaSpeModel:
         return np.asarray((r**2).sum(axis=1), dtype=np.float64)
 
     def score(self, x: Matrix) -> Score:
-        """Score one feature vector and explain it."""
-        r = self.residuals(x)[0]
-        sq = r**2
-        total = float(sq.sum())
+        """Score one feature vector and explain it (``score_many`` of one row)."""
+        return self.score_many(x)[0]
+
+    def score_many(self, X: Matrix) -> list[Score]:  # noqa: N803
+        """Score each row of ``X`` and explain it: one transform for all (replay batches).
+
+        Row by row the same arithmetic as scoring each alone (sklearn's per-call input
+        checks are paid once).
+        """
+        X = np.atleast_2d(X)  # noqa: N806
+        sq_all = self.residuals(X) ** 2
         scaler = self.pipeline.named_steps["scale"]
-        order = np.argsort(-sq)[: self.top]
-        why = tuple(
-            Contribution(
-                feature=self.features[i], value=float(np.atleast_2d(x)[0, i]),
-                baseline=float(scaler.mean_[i]), spread=float(scaler.scale_[i]),
-                share=float(sq[i] / total) if total > 0 else 0.0, unit=self.units[i],
+        means, scales = scaler.mean_, scaler.scale_
+        out = []
+        for row, sq in zip(X, sq_all, strict=True):
+            total = float(sq.sum())
+            order = np.argsort(-sq)[: self.top]
+            why = tuple(
+                Contribution(
+                    feature=self.features[i], value=float(row[i]), baseline=float(means[i]),
+                    spread=float(scales[i]),
+                    share=float(sq[i] / total) if total > 0 else 0.0, unit=self.units[i],
+                )
+                for i in order
             )
-            for i in order
-        )
-        return Score(total, self.threshold, why)
+            out.append(Score(total, self.threshold, why))
+        return out
 
 
 def _components_for(Z: Matrix, variance: float) -> int:  # noqa: N803
