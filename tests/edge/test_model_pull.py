@@ -248,10 +248,69 @@ def test_a_version_the_central_side_cannot_serve_is_refused_alone(tmp_path: Path
                          tmp_path / "keys", now=T0, transport=httpx.MockTransport(answer))
     assert result.offline is None
     assert asked == ["/api/models/production", "/api/models/a/2/artifact",
-                     "/api/models/b/3/artifact"]
+                     "/api/models/b/3/artifact", "/api/rollouts"]
+    assert result.rollouts is None, "an unreadable rollouts answer changes nothing"
     assert result.refused[0] == ("a v2",
                                  "the central side answered 404 to /api/models/a/2/artifact")
     assert result.refused[1][0] == "b v3"
     assert "not a readable model bundle" in result.refused[1][1]
     assert result.pulled == []
     assert read_manifest(tmp_path / "models") == {}
+
+
+def test_an_edge_on_a_remote_central_follows_its_rollouts_from_the_cache_too(
+        central: Central, plant_keys: tuple[Path, Path], tmp_path: Path,
+        demo_spec: PlantSpec) -> None:
+    """A rollout started centrally reaches an edge that pulls: the rolled-out version is
+    downloaded and verified, the edge scores it in shadow on the pilot line; a withdrawal
+    reaches it the same way; with the central service down it keeps following the cache."""
+    from andon.app import Actor, Context, PlantRef  # noqa: PLC0415
+    from andon.app.rollout import start_rollout, withdraw_rollout  # noqa: PLC0415
+    from andon.edge.pull import ROLLOUTS, pulled_rollouts  # noqa: PLC0415
+
+    private, trusted = plant_keys
+    cache = tmp_path / "edge-models"
+    production = central.publish(private)
+    vdir = save_version(small_model(), central.models)  # the challenger: signed, a candidate
+    central.registry.register(vdir, private, "ana")
+    challenger = int(vdir.name[1:])
+    ctx = Context(central.store, central.clock, PlantRef(demo_spec))
+    start_rollout(ctx, Actor.system("ana"), "pump-bearing", challenger, pilot="cooling-water",
+                  reason="shadow first")
+
+    def pull() -> PullResult:
+        return pull_models(central.url, central.token, ["pump-bearing"], cache, trusted,
+                           now=T0, timeout_s=5.0)
+
+    first = pull()
+    assert first.pulled == [f"pump-bearing v{production}",
+                            f"pump-bearing v{challenger} (rollout: shadow_pilot)"]
+    assert (cache / "pump-bearing" / f"v{challenger}" / "signature.json").is_file()
+    [r] = pulled_rollouts(cache)
+    assert (r.use_case, r.version, r.stage.value) == ("pump-bearing", str(challenger),
+                                                       "shadow_pilot")
+    local: SqlStore = open_store(f"sqlite:///{tmp_path / 'edge.db'}")
+    try:
+        edge = build_edge(demo_spec, local, cache, clock=ManualClock(T0), trusted_keys=trusted,
+                          lines={"cooling-water"})
+        assert sorted(edge.reload_models()) == sorted([f"pump-bearing v{production}",
+                                                      f"pump-bearing v{challenger}"])
+        cover = edge.models.coverage
+        assert cover.shadow("pump-bearing", "cooling-water", central.clock.now()) == (
+            str(challenger),)
+        assert edge.models.challenger("pump-bearing", str(challenger)) is not None
+
+        withdraw_rollout(ctx, Actor.system("ana"), "pump-bearing", reason="enough")
+        assert pull().pulled == []
+        assert [x.stage.value for x in pulled_rollouts(cache)] == ["withdrawn"]
+        edge.reload_models()
+        assert edge.models.challenger("pump-bearing", str(challenger)) is None
+        assert edge.models.coverage.shadow("pump-bearing", "cooling-water",
+                                           central.clock.now()) == ()
+
+        central.stop()
+        kept = (cache / ROLLOUTS).read_text(encoding="utf-8")
+        assert pull().offline is not None
+        assert (cache / ROLLOUTS).read_text(encoding="utf-8") == kept, "the cache stays"
+    finally:
+        local.close()

@@ -66,6 +66,9 @@ class RolloutOut(BaseModel):
     record: dict[str, Any] | None = Field(description="the challenger's track record in the "
                                           "stage (the fields of GET /api/track-record)")
     history: list[str]
+    rollout: dict[str, Any] | None = Field(
+        default=None, description="the rollout as stored, every step (what an edge that pulls "
+        "its models from this service follows)")
 
 
 class StartIn(BaseModel):

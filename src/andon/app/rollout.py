@@ -25,6 +25,7 @@ from andon.kpi.trackrecord import Mode, TrackRecord, merge, track_record_from
 from andon.registry import Stage as ModelStage
 from andon.registry import production_of
 from andon.rollout import Action, Check, Rollout, Stage, coverage_of, evaluate, move, start, unmet
+from andon.rollout.stages import to_doc
 
 if TYPE_CHECKING:
     from andon.app.context import Actor, Context
@@ -72,6 +73,7 @@ class RolloutStatus:
             "missing": self.missing, "next": self.next_stage,
             "record": None if self.record is None else self.record.to_dict(),
             "history": list(self.history),
+            "rollout": None if r is None else to_doc(r),
         }
 
 

@@ -9,6 +9,13 @@ signature against the plant's trusted keys before it enters the cache**. A refus
 kept as a ``model_refused`` event; the cache manifest is not changed, so the last known good
 version keeps serving.
 
+**Rollouts** follow the same path: ``GET /api/rollouts`` gives each use case's rollout as the
+central side stores it; for one that is not withdrawn, the rolled-out version is downloaded
+and verified like a production version, and the rollouts are kept in ``rollouts.json`` beside
+the manifest. ``pulled_rollouts`` reads them back for the edge's model cache, so an edge on
+a remote central service scores the challenger in shadow (or live) where the central side
+says, and keeps doing so from the cache while that service is down.
+
 The models directory is the cache. Its manifest ``cache.json`` records, per model, the
 version that is production (as last confirmed by the central side), its key id and when it
 was pulled; ``Edge.reload_models`` serves that version (verifying it again as it loads). With
@@ -38,14 +45,18 @@ from andon.audit import Event, EventKind
 from andon.errors import ModelError
 from andon.registry.bundle import MAX_BUNDLE_BYTES, unpack
 from andon.registry.signing import verify
+from andon.rollout import Rollout, Stage
+from andon.rollout.stages import from_doc, to_doc
 
-__all__ = ["MANIFEST", "PullResult", "cached_version", "pull_every", "pull_models",
-           "read_manifest"]
+__all__ = ["MANIFEST", "ROLLOUTS", "PullResult", "cached_version", "pull_every", "pull_models",
+           "pulled_rollouts", "read_manifest"]
 
 log = structlog.get_logger("andon.edge.pull")
 
 #: the cache manifest, in the models directory
 MANIFEST = "cache.json"
+#: the rollouts last pulled from the central side, in the models directory
+ROLLOUTS = "rollouts.json"
 
 
 @dataclass
@@ -56,6 +67,7 @@ class PullResult:
     pulled: list[str] = field(default_factory=list)  # labels downloaded and verified
     refused: list[tuple[str, str]] = field(default_factory=list)  # (label, one-line reason)
     offline: str | None = None  # why the central service could not be asked (then: the cache)
+    rollouts: list[Rollout] | None = None  # the central side's rollouts of these models
 
 
 def read_manifest(models_dir: Path) -> dict[str, dict[str, Any]]:
@@ -127,6 +139,8 @@ def pull_models(central_url: str, token: str, names: Iterable[str], models_dir: 
                 result.current[name] = version
                 result.pulled.append(label)
                 log.info("model pulled", model=label)
+            result.rollouts = _pull_rollouts(client, wanted, models_dir, trusted_keys, result,
+                                             record=record, now=now, central_url=central_url)
     except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         result.offline = _why(central_url, exc)
         log.warning("no model pull; serving from the cache",
@@ -141,6 +155,67 @@ def pull_models(central_url: str, token: str, names: Iterable[str], models_dir: 
             result.pulled = []
             result.current = _versions(manifest_before, wanted)
     return result
+
+
+def pulled_rollouts(models_dir: Path) -> list[Rollout]:
+    """The rollouts last pulled into ``models_dir`` (none when never pulled or unreadable)."""
+    try:
+        docs = json.loads((models_dir / ROLLOUTS).read_text(encoding="utf-8"))
+        return [from_doc(d) for d in docs]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("pulled rollouts unreadable; none followed",
+                    path=str(models_dir / ROLLOUTS), reason=str(exc)[:300])
+        return []
+
+
+def _pull_rollouts(client: httpx.Client, wanted: list[str], models_dir: Path,
+                   trusted_keys: Path, result: PullResult, *,
+                   record: Callable[[Event], None] | None, now: datetime,
+                   central_url: str) -> list[Rollout] | None:
+    """Read the central rollouts of ``wanted`` models; fetch their versions; keep them.
+
+    None when the central side has no rollouts route (an older release) or its answer
+    cannot be read (logged): the rollouts pulled before stay in force.
+    """
+    try:
+        listing = client.get("/api/rollouts")
+        if listing.status_code == httpx.codes.NOT_FOUND:
+            return None
+        listing.raise_for_status()
+        rollouts = [from_doc(item["rollout"]) for item in listing.json()
+                    if isinstance(item, dict) and isinstance(item.get("rollout"), dict)
+                    and item["rollout"].get("model") in wanted]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        log.warning("rollouts not pulled; the cached ones stay in force",
+                    url=central_url, reason=_why(central_url, exc))
+        return None
+    for r in rollouts:
+        if r.stage is Stage.WITHDRAWN or (models_dir / r.model / f"v{r.version}").is_dir():
+            continue
+        label = f"{r.model} v{r.version}"
+        reason = _fetch(client, r.model, int(r.version), models_dir, trusted_keys)
+        if reason is None:
+            result.pulled.append(f"{label} (rollout: {r.stage.value})")
+            log.info("rolled-out version pulled", model=label, stage=r.stage.value)
+            continue
+        result.refused.append((label, reason))
+        log.warning("model refused", model=label, reason=reason)
+        if record is not None:
+            record(Event(EventKind.MODEL_REFUSED, r.use_case,
+                         f"{label} (rollout) from {central_url}: {reason}", now))
+    docs = [to_doc(r) for r in rollouts]
+    path = models_dir / ROLLOUTS
+    try:
+        if not path.is_file() or json.loads(path.read_text(encoding="utf-8")) != docs:
+            models_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(docs, indent=1), encoding="utf-8")
+            tmp.replace(path)
+    except (OSError, ValueError) as exc:
+        log.warning("pulled rollouts not kept", path=str(path), reason=str(exc)[:300])
+    return rollouts
 
 
 def _fetch(client: httpx.Client, name: str, version: int, models_dir: Path,

@@ -34,6 +34,7 @@ from andon.edge.ingest import Ingest, watches_of
 from andon.edge.link import Backoff
 from andon.edge.models import Loaded, ModelCache
 from andon.edge.outbox import INTERVENTION, SHADOW, Outbox
+from andon.edge.pull import pulled_rollouts
 from andon.edge.recorder import Pending, Recorder
 from andon.edge.scoring import Scoring
 from andon.edge.stats import EdgeStats, StoreStats
@@ -45,6 +46,7 @@ from andon.interventions.wire import intervention_document
 from andon.namespace import edge_intervention_topic
 from andon.namespace.sample import Sample
 from andon.namespace.topics import edge_topic
+from andon.rollout import Rollout
 from andon.settings import HEARTBEAT
 from andon.spec.model import PlantSpec
 from andon.store.base import Event, Store
@@ -234,9 +236,15 @@ def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
         except Exception:  # noqa: BLE001 - the recorder retries it
             recorder.keep_event(event)
 
+    def rollouts() -> list[Rollout]:
+        """The store's rollouts, but the central side's for use cases it pulled rollouts of."""
+        pulled = pulled_rollouts(models_dir)
+        central = {r.use_case for r in pulled}
+        return [r for r in store.rollouts() if r.use_case not in central] + pulled
+
     models = ModelCache([uc for uc in spec.use_cases if uc.id in scored], models_dir,
                         book=store, clock=clock, trusted_keys=trusted_keys, record=keep_now,
-                        rollouts=store.rollouts, spec=spec)
+                        rollouts=rollouts, spec=spec)
     stats.models = models.labels
     gate = Gate(spec, clock, store)  # alert-fatigue control, state in the store (restart-safe)
     decider = Decider(spec, clock, gate)  # the gate also knows queued ones
