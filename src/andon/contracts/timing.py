@@ -46,10 +46,11 @@ count and a reason code on the sample, and memory stays bounded per source and t
 >>> at = TagAddress("acme", "ghent", "utilities", "cw", "p-101", "flow")
 >>> keeper = Timekeeper({("p-101", "flow"): TagTiming(60_000)},
 ...                     default=TimeRules(skew_threshold_ms=2_000, correct=True))
->>> s = [Sample(at, 1.0, "m^3/h", Quality.GOOD, 90_000 + i * 60_000, i, "plc") for i in range(6)]
+>>> t0 = 1_764_000_000_000  # 2025-11-24 16:00 UTC
+>>> s = [Sample(at, 1.0, "m^3/h", Quality.GOOD, t0 + i * 60_000, i, "plc") for i in range(6)]
 >>> [keeper.admit(x, x.ts_ms - 90_000 + 40).reason for x in s][-1]  # clock 90 s ahead
 'skew_corrected'
->>> keeper.source("plc").skew_ms, keeper.admit(s[5], 300_000) is None  # a duplicate
+>>> keeper.source("plc").skew_ms, keeper.admit(s[5], t0 + 300_000) is None  # a duplicate
 (89960, True)
 """
 
