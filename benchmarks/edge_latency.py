@@ -276,8 +276,8 @@ def _row(name: str, rate: int, values: list[float], expected: int) -> str:
             f"{_pct(values, 0.99):.2f} | {max(values, default=float('nan')):.2f} |")
 
 
-async def main() -> None:
-    """Run every measurement and print Markdown tables."""
+async def main() -> int:
+    """Run every measurement and print Markdown tables; 1 when a run measured nothing."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
@@ -296,15 +296,20 @@ async def main() -> None:
     print(f"\n{args.seconds:g} s per run; {args.ivs_per_s} interventions/s\n")
     print("| path | samples/s | measured | p50 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")
+    empty: list[str] = []  # runs that measured nothing: the benchmark has failed
     with tempfile.TemporaryDirectory() as tmp:
         for rate in args.rates:
             base = await baseline(args.broker, rate, args.seconds, spec)
             print(_row("gmqtt publish -> receive (baseline)", rate, base,
                        int(rate * args.seconds)), flush=True)
+            if not base:
+                empty.append(f"baseline at {rate:,} samples/s")
             every = max(1, rate // args.ivs_per_s)
             got, expected = await edge_latency(args.broker, rate, args.seconds, every,
                                                spec=spec, tmp=Path(tmp))
             print(_row("sample -> intervention (edge)", rate, got, expected), flush=True)
+            if not got:
+                empty.append(f"sample -> intervention at {rate:,} samples/s (0 of {expected})")
         print("\n| replay batch | backlog | items/s | live sent | live p50 ms | live p99 ms | "
               "live max ms |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -313,8 +318,14 @@ async def main() -> None:
             print(f"| {batch} | {args.backlog:,} | {items_s:,.0f} | {len(live)}/{count} | "
                   f"{_pct(live, 0.5):.1f} | {_pct(live, 0.99):.1f} | "
                   f"{max(live, default=float('nan')):.1f} |", flush=True)
+            if not count:
+                empty.append(f"replay batch {batch}")
     await _forget(args.broker, [f"bench-{rate}" for rate in args.rates] + ["bench-replay"])
+    for what in empty:
+        print(f"error: {what} measured nothing; the figures above are not a result",
+              file=sys.stderr)
+    return 1 if empty else 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))
