@@ -165,3 +165,56 @@ def test_mqtt_feedback_is_stored_exactly_as_api_feedback(
     assert store.get_intervention(by_mqtt.id).state is InterventionState.DEFERRED
     assert store.labels(intervention_id=by_api.id)[0].via == "api"
     assert store.labels(intervention_id=by_mqtt.id)[0].via == "mqtt"
+
+
+def test_answers_sent_while_the_listener_is_away_are_handled_when_it_is_back(
+        store: SqlStore, demo_spec: PlantSpec, clock: ManualClock) -> None:
+    """``andon serve`` restarts: a panel's QoS 1 answers in between wait at the broker (the
+    listener's persistent session) and are applied, once each, when it is back."""
+    need("Mosquitto", "127.0.0.1", 1883)
+    spec = unique(demo_spec)
+    ent = spec.enterprise.id
+    ivs = [replace(make_intervention(f"iv-away-{n}", asset=asset), enterprise=ent)
+           for n, asset in enumerate(("p-101", "p-102", "p-301"))]
+    for iv in ivs:
+        store.save_intervention(iv)
+    add_user(store, "ana", access="operator", role="operator")
+    session = f"andon-feedback-{unique_id()}"
+    sender = "hmi-7"
+
+    async def scenario() -> list[dict[str, Any]]:
+        handler = MqttFeedback(store, spec, clock=clock)
+
+        async def listen() -> tuple[asyncio.Event, asyncio.Future[None]]:
+            stop, ready = asyncio.Event(), asyncio.Event()
+            task = asyncio.ensure_future(run_feedback(handler, BROKER, stop, ready=ready,
+                                                      session=session))
+            await asyncio.wait_for(ready.wait(), WAIT_S)
+            return stop, task
+
+        stop, task = await listen()  # the session exists from here on
+        stop.set()
+        await asyncio.wait_for(task, WAIT_S)
+        answers: asyncio.Queue[bytes] = asyncio.Queue()
+        panel = MqttClient(BROKER, subscriptions=[feedback_result_topic(ent, sender)], qos=1,
+                           on_message=lambda _t, p: answers.put_nowait(p))
+        await panel.connect()
+        await panel.subscribed()
+        for n, iv in enumerate(ivs):  # nobody is listening now
+            panel.publish(feedback_topic(ent, sender), json.dumps(
+                {"id": iv.id, "kind": "deferred", "reason": "parts on order", "by": "ana",
+                 "ref": f"m{n}"}).encode(), qos=1)
+        await panel.subscribed()  # a round trip: the broker has all three
+        stop, task = await listen()
+        got = [json.loads(await asyncio.wait_for(answers.get(), WAIT_S)) for _ in ivs]
+        stop.set()
+        await asyncio.wait_for(task, WAIT_S)
+        await panel.disconnect()
+        return got
+
+    got = asyncio.run(scenario())
+    assert sorted(a["ref"] for a in got) == ["m0", "m1", "m2"]
+    assert all(a["ok"] for a in got), got
+    for iv in ivs:
+        assert store.get_intervention(iv.id).state is InterventionState.DEFERRED
+        assert len(store.feedback_for(iv.id)) == 1

@@ -261,7 +261,9 @@ async def serve_with_sinks(serving: Awaitable[None], store: Store, spec: PlantSp
         if feedback:
             handler = MqttFeedback(store, spec, clock=clock)
             tasks.append(asyncio.ensure_future(_retrying(
-                lambda: run_feedback(handler, broker_url, stop), stop, "mqtt_feedback")))
+                lambda: run_feedback(handler, broker_url, stop,
+                                     session=f"andon-feedback-{spec.enterprise.id}"[:60]),
+                stop, "mqtt_feedback")))
         with contextlib.suppress(TimeoutError):  # a first pass without a connection only fails
             await asyncio.wait_for(mqtt.connected.wait(), _RETRY_CONNECT_S)
     tasks.append(asyncio.ensure_future(service.run(stop)))

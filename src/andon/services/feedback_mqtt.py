@@ -62,15 +62,20 @@ class MqttFeedback:
 
 
 async def run_feedback(handler: MqttFeedback, broker_url: str, stop: asyncio.Event, *,
-                       ready: asyncio.Event | None = None) -> None:
+                       ready: asyncio.Event | None = None, session: str | None = None) -> None:
     """Subscribe to the feedback topics and answer each message until ``stop`` is set.
 
     Messages are handled one at a time, off the event loop (store calls block); answers are
-    published from the loop. The client reconnects on its own after a broker outage.
+    published from the loop. The client reconnects on its own after a broker outage. With
+    ``session`` (a stable client id) the session is persistent: answers a panel sends with
+    QoS 1 while the listener is away (``andon serve`` restarting) wait at the broker and are
+    handled when it is back; on ``stop`` what was received is handled before it leaves.
     """
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
-    client = MqttClient(broker_url, subscriptions=[feedback_filter(handler.enterprise)], qos=1,
-                        on_message=lambda t, p: queue.put_nowait((t, p)))
+    client = MqttClient(broker_url, session,
+                        subscriptions=[feedback_filter(handler.enterprise)], qos=1,
+                        on_message=lambda t, p: queue.put_nowait((t, p)),
+                        persistent=session is not None)
     handler.publish = None  # answers are published here, on the loop's thread
     await client.connect()
     await client.subscribed()
@@ -78,6 +83,18 @@ async def run_feedback(handler: MqttFeedback, broker_url: str, stop: asyncio.Eve
         ready.set()
     log.info("feedback_listening", topic=feedback_filter(handler.enterprise))
     stopping = asyncio.ensure_future(stop.wait())
+
+    async def answer(topic: str, payload: bytes) -> None:
+        try:
+            answered = await asyncio.to_thread(handler.handle, topic, payload)
+        except Exception as exc:  # noqa: BLE001 - e.g. the store is down: keep serving
+            log.warning("feedback_failed", topic=topic,
+                        error=one_line(f"{type(exc).__name__}: {exc}"))
+            return
+        reply = handler.result_topic(topic)
+        if reply is not None:
+            client.publish(reply, answered.to_json(), qos=1)
+
     try:
         while True:
             getting = asyncio.ensure_future(queue.get())
@@ -85,16 +102,9 @@ async def run_feedback(handler: MqttFeedback, broker_url: str, stop: asyncio.Eve
             if not getting.done():
                 getting.cancel()
                 break
-            topic, payload = getting.result()
-            try:
-                answer = await asyncio.to_thread(handler.handle, topic, payload)
-            except Exception as exc:  # noqa: BLE001 - e.g. the store is down: keep serving
-                log.warning("feedback_failed", topic=topic,
-                            error=one_line(f"{type(exc).__name__}: {exc}"))
-                continue
-            reply = handler.result_topic(topic)
-            if reply is not None:
-                client.publish(reply, answer.to_json(), qos=1)
+            await answer(*getting.result())
+        while not queue.empty():  # received (and acknowledged to the broker): not dropped
+            await answer(*queue.get_nowait())
     finally:
         stopping.cancel()
         await client.disconnect()
