@@ -32,11 +32,16 @@ async def flood(sub: MqttClient, topic: str, done: asyncio.Event) -> None:
         await sub.disconnect()
 
 
-def test_batch_delivery_is_for_qos_0_only_and_takes_one_kind_of_handler() -> None:
-    with pytest.raises(ValueError, match="QoS 0 subscriptions only"):
+def test_batch_delivery_with_qos_1_needs_a_persistent_session_and_one_kind_of_handler(
+        ) -> None:
+    with pytest.raises(ValueError, match="QoS 1 is for persistent sessions only"):
         MqttClient(BROKER, batch=True, qos=1)
-    with pytest.raises(ValueError, match="QoS 0 subscriptions only"):
+    with pytest.raises(ValueError, match="QoS 1 is for persistent sessions only"):
         MqttClient(BROKER, on_batch=lambda _m: None, qos=1)
+    with pytest.raises(ValueError, match="needs a stable client id"):
+        MqttClient(BROKER, on_batch=lambda _m: None, qos=1, persistent=True)
+    assert MqttClient(BROKER, "intake-1", on_batch=lambda _m: None, qos=1,
+                      persistent=True).qos == 1
     with pytest.raises(ValueError, match="not both"):
         MqttClient(BROKER, on_message=lambda _t, _p: None, on_batch=lambda _m: None)
 

@@ -77,9 +77,9 @@ class MqttClient:
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
         batch = batch or on_batch is not None
-        if batch and qos:
-            raise ValueError("batch delivery is for QoS 0 subscriptions only (QoS 1 would be "
-                             "acknowledged before it is handled)")
+        if batch and qos and not persistent:
+            raise ValueError("batch delivery with QoS 1 is for persistent sessions only (a "
+                             "message is acknowledged on receipt, before it is handled)")
         self.host, self.port = parse_broker_url(url)
         self.url = url
         self.client_id = client_id or f"andon-{secrets.token_hex(4)}"

@@ -40,8 +40,12 @@ class UnsConnector:
     kind = "mqtt"
 
     def __init__(self, broker_url: str, subscriptions: Sequence[str] = (f"{PREFIX}/+/+/+/+/+/+/+",),
-                 *, client_id: str | None = None, max_backoff_s: float = 10.0) -> None:
+                 *, client_id: str | None = None, max_backoff_s: float = 10.0,
+                 persistent: bool = False) -> None:
         self.broker_url = broker_url
+        #: a persistent session (needs ``client_id``) subscribed at QoS 1: what QoS 1 producers
+        #: publish while the connector is away waits at the broker (QoS 0 is never kept)
+        self.persistent = persistent
         self.subscriptions = list(subscriptions)
         self.client_id = client_id
         self.max_backoff_s = max_backoff_s
@@ -52,7 +56,8 @@ class UnsConnector:
         """Deliver to ``sink`` until ``stop`` is set."""
         handle: OnBatch = sink.on_messages if isinstance(sink, BatchSink) else _decoding(sink)
         client = MqttClient(self.broker_url, self.client_id, on_batch=handle,
-                            subscriptions=self.subscriptions)
+                            subscriptions=self.subscriptions, qos=1 if self.persistent else 0,
+                            persistent=self.persistent)
         self.client = client
         if not await connect_with_backoff(client, stop, self.max_backoff_s):
             return

@@ -325,7 +325,10 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                                    "assets": edge.watched_assets()},
                     replay_batch=replay_batch, backoff=backoff, consumer_ack=forward,
                     ack_timeout_s=ack_timeout_s)
-    intake = UnsConnector(broker_url, edge.subscriptions(), client_id=f"andon-in-{edge_id}"[:60])
+    # a persistent QoS 1 session: what QoS 1 producers publish while the edge is down or
+    # reconnecting waits at the broker (QoS 0 producers: see docs/edge.md)
+    intake = UnsConnector(broker_url, edge.subscriptions(), client_id=f"andon-in-{edge_id}"[:60],
+                          persistent=True)
     edge.outbound = uplink
     edge.intake = intake
     edge.shadow_topic = edge_topic(edge.spec.enterprise.id, edge_id, "shadow")
