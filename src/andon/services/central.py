@@ -18,7 +18,7 @@ fills (an edge with consumer acknowledgement sends an unacknowledged item again 
 A gap that stays open for ``gap_timeout_s`` (5 min) is one the edge dropped by its full-buffer
 policy (counted there, ``dropped``): the held items are then written and the gap is counted
 here (``missing``). On top of that, the store ignores a sample it already has (same source,
-seq, asset, tag) and an intervention is stored by id (its newest version wins).
+seq, asset, tag and time) and an intervention is stored by id (its newest version wins).
 
 State documents become ``edge_state`` / ``edge_heartbeat`` events: ``GET /api/edges`` and
 ``andon status`` read them, and an edge whose heartbeats stop is stale.
@@ -31,9 +31,10 @@ A message that cannot be read is quarantined with a one-line reason, never a cra
 (the edge resends when an acknowledgement was lost). An edge with consumer acknowledgement
 (``andon edge --forward``) removes items from its outbox only then, and sends again what stays
 unacknowledged, so an item the broker accepted while the ingest was down is not lost.
-``run_central`` subscribes with a persistent session (a stable client id, QoS 1, the broker
-acknowledged only once the item is handled), so what arrives while the ingest restarts waits
-at the broker; what a broker without persistence loses on its own restart, the edge resends.
+``run_central`` subscribes with a persistent session (a stable client id, QoS 1), so what
+arrives while the ingest restarts waits at the broker; what a broker without persistence
+loses on its own restart, or the ingest loses between receiving and writing (gmqtt
+acknowledges on receipt), the edge sends again for want of an acknowledgement.
 """
 
 from __future__ import annotations
