@@ -79,6 +79,11 @@ class MosquittoProcess:
             proc.wait(10)
 
     @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (benchmarks measure its CPU apart)."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def running(self) -> bool:
         """Whether the process is alive."""
         return self._proc is not None and self._proc.poll() is None
