@@ -14,10 +14,15 @@ ingest): the broker's confirmation only marks items sent; they leave the outbox 
 consumer that stored them says so. The central ingest publishes, per outbox ``epoch``, on
 ``andon/v1/{ent}/_andon/ack/{epoch}``, the next ``seq`` it expects of each source: everything
 below is durably stored (cumulative, so a lost acknowledgement is made good by the next).
-Items sent but not acknowledged within ``ack_timeout_s``, and all of them after a reconnect,
-are sent again (the ingest drops what it already has by ``(epoch, source, seq)``). So the
-outbox empties only as fast as the central side stores, and an outage of the central
-ingest, of the broker (sessions lost) or of the edge loses nothing.
+Each item goes out with ``first``, the lowest ``seq`` of its source still in the outbox
+(everything below is acknowledged, or dropped by the full-buffer policy): an ingest that
+meets a source for the first time (it subscribed after the edge had sent items, its ledger
+is new) expects that one, rather than the item it happens to see first, and so never
+acknowledges items it did not get. Items sent but not acknowledged within ``ack_timeout_s``,
+and all of them after a reconnect, are sent again (the ingest drops what it already has by
+``(epoch, source, seq)``). So the outbox empties only as fast as the central side stores,
+and an outage of the central ingest, of the broker (sessions lost) or of the edge loses
+nothing.
 
 Reconnects are managed here, not by gmqtt (whose built-in reconnect waits a fixed delay):
 each attempt is a fresh client with gmqtt's reconnect switched off, and failed attempts wait
@@ -73,6 +78,11 @@ def _now_ms() -> int:
     item is sent again anyway.
     """
     return round(time.monotonic() * 1000)
+
+
+def _with_first(payload: bytes, first: int) -> bytes:
+    """An outbox item's JSON object with ``"first": first`` added (the item's source floor)."""
+    return b'%s,"first":%d}' % (payload.rstrip()[:-1], first)
 
 
 async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -338,8 +348,14 @@ class Uplink:
         items = backlog + live
         if not items:
             return 0
-        for item in items:
-            client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+        if self.consumer_ack:  # what the consumer may take as the start of a source's items
+            floors = self.outbox.floors({i.source for i in items})
+            for item in items:
+                client.publish(item.topic, _with_first(item.payload, floors.get(
+                    item.source, item.seq)), qos=1, retain=item.retain)
+        else:
+            for item in items:
+                client.publish(item.topic, item.payload, qos=1, retain=item.retain)
         if not await self._confirm(client):
             return 0
         if self.consumer_ack:

@@ -12,6 +12,9 @@ An edge (``andon edge --forward``) publishes, from its durable outbox, at least 
 ``CentralIngest`` writes each outbox item **exactly once and in order per source**: every
 item carries its outbox ``epoch`` (one per outbox file), ``source`` and ``seq`` (one more per
 item of the source), so the ingest keeps, per (epoch, source), the next ``seq`` it expects.
+A stream starts at the item's ``first`` (the lowest ``seq`` of the source the edge still
+holds: an ingest that subscribed late waits for what the edge has not had acknowledged
+instead of claiming it), or, without one, at the first item seen.
 An item below it is a duplicate (a replay after a lost confirmation) and is skipped; an item
 above it (live traffic that overtook the backlog during a replay) is held until the gap
 fills (an edge with consumer acknowledgement sends an unacknowledged item again after 30 s).
@@ -223,8 +226,8 @@ class CentralIngest:
     # -- ordering --------------------------------------------------------------------------
     def _sequence(self, stream: tuple[str, str], item: _Item) -> None:
         expected = self.sequencer.expected(*stream)
-        if expected is None:
-            expected = item.seq  # first item of this stream seen here
+        if expected is None:  # first item of this stream seen here
+            expected = _start(item)
             self.sequencer.advance(*stream, expected)
         held = self._held.setdefault(stream, {})
         if item.seq < expected or item.seq in held:
@@ -352,6 +355,18 @@ class CentralIngest:
         log.warning("central ingest rejected a message", topic=topic, reason=reason)
         self.store.add_quarantined([quarantined_message(topic, payload, Rule.MALFORMED, reason,
                                                         self.clock.now())])
+
+
+def _start(item: _Item) -> int:
+    """Where a stream first seen with ``item`` starts: the edge's floor, else ``item``'s seq.
+
+    The floor (``first``) is the lowest seq of the source the edge still holds; older edges,
+    and edges without consumer acknowledgement, send none.
+    """
+    first = item.doc.get("first")
+    if isinstance(first, int) and not isinstance(first, bool) and first <= item.seq:
+        return first
+    return item.seq
 
 
 def _from_epoch_ms(value: object) -> datetime:
