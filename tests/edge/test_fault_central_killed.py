@@ -30,8 +30,12 @@ from pathlib import Path
 
 import pytest
 
-from andon.clock import ManualClock
-from andon.edge import Backoff, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.clock import ManualClock, to_ms
+from andon.connectors.mqtt import MqttClient
+from andon.edge import Backoff, Forwarder, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.namespace.sample import Quality, Sample
+from andon.namespace.topics import TagAddress
+from andon.services.central import CentralIngest, Sequencer, run_central
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, free_port, until
@@ -41,6 +45,7 @@ pytestmark = pytest.mark.mosquitto
 
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo-plant.yaml"
 DURING = 200  # samples (all sources) produced while the ingest is dead, at least
+ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
 
 
 class CentralProcess:
@@ -171,3 +176,55 @@ def test_kill_9_of_the_central_ingest_loses_and_duplicates_nothing(
     figures = asyncio.run(_story(demo_spec, tmp_path, during_outage=during_outage))
     assert figures["produced"] == figures["edge"] == figures["central"]
     assert figures["duplicated"] == 0
+
+
+class _Sender:
+    """The uplink's ``send``, straight into an outbox (the test publishes what it holds)."""
+
+    def __init__(self, box: Outbox) -> None:
+        self.box = box
+
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, object],
+             *, retain: bool = False) -> bool:
+        return self.box.append(kind, key, source, topic, dict(document),
+                               retain=retain) is not None
+
+
+async def _started_during_outage(tmp: Path) -> int:
+    broker = MosquittoProcess(tmp)  # not running yet
+    store = open_store(f"sqlite:///{tmp / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0), sequencer=Sequencer(tmp / "ledger.db"))
+    stop, ready = asyncio.Event(), asyncio.Event()
+    backoff = Backoff(base_s=0.2, cap_s=0.5)
+    task = asyncio.create_task(run_central(ingest, broker.url, stop, enterprise="acme",
+                                           connected=ready, session="andon-central-acme",
+                                           backoff=backoff))
+    box = Outbox(":memory:")
+    pub = MqttClient(broker.url, "edge-like")
+    try:
+        await until(lambda: backoff.attempts >= 2 or task.done(), "attempts on a dead broker", 30)
+        assert not task.done(), "the ingest keeps trying while the broker is down"
+        await asyncio.to_thread(broker.start)
+        await asyncio.wait_for(ready.wait(), 30)
+        Forwarder(_Sender(box), "acme", "e-late").forward(
+            [Sample(ADDRESS, 2.0, "mm/s", Quality.GOOD, to_ms(T0) + s, s, "plc-a")
+             for s in range(3)], [])
+        await pub.connect()
+        for item in box.pending(10):
+            pub.publish(item.topic, item.payload, qos=1)
+        await until(lambda: store.sample_count() == 3, "the samples stored", 30)
+        return store.sample_count()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await pub.disconnect()
+        broker.stop()
+        store.close()
+        box.close()
+
+
+def test_a_central_ingest_started_while_the_broker_is_down_subscribes_once_it_is_up(
+        tmp_path: Path) -> None:
+    """It used to end at once with ConnectionError, ``andon serve`` serving on without it."""
+    need_mosquitto_binary()
+    assert asyncio.run(_started_during_outage(tmp_path)) == 3
