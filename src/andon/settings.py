@@ -81,6 +81,7 @@ __all__ = [
     "TOKEN",
     "TOKEN_FILE",
     "TRUSTED_KEYS",
+    "UPLINK_BROKER",
     "Check",
     "Kind",
     "Setting",
@@ -374,6 +375,12 @@ TRUSTED_KEYS: Final = Setting[Path | None](
     "models signed by one of them are served. Default: MODELS_DIR/../keys/trusted.")
 BROKER: Final = Setting[str]("broker", TEXT, "mqtt://127.0.0.1:1883",
                              "MQTT broker URL, mqtt://host:port.", checks=(MQTT_URL,))
+UPLINK_BROKER: Final = Setting[str | None](
+    "uplink_broker", TEXT, None, "MQTT broker of the central side (site -> enterprise), "
+    "mqtt://host:port: what the edge sends the central ingest (forwarded samples and events, "
+    "interventions, heartbeats) goes there, while it reads samples from and delivers "
+    "interventions on --broker (the site's); while the uplink is down it keeps scoring and "
+    "queues for the central side. Default: --broker.", checks=(MQTT_URL,))
 BROKER_PORT: Final = Setting[int | None](
     "broker_port", INTEGER, None, "Port of the embedded MQTT broker; default 1883 or the next "
     "free one.", flag="--port", checks=(PORT_RANGE,))
@@ -451,9 +458,9 @@ BACKFILL: Final = Setting[bool]("backfill", BOOLEAN, True,  # noqa: FBT003
 
 #: every setting, once; in the order the reference lists them
 TABLE: Final[tuple[Setting[Any], ...]] = (
-    SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, BROKER_PORT, LINES,
-    RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL, TOKEN_FILE,
-    TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, MQTT_FEEDBACK, SPEED,
+    SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, BROKER_PORT,
+    LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
+    TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, MQTT_FEEDBACK, SPEED,
     DEMO_SPEED, SEED, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
 )
 _BY_NAME: Final = {s.name: s for s in TABLE}

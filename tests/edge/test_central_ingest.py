@@ -14,6 +14,7 @@ from andon.clock import ManualClock, to_ms, utc
 from andon.edge import Outbox
 from andon.edge.forward import Forwarder
 from andon.edge.outbox import OutboxItem
+from andon.edge.uplink import _with_first
 from andon.interventions.wire import intervention_document
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress, edge_intervention_filter, edge_intervention_topic
@@ -266,4 +267,28 @@ def test_the_ingest_acknowledges_what_it_stored_per_epoch_and_again_for_a_duplic
     ingest.on_message(items[0].topic, items[0].payload)  # resent: the edge missed the ack
     assert json.loads(ingest.take_acks()[0][1]) == {"next": {"plc-1": 4}}
     assert box.acknowledge({"plc-1": 4}) == 3
+    store.close()
+
+
+def test_an_ingest_that_subscribed_late_waits_for_what_the_edge_still_holds(
+        tmp_path: Path) -> None:
+    """Items 1-2 were sent before the ingest's session existed (the broker dropped them):
+    the first item it sees says the edge still holds 1 (``first``), so it acknowledges nothing
+    it did not store, and writes everything once 1-2 come again."""
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    box = Outbox(":memory:")
+    items = _batches(box, 5)
+    floor = box.floors({"plc-1"})["plc-1"]
+    assert floor == 1
+    for i in items[2:]:  # as the uplink sends them: with the source's floor
+        ingest.on_message(i.topic, _with_first(i.payload, floor))
+    assert store.sample_count() == 0
+    assert ingest.take_acks() == [], "nothing claimed that was never stored"
+    for i in items[:2]:  # sent again for want of an acknowledgement
+        ingest.on_message(i.topic, _with_first(i.payload, floor))
+    assert [s.seq for s in store.samples()] == list(range(15))
+    assert json.loads(ingest.take_acks()[0][1]) == {"next": {"plc-1": 6}}
+    assert box.acknowledge({"plc-1": 6}) == 5
+    assert box.floors({"plc-1"}) == {}
     store.close()

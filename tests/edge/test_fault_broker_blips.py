@@ -79,7 +79,7 @@ async def _blips(spec: PlantSpec, tmp: Path) -> dict[str, object]:
                     seqs={s: central.seqs(s) for s in SOURCES},
                     stored_ivs=sorted(r.id for r in central.store.list_interventions(
                         open_only=False, limit=10_000)),
-                    applied=list(central.applied), connects=link.connects,
+                    applied=list(central.applied), connects=link.connects, resent=link.resent,
                     missing=central.ingest.stats.missing, dropped=dict(link.dropped))
     finally:
         producer.running = False
@@ -101,6 +101,8 @@ def test_five_broker_blips_lose_nothing_and_double_nothing(demo_spec: PlantSpec,
                                                           tmp_path: Path) -> None:
     need_mosquitto_binary()
     seen = asyncio.run(_blips(demo_spec, tmp_path))
+    print("FAULT five broker blips:", {k: seen[k] for k in (  # noqa: T201 - the fault table
+        "produced", "edge_stored", "stored", "connects", "resent", "missing")})
     assert seen["connects"] == BLIPS + 1
     assert seen["stored"] == seen["produced"] == seen["edge_stored"]
     assert seen["seqs"] == {s: list(range(seen["seq"])) for s in SOURCES}  # type: ignore[arg-type]

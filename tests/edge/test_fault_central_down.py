@@ -129,6 +129,8 @@ def test_central_ingest_down_and_broker_restarted_nothing_lost_nothing_doubled(
         demo_spec: PlantSpec, tmp_path: Path) -> None:
     need_mosquitto_binary()
     seen = asyncio.run(_story(demo_spec, tmp_path))
+    print("FAULT central down, then broker restarted:", {k: seen[k] for k in (  # noqa: T201
+        "produced", "edge_stored", "stored", "resent", "acked", "missing")})
     assert isinstance(seen["unacked_while_down"], int)
     # produced = stored at the far end, 0 duplicated, in order per source
     assert seen["stored"] == seen["produced"] == seen["edge_stored"]

@@ -1,20 +1,23 @@
-"""``kill -9`` the ``andon edge`` process mid-stream, restart it: nothing acknowledged is lost.
+"""``kill -9`` the ``andon edge`` process mid-stream, restart it: nothing durable is lost.
 
 Real processes: our own Mosquitto, the edge as a real ``python -m andon edge --forward``
 subprocess (SIGKILLed, then started again on the same store and outbox files), the central
-ingest in the test on the same broker, and a producer publishing two PLC sources' samples.
+ingest in the test on the same broker, and a producer publishing two PLC sources' samples
+with QoS 1.
 
-What the edge acknowledged is what it made durable: the samples in its local store (each
-batch is queued in the outbox for the central side first, then written locally). Samples
-published while no edge process is subscribed never reach an edge (a clean MQTT session), so
-the producer's stream has one gap per source around the kill; everything outside it must be
-in the central store exactly once.
+The edge's intake keeps a persistent QoS 1 session (``andon-in-{edge id}``), so everything
+the producer publishes while the edge process is dead waits at the broker and is recorded
+after the restart, then reaches the central side: no gap there. What the edge made durable
+(its local store; each batch is queued in the outbox for the central side first, then
+written locally) is in the central store exactly once. The one loss left is the kill window:
+gmqtt acknowledges a message to the broker on receipt, so what the edge had received but not
+yet recorded when it was killed (at most one flush) is gone; the test pins that nothing else
+is missing and prints how many that was (docs/edge.md, "Faults we test").
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import signal
@@ -27,6 +30,7 @@ import pytest
 
 from andon.clock import SystemClock, to_ms
 from andon.connectors.mqtt import MqttClient
+from andon.edge.status import edge_statuses_from_store
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
 from edge.faults import SOURCES, CentralSide, need_mosquitto_binary, tag_message
@@ -105,12 +109,14 @@ async def _kill_and_restart(tmp: Path) -> None:  # noqa: PLR0915 - one story, in
                     60)
         edge.send_signal(signal.SIGKILL)  # mid-stream: no goodbye, no last flush
         await asyncio.to_thread(edge.wait, 30)
+        dead_from = producer.seq  # from here on published while no edge process runs
         acked_before = _acknowledged(tmp)
         assert acked_before, "the edge had made samples durable before it was killed"
 
         edge = _edge_process(tmp, broker.url)  # same store, same outbox
         await until(lambda: len(_births(central)) == 2, "the restarted edge's birth", 60)
         resumed = producer.seq
+        assert resumed - dead_from >= 10, "samples were published while the edge was dead"
         await until(lambda: producer.seq >= resumed + 200, "more samples after the restart", 60)
         producer.running = False
         await feeding
@@ -123,6 +129,10 @@ async def _kill_and_restart(tmp: Path) -> None:  # noqa: PLR0915 - one story, in
 
         acked = _acknowledged(tmp)
         central_has = {(s.source, s.seq) for s in central.store.samples()}
+        produced = {(src, q) for src in SOURCES for q in range(last + 1)}
+        since_kill = {(src, q) for src, q in produced if q >= dead_from}
+        assert since_kill <= acked, "what was published while the edge was dead is recorded"
+        assert since_kill <= central_has, "and reaches the central side"
         assert acked_before <= central_has, "nothing acknowledged before the kill is lost"
         assert acked <= central_has, "the central side has all the edge acknowledged"
         # a batch is queued for the central side just before the edge writes it locally: a
@@ -132,14 +142,23 @@ async def _kill_and_restart(tmp: Path) -> None:  # noqa: PLR0915 - one story, in
             after = min(seq for src, seq in acked if src == source and seq > before)
             extra = sorted(seq for src, seq in central_has - acked if src == source)
             assert all(before < seq < after for seq in extra), (source, before, after, extra)
-        assert central.store.sample_count() == len(central_has), "nothing duplicated"
-        assert central.in_order()
+        # the only samples missing: received (acknowledged on receipt) by the killed edge after
+        # its last durable write, before it died
+        lost = produced - central_has
         for source in SOURCES:
-            seqs = sorted(seq for src, seq in central_has if src == source)
-            gaps = [(a, b) for a, b in itertools.pairwise(seqs) if b != a + 1]
-            assert len(gaps) <= 1, f"{source}: one gap at most (the kill window): {gaps}"
-            assert seqs[0] == 0
-            assert seqs[-1] == last
+            before = max(seq for src, seq in acked_before if src == source)
+            window = sorted(seq for src, seq in lost if src == source)
+            assert all(before < seq < dead_from for seq in window), (source, before, window)
+            assert not window or window == list(range(window[0], window[-1] + 1)), window
+        duplicated = central.store.sample_count() - len(central_has)
+        assert duplicated == 0, "nothing duplicated"
+        assert central.in_order()
+        [status] = edge_statuses_from_store(central.store)
+        print("FAULT edge killed:", {  # noqa: T201 - the fault table's figures
+            "produced": len(produced), "published_while_dead": len(SOURCES) * (resumed - dead_from),
+            "edge": len(acked), "central": len(central_has), "lost_in_kill_window": len(lost),
+            "duplicated": duplicated, "resent": status.resent,
+            "skipped_at_central": central.ingest.stats.duplicates})
     finally:
         producer.running = False
         if feeding is not None:

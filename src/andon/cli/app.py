@@ -72,6 +72,7 @@ from andon.settings import (
     TOKEN,
     TOKEN_FILE,
     TRUSTED_KEYS,
+    UPLINK_BROKER,
 )
 from andon.spec import load_spec
 from andon.text import printable
@@ -259,6 +260,7 @@ def edge(
     token: Annotated[str | None, option(TOKEN)] = TOKEN.default,
     pull_every_s: Annotated[float, option(PULL_EVERY)] = PULL_EVERY.default,
     forward: Annotated[bool, option(FORWARD)] = FORWARD.default,
+    uplink_broker: Annotated[str | None, option(UPLINK_BROKER)] = UPLINK_BROKER.default,
 ) -> None:
     """Run the edge: subscribe to the lines, score windows, publish and store interventions.
 
@@ -285,18 +287,25 @@ def edge(
     runtime = build_edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
                          lines=lines, record=record)
     name = edge_id or default_edge_id(runtime)
-    box = Outbox(outbox or models_dir.parent / f"{name}-outbox.db", capacity=outbox_capacity)
+    box_path = outbox or models_dir.parent / f"{name}-outbox.db"
+    box = Outbox(box_path, capacity=outbox_capacity)
+    # with a separate uplink broker, the interventions for the site's UNS have their own outbox
+    split = uplink_broker is not None and uplink_broker != broker_url
+    site_box = (Outbox(box_path.with_name(f"{box_path.stem}-site{box_path.suffix}"),
+                       capacity=outbox_capacity) if split else None)
     digest = config_hash(spec.read_text(encoding="utf-8"), {
         "lines": sorted(line or []), "record": record, "edge_id": name,
         "heartbeat": heartbeat, "outbox_capacity": outbox_capacity,
-        "scoring_stall": scoring_stall, "central": central, "forward": forward})
+        "scoring_stall": scoring_stall, "central": central, "forward": forward,
+        "uplink_broker": uplink_broker})
     pull = _edge_pull(runtime, central, api_token, keys)
 
     async def run() -> None:
         stop = _stop_event()
         console.print(f"edge watching {len(runtime.watched_assets())} assets on "
-                      f"{', '.join(runtime.subscriptions())} via {broker_url}; trusted keys "
-                      f"{keys}", highlight=False)
+                      f"{', '.join(runtime.subscriptions())} via {broker_url}"
+                      + (f" (uplink to the central side via {uplink_broker})" if split else "")
+                      + f"; trusted keys {keys}", highlight=False)
         pulling = None
         if pull is not None:
             from andon.edge.pull import pull_every  # noqa: PLC0415
@@ -304,7 +313,8 @@ def edge(
             pulling = asyncio.ensure_future(pull_every(pull, stop, pull_every_s))
         await run_edge(runtime, broker_url, stop, edge_id=name, outbox=box,
                        heartbeat_s=heartbeat, config_hash=digest,
-                       scoring_stall_s=scoring_stall or None, forward=forward)
+                       scoring_stall_s=scoring_stall or None, forward=forward,
+                       uplink_url=uplink_broker, site_outbox=site_box)
         if pulling is not None:
             await pulling
 
@@ -324,6 +334,8 @@ def edge(
             console.print(f"[red]{s.failed} messages failed on an Andon bug[/red] (logged with "
                           "their topics as 'message handling failed'; please report it)")
         box.close()
+        if site_box is not None:
+            site_box.close()
         store.close()
 
 
@@ -417,7 +429,7 @@ def status(
             Text(printable(e.edge_id)),  # from the broker: anyone's retained message
             Text(printable(", ".join(e.lines) or "all lines")),
             Text(e.status, style="green" if e.status == "online" else "red"),
-            e.link, str(e.buffer_depth) + (
+            e.link + (f" (site {e.site_link})" if e.site_link else ""), str(e.buffer_depth) + (
                 f" (unacknowledged {e.unacked}, oldest {e.oldest_unacked_s:.0f} s)"
                 if e.unacked else ""),
             ", ".join(f"{k} {n}" for k, n in sorted(e.dropped.items())) or "0",

@@ -16,6 +16,12 @@ options), ``models`` (use case -> model label), ``link`` (``LinkState``), ``buff
 ``dropped`` (kind -> count), ``blocked`` (publishes refused by the guard), ``heartbeat_s``,
 ``at`` (ms since the epoch, UTC); from ``run_edge`` also ``lines`` (line ids it serves; empty
 = every line), ``assets`` (asset ids it scores), ``watchdog_restarts`` and ``session``.
+
+An edge with a separate uplink broker (``andon edge --uplink-broker``) publishes the same
+document on both brokers: ``link``, ``buffer_depth`` and the acknowledgement figures are those
+of its link to the central side (so the site broker shows ``buffering`` while the enterprise
+link is down), ``site_link`` the state of its link to the site broker, and ``session`` the
+connection that published it.
 """
 
 from __future__ import annotations
@@ -112,6 +118,7 @@ class EdgeStatus:
     unacked: int = 0  # items the broker took that the central side has not acknowledged
     oldest_unacked_s: float = 0.0  # age of the oldest of them
     resent: int = 0  # items sent again for want of an acknowledgement
+    site_link: str = ""  # its link to the site broker, with a separate uplink broker
 
     def stale(self, now: datetime) -> bool:
         """No heartbeat for more than ``STALE_INTERVALS`` intervals (or none at all)."""
@@ -137,6 +144,7 @@ class EdgeStatus:
         self.unacked = int(doc.get("unacked", 0))
         self.oldest_unacked_s = float(doc.get("oldest_unacked_s", 0.0))
         self.resent = int(doc.get("resent", 0))
+        self.site_link = str(doc.get("site_link", ""))
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """JSON-ready, with ``stale`` judged at ``now``."""
@@ -149,6 +157,7 @@ class EdgeStatus:
             "stale": self.stale(now), "watchdog_restarts": self.watchdog_restarts,
             "lines": self.lines, "assets": self.assets, "unacked": self.unacked,
             "oldest_unacked_s": self.oldest_unacked_s, "resent": self.resent,
+            "site_link": self.site_link,
         }
 
 

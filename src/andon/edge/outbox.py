@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS items (
     retain INTEGER NOT NULL DEFAULT 0,
     sent_ms INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS items_by_source ON items (source, seq);
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dropped (kind TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -239,6 +240,21 @@ class Outbox:
             row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'"
                                    ).fetchone()
         return 0 if row is None else int(row[0])
+
+    def floors(self, sources: set[str]) -> dict[str, int]:
+        """The lowest ``seq`` still queued of each of ``sources`` (those with an item queued).
+
+        Everything of a source below it is out of the outbox's hands: acknowledged, or dropped
+        by the full-buffer policy (and counted).
+        """
+        with self._lock:
+            out = {}
+            for source in sources:
+                row = self._db.execute("SELECT MIN(seq) FROM items WHERE source = ?",
+                                       (source,)).fetchone()
+                if row[0] is not None:
+                    out[source] = int(row[0])
+            return out
 
     def depth(self) -> int:
         """Items waiting (to be sent, or for the consumer's acknowledgement)."""

@@ -31,14 +31,14 @@ from andon.edge.envelope import EnvelopeCheck
 from andon.edge.forward import Forwarder
 from andon.edge.heartbeat import EdgeIdentity
 from andon.edge.ingest import Ingest, watches_of
-from andon.edge.link import Backoff
+from andon.edge.link import Backoff, LinkStats
 from andon.edge.models import Loaded, ModelCache
 from andon.edge.outbox import INTERVENTION, SHADOW, Outbox
 from andon.edge.pull import pulled_rollouts
 from andon.edge.recorder import Pending, Recorder
 from andon.edge.scoring import Scoring
 from andon.edge.stats import EdgeStats, StoreStats
-from andon.edge.uplink import Uplink
+from andon.edge.uplink import SiteAndCentral, Uplink
 from andon.edge.watchdog import ScoringWatchdog
 from andon.interventions import Decider, Detection, Intervention
 from andon.interventions.gate import Gate
@@ -296,7 +296,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    outbox: Outbox | None = None, heartbeat_s: float = HEARTBEAT.default,
                    config_hash: str = "", replay_batch: int = 20,
                    backoff: Backoff | None = None, scoring_stall_s: float | None = None,
-                   forward: bool = False, ack_timeout_s: float = 30.0) -> None:
+                   forward: bool = False, ack_timeout_s: float = 30.0,
+                   uplink_url: str | None = None, site_outbox: Outbox | None = None) -> None:
     """Run ``edge`` against a broker until ``stop`` is set.
 
     Two connections: the intake (``UnsConnector``: subscribes to the edge's lines and hands
@@ -310,31 +311,37 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     events also go to the central side through the outbox (``andon.edge.forward``), and items
     leave the outbox only once the central ingest acknowledges them (sent again when no
     acknowledgement came within ``ack_timeout_s``, and after every reconnect).
+
+    With ``uplink_url`` (another broker: the enterprise's), the uplink above connects there
+    and a second one, the site link, to ``broker_url``: the edge reads samples from and
+    publishes its interventions on the site broker, where the operators are, through
+    ``site_outbox`` (in memory when None), and sends the central side everything else, and
+    its interventions again, over the uplink broker (``andon.edge.uplink.SiteAndCentral``).
+    While the enterprise link is down the edge keeps scoring and delivering on the site, and
+    what is for the central side waits in ``outbox``.
     """
     edge_id = edge_id or default_edge_id(edge)
-    own_outbox = outbox is None
-    box = Outbox(":memory:") if outbox is None else outbox
+    owned: list[Outbox] = []  # the in-memory outboxes made here, closed at the end
+    box = _outbox(outbox, owned)
     identity = EdgeIdentity(edge_id, edge.spec.enterprise.id, config_hash, heartbeat_s)
-    store = edge.stats.store
-    uplink = Uplink(broker_url, identity, box, clock=edge.clock, record=edge.keep_event,
-                    models=lambda: edge.stats.models, stats=edge.stats.link,
-                    extra=lambda: {"watchdog_restarts": edge.stats.watchdog.restarts,
-                                   "store_failures": store.failures,
-                                   "store_backlog": store.backlog,
-                                   "lines": sorted(edge.lines or ()),
-                                   "assets": edge.watched_assets()},
+    uplink = Uplink(uplink_url or broker_url, identity, box, clock=edge.clock,
+                    record=edge.keep_event, models=lambda: edge.stats.models,
+                    stats=edge.stats.link, extra=partial(_described, edge),
                     replay_batch=replay_batch, backoff=backoff, consumer_ack=forward,
                     ack_timeout_s=ack_timeout_s)
+    split = uplink_url not in {None, broker_url}  # a separate uplink broker: a site link too
+    site = _site_link(edge, broker_url, uplink, _outbox(site_outbox, owned)) if split else None
+    edge.stats.site_link = None if site is None else site.stats
     # a persistent QoS 1 session: what QoS 1 producers publish while the edge is down or
     # reconnecting waits at the broker (QoS 0 producers: see docs/edge.md)
     intake = UnsConnector(broker_url, edge.subscriptions(), client_id=f"andon-in-{edge_id}"[:60],
                           persistent=True)
-    edge.outbound = uplink
+    edge.outbound = uplink if site is None else SiteAndCentral(site, uplink)
     edge.intake = intake
     edge.shadow_topic = edge_topic(edge.spec.enterprise.id, edge_id, "shadow")
     forwarder = Forwarder(uplink, edge.spec.enterprise.id, edge_id) if forward else None
     watchdog = edge.enable_watchdog(scoring_stall_s) if scoring_stall_s else edge.watchdog
-    link = asyncio.ensure_future(uplink.run(stop))
+    links = [asyncio.ensure_future(u.run(stop)) for u in (uplink, site) if u is not None]
     receiving = asyncio.ensure_future(intake.run(edge.ingest, stop))
     await asyncio.to_thread(_contained, "model reload", edge.reload_models)
 
@@ -347,7 +354,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     try:
         await housekeeping(edge, stop, flush_every_s=flush_every_s,
                            reload_every_s=reload_every_s,
-                           running=lambda: not (link.done() or receiving.done()),
+                           running=lambda: not (receiving.done() or any(
+                               link.done() for link in links)),
                            on_tick=tick,
                            forward=None if forwarder is None else forwarder.forward)
     finally:
@@ -361,14 +369,46 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
         last = edge.take_pending()
         if forwarder is not None:  # queued in the durable outbox: sent next time
             _forward_or_log(forwarder.forward, last[0], last[1])
-        await link  # says goodbye (retained death document) and disconnects
+        for link in links:  # each says goodbye (retained death document) and disconnects
+            await link
         await asyncio.to_thread(edge.write, *last, force=True)
         if edge.recorder.left():
             log.error("edge stopped with items the store did not take; they are lost",
-                      items=edge.recorder.left(), error=store.last_error)
+                      items=edge.recorder.left(), error=edge.stats.store.last_error)
         edge.outbound = None
-        if own_outbox:
-            box.close()
+        for made in owned:
+            made.close()
+
+
+def _outbox(given: Outbox | None, owned: list[Outbox]) -> Outbox:
+    """``given``, or a new in-memory outbox (not durable) added to ``owned``."""
+    if given is not None:
+        return given
+    owned.append(Outbox(":memory:"))
+    return owned[-1]
+
+
+def _site_link(edge: Edge, broker_url: str, uplink: Uplink, outbox: Outbox) -> Uplink:
+    """The link to the site broker of an edge whose ``uplink`` goes to another broker.
+
+    It publishes the interventions on the site's UNS from ``outbox`` and the birth /
+    heartbeat / death documents of ``uplink`` (its link to the central side).
+    """
+    b = uplink.backoff
+    return Uplink(broker_url, uplink.identity, outbox,
+                  clock=edge.clock, record=edge.keep_event, stats=LinkStats(),
+                  replay_batch=uplink.replay_batch, role="site", describe=uplink.document,
+                  backoff=Backoff(b.base_s, b.cap_s))
+
+
+def _described(edge: Edge) -> dict[str, Any]:
+    """What the edge's birth / heartbeat documents say beyond the link (``run_edge``)."""
+    store, site = edge.stats.store, edge.stats.site_link
+    return {"watchdog_restarts": edge.stats.watchdog.restarts, "store_failures": store.failures,
+            "store_backlog": store.backlog, "lines": sorted(edge.lines or ()),
+            "assets": edge.watched_assets(),
+            **({} if site is None else {"site_link": site.state.value,
+                                        "site_buffer": site.buffer_depth})}
 
 
 def _contained(what: str, work: Callable[[], object]) -> None:

@@ -55,5 +55,7 @@ class EdgeStats:
     last_source_ms: int = 0  # newest source timestamp seen
     models: dict[str, str] = field(default_factory=dict)  # use case -> model label
     link: LinkStats = field(default_factory=LinkStats)  # outbound: link state, outbox, guard
+    #: the link to the site broker, when the uplink broker is another one (else None)
+    site_link: LinkStats | None = None
     watchdog: WatchdogStats = field(default_factory=WatchdogStats)  # stalled scoring restarts
     store: StoreStats = field(default_factory=StoreStats)  # writes, retries, backlog

@@ -14,10 +14,15 @@ ingest): the broker's confirmation only marks items sent; they leave the outbox 
 consumer that stored them says so. The central ingest publishes, per outbox ``epoch``, on
 ``andon/v1/{ent}/_andon/ack/{epoch}``, the next ``seq`` it expects of each source: everything
 below is durably stored (cumulative, so a lost acknowledgement is made good by the next).
-Items sent but not acknowledged within ``ack_timeout_s``, and all of them after a reconnect,
-are sent again (the ingest drops what it already has by ``(epoch, source, seq)``). So the
-outbox empties only as fast as the central side stores, and an outage of the central
-ingest, of the broker (sessions lost) or of the edge loses nothing.
+Each item goes out with ``first``, the lowest ``seq`` of its source still in the outbox
+(everything below is acknowledged, or dropped by the full-buffer policy): an ingest that
+meets a source for the first time (it subscribed after the edge had sent items, its ledger
+is new) expects that one, rather than the item it happens to see first, and so never
+acknowledges items it did not get. Items sent but not acknowledged within ``ack_timeout_s``,
+and all of them after a reconnect, are sent again (the ingest drops what it already has by
+``(epoch, source, seq)``). So the outbox empties only as fast as the central side stores,
+and an outage of the central ingest, of the broker (sessions lost) or of the edge loses
+nothing.
 
 Reconnects are managed here, not by gmqtt (whose built-in reconnect waits a fixed delay):
 each attempt is a fresh client with gmqtt's reconnect switched off, and failed attempts wait
@@ -26,6 +31,11 @@ the outbox fills (``buffering``); once connected again the backlog (everything q
 the reconnect) drains in order, at most ``replay_batch`` items per turn, and every turn also
 sends all the live items queued since (``replaying``), so live traffic is never starved; live
 items of an asset may thus overtake its older buffered ones, whose ``seq`` tells the order.
+
+With a separate uplink broker (site → enterprise), an edge runs two: the uplink to the
+central side and a site link (``role="site"``) that publishes its interventions on the site
+broker and, as its birth / heartbeat / death documents, the uplink's (``describe``);
+``SiteAndCentral`` sends each item where it belongs.
 """
 
 from __future__ import annotations
@@ -47,10 +57,10 @@ from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import Backoff, LinkState, LinkStats, transition
-from andon.edge.outbox import Outbox
+from andon.edge.outbox import INTERVENTION, Outbox
 from andon.namespace.topics import ack_topic, edge_topic
 
-__all__ = ["EVENT", "Uplink"]
+__all__ = ["EVENT", "SiteAndCentral", "Uplink"]
 
 log = structlog.get_logger("andon.edge.uplink")
 
@@ -68,6 +78,11 @@ def _now_ms() -> int:
     item is sent again anyway.
     """
     return round(time.monotonic() * 1000)
+
+
+def _with_first(payload: bytes, first: int) -> bytes:
+    """An outbox item's JSON object with ``"first": first`` added (the item's source floor)."""
+    return b'%s,"first":%d}' % (payload.rstrip()[:-1], first)
 
 
 async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -92,7 +107,8 @@ class Uplink:
                  stats: LinkStats | None = None, replay_batch: int = 20,
                  live_batch: int = 500, backoff: Backoff | None = None,
                  connect_timeout_s: float = 5.0, confirm_timeout_s: float = 10.0,
-                 consumer_ack: bool = False, ack_timeout_s: float = 30.0) -> None:
+                 consumer_ack: bool = False, ack_timeout_s: float = 30.0, role: str = "",
+                 describe: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.broker_url = broker_url
         self.identity = identity
         self.outbox = outbox
@@ -107,6 +123,12 @@ class Uplink:
         self.confirm_timeout_s = confirm_timeout_s
         self.consumer_ack = consumer_ack
         self.ack_timeout_s = ack_timeout_s
+        #: "" for the link to the central side; "site" for the site link of an edge whose
+        #: uplink broker is another one (``SiteAndCentral``): named in its link events
+        self.role = role
+        #: builds the body of this uplink's birth / heartbeat / death documents instead of its
+        #: own state (the site link reports the central link's); the session stays its own
+        self._describe = describe
         #: where the consumer acknowledges this outbox's items
         self.ack_topic = ack_topic(identity.enterprise, outbox.epoch)
         self.client: MqttClient | None = None
@@ -199,9 +221,10 @@ class Uplink:
     def _move(self, target: LinkState) -> None:
         before = self.stats.state
         self.stats.state = transition(before, target)
-        log.info("edge link", state=target.value, was=before.value,
-                 buffer_depth=self.stats.buffer_depth)
-        self.event("edge_link", f"{before.value} -> {target.value}")
+        log.info("edge link", state=target.value, was=before.value, url=self.broker_url,
+                 role=self.role or "central", buffer_depth=self.stats.buffer_depth)
+        prefix = f"{self.role} link: " if self.role else ""
+        self.event("edge_link", f"{prefix}{before.value} -> {target.value}")
         if self.on_state is not None:
             self.on_state(target)
 
@@ -213,6 +236,8 @@ class Uplink:
     def document(self, kind: str) -> dict[str, Any]:
         """The birth / heartbeat / death document now (``andon.edge.heartbeat``)."""
         self._refresh()
+        if self._describe is not None:
+            return {**self._describe(kind), "session": self._session}
         return edge_document(self.identity, kind, at=self.clock.now(),
                              link=self.stats.state.value, buffer_depth=self.stats.buffer_depth,
                              dropped=self.stats.dropped, models=self._models(),
@@ -230,8 +255,9 @@ class Uplink:
     def _announce(self, kind: str, leaf: str) -> None:
         """Publish a document (retained) if connected, and keep it as a store event."""
         doc = self.document(kind)
-        self._keep(Event(EventKind.EDGE_HEARTBEAT if kind == "heartbeat" else EventKind.EDGE_STATE,
-                         self.identity.edge_id, json.dumps(doc), self.clock.now()))
+        if self._describe is None:  # else the uplink that describes it keeps them
+            kept = EventKind.EDGE_HEARTBEAT if kind == "heartbeat" else EventKind.EDGE_STATE
+            self._keep(Event(kept, self.identity.edge_id, json.dumps(doc), self.clock.now()))
         topic = self._topic(leaf)
         client = self.client
         if client is not None and client.connected.is_set() and self.guard.check(topic):
@@ -322,8 +348,14 @@ class Uplink:
         items = backlog + live
         if not items:
             return 0
-        for item in items:
-            client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+        if self.consumer_ack:  # what the consumer may take as the start of a source's items
+            floors = self.outbox.floors({i.source for i in items})
+            for item in items:
+                client.publish(item.topic, _with_first(item.payload, floors.get(
+                    item.source, item.seq)), qos=1, retain=item.retain)
+        else:
+            for item in items:
+                client.publish(item.topic, item.payload, qos=1, retain=item.retain)
         if not await self._confirm(client):
             return 0
         if self.consumer_ack:
@@ -416,3 +448,27 @@ class Uplink:
             await _first(stop, timeout=every_s)
             if not stop.is_set():
                 self._announce("heartbeat", "heartbeat")
+
+
+class SiteAndCentral:
+    """The outbound path of an edge with a separate uplink broker (``andon edge --uplink-broker``).
+
+    Interventions go to both: the ``site`` uplink publishes them on the site broker's UNS,
+    where the operators' panels are (confirmed by that broker, then removed from its own
+    outbox), and the ``central`` uplink sends them with everything else for the central side
+    (forwarded samples and events, shadow interventions) over the enterprise broker, removed
+    only once the central ingest acknowledges them. Each has its own outbox, connection and
+    backoff, so an enterprise outage delays only what goes to the central side.
+    """
+
+    def __init__(self, site: Uplink, central: Uplink) -> None:
+        self.site = site
+        self.central = central
+
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, Any], *,
+             retain: bool = False) -> bool:
+        """Queue an item for the central side and, an intervention, for the site too."""
+        local = (self.site.send(kind, key, source, topic, document, retain=retain)
+                 if kind == INTERVENTION else True)
+        central = self.central.send(kind, key, source, topic, document, retain=retain)
+        return local and central

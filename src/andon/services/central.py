@@ -12,6 +12,9 @@ An edge (``andon edge --forward``) publishes, from its durable outbox, at least 
 ``CentralIngest`` writes each outbox item **exactly once and in order per source**: every
 item carries its outbox ``epoch`` (one per outbox file), ``source`` and ``seq`` (one more per
 item of the source), so the ingest keeps, per (epoch, source), the next ``seq`` it expects.
+A stream starts at the item's ``first`` (the lowest ``seq`` of the source the edge still
+holds: an ingest that subscribed late waits for what the edge has not had acknowledged
+instead of claiming it), or, without one, at the first item seen.
 An item below it is a duplicate (a replay after a lost confirmation) and is skipped; an item
 above it (live traffic that overtook the backlog during a replay) is held until the gap
 fills (an edge with consumer acknowledgement sends an unacknowledged item again after 30 s).
@@ -56,6 +59,7 @@ from andon.audit import Event, EventKind
 from andon.clock import Clock, from_ms, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.contracts import Rule, quarantined_message
+from andon.edge.link import Backoff
 from andon.errors import NotFound, PayloadError
 from andon.interventions.record import Intervention, merge_intervention
 from andon.interventions.wire import intervention_from_document
@@ -223,8 +227,8 @@ class CentralIngest:
     # -- ordering --------------------------------------------------------------------------
     def _sequence(self, stream: tuple[str, str], item: _Item) -> None:
         expected = self.sequencer.expected(*stream)
-        if expected is None:
-            expected = item.seq  # first item of this stream seen here
+        if expected is None:  # first item of this stream seen here
+            expected = _start(item)
             self.sequencer.advance(*stream, expected)
         held = self._held.setdefault(stream, {})
         if item.seq < expected or item.seq in held:
@@ -354,6 +358,18 @@ class CentralIngest:
                                                         self.clock.now())])
 
 
+def _start(item: _Item) -> int:
+    """Where a stream first seen with ``item`` starts: the edge's floor, else ``item``'s seq.
+
+    The floor (``first``) is the lowest seq of the source the edge still holds; older edges,
+    and edges without consumer acknowledgement, send none.
+    """
+    first = item.doc.get("first")
+    if isinstance(first, int) and not isinstance(first, bool) and first <= item.seq:
+        return first
+    return item.seq
+
+
 def _from_epoch_ms(value: object) -> datetime:
     """Epoch milliseconds as a UTC datetime; ``ValueError`` if not a number or out of range."""
     try:
@@ -365,10 +381,12 @@ def _from_epoch_ms(value: object) -> datetime:
 async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Event, *,
                       enterprise: str = "+", tick_s: float = 1.0,
                       connected: asyncio.Event | None = None,
-                      session: str | None = None) -> None:
+                      session: str | None = None, backoff: Backoff | None = None) -> None:
     """Subscribe to the edges' topics on ``broker_url`` and feed ``ingest`` until ``stop``.
 
-    Reconnects on its own (gmqtt, fixed delay). ``connected`` is set whenever the
+    A broker unreachable at start is tried again with ``backoff`` (exponential, with jitter)
+    until it answers or ``stop`` is set; once connected, the client reconnects on its own
+    (gmqtt, fixed delay). ``connected`` is set whenever the
     subscriptions are acknowledged (after the first connect and after each reconnect) and
     cleared when the connection drops: tests wait on it. ``session``: the client id of a
     persistent session (the broker keeps what arrives while the ingest is away); None, a clean
@@ -380,12 +398,14 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
     def wake() -> None:  # any thread (a store call may run in a worker)
         loop.call_soon_threadsafe(ack_due.set)
 
+    client = await _connect(lambda: MqttClient(
+        broker_url, session, on_message=ingest.on_message,
+        subscriptions=ingest.subscriptions(enterprise), qos=1, persistent=session is not None),
+        stop, backoff or Backoff())
+    if client is None:
+        return
     ingest.on_ack_due = wake
-    client = MqttClient(broker_url, session, on_message=ingest.on_message,
-                        subscriptions=ingest.subscriptions(enterprise), qos=1,
-                        persistent=session is not None)
     ready = connected or asyncio.Event()
-    await client.connect()
     last_tick = loop.time()
     try:
         while not stop.is_set():
@@ -412,6 +432,28 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
     finally:
         ingest.on_ack_due = None
         await client.disconnect()
+
+
+async def _connect(make: Callable[[], MqttClient], stop: asyncio.Event,
+                   backoff: Backoff) -> MqttClient | None:
+    """A connected client from ``make``; None if ``stop`` is set first.
+
+    While the broker is unreachable, each attempt (a fresh client) is followed by a
+    ``backoff`` wait.
+    """
+    while not stop.is_set():
+        client = make()
+        try:
+            await client.connect()
+        except ConnectionError as exc:
+            delay = backoff.next_delay()
+            log.warning("central ingest cannot reach the broker; trying again", url=client.url,
+                        retry_in_s=round(delay, 2), reason=str(exc))
+            await client.disconnect()
+            await _first_set(stop, timeout=delay)
+            continue
+        return client
+    return None
 
 
 async def _first_set(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109
