@@ -63,6 +63,7 @@ from andon.settings import (
     OUTBOX_CAPACITY,
     PORT,
     PULL_EVERY,
+    QOS,
     RECORD,
     SCENARIO,
     SCORING_STALL,
@@ -177,6 +178,7 @@ def simulate(
     broker_url: BrokerOpt = DEFAULT_BROKER,
     speed: Annotated[float, option(SPEED)] = SPEED.default,
     seed: Annotated[int, option(SEED)] = SEED.default,
+    qos: Annotated[int, option(QOS)] = QOS.default,
     start: Annotated[str | None, typer.Option(help="Simulated start time (ISO 8601, UTC if no "
                                               "offset); default: this hour.")] = None,
     hours: Annotated[float | None, typer.Option(min=0.0, help="Stop after this many simulated "
@@ -189,7 +191,7 @@ def simulate(
 ) -> None:
     """Publish a seeded simulation of every tag of the spec onto the UNS."""
     from andon.connectors.mqtt import MqttClient  # noqa: PLC0415
-    from andon.services.simulate import publish_simulation  # noqa: PLC0415
+    from andon.services.simulate import Publisher, publish_simulation  # noqa: PLC0415
     from andon.simulator import PlantSimulator, Scenario  # noqa: PLC0415
 
     plant = load_spec(spec)
@@ -209,9 +211,13 @@ def simulate(
         console.print(f"simulating {plant.tag_count()} tags from {sim.now.isoformat()} at "
                       f"{speed:g}x onto {broker_url} ({len(scen.faults)} faults)",
                       highlight=False)
-        n = await publish_simulation(sim, client, speed=speed or None, stop=stop, until=until)
+        publisher = Publisher(client, qos)
+        await publish_simulation(sim, publisher, speed=speed or None, stop=stop, until=until)
+        if qos:  # what is in flight or held still goes out, if the broker lets it (bounded)
+            await publisher.drain(10.0 if not stop.is_set() else 2.0)
         await client.disconnect()
-        console.print(f"published {n} samples up to {sim.now.isoformat()}", highlight=False)
+        console.print(f"{publisher.summary()}, simulated up to {sim.now.isoformat()}",
+                      highlight=False)
 
     asyncio.run(run())
 
