@@ -37,6 +37,7 @@ from andon.contracts import (
     Rule,
     Violation,
     quarantined_message,
+    tag_path,
 )
 from andon.contracts.counts import SkewPoint
 from andon.contracts.timing import GapNote, SkewNote, Timekeeper
@@ -55,6 +56,7 @@ __all__ = ["Ingest", "OnWindow", "Watch", "watches_of"]
 log = structlog.get_logger("andon.edge")
 #: module constants: an enum member lookup costs ~140 ns, several times per sample
 _LATE, _GAP = Rule.LATE.value, Rule.GAP.value
+_CONFLICT = Rule.CONFLICTING_DUPLICATE.value
 _MAX_ROUTES = 50_000  # topics whose resolution is kept
 
 #: where a complete window goes: (use case, asset, window end ms, feature vector)
@@ -240,6 +242,9 @@ class Ingest:
         if admitted is None:
             self.stats.duplicates += 1
             return
+        if admitted is not sample and admitted.reason == _CONFLICT:
+            self._conflict(admitted, topic, payload, ingest_ms)
+            return
         checked, violations = self.contracts.check(admitted, ingest_ms)
         if violations:
             self._breached(violations, sample, topic, payload, ingest_ms)
@@ -306,6 +311,19 @@ class Ingest:
             event = self.quality_events.note_of(note.path, _GAP, note, now)
             if event is not None:
                 self.recorder.keep_event(event)
+
+    def _conflict(self, sample: Sample, topic: str | None, payload: bytes | None,
+                  ingest_ms: int) -> None:
+        """Quarantine a sample seen before with another value (no exact duplicate)."""
+        self.stats.conflicting += 1
+        first = self.timekeeper.first_value(sample)
+        path = tag_path(sample.address)
+        seen = "" if first is None else f" with v={first!r}"
+        reason = (f"{path}: seq {sample.seq} from {sample.source} at "
+                  f"{from_ms(sample.ts_ms).isoformat(timespec='milliseconds')} "
+                  f"already seen{seen}; this one has v={sample.value!r} (the first stands)")
+        self._breached((Violation(path, Rule.CONFLICTING_DUPLICATE, sample.value,
+                                  sample.source, reason),), sample, topic, payload, ingest_ms)
 
     def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
                   payload: bytes | None, ingest_ms: int) -> None:

@@ -2,7 +2,8 @@
 
 One ``EdgeStats`` is shared by the edge's parts (ingest, scoring, recorder, uplink, watchdog);
 each part updates its own fields. Nothing is dropped silently: received = stored +
-quarantined + duplicates, where stored is ``recorded`` once the recorder has written it.
+quarantined + duplicates, where stored is ``recorded`` once the recorder has written it
+(quarantined includes ``conflicting``: the same sample again with another value).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class EdgeStats:
     flagged: int = 0  # samples recorded as uncertain because they broke a flagging rule
     recorded: int = 0  # new samples written to the store
     duplicates: int = 0  # samples seen before (same source, seq): dropped, or the store had
+    conflicting: int = 0  # same source, seq, tag, time, another value: quarantined (counted in
+    #                       ``quarantined`` too), the first one stands
     late: int = 0  # samples older than their source's newest by > lateness: kept, not windowed
     gaps: int = 0  # silences longer than a tag's period (data_quality events)
     filled: int = 0  # samples inserted by a tag's fill policy (uncertain, reason filled)
