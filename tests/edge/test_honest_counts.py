@@ -66,3 +66,36 @@ def test_a_same_seq_sample_at_another_time_is_new_data(demo_spec: PlantSpec,
         add_up(edge)
         assert edge.stats.recorded == 2
         assert edge.stats.duplicates == edge.stats.conflicting == 0
+
+
+def test_a_source_id_longer_than_the_store_keeps_is_quarantined_with_its_length(
+        demo_spec: PlantSpec, tmp_path: Path) -> None:
+    long_src = "p" * 10_000
+    with open_store(f"sqlite:///{tmp_path / 'e.db'}") as store:
+        edge = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START))
+        edge.on_message(*message(1, 41.0, source=long_src))
+        edge.on_message(*message(2, 41.0, source="p" * 200))  # at the limit: kept
+        unit = CANONICAL, (b'{"v":1,"u":"%s","ts":%d,"seq":3,"src":"plc"}'
+                           % (b"m" * 101, GOOD_TS))
+        edge.on_message(*unit)
+        # a connector's sample (decoded by itself) gets the same rule
+        edge.on_sample(Sample(AT, 41.0, "m^3/h", Quality.GOOD, GOOD_TS + 240_000, 4, long_src))
+        add_up(edge)
+        assert edge.stats.received == 4
+        assert [s.source for s in store.samples()] == ["p" * 200]
+        reasons = sorted((q.topic, q.reason) for q in store.quarantined())
+        assert reasons == [
+            (CANONICAL, "'src' is 10000 characters, over the 200 the store keeps"),
+            (CANONICAL, "'src' is 10000 characters, over the 200 the store keeps"),
+            (CANONICAL, "'u' is 101 characters, over the 100 the store keeps"),
+        ]
+        kept = {len(q.payload) for q in store.quarantined()}
+        assert all(n > 10_000 for n in kept - {len(unit[1])}), "the payloads are kept whole"
+
+
+def test_the_decoders_limits_are_the_store_columns() -> None:
+    from andon.namespace.sample import MAX_SOURCE_CHARS, MAX_UNIT_CHARS  # noqa: PLC0415
+    from andon.store.schema import SAMPLES  # noqa: PLC0415
+
+    assert SAMPLES.c.source.type.length == MAX_SOURCE_CHARS  # type: ignore[attr-defined]
+    assert SAMPLES.c.unit.type.length == MAX_UNIT_CHARS  # type: ignore[attr-defined]

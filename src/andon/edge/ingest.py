@@ -46,7 +46,13 @@ from andon.edge.stats import EdgeStats
 from andon.errors import PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
 from andon.namespace import encode_sample, line_filter, parse_tag_topic
-from andon.namespace.sample import Sample, decode_at
+from andon.namespace.sample import (
+    MAX_SOURCE_CHARS,
+    MAX_UNIT_CHARS,
+    Sample,
+    decode_at,
+    too_long,
+)
 from andon.namespace.tagmap import TagBinding
 from andon.namespace.topics import TagAddress
 from andon.spec.model import PlantSpec, Tag, UseCase
@@ -187,13 +193,25 @@ class Ingest:
         """Check one decoded sample against its contract; record and window it.
 
         ``topic`` and ``payload`` are the message it came from, kept if it is quarantined
-        (without them the sample is re-encoded).
+        (without them the sample is re-encoded). Counted as received, like ``reject``'s input.
+        A producer id or unit longer than the store keeps is quarantined, never cut.
         """
-        self._ingest(sample, self.clock.now_ms(), self.watches.get(sample.address.asset, ()),
+        ingest_ms = self.clock.now_ms()
+        self.stats.received += 1
+        try:  # a connector's producer id or unit may be longer than the store keeps
+            too_long(sample.address.topic, "src", sample.source, MAX_SOURCE_CHARS)
+            too_long(sample.address.topic, "u", sample.unit, MAX_UNIT_CHARS)
+        except PayloadError as exc:
+            self._reject(topic or sample.address.topic,
+                         encode_sample(sample) if payload is None else payload, exc.reason,
+                         ingest_ms)
+            return
+        self._ingest(sample, ingest_ms, self.watches.get(sample.address.asset, ()),
                      topic, payload)
 
     def reject(self, where: str, payload: bytes, reason: str) -> None:
         """Quarantine input a connector could not decode (``andon.connectors.base.PointSink``)."""
+        self.stats.received += 1
         self._reject(where, payload, reason, self.clock.now_ms())
 
     def _route(self, topic: str, payload: bytes, ingest_ms: int) -> _Route | None:
