@@ -6,6 +6,8 @@ Through ``Edge.on_message`` into a real SQLite store (``flush``), on a manual cl
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from pathlib import Path
 
 from andon.clock import ManualClock, utc
@@ -99,3 +101,39 @@ def test_the_decoders_limits_are_the_store_columns() -> None:
 
     assert SAMPLES.c.source.type.length == MAX_SOURCE_CHARS  # type: ignore[attr-defined]
     assert SAMPLES.c.unit.type.length == MAX_UNIT_CHARS  # type: ignore[attr-defined]
+
+
+FLOOD = 20_000  # distinct garbage topics
+
+
+def test_a_flood_of_distinct_unknown_topics_keeps_memory_and_events_bounded(
+        demo_spec: PlantSpec, tmp_path: Path) -> None:
+    """20,000 distinct unknown tags: every message kept and counted, ~100 events, no per-topic
+    state (before: 20,000 events and ~16 MB held by the topic caches and event keys)."""
+    payload = b'{"v":1,"u":"m","ts":%d,"seq":%%d,"src":"x"}' % GOOD_TS
+    flood = [(f"andon/v1/acme/ghent/utilities/cooling-water/junk-{i}/t{i}", payload % i)
+             for i in range(FLOOD)]
+    with open_store(f"sqlite:///{tmp_path / 'e.db'}") as store:
+        edge = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START))
+        edge.on_message(*message(1, 41.0))  # a route kept, the state warm
+        edge.flush()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for i in range(0, FLOOD, 500):
+                edge.on_messages(flood[i:i + 500])
+                edge.flush()
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        add_up(edge)
+        assert edge.stats.received == FLOOD + 1
+        assert edge.stats.quarantined == FLOOD
+        assert store.count_quarantined_by_rule() == {"unknown_tag": FLOOD}, "every one kept"
+        events = store.events(limit=10 * FLOOD)
+        assert 100 <= len(events) <= 110
+        [crowd] = [e for e in events if e.subject == "unknown_tag:*"]
+        assert "more than 100 distinct subjects" in crowd.detail
+        assert grown < 2_000_000, f"{grown} bytes held after the flood"

@@ -224,6 +224,9 @@ class Ingest:
             else:
                 self._reject(topic, payload, exc.reason, ingest_ms)
             return None
+        a = route.address
+        if route.binding is None and self.contracts.contract(a.asset, a.tag) is None:
+            return route  # no tag of the spec: quarantined each time, never kept (floods)
         if len(self._routes) >= _MAX_ROUTES:  # bounded: a plant has far fewer topics
             self._routes.clear()
         self._routes[topic] = route
@@ -236,7 +239,7 @@ class Ingest:
             address = binding.address
             foreign = self.lines is not None and address.line not in self.lines
             return _Route(address, binding, site, self._watches(address.asset), foreign)
-        parsed = parse_tag_topic(topic)
+        parsed = parse_tag_topic(topic, keep=False)  # kept here, in ``_routes``
         if parsed is None:
             raise PayloadError(topic, "not a tag topic "
                                       "(andon/v1/enterprise/site/area/line/asset/tag)")
