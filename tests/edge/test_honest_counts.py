@@ -6,15 +6,22 @@ Through ``Edge.on_message`` into a real SQLite store (``flush``), on a manual cl
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 from andon.clock import ManualClock, utc
+from andon.connectors.mqtt import MqttClient
 from andon.edge import Edge, build_edge
 from andon.namespace import Quality, Sample, encode_sample, parse_tag_topic
 from andon.spec import PlantSpec
 from andon.store import open_store
+from andon.testing import MosquittoProcess, until
+from andon.testing.unique import unique_id
+from edge.faults import need_mosquitto_binary
 
 START = utc(2026, 3, 2, 8)
 GOOD_TS = 1772438400000  # START in epoch ms
@@ -137,3 +144,47 @@ def test_a_flood_of_distinct_unknown_topics_keeps_memory_and_events_bounded(
         [crowd] = [e for e in events if e.subject == "unknown_tag:*"]
         assert "more than 100 distinct subjects" in crowd.detail
         assert grown < 2_000_000, f"{grown} bytes held after the flood"
+
+
+async def _reconnects(edge: Edge, url: str, times: int) -> None:
+    """Subscribe the edge's intake ``times`` times, as reconnects do; each gets the retained."""
+    for n in range(1, times + 1):
+        intake = MqttClient(url, f"intake-{unique_id()}", on_batch=edge.on_messages,
+                            subscriptions=edge.ingest.subscriptions())
+        await intake.connect()
+        try:
+            await intake.subscribed()
+            await until(lambda n=n: edge.stats.received >= n, f"delivery {n}", 30)
+        finally:
+            await intake.disconnect()
+
+
+@pytest.mark.mosquitto
+def test_retained_garbage_is_quarantined_once_not_on_every_reconnect(
+        demo_spec: PlantSpec, tmp_path: Path) -> None:
+    need_mosquitto_binary()
+    garbage = b'{"v":"not a number","u":"m^3/h"}'
+    with MosquittoProcess(tmp_path) as broker, \
+            open_store(f"sqlite:///{tmp_path / 'e.db'}") as store:
+        edge = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START))
+
+        async def story() -> None:
+            pub = MqttClient(broker.url, "gateway")
+            await pub.connect()
+            pub.publish(CANONICAL, garbage, qos=1, retain=True)
+            await pub.subscribed()  # a round trip: the broker has it
+            await _reconnects(edge, broker.url, 3)
+            await pub.disconnect()
+
+        asyncio.run(story())
+        add_up(edge)
+        assert edge.stats.received == 3
+        assert edge.stats.quarantined == 1
+        assert edge.stats.duplicates == edge.stats.retained_repeats == 2
+        [kept] = store.quarantined()
+        assert kept.payload == garbage
+        assert kept.topic == CANONICAL
+        # the same bytes sent live (not from the retained store) are a new message: kept
+        edge.on_message(CANONICAL, garbage)
+        add_up(edge)
+        assert len(store.quarantined()) == 2

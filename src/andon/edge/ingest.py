@@ -30,6 +30,7 @@ import structlog
 from andon.audit import Event, EventKind
 from andon.clock import Clock, from_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder, decode_routed, legacy_filter
+from andon.connectors.mqtt import Retained
 from andon.contracts import (
     MAX_PAYLOAD_BYTES,
     ContractChecker,
@@ -64,6 +65,7 @@ log = structlog.get_logger("andon.edge")
 _LATE, _GAP = Rule.LATE.value, Rule.GAP.value
 _CONFLICT = Rule.CONFLICTING_DUPLICATE.value
 _MAX_ROUTES = 50_000  # topics whose resolution is kept
+_MAX_RETAINED = 10_000  # retained messages quarantined, remembered to spot their re-delivery
 
 #: where a complete window goes: (use case, asset, window end ms, feature vector)
 OnWindow = Callable[[UseCase, str, int, list[float]], None]
@@ -127,6 +129,8 @@ class Ingest:
         self.rejects: deque[tuple[str, str]] = deque(maxlen=100)  # last rejects (topic, reason)
         self._keep = recorder.samples.append  # the recorder keeps this list (``take`` copies)
         self._routes: dict[str, _Route] = {}  # topic -> its resolution (``_route``)
+        #: retained messages quarantined so far: (topic, sha256) (``_redelivered``)
+        self._retained: set[tuple[str, bytes]] = set()
         self._at_ms = -1  # the ingest time ``_at`` last turned into a datetime
         self._at_dt = from_ms(0)
 
@@ -299,8 +303,30 @@ class Ingest:
             self._at_ms, self._at_dt = ingest_ms, from_ms(ingest_ms)
         return self._at_dt
 
+    def _redelivered(self, topic: str, payload: bytes | None) -> bool:
+        """Whether a bad message is a retained one quarantined before, delivered again.
+
+        The broker sends a topic's retained message on every (re)subscription: a retained
+        bad message would otherwise become a quarantine row (and an event) on every
+        reconnect. Such a re-delivery is counted as a duplicate (``retained_repeats``).
+        Bounded memory; after a restart of the edge the first delivery is kept again.
+        """
+        if type(payload) is not Retained:
+            return False
+        key = (topic, hashlib.sha256(payload).digest())
+        if key in self._retained:
+            self.stats.duplicates += 1
+            self.stats.retained_repeats += 1
+            return True
+        if len(self._retained) >= _MAX_RETAINED:
+            self._retained.clear()
+        self._retained.add(key)
+        return False
+
     def _reject(self, topic: str, payload: bytes, reason: str, ingest_ms: int) -> None:
         """Quarantine a malformed message; one ``rejected_message`` event per topic and hour."""
+        if self._redelivered(topic, payload):
+            return
         self.stats.rejected += 1
         self.stats.quarantined += 1
         self.rejects.append((topic, reason))
@@ -349,6 +375,9 @@ class Ingest:
     def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
                   payload: bytes | None, ingest_ms: int) -> None:
         """Report contract breaches as (rate-limited) events; quarantine a refused sample."""
+        if violations[0].quarantines and topic is not None and self._redelivered(topic,
+                                                                                 payload):
+            return
         now = self._at(ingest_ms)
         a = sample.address
         for v in violations:

@@ -40,6 +40,8 @@ class EdgeStats:
     flagged: int = 0  # samples recorded as uncertain because they broke a flagging rule
     recorded: int = 0  # new samples written to the store
     duplicates: int = 0  # samples seen before (same source, seq): dropped, or the store had
+    retained_repeats: int = 0  # a retained bad message delivered again (a reconnect): counted
+    #                            in ``duplicates``, not quarantined again
     conflicting: int = 0  # same source, seq, tag, time, another value: quarantined (counted in
     #                       ``quarantined`` too), the first one stands
     late: int = 0  # samples older than their source's newest by > lateness: kept, not windowed
