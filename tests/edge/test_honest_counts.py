@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from andon.audit import Event, EventKind
+from andon.cli.app import app
 from andon.clock import ManualClock, utc
 from andon.connectors.mqtt import MqttClient
 from andon.edge import Edge, build_edge
+from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.namespace import Quality, Sample, encode_sample, parse_tag_topic
 from andon.spec import PlantSpec
 from andon.store import open_store
@@ -41,6 +46,10 @@ def add_up(edge: Edge) -> None:
     edge.flush()
     s = edge.stats
     assert s.received == s.recorded + s.quarantined + s.duplicates, s
+    c = s.counts()
+    assert c["pending"] == 0, c
+    assert c["received"] + c["filled"] == sum(c[k] for k in (
+        "recorded", "quarantined", "duplicates", "foreign", "failed", "dropped", "pending"))
 
 
 def test_a_same_seq_sample_with_another_value_is_quarantined_not_counted_as_duplicate(
@@ -188,3 +197,25 @@ def test_retained_garbage_is_quarantined_once_not_on_every_reconnect(
         edge.on_message(CANONICAL, garbage)
         add_up(edge)
         assert len(store.quarantined()) == 2
+
+
+def test_andon_status_shows_counts_that_add_up(demo_spec: PlantSpec, tmp_path: Path) -> None:
+    """The heartbeat carries the edge's counts; ``andon status`` shows them as their sum."""
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    with open_store(db) as store:
+        edge = build_edge(demo_spec, store, tmp_path, clock=ManualClock(START))
+        for topic, payload in [message(1, 41.0), message(1, 41.0), message(1, 40.0),
+                               message(2, 1e9), message(3, 42.0)]:
+            edge.on_message(topic, payload)
+        c = edge.stats.counts()
+        assert c["pending"] == 2  # seq 1 and 3, not written yet: pending, so the sum holds
+        add_up(edge)
+        c = edge.stats.counts()
+        ident = EdgeIdentity("e-counts", "acme", heartbeat_s=5.0)
+        doc = edge_document(ident, "heartbeat", at=START, link="online", buffer_depth=0,
+                            dropped={}, models={}, extra={"session": "s", "counts": c})
+        store.add_event(Event(EventKind.EDGE_HEARTBEAT, "e-counts", json.dumps(doc), START))
+    result = CliRunner().invoke(app, ["status", "--db", db], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert ("received 5 = recorded 2 + quarantined 2 (1 conflicting) + duplicates 1"
+            in result.output), result.output

@@ -412,7 +412,7 @@ def status(
     now = datetime.now(UTC)
     table = Table(title=f"Edges ({source})")
     for col in ("edge", "serves", "status", "link", "buffer", "dropped", "blocked", "models",
-                "scoring restarts", "last heartbeat"):
+                "scoring restarts", "samples", "last heartbeat"):
         table.add_column(col, overflow="fold")
     for e in edges:
         stale = e.stale(now)
@@ -431,9 +431,31 @@ def status(
             Text(printable("\n".join(f"{uc}: {label}" for uc, label in sorted(e.models.items()))
                            or "-", keep="\n")),
             str(e.watchdog_restarts),
+            sample_counts(e.counts),
             Text.assemble(seen, ("  stale", "bold red") if stale else ""),
         )
     console.print(table)
+
+
+def sample_counts(c: dict[str, int]) -> str:
+    """An edge's sample counts as the sum they make (``EdgeStats.counts``); "-" if none.
+
+    >>> sample_counts({"received": 120, "recorded": 100, "quarantined": 15, "conflicting": 1,
+    ...                "duplicates": 5, "retained_repeats": 2})
+    'received 120 = recorded 100 + quarantined 15 (1 conflicting) + duplicates 5 (2 retained)'
+    """
+    if not c:
+        return "-"
+    left = f"received {c.get('received', 0)}" + (
+        f" + filled {c['filled']}" if c.get("filled") else "")
+    parts = [f"recorded {c.get('recorded', 0)}",
+             f"quarantined {c.get('quarantined', 0)}" + (
+                 f" ({c['conflicting']} conflicting)" if c.get("conflicting") else ""),
+             f"duplicates {c.get('duplicates', 0)}" + (
+                 f" ({c['retained_repeats']} retained)" if c.get("retained_repeats") else "")]
+    parts += [f"{name} {c[name]}" for name in ("foreign", "failed", "dropped", "pending")
+              if c.get(name)]
+    return f"{left} = {' + '.join(parts)}"
 
 
 # -- train --------------------------------------------------------------------------------

@@ -322,7 +322,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                                    "store_failures": store.failures,
                                    "store_backlog": store.backlog,
                                    "lines": sorted(edge.lines or ()),
-                                   "assets": edge.watched_assets()},
+                                   "assets": edge.watched_assets(),
+                                   "counts": edge.stats.counts()},
                     replay_batch=replay_batch, backoff=backoff, consumer_ack=forward,
                     ack_timeout_s=ack_timeout_s)
     # a persistent QoS 1 session: what QoS 1 producers publish while the edge is down or

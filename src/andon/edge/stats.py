@@ -62,3 +62,19 @@ class EdgeStats:
     link: LinkStats = field(default_factory=LinkStats)  # outbound: link state, outbox, guard
     watchdog: WatchdogStats = field(default_factory=WatchdogStats)  # stalled scoring restarts
     store: StoreStats = field(default_factory=StoreStats)  # writes, retries, backlog
+
+    def counts(self) -> dict[str, int]:
+        """What became of every sample the intake received; the figures add up.
+
+        received + filled = recorded + quarantined + duplicates + foreign + failed + dropped +
+        pending, where ``pending`` waits in memory for the recorder's next write.
+        ``conflicting`` is part of ``quarantined``, ``retained_repeats`` of ``duplicates``.
+        """
+        dropped = self.store.dropped.get("samples", 0)
+        done = (self.recorded + self.quarantined + self.duplicates + self.foreign + self.failed
+                + dropped)
+        return {"received": self.received, "filled": self.filled, "recorded": self.recorded,
+                "quarantined": self.quarantined, "conflicting": self.conflicting,
+                "duplicates": self.duplicates, "retained_repeats": self.retained_repeats,
+                "foreign": self.foreign, "failed": self.failed, "dropped": dropped,
+                "pending": self.received + self.filled - done}
