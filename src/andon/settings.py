@@ -67,6 +67,7 @@ __all__ = [
     "PORT",
     "PUBLISHING_INTERVAL",
     "PULL_EVERY",
+    "QOS",
     "RECORD",
     "SCENARIO",
     "SCORING_STALL",
@@ -240,6 +241,7 @@ EXISTING_FILE: Final = Check("an existing file", _existing_file)
 TOPIC_LEVEL: Final = Check("no / + # or control characters", _topic_level)
 SCENARIO_FILE: Final = Check("demo, none or a YAML file", _scenario)
 NOT_EMPTY: Final = Check("not empty", lambda v: None if v.strip() else "must not be empty")
+QOS_LEVEL: Final = Check("0 or 1", lambda v: None if v in {0, 1} else "must be 0 or 1")
 
 
 # -- the setting --------------------------------------------------------------------------
@@ -440,6 +442,11 @@ SPEED: Final = Setting[float]("speed", NUMBER, 60.0, "Simulated seconds per wall
 DEMO_SPEED: Final = Setting[float]("demo_speed", NUMBER, 900.0, "Simulated seconds per wall "
                                    "second of the demo.", flag="--speed", checks=(POSITIVE,))
 SEED: Final = Setting[int]("seed", INTEGER, 7, "Simulator seed; same seed, same data.")
+QOS: Final = Setting[int]("qos", INTEGER, 0, "MQTT QoS the simulator publishes with: 0 counts "
+                          "what was written while connected (the rest is reported as not "
+                          "sent); 1 counts what the broker acknowledged and holds what is made "
+                          "while the broker is unreachable until it is back.",
+                          checks=(QOS_LEVEL,))
 SCENARIO: Final = Setting[str]("scenario", TEXT, "none", "Fault scenario: 'demo', 'none' or a "
                                "YAML file.", checks=(SCENARIO_FILE,))
 SITE: Final = Setting[str]("site", TEXT, "", "Site whose tag map names the raw points "
@@ -461,7 +468,7 @@ TABLE: Final[tuple[Setting[Any], ...]] = (
     SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, BROKER_PORT,
     LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
     TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, MQTT_FEEDBACK, SPEED,
-    DEMO_SPEED, SEED, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
+    DEMO_SPEED, SEED, QOS, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
 )
 _BY_NAME: Final = {s.name: s for s in TABLE}
 

@@ -31,7 +31,7 @@ ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
 
 #: a value breaking each settings rule (``Check.rule``)
 BREAKS = {
-    "> 0": "-5", ">= 0": "-5", ">= 1": "0.5", "1-65535": "70000",
+    "> 0": "-5", ">= 0": "-5", ">= 1": "0.5", "1-65535": "70000", "0 or 1": "2",
     "mqtt://host:port": "http://localhost:1883", "http://host:port": "ftp://central",
     "sqlite:///file or postgresql://...": "nonsense://db",
     "an existing file": "/nonexistent/file.yaml", "no / + # or control characters": "a/b",

@@ -55,7 +55,7 @@ def only(verdict: Verdict) -> tuple[Rule, str]:
 def test_quarantining_and_flagging_rules_are_the_documented_table() -> None:
     assert {r.value for r in QUARANTINE} == {
         "malformed", "unknown_tag", "unit_mismatch", "out_of_range", "not_in_enum",
-        "counter_decreased", "future", "before_floor"}
+        "counter_decreased", "future", "before_floor", "conflicting_duplicate"}
     assert {r.value for r in Rule} - {r.value for r in QUARANTINE} == {
         "rate_of_change", "stuck", "stale",
         # time rules (andon.contracts.timing): reason codes, never quarantined

@@ -160,7 +160,14 @@ def test_an_edge_is_stale_after_three_missed_heartbeats() -> None:
     death = edge_document(ident, "death", at=T0 - timedelta(seconds=60), link="buffering",
                           buffer_depth=0, dropped={}, models={}, extra={"session": "s"})
     [status] = statuses_from_documents([doc, death])
-    assert (status.status, status.link) == ("offline", "online")  # the will outlives the beat
+    # the will outlives the beat; the beat's link died with its connection
+    assert (status.status, status.link) == ("offline", "down")
+    # a reconnect is a new session: the old connection's will, arriving after the new
+    # connection's heartbeat (a broker that noticed the old connection late), changes nothing
+    again = edge_document(ident, "heartbeat", at=T0 + timedelta(seconds=5), link="online",
+                          buffer_depth=0, dropped={}, models={}, extra={"session": "s2"})
+    [status] = statuses_from_documents([doc, again, death])
+    assert (status.status, status.link) == ("online", "online")
 
 
 def test_probe_echoes_are_taken_out_of_a_read_before_the_edge_gets_it() -> None:

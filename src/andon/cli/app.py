@@ -63,6 +63,7 @@ from andon.settings import (
     OUTBOX_CAPACITY,
     PORT,
     PULL_EVERY,
+    QOS,
     RECORD,
     SCENARIO,
     SCORING_STALL,
@@ -178,6 +179,7 @@ def simulate(
     broker_url: BrokerOpt = DEFAULT_BROKER,
     speed: Annotated[float, option(SPEED)] = SPEED.default,
     seed: Annotated[int, option(SEED)] = SEED.default,
+    qos: Annotated[int, option(QOS)] = QOS.default,
     start: Annotated[str | None, typer.Option(help="Simulated start time (ISO 8601, UTC if no "
                                               "offset); default: this hour.")] = None,
     hours: Annotated[float | None, typer.Option(min=0.0, help="Stop after this many simulated "
@@ -190,7 +192,7 @@ def simulate(
 ) -> None:
     """Publish a seeded simulation of every tag of the spec onto the UNS."""
     from andon.connectors.mqtt import MqttClient  # noqa: PLC0415
-    from andon.services.simulate import publish_simulation  # noqa: PLC0415
+    from andon.services.simulate import Publisher, publish_simulation  # noqa: PLC0415
     from andon.simulator import PlantSimulator, Scenario  # noqa: PLC0415
 
     plant = load_spec(spec)
@@ -210,9 +212,13 @@ def simulate(
         console.print(f"simulating {plant.tag_count()} tags from {sim.now.isoformat()} at "
                       f"{speed:g}x onto {broker_url} ({len(scen.faults)} faults)",
                       highlight=False)
-        n = await publish_simulation(sim, client, speed=speed or None, stop=stop, until=until)
+        publisher = Publisher(client, qos)
+        await publish_simulation(sim, publisher, speed=speed or None, stop=stop, until=until)
+        if qos:  # what is in flight or held still goes out, if the broker lets it (bounded)
+            await publisher.drain(10.0 if not stop.is_set() else 2.0)
         await client.disconnect()
-        console.print(f"published {n} samples up to {sim.now.isoformat()}", highlight=False)
+        console.print(f"{publisher.summary()}, simulated up to {sim.now.isoformat()}",
+                      highlight=False)
 
     asyncio.run(run())
 
@@ -418,7 +424,7 @@ def status(
     now = datetime.now(UTC)
     table = Table(title=f"Edges ({source})")
     for col in ("edge", "serves", "status", "link", "buffer", "dropped", "blocked", "models",
-                "scoring restarts", "last heartbeat"):
+                "scoring restarts", "samples", "last heartbeat"):
         table.add_column(col, overflow="fold")
     for e in edges:
         stale = e.stale(now)
@@ -437,9 +443,31 @@ def status(
             Text(printable("\n".join(f"{uc}: {label}" for uc, label in sorted(e.models.items()))
                            or "-", keep="\n")),
             str(e.watchdog_restarts),
+            sample_counts(e.counts),
             Text.assemble(seen, ("  stale", "bold red") if stale else ""),
         )
     console.print(table)
+
+
+def sample_counts(c: dict[str, int]) -> str:
+    """An edge's sample counts as the sum they make (``EdgeStats.counts``); "-" if none.
+
+    >>> sample_counts({"received": 120, "recorded": 100, "quarantined": 15, "conflicting": 1,
+    ...                "duplicates": 5, "retained_repeats": 2})
+    'received 120 = recorded 100 + quarantined 15 (1 conflicting) + duplicates 5 (2 retained)'
+    """
+    if not c:
+        return "-"
+    left = f"received {c.get('received', 0)}" + (
+        f" + filled {c['filled']}" if c.get("filled") else "")
+    parts = [f"recorded {c.get('recorded', 0)}",
+             f"quarantined {c.get('quarantined', 0)}" + (
+                 f" ({c['conflicting']} conflicting)" if c.get("conflicting") else ""),
+             f"duplicates {c.get('duplicates', 0)}" + (
+                 f" ({c['retained_repeats']} retained)" if c.get("retained_repeats") else "")]
+    parts += [f"{name} {c[name]}" for name in ("foreign", "failed", "dropped", "pending")
+              if c.get(name)]
+    return f"{left} = {' + '.join(parts)}"
 
 
 # -- train --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from gmqtt.mqtt.constants import MQTTv311
 
 from andon.errors import ConnectorError
 
-__all__ = ["MqttClient", "parse_broker_url"]
+__all__ = ["MqttClient", "Retained", "parse_broker_url"]
 
 log = structlog.get_logger("andon.mqtt")
 OnMessage = Callable[[str, bytes], None]
@@ -33,6 +33,15 @@ _BAD_TOPIC = re.compile("[+#\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
                         + "".join(chr(p + c) for p in range(0, 0x110000, 0x10000)
                                   for c in (0xFFFE, 0xFFFF)) + "]")
 _MAX_TOPIC_BYTES = 65535
+
+
+class Retained(bytes):
+    """A payload the broker delivered from its retained store (the retain flag set).
+
+    The same message may come again on every reconnect. Plain bytes to everything else.
+    """
+
+    __slots__ = ()
 
 
 def parse_broker_url(url: str) -> tuple[str, int]:
@@ -119,14 +128,20 @@ class MqttClient:
             # client refuses to run it. The caller reconnects with its own backoff instead.
             self._client._is_active = False  # noqa: SLF001 - gmqtt has no public switch
 
-    def _message(self, _client: Any, topic: str, payload: bytes, *_: Any) -> int:
+    def _message(self, _client: Any, topic: str, payload: bytes, _qos: int = 0,
+                 properties: Any = None) -> int:
+        if properties and properties.get("retain"):  # gmqtt's flag (module ``Retained``)
+            payload = Retained(payload)
         if not topic.startswith("andon/_probe/"):
             self.received += 1
         if self._on_message is not None:
             self._on_message(topic, payload)
         return 0
 
-    def _enqueue(self, _client: Any, topic: str, payload: bytes, *_: Any) -> int:
+    def _enqueue(self, _client: Any, topic: str, payload: bytes, _qos: int = 0,
+                 properties: Any = None) -> int:
+        if properties and properties.get("retain"):  # inline: once per message
+            payload = Retained(payload)
         if not self._inbox:  # the first of a read: deliver once gmqtt has parsed the rest
             asyncio.get_running_loop().call_soon(self._deliver)
         self._inbox.append((topic, payload))

@@ -87,7 +87,7 @@ def quarantined_message(topic: str, payload: bytes, rule: Rule, reason: str,
         rule=Rule(rule),
         reason=storable_text(reason[:_MAX_REASON]),
         source=None if source is None else storable_text(source[:200]),
-        address=parse_tag_topic(topic),
+        address=parse_tag_topic(topic, keep=False),  # a refused topic: not cached
     )
 
 

@@ -24,7 +24,9 @@ rule                   disposition  when
 ``stale``              flag        the source time lags the ingest time by > ``max_staleness``
 ``late``               flag        older than its source's newest sample by > the lateness
                                    (recorded, never windowed)
-``duplicate``          drop        the same (source, seq, tag, time) seen again: counted
+``duplicate``          drop        the same (source, seq, tag, time, value) seen again: counted
+``conflicting_duplicate``  quarantine  the same (source, seq, tag, time) seen again with
+                                   another value: no exact duplicate; the first one stands
 ``gap``                record      no sample for > 1.5 periods: counted, a ``data_quality``
                                    event; after a fill, a ``bad`` marker sample
 ``filled``             insert      an ``uncertain`` sample inserted by the tag's fill policy
@@ -76,6 +78,8 @@ class Rule(StrEnum):
     # -- time (andon.contracts.timing): quality reason codes, counted in the quality report
     LATE = "late"  # older than the source's newest sample by more than the lateness
     DUPLICATE = "duplicate"  # the same (source, seq) sample again: dropped, counted
+    #: the same (source, seq, tag, time) again with another value: quarantined, the first stands
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
     GAP = "gap"  # no sample for longer than the expected period (bad marker after a fill)
     FILLED = "filled"  # inserted by a fill policy (hold_last), never measured
     SKEW_CORRECTED = "skew_corrected"  # source time shifted by the source's clock-skew estimate
@@ -84,7 +88,7 @@ class Rule(StrEnum):
 #: rules whose breach keeps the sample out of the store (the rest flag it as uncertain)
 QUARANTINE: Final = frozenset({
     Rule.MALFORMED, Rule.UNKNOWN_TAG, Rule.UNIT_MISMATCH, Rule.OUT_OF_RANGE, Rule.NOT_IN_ENUM,
-    Rule.COUNTER_DECREASED, Rule.FUTURE, Rule.BEFORE_FLOOR,
+    Rule.COUNTER_DECREASED, Rule.FUTURE, Rule.BEFORE_FLOOR, Rule.CONFLICTING_DUPLICATE,
 })
 
 #: distinct foreign units remembered per tag (a flood of garbage units is not cached)

@@ -5,11 +5,14 @@ it was received (``ingest_ms``), before the contract check (``admit``) and, once
 recorded, after it (``follow``). Good means: nothing is dropped silently, every rule leaves a
 count and a reason code on the sample, and memory stays bounded per source and tag.
 
-* **Duplicates**: the same (source, seq, tag, source time) seen again is dropped and counted
-  (``duplicate``). Each source keeps a ring of ``dedupe_window`` slots indexed by ``seq``
-  (a power of two): a sample is a duplicate when its slot holds the same seq, time and tag.
-  No hashing, bounded memory; a slot overwritten by another tag with the same seq can only
-  let a duplicate through (the store's unique (source, seq, asset, tag, time) key still holds).
+* **Duplicates**: the same (source, seq, tag, source time, value) seen again is dropped and
+  counted (``duplicate``). Each source keeps a ring of ``dedupe_window`` slots indexed by
+  ``seq`` (a power of two): a sample is a duplicate when its slot holds the same seq, time,
+  tag and value. No hashing, bounded memory; a slot overwritten by another tag with the same
+  seq can only let a duplicate through (the store's unique (source, seq, asset, tag, time) key
+  still holds). The same seq, time and tag with **another value** is no exact duplicate: it
+  is marked ``conflicting_duplicate`` (the caller quarantines it, ``first_value`` gives what
+  was seen first) and changes nothing; the first one stands.
 * **Clock skew** per source: each sample gives ``ingest - source`` = network delay - skew;
   network delay is never negative, so the *minimum* over a sliding window (``SKEW_BUCKETS``
   buckets of ``SKEW_BUCKET_MS`` ingest time) estimates -skew and ignores delays, buffering and
@@ -100,6 +103,7 @@ _CORRECTED = Rule.SKEW_CORRECTED.value
 _FUTURE = Rule.FUTURE.value
 _BEFORE_FLOOR = Rule.BEFORE_FLOOR.value
 _DUPLICATE = Rule.DUPLICATE.value
+_CONFLICT = Rule.CONFLICTING_DUPLICATE.value
 _GAP = Rule.GAP.value
 _FILLED = Rule.FILLED.value
 #: enum members as module constants (a class-attribute lookup costs ~140 ns on Python 3.11)
@@ -185,6 +189,7 @@ class SourceTime:
         "bucket_end",
         "bucket_min",
         "buckets",
+        "conflicts",
         "corrected",
         "correcting",
         "duplicates",
@@ -213,8 +218,8 @@ class SourceTime:
         self.source, self.site, self.rules = source, site, rules
         self.future_ms, self.lateness_ms = rules.future_ms, rules.lateness_ms  # read per sample
         self.floor_ms = rules.floor_ms
-        self.mask = window - 1  # dedupe ring: slot seq & mask holds (seq, source time, tag)
-        self.ring: list[tuple[int, int, TagAddress] | None] = [None] * window
+        self.mask = window - 1  # dedupe ring: slot seq & mask holds (seq, time, tag, value)
+        self.ring: list[tuple[int, int, TagAddress, float] | None] = [None] * window
         self.watermark: int | None = None  # newest (corrected) source time ...
         self.watermark_at = 0  # ... set at this ingest time
         self.bucket_end = 0  # ingest time the current bucket ends at
@@ -228,7 +233,7 @@ class SourceTime:
         self.reported: tuple[int, bool] | None = None  # last (skew, correcting) noted ...
         self.reported_at = 0  # ... at this ingest time
         self.received = self.duplicates = self.late = self.corrected = self.future = 0
-        self.before_floor = 0
+        self.before_floor = self.conflicts = 0
 
 
 def _ahead(src: SourceTime, ts: int, ingest_ms: int) -> bool:
@@ -303,13 +308,18 @@ class Timekeeper:
         a = sample.address
         seq, ts = sample.seq, sample.ts_ms
         i = seq & src.mask
-        key = (seq, ts, a)
+        key = (seq, ts, a, sample.value)
         ring = src.ring
-        if ring[i] == key:
+        slot = ring[i]
+        if slot == key:
             src.duplicates += 1
             self.tally.add(a.site, a.asset, a.tag, "", _DUPLICATE)
             return None
         src.received += 1
+        if slot is not None and slot[0] == seq and slot[1] == ts and slot[2] == a:
+            src.conflicts += 1  # another value for a sample seen: quarantined, changes nothing
+            return Sample(a, sample.value, sample.unit, sample.quality, ts, seq,
+                          sample.source, _CONFLICT)
         if ts < src.floor_ms:  # a reset clock: quarantined, adopts nothing (like ``future``)
             src.before_floor += 1
             return Sample(a, sample.value, sample.unit, sample.quality, ts, seq,
@@ -366,6 +376,16 @@ class Timekeeper:
         if dt <= state.gap_ms:
             return _NO_FILL
         return self._gap(state, last, sample, max(1, round(dt / state.period_ms) - 1))
+
+    def first_value(self, sample: Sample) -> float | None:
+        """The value first seen for ``sample``'s (source, seq, tag, time), if still remembered."""
+        src = self._sources.get(sample.source)
+        if src is None:
+            return None
+        slot = src.ring[sample.seq & src.mask]
+        if slot is None or slot[:3] != (sample.seq, sample.ts_ms, sample.address):
+            return None
+        return slot[3]
 
     def is_future(self, sample: Sample, ingest_ms: int) -> bool:
         """Whether ``admit`` would mark ``sample`` ``future`` at ``ingest_ms`` (changes nothing)."""

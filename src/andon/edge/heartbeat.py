@@ -119,6 +119,8 @@ class EdgeStatus:
     oldest_unacked_s: float = 0.0  # age of the oldest of them
     resent: int = 0  # items sent again for want of an acknowledgement
     site_link: str = ""  # its link to the site broker, with a separate uplink broker
+    #: what became of the samples received (``EdgeStats.counts``; they add up)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def stale(self, now: datetime) -> bool:
         """No heartbeat for more than ``STALE_INTERVALS`` intervals (or none at all)."""
@@ -145,6 +147,7 @@ class EdgeStatus:
         self.oldest_unacked_s = float(doc.get("oldest_unacked_s", 0.0))
         self.resent = int(doc.get("resent", 0))
         self.site_link = str(doc.get("site_link", ""))
+        self.counts = {str(k): int(v) for k, v in dict(doc.get("counts") or {}).items()}
 
     def as_dict(self, now: datetime) -> dict[str, Any]:
         """JSON-ready, with ``stale`` judged at ``now``."""
@@ -158,6 +161,7 @@ class EdgeStatus:
             "lines": self.lines, "assets": self.assets, "unacked": self.unacked,
             "oldest_unacked_s": self.oldest_unacked_s, "resent": self.resent,
             "site_link": self.site_link,
+            "counts": self.counts,
         }
 
 
@@ -166,7 +170,10 @@ def statuses_from_documents(docs: Iterable[Mapping[str, Any]]) -> list[EdgeStatu
 
     The newest document (by ``at``) gives the fields. A death document ends its connection's
     ``session``: the last will was registered at connect time, so its ``at`` is older than the
-    heartbeats it outlives; if the newest document's session has a death, the edge is offline.
+    heartbeats it outlives; if the newest document's session has a death, the edge is offline
+    and its link ``down`` (the newest heartbeat's link state died with its connection). A
+    reconnect starts a new session, so the old connection's will, arriving late, leaves the
+    edge online.
     """
     by_edge: dict[str, list[Mapping[str, Any]]] = {}
     for doc in docs:
@@ -182,6 +189,7 @@ def statuses_from_documents(docs: Iterable[Mapping[str, Any]]) -> list[EdgeStatu
         dead = {d.get("session") for d in seen if d.get("kind") == "death"}
         if newest.get("session") in dead:
             status.status = "offline"
+            status.link = "down"  # not the last heartbeat's link: the connection is gone
         out.append(status)
     return out
 

@@ -30,6 +30,7 @@ import structlog
 from andon.audit import Event, EventKind
 from andon.clock import Clock, from_ms
 from andon.connectors.legacy import LEGACY_PREFIX, LegacyDecoder, decode_routed, legacy_filter
+from andon.connectors.mqtt import Retained
 from andon.contracts import (
     MAX_PAYLOAD_BYTES,
     ContractChecker,
@@ -37,6 +38,7 @@ from andon.contracts import (
     Rule,
     Violation,
     quarantined_message,
+    tag_path,
 )
 from andon.contracts.counts import SkewPoint
 from andon.contracts.timing import GapNote, SkewNote, Timekeeper
@@ -45,7 +47,13 @@ from andon.edge.stats import EdgeStats
 from andon.errors import PayloadError
 from andon.features import AssetWindows, features_of, use_case_tags
 from andon.namespace import encode_sample, line_filter, parse_tag_topic
-from andon.namespace.sample import Sample, decode_at
+from andon.namespace.sample import (
+    MAX_SOURCE_CHARS,
+    MAX_UNIT_CHARS,
+    Sample,
+    decode_at,
+    too_long,
+)
 from andon.namespace.tagmap import TagBinding
 from andon.namespace.topics import TagAddress
 from andon.spec.model import PlantSpec, Tag, UseCase
@@ -55,7 +63,9 @@ __all__ = ["Ingest", "OnWindow", "Watch", "watches_of"]
 log = structlog.get_logger("andon.edge")
 #: module constants: an enum member lookup costs ~140 ns, several times per sample
 _LATE, _GAP = Rule.LATE.value, Rule.GAP.value
+_CONFLICT = Rule.CONFLICTING_DUPLICATE.value
 _MAX_ROUTES = 50_000  # topics whose resolution is kept
+_MAX_RETAINED = 10_000  # retained messages quarantined, remembered to spot their re-delivery
 
 #: where a complete window goes: (use case, asset, window end ms, feature vector)
 OnWindow = Callable[[UseCase, str, int, list[float]], None]
@@ -119,6 +129,8 @@ class Ingest:
         self.rejects: deque[tuple[str, str]] = deque(maxlen=100)  # last rejects (topic, reason)
         self._keep = recorder.samples.append  # the recorder keeps this list (``take`` copies)
         self._routes: dict[str, _Route] = {}  # topic -> its resolution (``_route``)
+        #: retained messages quarantined so far: (topic, sha256) (``_redelivered``)
+        self._retained: set[tuple[str, bytes]] = set()
         self._at_ms = -1  # the ingest time ``_at`` last turned into a datetime
         self._at_dt = from_ms(0)
 
@@ -185,13 +197,25 @@ class Ingest:
         """Check one decoded sample against its contract; record and window it.
 
         ``topic`` and ``payload`` are the message it came from, kept if it is quarantined
-        (without them the sample is re-encoded).
+        (without them the sample is re-encoded). Counted as received, like ``reject``'s input.
+        A producer id or unit longer than the store keeps is quarantined, never cut.
         """
-        self._ingest(sample, self.clock.now_ms(), self.watches.get(sample.address.asset, ()),
+        ingest_ms = self.clock.now_ms()
+        self.stats.received += 1
+        try:  # a connector's producer id or unit may be longer than the store keeps
+            too_long(sample.address.topic, "src", sample.source, MAX_SOURCE_CHARS)
+            too_long(sample.address.topic, "u", sample.unit, MAX_UNIT_CHARS)
+        except PayloadError as exc:
+            self._reject(topic or sample.address.topic,
+                         encode_sample(sample) if payload is None else payload, exc.reason,
+                         ingest_ms)
+            return
+        self._ingest(sample, ingest_ms, self.watches.get(sample.address.asset, ()),
                      topic, payload)
 
     def reject(self, where: str, payload: bytes, reason: str) -> None:
         """Quarantine input a connector could not decode (``andon.connectors.base.PointSink``)."""
+        self.stats.received += 1
         self._reject(where, payload, reason, self.clock.now_ms())
 
     def _route(self, topic: str, payload: bytes, ingest_ms: int) -> _Route | None:
@@ -204,6 +228,9 @@ class Ingest:
             else:
                 self._reject(topic, payload, exc.reason, ingest_ms)
             return None
+        a = route.address
+        if route.binding is None and self.contracts.contract(a.asset, a.tag) is None:
+            return route  # no tag of the spec: quarantined each time, never kept (floods)
         if len(self._routes) >= _MAX_ROUTES:  # bounded: a plant has far fewer topics
             self._routes.clear()
         self._routes[topic] = route
@@ -216,7 +243,7 @@ class Ingest:
             address = binding.address
             foreign = self.lines is not None and address.line not in self.lines
             return _Route(address, binding, site, self._watches(address.asset), foreign)
-        parsed = parse_tag_topic(topic)
+        parsed = parse_tag_topic(topic, keep=False)  # kept here, in ``_routes``
         if parsed is None:
             raise PayloadError(topic, "not a tag topic "
                                       "(andon/v1/enterprise/site/area/line/asset/tag)")
@@ -239,6 +266,9 @@ class Ingest:
         admitted = keeper.admit(sample, ingest_ms)
         if admitted is None:
             self.stats.duplicates += 1
+            return
+        if admitted is not sample and admitted.reason == _CONFLICT:
+            self._conflict(admitted, topic, payload, ingest_ms)
             return
         checked, violations = self.contracts.check(admitted, ingest_ms)
         if violations:
@@ -273,8 +303,30 @@ class Ingest:
             self._at_ms, self._at_dt = ingest_ms, from_ms(ingest_ms)
         return self._at_dt
 
+    def _redelivered(self, topic: str, payload: bytes | None) -> bool:
+        """Whether a bad message is a retained one quarantined before, delivered again.
+
+        The broker sends a topic's retained message on every (re)subscription: a retained
+        bad message would otherwise become a quarantine row (and an event) on every
+        reconnect. Such a re-delivery is counted as a duplicate (``retained_repeats``).
+        Bounded memory; after a restart of the edge the first delivery is kept again.
+        """
+        if type(payload) is not Retained:
+            return False
+        key = (topic, hashlib.sha256(payload).digest())
+        if key in self._retained:
+            self.stats.duplicates += 1
+            self.stats.retained_repeats += 1
+            return True
+        if len(self._retained) >= _MAX_RETAINED:
+            self._retained.clear()
+        self._retained.add(key)
+        return False
+
     def _reject(self, topic: str, payload: bytes, reason: str, ingest_ms: int) -> None:
         """Quarantine a malformed message; one ``rejected_message`` event per topic and hour."""
+        if self._redelivered(topic, payload):
+            return
         self.stats.rejected += 1
         self.stats.quarantined += 1
         self.rejects.append((topic, reason))
@@ -307,9 +359,25 @@ class Ingest:
             if event is not None:
                 self.recorder.keep_event(event)
 
+    def _conflict(self, sample: Sample, topic: str | None, payload: bytes | None,
+                  ingest_ms: int) -> None:
+        """Quarantine a sample seen before with another value (no exact duplicate)."""
+        self.stats.conflicting += 1
+        first = self.timekeeper.first_value(sample)
+        path = tag_path(sample.address)
+        seen = "" if first is None else f" with v={first!r}"
+        reason = (f"{path}: seq {sample.seq} from {sample.source} at "
+                  f"{from_ms(sample.ts_ms).isoformat(timespec='milliseconds')} "
+                  f"already seen{seen}; this one has v={sample.value!r} (the first stands)")
+        self._breached((Violation(path, Rule.CONFLICTING_DUPLICATE, sample.value,
+                                  sample.source, reason),), sample, topic, payload, ingest_ms)
+
     def _breached(self, violations: tuple[Violation, ...], sample: Sample, topic: str | None,
                   payload: bytes | None, ingest_ms: int) -> None:
         """Report contract breaches as (rate-limited) events; quarantine a refused sample."""
+        if violations[0].quarantines and topic is not None and self._redelivered(topic,
+                                                                                 payload):
+            return
         now = self._at(ingest_ms)
         a = sample.address
         for v in violations:

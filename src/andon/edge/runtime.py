@@ -406,7 +406,7 @@ def _described(edge: Edge) -> dict[str, Any]:
     store, site = edge.stats.store, edge.stats.site_link
     return {"watchdog_restarts": edge.stats.watchdog.restarts, "store_failures": store.failures,
             "store_backlog": store.backlog, "lines": sorted(edge.lines or ()),
-            "assets": edge.watched_assets(),
+            "assets": edge.watched_assets(), "counts": edge.stats.counts(),
             **({} if site is None else {"site_link": site.state.value,
                                         "site_buffer": site.buffer_depth})}
 

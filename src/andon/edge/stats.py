@@ -2,7 +2,8 @@
 
 One ``EdgeStats`` is shared by the edge's parts (ingest, scoring, recorder, uplink, watchdog);
 each part updates its own fields. Nothing is dropped silently: received = stored +
-quarantined + duplicates, where stored is ``recorded`` once the recorder has written it.
+quarantined + duplicates, where stored is ``recorded`` once the recorder has written it
+(quarantined includes ``conflicting``: the same sample again with another value).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class EdgeStats:
     flagged: int = 0  # samples recorded as uncertain because they broke a flagging rule
     recorded: int = 0  # new samples written to the store
     duplicates: int = 0  # samples seen before (same source, seq): dropped, or the store had
+    retained_repeats: int = 0  # a retained bad message delivered again (a reconnect): counted
+    #                            in ``duplicates``, not quarantined again
+    conflicting: int = 0  # same source, seq, tag, time, another value: quarantined (counted in
+    #                       ``quarantined`` too), the first one stands
     late: int = 0  # samples older than their source's newest by > lateness: kept, not windowed
     gaps: int = 0  # silences longer than a tag's period (data_quality events)
     filled: int = 0  # samples inserted by a tag's fill policy (uncertain, reason filled)
@@ -59,3 +64,19 @@ class EdgeStats:
     site_link: LinkStats | None = None
     watchdog: WatchdogStats = field(default_factory=WatchdogStats)  # stalled scoring restarts
     store: StoreStats = field(default_factory=StoreStats)  # writes, retries, backlog
+
+    def counts(self) -> dict[str, int]:
+        """What became of every sample the intake received; the figures add up.
+
+        received + filled = recorded + quarantined + duplicates + foreign + failed + dropped +
+        pending, where ``pending`` waits in memory for the recorder's next write.
+        ``conflicting`` is part of ``quarantined``, ``retained_repeats`` of ``duplicates``.
+        """
+        dropped = self.store.dropped.get("samples", 0)
+        done = (self.recorded + self.quarantined + self.duplicates + self.foreign + self.failed
+                + dropped)
+        return {"received": self.received, "filled": self.filled, "recorded": self.recorded,
+                "quarantined": self.quarantined, "conflicting": self.conflicting,
+                "duplicates": self.duplicates, "retained_repeats": self.retained_repeats,
+                "foreign": self.foreign, "failed": self.failed, "dropped": dropped,
+                "pending": self.received + self.filled - done}

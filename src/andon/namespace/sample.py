@@ -17,7 +17,7 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 
@@ -29,7 +29,9 @@ __all__ = [
     "ESCAPE",
     "FAST_MAX_BYTES",
     "FAST_PATH_ERRORS",
+    "MAX_SOURCE_CHARS",
     "MAX_TS_MS",
+    "MAX_UNIT_CHARS",
     "MIN_TS_MS",
     "Quality",
     "Sample",
@@ -39,6 +41,7 @@ __all__ = [
     "encode_sample",
     "json_object",
     "strict_utf8",
+    "too_long",
     "valid_text",
 ]
 
@@ -104,6 +107,10 @@ def encode_sample(sample: Sample) -> bytes:
 
 _QUALITIES = {q.value: q for q in Quality}
 _MAX_REASON = 32  # longest quality reason code (the store's column width)
+#: longest producer id (``src``) and unit (``u``) a sample may carry: the store's column
+#: widths (``samples.source``, ``samples.unit``); a longer one is refused, never cut
+MAX_SOURCE_CHARS: Final = 200
+MAX_UNIT_CHARS: Final = 100
 #: reason codes of samples Andon inserts itself (gap fills): their seq is ``-ts``, never a
 #: producer's, so a forwarded fill decodes again
 _SYNTHESIZED = frozenset({"filled", "gap"})
@@ -127,10 +134,10 @@ class _Payload(msgspec.Struct, gc=False):
     """The canonical payload as msgspec decodes and type-checks it in one pass (fast path)."""
 
     v: float
-    u: str
+    u: Annotated[str, msgspec.Meta(max_length=MAX_UNIT_CHARS)]
     ts: Annotated[int, msgspec.Meta(ge=MIN_TS_MS, le=MAX_TS_MS)]
     seq: Annotated[int, msgspec.Meta(le=_INT64_MAX)]
-    src: Annotated[str, msgspec.Meta(min_length=1)]
+    src: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE_CHARS)]
     q: Quality = Quality.GOOD
     qr: Annotated[str, msgspec.Meta(min_length=1, max_length=_MAX_REASON)] | None = None
 
@@ -204,6 +211,19 @@ def valid_text(topic: str, name: str, text: str) -> str:
     return text
 
 
+def too_long(topic: str, name: str, text: str, limit: int) -> None:
+    """``PayloadError`` naming the field and its length if ``text`` is over ``limit`` characters.
+
+    >>> too_long("t", "src", "x" * 10_000, 200)
+    Traceback (most recent call last):
+    ...
+    andon.errors.PayloadError: t: 'src' is 10000 characters, over the 200 the store keeps
+    """
+    if len(text) > limit:
+        raise PayloadError(topic, f"{name!r} is {len(text)} characters, over the {limit} the "
+                                  "store keeps")
+
+
 def decode_fields(topic: str, address: TagAddress, payload: bytes) -> Sample:
     """The field-by-field decoder behind ``decode_sample``: the reference, with the reasons."""
     data = json_object(topic, payload)
@@ -212,6 +232,7 @@ def decode_fields(topic: str, address: TagAddress, payload: bytes) -> Sample:
     if not isinstance(unit, str):
         raise PayloadError(topic, f"'u' must be a unit string, got {unit!r}")
     valid_text(topic, "u", unit)
+    too_long(topic, "u", unit, MAX_UNIT_CHARS)
     q = data.get("q", "good")
     quality = _QUALITIES.get(q) if isinstance(q, str) else None
     if quality is None:
@@ -226,6 +247,7 @@ def decode_fields(topic: str, address: TagAddress, payload: bytes) -> Sample:
     if not isinstance(source, str) or not source:
         raise PayloadError(topic, f"'src' must be a non-empty producer id, got {source!r}")
     valid_text(topic, "src", source)
+    too_long(topic, "src", source, MAX_SOURCE_CHARS)
     if reason is None:
         return Sample(address, value, unit, quality, ts, seq, source)
     if not isinstance(reason, str) or not 0 < len(reason) <= _MAX_REASON:

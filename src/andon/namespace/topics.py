@@ -120,8 +120,14 @@ _PARSED: dict[str, TagAddress | None] = {}
 _PARSED_MAX = 50_000
 
 
-def parse_tag_topic(topic: str) -> TagAddress | None:
-    """Split a tag topic into its levels; None if it is not a tag topic (cached, bounded)."""
+def parse_tag_topic(topic: str, *, keep: bool = True) -> TagAddress | None:
+    """Split a tag topic into its levels; None if it is not a tag topic (cached, bounded).
+
+    ``keep=False``: not cached (a caller that keeps what it resolved itself, or one that
+    parses topics that were refused, which a flood of garbage would otherwise fill it with).
+    """
+    if not keep:
+        return _PARSED.get(topic) or _parse_tag_topic(topic)
     try:
         return _PARSED[topic]
     except KeyError:

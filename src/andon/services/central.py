@@ -47,7 +47,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -466,17 +466,36 @@ async def _first_set(*events: asyncio.Event, timeout: float) -> None:  # noqa: A
             w.cancel()
 
 
+def _server(app: Any, host: str, port: int) -> Any:
+    """A uvicorn server that, stopped by SIGINT or SIGTERM, returns instead of re-raising it.
+
+    uvicorn re-raises the signal that stopped it once it has shut down, so that its default
+    action ends the process: for SIGTERM, exit -15 before the rest of ``andon serve`` (sinks,
+    escalation, the ingest's session, the store) has cleaned up. Here the signal has been
+    handled (the server stopped); ``andon serve`` then stops the rest and exits 0.
+    """
+    import uvicorn  # noqa: PLC0415 - only ``andon serve`` needs it
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()  # handled: nothing to re-raise
+
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+
 async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralIngest | None,
                             broker_url: str | None, *, enterprise: str = "+") -> None:
     """Serve ``app`` (ASGI) with uvicorn and, with ``broker_url``, run the ingest beside it.
 
     The ingest's session is persistent, named ``andon-central-{enterprise}``: one central
     ingest per enterprise and broker. Stops on SIGINT / SIGTERM (uvicorn's handlers); the
-    ingest stops with the server.
+    ingest stops with the server, and so does what the caller wraps around this (sinks,
+    escalation, the store): a signal is a request for a clean stop, never a kill (``_server``).
     """
-    import uvicorn  # noqa: PLC0415 - only ``andon serve`` needs it
-
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = _server(app, host, port)
     stop = asyncio.Event()
     feeding = None
     if ingest is not None and broker_url is not None:
