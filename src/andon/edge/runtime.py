@@ -24,6 +24,7 @@ import structlog
 
 from andon.clock import Clock
 from andon.connectors.legacy import LegacyDecoder
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.connectors.uns import UnsConnector
 from andon.contracts import ContractChecker, QualityEvents, Quarantined
 from andon.contracts.timing import Timekeeper
@@ -295,7 +296,7 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    on_tick: Callable[[Edge], None] | None = None, edge_id: str | None = None,
                    outbox: Outbox | None = None, heartbeat_s: float = HEARTBEAT.default,
                    config_hash: str = "", replay_batch: int = 20,
-                   backoff: Backoff | None = None, scoring_stall_s: float | None = None,
+                   backoff: ReconnectPolicy | None = None, scoring_stall_s: float | None = None,
                    forward: bool = False, ack_timeout_s: float = 30.0) -> None:
     """Run ``edge`` against a broker until ``stop`` is set.
 
