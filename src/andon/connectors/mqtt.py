@@ -137,6 +137,7 @@ class MqttClient:
         self._attempting = False  # an attempt is running (its own failure is not a loss)
         self._reconnecting: asyncio.Future[bool] | None = None
         self._lost_at = 0.0
+        self._connections = 0  # connections established (CONNACKs)
         will_message = Message(will[0], will[1], qos=1, retain=True) if will else None
         if persistent and client_id is None:
             raise ValueError("a persistent session needs a stable client id")
@@ -156,6 +157,7 @@ class MqttClient:
     def _connected(self, client: Any, *_: Any) -> None:
         for topic in self.subscriptions:
             client.subscribe(topic, qos=self.qos)
+        self._connections += 1
         self.connected.set()
 
     @property
@@ -276,13 +278,10 @@ class MqttClient:
         """One attempt on the broker in use: None once connected, else why not."""
         url, host, port = self.brokers[self.url_index]
         self._attempting = True
+        self.connected.clear()
         try:
-            await asyncio.wait_for(
-                self._client.connect(host, port, version=MQTTv311, keepalive=30),
-                self.connect_timeout_s if timeout is None else timeout,
-            )
-            if not self.connected.is_set():
-                raise ConnectionResetError("connection dropped during the handshake")
+            await self._handshake(host, port, self.connect_timeout_s if timeout is None
+                                  else timeout)
         except (OSError, TimeoutError, MQTTConnectError) as exc:
             error = str(exc) or type(exc).__name__
             self.failures += 1
@@ -299,6 +298,33 @@ class MqttClient:
         self.policy.connected(asyncio.get_running_loop().time())
         self.lost.clear()
         return None
+
+    async def _handshake(self, host: str, port: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Connect: return at the broker's CONNACK; raise if none came within ``timeout``.
+
+        gmqtt's ``connect`` goes on after the CONNACK until the broker has acknowledged the
+        QoS 1 messages it sends again (a producer's backlog after a failover): that is left
+        to run on the new connection, not counted against ``timeout``.
+        """
+        connecting = asyncio.ensure_future(
+            self._client.connect(host, port, version=MQTTv311, keepalive=30))
+        accepted = asyncio.ensure_future(self.connected.wait())
+        try:
+            await asyncio.wait({connecting, accepted}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            accepted.cancel()
+        if connecting.done():
+            connecting.result()  # its error, if it failed
+        elif not self.connected.is_set():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await connecting
+            raise TimeoutError(f"no CONNACK within {timeout:g} s")
+        else:
+            connecting.add_done_callback(_drained)
+        if not self.connected.is_set():
+            raise ConnectionResetError("connection dropped during the handshake")
 
     async def subscribed(self) -> None:
         """Wait until the broker has acknowledged our subscriptions (SUBACK)."""
@@ -318,10 +344,14 @@ class MqttClient:
         deliver = previous or ((lambda t, p: batch([(t, p)])) if batch is not None
                                else (lambda _t, _p: None))
         self._on_message = catch  # per message while it waits (``_deliver``)
-        self._client.subscribe(probe, qos=0)
+        session = -1
         try:
             for _ in range(100):  # bounded: ~10 s
-                self._client.publish(probe, b"1", qos=0)
+                if self.connected.is_set():
+                    if session != self._connections:  # (again) on this connection
+                        session = self._connections
+                        self._client.subscribe(probe, qos=0)
+                    self._client.publish(probe, b"1", qos=0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(seen.wait(), 0.1)
                     break
@@ -329,7 +359,8 @@ class MqttClient:
                 raise TimeoutError(f"no subscription acknowledgement from {self.url}")
         finally:
             self._on_message = previous
-            self._client.unsubscribe(probe)
+            if self.connected.is_set():
+                self._client.unsubscribe(probe)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
         """Queue a message for sending.
@@ -356,6 +387,13 @@ class MqttClient:
                 await self._reconnecting
         with contextlib.suppress(Exception):  # already gone is fine
             await self._client.disconnect()
+
+
+def _drained(connecting: asyncio.Future[None]) -> None:
+    """The rest of a connect (the resent QoS 1 messages acknowledged) ended: note a failure."""
+    if not connecting.cancelled() and connecting.exception() is not None:
+        log.info("MQTT connect ended after the CONNACK with an error; the client reconnects",
+                 error=str(connecting.exception()))
 
 
 async def _first_of(*events: asyncio.Event | None, timeout: float) -> None:  # noqa: ASYNC109

@@ -94,7 +94,7 @@ class Uplink:
                  extra: Callable[[], Mapping[str, Any]] = dict,
                  stats: LinkStats | None = None, replay_batch: int = 20,
                  live_batch: int = 500, backoff: ReconnectPolicy | None = None,
-                 connect_timeout_s: float = 5.0, confirm_timeout_s: float = 10.0,
+                 connect_timeout_s: float = 10.0, confirm_timeout_s: float = 10.0,
                  consumer_ack: bool = False, ack_timeout_s: float = 30.0) -> None:
         self.broker_url = broker_url
         self.identity = identity
