@@ -40,8 +40,11 @@ class Gateway:
     """A PLC gateway: one sample per source per step, QoS 1, on a persistent session."""
 
     def __init__(self, url: str, clock: ManualClock) -> None:
+        # a short connect timeout: after a node loss a NATS 2.9 node may leave a CONNECT of
+        # this session unanswered for good while another node takes it (docs/brokers.md)
         self.client = MqttClient(url, f"plc-gw-{unique_id()}", persistent=True,
-                                 reconnect=ReconnectPolicy(base_s=0.1, cap_s=0.5))
+                                 reconnect=ReconnectPolicy(base_s=0.1, cap_s=0.5),
+                                 connect_timeout_s=5.0)
         self.clock = clock
         self.seq = 0
         self.running = True
@@ -52,8 +55,11 @@ class Gateway:
 
     async def run(self) -> None:
         while self.running:
+            # it holds its samples while disconnected; what was in flight at the kill the
+            # client sends again (its QoS 1 messages not acknowledged) once reconnected
+            await asyncio.wait_for(self.client.connected.wait(), 120)
             clock_at(self.clock, self.seq)
-            for source in SOURCES:  # queued by the client while it reconnects, then sent
+            for source in SOURCES:
                 self.client.publish(*tag_message(source, self.seq), qos=1)
             self.seq += 1
             await asyncio.sleep(0.005)  # the pace of the stream, not a wait for a result

@@ -368,7 +368,8 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
                       session: str | None = None) -> None:
     """Subscribe to the edges' topics on ``broker_url`` and feed ``ingest`` until ``stop``.
 
-    Reconnects on its own (gmqtt, fixed delay). ``connected`` is set whenever the
+    Reconnects on its own (the reconnect policy, ``andon.connectors.reconnect``; a
+    comma-separated ``broker_url`` is a failover list). ``connected`` is set whenever the
     subscriptions are acknowledged (after the first connect and after each reconnect) and
     cleared when the connection drops: tests wait on it. ``session``: the client id of a
     persistent session (the broker keeps what arrives while the ingest is away); None, a clean
