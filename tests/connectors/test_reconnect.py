@@ -13,6 +13,7 @@ import pytest
 from andon.connectors import MqttClient, ReconnectPolicy, parse_broker_urls
 from andon.errors import ConnectorError
 from andon.testing import MosquittoProcess, topic_prefix, until
+from andon.testing.mosquitto import MOSQUITTO
 
 
 def test_the_first_attempt_is_immediate_then_the_waits_double_with_jitter_up_to_the_cap(
@@ -77,6 +78,8 @@ def test_connect_names_every_broker_it_could_not_reach(tmp_path: Path) -> None:
 @pytest.mark.mosquitto
 def test_a_persistent_subscriber_fails_over_then_comes_back_after_a_restart_at_once(
         tmp_path: Path) -> None:
+    if not Path(MOSQUITTO).is_file():
+        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
     first, second = MosquittoProcess(tmp_path), MosquittoProcess(tmp_path)
     first.start()
     try:

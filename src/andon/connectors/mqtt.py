@@ -312,6 +312,9 @@ class MqttClient:
         try:
             await asyncio.wait({connecting, accepted}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # e.g. ``disconnect`` during an attempt: no zombie
+            connecting.cancel()
+            raise
         finally:
             accepted.cancel()
         if connecting.done():
