@@ -41,8 +41,8 @@ from pathlib import Path
 
 from andon.clock import SystemClock, to_ms
 from andon.connectors.mqtt import MqttClient
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.edge import (
-    Backoff,
     Edge,
     EdgeIdentity,
     LinkState,
@@ -230,7 +230,7 @@ async def replay(url: str, backlog: int, batch: int, tmp: Path
                      qos=1)
     await sub.connect()
     await sub.subscribed()
-    uplink = Uplink(url, identity, box, clock=SystemClock(), backoff=Backoff(0.1, 0.5),
+    uplink = Uplink(url, identity, box, clock=SystemClock(), backoff=ReconnectPolicy(0.1, 0.5),
                     replay_batch=batch)
     stop = asyncio.Event()
     start = time.perf_counter()

@@ -40,8 +40,8 @@ PINNED = {
     "andon.registry": ["SIGNATURE_FILE", "ModelBook", "ModelRecord", "Registry", "Signature",
                        "Stage", "generate_keypair", "key_id_of", "production_of",
                        "read_signature", "sign", "transition", "trusted_keys", "verify"],
-    "andon.testing": ["ManualClock", "MosquittoProcess", "WaitTimeout", "eventually",
-                      "free_port", "need", "port_open", "postgres_database",
+    "andon.testing": ["ManualClock", "MosquittoProcess", "NatsCluster", "WaitTimeout",
+                      "eventually", "free_port", "need", "port_open", "postgres_database",
                       "service_unavailable", "topic_prefix", "unique_id", "until"],
     "andon.testing.conformance.sinks": [
         "DELIVER_WITHIN_S", "SinkFactory", "check_delivers", "check_delivers_async",

@@ -144,6 +144,10 @@ def test_secrets_are_masked_in_repr_str_and_errors() -> None:
 @pytest.mark.parametrize(("name", "text", "reason"), [
     ("broker", "http://localhost:1883", "expected mqtt://host:port"),
     ("broker", "mqtt://host:99999", "not a URL with a valid port"),
+    ("broker", "mqtt://a:1883,mqtt://b:99999",
+     "'mqtt://b:99999': not a URL with a valid port; expected mqtt://host:port"),
+    ("broker", "mqtt://a:1883,,mqtt://b", "an empty entry in the list"),
+    ("broker", " ", "no URL; expected mqtt://host:port"),
     ("central", "central:8080", "expected http://host:port"),
     ("db", "sqlite:///", "in-memory is not supported"),
     ("port", "0", "must be a TCP port"),

@@ -200,6 +200,24 @@ def _url(schemes: frozenset[str], form: str, *, bare: bool = False) -> Check:
     return Check(form, test)
 
 
+def _url_list(one: Check) -> Check:
+    """Comma-separated values that each pass ``one``; the reason names the bad one."""
+
+    def test(value: str) -> str | None:
+        items = [v.strip() for v in value.split(",")]
+        if not any(items):
+            return f"no URL; expected {one.rule}"
+        for item in items:
+            if not item:
+                return f"an empty entry in the list; expected {one.rule}[,{one.rule}...]"
+            reason = one.test(item)
+            if reason is not None:
+                return f"{item!r}: {reason}" if len(items) > 1 else reason
+        return None
+
+    return Check(f"{one.rule}[,{one.rule}...]", test)
+
+
 def _store_url(value: str) -> str | None:
     scheme, sep, rest = value.partition("://")
     if sep and scheme.lower() in {"sqlite", "sqlite+pysqlite"}:
@@ -235,6 +253,8 @@ POSITIVE: Final = _greater_than(0)
 NON_NEGATIVE: Final = _at_least(0)
 PORT_RANGE: Final = Check("1-65535", _port)
 MQTT_URL: Final = _url(frozenset({"mqtt", "tcp"}), "mqtt://host:port", bare=True)
+#: one broker, or a failover list (``andon.connectors.mqtt``)
+MQTT_URLS: Final = _url_list(MQTT_URL)
 HTTP_URL: Final = _url(frozenset({"http", "https"}), "http://host:port")
 STORE_URL: Final = Check("sqlite:///file or postgresql://...", _store_url)
 EXISTING_FILE: Final = Check("an existing file", _existing_file)
@@ -375,14 +395,17 @@ KEYS_DIR: Final = Setting[Path]("keys_dir", PATH, _DATA / "keys", "Where signing
 TRUSTED_KEYS: Final = Setting[Path | None](
     "trusted_keys", PATH, None, "Directory of trusted public keys (*.pub); only production "
     "models signed by one of them are served. Default: MODELS_DIR/../keys/trusted.")
-BROKER: Final = Setting[str]("broker", TEXT, "mqtt://127.0.0.1:1883",
-                             "MQTT broker URL, mqtt://host:port.", checks=(MQTT_URL,))
+BROKER: Final = Setting[str](
+    "broker", TEXT, "mqtt://127.0.0.1:1883",
+    "MQTT broker URL, mqtt://host:port; or several, comma-separated, for failover (the client "
+    "connects to the first that answers and, when it loses it, tries it again at once, then "
+    "the others in turn: docs/brokers.md).", checks=(MQTT_URLS,))
 UPLINK_BROKER: Final = Setting[str | None](
     "uplink_broker", TEXT, None, "MQTT broker of the central side (site -> enterprise), "
     "mqtt://host:port: what the edge sends the central ingest (forwarded samples and events, "
     "interventions, heartbeats) goes there, while it reads samples from and delivers "
     "interventions on --broker (the site's); while the uplink is down it keeps scoring and "
-    "queues for the central side. Default: --broker.", checks=(MQTT_URL,))
+    "queues for the central side. Default: --broker.", checks=(MQTT_URLS,))
 BROKER_PORT: Final = Setting[int | None](
     "broker_port", INTEGER, None, "Port of the embedded MQTT broker; default 1883 or the next "
     "free one.", flag="--port", checks=(PORT_RANGE,))

@@ -33,6 +33,7 @@ ENV = {"COLUMNS": "200", "NO_COLOR": "1"}
 BREAKS = {
     "> 0": "-5", ">= 0": "-5", ">= 1": "0.5", "1-65535": "70000", "0 or 1": "2",
     "mqtt://host:port": "http://localhost:1883", "http://host:port": "ftp://central",
+    "mqtt://host:port[,mqtt://host:port...]": "mqtt://127.0.0.1:1883,http://localhost:1883",
     "sqlite:///file or postgresql://...": "nonsense://db",
     "an existing file": "/nonexistent/file.yaml", "no / + # or control characters": "a/b",
     "demo, none or a YAML file": "/nonexistent/scenario.yaml", "not empty": " ",

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from andon.clock import ManualClock
-from andon.edge import Backoff, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.connectors import ReconnectPolicy
+from andon.edge import LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, unique_id, until
@@ -43,7 +44,7 @@ async def _blips(spec: PlantSpec, tmp: Path) -> dict[str, object]:
     await central.start(broker.url)
     task = asyncio.create_task(run_edge(
         edge, broker.url, stop, edge_id="e-blips", outbox=outbox, heartbeat_s=1.0,
-        flush_every_s=0.2, replay_batch=5, backoff=Backoff(base_s=0.1, cap_s=0.3),
+        flush_every_s=0.2, replay_batch=5, backoff=ReconnectPolicy(base_s=0.1, cap_s=0.3),
         forward=True, ack_timeout_s=2.0))
     link = edge.stats.link
     feeding = None

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from andon.clock import ManualClock
-from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.connectors import ReconnectPolicy
+from andon.edge import Edge, LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
@@ -75,7 +76,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
     await central.start(broker.url)
     task = asyncio.create_task(run_edge(
         edge, broker.url, stop, edge_id="e-60s", outbox=outbox, heartbeat_s=1.0,
-        flush_every_s=0.2, replay_batch=20, backoff=Backoff(base_s=120.0, cap_s=120.0),
+        flush_every_s=0.2, replay_batch=20, backoff=ReconnectPolicy(base_s=120.0, cap_s=120.0),
         forward=True))
     feeding = None
     try:

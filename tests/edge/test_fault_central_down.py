@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from andon.clock import ManualClock
-from andon.edge import Backoff, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.connectors import ReconnectPolicy
+from andon.edge import LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, unique_id, until
@@ -50,7 +51,7 @@ async def _story(spec: PlantSpec, tmp: Path) -> dict[str, object]:  # noqa: PLR0
     await central.start(broker.url)
     task = asyncio.create_task(run_edge(
         edge, broker.url, stop, edge_id="e-central", outbox=outbox, heartbeat_s=1.0,
-        flush_every_s=0.2, backoff=Backoff(base_s=0.2, cap_s=0.5), forward=True,
+        flush_every_s=0.2, backoff=ReconnectPolicy(base_s=0.2, cap_s=0.5), forward=True,
         ack_timeout_s=2.0))  # what the restarted broker lost for the ingest comes again
     feeding = None
     seen: dict[str, object] = {}

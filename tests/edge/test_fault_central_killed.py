@@ -32,7 +32,8 @@ import pytest
 
 from andon.clock import ManualClock, to_ms
 from andon.connectors.mqtt import MqttClient
-from andon.edge import Backoff, Forwarder, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.connectors.reconnect import ReconnectPolicy
+from andon.edge import Forwarder, LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.services.central import CentralIngest, Sequencer, run_central
@@ -104,7 +105,7 @@ async def _story(spec: PlantSpec, tmp: Path, *, during_outage: bool) -> dict[str
     stop = asyncio.Event()
     task = asyncio.create_task(run_edge(
         edge, broker.url, stop, edge_id="e-kill-central", outbox=outbox, heartbeat_s=1.0,
-        flush_every_s=0.2, backoff=Backoff(base_s=0.2, cap_s=0.5), forward=True,
+        flush_every_s=0.2, backoff=ReconnectPolicy(base_s=0.2, cap_s=0.5), forward=True,
         ack_timeout_s=2.0))  # what the killed ingest took but never wrote comes again
     link = edge.stats.link
     feeding = None
@@ -195,7 +196,7 @@ async def _started_during_outage(tmp: Path) -> int:
     store = open_store(f"sqlite:///{tmp / 'central.db'}")
     ingest = CentralIngest(store, ManualClock(T0), sequencer=Sequencer(tmp / "ledger.db"))
     stop, ready = asyncio.Event(), asyncio.Event()
-    backoff = Backoff(base_s=0.2, cap_s=0.5)
+    backoff = ReconnectPolicy(base_s=0.2, cap_s=0.5)
     task = asyncio.create_task(run_central(ingest, broker.url, stop, enterprise="acme",
                                            connected=ready, session="andon-central-acme",
                                            backoff=backoff))

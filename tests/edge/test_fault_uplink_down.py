@@ -20,7 +20,8 @@ import pytest
 
 from andon.clock import ManualClock
 from andon.connectors.mqtt import MqttClient
-from andon.edge import Backoff, LinkState, Outbox, build_edge, run_edge
+from andon.connectors.reconnect import ReconnectPolicy
+from andon.edge import LinkState, Outbox, build_edge, run_edge
 from andon.edge.status import edge_statuses_from_broker
 from andon.edge.uplink import SiteAndCentral
 from andon.namespace.topics import edge_intervention_filter
@@ -88,7 +89,7 @@ async def _story(spec: PlantSpec, tmp: Path) -> dict[str, int]:  # noqa: PLR0915
         task = asyncio.create_task(run_edge(
             edge, site.url, stop, edge_id="e-split", outbox=outbox, heartbeat_s=0.5,
             flush_every_s=0.1, forward=True, uplink_url=enterprise.url,
-            backoff=Backoff(base_s=120.0, cap_s=120.0)))
+            backoff=ReconnectPolicy(base_s=120.0, cap_s=120.0)))
         await until(lambda: edge.stats.link.state is LinkState.ONLINE
                     and edge.stats.site_link is not None
                     and edge.stats.site_link.state is LinkState.ONLINE

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from andon.clock import ManualClock
+from andon.connectors import ReconnectPolicy
 from andon.connectors.mqtt import MqttClient
-from andon.edge import Backoff, Edge, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.edge import Edge, LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.namespace.topics import edge_intervention_filter
 from andon.spec import PlantSpec
 from andon.store import open_store
@@ -83,7 +84,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
     # a long backoff: after the outage the edge waits until the test says the broker is back
     task = asyncio.create_task(run_edge(
         edge, broker.url, stop, edge_id="e-outage", outbox=outbox, heartbeat_s=0.5,
-        replay_batch=5, backoff=Backoff(base_s=60.0, cap_s=60.0)))
+        replay_batch=5, backoff=ReconnectPolicy(base_s=60.0, cap_s=60.0)))
     try:
         await asyncio.sleep(0)  # let run_edge wire the uplink (it does so before any await)
         uplink = edge.outbound
@@ -156,7 +157,7 @@ async def _restart(spec: PlantSpec, tmp: Path) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(run_edge(edge, broker.url, stop, edge_id="e-restart",
                                             outbox=outbox, heartbeat_s=0.5,
-                                            backoff=Backoff(base_s=0.05, cap_s=0.2)))
+                                            backoff=ReconnectPolicy(base_s=0.05, cap_s=0.2)))
         return edge, stop, task
 
     first = Outbox(path)

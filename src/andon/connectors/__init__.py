@@ -1,7 +1,8 @@
 """Connectors: how bytes from the plant's brokers become canonical samples, and back.
 
 Good means: a connector never crashes on what it receives, keeps up with the broker (the hot
-path uses gmqtt, the fastest client measured here), and reconnects by itself.
+path uses gmqtt, the fastest client measured here), and reconnects by itself (at once, then
+with back-off: ``reconnect``), over a list of brokers if given one.
 
 Every protocol is a ``Connector`` (``base``) and passes one conformance suite: ``uns`` (MQTT
 JSON on the UNS), ``sparkplug`` (Sparkplug B 3.0 host), ``opcua`` (OPC UA client, asyncua),
@@ -11,7 +12,8 @@ load only where a connector is used.
 
 from andon.connectors.base import CollectingSink, Connector, PointSink
 from andon.connectors.broker import EmbeddedBroker, pick_port
-from andon.connectors.mqtt import MqttClient, parse_broker_url
+from andon.connectors.mqtt import MqttClient, parse_broker_url, parse_broker_urls
+from andon.connectors.reconnect import ReconnectPolicy
 
 __all__ = ["CollectingSink", "Connector", "EmbeddedBroker", "MqttClient", "PointSink",
-           "parse_broker_url", "pick_port"]
+           "ReconnectPolicy", "parse_broker_url", "parse_broker_urls", "pick_port"]

@@ -1,5 +1,10 @@
 """MQTT client on the hot path (gmqtt, MQTT 3.1.1 so that amqtt and Mosquitto both work).
 
+A broker URL may list several brokers, comma-separated (``mqtt://a:1883,mqtt://b:1883``): the
+client connects to the first that answers and, when it loses it, tries the same one at once,
+then the next ones in turn, by the one reconnect policy (``andon.connectors.reconnect``).
+gmqtt's own reconnect (a fixed delay) is never used.
+
 Why gmqtt: ``benchmarks/mqtt_receive.py`` (results in ``benchmarks/RESULTS.md``) measured it
 receiving a 200k-message flood from Mosquitto without loss at the broker's full rate
 (57-78k msg/s here), where paho reached about a third of that and lost two thirds of the flood.
@@ -11,17 +16,21 @@ import asyncio
 import contextlib
 import re
 import secrets
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
 from gmqtt import Client, Message
 from gmqtt.mqtt.constants import MQTTv311
+from gmqtt.mqtt.handler import MQTTConnectError
 
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.errors import ConnectorError
 
-__all__ = ["MqttClient", "Retained", "parse_broker_url"]
+__all__ = ["Attempt", "MqttClient", "Retained", "parse_broker_url", "parse_broker_urls"]
 
 log = structlog.get_logger("andon.mqtt")
 OnMessage = Callable[[str, bytes], None]
@@ -58,6 +67,25 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     return parts.hostname, port or 1883
 
 
+def parse_broker_urls(urls: str) -> list[tuple[str, str, int]]:
+    """``mqtt://a:1883,mqtt://b:1884`` → [(url, host, port), ...], in order.
+
+    ``ConnectorError`` naming the first bad URL of the list (or saying the list is empty).
+    """
+    parsed = [(u, *parse_broker_url(u)) for u in (u.strip() for u in urls.split(",")) if u]
+    if not parsed:
+        raise ConnectorError(f"{urls!r}: no broker URL (mqtt://host:port, several "
+                             "comma-separated)")
+    return parsed
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One connection attempt: to which broker, after what wait, and why it failed (or None)."""
+
+    url: str
+    delay_s: float
+    error: str | None
 
 class MqttClient:
     """A small async MQTT client: connect, subscribe (again after reconnects), publish.
@@ -76,21 +104,37 @@ class MqttClient:
     not one per message). It must deal with a bad message itself: if it raises, the
     exception is logged, and which messages of the list it had handled is unknown. In this mode
     ``received`` counts every message of the reads, echoes of ``subscribed``'s probe included.
+
+    Reconnects: with ``auto_reconnect`` the client reconnects by itself after a loss
+    (``connect_retrying``, by ``reconnect``: at once, then with back-off and jitter, trying
+    the brokers of the URL list in turn) and subscribes again; a persistent session stays
+    persistent. Without it the caller reconnects (the edge's uplink, which starts a fresh
+    client per connection, calls ``connect_retrying`` itself with a policy it keeps).
+    ``lost`` is set when an established connection drops and cleared when one is
+    established again; ``attempts`` keeps the last attempts (broker, wait, error).
     """
 
     def __init__(self, url: str, client_id: str | None = None, *,
                  on_message: OnMessage | None = None, subscriptions: Sequence[str] = (),
                  qos: int = 0, will: tuple[str, bytes] | None = None,
                  auto_reconnect: bool = True, batch: bool = False,
-                 on_batch: OnBatch | None = None, persistent: bool = False) -> None:
+                 on_batch: OnBatch | None = None, persistent: bool = False,
+                 reconnect: ReconnectPolicy | None = None, connect_timeout_s: float = 10.0,
+                 url_index: int = 0) -> None:
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
         batch = batch or on_batch is not None
         if batch and qos and not persistent:
             raise ValueError("batch delivery with QoS 1 is for persistent sessions only (a "
                              "message is acknowledged on receipt, before it is handled)")
-        self.host, self.port = parse_broker_url(url)
-        self.url = url
+        self.brokers = parse_broker_urls(url)
+        self.url = url  # as given: one broker URL or a comma-separated list
+        self.url_index = url_index % len(self.brokers)  # the broker in use, or tried next
+        self.policy = reconnect if reconnect is not None else ReconnectPolicy()
+        self.connect_timeout_s = connect_timeout_s
+        self.attempts: deque[Attempt] = deque(maxlen=100)
+        self.failures = 0  # failed connection attempts
+        self.reconnects = 0  # connections established after a loss
         self.client_id = client_id or f"andon-{secrets.token_hex(4)}"
         self.subscriptions = list(subscriptions)
         self.qos = qos
@@ -98,6 +142,11 @@ class MqttClient:
         self.connected = asyncio.Event()
         self.lost = asyncio.Event()  # set when an established connection drops
         self.auto_reconnect = auto_reconnect
+        self._closing = asyncio.Event()  # set by ``disconnect``: no more attempts
+        self._attempting = False  # an attempt is running (its own failure is not a loss)
+        self._reconnecting: asyncio.Future[bool] | None = None
+        self._lost_at = 0.0
+        self._connections = 0  # connections established (CONNACKs)
         will_message = Message(will[0], will[1], qos=1, retain=True) if will else None
         if persistent and client_id is None:
             raise ValueError("a persistent session needs a stable client id")
@@ -107,7 +156,6 @@ class MqttClient:
         # edge covers a crash in between
         self._client: Any = Client(self.client_id, clean_session=not persistent,
                                    will_message=will_message)
-        self._client.set_config({"reconnect_retries": -1, "reconnect_delay": 2})
         self._on_message = on_message
         self._on_batch = on_batch
         self._client.on_connect = self._connected
@@ -118,15 +166,35 @@ class MqttClient:
     def _connected(self, client: Any, *_: Any) -> None:
         for topic in self.subscriptions:
             client.subscribe(topic, qos=self.qos)
+        self._connections += 1
         self.connected.set()
 
+    @property
+    def current_url(self) -> str:
+        """The broker of the list in use (or to be tried next)."""
+        return self.brokers[self.url_index][0]
+
     def _disconnected(self, *_: Any) -> None:
+        # gmqtt schedules its (fixed-delay) reconnect just before calling this; an inactive
+        # client refuses to run it. Ours (or the caller's) reconnects instead.
+        self._client._is_active = False  # noqa: SLF001 - gmqtt has no public switch
+        was_up = self.connected.is_set()
         self.connected.clear()
+        if not was_up or self._closing.is_set():
+            return  # a failed attempt, or our own disconnect: not a loss
         self.lost.set()
-        if not self.auto_reconnect:
-            # gmqtt schedules its (fixed-delay) reconnect just before calling this; an inactive
-            # client refuses to run it. The caller reconnects with its own backoff instead.
-            self._client._is_active = False  # noqa: SLF001 - gmqtt has no public switch
+        loop = asyncio.get_running_loop()
+        self._lost_at = loop.time()
+        if self.policy.lost(self._lost_at):
+            log.warning("MQTT connection lost; reconnecting at once", url=self.current_url,
+                        client_id=self.client_id)
+        else:
+            log.warning("MQTT connection lost soon after connecting; backing off",
+                        url=self.current_url, client_id=self.client_id,
+                        attempts=self.policy.attempts)
+        if self.auto_reconnect and not self._attempting and (
+                self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = asyncio.ensure_future(self.connect_retrying())
 
     def _message(self, _client: Any, topic: str, payload: bytes, _qos: int = 0,
                  properties: Any = None) -> int:
@@ -164,16 +232,117 @@ class MqttClient:
             except Exception:  # one handler bug must not drop the rest of the batch
                 log.exception("message handler failed", topic=topic[:200])
 
-    async def connect(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - bounds the handshake only
-        """Connect (and subscribe); raise ``ConnectionError`` naming the URL on failure."""
+    async def connect(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - bounds each handshake
+        """Connect (and subscribe) to the first broker of the list that answers.
+
+        Each broker is tried once, in order, without waiting in between; ``ConnectionError``
+        naming the broker(s) and why if none answers within ``timeout`` (default
+        ``connect_timeout_s``) each.
+        """
+        errors = []
+        for _ in self.brokers:
+            error = await self._attempt(0.0, timeout)
+            if error is None:
+                return
+            errors.append(f"{self.current_url} ({error})")
+            self.url_index = (self.url_index + 1) % len(self.brokers)
+        if len(errors) == 1:
+            raise ConnectionError(f"cannot reach MQTT broker {errors[0]}")
+        raise ConnectionError(f"cannot reach any MQTT broker: {'; '.join(errors)}")
+
+    async def connect_retrying(self, stop: asyncio.Event | None = None, *,
+                               wake: asyncio.Event | None = None,
+                               on_failure: Callable[[str], None] | None = None) -> bool:
+        """Connect by the reconnect policy until connected (True) or ``stop`` is set (False).
+
+        The first attempt goes to the broker in use (at once if the policy says so); each
+        failure moves to the next broker of the list and waits the policy's delay, which
+        ``wake`` (an event someone sets) cuts short. Logged once per outage, not per attempt;
+        ``on_failure`` gets each failure's reason (counters).
+        """
+        loop = asyncio.get_running_loop()
+        began = self._lost_at or loop.time()
+        failed = 0
+        while not self._closing.is_set() and not (stop is not None and stop.is_set()):
+            delay = self.policy.next_delay()
+            if delay > 0:
+                await _first_of(self._closing, stop, wake, timeout=delay)
+                if wake is not None:
+                    wake.clear()
+                if self._closing.is_set() or (stop is not None and stop.is_set()):
+                    break
+            error = await self._attempt(delay, self.connect_timeout_s)
+            if error is None:
+                if failed or self._lost_at:
+                    self.reconnects += bool(self._lost_at)
+                    log.info("MQTT connected", url=self.current_url, client_id=self.client_id,
+                             failed_attempts=failed, outage_s=round(loop.time() - began, 3))
+                self._lost_at = 0.0
+                return True
+            if failed == 0:
+                log.warning("MQTT broker unreachable; retrying with back-off (logged once)",
+                            url=self.current_url, brokers=len(self.brokers),
+                            client_id=self.client_id, reason=error)
+            failed += 1
+            if on_failure is not None:
+                on_failure(error)
+            self.url_index = (self.url_index + 1) % len(self.brokers)
+        return False
+
+    async def _attempt(self, delay: float, timeout: float | None) -> str | None:  # noqa: ASYNC109
+        """One attempt on the broker in use: None once connected, else why not."""
+        url, host, port = self.brokers[self.url_index]
+        self._attempting = True
+        self.connected.clear()
         try:
-            await asyncio.wait_for(
-                self._client.connect(self.host, self.port, version=MQTTv311, keepalive=30),
-                timeout,
-            )
-        except (OSError, TimeoutError) as exc:
-            why = str(exc) or type(exc).__name__
-            raise ConnectionError(f"cannot reach MQTT broker {self.url} ({why})") from None
+            await self._handshake(host, port, self.connect_timeout_s if timeout is None
+                                  else timeout)
+        except (OSError, TimeoutError, MQTTConnectError) as exc:
+            error = str(exc) or type(exc).__name__
+            self.failures += 1
+            self.attempts.append(Attempt(url, delay, error))
+            connection = self._client._connection  # noqa: SLF001 - is this attempt's still open?
+            if connection is not None and not connection.is_closing():
+                with contextlib.suppress(Exception):  # half open (no CONNACK): close it
+                    await self._client.disconnect()
+            self._client._is_active = False  # noqa: SLF001 - no gmqtt reconnect of it
+            return error
+        finally:
+            self._attempting = False
+        self.attempts.append(Attempt(url, delay, None))
+        self.policy.connected(asyncio.get_running_loop().time())
+        self.lost.clear()
+        return None
+
+    async def _handshake(self, host: str, port: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Connect: return at the broker's CONNACK; raise if none came within ``timeout``.
+
+        gmqtt's ``connect`` goes on after the CONNACK until the broker has acknowledged the
+        QoS 1 messages it sends again (a producer's backlog after a failover): that is left
+        to run on the new connection, not counted against ``timeout``.
+        """
+        connecting = asyncio.ensure_future(
+            self._client.connect(host, port, version=MQTTv311, keepalive=30))
+        accepted = asyncio.ensure_future(self.connected.wait())
+        try:
+            await asyncio.wait({connecting, accepted}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # e.g. ``disconnect`` during an attempt: no zombie
+            connecting.cancel()
+            raise
+        finally:
+            accepted.cancel()
+        if connecting.done():
+            connecting.result()  # its error, if it failed
+        elif not self.connected.is_set():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await connecting
+            raise TimeoutError(f"no CONNACK within {timeout:g} s")
+        else:
+            connecting.add_done_callback(_drained)
+        if not self.connected.is_set():
+            raise ConnectionResetError("connection dropped during the handshake")
 
     async def subscribed(self) -> None:
         """Wait until the broker has acknowledged our subscriptions (SUBACK)."""
@@ -193,10 +362,14 @@ class MqttClient:
         deliver = previous or ((lambda t, p: batch([(t, p)])) if batch is not None
                                else (lambda _t, _p: None))
         self._on_message = catch  # per message while it waits (``_deliver``)
-        self._client.subscribe(probe, qos=0)
+        session = -1
         try:
             for _ in range(100):  # bounded: ~10 s
-                self._client.publish(probe, b"1", qos=0)
+                if self.connected.is_set():
+                    if session != self._connections:  # (again) on this connection
+                        session = self._connections
+                        self._client.subscribe(probe, qos=0)
+                    self._client.publish(probe, b"1", qos=0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(seen.wait(), 0.1)
                     break
@@ -204,7 +377,8 @@ class MqttClient:
                 raise TimeoutError(f"no subscription acknowledgement from {self.url}")
         finally:
             self._on_message = previous
-            self._client.unsubscribe(probe)
+            if self.connected.is_set():
+                self._client.unsubscribe(probe)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
         """Queue a message for sending.
@@ -221,6 +395,30 @@ class MqttClient:
         self._client.publish(topic, payload, qos=qos, retain=retain)
 
     async def disconnect(self) -> None:
-        """Disconnect cleanly."""
+        """Disconnect cleanly (and stop reconnecting)."""
+        self._closing.set()
+        if self.connected.is_set():  # for the policy, the connection ends here
+            self.policy.lost(asyncio.get_running_loop().time())
+        if self._reconnecting is not None and not self._reconnecting.done():
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reconnecting
         with contextlib.suppress(Exception):  # already gone is fine
             await self._client.disconnect()
+
+
+def _drained(connecting: asyncio.Future[None]) -> None:
+    """The rest of a connect (the resent QoS 1 messages acknowledged) ended: note a failure."""
+    if not connecting.cancelled() and connecting.exception() is not None:
+        log.info("MQTT connect ended after the CONNACK with an error; the client reconnects",
+                 error=str(connecting.exception()))
+
+
+async def _first_of(*events: asyncio.Event | None, timeout: float) -> None:  # noqa: ASYNC109
+    """Return when any of ``events`` (None: ignored) is set, or after ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events if e is not None]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -54,8 +54,8 @@ from andon.clock import Clock, SystemClock, to_ms
 from andon.connectors import sparkplug_b_pb2 as pb
 from andon.connectors.base import PointSink
 from andon.connectors.mqtt import MqttClient
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.connectors.sequence import ProducerSequence
-from andon.connectors.uns import connect_with_backoff
 from andon.errors import ConnectorError
 from andon.namespace.sample import MAX_TS_MS, Quality, Sample
 from andon.namespace.tagmap import TagBinding, TagMap
@@ -442,8 +442,8 @@ class SparkplugConnector:
     """A Sparkplug B 3.0 host application on an MQTT broker (the connector interface).
 
     ``groups`` limits the subscription to some Sparkplug groups (default: all). The broker may
-    be down at start (retried with a doubling delay); after connecting the MQTT client
-    reconnects by itself and the host publishes its STATE birth again on every connect.
+    be down at start or go away (the MQTT client tries again by the reconnect policy,
+    ``andon.connectors.reconnect``) and the host publishes its STATE birth again on every connect.
     """
 
     kind = "sparkplug"
@@ -497,8 +497,10 @@ class SparkplugConnector:
         self.session.on_state = on_state
         client = MqttClient(self.broker_url, f"andon-spb-{self.host_id}", on_message=on_message,
                             subscriptions=[*topics, self.state_topic], qos=1,
-                            will=(self.state_topic, death))
-        if not await connect_with_backoff(client, stop, self.max_backoff_s):
+                            will=(self.state_topic, death),
+                            reconnect=ReconnectPolicy(cap_s=self.max_backoff_s))
+        if not await client.connect_retrying(stop):
+            await client.disconnect()
             return
         try:
             await client.subscribed()

@@ -12,13 +12,13 @@ with a ``CollectingSink``, and the edge's tests run it into the edge.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 
 import structlog
 
 from andon.connectors.base import BatchSink, PointSink
 from andon.connectors.mqtt import MqttClient, OnBatch
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.errors import PayloadError
 from andon.namespace.sample import decode_sample
 from andon.namespace.topics import PREFIX
@@ -32,9 +32,10 @@ class UnsConnector:
     """Subscribe to UNS topics; hand each read to a ``BatchSink``, or decode for a ``PointSink``.
 
     ``subscriptions`` are MQTT topic filters (default: every tag of every line). The broker may
-    be down at start: the connector retries with a doubling delay up to ``max_backoff_s`` until
-    it connects or ``stop`` is set; after that the MQTT client reconnects by itself and
-    subscribes again.
+    be down at start, or go away at any time: the MQTT client tries again by the reconnect
+    policy (``andon.connectors.reconnect``: at once, then back-off with jitter up to
+    ``max_backoff_s``, over the brokers of a comma-separated URL list) until it connects or
+    ``stop`` is set, and subscribes again.
     """
 
     kind = "mqtt"
@@ -57,9 +58,11 @@ class UnsConnector:
         handle: OnBatch = sink.on_messages if isinstance(sink, BatchSink) else _decoding(sink)
         client = MqttClient(self.broker_url, self.client_id, on_batch=handle,
                             subscriptions=self.subscriptions, qos=1 if self.persistent else 0,
-                            persistent=self.persistent)
+                            persistent=self.persistent,
+                            reconnect=ReconnectPolicy(cap_s=self.max_backoff_s))
         self.client = client
-        if not await connect_with_backoff(client, stop, self.max_backoff_s):
+        if not await client.connect_retrying(stop):
+            await client.disconnect()
             return
         try:
             try:
@@ -85,19 +88,3 @@ def _decoding(sink: PointSink) -> OnBatch:
             sink.on_sample(sample, topic, payload)
 
     return on_batch
-
-
-async def connect_with_backoff(client: MqttClient, stop: asyncio.Event,
-                               max_backoff_s: float) -> bool:
-    """Connect ``client``, retrying with a doubling delay; False if ``stop`` came first."""
-    delay = 0.2
-    while not stop.is_set():
-        try:
-            await client.connect()
-        except ConnectionError:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            delay = min(delay * 2, max_backoff_s)
-            continue
-        return True
-    return False

@@ -1,4 +1,7 @@
-"""The edge's link to the broker: its states, the one transition function, reconnect backoff.
+"""The edge's link to the broker: its states, the one transition function; a retry back-off.
+
+Reconnects follow ``andon.connectors.reconnect`` (the one policy of every MQTT client);
+``Backoff`` here paces the edge's store retries (``andon.edge.recorder``).
 
 Pure: no sockets, no clock. ``andon.edge.uplink`` drives it.
 
@@ -81,12 +84,11 @@ class LinkStats:
 
 @dataclass
 class Backoff:
-    """Exponential reconnect backoff with full jitter.
+    """Exponential retry back-off with jitter (the edge's store retries).
 
     The n-th consecutive failed attempt waits a uniform random time in
-    ``[base * 2**n / 2, min(cap, base * 2**n)]`` (half fixed, half jitter, so that many edges
-    losing the same broker do not come back in lock-step, and none retries in a tight loop).
-    ``reset()`` after a successful connection.
+    ``[base * 2**n / 2, min(cap, base * 2**n)]`` (half fixed, half jitter, so that retries do
+    not come in lock-step, and none in a tight loop). ``reset()`` after a success.
 
     >>> b = Backoff(base_s=1.0, cap_s=8.0, rng=random.Random(1))
     >>> [round(b.next_delay(), 2) for _ in range(5)]

@@ -24,6 +24,7 @@ import structlog
 
 from andon.clock import Clock
 from andon.connectors.legacy import LegacyDecoder
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.connectors.uns import UnsConnector
 from andon.contracts import ContractChecker, QualityEvents, Quarantined
 from andon.contracts.timing import Timekeeper
@@ -295,7 +296,7 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                    on_tick: Callable[[Edge], None] | None = None, edge_id: str | None = None,
                    outbox: Outbox | None = None, heartbeat_s: float = HEARTBEAT.default,
                    config_hash: str = "", replay_batch: int = 20,
-                   backoff: Backoff | None = None, scoring_stall_s: float | None = None,
+                   backoff: ReconnectPolicy | None = None, scoring_stall_s: float | None = None,
                    forward: bool = False, ack_timeout_s: float = 30.0,
                    uplink_url: str | None = None, site_outbox: Outbox | None = None) -> None:
     """Run ``edge`` against a broker until ``stop`` is set.
@@ -398,7 +399,7 @@ def _site_link(edge: Edge, broker_url: str, uplink: Uplink, outbox: Outbox) -> U
     return Uplink(broker_url, uplink.identity, outbox,
                   clock=edge.clock, record=edge.keep_event, stats=LinkStats(),
                   replay_batch=uplink.replay_batch, role="site", describe=uplink.document,
-                  backoff=Backoff(b.base_s, b.cap_s))
+                  backoff=ReconnectPolicy(b.base_s, b.cap_s))
 
 
 def _described(edge: Edge) -> dict[str, Any]:

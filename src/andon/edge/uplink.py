@@ -24,9 +24,11 @@ and all of them after a reconnect, are sent again (the ingest drops what it alre
 and an outage of the central ingest, of the broker (sessions lost) or of the edge loses
 nothing.
 
-Reconnects are managed here, not by gmqtt (whose built-in reconnect waits a fixed delay):
-each attempt is a fresh client with gmqtt's reconnect switched off, and failed attempts wait
-``Backoff`` (exponential, with jitter). While the link is down the edge goes on scoring and
+Reconnects are managed here, by the one reconnect policy of every MQTT client
+(``andon.connectors.reconnect``: the first attempt at once, then exponential back-off with
+jitter), not by gmqtt: each connection is a fresh client (a new session id in its will), which
+tries the brokers of a comma-separated URL list in turn, starting with the one just lost
+(``MqttClient.connect_retrying``). While the link is down the edge goes on scoring and
 the outbox fills (``buffering``); once connected again the backlog (everything queued before
 the reconnect) drains in order, at most ``replay_batch`` items per turn, and every turn also
 sends all the live items queued since (``replaying``), so live traffic is never starved; live
@@ -54,9 +56,10 @@ import structlog
 from andon.audit import Event, EventKind
 from andon.clock import Clock, to_ms
 from andon.connectors.mqtt import MqttClient, OnBatch
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
-from andon.edge.link import Backoff, LinkState, LinkStats, transition
+from andon.edge.link import LinkState, LinkStats, transition
 from andon.edge.outbox import INTERVENTION, Outbox
 from andon.namespace.topics import ack_topic, edge_topic
 
@@ -105,8 +108,8 @@ class Uplink:
                  models: Callable[[], Mapping[str, str]] = dict,
                  extra: Callable[[], Mapping[str, Any]] = dict,
                  stats: LinkStats | None = None, replay_batch: int = 20,
-                 live_batch: int = 500, backoff: Backoff | None = None,
-                 connect_timeout_s: float = 5.0, confirm_timeout_s: float = 10.0,
+                 live_batch: int = 500, backoff: ReconnectPolicy | None = None,
+                 connect_timeout_s: float = 10.0, confirm_timeout_s: float = 10.0,
                  consumer_ack: bool = False, ack_timeout_s: float = 30.0, role: str = "",
                  describe: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.broker_url = broker_url
@@ -118,7 +121,8 @@ class Uplink:
         self.client_id = f"andon-edge-{identity.edge_id}"[:60]
         self.replay_batch = replay_batch
         self.live_batch = live_batch
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or ReconnectPolicy()
+        self._url_index = 0  # the broker of the list to try first
         self.connect_timeout_s = connect_timeout_s
         self.confirm_timeout_s = confirm_timeout_s
         self.consumer_ack = consumer_ack
@@ -289,32 +293,28 @@ class Uplink:
                 await beat
 
     async def _connect(self, stop: asyncio.Event) -> MqttClient | None:
-        while not stop.is_set():
-            self._session = uuid.uuid4().hex[:12]
-            death = json.dumps(self.document("death")).encode()
-            batched = self._on_batch is not None
-            client = MqttClient(self.broker_url, self.client_id,
-                                on_message=None if batched else self._message,
-                                on_batch=self._batch if batched else None,
-                                subscriptions=[*self._subscriptions, self._probe,
-                                               *([self.ack_topic] if self.consumer_ack
-                                                 else [])],
-                                will=(self._topic("state"), death), auto_reconnect=False,
-                                batch=True)
-            try:
-                await client.connect(timeout=self.connect_timeout_s)
-            except ConnectionError as exc:
-                self.stats.connect_failures += 1
-                delay = self.backoff.next_delay()
-                log.info("broker unreachable", url=self.broker_url, retry_in_s=round(delay, 2),
-                         reason=str(exc))
-                await client.disconnect()
-                self._retry.clear()
-                await _first(stop, self._retry, timeout=delay)
-                continue
-            self.backoff.reset()
-            return client
-        return None
+        self._session = uuid.uuid4().hex[:12]
+        death = json.dumps(self.document("death")).encode()
+        batched = self._on_batch is not None
+        client = MqttClient(self.broker_url, self.client_id,
+                            on_message=None if batched else self._message,
+                            on_batch=self._batch if batched else None,
+                            subscriptions=[*self._subscriptions, self._probe,
+                                           *([self.ack_topic] if self.consumer_ack else [])],
+                            will=(self._topic("state"), death), auto_reconnect=False,
+                            batch=True, reconnect=self.backoff,
+                            connect_timeout_s=self.connect_timeout_s, url_index=self._url_index)
+
+        def failed(_reason: str) -> None:
+            self.stats.connect_failures += 1
+
+        self._retry.clear()
+        connected = await client.connect_retrying(stop, wake=self._retry, on_failure=failed)
+        self._url_index = client.url_index
+        if not connected:
+            await client.disconnect()
+            return None
+        return client
 
     async def _serve(self, client: MqttClient, stop: asyncio.Event) -> None:
         self.client = client

@@ -58,8 +58,8 @@ import structlog
 from andon.audit import Event, EventKind
 from andon.clock import Clock, from_ms, to_ms
 from andon.connectors.mqtt import MqttClient
+from andon.connectors.reconnect import ReconnectPolicy
 from andon.contracts import Rule, quarantined_message
-from andon.edge.link import Backoff
 from andon.errors import NotFound, PayloadError
 from andon.interventions.record import Intervention, merge_intervention
 from andon.interventions.wire import intervention_from_document
@@ -381,12 +381,14 @@ def _from_epoch_ms(value: object) -> datetime:
 async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Event, *,
                       enterprise: str = "+", tick_s: float = 1.0,
                       connected: asyncio.Event | None = None,
-                      session: str | None = None, backoff: Backoff | None = None) -> None:
+                      session: str | None = None,
+                      backoff: ReconnectPolicy | None = None) -> None:
     """Subscribe to the edges' topics on ``broker_url`` and feed ``ingest`` until ``stop``.
 
-    A broker unreachable at start is tried again with ``backoff`` (exponential, with jitter)
-    until it answers or ``stop`` is set; once connected, the client reconnects on its own
-    (gmqtt, fixed delay). ``connected`` is set whenever the
+    A broker unreachable at start is tried again by the reconnect policy ``backoff``
+    (``andon.connectors.reconnect``: at once, then exponential back-off with jitter) until it
+    answers or ``stop`` is set; once connected, the client reconnects on its own by the same
+    policy (a comma-separated ``broker_url`` is a failover list). ``connected`` is set whenever the
     subscriptions are acknowledged (after the first connect and after each reconnect) and
     cleared when the connection drops: tests wait on it. ``session``: the client id of a
     persistent session (the broker keeps what arrives while the ingest is away); None, a clean
@@ -398,11 +400,11 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
     def wake() -> None:  # any thread (a store call may run in a worker)
         loop.call_soon_threadsafe(ack_due.set)
 
-    client = await _connect(lambda: MqttClient(
-        broker_url, session, on_message=ingest.on_message,
-        subscriptions=ingest.subscriptions(enterprise), qos=1, persistent=session is not None),
-        stop, backoff or Backoff())
-    if client is None:
+    client = MqttClient(broker_url, session, on_message=ingest.on_message,
+                        subscriptions=ingest.subscriptions(enterprise), qos=1,
+                        persistent=session is not None, reconnect=backoff)
+    if not await client.connect_retrying(stop):
+        await client.disconnect()
         return
     ingest.on_ack_due = wake
     ready = connected or asyncio.Event()
@@ -433,27 +435,6 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
         ingest.on_ack_due = None
         await client.disconnect()
 
-
-async def _connect(make: Callable[[], MqttClient], stop: asyncio.Event,
-                   backoff: Backoff) -> MqttClient | None:
-    """A connected client from ``make``; None if ``stop`` is set first.
-
-    While the broker is unreachable, each attempt (a fresh client) is followed by a
-    ``backoff`` wait.
-    """
-    while not stop.is_set():
-        client = make()
-        try:
-            await client.connect()
-        except ConnectionError as exc:
-            delay = backoff.next_delay()
-            log.warning("central ingest cannot reach the broker; trying again", url=client.url,
-                        retry_in_s=round(delay, 2), reason=str(exc))
-            await client.disconnect()
-            await _first_set(stop, timeout=delay)
-            continue
-        return client
-    return None
 
 
 async def _first_set(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109

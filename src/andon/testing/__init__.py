@@ -10,7 +10,8 @@ in it needs pytest to import: the few helpers that skip a test import pytest whe
   shared broker.
 - ``need``, ``port_open``, ``free_port``, ``postgres_database`` (``services``): probes and
   throwaway resources on the real local services; ``MosquittoProcess``: a private broker to
-  stop and start; ``cmms.LocalCmms``: a small real work-order server.
+  stop and start; ``NatsCluster``: a three-node NATS cluster with JetStream and MQTT whose
+  nodes a test kills and restarts; ``cmms.LocalCmms``: a small real work-order server.
 - ``factories``: deterministic interventions, users, tokens and model versions.
 - ``strategies``: the Hypothesis strategies the property tests share (needs ``hypothesis``).
 - ``conformance``: the checks every store, sink and connector must pass, importable so that a
@@ -19,6 +20,7 @@ in it needs pytest to import: the few helpers that skip a test import pytest whe
 
 from andon.clock import ManualClock
 from andon.testing.mosquitto import MosquittoProcess
+from andon.testing.nats import NatsCluster
 from andon.testing.services import (
     free_port,
     need,
@@ -32,6 +34,7 @@ from andon.testing.wait import WaitTimeout, eventually, until
 __all__ = [
     "ManualClock",
     "MosquittoProcess",
+    "NatsCluster",
     "WaitTimeout",
     "eventually",
     "free_port",

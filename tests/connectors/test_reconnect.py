@@ -1,0 +1,150 @@
+"""The one reconnect policy (immediate, then back-off with jitter, reset after a stable
+connection) and the broker list: an MQTT client fails over to the next broker and comes back
+after a restart without a fixed wait. The broker tests run on our own Mosquitto processes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from andon.connectors import MqttClient, ReconnectPolicy, parse_broker_urls
+from andon.errors import ConnectorError
+from andon.testing import MosquittoProcess, topic_prefix, until
+from andon.testing.mosquitto import MOSQUITTO
+
+
+def test_the_first_attempt_is_immediate_then_the_waits_double_with_jitter_up_to_the_cap(
+        ) -> None:
+    p = ReconnectPolicy(base_s=0.1, cap_s=1.6, rng=random.Random(42))
+    delays = [p.next_delay() for _ in range(10)]
+    assert delays[0] == 0.0
+    for n, d in enumerate(delays[1:], start=1):
+        ceiling = min(1.6, 0.1 * 2 ** (n - 1))
+        assert ceiling / 2 <= d <= ceiling, (n, d)
+    assert delays[1] < delays[3] < delays[5], "the waits grow"
+    assert len({round(d, 9) for d in delays[5:]}) == 5, "capped, yet jittered"
+    assert list(p.delays) == delays
+    assert (p.attempts, p.outages) == (10, 1)
+    # the same seed, the same sequence: the jitter comes from the injected generator only
+    again = ReconnectPolicy(base_s=0.1, cap_s=1.6, rng=random.Random(42))
+    assert [again.next_delay() for _ in range(10)] == delays
+
+
+def test_a_connection_that_stayed_up_ends_the_outage_and_one_that_flapped_does_not() -> None:
+    p = ReconnectPolicy(base_s=0.2, cap_s=10.0, stable_s=5.0, rng=random.Random(1))
+    for _ in range(4):
+        p.next_delay()
+    p.connected(at=100.0)
+    assert p.lost(at=101.0) is False, "up 1 s < stable_s: the same outage goes on"
+    assert p.next_delay() >= 0.2 * 2**3 / 2, "and its back-off with it"
+    p.connected(at=200.0)
+    assert p.lost(at=205.0) is True, "up 5 s: a new outage"
+    assert p.next_delay() == 0.0, "which starts with an immediate attempt"
+    assert p.outages == 2
+    p.reset()
+    assert p.next_delay() == 0.0
+
+
+def test_a_policy_refuses_a_base_above_its_cap() -> None:
+    with pytest.raises(ValueError, match="0 < base_s <= cap_s"):
+        ReconnectPolicy(base_s=5.0, cap_s=1.0)
+
+
+def test_a_broker_list_is_parsed_in_order_and_a_bad_url_is_named() -> None:
+    assert parse_broker_urls("mqtt://a:1883, tcp://b:1884,c") == [
+        ("mqtt://a:1883", "a", 1883), ("tcp://b:1884", "b", 1884), ("c", "c", 1883)]
+    with pytest.raises(ConnectorError, match=r"'mqtt://b:99999': broker URL has a bad port"):
+        parse_broker_urls("mqtt://a:1883,mqtt://b:99999")
+    with pytest.raises(ConnectorError, match="'http://b': broker URL must look like mqtt://"):
+        MqttClient("mqtt://a:1883,http://b")
+    with pytest.raises(ConnectorError, match="no broker URL"):
+        parse_broker_urls(" , ")
+
+
+def test_connect_names_every_broker_it_could_not_reach(tmp_path: Path) -> None:
+    down = [MosquittoProcess(tmp_path), MosquittoProcess(tmp_path)]  # never started
+    client = MqttClient(f"{down[0].url},{down[1].url}", connect_timeout_s=2.0)
+    with pytest.raises(ConnectionError) as info:
+        asyncio.run(client.connect())
+    message = str(info.value)
+    assert message.startswith("cannot reach any MQTT broker: ")
+    assert down[0].url in message
+    assert down[1].url in message
+
+
+@pytest.mark.mosquitto
+def test_a_persistent_subscriber_fails_over_then_comes_back_after_a_restart_at_once(
+        tmp_path: Path) -> None:
+    if not Path(MOSQUITTO).is_file():
+        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
+    first, second = MosquittoProcess(tmp_path), MosquittoProcess(tmp_path)
+    first.start()
+    try:
+        second.start()
+        asyncio.run(_fail_over_and_back(first, second))
+    finally:
+        first.stop()
+        second.stop()
+
+
+async def _fail_over_and_back(first: MosquittoProcess, second: MosquittoProcess) -> None:
+    topic = f"{topic_prefix('failover')}/x"
+    got: list[bytes] = []
+
+    def on_message(_topic: str, payload: bytes) -> None:
+        got.append(payload)
+
+    # stable_s=0: every connection counts as stable, so each loss starts a new outage
+    policy = ReconnectPolicy(base_s=0.1, cap_s=0.4, stable_s=0.0, rng=random.Random(5))
+    sub = MqttClient(f"{first.url},{second.url}", "failover-sub", on_message=on_message,
+                     subscriptions=[topic], qos=1, persistent=True, reconnect=policy,
+                     connect_timeout_s=3.0)
+    try:
+        await sub.connect()
+        await sub.subscribed()
+        assert sub.current_url == first.url
+        sub.attempts.clear()
+
+        await asyncio.to_thread(first.stop)
+        await until(lambda: sub.connected.is_set() and sub.current_url == second.url,
+                           "the subscriber on the second broker", 20, every_s=0.01)
+        failover = list(sub.attempts)
+        assert failover[0].url == first.url
+        assert failover[0].delay_s == 0.0, "the lost broker is tried again at once"
+        assert failover[0].error is not None
+        assert failover[-1].url == second.url
+        assert failover[-1].error is None
+        assert all(a.delay_s <= 0.4 for a in failover)
+
+        await sub.subscribed()  # subscribed again on the second broker
+        pub = MqttClient(second.url)
+        await pub.connect()
+        pub.publish(topic, b"after-failover", qos=1)
+        await until(lambda: b"after-failover" in got, "a message via the second broker", 20,
+                    every_s=0.01)
+        await pub.disconnect()
+
+        # the second broker restarts (the first stays down): the next outage starts with an
+        # immediate attempt again, never with a fixed wait
+        sub.attempts.clear()
+        outages = policy.outages
+        await asyncio.to_thread(second.stop)
+        await until(lambda: bool(sub.attempts), "a first reconnect attempt", 10, every_s=0.01)
+        await asyncio.to_thread(second.start)
+        await until(sub.connected.is_set, "the subscriber back", 20, every_s=0.01)
+        restart = list(sub.attempts)
+        assert policy.outages == outages + 1
+        assert restart[0].delay_s == 0.0
+        assert restart[0].url == second.url, "the broker just lost is tried first"
+        assert restart[-1].url == second.url
+        assert restart[-1].error is None
+        delays = list(policy.delays)[-len(restart):]
+        assert delays == [a.delay_s for a in restart]
+        for n, d in enumerate(delays[1:], start=1):
+            assert min(0.4, 0.1 * 2 ** (n - 1)) / 2 <= d <= min(0.4, 0.1 * 2 ** (n - 1))
+        assert sub.reconnects == 2
+    finally:
+        await sub.disconnect()
