@@ -4,9 +4,9 @@ A covariate detector holds its feature's reference sketch and a sketch of the cu
 on the same edges. Every ``window`` finite values it compares the two with its statistic,
 raises an alarm when the statistic passes the threshold, and starts a new window. The
 threshold comes from the false-alarm budget (``threshold_for``): the statistic's
-``1 - budget.rate`` quantile over ``rounds`` windows drawn, seeded, from the reference sketch
-itself, i.e. what a stationary stream produces; so a stationary feature raises about
-``budget.rate`` alarms per window.
+``1 - budget.rate / 2`` quantile over ``rounds`` windows drawn, seeded, from the reference
+sketch itself, i.e. what a stationary stream produces; so a stationary feature raises about
+half its budget (the other half is the margin for chance and for the reference's own noise).
 """
 
 from __future__ import annotations
@@ -31,15 +31,18 @@ MIN_ROUNDS = 2_000
 
 def threshold_for(statistic: Statistic, reference: BinnedSketch, window: int, budget: Budget,
                   *, seed: int = 0, rounds: int | None = None) -> float:
-    """The statistic's ``1 - budget.rate`` quantile over windows drawn from the reference.
+    """The statistic's ``1 - budget.rate / 2`` quantile over windows drawn from the reference.
 
     Each simulated window holds ``window`` values drawn from the reference sketch's
     piecewise-linear CDF (inverse transform of seeded uniforms), sketched on its edges like
-    a live window. ``rounds`` defaults to ``max(2000, 20 / budget.rate)`` (capped at 50,000),
-    so that about 20 simulated windows lie beyond the threshold.
+    a live window. Half the budget is kept as a margin (for the reference being a finite
+    sample, and for chance over a long run): a stationary stream raises about half the
+    budget. ``rounds`` defaults to ``max(2000, 40 / budget.rate)`` (capped at 50,000), so
+    that about 20 simulated windows lie beyond the threshold.
     """
+    alpha = budget.rate / 2
     if rounds is None:
-        rounds = int(min(50_000, max(MIN_ROUNDS, math.ceil(20 / budget.rate))))
+        rounds = int(min(50_000, max(MIN_ROUNDS, math.ceil(20 / alpha))))
     rng = np.random.default_rng(seed)
     xs, fs = reference.cdf_knots()
     stats = np.empty(rounds)
@@ -54,7 +57,7 @@ def threshold_for(statistic: Statistic, reference: BinnedSketch, window: int, bu
             cur.update_many(row)
             stats[done] = statistic(reference, cur)
             done += 1
-    return float(np.quantile(stats, 1.0 - budget.rate, method="higher"))
+    return float(np.quantile(stats, 1.0 - alpha, method="higher"))
 
 
 class WindowDetector:
