@@ -2,7 +2,7 @@
 
 For a backtest, a report or the central side, where the raw reference and current data are at
 hand (rows x features). Each feature's reference and current columns are sorted once and
-merged in linear time (the merge position of each value from one ``searchsorted`` per side);
+merged in linear time (merge positions from one ``searchsorted`` and one ``bincount``);
 the three statistics are read off the merged order:
 
 * **KS**: ``max |F_ref - F_cur|`` over every distinct value, both CDFs right-continuous:
@@ -76,11 +76,12 @@ def drift_statistics(reference: ArrayLike, current: ArrayLike, *, bins: int = 64
 def ks_wasserstein_sorted(sr: np.ndarray, sc: np.ndarray) -> tuple[float, float]:
     """Exact KS statistic and W1 between two sorted, finite, non-empty 1-D arrays."""
     n, m = sr.size, sc.size
-    # merge positions: a current value goes after the reference values <= it, a reference
-    # value before the current values >= it (ties: reference first; gaps of 0 there anyway)
-    pos_r = np.searchsorted(sc, sr, side="left")
-    pos_r += np.arange(n)
+    # merge positions: a current value goes after the reference values <= it (one search);
+    # a reference value after the current values < it, counted from the same search
+    # (ties: reference first; the gap between tied values is 0 anyway)
     pos_c = np.searchsorted(sr, sc, side="right")
+    pos_r = np.cumsum(np.bincount(pos_c, minlength=n + 1)[:n])
+    pos_r += np.arange(n)
     pos_c += np.arange(m)
     merged = np.empty(n + m)
     merged[pos_r] = sr
@@ -96,12 +97,14 @@ def ks_wasserstein_sorted(sr: np.ndarray, sc: np.ndarray) -> tuple[float, float]
     del cum_r
     np.abs(diff, out=diff)
     gaps = np.diff(merged)
-    w = float(np.dot(diff[:-1], gaps))
+    gaps *= diff[:-1]
+    w = float(np.sum(gaps))
     # KS at the last of each run of equal values (where both CDFs are complete)
     ends = np.empty(n + m, dtype=bool)
     np.not_equal(merged[:-1], merged[1:], out=ends[:-1])
     ends[-1] = True
-    return float(diff[ends].max()), w
+    diff *= ends
+    return float(diff.max()), w
 
 
 def _sorted_finite(col: np.ndarray) -> np.ndarray:
