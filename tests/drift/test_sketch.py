@@ -64,3 +64,14 @@ def test_bad_edges_are_refused_with_the_reason(edges: list[float], reason: str) 
 def test_an_empty_reference_is_refused() -> None:
     with pytest.raises(ValueError, match="no finite value"):
         BinnedSketch.from_reference([np.nan])
+
+
+@pytest.mark.parametrize(("stored", "reason"), [
+    ({"edges": [0.0, 1.0], "counts": [0, 1, 0], "min": 0.5, "max": 0.5}, "lacks 'missing'"),
+    ({"edges": [0.0, 1.0], "counts": [0, 1], "min": 0.5, "max": 0.5, "missing": 0},
+     "2 edges need 3 counts"),
+    ({"edges": "x", "counts": [0], "min": 0, "max": 0, "missing": 0}, "malformed")])
+def test_a_bad_stored_sketch_is_refused_naming_what(stored: dict[str, object],
+                                                     reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        BinnedSketch.from_dict(stored)

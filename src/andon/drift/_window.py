@@ -78,9 +78,10 @@ class WindowDetector:
         self.reference = reference
         self.window = window
         self.budget = budget
-        self.threshold = (threshold if threshold is not None else
-                          threshold_for(type(self).measure, reference, window,
-                                        budget, seed=seed))  # type: ignore[arg-type]
+        if threshold is None:
+            assert budget is not None  # noqa: S101 - checked just above
+            threshold = threshold_for(type(self).measure, reference, window, budget, seed=seed)
+        self.threshold = threshold
         self.current = reference.empty()
         self.windows = 0
         self.alarms = 0

@@ -165,10 +165,16 @@ class BinnedSketch:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BinnedSketch:
-        """The sketch ``to_dict`` wrote."""
-        return cls(np.asarray(d["edges"], dtype=np.float64),
-                   np.asarray(d["counts"], dtype=np.int64),
-                   float(d["min"]), float(d["max"]), int(d["missing"]))
+        """The sketch ``to_dict`` wrote (a missing or malformed field: ``ValueError`` naming it)."""
+        for key in ("edges", "counts", "min", "max", "missing"):
+            if key not in d:
+                raise ValueError(f"sketch: the stored form lacks {key!r}")
+        try:
+            return cls(np.asarray(d["edges"], dtype=np.float64),
+                       np.asarray(d["counts"], dtype=np.int64),
+                       float(d["min"]), float(d["max"]), int(d["missing"]))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sketch: the stored form is malformed: {exc}") from None
 
 
 def reference_edges(s: np.ndarray, bins: int) -> np.ndarray:
