@@ -23,8 +23,9 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(andon.__path__, "andon.")
 
 #: modules whose docstrings must keep at least one example
 MUST_HAVE_EXAMPLES = [
-    "andon.audit.events", "andon.clock", "andon.connectors.reconnect",
-    "andon.interventions.escalation",
+    "andon.audit.events", "andon.clock", "andon.connectors.reconnect", "andon.drift.adwin",
+    "andon.drift.exact", "andon.drift.ks", "andon.drift.page_hinkley", "andon.drift.psi",
+    "andon.drift.sketch", "andon.drift.wasserstein", "andon.interventions.escalation",
     "andon.interventions.lifecycle", "andon.interventions.triage", "andon.kpi.load",
     "andon.kpi.trackrecord",
     "andon.sinks.dispatch", "andon.sinks.webhook", "andon.text",

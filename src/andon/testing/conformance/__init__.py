@@ -8,6 +8,11 @@ plug-in's tests run the same checks against its sink or connector:
 - ``connectors``: ``CHECKS``, each ``check(harness, tmp_path)``: valid input becomes canonical
   samples, bad input is rejected with a reason naming where, ``stop`` ends ``run`` in time.
   A ``ConnectorHarness`` starts the connector's real source and feeds it.
+- ``drift``: ``CHECKS``, each ``check(case)``: a ``DriftCase`` names a detector, its
+  false-alarm budget and its seeded streams; the detector sees a shift within the stated
+  delay, stays inside its budget on a long stationary stream, agrees value by value and in
+  batches, and holds bounded memory. ``check_sketch_merge`` / ``check_sketch_bounded`` pin
+  the sketches.
 - ``store``: ``STORE_CHECKS``, each ``check(store, reopen)``: samples, interventions,
   feedback, models, users, specs, events, quarantine and the change feed, concurrency
   included (``reopen`` opens a second instance on the same database).
