@@ -1,0 +1,145 @@
+"""``andon evaluate``: a model kind on a public labelled dataset, with its published metrics.
+
+The work is ``andon.services.evaluate`` (through the live scoring path); this module parses
+the options, shows progress, prints the figures and draws the plot.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from andon.services.evaluate import SkabResult
+
+__all__ = ["evaluate_app"]
+
+evaluate_app = typer.Typer(
+    help="Evaluate a model kind on a public labelled dataset (its own protocol and metrics), "
+    "through the same path as live scoring.",
+    no_args_is_help=True,
+)
+
+console = Console()
+err = Console(stderr=True)
+
+
+@evaluate_app.command("skab")
+def skab(
+    folder: Annotated[Path, typer.Argument(help="SKAB in its published layout: valve1/, "
+                                           "valve2/, other/ with ';'-separated CSV files.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Per-sample scores (CSV, one row per input row: file, row, timestamp, "
+        "part, anomaly, changepoint, score, threshold, predicted, window end); the plot is "
+        "written next to it (same name, .png).")] = Path("skab-scores.csv"),
+    model_kind: Annotated[str, typer.Option(
+        "--model-kind", help="Installed model kind to train per file (see 'andon plugins').")]
+    = "pca-spe",
+    window: Annotated[float, typer.Option(
+        "--window", min=2.0, help="Feature window in seconds (hop 1 s).")] = 10.0,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Evaluate only files matching this glob on their relative name, e.g. "
+        "'valve1/*.csv' (repeatable).")] = None,
+) -> None:
+    """SKAB outlier detection: per-file models on the first 400 rows, F1 / FAR / MAR.
+
+    SKAB's own protocol (the leaderboard of waico/SKAB): each experiment file trains its own
+    model on its first 400 rows and is judged point-wise on the rest against the 'anomaly'
+    label, counts pooled over files. Each file is replayed through 'andon replay''s path
+    (contracts, windows, features, model, decider), causally: a row's score comes from the
+    newest window that ended at or before it.
+    """
+    from andon.cli.replay import _logs_to_stderr  # noqa: PLC0415 - would-be interventions
+    from andon.services.evaluate import evaluate_skab  # noqa: PLC0415
+
+    bar = Progress(TextColumn("evaluating {task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TextColumn("files"), TimeRemainingColumn(),
+                   console=err, transient=True)
+    task = bar.add_task("SKAB", total=None)
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.update(task, completed=done, total=total, description=name)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as f, _logs_to_stderr(), bar:
+        result = evaluate_skab(folder, window_s=window, model_kind=model_kind,
+                               only=only or (), scores=f, progress=progress)
+    plot = out.with_suffix(".png")
+    write_skab_plot(result, plot)
+    _print_skab(result)
+    console.print(f"per-sample scores written to {out}; plot to {plot}", highlight=False)
+
+
+def _print_skab(result: SkabResult) -> None:
+    lines = result.lines()
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+    table = Table("file", "rows", "threshold", "F1", "FAR %", "MAR %", "train s", "score s",
+                  title="per file (test part)", title_justify="left")
+    for r in result.files:
+        c = r.confusion
+        table.add_row(r.name, str(r.rows), f"{r.threshold:.3g}", _f(c.f1, ".2f"),
+                      _f(c.far, ".1f"), _f(c.mar, ".1f"), f"{r.train_s:.2f}",
+                      f"{r.score_s:.2f}")
+    console.print(table)
+
+
+def _f(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def write_skab_plot(result: SkabResult, path: Path) -> Path:
+    """PNG: score / threshold over every file's rows (labels shaded), and F1 per file."""
+    import matplotlib as mpl  # noqa: PLC0415 - heavy; only here
+
+    mpl.use("Agg")  # files only: no display, no GUI toolkit
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    fig = Figure(figsize=(12, 6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=[2, 1])
+    x0 = 0
+    for r in result.files:
+        xs = range(x0, x0 + r.rows)
+        ratio = [math.nan if s is None else max(s / r.threshold, 1e-3) for s in r.scores]
+        spans = _runs(r.labels)
+        for a, b in spans:
+            top.axvspan(x0 + a, x0 + b, color="#f4b6b6", linewidth=0)
+        top.axvspan(x0, x0 + 400, color="#e8e8e8", linewidth=0)
+        top.plot(list(xs), ratio, "-", linewidth=0.5, color="#1f77b4")
+        x0 += r.rows
+    top.axhline(1.0, color="#d62728", linewidth=0.8)
+    top.set_yscale("log")
+    top.set_ylabel("score / threshold")
+    c = result.confusion
+    top.set_title(f"SKAB, {result.model_kind}, window {result.window_s:g} s: F1 "
+                  f"{_f(c.f1, '.2f')}, FAR {_f(c.far, '.1f')} %, MAR {_f(c.mar, '.1f')} % "
+                  "(red: labelled anomalous; grey: first 400 rows, training)",
+                  fontsize=9, loc="left")
+    top.set_xlabel("row (files one after another)")
+    names = [r.name.removesuffix(".csv") for r in result.files]
+    bottom.bar(range(len(names)), [r.confusion.f1 or 0.0 for r in result.files],
+               color="#1f77b4")
+    bottom.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    bottom.set_ylabel("F1 per file")
+    bottom.set_ylim(0, 1)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def _runs(labels: list[int]) -> list[tuple[int, int]]:
+    """[start, end) of each run of 1s."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for i, v in enumerate([*labels, 0]):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            out.append((start, i))
+            start = None
+    return out
