@@ -6,6 +6,7 @@ the options, shows progress, prints the figures and draws the plot.
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -64,12 +65,19 @@ def skab(
     task = bar.add_task("SKAB", total=None)
 
     def progress(done: int, total: int, name: str) -> None:
+        if not bar.live.is_started:  # shown once the folder is read (a refusal is one line)
+            bar.start()
         bar.update(task, completed=done, total=total, description=name)
 
+    scores = io.StringIO()  # written once the run succeeds: a refusal leaves no file behind
+    with _logs_to_stderr():
+        try:
+            result = evaluate_skab(folder, window_s=window, model_kind=model_kind,
+                                   only=only or (), scores=scores, progress=progress)
+        finally:
+            bar.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as f, _logs_to_stderr(), bar:
-        result = evaluate_skab(folder, window_s=window, model_kind=model_kind,
-                               only=only or (), scores=f, progress=progress)
+    out.write_text(scores.getvalue(), encoding="utf-8", newline="")
     plot = out.with_suffix(".png")
     write_skab_plot(result, plot)
     _print_skab(result)
