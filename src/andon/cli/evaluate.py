@@ -44,6 +44,9 @@ def skab(
     = "pca-spe",
     window: Annotated[float, typer.Option(
         "--window", min=2.0, help="Feature window in seconds (hop 1 s).")] = 10.0,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="A parameter of the model kind, KEY=VALUE (repeatable), as a use "
+        "case's model_params, e.g. --param alpha=1e-4 for pca-tail.")] = None,
     only: Annotated[list[str] | None, typer.Option(
         "--only", help="Evaluate only files matching this glob on their relative name, e.g. "
         "'valve1/*.csv' (repeatable).")] = None,
@@ -73,7 +76,8 @@ def skab(
     with _logs_to_stderr():
         try:
             result = evaluate_skab(folder, window_s=window, model_kind=model_kind,
-                                   only=only or (), scores=scores, progress=progress)
+                                   model_params=_params(param or []), only=only or (),
+                                   scores=scores, progress=progress)
         finally:
             bar.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +86,20 @@ def skab(
     write_skab_plot(result, plot)
     _print_skab(result)
     console.print(f"per-sample scores written to {out}; plot to {plot}", highlight=False)
+
+
+def _params(given: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs; a value that reads as a number is one."""
+    out: dict[str, object] = {}
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--param")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
 
 
 def _print_skab(result: SkabResult) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import io
+import re
 import tempfile
 import time
 from bisect import bisect_right
@@ -31,9 +32,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pydantic import ValidationError
+
 from andon.clock import ManualClock, from_ms
 from andon.connectors.historian import HistorianExport
-from andon.errors import AndonError, DatasetError
+from andon.errors import AndonError, DatasetError, TrainingError
 from andon.kpi.detection import Confusion
 from andon.services.replay import replay_export
 from andon.services.training import fit_samples
@@ -214,6 +217,16 @@ def skab_spec(window_s: float, model_kind: str = "pca-spe",
     """The one-asset plant a SKAB file is replayed as: eight 1 s tags, one use case."""
     tags = [{"name": tag, "quantity": q, "unit": unit, "range": [-1e9, 1e9], "period": 1.0}
             for tag, q, unit in SKAB_COLUMNS.values()]
+    try:
+        return _validated_spec(tags, window_s, model_kind, model_params)
+    except ValidationError as exc:
+        why = re.sub(r"^Value error, (@\S+@ )?", "", exc.errors()[0]["msg"])
+        raise TrainingError(f"model kind {model_kind!r} with parameters {model_params or {}}: "
+                            f"{why}") from None
+
+
+def _validated_spec(tags: list[dict[str, Any]], window_s: float, model_kind: str,
+                    model_params: dict[str, Any] | None) -> PlantSpec:
     return PlantSpec.model_validate({
         "version": 1,
         "enterprise": {"id": "skab", "name": "SKAB testbed"},
