@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from andon.services.cmapss import CmapssResult
     from andon.services.evaluate import SkabResult
 
 __all__ = ["evaluate_app"]
@@ -86,6 +87,75 @@ def skab(
     write_skab_plot(result, plot)
     _print_skab(result)
     console.print(f"per-sample scores written to {out}; plot to {plot}", highlight=False)
+
+
+@evaluate_app.command("cmapss")
+def cmapss(
+    folder: Annotated[Path, typer.Argument(help="C-MAPSS in NASA's layout: train_FD00N.txt, "
+                                           "test_FD00N.txt, RUL_FD00N.txt.")],
+    subset: Annotated[str, typer.Option(
+        "--subset", help="FD001, FD002, FD003 or FD004.")] = "FD001",
+    out: Annotated[Path, typer.Option(
+        "--out", help="Per-sample predictions (CSV, one row per test input row: unit, cycle, "
+        "predicted RUL, true RUL, last); the plot is written next to it (.png) and the "
+        "trained regressor too (.skops).")] = Path("cmapss-rul.csv"),
+) -> None:
+    """C-MAPSS RUL: RMSE (true RUL capped at 125) and the PHM08 score on the test units.
+
+    A gradient-boosted regressor on regime-normalised, causal window features (andon.scoring.
+    rul), trained on every training unit; each test unit's RUL is predicted at every cycle
+    from its cycles so far, and judged at its last cycle against RUL_FD00N.txt.
+    """
+    import io  # noqa: PLC0415
+
+    from andon.services.cmapss import evaluate_cmapss  # noqa: PLC0415
+
+    scores = io.StringIO()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with Progress(TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("reading")
+        result = evaluate_cmapss(folder, subset, scores=scores,
+                                 model_out=out.with_suffix(".skops"),
+                                 progress=lambda what: bar.update(
+                                     task, description=what))
+    out.write_text(scores.getvalue(), encoding="utf-8", newline="")
+    plot = write_cmapss_plot(result, out.with_suffix(".png"))
+    for line in result.lines():
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"per-sample predictions written to {out}; plot to {plot}", highlight=False)
+
+
+def write_cmapss_plot(result: CmapssResult, path: Path) -> Path:
+    """PNG: predicted against true RUL per test unit, and a few units' predictions by cycle."""
+    import matplotlib as mpl  # noqa: PLC0415 - heavy; only here
+
+    mpl.use("Agg")
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    fig = Figure(figsize=(12, 5), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    order = sorted(range(len(result.true)), key=lambda i: result.true[i])
+    left.plot(range(len(order)), [min(result.true[i], 125.0) for i in order], "k-",
+              label="true RUL (capped at 125)")
+    left.plot(range(len(order)), [result.predicted[i] for i in order], "o", ms=3,
+              color="#1f77b4", label="predicted at last cycle")
+    left.set_xlabel("test unit (sorted by true RUL)")
+    left.set_ylabel("RUL (cycles)")
+    left.legend(fontsize=8)
+    left.set_title(f"C-MAPSS {result.subset}: RMSE {result.rmse:.2f}, PHM08 "
+                   f"{result.score:,.0f}", fontsize=9, loc="left")
+    units = sorted(result.trajectories)
+    for unit in units[:: max(1, len(units) // 6)][:6]:
+        cycles, predicted = result.trajectories[unit]
+        true_last = result.true[units.index(unit)]
+        right.plot(cycles, predicted, "-", linewidth=1, label=f"unit {unit}")
+        right.plot(cycles, [min(true_last + cycles[-1] - c, 125.0) for c in cycles], ":",
+                   linewidth=0.8, color="#777777")
+    right.set_xlabel("cycle")
+    right.set_ylabel("predicted RUL (dotted: true, capped)")
+    right.legend(fontsize=7)
+    fig.savefig(path, dpi=100)
+    return path
 
 
 def _params(given: list[str]) -> dict[str, object]:
