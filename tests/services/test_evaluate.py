@@ -7,6 +7,7 @@ are copied into a temporary folder in SKAB's own layout so the run stays short.
 from __future__ import annotations
 
 import csv
+import math
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from andon.cli.app import app
 from andon.errors import DatasetError
+from andon.kpi.changepoints import NabTally, flips
 from andon.kpi.detection import Confusion
 from andon.services.evaluate import SKAB_TRAIN_ROWS, evaluate_skab
 
@@ -49,6 +51,24 @@ def test_confusion_on_a_hand_checked_series() -> None:
     assert Confusion.of([0, 0], [0, 0]).f1 is None  # nothing to find, nothing flagged
     with pytest.raises(ValueError, match="3 labels but 2 predictions"):
         Confusion.of([0, 1, 0], [0, 1])
+
+
+def test_nab_score_on_a_hand_checked_series() -> None:
+    """Changepoints at 100 s and 130 s (60 s windows; the second is cut to start at 160 s) and
+    400 s. Verdict flips at 100 s (right at the first: worth A_tp = 1), 300 s (outside every
+    window: A_fp) and 420 s and 430 s (the first, a third into its window, counts)."""
+    s = 1000
+    times = [t * s for t in range(0, 500, 10)]
+    verdict = [int(100 <= t < 300 or 420 <= t < 430) for t in range(0, 500, 10)]
+    assert flips(times, verdict) == [100 * s, 300 * s, 420 * s, 430 * s]
+    nab = NabTally.of([100 * s, 130 * s, 400 * s], flips(times, verdict), width_ms=60 * s)
+    assert (nab.windows, nab.missed, nab.false_positives) == (3, 1, 1)
+    assert nab.positions == [0.0, pytest.approx(1 / 3)]
+    # standard: 1 + w(1/3) - 0.11 (FP) - 1 (miss); null -3, perfect 3
+    w = (1 + 0.11) / 2 * -math.tanh(-math.pi / 2 + math.pi * 333 / 999) / math.tanh(
+        math.pi / 2) + (1 + 0.11) / 2 - 0.11
+    assert nab.score("standard") == pytest.approx(100 * (1 + w - 0.11 - 1 + 3) / 6)
+    assert NabTally.of([], [5 * s], width_ms=60 * s).windows == 0
 
 
 @needs_skab

@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from andon.clock import ManualClock, from_ms
 from andon.connectors.historian import HistorianExport
 from andon.errors import AndonError, DatasetError, TrainingError
+from andon.kpi.changepoints import NabTally, flips
 from andon.kpi.detection import Confusion
 from andon.services.replay import replay_export
 from andon.services.training import fit_samples
@@ -69,6 +70,8 @@ SKAB_COLUMNS: dict[str, tuple[str, str, str]] = {
 }
 #: SKAB's protocol: the first 400 rows of each file train its model
 SKAB_TRAIN_ROWS = 400
+#: the leaderboard's NAB scoring window, to the right of each true changepoint
+NAB_WINDOW_MS = 60_000
 _LABELS = ("anomaly", "changepoint")
 _ASSET = "pump"
 #: per-sample output: one row per input row of every file evaluated
@@ -105,6 +108,8 @@ class SkabFileResult:
     predicted: list[int] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
     window_ends: list[int | None] = field(repr=False, default_factory=list)
+    #: changepoint detection on the test part (the times the verdict flips)
+    nab: NabTally = field(default_factory=NabTally)
 
 
 @dataclass
@@ -123,6 +128,11 @@ class SkabResult:
         return Confusion.pooled(f.confusion for f in self.files)
 
     @property
+    def nab(self) -> NabTally:
+        """Changepoint detection on the test parts of every file, pooled."""
+        return NabTally.pooled(f.nab for f in self.files)
+
+    @property
     def train_s(self) -> float:
         """Wall time spent training, all files."""
         return sum(f.train_s for f in self.files)
@@ -134,7 +144,7 @@ class SkabResult:
 
     def lines(self) -> list[str]:
         """The short text summary the CLI prints."""
-        c = self.confusion
+        c, nab = self.confusion, self.nab
         rows = sum(f.rows for f in self.files)
         test = sum(f.test_rows for f in self.files)
         out = [
@@ -143,6 +153,10 @@ class SkabResult:
              f"window {self.window_s:g} s, hop 1 s, causal"),
             (f"F1 {_fmt(c.f1, '.2f')}, FAR {_fmt(c.far, '.2f')} %, MAR {_fmt(c.mar, '.2f')} % "
              f"(TP {c.tp:,}, FP {c.fp:,}, FN {c.fn:,}, TN {c.tn:,})"),
+            (f"changepoints (NAB, {NAB_WINDOW_MS // 1000} s window right of each): standard "
+             f"{nab.score('standard'):.2f}, low FP {nab.score('low_fp'):.2f}, low FN "
+             f"{nab.score('low_fn'):.2f}; missed {nab.missed} of {nab.windows}, false "
+             f"positives {nab.false_positives}"),
             f"training {self.train_s:.1f} s, scoring (replay) {self.score_s:.1f} s",
         ]
         out.extend(f"skipped {name}: {why}" for name, why in self.skipped)
@@ -326,11 +340,14 @@ def _evaluate_file(f: SkabFile, spec: PlantSpec, work: Path) -> SkabFileResult:
         predicted.append(int(anomalous))
         window_ends.append(ends[k - 1] if k else None)
     test = slice(SKAB_TRAIN_ROWS, None)
+    times = f.times_ms[test]
+    nab = NabTally.of([t for t, cp in zip(times, f.changepoint[test], strict=True) if cp],
+                      flips(times, predicted[test]), width_ms=NAB_WINDOW_MS)
     return SkabFileResult(
         f.name, len(f.times_ms), len(f.times_ms) - SKAB_TRAIN_ROWS,
         Confusion.of(f.anomaly[test], predicted[test]), meta.threshold, windows,
         summary.scored, trained - began, scored - trained, per_row, predicted, f.anomaly,
-        window_ends)
+        window_ends, nab)
 
 
 def _write_export(path: Path, f: SkabFile) -> None:
