@@ -200,7 +200,7 @@ def test_a_plugin_model_kind_checks_its_params_in_the_spec(example: Path,
 def test_an_unknown_model_kind_is_a_spec_error_listing_the_installed_ones(
         demo_text: str) -> None:
     with pytest.raises(SpecErrors, match=r"use_cases\[0\]\.model_kind: unknown model kind "
-                       r"'zscore' \(installed: pca-spe\)"):
+                       r"'zscore' \(installed: pca-spe, pca-tail\)"):
         load_spec_text(with_model_kind(demo_text, "zscore"), "plant.yaml")
 
 

@@ -12,6 +12,7 @@ is its parent's::
     │   └── SpecErrors       422     3  several SpecError at once (one line each)
     ├── PayloadError         422     3  a UNS message could not be decoded (topic: reason)
     ├── HistorianError       422     3  a historian export cannot be read (file:line: reason)
+    ├── DatasetError         422     3  a labelled dataset folder cannot be evaluated on
     ├── ItDataError          422     3  a CMMS export or asset map cannot be read
     ├── ConnectorError       422     3  a connector was given a bad URL, endpoint or host id
     │   └── OptionError      422     2  one option of a connector plug-in is not usable
@@ -50,6 +51,7 @@ __all__ = [
     "AndonError",
     "AuthError",
     "ConnectorError",
+    "DatasetError",
     "ExitCode",
     "FeedbackError",
     "Forbidden",
@@ -176,6 +178,13 @@ class PayloadError(AndonError):
 
 class HistorianError(AndonError):
     """A historian export that cannot be read as a whole (one line naming the file and why)."""
+
+    http_status: ClassVar[int] = 422
+    exit_code: ClassVar[ExitCode] = ExitCode.BAD_INPUT
+
+
+class DatasetError(AndonError):
+    """A labelled dataset folder (SKAB, C-MAPSS) cannot be evaluated on: one line naming it."""
 
     http_status: ClassVar[int] = 422
     exit_code: ClassVar[ExitCode] = ExitCode.BAD_INPUT

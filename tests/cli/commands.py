@@ -16,6 +16,8 @@ REQUIRED: dict[str, list[str]] = {
     "connect historian": ["export.csv"],
     "connect opcua": ["opc.tcp://127.0.0.1:4840", "--site", "porto"],
     "connect sparkplug": ["--site", "porto"],
+    "evaluate cmapss": ["cmapss"],
+    "evaluate skab": ["skab"],
     "import work-orders": ["orders.csv"],
     "labels export": ["--out", "labels.csv"],
     "quarantine show": ["1"],

@@ -49,6 +49,7 @@ EXPLICIT: dict[str, tuple[list[str], dict[str, str]]] = {
     # commands without options: an option they do not have is the bad value
     "db history": (["--until", "0001"], {}),
     "plugins": (["--group", "sinks"], {}),
+    "evaluate cmapss": (["/nonexistent", "--subset", "FD9"], {}),
 }
 
 

@@ -296,7 +296,7 @@ def test_an_artifact_of_a_kind_that_is_not_installed_is_refused_naming_it(
         saved: Saved) -> None:
     rewrite_meta(saved, kind="isolation-forest")
     assert refused(saved.dir) == (f"{saved.meta_file}: unknown model kind 'isolation-forest' "
-                                  "(installed: pca-spe)")
+                                  "(installed: pca-spe, pca-tail)")
 
 
 def test_a_model_whose_state_its_kind_could_not_load_back_is_not_saved(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from andon.cli.db import db_app
 from andon.cli.deliveries import deliveries_app
 from andon.cli.dq import dq_app
 from andon.cli.errors import AndonGroup, error_line
+from andon.cli.evaluate import evaluate_app
 from andon.cli.labels import labels_app
 from andon.cli.options import (
     DEFAULT_BROKER,
@@ -115,6 +116,7 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(triage_app, name="triage")
 app.add_typer(db_app, name="db")
+app.add_typer(evaluate_app, name="evaluate")
 
 console = Console()
 

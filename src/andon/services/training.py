@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import andon
 from andon.audit import Event, EventKind
@@ -20,7 +21,14 @@ from andon.scoring import ModelMeta, TrainingSet, model_kinds, save_model
 from andon.spec.model import PlantSpec
 from andon.store.base import Store
 
-__all__ = ["train_use_case"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from andon.namespace.sample import Sample
+    from andon.scoring import ModelPlugin
+    from andon.spec.model import UseCase
+
+__all__ = ["fit_samples", "train_use_case"]
 
 
 def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id: str, *,
@@ -35,7 +43,7 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
         kind = model_kinds().get(uc.model_kind)
     except PluginError as exc:
         raise TrainingError(f"use case {uc.id}: {exc}") from None
-    tags = use_case_tags(spec, uc)
+    use_case_tags(spec, uc)  # refuses assets whose tags differ before reading anything
     asset_ids = [a.id for *_, a in spec.use_case_assets(uc)]
     samples = store.samples(assets=asset_ids, start_ms=to_ms(start), end_ms=to_ms(end))
     if not samples:
@@ -43,6 +51,33 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
             f"no recorded samples for {', '.join(asset_ids)} between {start.isoformat()} and "
             f"{end.isoformat()}; run the edge with recording on first",
         )
+    meta, windows = fit_samples(spec, uc, samples, models_dir, start=start, end=end,
+                                clock=clock, kind=kind)
+    store.register_model(meta)
+    store.add_event(Event(EventKind.MODEL_TRAINED, meta.label,
+                          f"{windows} windows from {len(samples)} samples, "
+                          f"{start.isoformat()}..{end.isoformat()}", clock.now()))
+    return meta
+
+
+def fit_samples(spec: PlantSpec, uc: UseCase, samples: Sequence[Sample], models_dir: Path, *,
+                start: datetime, end: datetime, clock: Clock,
+                kind: ModelPlugin | None = None) -> tuple[ModelMeta, int]:
+    """Fit ``uc``'s model on ``samples`` (sorted by time) and save a new version.
+
+    The windows and features are cut exactly as live scoring cuts them
+    (``andon.features.feature_rows``). Returns the metadata and the number of training
+    windows; ``TrainingError`` when the data cannot make a model. Nothing is registered:
+    ``train_use_case`` registers what it trains from the store; ``andon evaluate`` trains
+    from a dataset's files.
+    """
+    if kind is None:
+        try:
+            kind = model_kinds().get(uc.model_kind)
+        except PluginError as exc:
+            raise TrainingError(f"use case {uc.id}: {exc}") from None
+    tags = use_case_tags(spec, uc)
+    asset_ids = [a.id for *_, a in spec.use_case_assets(uc)]
     X, keys = feature_rows(samples, dict.fromkeys(asset_ids, tags),  # noqa: N806
                            window_s=uc.window, hop_s=uc.hop)
     names, units = feature_names(tags)
@@ -60,8 +95,4 @@ def train_use_case(spec: PlantSpec, store: Store, models_dir: Path, use_case_id:
         "params": {"window_s": uc.window, "hop_s": uc.hop, **fitted.params},
         "metrics": {**fitted.metrics, "train_samples": float(len(samples))},
     }, models_dir)
-    store.register_model(meta)
-    store.add_event(Event(EventKind.MODEL_TRAINED, meta.label,
-                          f"{len(keys)} windows from {len(samples)} samples, "
-                          f"{start.isoformat()}..{end.isoformat()}", clock.now()))
-    return meta
+    return meta, len(keys)
