@@ -7,13 +7,14 @@ deliver them: replayed twice, live overtaking backlog, with a gap the edge dropp
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from andon.audit import Event
 from andon.clock import ManualClock, to_ms, utc
 from andon.edge import Outbox
 from andon.edge.forward import Forwarder
-from andon.edge.outbox import OutboxItem
+from andon.edge.outbox import Entry, OutboxItem
 from andon.interventions.wire import intervention_document
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress, edge_intervention_filter, edge_intervention_topic
@@ -26,15 +27,13 @@ ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vi
 
 
 class _Sender:
-    """The uplink's ``send``, straight into an outbox (no guard, no broker)."""
+    """The uplink's ``send_many``, straight into an outbox (no guard, no broker)."""
 
     def __init__(self, box: Outbox) -> None:
         self.box = box
 
-    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, object],
-             *, retain: bool = False) -> bool:
-        return self.box.append(kind, key, source, topic, dict(document), retain=retain) \
-            is not None
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        return [item is not None for item in self.box.append_many(entries)]
 
 
 def _samples(first: int, n: int, source: str = "plc-1") -> list[Sample]:

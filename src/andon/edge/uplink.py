@@ -47,7 +47,7 @@ from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import Backoff, LinkState, LinkStats, transition
-from andon.edge.outbox import Outbox
+from andon.edge.outbox import Entry, Outbox
 from andon.namespace.topics import ack_topic, edge_topic
 
 __all__ = ["EVENT", "Uplink"]
@@ -131,6 +131,8 @@ class Uplink:
         self._session = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+        #: items sent on the loop this turn, committed together (``_commit_staged``)
+        self._staged: list[Entry] = []
         self._refresh()
 
     @property
@@ -144,18 +146,66 @@ class Uplink:
         """Queue one item for ``topic``; False if the guard blocked it or the outbox refused it.
 
         ``key`` is the idempotency key (a key already queued is not queued again); ``source``
-        orders items (``seq``). Call on the event loop's thread.
+        orders items (``seq``). On the running uplink's event loop the item joins the group
+        commit of this loop turn (``send_many``): True then means "guard passed" (a refusal
+        by the full-buffer policy is counted in ``dropped()``).
         """
-        if not self._allowed(topic):
-            return False
-        item = self.outbox.append(kind, key, source, topic, document, retain=retain)
-        self._refresh()
+        return self.send_many([Entry(kind, key, source, topic, document, retain)])[0]
+
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        """Queue several items (``send`` for each) with one outbox commit; sent right after.
+
+        From another thread (the forwarder's worker): committed now, in one transaction, and
+        the drain loop is woken. On the running uplink's loop: staged, and everything staged
+        in the same loop turn is committed together as soon as the turn ends (group commit,
+        ``_commit_staged``), then published at once when consumer acknowledgement is on.
+        """
+        allowed = [self._allowed(e.topic) for e in entries]
+        passed = [e for e, ok in zip(entries, allowed, strict=True) if ok]
         loop = self._loop
-        if loop is not None and threading.get_ident() != self._loop_thread:
+        on_loop = loop is not None and threading.get_ident() == self._loop_thread
+        if on_loop and passed:
+            assert loop is not None  # noqa: S101 - on_loop implies it
+            if not self._staged:
+                loop.call_soon(self._commit_staged)
+            self._staged.extend(passed)
+            self.stats.buffer_depth += len(passed)  # waiting too (made exact at the commit)
+            return allowed
+        items = self.outbox.append_many(passed) if passed else []
+        self._refresh()
+        if loop is not None and not on_loop:
             loop.call_soon_threadsafe(self._wake.set)  # e.g. from the scoring worker
         else:
             self._wake.set()
-        return item is not None
+        done = iter(item is not None for item in items)
+        return [ok and next(done) for ok in allowed]
+
+    def _commit_staged(self) -> None:
+        """Commit what this loop turn staged (one fsync) and publish it straight away.
+
+        With consumer acknowledgement and a connection, the items are published right after
+        the commit and stored as sent in it: no drain turn, no wait for the broker's
+        confirmation (the consumer's acknowledgement is what removes them; a lost connection
+        sends every unacknowledged item again, ``_serve``). Else the drain loop sends them.
+        A failed commit (e.g. disk full) is logged; the items are lost as with ``append``.
+        """
+        staged, self._staged = self._staged, []
+        client = self.client
+        now = client is not None and client.connected.is_set() and self.consumer_ack
+        try:
+            items = self.outbox.append_many(staged, sent_ms=_now_ms() if now else 0)
+        except Exception as exc:  # a loop callback: raising would only reach asyncio
+            log.exception("outbox commit failed; items not queued", items=len(staged),
+                      error=f"{type(exc).__name__}: {exc}"[:300])
+            return
+        if now:
+            assert client is not None  # noqa: S101 - now implies it
+            sent = [i for i in items if i is not None]
+            for item in sent:
+                client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+            self.stats.published += len(sent)
+        self._refresh()
+        self._wake.set()
 
     def _allowed(self, topic: str) -> bool:
         if self.guard.check(topic):
