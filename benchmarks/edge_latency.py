@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -147,46 +147,106 @@ class Baseline(NamedTuple):
     echoes: int
 
 
-async def baseline(url: str, rate: int, seconds: float, every: int, spec: PlantSpec
-                   ) -> Baseline:
-    """Raw gmqtt on the same broker: every sample's publish -> receive latency, and for every
-    ``every``-th sample the round trip publish -> receive -> echo (QoS 1) -> echo received."""
-    addresses = _addresses(spec)
-    sent: dict[int, float] = {}
-    got: list[float] = []
-    echoed: list[float] = []
-    echo_topic = f"andon/_bench/echo/{os.getpid()}"
-    echo = MqttClient(url)  # the subscriber's publishing side (publishes the echo)
+class Listener:
+    """A subscriber in its own process (an operator's panel; the baseline's echo responder).
+
+    It notes ``time.monotonic()`` (system-wide, so comparable with this process's) and a key
+    of each message, and with ``echo_every`` publishes an echo (QoS 1) of every such sample
+    at once. Its own process: its receive time is not held up by the edge's work on this
+    process's event loop (nor is the baseline's by the publisher).
+    """
+
+    def __init__(self, url: str, topic_filter: str, echo_every: int = 0,
+                 echo_topic: str = "") -> None:
+        self.proc = subprocess.Popen(  # noqa: S603 - this script, our arguments
+            [sys.executable, __file__, "--listen", url, topic_filter, str(echo_every),
+             echo_topic], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    async def ready(self) -> None:
+        """Wait until it has subscribed (it prints a line)."""
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), 20.0)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"the listener did not start ({line!r})")
+
+    def heard(self) -> list[list[Any]]:
+        """Stop it; what it heard: ``[time, key...]`` per message, in arrival order."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.close()
+        out = self.proc.stdout.read()
+        self.proc.wait(20.0)
+        heard: list[list[Any]] = json.loads(out)
+        return heard
+
+
+def _key(payload: bytes) -> list[Any]:
+    """What the listener keeps of a message: a sample's seq, or an intervention's id, asset
+    and outbox seq."""
+    doc = json.loads(payload)
+    if "id" in doc:
+        return [str(doc["id"]), str(doc["where"]["asset"]), int(doc["seq"])]
+    return [int(doc["seq"])]
+
+
+async def listen_main(url: str, topic_filter: str, echo_every: str, echo_topic: str) -> None:
+    """``--listen``: note what arrives (and echo) until stdin closes; print it as JSON."""
+    _quiet()
+    every = int(echo_every)
+    heard: list[list[Any]] = []
+    echo = MqttClient(url)
 
     def on_message(_topic: str, payload: bytes) -> None:
-        seq = json.loads(payload)["seq"]
-        if seq in sent:
-            got.append((time.perf_counter() - sent[seq]) * 1000)
-            if seq % every == 0:
-                echo.publish(echo_topic, str(seq).encode(), qos=1)
+        at = time.monotonic()
+        key = _key(payload)
+        heard.append([at, *key])
+        if every and len(key) == 1 and key[0] % every == 0:
+            echo.publish(echo_topic, str(key[0]).encode(), qos=1)
+
+    sub = MqttClient(url, on_message=on_message, subscriptions=[topic_filter], qos=1)
+    await echo.connect()
+    await sub.connect()
+    await sub.subscribed()
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    await sub.disconnect()
+    await echo.disconnect()
+    print(json.dumps(heard), flush=True)
+
+
+async def baseline(url: str, rate: int, seconds: float, every: int, spec: PlantSpec
+                   ) -> Baseline:
+    """Raw gmqtt on the same broker: every sample's publish -> receive latency (listener
+    process), and for every ``every``-th sample the round trip publish -> receive -> echo
+    (QoS 1) -> echo received here."""
+    addresses = _addresses(spec)
+    sent: dict[int, float] = {}
+    echoed: list[float] = []
+    echo_topic = f"andon/_bench/echo/{os.getpid()}"
 
     def on_echo(_topic: str, payload: bytes) -> None:
         seq = int(payload)
         if seq in sent:
-            echoed.append((time.perf_counter() - sent[seq]) * 1000)
+            echoed.append((time.monotonic() - sent[seq]) * 1000)
 
-    prefix = f"andon/v1/{spec.enterprise.id}/+/+/cooling-water/#"
-    sub = MqttClient(url, on_message=on_message, subscriptions=[prefix])
+    listener = Listener(url, f"andon/v1/{spec.enterprise.id}/+/+/cooling-water/#", every,
+                        echo_topic)
     pub = MqttClient(url, on_message=on_echo, subscriptions=[echo_topic], qos=1)
-    for client in (sub, pub, echo):
-        await client.connect()
-    await sub.subscribed()
+    await listener.ready()
+    await pub.connect()
     await pub.subscribed()
 
     def send(seq: int) -> None:
-        sent[seq] = time.perf_counter()
+        sent[seq] = time.monotonic()
         pub.publish(*_sample_message(addresses, seq))
 
     n = await _pace(rate, seconds, send)
     echoes = len([s for s in range(n) if s % every == 0])
-    await _drain(lambda: len(got) >= n and len(echoed) >= echoes, 5.0)
-    for client in (pub, sub, echo):
-        await client.disconnect()
+    await _drain(lambda: len(echoed) >= echoes, 5.0)
+    await asyncio.sleep(0.2)  # the last samples (not echoed) reach the listener
+    got = [(at - sent[seq]) * 1000 for at, seq in await asyncio.to_thread(listener.heard)
+           if seq in sent]
+    await pub.disconnect()
     return Baseline(got, echoed, n, echoes)
 
 
@@ -271,7 +331,7 @@ class TimedOutbox(Outbox):
 
     def acknowledge(self, upto: dict[str, int]) -> int:
         n = super().acknowledge(upto)
-        self.acks.append((time.perf_counter(), dict(upto)))
+        self.acks.append((time.monotonic(), dict(upto)))
         return n
 
 
@@ -282,20 +342,8 @@ async def edge_latency(url: str, rate: int, seconds: float, every: int, *, spec:
     store = open_store(f"sqlite:///{tmp / f'edge-{rate}.db'}")
     edge = bench_edge(spec, store, tmp / "models", every, _template(spec))
     sent: dict[int, float] = {}
-    decided: list[float] = []
-    items: dict[tuple[str, int], int] = {}  # (outbox source, seq) -> triggering sample
-
-    def on_iv(_topic: str, payload: bytes) -> None:
-        doc = json.loads(payload)
-        seq = int(str(doc["id"]).split("-")[1])
-        if seq in sent and (doc["where"]["asset"], doc["seq"]) not in items:
-            decided.append((time.perf_counter() - sent[seq]) * 1000)
-            items[doc["where"]["asset"], doc["seq"]] = seq
-
-    sub = MqttClient(url, on_message=on_iv, subscriptions=[edge_intervention_filter("acme")],
-                     qos=1)
-    await sub.connect()
-    await sub.subscribed()
+    listener = Listener(url, edge_intervention_filter("acme"))
+    await listener.ready()
     central = CentralProcess(url, tmp / f"central-{rate}.db", tmp / f"sequencer-{rate}.db")
     await central.ready()
     stop = asyncio.Event()
@@ -308,29 +356,35 @@ async def edge_latency(url: str, rate: int, seconds: float, every: int, *, spec:
     await pub.connect()
 
     def send(seq: int) -> None:
-        sent[seq] = time.perf_counter()
+        sent[seq] = time.monotonic()
         pub.publish(*_sample_message(addresses, seq))
-
-    def acknowledged() -> list[float]:
-        out = []
-        for (source, item_seq), seq in items.items():
-            done = next((at for at, upto in box.acks if upto.get(source, 0) > item_seq), None)
-            if done is not None:
-                out.append((done - sent[seq]) * 1000)
-        return out
 
     n = await _pace(rate, seconds, send)
     expected = len([s for s in range(n) if s % every == 0])
-    await _drain(lambda: len(decided) >= expected and len(acknowledged()) >= expected, 10.0)
+    staged = getattr(box, "staged", lambda: 0)  # (an outbox before early publishing: none)
+    await _drain(lambda: edge.stats.interventions >= expected and staged() == 0
+                 and box.depth() == 0, 10.0)  # all acknowledged
+    await asyncio.sleep(0.2)  # the listener has what the central ingest acknowledged
+    decided: list[float] = []
+    items: dict[tuple[str, int], int] = {}  # (outbox source, seq) -> triggering sample
+    for at, iv_id, asset, item_seq in await asyncio.to_thread(listener.heard):
+        seq = int(iv_id.split("-")[1])
+        if seq in sent and (asset, item_seq) not in items:
+            decided.append((at - sent[seq]) * 1000)
+            items[asset, item_seq] = seq
+    acknowledged = []
+    for (source, item_seq), seq in items.items():
+        done = next((at for at, upto in box.acks if upto.get(source, 0) > item_seq), None)
+        if done is not None:
+            acknowledged.append((done - sent[seq]) * 1000)
     stop.set()
     await task
     central.halt()
     await pub.disconnect()
-    await sub.disconnect()
     box.close()
     store.close()
     stored = central.stored()
-    return EdgeFigures(decided, acknowledged(), expected, stored)
+    return EdgeFigures(decided, acknowledged, expected, stored)
 
 
 async def replay(url: str, backlog: int, batch: int, tmp: Path
@@ -470,6 +524,9 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--listen"]:
+        asyncio.run(listen_main(*sys.argv[2:6]))
+        sys.exit(0)
     if sys.argv[1:2] == ["--central"]:
         asyncio.run(central_main(*sys.argv[2:5]))
         sys.exit(0)

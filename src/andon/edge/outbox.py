@@ -42,11 +42,17 @@ from typing import Any
 
 from andon.settings import OUTBOX_CAPACITY
 
-__all__ = ["INTERVENTION", "Entry", "Outbox", "OutboxItem"]
+__all__ = ["GAP", "INTERVENTION", "RESERVE", "Entry", "Outbox", "OutboxItem"]
 
 #: the kind that is never dropped
 INTERVENTION = "intervention"
 SHADOW = "shadow"  # a shadow version's would-be intervention (andon.rollout), for central
+#: a run of ``seq`` numbers reserved for early publishing and never used (see ``stage``)
+GAP = "gap"
+#: kinds the full-buffer policy never drops
+_KEPT = (INTERVENTION, GAP)
+#: ``seq`` numbers reserved ahead per intervention source, so that ``stage`` needs no write
+RESERVE = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -61,6 +67,8 @@ CREATE TABLE IF NOT EXISTS items (
     sent_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS gaps (source TEXT NOT NULL, first INTEGER NOT NULL,
+                                 last INTEGER NOT NULL, PRIMARY KEY (source, first));
 CREATE TABLE IF NOT EXISTS dropped (kind TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -120,14 +128,50 @@ class Outbox:
         row = self._db.execute("SELECT value FROM meta WHERE name = 'epoch'").fetchone()
         #: this file's id: (epoch, source, seq) orders and identifies every item it ever held
         self.epoch = str(row[0])
+        columns = {str(r[1]) for r in self._db.execute("PRAGMA table_info(sources)")}
+        if "reserved" not in columns:  # a file from before early publishing
+            self._db.execute("ALTER TABLE sources ADD COLUMN reserved INTEGER NOT NULL "
+                             "DEFAULT 0")
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            # reserved above seq: the last run did not close (a crash): what it published
+            # early from its reservation may have reached the consumer or not; the rest
+            # becomes a gap item (``fill_gaps``) and seq goes on after the reservation
+            self._db.execute("INSERT OR IGNORE INTO gaps (source, first, last) SELECT source, "
+                             "seq + 1, reserved FROM sources WHERE reserved > seq")
+            self._db.execute("UPDATE sources SET seq = reserved WHERE reserved > seq")
+            self._db.execute("UPDATE sources SET reserved = seq + ? WHERE reserved > 0",
+                             (RESERVE,))
+        #: guards the counters and the staged items below (never held across a write)
+        self._alloc = threading.Lock()
+        self._seq: dict[str, int] = {}  # source -> last seq handed out
+        self._reserved: dict[str, int] = {}  # source -> highest seq durably reserved
+        self._early: list[tuple[OutboxItem, int]] = []  # published early, not yet committed
+        self._taken: list[tuple[OutboxItem, int]] = []  # of those, taken by the open transaction
+        self._load_counters()
 
     def __repr__(self) -> str:
         return f"Outbox({self.path!r}, capacity={self.capacity})"
 
     def close(self) -> None:
-        """Close the file (items stay in it)."""
+        """Close the file (items stay in it); commit what was staged, free the reservations."""
         with self._lock:
-            self._db.close()
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    self._commit_early(self._take_early())
+                    self._db.execute("UPDATE sources SET reserved = seq WHERE reserved > seq")
+            finally:
+                self._db.close()
+
+    def _load_counters(self) -> None:
+        """The counters from the file, and the staged items' seq above them."""
+        rows = self._db.execute("SELECT source, seq, reserved FROM sources").fetchall()
+        with self._alloc:
+            self._seq = {str(r[0]): int(r[1]) for r in rows}
+            self._reserved = {str(r[0]): int(r[2]) for r in rows}
+            for item, _ in self._early:
+                self._seq[item.source] = max(self._seq.get(item.source, 0), item.seq)
 
     @contextlib.contextmanager
     def _relaxed(self) -> Iterator[None]:
@@ -165,10 +209,115 @@ class Outbox:
         Each as ``append`` would (same keys, policy and ``seq``), all durable together when
         this returns, or none if it raises. ``sent_ms`` > 0 stores them as already sent at
         that time (``mark_sent``): for a caller that publishes them right after the commit.
+        The same transaction commits what ``stage`` handed out before (``append_many([])``
+        commits only that) and renews the reservations of the sources it touched.
+        """
+        with self._lock:
+            self._taken = []
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    self._commit_early(self._take_early())
+                    out = [self._append(e, sent_ms) for e in entries]
+                    reserved = self._reserve({i.source for i, _ in self._taken} | {
+                        i.source for i in out if i is not None and i.kind == INTERVENTION})
+            except BaseException:
+                with self._alloc:  # not committed: staged again, counters as in the file
+                    self._early[:0] = self._taken
+                self._load_counters()
+                raise
+            finally:
+                self._taken = []
+            with self._alloc:  # durable now: ``stage`` may use them
+                self._reserved.update(reserved)
+            return out
+
+    def stage(self, entry: Entry, sent_ms: int) -> OutboxItem | None:
+        """Hand out an intervention's ``seq`` and payload now, to publish before its commit.
+
+        For the decision's latency: no write, no wait for the lock a commit holds. The item
+        is committed by the next ``append_many`` (the caller's group commit, at the end of its
+        loop turn), stored as sent at ``sent_ms``. Its ``seq`` comes from a reservation made
+        durable by an earlier commit (``RESERVE`` ahead per source), so a crash before the
+        commit cannot hand the same ``seq`` to another item: the next open turns what was
+        reserved and not committed into a gap item (``fill_gaps``) that tells the consumer
+        those numbers carry nothing it did not get. None (append it the usual way) for other
+        kinds and when the source has no reservation left. The key is not looked up (a key
+        already queued is committed under a suffixed key: the consumer keeps an
+        intervention's versions by id).
+        """
+        if entry.kind != INTERVENTION:
+            return None
+        source = entry.source
+        with self._alloc:
+            seq = self._seq.get(source, 0) + 1
+            if seq > self._reserved.get(source, 0):
+                return None
+            self._seq[source] = seq
+            payload = json.dumps({**entry.document, "key": entry.key, "seq": seq,
+                                  "epoch": self.epoch}, separators=(",", ":")).encode()
+            item = OutboxItem(0, entry.kind, entry.key, source, seq, entry.topic, payload,
+                              entry.retain)
+            self._early.append((item, max(sent_ms, 1)))
+        return item
+
+    def staged(self) -> int:
+        """Items handed out by ``stage`` and not committed yet."""
+        with self._alloc:
+            return len(self._early)
+
+    def _take_early(self, source: str | None = None) -> list[tuple[OutboxItem, int]]:
+        """Staged items (of ``source``, or all) to commit in the open transaction."""
+        with self._alloc:
+            taken = [e for e in self._early if source is None or e[0].source == source]
+            if taken:
+                self._early = [e for e in self._early if e not in taken]
+        self._taken.extend(taken)  # restored if the transaction fails (``append_many``)
+        return taken
+
+    def _commit_early(self, early: list[tuple[OutboxItem, int]]) -> None:
+        for item, sent_ms in early:
+            key = item.key
+            if self._db.execute("SELECT 1 FROM items WHERE key = ?", (key,)).fetchone():
+                key = f"{key}@{item.seq}"  # see ``stage``: the seq was published, keep it
+            if self._depth() >= self.capacity:
+                self._make_room(item.kind)
+            self._db.execute("INSERT INTO sources (source, seq) VALUES (?, ?) ON CONFLICT "
+                             "(source) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                             (item.source, item.seq))
+            self._db.execute(
+                "INSERT INTO items (kind, key, source, seq, topic, payload, retain, sent_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.kind, key, item.source, item.seq, item.topic, item.payload,
+                 int(item.retain), sent_ms))
+
+    def _reserve(self, sources: set[str]) -> dict[str, int]:
+        """Reserve ``RESERVE`` seq numbers ahead for ``sources`` (in the open transaction)."""
+        out = {}
+        for source in sources:
+            with self._alloc:
+                ahead = max(self._seq.get(source, 0) + RESERVE, self._reserved.get(source, 0))
+            self._db.execute("UPDATE sources SET reserved = ? WHERE source = ?", (ahead, source))
+            out[source] = ahead
+        return out
+
+    def fill_gaps(self, topic: str, document: dict[str, Any]) -> int:
+        """Queue one ``GAP`` item per run of reserved numbers a crash left unused; how many.
+
+        Each is ``{**document, "kind": "gap", "source", "first", "last"}`` on ``topic``, as the
+        next item of its source: the consumer takes ``first..last`` as done, apart from what
+        it received of them (``andon.services.central``).
         """
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            return [self._append(e, sent_ms) for e in entries]
+            rows = self._db.execute("SELECT source, first, last FROM gaps ORDER BY source, "
+                                    "first").fetchall()
+            for source, first, last in rows:
+                self._append(Entry(GAP, f"gap:{source}:{first}", str(source), topic,
+                                   {**document, "kind": GAP, "source": source,
+                                    "first": int(first), "last": int(last)}), 0)
+            self._db.execute("DELETE FROM gaps")
+            return len(rows)
 
     def _append(self, entry: Entry, sent_ms: int) -> OutboxItem | None:
         kind, key, source = entry.kind, entry.key, entry.source
@@ -177,8 +326,12 @@ class Outbox:
         if self._depth() >= self.capacity and not self._make_room(kind):
             self._count_drop(kind)
             return None
-        row = self._db.execute("SELECT seq FROM sources WHERE source = ?", (source,)).fetchone()
-        seq = 1 if row is None else int(row[0]) + 1
+        # items of this source staged since the transaction began go first: no seq of a
+        # source is ever committed while a lower one is only in memory
+        self._commit_early(self._take_early(source))
+        with self._alloc:
+            seq = self._seq.get(source, 0) + 1
+            self._seq[source] = seq
         self._db.execute("INSERT INTO sources (source, seq) VALUES (?, ?) ON CONFLICT "
                          "(source) DO UPDATE SET seq = excluded.seq", (source, seq))
         payload = json.dumps({**entry.document, "key": key, "seq": seq, "epoch": self.epoch},
@@ -197,10 +350,10 @@ class Outbox:
 
         An intervention is let in anyway (interventions are never dropped nor refused).
         """
-        row = self._db.execute("SELECT id, kind FROM items WHERE kind != ? ORDER BY id LIMIT 1",
-                               (INTERVENTION,)).fetchone()
+        row = self._db.execute("SELECT id, kind FROM items WHERE kind NOT IN (?, ?) ORDER BY id "
+                               "LIMIT 1", _KEPT).fetchone()
         if row is None:
-            return kind == INTERVENTION
+            return kind in _KEPT
         self._db.execute("DELETE FROM items WHERE id = ?", (row[0],))
         self._count_drop(str(row[1]))
         return True
@@ -241,6 +394,10 @@ class Outbox:
         if not upto:
             return 0
         with self._lock, self._relaxed():
+            # items staged and not committed yet go in first, so that they are forgotten too
+            # (if this is lost in a crash, their reservation makes a gap item of them)
+            self._commit_early(self._take_early())
+            self._taken = []
             return sum(self._db.execute("DELETE FROM items WHERE source = ? AND seq < ?",
                                         (source, int(below))).rowcount
                        for source, below in upto.items())

@@ -37,6 +37,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import structlog
@@ -47,7 +49,7 @@ from andon.connectors.mqtt import MqttClient, OnBatch
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import Backoff, LinkState, LinkStats, transition
-from andon.edge.outbox import Entry, Outbox
+from andon.edge.outbox import Entry, Outbox, OutboxItem
 from andon.namespace.topics import ack_topic, edge_topic
 
 __all__ = ["EVENT", "Uplink"]
@@ -133,6 +135,10 @@ class Uplink:
         self._loop_thread = 0
         #: items sent on the loop this turn, committed together (``_commit_staged``)
         self._staged: list[Entry] = []
+        self._commit_due = False
+        #: group commits run here, one at a time and in order, off the event loop (``run``)
+        self._writer: ThreadPoolExecutor | None = None
+        self._commits: set[asyncio.Future[list[OutboxItem]]] = set()
         self._refresh()
 
     @property
@@ -156,9 +162,12 @@ class Uplink:
         """Queue several items (``send`` for each) with one outbox commit; sent right after.
 
         From another thread (the forwarder's worker): committed now, in one transaction, and
-        the drain loop is woken. On the running uplink's loop: staged, and everything staged
-        in the same loop turn is committed together as soon as the turn ends (group commit,
-        ``_commit_staged``), then published at once when consumer acknowledgement is on.
+        the drain loop is woken. On the running uplink's loop: everything sent in the same
+        loop turn is committed together once the turn ends (group commit, on the uplink's
+        writer thread: ``_commit_staged``), then published at once when consumer
+        acknowledgement is on. An intervention is even published **before** its commit when
+        connected with consumer acknowledgement (``Outbox.stage``): that publish is the
+        decision on the UNS, and the commit follows within the turn.
         """
         allowed = [self._allowed(e.topic) for e in entries]
         passed = [e for e, ok in zip(entries, allowed, strict=True) if ok]
@@ -166,9 +175,19 @@ class Uplink:
         on_loop = loop is not None and threading.get_ident() == self._loop_thread
         if on_loop and passed:
             assert loop is not None  # noqa: S101 - on_loop implies it
-            if not self._staged:
+            client = self.client
+            early = self.consumer_ack and client is not None and client.connected.is_set()
+            for entry in passed:
+                item = self.outbox.stage(entry, _now_ms()) if early else None
+                if item is not None:
+                    assert client is not None  # noqa: S101 - early implies it
+                    client.publish(item.topic, item.payload, qos=1, retain=item.retain)
+                    self.stats.published += 1
+                else:
+                    self._staged.append(entry)
+            if not self._commit_due:
+                self._commit_due = True
                 loop.call_soon(self._commit_staged)
-            self._staged.extend(passed)
             self.stats.buffer_depth += len(passed)  # waiting too (made exact at the commit)
             return allowed
         items = self.outbox.append_many(passed) if passed else []
@@ -181,30 +200,59 @@ class Uplink:
         return [ok and next(done) for ok in allowed]
 
     def _commit_staged(self) -> None:
-        """Commit what this loop turn staged (one fsync) and publish it straight away.
+        """End of a loop turn: commit what it staged (one fsync), on the writer thread.
 
-        With consumer acknowledgement and a connection, the items are published right after
-        the commit and stored as sent in it: no drain turn, no wait for the broker's
+        With consumer acknowledgement and a connection, the items are stored as sent and
+        published right after the commit: no drain turn, no wait for the broker's
         confirmation (the consumer's acknowledgement is what removes them; a lost connection
         sends every unacknowledged item again, ``_serve``). Else the drain loop sends them.
-        A failed commit (e.g. disk full) is logged; the items are lost as with ``append``.
         """
+        if not self._commit_due:
+            return  # done already (``_settle``)
+        self._commit_due = False
         staged, self._staged = self._staged, []
         client = self.client
         now = client is not None and client.connected.is_set() and self.consumer_ack
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._writer, self._commit, staged,
+                                    _now_ms() if now else 0)
+        self._commits.add(done)
+        done.add_done_callback(partial(self._committed, client if now else None, staged))
+
+    async def _settle(self) -> None:
+        """Commit what is staged now and wait for every group commit under way."""
+        self._commit_staged()
+        while self._commits:
+            pending = list(self._commits)
+            await asyncio.gather(*pending, return_exceptions=True)
+            self._commits.difference_update(pending)
+
+    def _commit(self, staged: list[Entry], sent_ms: int) -> list[OutboxItem]:
+        """On the writer thread: the group commit, then the figures (they read the file)."""
         try:
-            items = self.outbox.append_many(staged, sent_ms=_now_ms() if now else 0)
-        except Exception as exc:  # a loop callback: raising would only reach asyncio
-            log.exception("outbox commit failed; items not queued", items=len(staged),
-                      error=f"{type(exc).__name__}: {exc}"[:300])
+            items = self.outbox.append_many(staged, sent_ms=sent_ms)
+        finally:
+            self._refresh()
+        return [i for i in items if i is not None]
+
+    def _committed(self, client: MqttClient | None, staged: list[Entry],
+                   done: asyncio.Future[list[OutboxItem]]) -> None:
+        """Back on the loop: publish what was committed as sent; wake the drain loop."""
+        self._commits.discard(done)
+        if done.cancelled():
             return
-        if now:
-            assert client is not None  # noqa: S101 - now implies it
-            sent = [i for i in items if i is not None]
-            for item in sent:
+        exc = done.exception()
+        if exc is not None:  # e.g. disk full: staged again, tried again in a second
+            log.error("outbox commit failed; the items wait for the next commit",
+                      items=len(staged), error=f"{type(exc).__name__}: {exc}"[:300])
+            self._staged[:0] = staged
+            if self._loop is not None and not self._commit_due:
+                self._commit_due = True
+                self._loop.call_later(1.0, self._commit_staged)
+        elif client is not None:
+            for item in done.result():
                 client.publish(item.topic, item.payload, qos=1, retain=item.retain)
-            self.stats.published += len(sent)
-        self._refresh()
+                self.stats.published += 1
         self._wake.set()
 
     def _allowed(self, topic: str) -> bool:
@@ -290,6 +338,11 @@ class Uplink:
     # -- the connection -----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, drain, reconnect with backoff, until ``stop``; then say goodbye."""
+        filled = self.outbox.fill_gaps(self._topic("gap"), {"edge_id": self.identity.edge_id})
+        if filled:
+            log.info("reserved seq numbers a crash left unused go to the consumer as gaps",
+                     gaps=filled)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="andon-outbox")
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         beat = asyncio.ensure_future(self._heartbeats(stop, self.identity.heartbeat_s))
@@ -311,6 +364,10 @@ class Uplink:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
+            await self._settle()
+            self._loop = None  # from now on ``send`` commits at once, on the caller's thread
+            self._writer.shutdown()
+            self._writer = None
 
     async def _connect(self, stop: asyncio.Event) -> MqttClient | None:
         while not stop.is_set():
@@ -324,7 +381,7 @@ class Uplink:
                                                *([self.ack_topic] if self.consumer_ack
                                                  else [])],
                                 will=(self._topic("state"), death), auto_reconnect=False,
-                                batch=True)
+                                batch=True, quick_ack=True)  # the acknowledgements: no 40 ms stall
             try:
                 await client.connect(timeout=self.connect_timeout_s)
             except ConnectionError as exc:
@@ -451,6 +508,7 @@ class Uplink:
 
     async def _goodbye(self, client: MqttClient) -> None:
         """Clean stop: last drain, a retained death document (no will on DISCONNECT), close."""
+        await self._settle()
         if client.connected.is_set():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._drain_once(client), self.confirm_timeout_s)
