@@ -20,6 +20,14 @@ Each item carries:
 - ``epoch``: a random id drawn when the file is created (in the payload, ``"epoch"``): a new
   file starts its ``seq`` at 1 again, so a consumer orders by (``epoch``, ``source``, ``seq``).
 
+Writes are grouped: ``append_many`` queues many items in one transaction (one fsync). For the
+decision's latency, ``stage`` hands out an intervention's ``seq`` and payload without writing,
+from a per-source reservation (``RESERVE`` ahead) that an earlier commit made durable, so the
+caller can publish it before the next ``append_many`` commits it. A crash in between cannot
+reuse a published ``seq``: on the next open the reserved, uncommitted numbers become a gap
+(``fill_gaps`` queues a ``GAP`` item telling the consumer they carry nothing it did not get),
+and numbering goes on after the reservation. ``close`` frees the reservations.
+
 Full-buffer policy (``capacity`` items): when full, appending drops the **oldest
 non-intervention** item to make room. Interventions are never dropped: when only
 interventions remain, a new non-intervention item is refused (and counted as dropped),

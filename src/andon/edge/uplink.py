@@ -19,6 +19,14 @@ are sent again (the ingest drops what it already has by ``(epoch, source, seq)``
 outbox empties only as fast as the central side stores, and an outage of the central
 ingest, of the broker (sessions lost) or of the edge loses nothing.
 
+**Latency** (issue 16, item 1; ``benchmarks/edge_latency.py``): what is sent on the event
+loop in one turn is one group commit at the end of the turn, on the uplink's writer thread
+(``send_many``, ``_commit_staged``); with consumer acknowledgement and a connection the
+committed items go out at once, stored as sent (no drain turn, no probe), and an
+intervention goes out even before its commit, with a reserved ``seq`` (``Outbox.stage``;
+after a crash the reserved, unused numbers reach the consumer as a gap item,
+``Outbox.fill_gaps``). Sends from other threads (the forwarder) commit at once.
+
 Reconnects are managed here, not by gmqtt (whose built-in reconnect waits a fixed delay):
 each attempt is a fresh client with gmqtt's reconnect switched off, and failed attempts wait
 ``Backoff`` (exponential, with jitter). While the link is down the edge goes on scoring and
