@@ -150,6 +150,15 @@ class Outbox:
             self._db.execute("UPDATE sources SET seq = reserved WHERE reserved > seq")
             self._db.execute("UPDATE sources SET reserved = seq + ? WHERE reserved > 0",
                              (RESERVE,))
+        # reads (what to send, the figures) go through their own connection: WAL lets them
+        # read the last commit while a commit of another thread waits for the disk, so the
+        # event loop never waits for an fsync to read (":memory:" has one database per
+        # connection: the same one, under the same lock)
+        self._reader, self._read_lock = self._db, self._lock
+        if self.path != ":memory:":
+            self._reader = sqlite3.connect(self.path, check_same_thread=False,
+                                           isolation_level=None)
+            self._read_lock = threading.Lock()
         #: guards the counters and the staged items below (never held across a write)
         self._alloc = threading.Lock()
         self._seq: dict[str, int] = {}  # source -> last seq handed out
@@ -171,6 +180,8 @@ class Outbox:
                     self._db.execute("UPDATE sources SET reserved = seq WHERE reserved > seq")
             finally:
                 self._db.close()
+        with self._read_lock:
+            self._reader.close()
 
     def _load_counters(self) -> None:
         """The counters from the file, and the staged items' seq above them."""
@@ -416,6 +427,10 @@ class Outbox:
         All of them, or those sent before ``sent_before_ms`` (epoch ms).
         """
         limit = 2**62 if sent_before_ms is None else sent_before_ms
+        with self._read_lock:  # the common case (called every turn): nothing to do, no write
+            if self._reader.execute("SELECT 1 FROM items WHERE sent_ms > 0 AND sent_ms < ? "
+                                    "LIMIT 1", (limit,)).fetchone() is None:
+                return 0
         with self._lock, self._relaxed():
             return int(self._db.execute("UPDATE items SET sent_ms = 0 WHERE sent_ms > 0 AND "
                                         "sent_ms < ?", (limit,)).rowcount)
@@ -425,9 +440,9 @@ class Outbox:
 
         The time is epoch ms, None when nothing waits.
         """
-        with self._lock:
-            n, oldest = self._db.execute("SELECT COUNT(*), MIN(sent_ms) FROM items WHERE "
-                                         "sent_ms > 0").fetchone()
+        with self._read_lock:
+            n, oldest = self._reader.execute("SELECT COUNT(*), MIN(sent_ms) FROM items WHERE "
+                                             "sent_ms > 0").fetchone()
         return int(n), None if oldest is None else int(oldest)
 
     # -- reading ----------------------------------------------------------------------------
@@ -435,8 +450,8 @@ class Outbox:
                 up_to: int | None = None) -> list[OutboxItem]:
         """Up to ``limit`` items to send with ``after < id <= up_to``, oldest first."""
         high = up_to if up_to is not None else 2**62
-        with self._lock:
-            rows = self._db.execute(
+        with self._read_lock:
+            rows = self._reader.execute(
                 "SELECT id, kind, key, source, seq, topic, payload, retain FROM items "
                 "WHERE id > ? AND id <= ? AND sent_ms = 0 ORDER BY id LIMIT ?",
                 (after, high, limit)).fetchall()
@@ -445,21 +460,21 @@ class Outbox:
 
     def last_id(self) -> int:
         """Id of the newest item ever appended (0 if none): marks where a backlog ends."""
-        with self._lock:
-            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'"
-                                   ).fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'items'"
+                                       ).fetchone()
         return 0 if row is None else int(row[0])
 
     def depth(self) -> int:
         """Items waiting (to be sent, or for the consumer's acknowledgement)."""
-        with self._lock:
-            return self._depth()
+        with self._read_lock:
+            return int(self._reader.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
     def _depth(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
     def dropped(self) -> dict[str, int]:
         """Items dropped or refused by the full-buffer policy, by kind, since the file began."""
-        with self._lock:
+        with self._read_lock:
             return {str(k): int(n) for k, n in
-                    self._db.execute("SELECT kind, n FROM dropped ORDER BY kind")}
+                    self._reader.execute("SELECT kind, n FROM dropped ORDER BY kind")}

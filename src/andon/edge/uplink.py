@@ -477,8 +477,19 @@ class Uplink:
             log.warning("unreadable acknowledgement ignored", topic=self.ack_topic,
                         error=f"{type(exc).__name__}: {exc}"[:300])
             return
-        self.stats.acked += self.outbox.acknowledge(upto)
-        self._refresh()
+        if self._loop is not None and self._writer is not None:  # off the loop, in order
+            self._loop.run_in_executor(self._writer, self._forget, upto)
+        else:
+            self._forget(upto)
+
+    def _forget(self, upto: dict[str, int]) -> None:
+        """Remove what the consumer acknowledged (the writer thread, while running)."""
+        try:
+            self.stats.acked += self.outbox.acknowledge(upto)
+            self._refresh()
+        except Exception as exc:  # noqa: BLE001 - kept: the next acknowledgement covers it
+            log.warning("acknowledgement not applied; the next one covers it",
+                        error=f"{type(exc).__name__}: {exc}"[:300])
 
     def _message(self, topic: str, payload: bytes) -> None:
         if topic == self._probe:
