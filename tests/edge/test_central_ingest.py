@@ -7,14 +7,15 @@ deliver them: replayed twice, live overtaking backlog, with a gap the edge dropp
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from andon.audit import Event
 from andon.clock import ManualClock, to_ms, utc
 from andon.edge import Outbox
 from andon.edge.forward import Forwarder
-from andon.edge.outbox import OutboxItem
-from andon.edge.uplink import _with_first
+from andon.edge.outbox import INTERVENTION, Entry, OutboxItem
+from andon.edge.uplink import _with_floor
 from andon.interventions.wire import intervention_document
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress, edge_intervention_filter, edge_intervention_topic
@@ -27,15 +28,13 @@ ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vi
 
 
 class _Sender:
-    """The uplink's ``send``, straight into an outbox (no guard, no broker)."""
+    """The uplink's ``send_many``, straight into an outbox (no guard, no broker)."""
 
     def __init__(self, box: Outbox) -> None:
         self.box = box
 
-    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, object],
-             *, retain: bool = False) -> bool:
-        return self.box.append(kind, key, source, topic, dict(document), retain=retain) \
-            is not None
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        return [item is not None for item in self.box.append_many(entries)]
 
 
 def _samples(first: int, n: int, source: str = "plc-1") -> list[Sample]:
@@ -273,7 +272,7 @@ def test_the_ingest_acknowledges_what_it_stored_per_epoch_and_again_for_a_duplic
 def test_an_ingest_that_subscribed_late_waits_for_what_the_edge_still_holds(
         tmp_path: Path) -> None:
     """Items 1-2 were sent before the ingest's session existed (the broker dropped them):
-    the first item it sees says the edge still holds 1 (``first``), so it acknowledges nothing
+    the first item it sees says the edge still holds 1 (``floor``), so it acknowledges nothing
     it did not store, and writes everything once 1-2 come again."""
     store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
     ingest = CentralIngest(store, ManualClock(T0))
@@ -282,13 +281,108 @@ def test_an_ingest_that_subscribed_late_waits_for_what_the_edge_still_holds(
     floor = box.floors({"plc-1"})["plc-1"]
     assert floor == 1
     for i in items[2:]:  # as the uplink sends them: with the source's floor
-        ingest.on_message(i.topic, _with_first(i.payload, floor))
+        ingest.on_message(i.topic, _with_floor(i.payload, floor))
     assert store.sample_count() == 0
     assert ingest.take_acks() == [], "nothing claimed that was never stored"
     for i in items[:2]:  # sent again for want of an acknowledgement
-        ingest.on_message(i.topic, _with_first(i.payload, floor))
+        ingest.on_message(i.topic, _with_floor(i.payload, floor))
     assert [s.seq for s in store.samples()] == list(range(15))
     assert json.loads(ingest.take_acks()[0][1]) == {"next": {"plc-1": 6}}
     assert box.acknowledge({"plc-1": 6}) == 5
     assert box.floors({"plc-1"}) == {}
+
+
+def _iv_entry(n: int, asset: str = "p-101") -> Entry:
+    iv = make_intervention(f"iv-{n:04d}", asset=asset)
+    topic = edge_intervention_topic("acme", iv.site, iv.area, iv.line, iv.asset)
+    return Entry(INTERVENTION, f"{iv.id}:1", asset, topic, intervention_document(iv))
+
+
+def _deliver(ingest: CentralIngest, box: Outbox, items: Sequence[OutboxItem]) -> None:
+    """The central ingest stores ``items``; the edge takes its acknowledgements."""
+    for item in items:
+        ingest.on_message(item.topic, item.payload)
+    for topic, payload in ingest.take_acks():
+        assert topic == f"andon/v1/acme/_andon/ack/{box.epoch}"
+        box.acknowledge({k: int(v) for k, v in json.loads(payload)["next"].items()})
+
+
+def test_a_group_commit_is_durable_as_a_whole_and_each_item_acknowledged_once(
+        tmp_path: Path) -> None:
+    """Items written in one group commit survive a crash together; each is stored and
+    acknowledged (removed from the outbox) exactly once, resends included."""
+    path = tmp_path / "outbox.db"
+    box = Outbox(path)
+    entries = [_iv_entry(n, asset) for n, asset in enumerate(["p-101", "p-102", "p-101"])]
+    ack_every = Entry("event", "e1:ev:1", "e1", "andon/v1/acme/_andon/edge/e1/event",
+                      {"kind": "model_loaded", "edge_id": "e1", "detail": "v1", "at": 1})
+    written = box.append_many([*entries, ack_every], sent_ms=5)
+    assert [(i.source, i.seq) for i in written if i is not None] == [
+        ("p-101", 1), ("p-102", 1), ("p-101", 2), ("e1", 1)]
+    box._db.close()  # the edge dies: no clean close
+    box = Outbox(path)  # restarted
+    assert box.depth() == 4
+    assert box.unacknowledged()[0] == 4, "stored as sent: published right after the commit"
+    assert box.requeue() == 4  # as after every reconnect: all sent again
+    items = box.pending(10)
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    _deliver(ingest, box, [items[0], items[2], *items])  # out of outbox order, then all again
+    assert box.depth() == 0
+    assert ingest.stats.interventions == 3
+    assert ingest.stats.events == 1
+    assert ingest.stats.duplicates == 2
+    assert box.acknowledge({"p-101": 3, "p-102": 2, "e1": 2}) == 0, "each removed once"
+    assert {iv.id for iv in store.list_interventions(open_only=False)} == {
+        "iv-0000", "iv-0001", "iv-0002"}
+    store.close()
+
+
+def test_interventions_published_before_their_commit_leave_no_gap_after_a_crash(
+        tmp_path: Path) -> None:
+    """``stage`` hands out a reserved seq to publish before the commit; if the edge dies
+    before committing, the next start sends a gap item: the consumer keeps what it got of the
+    reserved numbers, takes the rest as void and goes on at once, nothing stored twice."""
+    path = tmp_path / "outbox.db"
+    box = Outbox(path)
+    assert box.stage(_iv_entry(0), 1) is None, "no reservation yet: the usual way"
+    [first] = box.append_many([_iv_entry(0)], sent_ms=1)
+    assert first is not None
+    early = [box.stage(_iv_entry(n), 2) for n in range(1, 5)]  # published, not committed
+    assert [i.seq for i in early if i is not None] == [2, 3, 4, 5]
+    assert box.staged() == 4
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0), gap_timeout_s=300.0)
+    for item in [first, early[0], early[2]]:  # seq 4 reached it; seq 3 and 5 were lost
+        assert item is not None
+        ingest.on_message(item.topic, item.payload)
+    assert ingest.stats.held == 1, "seq 4 waits for seq 3"
+    assert ingest.take_acks(), "not received: the edge dies before its group commit"
+    box._db.close()  # the edge dies: what it staged is gone
+
+    box = Outbox(path)
+    assert box.depth() == 1, "the committed one, unacknowledged"
+    box.requeue()  # reconnected: sent again
+    _deliver(ingest, box, box.pending(10))
+    assert box.depth() == 0
+    assert box.fill_gaps("andon/v1/acme/_andon/edge/e1/gap", {"edge_id": "e1"}) == 1
+    [gap] = box.pending(10)
+    reserved = json.loads(gap.payload)
+    assert (reserved["first"], reserved["last"]) == (2, gap.seq - 1)
+    after = box.append_many([_iv_entry(9)])  # the edge goes on: numbers after the gap
+    assert after[0] is not None
+    assert after[0].seq == gap.seq + 1
+    _deliver(ingest, box, [gap, after[0]])
+    assert ingest.stats.held == 0, "nothing waits for the gap timeout"
+    assert ingest.stats.voided == gap.seq - 1 - 3, "all reserved numbers but 2 and 4"
+    assert ingest.stats.missing == 0
+    assert box.depth() == 0, "the gap item and the next intervention are acknowledged"
+    stored = {iv.id for iv in store.list_interventions(open_only=False)}
+    assert stored == {"iv-0000", "iv-0001", "iv-0003", "iv-0009"}
+    assert ingest.stats.interventions == 4
+    assert ingest.stats.duplicates == 1, "the resent one"
+    assert box.fill_gaps("andon/v1/acme/_andon/edge/e1/gap", {"edge_id": "e1"}) == 0
+    box.close()
+    assert Outbox(path).fill_gaps("andon/v1/acme/_andon/edge/e1/gap", {}) == 0, \
+        "a clean close frees the reservation: no gap after it"
     store.close()

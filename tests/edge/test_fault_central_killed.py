@@ -26,6 +26,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from andon.clock import ManualClock, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.connectors.reconnect import ReconnectPolicy
 from andon.edge import Forwarder, LinkState, Outbox, Uplink, build_edge, run_edge
+from andon.edge.outbox import Entry
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.services.central import CentralIngest, Sequencer, run_central
@@ -189,6 +191,9 @@ class _Sender:
              *, retain: bool = False) -> bool:
         return self.box.append(kind, key, source, topic, dict(document),
                                retain=retain) is not None
+
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        return [item is not None for item in self.box.append_many(entries)]
 
 
 async def _started_during_outage(tmp: Path) -> int:

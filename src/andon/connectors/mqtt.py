@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import secrets
+import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,36 @@ class Attempt:
     delay_s: float
     error: str | None
 
+
+def _quick_acks(client: Any) -> None:
+    """Acknowledge at once, at the TCP level, what this connection reads (Linux; else no-op).
+
+    A broker with Nagle's algorithm on (Mosquitto's default, ``set_tcp_nodelay false``) holds
+    a small packet back while an earlier one on the same socket waits for our acknowledgement,
+    which the kernel delays up to 40 ms when we have nothing to send back: a PUBACK followed
+    by the consumer's acknowledgement then reaches the edge 40 ms late (measured:
+    ``benchmarks/edge_latency.py``). ``TCP_QUICKACK`` set again after each read sends the
+    pending acknowledgement now (the flag does not stick, so it is set per read).
+    """
+    option = getattr(socket, "TCP_QUICKACK", None)
+    try:  # gmqtt has no public handle on its socket; without one, nothing changes
+        connection = client._connection  # noqa: SLF001
+        sock = connection._transport.get_extra_info("socket")  # noqa: SLF001
+        protocol = connection._protocol  # noqa: SLF001
+    except AttributeError:
+        return
+    if option is None or sock is None:
+        return
+    received = protocol.data_received
+
+    def data_received(data: bytes) -> None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, option, 1)
+        received(data)
+
+    protocol.data_received = data_received
+
+
 class MqttClient:
     """A small async MQTT client: connect, subscribe (again after reconnects), publish.
 
@@ -98,6 +129,10 @@ class MqttClient:
     and at plant rates a read holds one message. Not for QoS 1: gmqtt acknowledges a message
     when the callback returns, which would then be before it was handled. A handler that raises
     is logged with the topic and the batch goes on.
+
+    ``quick_ack``: acknowledge every TCP segment read at once (``_quick_acks``), for a client
+    that waits for an answer on a connection it otherwise only publishes on (the edge's
+    uplink, waiting for the consumer's acknowledgement).
 
     ``on_batch`` (implies ``batch``) takes the place of ``on_message``: it gets each read's
     messages as one list (the edge then reads its clock once per read and makes one call,
@@ -120,7 +155,7 @@ class MqttClient:
                  auto_reconnect: bool = True, batch: bool = False,
                  on_batch: OnBatch | None = None, persistent: bool = False,
                  reconnect: ReconnectPolicy | None = None, connect_timeout_s: float = 10.0,
-                 url_index: int = 0) -> None:
+                 url_index: int = 0, quick_ack: bool = False) -> None:
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
         batch = batch or on_batch is not None
@@ -147,6 +182,7 @@ class MqttClient:
         self._reconnecting: asyncio.Future[bool] | None = None
         self._lost_at = 0.0
         self._connections = 0  # connections established (CONNACKs)
+        self.quick_ack = quick_ack
         will_message = Message(will[0], will[1], qos=1, retain=True) if will else None
         if persistent and client_id is None:
             raise ValueError("a persistent session needs a stable client id")
@@ -164,6 +200,8 @@ class MqttClient:
         self._client.on_message = self._enqueue if batch else self._message
 
     def _connected(self, client: Any, *_: Any) -> None:
+        if self.quick_ack:
+            _quick_acks(client)
         for topic in self.subscriptions:
             client.subscribe(topic, qos=self.qos)
         self._connections += 1

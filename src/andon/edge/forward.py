@@ -18,11 +18,12 @@ broker outage or an edge restart loses none of them and the central ingest servi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from andon.audit import Event
 from andon.clock import to_ms
+from andon.edge.outbox import Entry
 from andon.namespace.sample import Sample, encode_sample
 from andon.namespace.topics import edge_topic
 
@@ -38,11 +39,10 @@ _NOT_FORWARDED = frozenset({"edge_link", "blocked_publish", "edge_state", "edge_
 
 
 class Sender(Protocol):
-    """The uplink's ``send`` (guard + outbox)."""
+    """The uplink's ``send_many`` (guard + outbox, one commit)."""
 
-    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, Any], *,
-             retain: bool = False) -> bool:
-        """Queue one item; False if it was blocked or refused."""
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        """Queue items; for each, False if it was blocked or refused."""
         ...
 
 
@@ -66,13 +66,13 @@ class Forwarder:
         self.events = 0  # events queued
 
     def forward(self, samples: list[Sample], events: list[Event]) -> None:
-        """Queue one item per sample source, and one per event."""
+        """Queue one item per sample source, and one per event: one outbox commit for all."""
+        entries: list[Entry] = []
         for source, batch in sample_batches(samples).items():
             key = f"samples:{source}:{batch[0].seq}:{batch[-1].seq}"
             doc: dict[str, Any] = {"kind": SAMPLES, "edge_id": self.edge_id, "source": source,
                    "samples": [[s.address.topic, encode_sample(s).decode()] for s in batch]}
-            if self.sender.send(SAMPLES, key, source, self.samples_topic, doc):
-                self.samples += len(batch)
+            entries.append(Entry(SAMPLES, key, source, self.samples_topic, doc))
         for event in events:
             if event.kind in _NOT_FORWARDED:
                 continue
@@ -81,6 +81,12 @@ class Forwarder:
                 f"{event.kind}\n{event.subject}\n{event.detail}\n{at}".encode()).hexdigest()
             doc = {"kind": event.kind, "edge_id": self.edge_id, "subject": event.subject,
                    "detail": event.detail, "by": event.by, "at": at}
-            if self.sender.send("event", f"{self.edge_id}:ev:{digest[:24]}", self.edge_id,
-                                self.event_topic, doc):
+            entries.append(Entry("event", f"{self.edge_id}:ev:{digest[:24]}", self.edge_id,
+                                 self.event_topic, doc))
+        if not entries:
+            return
+        for entry, queued in zip(entries, self.sender.send_many(entries), strict=True):
+            if queued and entry.kind == SAMPLES:
+                self.samples += len(entry.document["samples"])
+            elif queued:
                 self.events += 1

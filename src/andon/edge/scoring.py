@@ -238,11 +238,15 @@ class Scoring:
         return True
 
     def _emit(self, iv: Intervention) -> None:
-        """Store and deliver an intervention already checked against its envelope.
+        """Deliver an intervention already checked against its envelope, then store it.
 
-        If the store cannot take it now, it is still delivered (the outbox is durable and the
+        Delivered first: the publish is the decision the operator waits for, and the local
+        store is not on its path (a write may wait for the recorder's batch). If the store
+        cannot take it now, it is delivered all the same (the outbox is durable and the
         central side stores it); the error is counted and logged.
         """
+        self.stats.interventions += 1
+        self._deliver(iv)
         try:
             self._save(iv)
         except Exception as exc:  # noqa: BLE001 - storage must not stop delivery
@@ -250,9 +254,7 @@ class Scoring:
             self.stats.store.last_error = f"{type(exc).__name__}: {exc}"[:300]
             log.warning("intervention not stored on the edge; delivered anyway", id=iv.id,
                         error=self.stats.store.last_error)
-        self.stats.interventions += 1
         if iv.detections == 1:
             log.info("intervention", asset=iv.asset, action=iv.action,
                      deadline=iv.deadline.isoformat(), owner=iv.owner_role,
                      priority=iv.priority.value, key=iv.key)
-        self._deliver(iv)

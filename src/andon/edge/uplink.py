@@ -24,6 +24,14 @@ and all of them after a reconnect, are sent again (the ingest drops what it alre
 and an outage of the central ingest, of the broker (sessions lost) or of the edge loses
 nothing.
 
+**Latency** (issue 16, item 1; ``benchmarks/edge_latency.py``): what is sent on the event
+loop in one turn is one group commit at the end of the turn, on the uplink's writer thread
+(``send_many``, ``_commit_staged``); with consumer acknowledgement and a connection the
+committed items go out at once, stored as sent (no drain turn, no probe), and an
+intervention goes out even before its commit, with a reserved ``seq`` (``Outbox.stage``;
+after a crash the reserved, unused numbers reach the consumer as a gap item,
+``Outbox.fill_gaps``). Sends from other threads (the forwarder) commit at once.
+
 Reconnects are managed here, by the one reconnect policy of every MQTT client
 (``andon.connectors.reconnect``: the first attempt at once, then exponential back-off with
 jitter), not by gmqtt: each connection is a fresh client (a new session id in its will), which
@@ -49,6 +57,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import structlog
@@ -60,7 +70,7 @@ from andon.connectors.reconnect import ReconnectPolicy
 from andon.edge.guard import PublishGuard
 from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import LinkState, LinkStats, transition
-from andon.edge.outbox import INTERVENTION, Outbox
+from andon.edge.outbox import INTERVENTION, Entry, Outbox, OutboxItem
 from andon.namespace.topics import ack_topic, edge_topic
 
 __all__ = ["EVENT", "SiteAndCentral", "Uplink"]
@@ -83,9 +93,14 @@ def _now_ms() -> int:
     return round(time.monotonic() * 1000)
 
 
-def _with_first(payload: bytes, first: int) -> bytes:
-    """An outbox item's JSON object with ``"first": first`` added (the item's source floor)."""
-    return b'%s,"first":%d}' % (payload.rstrip()[:-1], first)
+def _with_floor(payload: bytes, floor: int) -> bytes:
+    """An outbox item's JSON object with ``"floor": floor`` added.
+
+    The floor is the lowest ``seq`` of the item's source the edge still holds
+    (``Outbox.floors``): where a consumer meeting the source for the first time starts
+    (``andon.services.central``).
+    """
+    return b'%s,"floor":%d}' % (payload.rstrip()[:-1], floor)
 
 
 async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:  # noqa: ASYNC109
@@ -157,6 +172,12 @@ class Uplink:
         self._session = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+        #: items sent on the loop this turn, committed together (``_commit_staged``)
+        self._staged: list[Entry] = []
+        self._commit_due = False
+        #: group commits run here, one at a time and in order, off the event loop (``run``)
+        self._writer: ThreadPoolExecutor | None = None
+        self._commits: set[asyncio.Future[list[OutboxItem]]] = set()
         self._refresh()
 
     @property
@@ -170,18 +191,114 @@ class Uplink:
         """Queue one item for ``topic``; False if the guard blocked it or the outbox refused it.
 
         ``key`` is the idempotency key (a key already queued is not queued again); ``source``
-        orders items (``seq``). Call on the event loop's thread.
+        orders items (``seq``). On the running uplink's event loop the item joins the group
+        commit of this loop turn (``send_many``): True then means "guard passed" (a refusal
+        by the full-buffer policy is counted in ``dropped()``).
         """
-        if not self._allowed(topic):
-            return False
-        item = self.outbox.append(kind, key, source, topic, document, retain=retain)
-        self._refresh()
+        return self.send_many([Entry(kind, key, source, topic, document, retain)])[0]
+
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        """Queue several items (``send`` for each) with one outbox commit; sent right after.
+
+        From another thread (the forwarder's worker): committed now, in one transaction, and
+        the drain loop is woken. On the running uplink's loop: everything sent in the same
+        loop turn is committed together once the turn ends (group commit, on the uplink's
+        writer thread: ``_commit_staged``), then published at once when consumer
+        acknowledgement is on. An intervention is even published **before** its commit when
+        connected with consumer acknowledgement (``Outbox.stage``): that publish is the
+        decision on the UNS, and the commit follows within the turn.
+        """
+        allowed = [self._allowed(e.topic) for e in entries]
+        passed = [e for e, ok in zip(entries, allowed, strict=True) if ok]
         loop = self._loop
-        if loop is not None and threading.get_ident() != self._loop_thread:
+        on_loop = loop is not None and threading.get_ident() == self._loop_thread
+        if on_loop and passed:
+            assert loop is not None  # noqa: S101 - on_loop implies it
+            client = self.client
+            early = self.consumer_ack and client is not None and client.connected.is_set()
+            for entry in passed:
+                item = self.outbox.stage(entry, _now_ms()) if early else None
+                if item is not None:
+                    assert client is not None  # noqa: S101 - early implies it
+                    floor = self.outbox.floors({item.source}).get(item.source, item.seq)
+                    client.publish(item.topic, _with_floor(item.payload, floor), qos=1,
+                                   retain=item.retain)
+                    self.stats.published += 1
+                else:
+                    self._staged.append(entry)
+            if not self._commit_due:
+                self._commit_due = True
+                loop.call_soon(self._commit_staged)
+            self.stats.buffer_depth += len(passed)  # waiting too (made exact at the commit)
+            return allowed
+        items = self.outbox.append_many(passed) if passed else []
+        self._refresh()
+        if loop is not None and not on_loop:
             loop.call_soon_threadsafe(self._wake.set)  # e.g. from the scoring worker
         else:
             self._wake.set()
-        return item is not None
+        done = iter(item is not None for item in items)
+        return [ok and next(done) for ok in allowed]
+
+    def _commit_staged(self) -> None:
+        """End of a loop turn: commit what it staged (one fsync), on the writer thread.
+
+        With consumer acknowledgement and a connection, the items are stored as sent and
+        published right after the commit: no drain turn, no wait for the broker's
+        confirmation (the consumer's acknowledgement is what removes them; a lost connection
+        sends every unacknowledged item again, ``_serve``). Else the drain loop sends them.
+        """
+        if not self._commit_due:
+            return  # done already (``_settle``)
+        self._commit_due = False
+        staged, self._staged = self._staged, []
+        client = self.client
+        now = client is not None and client.connected.is_set() and self.consumer_ack
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self._writer, self._commit, staged,
+                                    _now_ms() if now else 0)
+        self._commits.add(done)
+        done.add_done_callback(partial(self._committed, client if now else None, staged))
+
+    async def _settle(self) -> None:
+        """Commit what is staged now and wait for every group commit under way."""
+        self._commit_staged()
+        while self._commits:
+            pending = list(self._commits)
+            await asyncio.gather(*pending, return_exceptions=True)
+            self._commits.difference_update(pending)
+
+    def _commit(self, staged: list[Entry], sent_ms: int) -> list[OutboxItem]:
+        """On the writer thread: the group commit, then the figures (they read the file)."""
+        try:
+            items = self.outbox.append_many(staged, sent_ms=sent_ms)
+        finally:
+            self._refresh()
+        return [i for i in items if i is not None]
+
+    def _committed(self, client: MqttClient | None, staged: list[Entry],
+                   done: asyncio.Future[list[OutboxItem]]) -> None:
+        """Back on the loop: publish what was committed as sent; wake the drain loop."""
+        self._commits.discard(done)
+        if done.cancelled():
+            return
+        exc = done.exception()
+        if exc is not None:  # e.g. disk full: staged again, tried again in a second
+            log.error("outbox commit failed; the items wait for the next commit",
+                      items=len(staged), error=f"{type(exc).__name__}: {exc}"[:300])
+            self._staged[:0] = staged
+            if self._loop is not None and not self._commit_due:
+                self._commit_due = True
+                self._loop.call_later(1.0, self._commit_staged)
+        elif client is not None:
+            items = done.result()
+            floors = self.outbox.floors({i.source for i in items}) if self.consumer_ack else {}
+            for item in items:
+                payload = (_with_floor(item.payload, floors.get(item.source, item.seq))
+                           if self.consumer_ack else item.payload)
+                client.publish(item.topic, payload, qos=1, retain=item.retain)
+                self.stats.published += 1
+        self._wake.set()
 
     def _allowed(self, topic: str) -> bool:
         if self.guard.check(topic):
@@ -270,6 +387,11 @@ class Uplink:
     # -- the connection -----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, drain, reconnect with backoff, until ``stop``; then say goodbye."""
+        filled = self.outbox.fill_gaps(self._topic("gap"), {"edge_id": self.identity.edge_id})
+        if filled:
+            log.info("reserved seq numbers a crash left unused go to the consumer as gaps",
+                     gaps=filled)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="andon-outbox")
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         beat = asyncio.ensure_future(self._heartbeats(stop, self.identity.heartbeat_s))
@@ -291,6 +413,10 @@ class Uplink:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
+            await self._settle()
+            self._loop = None  # from now on ``send`` commits at once, on the caller's thread
+            self._writer.shutdown()
+            self._writer = None
 
     async def _connect(self, stop: asyncio.Event) -> MqttClient | None:
         self._session = uuid.uuid4().hex[:12]
@@ -303,7 +429,8 @@ class Uplink:
                                            *([self.ack_topic] if self.consumer_ack else [])],
                             will=(self._topic("state"), death), auto_reconnect=False,
                             batch=True, reconnect=self.backoff,
-                            connect_timeout_s=self.connect_timeout_s, url_index=self._url_index)
+                            connect_timeout_s=self.connect_timeout_s, url_index=self._url_index,
+                            quick_ack=True)  # the acknowledgements: no 40 ms stall
 
         def failed(_reason: str) -> None:
             self.stats.connect_failures += 1
@@ -351,7 +478,7 @@ class Uplink:
         if self.consumer_ack:  # what the consumer may take as the start of a source's items
             floors = self.outbox.floors({i.source for i in items})
             for item in items:
-                client.publish(item.topic, _with_first(item.payload, floors.get(
+                client.publish(item.topic, _with_floor(item.payload, floors.get(
                     item.source, item.seq)), qos=1, retain=item.retain)
         else:
             for item in items:
@@ -394,8 +521,19 @@ class Uplink:
             log.warning("unreadable acknowledgement ignored", topic=self.ack_topic,
                         error=f"{type(exc).__name__}: {exc}"[:300])
             return
-        self.stats.acked += self.outbox.acknowledge(upto)
-        self._refresh()
+        if self._loop is not None and self._writer is not None:  # off the loop, in order
+            self._loop.run_in_executor(self._writer, self._forget, upto)
+        else:
+            self._forget(upto)
+
+    def _forget(self, upto: dict[str, int]) -> None:
+        """Remove what the consumer acknowledged (the writer thread, while running)."""
+        try:
+            self.stats.acked += self.outbox.acknowledge(upto)
+            self._refresh()
+        except Exception as exc:  # noqa: BLE001 - kept: the next acknowledgement covers it
+            log.warning("acknowledgement not applied; the next one covers it",
+                        error=f"{type(exc).__name__}: {exc}"[:300])
 
     def _message(self, topic: str, payload: bytes) -> None:
         if topic == self._probe:
@@ -433,6 +571,7 @@ class Uplink:
 
     async def _goodbye(self, client: MqttClient) -> None:
         """Clean stop: last drain, a retained death document (no will on DISCONNECT), close."""
+        await self._settle()
         if client.connected.is_set():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._drain_once(client), self.confirm_timeout_s)

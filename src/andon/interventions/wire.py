@@ -224,7 +224,7 @@ def intervention_from_document(doc: dict[str, Any]) -> Intervention:
 
 
 #: fields a transport adds around the document (the edge outbox's idempotency key and order)
-_TRANSPORT = frozenset({"key", "seq", "epoch", "first", "source", "edge_id"})
+_TRANSPORT = frozenset({"key", "seq", "epoch", "floor", "source", "edge_id"})
 
 
 def _from_flat(doc: dict[str, Any]) -> Intervention:

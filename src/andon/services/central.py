@@ -28,7 +28,7 @@ State documents become ``edge_state`` / ``edge_heartbeat`` events: ``GET /api/ed
 
 A message that cannot be read is quarantined with a one-line reason, never a crash.
 
-**Acknowledgement to the edge**: after writing, the ingest publishes on
+**Acknowledgement to the edge**: after writing, the ingest publishes (QoS 0) on
 ``andon/v1/{ent}/_andon/ack/{epoch}`` the next ``seq`` it expects of each source it advanced
 (``{"next": {source: seq}}``): everything below is stored. A duplicate is acknowledged again
 (the edge resends when an acknowledgement was lost). An edge with consumer acknowledgement
@@ -100,6 +100,7 @@ class IngestStats:
     held: int = 0  # items waiting now for an earlier one of their source
     missing: int = 0  # seq numbers given up on (dropped by the edge's full-buffer policy)
     rejected: int = 0  # unreadable messages (quarantined)
+    voided: int = 0  # seq numbers an edge reserved and never used (gap items after a crash)
     by_edge: dict[str, int] = field(default_factory=dict)  # edge id -> items written
 
 
@@ -122,6 +123,10 @@ class Sequencer:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # WAL: one fsync per advance instead of a rollback journal's several (it is on the
+        # path of every acknowledgement), as durable
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS expected (epoch TEXT NOT NULL, source TEXT "
                          "NOT NULL, next_seq INTEGER NOT NULL, PRIMARY KEY (epoch, source))")
 
@@ -201,6 +206,10 @@ class CentralIngest:
             self._reject(topic, payload, "not an outbox item (needs string epoch and source, "
                          "integer seq)")
             return
+        if leaf == "gap" and not _valid_gap(doc, seq):
+            self._reject(topic, payload, "gap item needs integer first <= last < seq, at most "
+                         f"{_MAX_GAP} numbers")
+            return
         try:
             self._sequence((epoch, source), _Item(topic, seq, doc, payload))
         except Exception as exc:  # noqa: BLE001 - e.g. the store is down: the item stays held
@@ -237,6 +246,12 @@ class CentralIngest:
                 self._ack(item.topic, stream, expected)
             return
         held[item.seq] = item
+        if _is_gap(item):  # numbers the edge reserved and never used: void, unless received
+            first, last = item.doc["first"], item.doc["last"]
+            for seq in range(max(first, expected), min(last, item.seq - 1) + 1):
+                if seq not in held:
+                    held[seq] = _Item(item.topic, seq, _VOID, b"")
+                    self.stats.voided += 1
         self._release(stream)
 
     def _release(self, stream: tuple[str, str]) -> None:
@@ -247,9 +262,11 @@ class CentralIngest:
         try:
             while expected in held:
                 item = held[expected]
-                self._apply(item)  # if the store fails, the item stays held for the next try
+                void = _is_gap(item) or item.doc is _VOID  # nothing to write
+                if not void:
+                    self._apply(item)  # if the store fails, it stays held for the next try
                 del held[expected]
-                if self.on_applied is not None:
+                if self.on_applied is not None and not void:
                     self.on_applied(stream[0], stream[1], item.seq, item.topic)
                 expected += 1
         finally:
@@ -361,13 +378,36 @@ class CentralIngest:
 def _start(item: _Item) -> int:
     """Where a stream first seen with ``item`` starts: the edge's floor, else ``item``'s seq.
 
-    The floor (``first``) is the lowest seq of the source the edge still holds; older edges,
+    The floor (``floor``) is the lowest seq of the source the edge still holds; older edges,
     and edges without consumer acknowledgement, send none.
     """
-    first = item.doc.get("first")
-    if isinstance(first, int) and not isinstance(first, bool) and first <= item.seq:
-        return first
+    floor = item.doc.get("floor")
+    if isinstance(floor, int) and not isinstance(floor, bool) and floor <= item.seq:
+        return floor
     return item.seq
+
+
+#: the document of a void ``seq`` (inside a gap item's range, not received)
+_VOID: dict[str, Any] = {"kind": "void"}
+#: the longest gap accepted (an edge reserves ``andon.edge.outbox.RESERVE`` at a time)
+_MAX_GAP = 100_000
+
+
+def _is_gap(item: _Item) -> bool:
+    """A gap item: an edge's reserved ``seq`` numbers ``first..last`` that carry nothing.
+
+    After a crash, an edge cannot know which of the numbers it reserved to publish
+    interventions before committing them (``andon.edge.outbox.Outbox.stage``) reached us: it
+    sends this item, and those we did not receive are taken as done (``stats.voided``).
+    """
+    return item.topic.endswith("/gap") and "/_andon/edge/" in item.topic \
+        and item.doc.get("kind") == "gap"
+
+
+def _valid_gap(doc: dict[str, Any], seq: int) -> bool:
+    first, last = doc.get("first"), doc.get("last")
+    return (doc.get("kind") == "gap" and type(first) is int and type(last) is int
+            and first <= last < seq and last - first < _MAX_GAP)
 
 
 def _from_epoch_ms(value: object) -> datetime:
@@ -413,8 +453,12 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
         while not stop.is_set():
             ack_due.clear()  # then take: nothing written in between goes unannounced
             if client.connected.is_set():
+                # QoS 0: an acknowledgement is cumulative and repeated (a later one, or the
+                # answer to the edge's resend, makes good a lost one), and the edge's uplink
+                # has a clean session, so QoS 1 would keep nothing more; it would cost a
+                # PUBACK that a broker with Nagle on makes the next item wait 40 ms for
                 for topic, payload in ingest.take_acks():
-                    client.publish(topic, payload, qos=1)
+                    client.publish(topic, payload, qos=0)
             if client.connected.is_set() and not ready.is_set():
                 with contextlib.suppress(TimeoutError):
                     await client.subscribed()
