@@ -148,3 +148,48 @@ async def _fail_over_and_back(first: MosquittoProcess, second: MosquittoProcess)
         assert sub.reconnects == 2
     finally:
         await sub.disconnect()
+
+
+@pytest.mark.mosquitto
+def test_qos1_messages_dropped_by_a_broker_without_our_session_give_their_packet_ids_back(
+        tmp_path: Path) -> None:
+    """gmqtt empties its queue of unacknowledged QoS 1 publishes when the broker answers
+    without our session, but kept their packet ids taken: after ~65,000 of them every QoS 1
+    publish of a long-running client raised ``OverflowError``. Now the ids come back and the
+    client publishes on."""
+    if not Path(MOSQUITTO).is_file():
+        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
+    broker = MosquittoProcess(tmp_path)  # no persistence: a restart forgets every session
+    broker.start()
+    try:
+        asyncio.run(_ids_back_after_a_sessionless_reconnect(broker))
+    finally:
+        broker.stop()
+
+
+async def _ids_back_after_a_sessionless_reconnect(broker: MosquittoProcess) -> None:
+    topic = f"{topic_prefix('mids')}/x"
+    got: list[bytes] = []
+    sub = MqttClient(broker.url, on_message=lambda _t, p: got.append(p), subscriptions=[topic],
+                     qos=1)
+    pub = MqttClient(broker.url, "mids-pub", qos=1, persistent=True,
+                     reconnect=ReconnectPolicy(base_s=0.05, cap_s=0.2))
+    used = pub._client._package_handler.id_generator._used_ids  # the defect: gmqtt internals
+    try:
+        await pub.connect()
+        await asyncio.to_thread(broker.stop)
+        await until(lambda: not pub.connected.is_set(), "the publisher to see the broker go", 10)
+        for n in range(3000):  # queued while down: the restarted broker has no session for them
+            pub.publish(topic, str(n).encode(), qos=1)
+        assert len(used) == 3000
+        await asyncio.to_thread(broker.start)
+        await until(pub.connected.is_set, "the publisher back", 20)
+        await until(lambda: not used, "the dropped messages' packet ids given back", 10)
+        await sub.connect()
+        await sub.subscribed()
+        pub.publish(topic, b"after", qos=1)
+        await until(lambda: b"after" in got, "a publish after the reconnect", 10)
+        await until(lambda: not used, "its id given back on PUBACK", 10)
+    finally:
+        await pub.disconnect()
+        await sub.disconnect()

@@ -118,6 +118,33 @@ def _quick_acks(client: Any) -> None:
     protocol.data_received = data_received
 
 
+def _free_ids_of_dropped_messages(client: Any) -> None:
+    """Give back the packet ids of the QoS 1 messages gmqtt drops on a connect without session.
+
+    When a broker answers without our session (it restarted without persistence, or the
+    session is clean), gmqtt empties its queue of unacknowledged QoS 1 publishes but never
+    frees their packet ids: after ~65,000 such ids a long-running client's every QoS 1
+    publish raised ``OverflowError``. What its queue still holds after the clear (a caller
+    that keeps messages to send again, ``andon.services.simulate``) keeps its id.
+    """
+    try:  # gmqtt has no public hook for this; without these parts, nothing changes
+        handler = client._package_handler  # noqa: SLF001
+        clear = handler._clear_qos_callback  # noqa: SLF001
+        ids = handler.id_generator
+    except AttributeError:
+        return
+
+    def clear_and_free() -> None:
+        dropped = [mid for mid, _ in client._persistent_storage.get_all()]  # noqa: SLF001
+        clear()
+        kept = {mid for mid, _ in client._persistent_storage.get_all()}  # noqa: SLF001
+        for mid in dropped:
+            if mid not in kept:
+                ids.free_id(mid)
+
+    handler._clear_qos_callback = clear_and_free  # noqa: SLF001
+
+
 class MqttClient:
     """A small async MQTT client: connect, subscribe (again after reconnects), publish.
 
@@ -192,6 +219,7 @@ class MqttClient:
         # edge covers a crash in between
         self._client: Any = Client(self.client_id, clean_session=not persistent,
                                    will_message=will_message)
+        _free_ids_of_dropped_messages(self._client)
         self._on_message = on_message
         self._on_batch = on_batch
         self._client.on_connect = self._connected
