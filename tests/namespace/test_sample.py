@@ -71,6 +71,21 @@ def test_encode_then_decode_gives_the_same_sample(sample: Sample) -> None:
 
 
 @NO_DEADLINE
+@given(samples)
+def test_the_msgspec_encoder_and_the_standard_library_write_the_same_document(
+        sample: Sample) -> None:
+    """``encode_sample`` takes msgspec for ASCII text and a finite float: same JSON either way."""
+    reference: dict[str, object] = {"v": sample.value, "u": sample.unit,
+                                     "q": sample.quality.value, "ts": sample.ts_ms,
+                                     "seq": sample.seq, "src": sample.source}
+    if sample.reason is not None:
+        reference["qr"] = sample.reason
+    encoded = encode_sample(sample)
+    assert json.loads(encoded) == reference
+    assert encoded.isascii(), "ASCII JSON: any other character (a lone surrogate) escaped"
+
+
+@NO_DEADLINE
 @given(addresses)
 def test_tag_topic_and_parse_tag_topic_are_inverse(address: TagAddress) -> None:
     topic = topic_of(address)

@@ -28,14 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
-    Double,
     Engine,
     Row,
-    String,
     Table,
-    bindparam,
     create_engine,
     event,
     false,
@@ -94,8 +90,6 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
-    from sqlalchemy.sql.dml import ReturningInsert
-    from sqlalchemy.types import TypeEngine
 
 __all__ = ["SqlStore", "open_store", "refused_data"]
 
@@ -106,37 +100,29 @@ _SAMPLE_KEY = ("source", "seq", "asset", "tag", "ts_ms")
 _URL_HELP = "expected sqlite:///path/to/andon.db or postgresql://user@host:port/database"
 
 _SAMPLE_COLUMNS = tuple(c.name for c in SAMPLES.c if c.name != "id")
-#: SQLite: multi-row batches (SQLAlchemy "insertmanyvalues"); RETURNING yields new rows only
+#: SQLite: one prepared statement run over all rows by the driver (``executemany``, in C); the
+#: rows it changed are the new ones: ~2 us of CPU per sample where SQLAlchemy's multi-row
+#: INSERT ... RETURNING cost ~14 us
 _SQLITE_ADD_SAMPLES = (
-    sqlite.insert(SAMPLES)
-    .on_conflict_do_nothing(index_elements=list(_SAMPLE_KEY))
-    .returning(SAMPLES.c.id)
+    f"INSERT INTO samples ({', '.join(_SAMPLE_COLUMNS)}) VALUES "  # noqa: S608 - constants
+    f"({', '.join('?' * len(_SAMPLE_COLUMNS))}) ON CONFLICT ({', '.join(_SAMPLE_KEY)}) DO NOTHING"
 )
-
-
-def _postgres_add_samples() -> ReturningInsert[Any]:
-    """``INSERT ... SELECT * FROM unnest(:col1[], :col2[], ...) ON CONFLICT DO NOTHING``.
-
-    Arrays are cast to unbounded element types: a cast to ``VARCHAR(n)`` would truncate
-    silently, whereas inserting into the column refuses a value that is too long.
-    """
-    element: dict[str, TypeEngine[Any]] = {
-        "value": Double(), "ts_ms": BigInteger(), "seq": BigInteger(), "ingest_ms": BigInteger(),
-    }
-    arrays = [
-        bindparam(name, type_=postgresql.ARRAY(element.get(name, String())))
-        for name in _SAMPLE_COLUMNS
-    ]
-    source = func.unnest(*arrays).table_valued(*_SAMPLE_COLUMNS).render_derived()
-    return (
-        postgresql.insert(SAMPLES)
-        .from_select(list(_SAMPLE_COLUMNS), select(*(source.c[n] for n in _SAMPLE_COLUMNS)))
-        .on_conflict_do_nothing(index_elements=list(_SAMPLE_KEY))
-        .returning(SAMPLES.c.id)
-    )
-
-
-_POSTGRES_ADD_SAMPLES = _postgres_add_samples()
+#: PostgreSQL: samples are copied (``COPY ... FORMAT BINARY``, rows formatted by psycopg's C
+#: extension) into a per-connection temporary table shaped like ``samples`` (the same column
+#: widths, so a value too long is refused as an INSERT refuses it), then inserted from there
+#: ignoring duplicates: ~1 us of our CPU per sample where arrays cost ~8 us
+_STAGED_COLUMNS = ", ".join(_SAMPLE_COLUMNS)
+_STAGING = "andon_samples_in"
+#: made once per connection (``_postgres_on_connect``), with the columns' own types
+_PG = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
+_CREATE_STAGING = "CREATE TEMPORARY TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS".format(
+    _STAGING, ", ".join(f"{c.name} {c.type.compile(dialect=_PG)}"
+                        for c in SAMPLES.c if c.name != "id"))
+_COPY_STAGING = f"COPY {_STAGING} ({_STAGED_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = ["text"] * 6 + ["float8", "text", "text", "int8", "int8", "text", "int8", "text"]
+_INSERT_STAGED = (f"INSERT INTO samples ({_STAGED_COLUMNS}) SELECT {_STAGED_COLUMNS} FROM "  # noqa: S608
+                  f"{_STAGING} ON CONFLICT ({', '.join(_SAMPLE_KEY)}) DO NOTHING")
+_QUALITY_TEXT = {q: q.value for q in Quality}
 
 
 class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
@@ -164,6 +150,7 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
             event.listen(self._engine, "begin", _sqlite_on_begin)
         else:
             self._engine = create_engine(engine_url, hide_parameters=True, pool_pre_ping=True)
+            event.listen(self._engine, "connect", _postgres_on_connect)
 
     def __repr__(self) -> str:
         return f"SqlStore({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -210,31 +197,10 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
         """
         if not samples:
             return 0
-        rows = [
-            {
-                "enterprise": s.address.enterprise,
-                "site": s.address.site,
-                "area": s.address.area,
-                "line": s.address.line,
-                "asset": s.address.asset,
-                "tag": s.address.tag,
-                "value": s.value,
-                "unit": s.unit,
-                "quality": Quality(s.quality).value,
-                "ts_ms": s.ts_ms,
-                "seq": s.seq,
-                "source": s.source,
-                "ingest_ms": ingest_ms,
-                "reason": s.reason,
-            }
-            for s in samples
-        ]
         with self._write() as conn:
             if self._sqlite:
-                return len(conn.execute(_SQLITE_ADD_SAMPLES, rows).all())
-            # one statement over column arrays: far faster than a multi-row VALUES list
-            columns = {name: [row[name] for row in rows] for name in _SAMPLE_COLUMNS}
-            return len(conn.execute(_POSTGRES_ADD_SAMPLES, columns).all())
+                return _insert_samples(conn, samples, ingest_ms)
+            return _copy_samples(conn, samples, ingest_ms)
 
     def samples(self, *, assets: Sequence[str] | None = None, start_ms: int | None = None,
                 end_ms: int | None = None, limit: int | None = None) -> list[Sample]:
@@ -557,6 +523,41 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
         return sqlite.insert(table) if self._sqlite else postgresql.insert(table)
 
 
+def _sample_row(s: Sample, ingest_ms: int) -> tuple[object, ...]:
+    a = s.address
+    return (a.enterprise, a.site, a.area, a.line, a.asset, a.tag, s.value, s.unit,
+            _QUALITY_TEXT.get(s.quality) or Quality(s.quality).value, s.ts_ms, s.seq, s.source,
+            ingest_ms, s.reason)
+
+
+def _insert_samples(conn: Connection, samples: Sequence[Sample], ingest_ms: int) -> int:
+    """SQLite's ``add_samples`` inside ``conn``'s transaction; how many rows were new."""
+    driver = cast("sqlite3.Connection", conn.connection.driver_connection)
+    cursor = driver.executemany(_SQLITE_ADD_SAMPLES, [_sample_row(s, ingest_ms) for s in samples])
+    return int(cursor.rowcount)
+
+
+def _copy_samples(conn: Connection, samples: Sequence[Sample], ingest_ms: int) -> int:
+    """PostgreSQL's ``add_samples`` inside ``conn``'s transaction: COPY, then INSERT the new."""
+    import psycopg  # noqa: PLC0415 - PostgreSQL stores only
+
+    driver = conn.connection.driver_connection
+    assert driver is not None  # noqa: S101 - a live connection in a transaction
+    try:
+        with driver.cursor() as cur:
+            with cur.copy(_COPY_STAGING) as copy:
+                copy.set_types(_COPY_TYPES)
+                write = copy.write_row
+                for s in samples:
+                    write(_sample_row(s, ingest_ms))
+            cur.execute(_INSERT_STAGED)
+            return int(cur.rowcount)
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        # the data itself (a value too long or out of range): what ``refused_data`` names
+        raise StoreError(f"the store refused a sample: {str(exc).strip().splitlines()[0]}",
+                         ) from exc
+
+
 def open_store(url: str) -> SqlStore:
     """Open a ready store (schema at the newest revision): ``sqlite:///path``, ``postgresql://``.
 
@@ -642,6 +643,18 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPool
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _postgres_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry,
+                         ) -> None:
+    """Per-connection PostgreSQL setup: the temporary table ``add_samples`` copies into."""
+    del record
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(_CREATE_STAGING)
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
