@@ -16,6 +16,7 @@ from andon.edge import Outbox
 from andon.edge.forward import Forwarder
 from andon.edge.outbox import INTERVENTION, Entry, OutboxItem
 from andon.edge.uplink import _with_floor
+from andon.errors import StoreError
 from andon.interventions.wire import intervention_document
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress, edge_intervention_filter, edge_intervention_topic
@@ -54,7 +55,8 @@ def test_items_replayed_and_reordered_are_written_once_in_order(tmp_path: Path) 
     clock = ManualClock(T0)
     ingest = CentralIngest(store, clock)
     items = _batches(Outbox(":memory:"), 5)
-    assert [i.key for i in items][:2] == ["samples:plc-1:0:2", "samples:plc-1:3:5"]
+    assert [i.key.rsplit(":", 1)[0] for i in items][:2] == ["samples:plc-1:0:2",
+                                                            "samples:plc-1:3:5"]
     # live items 4 and 5 overtake backlog 2 and 3; then everything is replayed again
     for i in [items[0], items[3], items[4], items[1], items[2], *items]:
         ingest.on_message(i.topic, i.payload)
@@ -386,3 +388,99 @@ def test_interventions_published_before_their_commit_leave_no_gap_after_a_crash(
     assert Outbox(path).fill_gaps("andon/v1/acme/_andon/edge/e1/gap", {}) == 0, \
         "a clean close frees the reservation: no gap after it"
     store.close()
+
+
+def test_two_flushes_that_split_the_tags_of_one_seq_are_both_forwarded_and_stored(
+        tmp_path: Path) -> None:
+    """A source's tags share a seq: a flush boundary among them must not lose the rest."""
+    box = Outbox(":memory:")
+    fwd = Forwarder(_Sender(box), "acme", "e1")
+    tags = [TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", f"t{t}")
+            for t in range(4)]
+    burst = [Sample(a, 1.0, "mm/s", Quality.GOOD, to_ms(T0), 7, "plc-1") for a in tags]
+    fwd.forward(burst[:3], [])
+    fwd.forward(burst[3:], [])  # same source, same first and last seq, other samples
+    fwd.forward(burst[3:], [])  # the very same batch again: queued once
+    items = box.pending(1000)
+    assert len(items) == 2
+    assert fwd.samples == 4
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    ingest = CentralIngest(store, ManualClock(T0))
+    for i in items:
+        ingest.on_message(i.topic, i.payload)
+    assert sorted(s.address.tag for s in store.samples()) == ["t0", "t1", "t2", "t3"]
+    store.close()
+
+
+class _CountingStore:
+    """The real store, counting ``add_samples`` calls; refuses a batch holding ``refuse``."""
+
+    def __init__(self, store: object, refuse: str | None = None) -> None:
+        self._store = store
+        self.refuse = refuse
+        self.calls = 0
+
+    def add_samples(self, samples: list[Sample], ingest_ms: int) -> int:
+        self.calls += 1
+        if any(s.source == self.refuse for s in samples):
+            raise StoreError(f"value too long for source {self.refuse!r}")
+        return self._store.add_samples(samples, ingest_ms)  # type: ignore[attr-defined,no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+def _two_edges(sources: list[str]) -> tuple[list[Outbox], list[OutboxItem]]:
+    boxes, items = [Outbox(":memory:"), Outbox(":memory:")], []
+    for n, box in enumerate(boxes):
+        fwd = Forwarder(_Sender(box), "acme", f"e{n}")
+        for source in sources:  # each edge its own sources
+            fwd.forward(_samples(0, 3, f"e{n}-{source}"), [])
+            fwd.forward(_samples(3, 3, f"e{n}-{source}"), [])
+        items += box.pending(1000)
+    return boxes, items
+
+
+def test_what_arrived_together_is_written_in_one_transaction_then_acknowledged(
+        tmp_path: Path) -> None:
+    real = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    store = _CountingStore(real)
+    ingest = CentralIngest(store, ManualClock(T0))  # type: ignore[arg-type]
+    boxes, items = _two_edges(["plc-1", "plc-2", "plc-3"])
+    for i in items:
+        ingest.receive(i.topic, i.payload)
+    assert (real.sample_count(), ingest.take_acks()) == (0, []), "nothing before the flush"
+    ingest.flush()
+    assert store.calls == 1
+    assert real.sample_count() == 2 * 3 * 6
+    acks = {topic.rsplit("/", 1)[-1]: json.loads(p) for topic, p in ingest.take_acks()}
+    assert acks == {b.epoch: {"next": {f"e{n}-plc-1": 3, f"e{n}-plc-2": 3, f"e{n}-plc-3": 3}}
+                    for n, b in enumerate(boxes)}
+    for i in items:  # all replayed: duplicates, acknowledged again, nothing written twice
+        ingest.receive(i.topic, i.payload)
+    ingest.flush()
+    assert (ingest.stats.duplicates, real.sample_count()) == (len(items), 36)
+    real.close()
+
+
+def test_when_the_store_refuses_a_group_only_the_refused_items_source_waits(
+        tmp_path: Path) -> None:
+    real = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    store = _CountingStore(real, refuse="e1-plc-bad")
+    clock = ManualClock(T0)
+    ingest = CentralIngest(store, clock)  # type: ignore[arg-type]
+    boxes, items = _two_edges(["plc-1", "plc-bad", "plc-2"])
+    for i in items:
+        ingest.receive(i.topic, i.payload)
+    ingest.flush()  # not raised
+    assert real.sample_count() == 2 * 3 * 6 - 6, "the other sources are written"
+    assert ingest.stats.held == 2, "the refused source's items wait, in order"
+    acks = {topic.rsplit("/", 1)[-1]: json.loads(p) for topic, p in ingest.take_acks()}
+    assert acks == {boxes[0].epoch: {"next": {"e0-plc-1": 3, "e0-plc-bad": 3, "e0-plc-2": 3}},
+                    boxes[1].epoch: {"next": {"e1-plc-1": 3, "e1-plc-2": 3}}}
+    store.refuse = None  # the store takes it now: the next tick writes what waited
+    ingest.tick()
+    assert (real.sample_count(), ingest.stats.held) == (36, 0)
+    acks = {topic.rsplit("/", 1)[-1]: json.loads(p) for topic, p in ingest.take_acks()}
+    assert acks == {boxes[1].epoch: {"next": {"e1-plc-bad": 3}}}
+    real.close()

@@ -6,8 +6,9 @@ broker outage or an edge restart loses none of them and the central ingest servi
 (``andon.services.central``) writes each exactly once, in order per source.
 
 - **samples**: one item per sample source per flush, on ``_andon/edge/{edge_id}/samples``,
-  keyed ``samples:{source}:{first seq}:{last seq}`` (idempotent: the same batch is queued
-  once). The document is ``{"kind": "samples", "edge_id", "source", "samples": [[topic,
+  keyed ``samples:{source}:{first seq}:{last seq}:{digest of the samples}`` (idempotent: the
+  same batch is queued once; the digest tells apart two flushes that split the tags of one
+  seq between them). The document is ``{"kind": "samples", "edge_id", "source", "samples": [[topic,
   payload], ...]}`` with each sample as the UNS tag topic and JSON payload it had (quality
   included, so a flagged sample stays ``uncertain``).
 - **events**: each event the edge kept, on ``_andon/edge/{edge_id}/event``, keyed by a hash
@@ -69,9 +70,14 @@ class Forwarder:
         """Queue one item per sample source, and one per event: one outbox commit for all."""
         entries: list[Entry] = []
         for source, batch in sample_batches(samples).items():
-            key = f"samples:{source}:{batch[0].seq}:{batch[-1].seq}"
+            rows = [[s.address.topic, encode_sample(s).decode()] for s in batch]
+            # the content in the key: a source's samples share a seq across its tags, so two
+            # flushes can hold different samples with the same first and last seq
+            digest = hashlib.blake2b("\n".join(f"{t}\n{p}" for t, p in rows).encode(),
+                                     digest_size=8).hexdigest()
+            key = f"samples:{source}:{batch[0].seq}:{batch[-1].seq}:{digest}"
             doc: dict[str, Any] = {"kind": SAMPLES, "edge_id": self.edge_id, "source": source,
-                   "samples": [[s.address.topic, encode_sample(s).decode()] for s in batch]}
+                                   "samples": rows}
             entries.append(Entry(SAMPLES, key, source, self.samples_topic, doc))
         for event in events:
             if event.kind in _NOT_FORWARDED:
