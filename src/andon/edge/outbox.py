@@ -74,7 +74,6 @@ CREATE TABLE IF NOT EXISTS items (
     retain INTEGER NOT NULL DEFAULT 0,
     sent_ms INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS items_by_source ON items (source, seq);
 CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gaps (source TEXT NOT NULL, first INTEGER NOT NULL,
                                  last INTEGER NOT NULL, PRIMARY KEY (source, first));
@@ -132,6 +131,12 @@ class Outbox:
         if "sent_ms" not in columns:  # a file from before consumer acknowledgement
             self._db.execute("ALTER TABLE items ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0")
         self._db.execute("CREATE INDEX IF NOT EXISTS items_source_seq ON items (source, seq)")
+        self._db.execute("DROP INDEX IF EXISTS items_by_source")  # a copy of the one above
+        # what waits for the consumer's acknowledgement, read at every send for the link's
+        # figures: without it a full scan (8 ms at 10,000 items, 190 ms at 200,000 of a long
+        # outage, each time, on the event loop)
+        self._db.execute("CREATE INDEX IF NOT EXISTS items_sent ON items (sent_ms) "
+                         "WHERE sent_ms > 0")
         self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('epoch', ?)",
                          (uuid.uuid4().hex[:16],))
         row = self._db.execute("SELECT value FROM meta WHERE name = 'epoch'").fetchone()
