@@ -42,7 +42,7 @@ def example(setting: Setting[Any], tmp_path: Path) -> tuple[str, Any]:
         "spec": str(tmp_path / "plant.yaml"), "token_file": str(tmp_path / "token"),
         "db": f"sqlite:///{tmp_path / 'other.db'}", "broker": "mqtt://broker.example:1884",
         "central": "http://central.example:8080", "scenario": "demo", "host": "0.0.0.0",  # noqa: S104
-        "site": "porto", "token": "tok-123", "qos": "1",
+        "site": "porto", "token": "tok-123", "qos": "1", "ingest_worker": "2/3",
     }
     for name in ("plant.yaml", "token"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")

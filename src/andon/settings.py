@@ -243,6 +243,16 @@ def _topic_level(value: str) -> str | None:
     return f"must not contain {' '.join(repr(c) for c in bad)}" if bad else None
 
 
+def _worker(value: str) -> str | None:
+    """``I/N``: worker I of N (``andon.services.central.Partition``)."""
+    head, sep, tail = value.strip().partition("/")
+    if not (sep and head.isdigit() and tail.isdigit()):
+        return "must be I/N, e.g. 2/3 (worker 2 of 3)"
+    if not 1 <= int(head) <= int(tail):
+        return f"worker number must be 1 to {max(int(tail), 1)}"
+    return None
+
+
 def _scenario(value: str) -> str | None:
     if value in {"demo", "none"}:
         return None
@@ -261,6 +271,7 @@ EXISTING_FILE: Final = Check("an existing file", _existing_file)
 TOPIC_LEVEL: Final = Check("no / + # or control characters", _topic_level)
 SCENARIO_FILE: Final = Check("demo, none or a YAML file", _scenario)
 NOT_EMPTY: Final = Check("not empty", lambda v: None if v.strip() else "must not be empty")
+WORKER: Final = Check("I/N, 1 <= I <= N", _worker)
 QOS_LEVEL: Final = Check("0 or 1", lambda v: None if v in {0, 1} else "must be 0 or 1")
 
 
@@ -455,6 +466,15 @@ SESSION_TTL: Final = Setting[float]("session_ttl", NUMBER, 12 * 3600.0,
                                     checks=(POSITIVE,))
 LEDGER: Final = Setting[Path | None]("ledger", PATH, None, "The central ingest's order ledger "
                                      "(SQLite); default: next to MODELS_DIR.")
+INGEST_WORKER: Final = Setting[str](
+    "ingest_worker", TEXT, "1/1", "This central ingest's share of the edges, I/N: worker I of "
+    "N handles the outboxes whose epoch hashes to it, with its own persistent session and "
+    "ledger (N workers on one PostgreSQL store, no duplicates: docs/brokers.md).",
+    flag="--worker", checks=(WORKER,))
+NO_INGEST: Final = Setting[bool](
+    "no_ingest", BOOLEAN, False,  # noqa: FBT003
+    "With --broker, leave the central ingest to andon ingest workers: this process serves the "
+    "API, the sinks and escalation only.")
 MQTT_FEEDBACK: Final = Setting[bool](
     "mqtt_feedback", BOOLEAN, False,  # noqa: FBT003
     "With --broker, also take feedback from panels on andon/v1/ENT/_andon/feedback/+. The "
@@ -490,7 +510,8 @@ BACKFILL: Final = Setting[bool]("backfill", BOOLEAN, True,  # noqa: FBT003
 TABLE: Final[tuple[Setting[Any], ...]] = (
     SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, BROKER_PORT,
     LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
-    TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, MQTT_FEEDBACK, SPEED,
+    TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, INGEST_WORKER,
+    NO_INGEST, MQTT_FEEDBACK, SPEED,
     DEMO_SPEED, SEED, QOS, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
 )
 _BY_NAME: Final = {s.name: s for s in TABLE}

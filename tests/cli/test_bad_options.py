@@ -37,6 +37,7 @@ BREAKS = {
     "sqlite:///file or postgresql://...": "nonsense://db",
     "an existing file": "/nonexistent/file.yaml", "no / + # or control characters": "a/b",
     "demo, none or a YAML file": "/nonexistent/scenario.yaml", "not empty": " ",
+    "I/N, 1 <= I <= N": "4/3",
 }
 #: a value of the wrong type per option type
 WRONG_TYPE = {int: "twelve", float: "fast"}

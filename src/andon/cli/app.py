@@ -57,9 +57,11 @@ from andon.settings import (
     FORWARD,
     HEARTBEAT,
     HOST,
+    INGEST_WORKER,
     LEDGER,
     LINES,
     MQTT_FEEDBACK,
+    NO_INGEST,
     OUTBOX,
     OUTBOX_CAPACITY,
     PORT,
@@ -513,6 +515,7 @@ def serve(
         "into the store: samples, interventions, events, heartbeats; publish interventions on "
         ".../{asset}/_andon/intervention (the spec's sinks.uns).")] = None,
     ledger: Annotated[Path | None, option(LEDGER)] = LEDGER.default,
+    no_ingest: Annotated[bool, option(NO_INGEST)] = NO_INGEST.default,
     mqtt_feedback: Annotated[bool, option(MQTT_FEEDBACK)] = MQTT_FEEDBACK.default,
     session_ttl: Annotated[float, option(SESSION_TTL)] = SESSION_TTL.default,
     trusted_keys: Annotated[Path | None, option(
@@ -539,10 +542,10 @@ def serve(
                                  "publish to)", param_hint="--mqtt-feedback")
     plant = load_spec(spec)
     store = open_store(db)
-    ingest = None if broker_url is None else CentralIngest(
+    ingest = None if broker_url is None or no_ingest else CentralIngest(
         store, SystemClock(), sequencer=Sequencer(ledger or models_dir.parent / "ingest.db"))
     console.print(f"inbox on http://{host}:{port}/inbox"
-                  + ("" if broker_url is None else f"; ingesting edges from {broker_url}"),
+                  + ("" if ingest is None else f"; ingesting edges from {broker_url}"),
                   highlight=False)
     try:
         keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
@@ -557,6 +560,65 @@ def serve(
         asyncio.run(serve_with_escalation(serving, escalation))
     finally:
         store.close()
+
+
+# -- ingest -------------------------------------------------------------------------------
+@app.command()
+def ingest(
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+    broker_url: BrokerOpt = DEFAULT_BROKER,
+    worker: Annotated[str, option(INGEST_WORKER)] = INGEST_WORKER.default,
+    ledger: Annotated[Path | None, option(LEDGER, usage="Default: ingest-WORKER.db next to "
+                                          "the store (SQLite) or in the current directory.")]
+    = LEDGER.default,
+) -> None:
+    """Run a central ingest worker alone: what edges forward, into the store (no API).
+
+    To share the load, run N of them on one PostgreSQL store (--worker 1/N ... N/N) beside
+    one `andon serve --broker URL --no-ingest` for the API, the sinks and escalation. Each
+    worker keeps its own persistent session (andon-central-ENT-IofN) and ledger. Stops on
+    SIGINT / SIGTERM after writing and acknowledging what it received.
+    """
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.services.central import (  # noqa: PLC0415
+        CentralIngest,
+        Partition,
+        Sequencer,
+        run_central,
+    )
+    from andon.settings import DB  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+
+    try:
+        part = Partition.parse(worker)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--worker") from None
+    plant = load_spec(spec)
+    name = f"ingest{part.suffix}.db"
+    path = ledger or (Path(db.removeprefix("sqlite:///")).parent / name
+                      if db.startswith("sqlite:///") else Path(name))
+    store = open_store(db)
+    central = CentralIngest(store, SystemClock(), sequencer=Sequencer(path), partition=part)
+    session = f"andon-central-{plant.enterprise.id}"[:52] + part.suffix
+    console.print(f"ingest worker {part.index}/{part.count}: edges from {broker_url} into "
+                  f"{printable(DB.show(db))}; session {session}, "
+                  f"ledger {path}", highlight=False)
+
+    async def run() -> None:
+        await run_central(central, broker_url, _stop_event(), enterprise=plant.enterprise.id,
+                          session=session)
+
+    try:
+        asyncio.run(run())
+    finally:
+        central.sequencer.close()
+        store.close()
+    st = central.stats
+    console.print(f"stopped: {st.messages} messages, {st.samples} samples and "
+                  f"{st.interventions} intervention versions written, {st.duplicates} "
+                  f"duplicates skipped, {st.foreign} for other workers, {st.rejected} "
+                  "quarantined", highlight=False)
 
 
 # -- demo ---------------------------------------------------------------------------------

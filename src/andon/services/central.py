@@ -28,6 +28,18 @@ State documents become ``edge_state`` / ``edge_heartbeat`` events: ``GET /api/ed
 
 A message that cannot be read is quarantined with a one-line reason, never a crash.
 
+**Several ingest workers** (``Partition``; ``andon ingest --worker I/N``): each of N workers
+subscribes to every edge's topics with its own persistent session and ledger, and handles
+only the outboxes whose ``epoch`` hashes to it (CRC-32 modulo N; an edge has one outbox, so
+one worker per edge): every item of an outbox, samples, events and interventions alike, goes
+to one worker, which sequences, writes and acknowledges it as a single ingest would, so the
+workers share a PostgreSQL store without duplicates and without talking to each other. Birth
+and heartbeat documents go by the edge id of their topic; a message nobody can attribute
+(unreadable, not an outbox item) is quarantined by the worker its topic hashes to. The other
+workers skip a message (``IngestStats.foreign``) before decoding it: the epoch is read from
+the payload's tail. A stopped worker's edges wait (their outboxes hold what is not
+acknowledged) until it is back: the partition is fixed, not rebalanced.
+
 **Group commit**: ``run_central`` only queues each message as it arrives (``receive``) and
 handles everything queued at once (``flush``): the items released, in order per source, have
 their samples written in one transaction, then the other items one by one, then every
@@ -53,8 +65,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,7 +100,7 @@ from andon.namespace.topics import (
 from andon.store import refused_data
 from andon.store.base import Store
 
-__all__ = ["CentralIngest", "IngestStats", "Sequencer", "run_central"]
+__all__ = ["CentralIngest", "IngestStats", "Partition", "Sequencer", "run_central"]
 
 log = structlog.get_logger("andon.services.central")
 
@@ -102,11 +116,73 @@ _decode_json = msgspec.json.Decoder().decode
 
 
 
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """Worker ``index`` (1-based) of ``count``: the edges whose id hashes to it.
+
+    >>> Partition.parse("2/3")
+    Partition(index=2, count=3)
+    >>> [Partition(i, 3).owns("edge-7") for i in (1, 2, 3)].count(True)
+    1
+    """
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"ingest worker {self.index}/{self.count}: there must be at least "
+                             "one worker")
+        if not 1 <= self.index <= self.count:
+            raise ValueError(f"ingest worker {self.index}/{self.count}: the worker number must "
+                             f"be 1 to {max(self.count, 1)}")
+
+    @classmethod
+    def parse(cls, text: str) -> Partition:
+        """``"I/N"`` (worker I of N); ``ValueError`` naming the text if it is not that."""
+        head, sep, tail = text.strip().partition("/")
+        if not (sep and head.isdigit() and tail.isdigit()):
+            raise ValueError(f"ingest worker {text!r}: expected I/N, e.g. 2/3 (worker 2 of 3)")
+        return cls(int(head), int(tail))
+
+    def owns(self, key: str) -> bool:
+        """Whether the edge (or other key) ``key`` is this worker's."""
+        return zlib.crc32(key.encode("utf-8", "surrogatepass")) % self.count == self.index - 1
+
+    @property
+    def suffix(self) -> str:
+        """What tells this worker's session and ledger apart: ``-2of3``; "" for one worker."""
+        return "" if self.count == 1 else f"-{self.index}of{self.count}"
+
+
+def _topic_edge(topic: str) -> str | None:
+    """The edge id of an ``.../_andon/edge/{edge_id}/{leaf}`` topic, else None."""
+    _, sep, rest = topic.partition("/_andon/edge/")
+    if not sep:
+        return None
+    edge_id, sep, _ = rest.partition("/")
+    return edge_id if sep else None
+
+
+#: an outbox item's epoch: the last ``"epoch": "..."`` of the payload (the outbox writes it
+#: after the document's own fields; a nested one inside a string has its quotes escaped)
+_EPOCH = re.compile(rb'"epoch"\s*:\s*"([^"\\]{1,200})"')
+
+
+def _epoch_of(payload: bytes) -> str | None:
+    """The ``epoch`` of an outbox item's payload without decoding it, or None."""
+    at = payload.rfind(b'"epoch"')
+    if at < 0:
+        return None
+    found = _EPOCH.match(payload, at)
+    return found.group(1).decode("utf-8", "replace") if found else None
+
+
 @dataclass
 class IngestStats:
     """What the central ingest did (counters since start)."""
 
-    messages: int = 0
+    messages: int = 0  # handled here (``foreign`` ones apart)
     samples: int = 0  # new samples written
     sample_duplicates: int = 0  # samples the store already had
     interventions: int = 0  # intervention versions written
@@ -118,6 +194,7 @@ class IngestStats:
     missing: int = 0  # seq numbers given up on (dropped by the edge's full-buffer policy)
     rejected: int = 0  # unreadable messages (quarantined)
     voided: int = 0  # seq numbers an edge reserved and never used (gap items after a crash)
+    foreign: int = 0  # messages of edges another ingest worker handles (``Partition``)
     by_edge: dict[str, int] = field(default_factory=dict)  # edge id -> items written
 
 
@@ -198,8 +275,11 @@ class CentralIngest:
     """
 
     def __init__(self, store: Store, clock: Clock, *, gap_timeout_s: float = 300.0,
-                 sequencer: Sequencer | None = None) -> None:
+                 sequencer: Sequencer | None = None, partition: Partition | None = None,
+                 ) -> None:
         self.store = store
+        #: the share of the edges this ingest handles (None: all of them)
+        self.partition = partition if partition is None or partition.count > 1 else None
         self.clock = clock
         self.gap_timeout_s = gap_timeout_s
         self.sequencer = sequencer or Sequencer()
@@ -246,7 +326,10 @@ class CentralIngest:
         inbox, self._inbox = self._inbox, []
         streams = dict.fromkeys(self._stuck)
         self._stuck.clear()
+        part = self.partition
         for topic, payload in inbox:
+            if part is not None and not self._mine(topic, payload):
+                continue  # another worker's
             try:
                 stream = self._read(topic, payload)
             except Exception as exc:  # noqa: BLE001 - e.g. the store is down while quarantining
@@ -292,6 +375,22 @@ class CentralIngest:
             return None
         stream = (epoch, source)
         return stream if self._sequence(stream, _Item(topic, seq, doc, payload)) else None
+
+    def _mine(self, topic: str, payload: bytes) -> bool:
+        """Whether this worker of a ``Partition`` handles the message (before decoding it).
+
+        An outbox item goes by its ``epoch`` (so every stream of one outbox, whatever its
+        source or topic, is sequenced and acknowledged by one worker), found by a scan of the
+        payload's tail; a birth or heartbeat document by the edge id of its topic; anything
+        else by its topic (unreadable input is quarantined by exactly one worker).
+        """
+        part = self.partition
+        assert part is not None  # noqa: S101 - the caller checks
+        key = _epoch_of(payload) or _topic_edge(topic) or topic
+        if part.owns(key):
+            return True
+        self.stats.foreign += 1
+        return False
 
     def tick(self) -> None:
         """Give up on gaps open longer than ``gap_timeout_s``; write what waited behind them.
@@ -742,9 +841,10 @@ async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralInges
     stop = asyncio.Event()
     feeding = None
     if ingest is not None and broker_url is not None:
+        suffix = "" if ingest.partition is None else ingest.partition.suffix
         feeding = asyncio.ensure_future(run_central(
             ingest, broker_url, stop, enterprise=enterprise,
-            session=f"andon-central-{enterprise}"[:60]))
+            session=f"andon-central-{enterprise}"[:52] + suffix))
     try:
         await server.serve()
     finally:
