@@ -62,6 +62,7 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/quarantine"): Permission.READ,
     ("GET", "/api/data-quality"): Permission.READ,
     ("GET", "/api/track-record"): Permission.READ,
+    ("GET", "/api/drift"): Permission.READ,
     ("GET", "/api/rollouts"): Permission.READ,
     ("GET", "/track-record"): Permission.READ,
     ("GET", "/rollouts"): Permission.READ,

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from andon import __version__
 from andon.api.aliases import LegacyPaths, adding_headers
+from andon.api.drift import drift_router
 from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
 from andon.api.interventions import interventions_router
@@ -89,6 +90,7 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.include_router(work_orders_router(store))
     app.include_router(quality_router(store))
     app.include_router(track_record_router(ctx))
+    app.include_router(drift_router(ctx))
     app.include_router(rollout_router(ctx))
     app.include_router(interventions_router(ctx))
     app.include_router(edge_router(ctx, models_dir))

@@ -23,7 +23,7 @@ from andon.auth.access import Permission
 from andon.http.auth import Caller, needs
 from andon.kpi.trackrecord import TrackRecord, model_ref, write_csv
 
-__all__ = ["TrackRecordOut", "TrackRecordsOut", "track_record_router"]
+__all__ = ["TrackRecordOut", "TrackRecordsOut", "as_utc", "track_record_router"]
 
 Reader = Annotated[Caller, Depends(needs(Permission.READ))]
 #: the default period: four weeks before ``until``
@@ -96,8 +96,8 @@ def track_record_router(ctx: Context) -> APIRouter:
         false alarms per asset-week, lead times.
         """
         del caller
-        end = _utc(until) or ctx.clock.now()
-        start = _utc(since) or end - DEFAULT_PERIOD
+        end = as_utc(until) or ctx.clock.now()
+        start = as_utc(since) or end - DEFAULT_PERIOD
         if end <= start:
             raise HTTPException(422, f"until {end.isoformat()} is not after since "
                                 f"{start.isoformat()}")
@@ -115,7 +115,8 @@ def track_record_router(ctx: Context) -> APIRouter:
     return router
 
 
-def _utc(when: datetime | None) -> datetime | None:
+def as_utc(when: datetime | None) -> datetime | None:
+    """A query's time in UTC (an offset-less one is UTC); None stays None."""
     if when is None:
         return None
     return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)

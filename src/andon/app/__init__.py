@@ -15,6 +15,7 @@ when and why.
 """
 
 from andon.app.context import Actor, Change, Context, PlantRef
+from andon.app.drift import AssetDrift, drift_status, record_drift
 from andon.app.escalation import TickReport, escalate_due
 from andon.app.interventions import Answered, Moved, give_feedback, move, record_outcome
 from andon.app.models import archive_model, promote_model, register_model, requalify_model
@@ -37,6 +38,7 @@ from andon.app.workorders import apply_work_order, import_work_orders
 __all__ = [
     "Actor",
     "Answered",
+    "AssetDrift",
     "Change",
     "Context",
     "Moved",
@@ -50,6 +52,7 @@ __all__ = [
     "answer_panel",
     "apply_work_order",
     "archive_model",
+    "drift_status",
     "escalate_due",
     "give_feedback",
     "import_work_orders",
@@ -57,6 +60,7 @@ __all__ = [
     "label_triage",
     "move",
     "promote_model",
+    "record_drift",
     "record_outcome",
     "register_model",
     "replace_spec",

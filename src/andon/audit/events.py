@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     MODEL_LOADED = "model_loaded"  # an edge serves it
     MODEL_REFUSED = "model_refused"  # an edge refused it (unsigned, altered, untrusted)
     ROLLOUT = "rollout"  # a staged rollout started, advanced (with its gate), back, withdrawn
+    DRIFT = "drift"  # a production version's features moved away from its training reference
     # the edge and its data
     DATA_QUALITY = "data_quality"  # a contract breach or a gap (rate-limited per tag)
     REJECTED_MESSAGE = "rejected_message"  # undecodable input, quarantined (per topic, hourly)

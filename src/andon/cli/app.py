@@ -25,6 +25,7 @@ from andon.cli.connect import connect_app
 from andon.cli.db import db_app
 from andon.cli.deliveries import deliveries_app
 from andon.cli.dq import dq_app
+from andon.cli.drift import drift_app
 from andon.cli.errors import AndonGroup, error_line
 from andon.cli.evaluate import evaluate_app
 from andon.cli.labels import labels_app
@@ -112,6 +113,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(connect_app, name="connect")
 app.add_typer(import_app, name="import")
 app.add_typer(dq_app, name="dq")
+app.add_typer(drift_app, name="drift")
 app.add_typer(report_app, name="report")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(labels_app, name="labels")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import andon
+from andon.app.drift import save_reference
 from andon.audit import Event, EventKind
 from andon.clock import Clock, to_ms
 from andon.errors import PluginError, TrainingError
@@ -95,4 +96,6 @@ def fit_samples(spec: PlantSpec, uc: UseCase, samples: Sequence[Sample], models_
         "params": {"window_s": uc.window, "hop_s": uc.hop, **fitted.params},
         "metrics": {**fitted.metrics, "train_samples": float(len(samples))},
     }, models_dir)
+    # what the version was trained on, for drift monitoring (andon.app.drift)
+    save_reference(models_dir / meta.name / f"v{meta.version}", X, names)
     return meta, len(keys)
