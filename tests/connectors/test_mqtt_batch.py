@@ -83,24 +83,45 @@ def test_a_flood_arrives_whole_and_in_order_and_a_raising_handler_loses_only_its
 
 
 def test_on_batch_gets_each_read_as_one_list_and_a_raising_handler_is_contained() -> None:
+    """Two bursts, the second sent once the first has arrived: the handler raises on the first
+    list of ours, and what follows (the second burst at least) is still delivered whole."""
     need("Mosquitto", "127.0.0.1", 1883)
     topic = topic_prefix("on-batch")
+    half = N // 2
     lists: list[list[int]] = []
     sizes: list[int] = []
-    done = asyncio.Event()
+    raised: list[int] = []  # the index of the list the handler raised on
+    first_burst, done = asyncio.Event(), asyncio.Event()
 
     def on_batch(messages: list[tuple[str, bytes]]) -> None:
         # a late echo of ``subscribed``'s probe may come along: not ours to count
-        lists.append([int(p) for t, p in messages if t == topic])
+        ours = [int(p) for t, p in messages if t == topic]
+        lists.append(ours)
         sizes.append(len(messages))
-        if lists[-1] and lists[-1][-1] == N - 1:
+        if half - 1 in ours:
+            first_burst.set()
+        if N - 1 in ours:
             done.set()
-        if len(lists) == 2:
-            raise RuntimeError("handler bug in the second list")
+        if ours and not raised:
+            raised.append(len(lists) - 1)
+            raise RuntimeError("handler bug in the first list")
 
     async def run() -> None:
         sub = MqttClient(BROKER, subscriptions=[topic], on_batch=on_batch)
-        await flood(sub, topic, done)
+        pub = MqttClient(BROKER)
+        await sub.connect()
+        await sub.subscribed()
+        await pub.connect()
+        try:
+            for i in range(half):
+                pub.publish(topic, str(i).encode())
+            await asyncio.wait_for(first_burst.wait(), 20)
+            for i in range(half, N):
+                pub.publish(topic, str(i).encode())
+            await asyncio.wait_for(done.wait(), 20)
+        finally:
+            await pub.disconnect()
+            await sub.disconnect()
         assert sub.received >= N
 
     with capture_logs() as logs:
@@ -109,5 +130,7 @@ def test_on_batch_gets_each_read_as_one_list_and_a_raising_handler_is_contained(
     assert max(len(got) for got in lists) > 1  # under this flood some reads held several
     failed = [e for e in logs if e["event"] == "batch handler failed"]
     assert len(failed) == 1
-    assert failed[0]["messages"] == sizes[1]
+    assert failed[0]["messages"] == sizes[raised[0]]
     assert failed[0]["first_topic"] == topic
+    after = [n for got in lists[raised[0] + 1:] for n in got]
+    assert after[-half:] == list(range(half, N)), "delivered after the handler raised"
