@@ -118,7 +118,10 @@ _decode_json = msgspec.json.Decoder().decode
 
 @dataclass(frozen=True, slots=True)
 class Partition:
-    """Worker ``index`` (1-based) of ``count``: the edges whose id hashes to it.
+    """Worker ``index`` (1-based) of ``count``: the outboxes whose epoch hashes to it.
+
+    ``owns`` takes any key (an outbox epoch, an edge id, a topic): CRC-32 modulo ``count``,
+    the same in every process and Python version.
 
     >>> Partition.parse("2/3")
     Partition(index=2, count=3)
@@ -146,7 +149,7 @@ class Partition:
         return cls(int(head), int(tail))
 
     def owns(self, key: str) -> bool:
-        """Whether the edge (or other key) ``key`` is this worker's."""
+        """Whether ``key`` (an outbox epoch, an edge id, a topic) is this worker's."""
         return zlib.crc32(key.encode("utf-8", "surrogatepass")) % self.count == self.index - 1
 
     @property
