@@ -471,10 +471,10 @@ INGEST_WORKER: Final = Setting[str](
     "N handles the outboxes whose epoch hashes to it, with its own persistent session and "
     "ledger (N workers on one PostgreSQL store, no duplicates: docs/brokers.md).",
     flag="--worker", checks=(WORKER,))
-NO_INGEST: Final = Setting[bool](
-    "no_ingest", BOOLEAN, False,  # noqa: FBT003
-    "With --broker, leave the central ingest to andon ingest workers: this process serves the "
-    "API, the sinks and escalation only.")
+INGEST: Final = Setting[bool](
+    "ingest", BOOLEAN, True,  # noqa: FBT003
+    "With --broker, also run the central ingest; --no-ingest leaves it to andon ingest "
+    "workers (this process then serves the API, the sinks and escalation only).")
 MQTT_FEEDBACK: Final = Setting[bool](
     "mqtt_feedback", BOOLEAN, False,  # noqa: FBT003
     "With --broker, also take feedback from panels on andon/v1/ENT/_andon/feedback/+. The "
@@ -511,7 +511,7 @@ TABLE: Final[tuple[Setting[Any], ...]] = (
     SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, BROKER_PORT,
     LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
     TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, INGEST_WORKER,
-    NO_INGEST, MQTT_FEEDBACK, SPEED,
+    INGEST, MQTT_FEEDBACK, SPEED,
     DEMO_SPEED, SEED, QOS, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
 )
 _BY_NAME: Final = {s.name: s for s in TABLE}

@@ -58,11 +58,11 @@ from andon.settings import (
     FORWARD,
     HEARTBEAT,
     HOST,
+    INGEST,
     INGEST_WORKER,
     LEDGER,
     LINES,
     MQTT_FEEDBACK,
-    NO_INGEST,
     OUTBOX,
     OUTBOX_CAPACITY,
     PORT,
@@ -517,7 +517,7 @@ def serve(
         "into the store: samples, interventions, events, heartbeats; publish interventions on "
         ".../{asset}/_andon/intervention (the spec's sinks.uns).")] = None,
     ledger: Annotated[Path | None, option(LEDGER)] = LEDGER.default,
-    no_ingest: Annotated[bool, option(NO_INGEST)] = NO_INGEST.default,
+    run_ingest: Annotated[bool, option(INGEST)] = INGEST.default,
     mqtt_feedback: Annotated[bool, option(MQTT_FEEDBACK)] = MQTT_FEEDBACK.default,
     session_ttl: Annotated[float, option(SESSION_TTL)] = SESSION_TTL.default,
     trusted_keys: Annotated[Path | None, option(
@@ -544,7 +544,7 @@ def serve(
                                  "publish to)", param_hint="--mqtt-feedback")
     plant = load_spec(spec)
     store = open_store(db)
-    ingest = None if broker_url is None or no_ingest else CentralIngest(
+    ingest = None if broker_url is None or not run_ingest else CentralIngest(
         store, SystemClock(), sequencer=Sequencer(ledger or models_dir.parent / "ingest.db"))
     console.print(f"inbox on http://{host}:{port}/inbox"
                   + ("" if ingest is None else f"; ingesting edges from {broker_url}"),
