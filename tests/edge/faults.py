@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
 from andon.clock import ManualClock, from_ms, to_ms, utc
+from andon.edge.outbox import Entry, Outbox
 from andon.namespace.sample import Quality, Sample, encode_sample
 from andon.namespace.topics import TagAddress
 from andon.services.central import CentralIngest, Sequencer, run_central
@@ -156,3 +159,33 @@ class Producer:
                                                  asset=SOURCES["plc-a"]))
             self.seq += 1
             await asyncio.sleep(0.01)  # the pace of the stream, not a wait for a result
+
+
+class OutboxSender:
+    """The uplink's ``send`` / ``send_many``, straight into an outbox (no guard, no broker):
+    the test publishes what it holds."""
+
+    def __init__(self, box: Outbox) -> None:
+        self.box = box
+
+    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, object],
+             *, retain: bool = False) -> bool:
+        return self.box.append(kind, key, source, topic, dict(document),
+                               retain=retain) is not None
+
+    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
+        return [item is not None for item in self.box.append_many(entries)]
+
+
+class _Running(Protocol):
+    running: bool
+
+
+async def stop_stream(producer: _Running, feeding: asyncio.Task[None] | None,
+                      stop: asyncio.Event, edge_task: asyncio.Task[None]) -> None:
+    """Tear down a fault story: the producer's last step (bounded), then the edge's run."""
+    producer.running = False
+    if feeding is not None:
+        await asyncio.wait_for(feeding, 10)
+    stop.set()
+    await asyncio.wait_for(edge_task, 30)

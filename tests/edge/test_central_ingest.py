@@ -23,19 +23,10 @@ from andon.namespace.topics import TagAddress, edge_intervention_filter, edge_in
 from andon.services.central import CentralIngest, Sequencer
 from andon.store import open_store
 from andon.testing.factories import make_intervention
+from edge.faults import OutboxSender
 
 T0 = utc(2026, 3, 2, 7, 0)
 ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
-
-
-class _Sender:
-    """The uplink's ``send_many``, straight into an outbox (no guard, no broker)."""
-
-    def __init__(self, box: Outbox) -> None:
-        self.box = box
-
-    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
-        return [item is not None for item in self.box.append_many(entries)]
 
 
 def _samples(first: int, n: int, source: str = "plc-1") -> list[Sample]:
@@ -44,7 +35,7 @@ def _samples(first: int, n: int, source: str = "plc-1") -> list[Sample]:
 
 
 def _batches(box: Outbox, count: int, per: int = 3) -> list[OutboxItem]:
-    fwd = Forwarder(_Sender(box), "acme", "e1")
+    fwd = Forwarder(OutboxSender(box), "acme", "e1")
     for b in range(count):
         fwd.forward(_samples(b * per, per), [])
     return box.pending(1000)
@@ -109,7 +100,7 @@ def test_events_and_bad_messages(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
     ingest = CentralIngest(store, ManualClock(T0))
     box = Outbox(":memory:")
-    fwd = Forwarder(_Sender(box), "acme", "e1")
+    fwd = Forwarder(OutboxSender(box), "acme", "e1")
     event = Event("model_refused", "pump-bearing", "unsigned (no signature.json)", T0)
     fwd.forward([], [event, event, Event("edge_link", "e1", "online -> buffering", T0)])
     items = box.pending(10)
@@ -153,7 +144,7 @@ def test_full_buffer_drops_oldest_samples_and_the_counts_match_both_sides(
         tmp_path: Path) -> None:
     """Capacity 4: six sample batches and an intervention; the two oldest batches go."""
     box = Outbox(":memory:", capacity=4)
-    fwd = Forwarder(_Sender(box), "acme", "e1")
+    fwd = Forwarder(OutboxSender(box), "acme", "e1")
     for b in range(3):
         fwd.forward(_samples(b * 3, 3), [])
     iv_topic = "andon/v1/acme/ghent/utilities/cooling-water/p-101/_andon/intervention/edge"
@@ -394,7 +385,7 @@ def test_two_flushes_that_split_the_tags_of_one_seq_are_both_forwarded_and_store
         tmp_path: Path) -> None:
     """A source's tags share a seq: a flush boundary among them must not lose the rest."""
     box = Outbox(":memory:")
-    fwd = Forwarder(_Sender(box), "acme", "e1")
+    fwd = Forwarder(OutboxSender(box), "acme", "e1")
     tags = [TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", f"t{t}")
             for t in range(4)]
     burst = [Sample(a, 1.0, "mm/s", Quality.GOOD, to_ms(T0), 7, "plc-1") for a in tags]
@@ -433,7 +424,7 @@ class _CountingStore:
 def _two_edges(sources: list[str]) -> tuple[list[Outbox], list[OutboxItem]]:
     boxes, items = [Outbox(":memory:"), Outbox(":memory:")], []
     for n, box in enumerate(boxes):
-        fwd = Forwarder(_Sender(box), "acme", f"e{n}")
+        fwd = Forwarder(OutboxSender(box), "acme", f"e{n}")
         for source in sources:  # each edge its own sources
             fwd.forward(_samples(0, 3, f"e{n}-{source}"), [])
             fwd.forward(_samples(3, 3, f"e{n}-{source}"), [])

@@ -23,7 +23,7 @@ from andon.edge import LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, unique_id, until
-from edge.faults import SOURCES, T0, Central, Producer, need_mosquitto_binary
+from edge.faults import SOURCES, T0, Central, Producer, need_mosquitto_binary, stop_stream
 
 pytestmark = pytest.mark.mosquitto
 
@@ -83,11 +83,7 @@ async def _blips(spec: PlantSpec, tmp: Path) -> dict[str, object]:
                     applied=list(central.applied), connects=link.connects, resent=link.resent,
                     missing=central.ingest.stats.missing, dropped=dict(link.dropped))
     finally:
-        producer.running = False
-        if feeding is not None:
-            await asyncio.wait_for(feeding, 10)
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await stop_stream(producer, feeding, stop, task)
         if central.ingest is not None:
             with contextlib.suppress(Exception):
                 await central.halt()

@@ -30,6 +30,7 @@ from edge.faults import (
     CentralSide,
     clock_at,
     need_mosquitto_binary,
+    stop_stream,
     tag_message,
 )
 
@@ -130,11 +131,7 @@ async def _outage(spec: PlantSpec, tmp: Path) -> None:  # noqa: PLR0915 - one st
             "central": central.store.sample_count(), "replayed": stats.replayed,
             "resent": stats.resent, "interventions": len(producer.ivs)})
     finally:
-        producer.running = False
-        if feeding is not None:
-            await asyncio.wait_for(feeding, 10)
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await stop_stream(producer, feeding, stop, task)
         await central.close()
         broker.stop()
         edge_store.close()

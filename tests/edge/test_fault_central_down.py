@@ -30,7 +30,7 @@ from andon.edge import LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, unique_id, until
-from edge.faults import SOURCES, T0, Central, Producer, need_mosquitto_binary
+from edge.faults import SOURCES, T0, Central, Producer, need_mosquitto_binary, stop_stream
 
 pytestmark = pytest.mark.mosquitto
 
@@ -111,11 +111,7 @@ async def _story(spec: PlantSpec, tmp: Path) -> dict[str, object]:  # noqa: PLR0
         heartbeat = uplink.document("heartbeat")
         seen["heartbeat"] = heartbeat
     finally:
-        producer.running = False
-        if feeding is not None:
-            await asyncio.wait_for(feeding, 10)
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await stop_stream(producer, feeding, stop, task)
         if central.ingest is not None:
             with contextlib.suppress(Exception):
                 await central.halt()

@@ -26,7 +26,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -35,14 +34,13 @@ from andon.clock import ManualClock, to_ms
 from andon.connectors.mqtt import MqttClient
 from andon.connectors.reconnect import ReconnectPolicy
 from andon.edge import Forwarder, LinkState, Outbox, Uplink, build_edge, run_edge
-from andon.edge.outbox import Entry
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
 from andon.services.central import CentralIngest, Sequencer, run_central
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, free_port, until
-from edge.faults import SOURCES, T0, Producer, need_mosquitto_binary
+from edge.faults import SOURCES, T0, OutboxSender, Producer, need_mosquitto_binary, stop_stream
 
 pytestmark = pytest.mark.mosquitto
 
@@ -160,11 +158,7 @@ async def _story(spec: PlantSpec, tmp: Path, *, during_outage: bool) -> dict[str
               figures)
         return figures
     finally:
-        producer.running = False
-        if feeding is not None:
-            await asyncio.wait_for(feeding, 10)
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await stop_stream(producer, feeding, stop, task)
         await central.close()
         broker.stop()
         central_store.close()
@@ -179,21 +173,6 @@ def test_kill_9_of_the_central_ingest_loses_and_duplicates_nothing(
     figures = asyncio.run(_story(demo_spec, tmp_path, during_outage=during_outage))
     assert figures["produced"] == figures["edge"] == figures["central"]
     assert figures["duplicated"] == 0
-
-
-class _Sender:
-    """The uplink's ``send``, straight into an outbox (the test publishes what it holds)."""
-
-    def __init__(self, box: Outbox) -> None:
-        self.box = box
-
-    def send(self, kind: str, key: str, source: str, topic: str, document: dict[str, object],
-             *, retain: bool = False) -> bool:
-        return self.box.append(kind, key, source, topic, dict(document),
-                               retain=retain) is not None
-
-    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
-        return [item is not None for item in self.box.append_many(entries)]
 
 
 async def _started_during_outage(tmp: Path) -> int:
@@ -212,7 +191,7 @@ async def _started_during_outage(tmp: Path) -> int:
         assert not task.done(), "the ingest keeps trying while the broker is down"
         await asyncio.to_thread(broker.start)
         await asyncio.wait_for(ready.wait(), 30)
-        Forwarder(_Sender(box), "acme", "e-late").forward(
+        Forwarder(OutboxSender(box), "acme", "e-late").forward(
             [Sample(ADDRESS, 2.0, "mm/s", Quality.GOOD, to_ms(T0) + s, s, "plc-a")
              for s in range(3)], [])
         await pub.connect()

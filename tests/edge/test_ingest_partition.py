@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from andon.clock import ManualClock, to_ms, utc
 from andon.edge import Outbox
 from andon.edge.forward import Forwarder
-from andon.edge.outbox import INTERVENTION, Entry
+from andon.edge.outbox import INTERVENTION
 from andon.edge.uplink import _with_floor
 from andon.interventions.wire import intervention_document
 from andon.namespace.sample import Quality, Sample
@@ -26,17 +25,10 @@ from andon.namespace.topics import TagAddress, edge_intervention_topic
 from andon.services.central import CentralIngest, Partition, _epoch_of
 from andon.store import SqlStore, open_store
 from andon.testing.factories import make_intervention
+from edge.faults import OutboxSender
 
 T0 = utc(2026, 3, 2, 7, 0)
 ADDRESS = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "vibration")
-
-
-class _Sender:
-    def __init__(self, box: Outbox) -> None:
-        self.box = box
-
-    def send_many(self, entries: Sequence[Entry]) -> list[bool]:
-        return [item is not None for item in self.box.append_many(entries)]
 
 
 @pytest.mark.parametrize(("text", "reason"), [
@@ -91,7 +83,7 @@ def _workers(tmp: Path, n: int = 3) -> list[tuple[CentralIngest, SqlStore]]:
 
 def test_every_message_is_handled_by_exactly_one_worker(tmp_path: Path) -> None:
     box = Outbox(":memory:")
-    fwd = Forwarder(_Sender(box), "acme", "e1")
+    fwd = Forwarder(OutboxSender(box), "acme", "e1")
     fwd.forward([Sample(ADDRESS, 1.0 + s, "mm/s", Quality.GOOD, to_ms(T0) + s * 1000, s,
                         "p-101") for s in range(6)], [])
     iv = make_intervention("iv-1", asset="p-101")  # same source as the samples: one stream

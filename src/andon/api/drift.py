@@ -14,9 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
 
-from andon.api.trackrecord import as_utc
+from andon.api.trackrecord import query_period
 from andon.app import drift_status
 from andon.app.context import Context
 from andon.auth.access import Permission
@@ -59,11 +58,7 @@ def drift_router(ctx: Context) -> APIRouter:
     ) -> DriftOut:
         """Each watched asset's features over the period against its production reference."""
         del caller
-        end = as_utc(until) or ctx.clock.now()
-        start = as_utc(since) or end - DEFAULT_PERIOD
-        if end <= start:
-            raise HTTPException(422, f"until {end.isoformat()} is not after since "
-                                f"{start.isoformat()}")
+        start, end = query_period(since, until, ctx.clock.now(), DEFAULT_PERIOD)
         rows = await run_in_threadpool(drift_status, ctx, start=start, end=end,
                                        use_case=use_case, psi_limit=psi_limit)
         return DriftOut(start=start, end=end, psi_limit=psi_limit,

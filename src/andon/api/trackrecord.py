@@ -23,7 +23,7 @@ from andon.auth.access import Permission
 from andon.http.auth import Caller, needs
 from andon.kpi.trackrecord import TrackRecord, model_ref, write_csv
 
-__all__ = ["TrackRecordOut", "TrackRecordsOut", "as_utc", "track_record_router"]
+__all__ = ["TrackRecordOut", "TrackRecordsOut", "as_utc", "query_period", "track_record_router"]
 
 Reader = Annotated[Caller, Depends(needs(Permission.READ))]
 #: the default period: four weeks before ``until``
@@ -96,11 +96,7 @@ def track_record_router(ctx: Context) -> APIRouter:
         false alarms per asset-week, lead times.
         """
         del caller
-        end = as_utc(until) or ctx.clock.now()
-        start = as_utc(since) or end - DEFAULT_PERIOD
-        if end <= start:
-            raise HTTPException(422, f"until {end.isoformat()} is not after since "
-                                f"{start.isoformat()}")
+        start, end = query_period(since, until, ctx.clock.now(), DEFAULT_PERIOD)
         name, version = (None, None) if model is None else model_ref(model)
         records = await run_in_threadpool(
             rollout.track_record, ctx, start=start, end=end, model=name, version=version,
@@ -120,3 +116,17 @@ def as_utc(when: datetime | None) -> datetime | None:
     if when is None:
         return None
     return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def query_period(since: datetime | None, until: datetime | None, now: datetime,
+                 default: timedelta) -> tuple[datetime, datetime]:
+    """A route's ``since`` / ``until`` as a UTC period (422 if the end is not after the start).
+
+    ``until`` defaults to ``now``, ``since`` to ``default`` before it.
+    """
+    end = as_utc(until) or now
+    start = as_utc(since) or end - default
+    if end <= start:
+        raise HTTPException(422, f"until {end.isoformat()} is not after since "
+                            f"{start.isoformat()}")
+    return start, end

@@ -10,7 +10,7 @@ drifted asset, naming what moved.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -25,7 +25,7 @@ from andon.cli.options import (
     DbOpt,
     ModelsOpt,
     SpecOpt,
-    parse_time,
+    parse_period,
 )
 from andon.drift.status import PSI_LIMIT
 from andon.text import printable
@@ -64,11 +64,7 @@ def status(
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    end = parse_time(until, "--until") or datetime.now(UTC)
-    start = parse_time(since, "--since") or end - timedelta(hours=24)
-    if end <= start:
-        raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
-                                 f"{start.isoformat()}", param_hint="--until")
+    start, end = parse_period(since, until, timedelta(hours=24))
     plant = load_spec(spec)
     with open_store(db) as store:
         ctx = Context(store, SystemClock(), PlantRef(plant), models_dir=models_dir)

@@ -10,7 +10,7 @@ before it starts anything.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,3 +127,17 @@ def parse_time(text: str | None, option: str) -> datetime | None:
                                  param_hint=option) from None
     # in UTC: tables say UTC, and a time given with an offset must not show as UTC
     return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def parse_period(since: str | None, until: str | None, default: timedelta,
+                 ) -> tuple[datetime, datetime]:
+    """``--since`` / ``--until`` as a UTC period; a bad time or an empty period names the option.
+
+    ``--until`` defaults to now, ``--since`` to ``default`` before it.
+    """
+    end = parse_time(until, "--until") or datetime.now(UTC)
+    start = parse_time(since, "--since") or end - default
+    if end <= start:
+        raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
+                                 f"{start.isoformat()}", param_hint="--until")
+    return start, end

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, WHEN_HELP, DbOpt, SpecOpt, parse_time
+from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, WHEN_HELP, DbOpt, SpecOpt, parse_period
 
 if TYPE_CHECKING:
     from andon.kpi.load import LoadReport
@@ -76,11 +76,7 @@ def load(
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    end = parse_time(until, "--until") or datetime.now(UTC)
-    start = parse_time(since, "--since") or end - timedelta(hours=24)
-    if end <= start:
-        raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
-                                 f"{start.isoformat()}", param_hint="--until")
+    start, end = parse_period(since, until, timedelta(hours=24))
     plant = load_spec(spec)
     with open_store(db) as store:
         # open ones raised before the period still count as stale
@@ -141,11 +137,7 @@ def track_record(
     from andon.store import open_store  # noqa: PLC0415
 
     name, version = (None, None) if model is None else model_ref(model)
-    end = parse_time(until, "--until") or datetime.now(UTC)
-    start = parse_time(since, "--since") or end - timedelta(days=28)
-    if end <= start:
-        raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
-                                 f"{start.isoformat()}", param_hint="--until")
+    start, end = parse_period(since, until, timedelta(days=28))
     plant = load_spec(spec)
     with open_store(db) as store:
         ctx = Context(store, SystemClock(), PlantRef(plant))
