@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from andon.features import AssetWindows
+from andon.features import AssetWindows, Window
 from andon.namespace import Quality, Sample, TagAddress
 
 AT = TagAddress("acme", "ghent", "utilities", "cooling-water", "p-101", "flow")
@@ -15,12 +13,21 @@ def sample(ts_ms: int) -> Sample:
     return Sample(AT, 1.0, "m^3/h", Quality.GOOD, ts_ms, ts_ms, "plc")
 
 
+class CountingWindows(AssetWindows):
+    """Counts the windows cut: the work a sample costs, measured without a clock."""
+
+    cuts = 0
+
+    def _cut(self, end: int) -> Window:
+        self.cuts += 1
+        return super()._cut(end)
+
+
 def test_a_leap_from_1970_to_2026_skips_the_empty_windows_at_once() -> None:
-    w = AssetWindows("p-101", ["flow"], window_s=1800, hop_s=600, lateness_s=60)
+    w = CountingWindows("p-101", ["flow"], window_s=1800, hop_s=600, lateness_s=60)
     assert not w.add(sample(0))
-    started = time.perf_counter()
     closed = w.add(sample(Y2026))
-    assert time.perf_counter() - started < 0.5  # was ~3 million windows, one by one
+    assert w.cuts == 2  # was ~3 million windows, cut one by one
     # the two windows that still hold the 1970 sample are handed out; the rest are skipped
     assert [x.end_ms for x in closed] == [600_000, 1_200_000]
     assert w.skipped == (Y2026 - 1_800_000) // 600_000
