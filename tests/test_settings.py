@@ -43,6 +43,8 @@ def example(setting: Setting[Any], tmp_path: Path) -> tuple[str, Any]:
         "db": f"sqlite:///{tmp_path / 'other.db'}", "broker": "mqtt://broker.example:1884",
         "central": "http://central.example:8080", "scenario": "demo", "host": "0.0.0.0",  # noqa: S104
         "site": "porto", "token": "tok-123", "qos": "1", "ingest_worker": "2/3",
+        "mqtt_ca": str(tmp_path / "token"), "mqtt_cert": str(tmp_path / "token"),
+        "mqtt_key": str(tmp_path / "token"),
     }
     for name in ("plant.yaml", "token"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")
@@ -147,6 +149,9 @@ def test_secrets_are_masked_in_repr_str_and_errors() -> None:
     ("broker", "mqtt://a:1883,mqtt://b:99999",
      "'mqtt://b:99999': not a URL with a valid port; expected mqtt://host:port"),
     ("broker", "mqtt://a:1883,,mqtt://b", "an empty entry in the list"),
+    ("broker", "mqtts://a:1883,ws://b", "'ws://b': expected mqtt://host:port"),
+    ("mqtt_ca", "/nonexistent/ca.pem", "no such file"),
+    ("mqtt_password", " ", "must not be empty"),
     ("broker", " ", "no URL; expected mqtt://host:port"),
     ("central", "central:8080", "expected http://host:port"),
     ("db", "sqlite:///", "in-memory is not supported"),

@@ -33,8 +33,11 @@ is its parent's::
     ├── LinkError            409     5  an illegal edge link state transition (names both states)
     ├── SinkError            500     7  a sink is misconfigured (a secret's variable is not set)
     ├── ServiceError         503     7  a service Andon started did not come up or died
-    └── AuthError            401     6  the caller is unknown
-        └── Forbidden        403     6  the caller is known but lacks the role
+    ├── AuthError            401     6  the caller is unknown
+    │   ├── Forbidden        403     6  the caller is known but lacks the role
+    │   ├── SignInLocked     429     6  too many failed sign-ins: locked for a while
+    │   └── SignatureRequired 403    6  a change needs an electronic signature (or a second one)
+    └── PasswordRejected     422     3  a new password breaks the policy (says why)
 
 ``ExitCode`` says what each exit code means; an ``OSError`` (a file that cannot be written, a
 broker that cannot be reached) also ends ``andon`` with one line, exit code 7. The generated
@@ -63,6 +66,7 @@ __all__ = [
     "ModelError",
     "NotFound",
     "OptionError",
+    "PasswordRejected",
     "PayloadError",
     "PluginError",
     "RegistryError",
@@ -71,6 +75,8 @@ __all__ = [
     "RolloutError",
     "ServiceError",
     "SettingsError",
+    "SignInLocked",
+    "SignatureRequired",
     "SinkError",
     "SpecError",
     "SpecErrors",
@@ -390,3 +396,32 @@ class Forbidden(AuthError):
         self.role = role
         self.needs = needs
         super().__init__(f"{who} (role {role}) may not {needs}")
+
+
+class SignInLocked(AuthError):
+    """Too many failed sign-ins on a login or from an address: refused for a while (HTTP 429)."""
+
+    http_status: ClassVar[int] = 429
+    exit_code: ClassVar[ExitCode] = ExitCode.AUTH
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1, int(retry_after_s + 0.999))
+        super().__init__(f"too many failed sign-ins: try again in {self.retry_after_s} s")
+
+
+class SignatureRequired(AuthError):
+    """A change needs an electronic signature, or another person's earlier one (HTTP 403)."""
+
+    http_status: ClassVar[int] = 403
+    exit_code: ClassVar[ExitCode] = ExitCode.AUTH
+
+
+class PasswordRejected(AndonError):
+    """A new password breaks the password policy (HTTP 422); says what to change."""
+
+    http_status: ClassVar[int] = 422
+    exit_code: ClassVar[ExitCode] = ExitCode.BAD_INPUT
+
+    def __init__(self, username: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"password for {username!r} refused: {'; '.join(problems)}")

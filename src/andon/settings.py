@@ -36,6 +36,7 @@ from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from andon.errors import SettingsError
+from andon.text import redact_url
 
 __all__ = [
     "BACKFILL",
@@ -59,7 +60,12 @@ __all__ = [
     "LIST",
     "MISSING",
     "MODELS_DIR",
+    "MQTT_CA",
+    "MQTT_CERT",
     "MQTT_FEEDBACK",
+    "MQTT_KEY",
+    "MQTT_PASSWORD",
+    "MQTT_USERNAME",
     "NUMBER",
     "OUTBOX",
     "OUTBOX_CAPACITY",
@@ -262,7 +268,8 @@ def _scenario(value: str) -> str | None:
 POSITIVE: Final = _greater_than(0)
 NON_NEGATIVE: Final = _at_least(0)
 PORT_RANGE: Final = Check("1-65535", _port)
-MQTT_URL: Final = _url(frozenset({"mqtt", "tcp"}), "mqtt://host:port", bare=True)
+#: ``mqtt://`` (plain TCP) or ``mqtts://`` (TLS): ``andon.connectors.mqtt_security``
+MQTT_URL: Final = _url(frozenset({"mqtt", "tcp", "mqtts"}), "mqtt://host:port", bare=True)
 #: one broker, or a failover list (``andon.connectors.mqtt``)
 MQTT_URLS: Final = _url_list(MQTT_URL)
 HTTP_URL: Final = _url(frozenset({"http", "https"}), "http://host:port")
@@ -311,7 +318,7 @@ class Setting(Generic[V]):
             return SECRET_MASK
         if isinstance(value, (list, tuple)):
             return ",".join(str(v) for v in value)
-        return _mask_password(str(value))
+        return redact_url(str(value))
 
     def parse(self, text: str) -> V:
         """The value of the environment variable's ``text``; ``SettingsError`` if unusable."""
@@ -341,24 +348,9 @@ class Setting(Generic[V]):
     def _error(self, source: str, value: object, reason: str) -> SettingsError:
         shown = "" if value is None else (
             SECRET_MASK if self.secret else shlex.quote(
-                _mask_password(value) if isinstance(value, str) else self.show(value)))
+                redact_url(value) if isinstance(value, str) else self.show(value)))
         return SettingsError(self.name, source, shown, reason, flag=self.cli_flag,
                              env=self.env)
-
-
-def _mask_password(text: str) -> str:
-    """``scheme://user:secret@host`` -> ``scheme://user:***@host``; anything else unchanged."""
-    if "://" not in text:
-        return text
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return text
-    if parts.password is None:
-        return text
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{user}:{SECRET_MASK}@{host}").geturl()
 
 
 def resolve(setting: Setting[V], *, given: V | _Missing = MISSING,
@@ -408,15 +400,33 @@ TRUSTED_KEYS: Final = Setting[Path | None](
     "models signed by one of them are served. Default: MODELS_DIR/../keys/trusted.")
 BROKER: Final = Setting[str](
     "broker", TEXT, "mqtt://127.0.0.1:1883",
-    "MQTT broker URL, mqtt://host:port; or several, comma-separated, for failover (the client "
-    "connects to the first that answers and, when it loses it, tries it again at once, then "
-    "the others in turn: docs/brokers.md).", checks=(MQTT_URLS,))
+    "MQTT broker URL, mqtt://host:port (mqtts://host:port for TLS, port 8883 by default; "
+    "mqtt://user@host:port to log in as user); or several, comma-separated, for failover (the "
+    "client connects to the first that answers and, when it loses it, tries it again at once, "
+    "then the others in turn: docs/brokers.md).", checks=(MQTT_URLS,))
 UPLINK_BROKER: Final = Setting[str | None](
     "uplink_broker", TEXT, None, "MQTT broker of the central side (site -> enterprise), "
     "mqtt://host:port: what the edge sends the central ingest (forwarded samples and events, "
     "interventions, heartbeats) goes there, while it reads samples from and delivers "
     "interventions on --broker (the site's); while the uplink is down it keeps scoring and "
     "queues for the central side. Default: --broker.", checks=(MQTT_URLS,))
+MQTT_CA: Final = Setting[Path | None](
+    "mqtt_ca", PATH, None, "CA certificates (PEM) that an mqtts:// broker's certificate must "
+    "chain to; its host name is checked too. Default: the system's trust store.",
+    checks=(EXISTING_FILE,))
+MQTT_CERT: Final = Setting[Path | None](
+    "mqtt_cert", PATH, None, "Client certificate (PEM) for mqtts:// brokers that require one "
+    "(mutual TLS); its key in --mqtt-key or in the same file.", checks=(EXISTING_FILE,))
+MQTT_KEY: Final = Setting[Path | None](
+    "mqtt_key", PATH, None, "Private key (PEM, unencrypted) of --mqtt-cert.",
+    checks=(EXISTING_FILE,))
+MQTT_USERNAME: Final = Setting[str | None](
+    "mqtt_username", TEXT, None, "User name Andon's MQTT clients log in with; a user in the "
+    "broker URL (mqtt://user@host) takes its place for that broker.", checks=(NOT_EMPTY,))
+MQTT_PASSWORD: Final = Setting[str | None](
+    "mqtt_password", TEXT, None, "Password of the MQTT user; prefer the environment variable "
+    "(a flag shows in the process list, and so does a password in the broker URL, which "
+    "takes its place for that broker). Never shown.", secret=True, checks=(NOT_EMPTY,))
 BROKER_PORT: Final = Setting[int | None](
     "broker_port", INTEGER, None, "Port of the embedded MQTT broker; default 1883 or the next "
     "free one.", flag="--port", checks=(PORT_RANGE,))
@@ -464,6 +474,16 @@ PORT: Final = Setting[int]("port", INTEGER, 8080, "HTTP port of the inbox and th
 SESSION_TTL: Final = Setting[float]("session_ttl", NUMBER, 12 * 3600.0,
                                     "Seconds a browser session lasts after signing in.",
                                     checks=(POSITIVE,))
+TLS_CERT: Final = Setting[Path | None](
+    "tls_cert", PATH, None, "Serve HTTPS with this certificate (PEM, the chain after it); "
+    "needs --tls-key. Session cookies are then Secure.", checks=(EXISTING_FILE,))
+TLS_KEY: Final = Setting[Path | None](
+    "tls_key", PATH, None, "The private key (PEM) of --tls-cert; keep it mode 0600.",
+    checks=(EXISTING_FILE,))
+TRUSTED_PROXIES: Final = Setting[str](
+    "trusted_proxies", TEXT, "", "Comma-separated addresses of reverse proxies whose "
+    "X-Forwarded-For and X-Forwarded-Proto are believed (a proxy ending TLS in front of "
+    "Andon: cookies are Secure when it says https); empty: none.")
 LEDGER: Final = Setting[Path | None]("ledger", PATH, None, "The central ingest's order ledger "
                                      "(SQLite); default: next to MODELS_DIR.")
 INGEST_WORKER: Final = Setting[str](
@@ -508,9 +528,11 @@ BACKFILL: Final = Setting[bool]("backfill", BOOLEAN, True,  # noqa: FBT003
 
 #: every setting, once; in the order the reference lists them
 TABLE: Final[tuple[Setting[Any], ...]] = (
-    SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, BROKER_PORT,
+    SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, MQTT_CA,
+    MQTT_CERT, MQTT_KEY, MQTT_USERNAME, MQTT_PASSWORD, BROKER_PORT,
     LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
-    TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, LEDGER, INGEST_WORKER,
+    TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, TLS_CERT, TLS_KEY,
+    TRUSTED_PROXIES, LEDGER, INGEST_WORKER,
     INGEST, MQTT_FEEDBACK, SPEED,
     DEMO_SPEED, SEED, QOS, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
 )
@@ -562,7 +584,7 @@ class Settings(Mapping[str, Any]):
         if setting.secret and value is not None:
             return repr(SECRET_MASK)
         if isinstance(value, str):
-            return repr(_mask_password(value))
+            return repr(redact_url(value))
         return repr(value)
 
 

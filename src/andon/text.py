@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["one_line", "printable"]
+__all__ = ["one_line", "printable", "redact_url"]
 
 #: what a terminal must not be handed raw: C0 and C1 controls (ESC starts escape sequences),
 #: DEL, the bidirectional controls (a right-to-left override reorders the rest of a line) and
@@ -44,3 +44,36 @@ def one_line(text: str, limit: int = 300) -> str:
     """
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+#: what a password in a URL is shown as (``andon.settings.SECRET_MASK`` alike)
+_MASK = "***"
+
+
+def redact_url(text: str) -> str:
+    """A URL (or a comma-separated list of them) fit to show: each password replaced by ***.
+
+    Every place Andon shows a broker or store URL (logs, errors, ``andon status``, the
+    settings table) shows it through this. The user name stays (it says who connects); what
+    follows its ``:`` up to the last ``@`` goes, so a password holding an unescaped ``@`` or
+    ``/`` is masked whole too. Anything without ``scheme://user:...@`` is returned unchanged.
+
+    >>> redact_url("mqtts://ana:s3cret@broker:8883")
+    'mqtts://ana:***@broker:8883'
+    >>> redact_url("mqtt://ana:a@b@h1:1883,mqtt://h2:1883")
+    'mqtt://ana:***@h1:1883,mqtt://h2:1883'
+    >>> redact_url("mqtt://ana@broker")
+    'mqtt://ana@broker'
+    """
+    return ",".join(_redact_one(item) for item in text.split(","))
+
+
+def _redact_one(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if not colon:
+        return url
+    return f"{scheme}://{user}:{_MASK}@{host}"

@@ -75,6 +75,8 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/work-orders"): Permission.READ,
     ("GET", "/api/spec"): Permission.READ,
     ("PUT", "/api/spec"): Permission.CHANGE_SPEC,
+    ("GET", "/api/audit"): Permission.CHANGE_SPEC,
+    ("GET", "/api/audit/verify"): Permission.CHANGE_SPEC,
     ("POST", "/api/tokens"): Permission.READ,
     ("DELETE", "/api/tokens/current"): Permission.READ,
     ("GET", "/login"): None,
@@ -188,10 +190,10 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
             if response.status_code != 403:
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
-    # six FEEDBACK routes x viewer, PUT /api/spec x three non-admins,
-    # six MANAGE_MODELS routes (promote, archive, four rollout moves) x viewer and operator,
-    # one REVIEW route x viewer and operator
-    assert checked == 23
+    # six FEEDBACK routes x viewer, PUT /api/spec and the two audit routes x three
+    # non-admins, six MANAGE_MODELS routes (promote, archive, four rollout moves) x viewer
+    # and operator, one REVIEW route x viewer and operator
+    assert checked == 29
 
 
 def test_every_guarded_route_admits_roles_with_its_permission(

@@ -33,9 +33,19 @@ REQUIRED: dict[str, list[str]] = {
                       "r"],
     "rollout withdraw": ["pump-bearing", "--reason", "r"],
     "train": ["--use-case", "pump-bearing", "--from", "2026-01-01", "--to", "2026-01-02"],
+    "registry sign": ["m", "1", "--user", "ana"],
+    "spec apply": ["plant.yaml", "--reason", "r"],
+    "spec sign": ["plant.yaml", "--user", "ana"],
     "triage label": ["1", "normal"],
+    "audit anchor": ["--key", "k.key"],
     "users add": ["bob", "--role", "operator", "--password", "pw"],
+    "users delete": ["bob", "--yes"],
+    "users disable": ["bob"],
+    "users enable": ["bob"],
+    "users passwd": ["bob", "--password", "pw"],
+    "users revoke": ["bob"],
     "users token": ["bob"],
+    "users tokens": ["bob"],
 }
 
 

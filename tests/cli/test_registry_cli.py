@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.errors import ExitCode
 from andon.store import open_store
-from andon.testing.factories import save_version, small_model
+from andon.testing.factories import add_user, save_version, small_model
 from cli.test_cli import andon
 
 if TYPE_CHECKING:
@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from click.testing import Result
 
 
+PASSWORD = "correct horse battery staple"
+
+
 def run(*args: str) -> Result:
     """Run a command in-process (fast); ``andon`` runs it as a user would, in a process."""
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1",
+                                                    "ANDON_PASSWORD": PASSWORD})
 
 
 def refusal(result: Result) -> str:
@@ -34,7 +38,8 @@ def refusal(result: Result) -> str:
 
 def test_registry_commands_from_key_to_production(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'andon.db'}"
-    open_store(db).close()
+    with open_store(db) as store:
+        add_user(store, "ana", access="engineer", password=PASSWORD)
     models, keys = tmp_path / "models", tmp_path / "keys"
     save_version(small_model(), models)
     save_version(small_model(), models)
@@ -49,16 +54,17 @@ def test_registry_commands_from_key_to_production(tmp_path: Path) -> None:
     common = ["--db", db]
     for v in ("1", "2"):
         out = run("registry", "register", "pump-bearing", v, "--key", str(keys / "plant.key"),
-                  "--models-dir", str(models), "--by", "ana", *common)
+                  "--models-dir", str(models), "--user", "ana", *common)
         assert out.exit_code == 0, out.output
         assert f"registered pump-bearing v{v}: stage candidate, signed by ana" in out.output
 
     unreasoned = run("registry", "promote", "pump-bearing", "1", "--reason", " ", *common)
     assert refusal(unreasoned) == "say why you promote this version (a reason is required)"
     for v in ("1", "2"):  # verified against keys/trusted (MODELS_DIR/../keys/trusted)
-        out = run("registry", "promote", "pump-bearing", v, "--reason", "better", "--by",
+        out = run("registry", "promote", "pump-bearing", v, "--reason", "better", "--user",
                   "ana", "--models-dir", str(models), *common)
         assert out.exit_code == 0, out.output
+        assert "signed: approved by Ana (ana) on " in out.output  # who approved, shown
     listed = run("registry", "list", *common)
     assert listed.exit_code == 0, listed.output
     rows = [line for line in listed.output.splitlines() if "pump-bearing" in line]

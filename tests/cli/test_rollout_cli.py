@@ -10,19 +10,25 @@ from typer.testing import CliRunner
 from andon.cli.app import app
 from andon.registry import Stage
 from andon.store import open_store
-from andon.testing.factories import make_model
+from andon.testing.factories import add_user, make_model
 
 if TYPE_CHECKING:
     from click.testing import Result
 
 
+PASSWORD = "correct horse battery staple"
+
+
 def run(db: str, *args: str) -> Result:
     return CliRunner().invoke(app, ["rollout", *args, "--db", db],
-                              env={"COLUMNS": "200", "NO_COLOR": "1"})
+                              env={"COLUMNS": "200", "NO_COLOR": "1",
+                                   "ANDON_PASSWORD": PASSWORD})
 
 
 def registered(url: str) -> str:
     with open_store(url) as store:
+        add_user(store, "dana", access="engineer", role="reliability_engineer",
+                 password=PASSWORD)
         store.register_model(make_model(version=3))
         store.set_model_stage("pump-bearing", 3, Stage.PRODUCTION)
         store.register_model(make_model(version=4))
@@ -32,10 +38,12 @@ def registered(url: str) -> str:
 def test_a_rollout_from_the_terminal(sqlite_url: str) -> None:
     db = registered(sqlite_url)
     done = run(db, "start", "pump-bearing", "--version", "4", "--pilot", "cooling-water",
-               "--reason", "v4 beats v3 on replay", "--by", "dana")
+               "--reason", "v4 beats v3 on replay", "--user", "dana")
     assert done.exit_code == 0, done.output
-    assert done.output.strip() == (
-        "pump-bearing v4 on pump-bearing: shadow_pilot (shadow on cooling-water)")
+    moved, signed = done.output.strip().splitlines()
+    assert moved == "pump-bearing v4 on pump-bearing: shadow_pilot (shadow on cooling-water)"
+    assert signed.startswith("signed: approved by Dana (dana) on ")
+    assert signed.endswith(": v4 beats v3 on replay")
 
     shown = run(db, "status", "pump-bearing")
     assert shown.exit_code == 0, shown.output

@@ -22,10 +22,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from andon import __version__
 from andon.api.aliases import LegacyPaths, adding_headers
+from andon.api.audit import audit_router
 from andon.api.drift import drift_router
 from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
 from andon.api.interventions import interventions_router
+from andon.api.limits import MAX_BODY_BYTES, BodyLimit
+from andon.api.openapi import install as install_openapi
 from andon.api.quality import quality_router
 from andon.api.rollout import rollout_router
 from andon.api.routes import api_router
@@ -33,6 +36,7 @@ from andon.api.trackrecord import track_record_router
 from andon.api.triage import triage_router
 from andon.api.workorders import work_orders_router
 from andon.app.context import Context, PlantRef
+from andon.app.users import access_of
 from andon.auth.access import Permission
 from andon.clock import Clock, SystemClock
 from andon.http.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES, Authenticator, route_permissions
@@ -58,18 +62,22 @@ SECURITY_HEADERS: dict[str, str] = {
 
 def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
                session_ttl_s: float = SESSION_TTL.default,
-               models_dir: Path | None = None, trusted_keys: Path | None = None) -> FastAPI:
+               models_dir: Path | None = None, trusted_keys: Path | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """Build the Andon HTTP app (JSON API + web inbox) over ``store``, showing ``spec``.
 
     ``clock`` defaults to the wall clock; ``session_ttl_s`` is how long a browser session
     lasts; ``models_dir`` holds the artifacts edges pull (``andon.api.edges``), verified
-    against ``trusted_keys`` before a promotion (without both, promotions are refused). CSRF tokens
+    against ``trusted_keys`` before a promotion (without both, promotions are refused). A request
+    body over ``max_body_bytes`` is refused with 413 before anything reads it, authentication
+    included (``andon.api.limits``); keep it at least ``MAX_SPEC_BYTES``. CSRF tokens
     are keyed by a secret drawn per app: restarting the server makes open forms post a 403
     once (reload the page).
     """
     clock = clock or SystemClock()
     ctx = Context(store, clock, PlantRef(spec), models_dir=models_dir, trusted_keys=trusted_keys)
-    auth = Authenticator(store, clock, session_ttl_s=session_ttl_s)  # fresh CSRF secret
+    auth = Authenticator(store, clock, session_ttl_s=session_ttl_s,  # fresh CSRF secret
+                         access=lambda user: access_of(ctx.spec, user))
     web = WebInbox(ctx, auth=auth, status_for=status_for)
 
     app = FastAPI(
@@ -83,6 +91,7 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     )
     app.state.authenticator = auth
     install_error_handlers(app, web.render_error)
+    install_openapi(app, lambda: {(m, p): perm for m, p, perm in route_table(app)})
     # first: its fixed paths /api/interventions/overflow and /fatigue must win over the
     # /api/interventions/{intervention_id} pattern (ids are "iv-<hex>", never those words)
     app.include_router(triage_router(ctx))
@@ -91,12 +100,14 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.include_router(quality_router(store))
     app.include_router(track_record_router(ctx))
     app.include_router(drift_router(ctx))
+    app.include_router(audit_router(ctx))
     app.include_router(rollout_router(ctx))
     app.include_router(interventions_router(ctx))
     app.include_router(edge_router(ctx, models_dir))
     app.include_router(web.router())
     app.include_router(reports_router(web))
     app.mount("/static", web.static_files(), name="static")
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)  # before routing, so before auth
     app.add_middleware(_SecurityHeaders)
     app.add_middleware(LegacyPaths)  # pre-0.2 paths, for one release
     return app

@@ -45,7 +45,8 @@ def drift_router(ctx: Context) -> APIRouter:
     """Build the drift route over the context's store, plant spec and models directory."""
     router = APIRouter(prefix="/api", tags=["api"])
 
-    @router.get("/drift", response_model=DriftOut)
+    @router.get("/drift", response_model=DriftOut,
+                responses={404: {"description": "No such use case"}})
     async def drift(
         caller: Reader,
         use_case: Annotated[str | None, Query(description="only this use case")] = None,

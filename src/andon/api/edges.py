@@ -23,7 +23,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
-from andon.api.schemas import EdgeOut
+from andon.api.schemas import EdgeOut, StoredId
 from andon.app.context import Context
 from andon.auth.access import Permission
 from andon.clock import to_ms
@@ -126,7 +126,7 @@ def edge_router(ctx: Context, models_dir: Path | None) -> APIRouter:
 
     @router.get("/models/{name}/{version}/artifact",
                 responses={200: {"content": {"application/zip": {}}}})
-    def model_artifact(name: str, version: int, caller: Reader) -> Response:
+    def model_artifact(name: str, version: StoredId, caller: Reader) -> Response:
         """Download a registered version as a zip (model.skops, meta.json, signature.json)."""
         del caller
         record = store.get_model(name, version)  # 404 if not registered

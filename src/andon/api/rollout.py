@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from andon.api.schemas import MAX_STORED_INT, SignatureBody
 from andon.app import (
     Actor,
     Context,
@@ -27,6 +28,7 @@ from andon.app import (
     start_rollout,
     withdraw_rollout,
 )
+from andon.app.signatures import SignatureIn
 from andon.auth.access import Permission
 from andon.feedback.answers import Via
 from andon.http.auth import Caller, needs
@@ -71,26 +73,29 @@ class RolloutOut(BaseModel):
         "its models from this service follows)")
 
 
-class StartIn(BaseModel):
+class ReasonIn(BaseModel):
+    """A move that needs a reason, and the signature where the spec's governance asks."""
+
+    reason: str
+    signature: SignatureBody | None = None
+
+    def given(self) -> SignatureIn | None:
+        """The signature for ``andon.app`` (None when none was sent)."""
+        return None if self.signature is None else self.signature.given(self.reason)
+
+
+class StartIn(ReasonIn):
     """Start a rollout."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_STORED_INT)
     pilot: str
-    reason: str
 
 
-class AdvanceIn(BaseModel):
+class AdvanceIn(ReasonIn):
     """Advance a rollout (``shift`` from shadow_pilot, ``lines`` from a live stage)."""
 
-    reason: str
     shift: str | None = None
     lines: list[str] = Field(default_factory=list)
-
-
-class ReasonIn(BaseModel):
-    """A move that needs a reason only."""
-
-    reason: str
 
 
 def rollout_router(ctx: Context) -> APIRouter:
@@ -112,26 +117,28 @@ def rollout_router(ctx: Context) -> APIRouter:
     def start(use_case: str, body: StartIn, caller: ModelManager) -> RolloutOut:
         """Put a signed candidate version in shadow on a pilot line."""
         start_rollout(ctx, _actor(caller), use_case, body.version, pilot=body.pilot,
-                      reason=body.reason)
+                      reason=body.reason, signature=body.given())
         return one(use_case)
 
     @router.post("/rollouts/{use_case}/advance")
     def advance(use_case: str, body: AdvanceIn, caller: ModelManager) -> RolloutOut:
         """Move to the next stage; 409 with each unmet figure unless the gate is met."""
         advance_rollout(ctx, _actor(caller), use_case, reason=body.reason, lines=body.lines,
-                        shift=body.shift)
+                        shift=body.shift, signature=body.given())
         return one(use_case)
 
     @router.post("/rollouts/{use_case}/back")
     def back(use_case: str, body: ReasonIn, caller: ModelManager) -> RolloutOut:
         """Return to the previous stage (from the first: withdraw)."""
-        rollout_back(ctx, _actor(caller), use_case, reason=body.reason)
+        rollout_back(ctx, _actor(caller), use_case, reason=body.reason,
+                     signature=body.given())
         return one(use_case)
 
     @router.post("/rollouts/{use_case}/withdraw")
     def withdraw(use_case: str, body: ReasonIn, caller: ModelManager) -> RolloutOut:
         """Stop the rollout: production serves every line again."""
-        withdraw_rollout(ctx, _actor(caller), use_case, reason=body.reason)
+        withdraw_rollout(ctx, _actor(caller), use_case, reason=body.reason,
+                         signature=body.given())
         return one(use_case)
 
     return router

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from andon.api.schemas import (
@@ -19,9 +20,11 @@ from andon.api.schemas import (
     ModelOut,
     QuarantinedDetail,
     QuarantinedOut,
+    SignatureBody,
     SpecOut,
     SpecSaved,
     StageChangeIn,
+    StoredId,
     TokenIn,
     TokenOut,
 )
@@ -35,7 +38,9 @@ from andon.app import (
     replace_spec,
     revoke_token,
 )
+from andon.app.signatures import SignatureIn
 from andon.app.spec import SPEC_FILENAME
+from andon.audit import Signature
 from andon.auth.access import Permission
 from andon.errors import NotFound, SpecError, SpecErrors
 from andon.feedback.answers import Via
@@ -134,9 +139,9 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
     def list_models(caller: Reader) -> list[ModelOut]:
         """List registered model versions with their lineage, by name then version."""
         del caller
-        return [ModelOut.of(m) for m in store.list_models()]
+        return _models_out(store)
 
-    @router.get("/spec")
+    @router.get("/spec", responses={404: {"description": "No plant spec was stored yet"}})
     def get_spec(caller: Reader) -> SpecOut:
         """Show the newest stored plant spec text (404 if none was stored yet)."""
         del caller
@@ -166,7 +171,7 @@ def _quarantine_routes(router: APIRouter, store: Store) -> None:
         return [QuarantinedOut.of(q) for q in items]
 
     @router.get("/quarantine/{item_id}")
-    def get_quarantined(item_id: int, caller: Reader) -> QuarantinedDetail:
+    def get_quarantined(item_id: StoredId, caller: Reader) -> QuarantinedDetail:
         """Show one quarantined message with its original payload (404 if unknown)."""
         del caller
         return QuarantinedDetail.of(store.get_quarantined(item_id))
@@ -185,28 +190,35 @@ def _writing_routes(router: APIRouter, ctx: Context) -> None:
                               intervention=InterventionOut.of(done.record))
 
     @router.post("/models/{name}/{version}/promote")
-    def promote(name: str, version: int, body: StageChangeIn,
+    def promote(name: str, version: StoredId, body: StageChangeIn,
                       caller: ModelManager) -> ModelOut:
         """Promote a signed version to production; the previous production one is archived."""
-        return ModelOut.of(promote_model(ctx, Actor.of(caller.user, Via.API), name, version,
-                                         body.reason).record)
+        done = promote_model(ctx, Actor.of(caller.user, Via.API), name, version, body.reason,
+                             signature=body.given()).record
+        return ModelOut.of(done, ctx.store.signatures_for("model", record_id=done.label))
 
     @router.post("/models/{name}/{version}/archive")
-    def archive(name: str, version: int, body: StageChangeIn,
+    def archive(name: str, version: StoredId, body: StageChangeIn,
                       caller: ModelManager) -> ModelOut:
         """Archive a version: no edge loads it again (promote another one to replace it)."""
-        return ModelOut.of(archive_model(ctx, Actor.of(caller.user, Via.API), name, version,
-                                         body.reason).record)
+        done = archive_model(ctx, Actor.of(caller.user, Via.API), name, version, body.reason,
+                             signature=body.given()).record
+        return ModelOut.of(done, ctx.store.signatures_for("model", record_id=done.label))
 
-    @router.put("/spec", openapi_extra=_SPEC_BODY)
+    @router.put("/spec", openapi_extra=_SPEC_BODY,
+                responses={415: {"description": "The body is neither YAML text nor JSON"}})
     async def put_spec(request: Request, caller: SpecAdmin) -> SpecSaved:
         """Replace the plant spec: YAML as ``text/plain`` or JSON ``{"text": ...}``.
 
-        An invalid spec is refused with 422 and one line per problem in ``problems``.
+        An invalid spec is refused with 422 and one line per problem in ``problems``. Where
+        the spec in force asks for electronic signatures, send JSON ``{"text": ...,
+        "signature": {"password": ..., "meaning": "approved"}, "reason": ...}``.
         """
-        text = _spec_text(request.headers.get("content-type", ""), await _body(request))
-        saved = (await run_in_threadpool(replace_spec, ctx, Actor.of(caller.user, Via.API),
-                                          text)).record
+        text, signature = _spec_text(request.headers.get("content-type", ""),
+                                     await _body(request))
+        saved = (await run_in_threadpool(
+            lambda: replace_spec(ctx, Actor.of(caller.user, Via.API), text,
+                                 signature=signature))).record
         return SpecSaved(version=saved.version, by=saved.by, at=saved.at)
 
     @router.post("/tokens", status_code=201)
@@ -239,22 +251,42 @@ async def _body(request: Request) -> bytes:
     return raw
 
 
-def _spec_text(content_type: str, raw: bytes) -> str:
-    """Return the spec text of a request body (plain YAML text or JSON ``{"text": ...}``)."""
+def _models_out(store: Store) -> list[ModelOut]:
+    """Every model version with the electronic signatures on it."""
+    signed: dict[str, list[Signature]] = {}
+    for sig in store.signatures_for("model"):
+        signed.setdefault(sig.record_id, []).append(sig)
+    return [ModelOut.of(m, signed.get(m.label)) for m in store.list_models()]
+
+
+def _spec_text(content_type: str, raw: bytes) -> tuple[str, SignatureIn | None]:
+    """The spec text of a request body (YAML text or JSON ``{"text": ...}``), and its signature.
+
+    Only a JSON body carries a signature (``{"signature": {...}, "reason": ...}``).
+    """
     media = content_type.partition(";")[0].strip().lower()
     if media == "application/json":
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
             raise HTTPException(422, 'body is not JSON; send {"text": "<yaml>"}') from None
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise HTTPException(422, 'JSON body must be {"text": "<yaml>"}')
         text: str = data["text"]
-        return text
+        reason = data.get("reason", "")
+        signed = data.get("signature")
+        if signed is None:
+            return text, None
+        try:
+            body = SignatureBody.model_validate(signed)
+        except ValidationError:
+            raise HTTPException(422, 'signature must be {"password": "...", "meaning": '
+                                '"authored" | "reviewed" | "approved"}') from None
+        return text, body.given(reason if isinstance(reason, str) else "")
     if media not in {"", "text/plain", "application/yaml", "application/x-yaml", "text/yaml"}:
         raise HTTPException(415, f"send the spec as text/plain YAML or JSON, not {media}")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         raise SpecErrors([SpecError(SPEC_FILENAME, None, "",
                                     f"not UTF-8 text ({exc.reason})")]) from None

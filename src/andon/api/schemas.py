@@ -2,10 +2,12 @@
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from andon.app.signatures import SignatureIn
+from andon.audit import Meaning, Signature
 from andon.auth.access import PERMISSIONS, User
 from andon.contracts.quarantine import Quarantined
 from andon.edge.heartbeat import EdgeStatus
@@ -16,7 +18,9 @@ from andon.interventions.wire import InterventionDoc as InterventionOut
 from andon.registry.record import ModelRecord
 
 __all__ = [
+    "MAX_STORED_INT",
     "EdgeOut",
+    "ErrorOut",
     "FeedbackIn",
     "FeedbackOut",
     "FeedbackResult",
@@ -31,6 +35,7 @@ __all__ = [
     "SpecOut",
     "SpecSaved",
     "StageChangeIn",
+    "StoredId",
     "TokenIn",
     "TokenOut",
     "TransitionIn",
@@ -40,9 +45,25 @@ __all__ = [
 
 _MAX_TOKEN_TTL_S = 365 * 86400.0
 
+#: the largest integer the store keeps (a signed 64-bit column, SQLite's and PostgreSQL's)
+MAX_STORED_INT = 2**63 - 1
+#: an integer id or version as a route takes it (a path parameter): 0 to 2**63 - 1. No record
+#: can have another, so anything else is refused with 422 before the store is asked (a larger
+#: one would overflow the database driver). Bodies bound theirs with ``MAX_STORED_INT``.
+StoredId = Annotated[int, Field(ge=0, le=MAX_STORED_INT)]
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class ErrorOut(_Out):
+    """Every JSON error: one line, plus one line per problem when there are several."""
+
+    error: str = Field(description="what went wrong, in one line")
+    problems: list[str] | None = Field(
+        default=None, description="one line per problem (an invalid plant spec, a request "
+        "that breaks several rules); absent when there is one")
 
 
 class Health(_Out):
@@ -175,12 +196,15 @@ class ModelOut(_Out):
     stage: str
     key_id: str | None
     signer: str | None
+    signatures: list[str] = Field(
+        default_factory=list, description="electronic signatures on this version, oldest "
+        "first: meaning, printed name, login, time (UTC) and reason")
 
     @classmethod
-    def of(cls, r: ModelRecord) -> Self:
-        """Describe a registered model version: lineage, stage and signer."""
+    def of(cls, r: ModelRecord, signatures: list[Signature] | None = None) -> Self:
+        """Describe a registered model version: lineage, stage, signer and signatures."""
         return cls(**asdict(r.meta), label=r.meta.label, stage=r.stage.value, key_id=r.key_id,
-                   signer=r.signer)
+                   signer=r.signer, signatures=[s.manifest() for s in signatures or ()])
 
 
 class EdgeOut(_Out):
@@ -216,12 +240,35 @@ class EdgeOut(_Out):
                    oldest_unacked_s=status.oldest_unacked_s, resent=status.resent)
 
 
+class SignatureBody(BaseModel):
+    """An electronic signature: the caller's password again and what the signature means.
+
+    Needed where the spec's ``governance.esignatures`` asks for it; the password is checked
+    like a sign-in (with its back-off) and never stored or echoed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1000, description="your password, again")
+    meaning: Meaning = Field(default=Meaning.APPROVED,
+                             description="authored, reviewed or approved")
+
+    def given(self, reason: str) -> SignatureIn:
+        """What ``andon.app`` takes, with the change's reason."""
+        return SignatureIn(self.password, self.meaning, reason)
+
+
 class StageChangeIn(BaseModel):
-    """Why a model version is promoted or archived."""
+    """Why a model version is promoted or archived, and the signature where one is needed."""
 
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000, description="why (kept on record)")
+    signature: SignatureBody | None = None
+
+    def given(self) -> SignatureIn | None:
+        """The signature for ``andon.app`` (None when none was sent)."""
+        return None if self.signature is None else self.signature.given(self.reason)
 
 
 class SpecOut(_Out):

@@ -78,7 +78,9 @@ def track_record_router(ctx: Context) -> APIRouter:
     """Build the track-record route over the context's store and plant spec."""
     router = APIRouter(prefix="/api", tags=["api"])
 
-    @router.get("/track-record", response_model=TrackRecordsOut)
+    @router.get("/track-record", response_model=TrackRecordsOut, responses={200: {
+        "content": {"text/csv": {"schema": {"type": "string",
+                                            "description": "with format=csv"}}}}})
     async def track_record(  # noqa: PLR0917
         caller: Reader,
         model: Annotated[str | None, Query(description="NAME or NAME@VERSION")] = None,

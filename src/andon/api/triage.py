@@ -15,6 +15,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from andon.api.schemas import StoredId
 from andon.app.context import Actor, Context
 from andon.app.triage import label_triage as label_item
 from andon.auth.access import Permission
@@ -153,13 +154,13 @@ def triage_router(ctx: Context) -> APIRouter:
         return [TriageOut.of(i) for i in store.list_triage(status=status, limit=limit)]
 
     @router.get("/triage/{item_id}")
-    def get_triage(item_id: int, caller: Reader) -> TriageOut:
+    def get_triage(item_id: StoredId, caller: Reader) -> TriageOut:
         """One triage item with its evidence and every label given on it."""
         del caller
         return TriageOut.of(store.get_triage(item_id), store.triage_labels(item_id))
 
     @router.post("/triage/{item_id}/label", status_code=201)
-    def label_triage(item_id: int, body: TriageLabelIn, caller: Reviewer) -> TriageOut:
+    def label_triage(item_id: StoredId, body: TriageLabelIn, caller: Reviewer) -> TriageOut:
         """Label a triage item real_problem / normal / unsure; kept with who, role and when."""
         item = label_item(ctx, Actor.of(caller.user, Via.API), item_id, body.verdict,
                           body.note).record

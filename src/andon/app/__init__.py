@@ -14,11 +14,18 @@ reason required, legal move, person known); nothing here knows HTTP, MQTT, a ter
 when and why.
 """
 
+from andon.app.audit import TrailReport, anchor_trail, read_trail, verify_trail
 from andon.app.context import Actor, Change, Context, PlantRef
 from andon.app.drift import AssetDrift, drift_status, record_drift
 from andon.app.escalation import TickReport, escalate_due
 from andon.app.interventions import Answered, Moved, give_feedback, move, record_outcome
-from andon.app.models import archive_model, promote_model, register_model, requalify_model
+from andon.app.models import (
+    archive_model,
+    promote_model,
+    register_model,
+    requalify_model,
+    sign_model,
+)
 from andon.app.panel import PanelAnswer, answer_panel
 from andon.app.quarantine import ReplayResult, replay_quarantined
 from andon.app.rollout import (
@@ -30,9 +37,20 @@ from andon.app.rollout import (
     track_record,
     withdraw_rollout,
 )
+from andon.app.signatures import SignatureIn
 from andon.app.spec import replace_spec
 from andon.app.triage import label_triage
-from andon.app.users import add_user, issue_token, revoke_token
+from andon.app.users import (
+    access_of,
+    add_user,
+    change_password,
+    delete_user,
+    issue_token,
+    revoke_token,
+    revoke_user_tokens,
+    set_user_disabled,
+    sign_in,
+)
 from andon.app.workorders import apply_work_order, import_work_orders
 
 __all__ = [
@@ -46,12 +64,18 @@ __all__ = [
     "PlantRef",
     "ReplayResult",
     "RolloutStatus",
+    "SignatureIn",
     "TickReport",
+    "TrailReport",
+    "access_of",
     "add_user",
     "advance_rollout",
+    "anchor_trail",
     "answer_panel",
     "apply_work_order",
     "archive_model",
+    "change_password",
+    "delete_user",
     "drift_status",
     "escalate_due",
     "give_feedback",
@@ -60,6 +84,7 @@ __all__ = [
     "label_triage",
     "move",
     "promote_model",
+    "read_trail",
     "record_drift",
     "record_outcome",
     "register_model",
@@ -67,9 +92,14 @@ __all__ = [
     "replay_quarantined",
     "requalify_model",
     "revoke_token",
+    "revoke_user_tokens",
     "rollout_back",
     "rollout_status",
+    "set_user_disabled",
+    "sign_in",
+    "sign_model",
     "start_rollout",
     "track_record",
+    "verify_trail",
     "withdraw_rollout",
 ]

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from andon.app.context import Change
-from andon.audit import Event, EventKind
+from andon.app.signatures import SignatureIn, approve
+from andon.audit import Event, EventKind, record_hash
 from andon.auth.access import Permission
 from andon.errors import GateNotMet, NotFound, RolloutError
 from andon.kpi.trackrecord import Mode, TrackRecord, merge, track_record_from
@@ -90,7 +91,7 @@ def track_record(ctx: Context, *, start: datetime, end: datetime, model: str | N
 
 
 def start_rollout(ctx: Context, actor: Actor, use_case: str, version: int, *, pilot: str,
-                  reason: str) -> Change[Rollout]:
+                  reason: str, signature: SignatureIn | None = None) -> Change[Rollout]:
     """Put ``version`` of the use case's model in shadow on the pilot line."""
     actor.require(Permission.MANAGE_MODELS)
     uc = _use_case(ctx.spec, use_case)
@@ -106,10 +107,15 @@ def start_rollout(ctx: Context, actor: Actor, use_case: str, version: int, *, pi
     if record.stage is not ModelStage.CANDIDATE:
         raise RolloutError(f"{record.label} is {record.stage.value}: only a signed candidate "
                            "is rolled out")
+    label, hash_hex = _move_record(use_case, uc.model, str(version), 1, f"start on {pilot}",
+                                   reason)
+    approval = approve(ctx, actor, action=f"starting the rollout of {record.label}",
+                       kind="rollout", record_id=label, hash_hex=hash_hex, given=signature)
     r = start(use_case, uc.model, str(version), pilot=pilot, at=ctx.clock.now(),
               by=actor.name, reason=reason)
     ctx.store.save_rollout(r, 0)
-    return Change(r, (_event(ctx, r, actor, f"started: shadow on {pilot}: {r.current.reason}"),))
+    return Change(r, (_event(ctx, r, actor, f"started: shadow on {pilot}: {r.current.reason}"),
+                      *approval.record(ctx, "rollout", label, hash_hex)))
 
 
 def rollout_status(ctx: Context, use_case: str | None = None) -> list[RolloutStatus]:
@@ -133,7 +139,8 @@ def rollout_status(ctx: Context, use_case: str | None = None) -> list[RolloutSta
 
 
 def advance_rollout(ctx: Context, actor: Actor, use_case: str, *, reason: str,
-                    lines: Sequence[str] = (), shift: str | None = None) -> Change[Rollout]:
+                    lines: Sequence[str] = (), shift: str | None = None,
+                    signature: SignatureIn | None = None) -> Change[Rollout]:
     """Move to the next stage if the current stage's gate is met; ``GateNotMet`` otherwise."""
     actor.require(Permission.MANAGE_MODELS)
     uc = _use_case(ctx.spec, use_case)
@@ -145,34 +152,53 @@ def advance_rollout(ctx: Context, actor: Actor, use_case: str, *, reason: str,
     if failing:
         raise GateNotMet(f"{r.label}: the gate of {r.stage.value} is not met: "
                          + "; ".join(c.text for c in failing))
+    label, hash_hex = _move_record(use_case, r.model, r.version, len(r.steps) + 1,
+                                   f"advance from {r.stage.value}", reason)
+    approval = approve(ctx, actor, action=f"advancing {r.label}", kind="rollout",
+                       record_id=label, hash_hex=hash_hex, given=signature)
     moved = move(r, Action.ADVANCE, at=ctx.clock.now(), by=actor.name, reason=reason,
                  lines=lines, shift=shift, all_lines=_lines(ctx.spec, uc), checks=checks)
     ctx.store.save_rollout(moved, len(r.steps))
     figures = "; ".join(c.text for c in checks)
     return Change(moved, (_event(ctx, moved, actor, f"advanced {r.stage.value} -> "
-                                 f"{moved.stage.value}: {moved.current.reason} [{figures}]"),))
+                                 f"{moved.stage.value}: {moved.current.reason} [{figures}]"),
+                          *approval.record(ctx, "rollout", label, hash_hex)))
 
 
-def rollout_back(ctx: Context, actor: Actor, use_case: str, *, reason: str) -> Change[Rollout]:
+def rollout_back(ctx: Context, actor: Actor, use_case: str, *, reason: str,
+                 signature: SignatureIn | None = None) -> Change[Rollout]:
     """Return to the configuration before the last move (withdrawn from the first stage)."""
-    return _simple(ctx, actor, use_case, Action.BACK, reason)
+    return _simple(ctx, actor, use_case, Action.BACK, reason, signature)
 
 
-def withdraw_rollout(ctx: Context, actor: Actor, use_case: str, *,
-                     reason: str) -> Change[Rollout]:
+def withdraw_rollout(ctx: Context, actor: Actor, use_case: str, *, reason: str,
+                     signature: SignatureIn | None = None) -> Change[Rollout]:
     """Stop the rollout: production serves every line again."""
-    return _simple(ctx, actor, use_case, Action.WITHDRAW, reason)
+    return _simple(ctx, actor, use_case, Action.WITHDRAW, reason, signature)
 
 
-def _simple(ctx: Context, actor: Actor, use_case: str, action: Action,
-            reason: str) -> Change[Rollout]:
+def _simple(ctx: Context, actor: Actor, use_case: str, action: Action,  # noqa: PLR0917
+            reason: str, signature: SignatureIn | None) -> Change[Rollout]:
     actor.require(Permission.MANAGE_MODELS)
     r = _current(ctx, use_case, allow_complete=action is Action.BACK)
+    verb = "back" if action is Action.BACK else "withdrawn"
+    label, hash_hex = _move_record(use_case, r.model, r.version, len(r.steps) + 1,
+                                   f"{verb} from {r.stage.value}", reason)
+    approval = approve(ctx, actor, action=f"moving {r.label} {verb}", kind="rollout",
+                       record_id=label, hash_hex=hash_hex, given=signature)
     moved = move(r, action, at=ctx.clock.now(), by=actor.name, reason=reason)
     ctx.store.save_rollout(moved, len(r.steps))
-    verb = "back" if action is Action.BACK else "withdrawn"
     return Change(moved, (_event(ctx, moved, actor, f"{verb} {r.stage.value} -> "
-                                 f"{moved.stage.value}: {moved.current.reason}"),))
+                                 f"{moved.stage.value}: {moved.current.reason}"),
+                          *approval.record(ctx, "rollout", label, hash_hex)))
+
+
+def _move_record(use_case: str, model: str, version: str, step: int, what: str,  # noqa: PLR0917
+                 reason: str) -> tuple[str, str]:
+    """How a rollout move is named and hashed when it is signed."""
+    label = f"{use_case} step {step}: {what}"
+    return label, record_hash({"rollout": use_case, "model": model, "version": version,
+                               "step": step, "move": what, "reason": reason})
 
 
 def _gate(ctx: Context, uc: UseCase, r: Rollout) -> tuple[list[Check], TrackRecord | None]:

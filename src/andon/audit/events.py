@@ -7,7 +7,7 @@ the CLI read them back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -31,7 +31,13 @@ class EventKind(StrEnum):
     FATIGUE_FLOOD = "fatigue_flood"  # an operator position in flood (ISA-18.2)
     # accounts and configuration
     TOKEN = "token"  # an API token or session issued or revoked  # noqa: S105 - a kind
-    USER = "user"  # a login created or changed
+    USER = "user"  # a login created, changed, disabled or deleted
+    LOGIN = "login"  # a sign-in that succeeded
+    LOGIN_FAILED = "login_failed"  # a sign-in refused: wrong password, unknown or disabled login
+    LOCKOUT = "lockout"  # too many failed sign-ins: a login or an address locked for a while
+    ACCESS_DENIED = "access_denied"  # a request refused: no valid token, or not allowed
+    AUDIT_ANCHOR = "audit_anchor"  # the audit chain signed at an entry
+    SIGNATURE = "signature"  # an electronic signature on a record (Part 11)
     SPEC = "spec"  # the plant spec replaced
     # models
     MODEL_TRAINED = "model_trained"
@@ -79,3 +85,6 @@ class Event:
     detail: str
     at: datetime
     by: str = "system"
+    record: str | None = None  # hash of the record this event is about (a user row...), if any
+    #: position in the audit chain, as stored (None: not stored yet); not part of equality
+    seq: int | None = field(default=None, compare=False)

@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from andon.cli.audit import audit_app
 from andon.cli.connect import connect_app
 from andon.cli.db import db_app
 from andon.cli.deliveries import deliveries_app
@@ -29,6 +30,7 @@ from andon.cli.drift import drift_app
 from andon.cli.errors import AndonGroup, error_line
 from andon.cli.evaluate import evaluate_app
 from andon.cli.labels import labels_app
+from andon.cli.mqtt import mqtt_options
 from andon.cli.options import (
     DEFAULT_BROKER,
     DEFAULT_DB,
@@ -47,7 +49,17 @@ from andon.cli.replay import import_app, replay
 from andon.cli.report import report_app
 from andon.cli.rollout import rollout_app
 from andon.cli.settings import show_settings
+from andon.cli.signing import spec_apply, spec_sign
 from andon.cli.triage import triage_app
+from andon.cli.users import (
+    users_delete,
+    users_disable,
+    users_enable,
+    users_list,
+    users_passwd,
+    users_revoke,
+    users_tokens,
+)
 from andon.settings import (
     BROKER,
     BROKER_PORT,
@@ -74,19 +86,23 @@ from andon.settings import (
     SEED,
     SESSION_TTL,
     SPEED,
+    TLS_CERT,
+    TLS_KEY,
     TOKEN,
     TOKEN_FILE,
     TRUSTED_KEYS,
+    TRUSTED_PROXIES,
     UPLINK_BROKER,
 )
 from andon.spec import load_spec
-from andon.text import printable
+from andon.text import printable, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from andon.edge import Edge
     from andon.edge.pull import PullResult
+    from andon.services.central import HttpsOptions
     from andon.spec import PlantSpec
 
 app = typer.Typer(
@@ -99,6 +115,8 @@ app = typer.Typer(
     add_completion=False,
     cls=AndonGroup,  # AndonError / OSError -> one "error:" line and the error's exit code
 )
+# --mqtt-ca, --mqtt-username, ...: every command's MQTT clients use them (andon.cli.mqtt)
+app.callback()(mqtt_options)
 spec_app = typer.Typer(help="Check and show plant spec files.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage logins and API tokens.", no_args_is_help=True)
 interventions_app = typer.Typer(help="List interventions.", no_args_is_help=True)
@@ -114,6 +132,7 @@ app.add_typer(connect_app, name="connect")
 app.add_typer(import_app, name="import")
 app.add_typer(dq_app, name="dq")
 app.add_typer(drift_app, name="drift")
+app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(labels_app, name="labels")
@@ -216,7 +235,7 @@ def simulate(
         client = MqttClient(broker_url, f"andon-sim-{seed}")
         await client.connect()
         console.print(f"simulating {plant.tag_count()} tags from {sim.now.isoformat()} at "
-                      f"{speed:g}x onto {broker_url} ({len(scen.faults)} faults)",
+                      f"{speed:g}x onto {redact_url(broker_url)} ({len(scen.faults)} faults)",
                       highlight=False)
         publisher = Publisher(client, qos)
         await publish_simulation(sim, publisher, speed=speed or None, stop=stop, until=until)
@@ -315,8 +334,9 @@ def edge(
     async def run() -> None:
         stop = _stop_event()
         console.print(f"edge watching {len(runtime.watched_assets())} assets on "
-                      f"{', '.join(runtime.subscriptions())} via {broker_url}"
-                      + (f" (uplink to the central side via {uplink_broker})" if split else "")
+                      f"{', '.join(runtime.subscriptions())} via {redact_url(broker_url)}"
+                      + (f" (uplink to the central side via {redact_url(uplink_broker)})"
+                         if uplink_broker is not None and split else "")
                       + f"; trusted keys {keys}", highlight=False)
         pulling = None
         if pull is not None:
@@ -417,7 +437,7 @@ def status(
 
     if broker_url is not None:
         edges = asyncio.run(edge_statuses_from_broker(broker_url, enterprise))
-        source = broker_url
+        source = redact_url(broker_url)
     else:
         from andon.store import open_store  # noqa: PLC0415
 
@@ -523,13 +543,22 @@ def serve(
     trusted_keys: Annotated[Path | None, option(
         TRUSTED_KEYS, usage="A version is promoted only once it verifies against them.")]
     = TRUSTED_KEYS.default,
+    tls_cert: Annotated[Path | None, option(TLS_CERT)] = TLS_CERT.default,
+    tls_key: Annotated[Path | None, option(TLS_KEY)] = TLS_KEY.default,
+    trusted_proxies: Annotated[str, option(TRUSTED_PROXIES)] = TRUSTED_PROXIES.default,
 ) -> None:
     """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
+
+    The plant spec served is the newer of SPEC and the newest version stored in the store
+    (PUT /api/spec); the file is stored as a new version when it is the newer, so GET
+    /api/spec always shows the spec that runs. The first line printed says which and why.
 
     Edges pull production models from MODELS_DIR (GET /api/models/{name}/{version}/artifact);
     a promotion is verified against the trusted keys first, as every edge will verify it.
     """
     from andon.api import create_app  # noqa: PLC0415
+    from andon.app import Context  # noqa: PLC0415
+    from andon.app.spec import start_spec  # noqa: PLC0415
     from andon.clock import SystemClock  # noqa: PLC0415
     from andon.services.central import CentralIngest, Sequencer, serve_with_ingest  # noqa: PLC0415
     from andon.services.delivery import serve_with_sinks  # noqa: PLC0415
@@ -542,19 +571,30 @@ def serve(
     if mqtt_feedback and broker_url is None:
         raise typer.BadParameter("--mqtt-feedback needs --broker (the MQTT broker the panels "
                                  "publish to)", param_hint="--mqtt-feedback")
-    plant = load_spec(spec)
+    https = _https(tls_cert, tls_key, trusted_proxies)
     store = open_store(db)
+    try:
+        # the newer of the file and the newest stored version (PUT /api/spec), stored if new
+        chosen = start_spec(Context(store, SystemClock()), spec).record
+    except BaseException:
+        store.close()
+        raise
+    plant = chosen.spec
+    console.print(chosen.reason, highlight=False, markup=False, soft_wrap=True)  # one line
     ingest = None if broker_url is None or not run_ingest else CentralIngest(
         store, SystemClock(), sequencer=Sequencer(ledger or models_dir.parent / "ingest.db"))
-    console.print(f"inbox on http://{host}:{port}/inbox"
-                  + ("" if ingest is None else f"; ingesting edges from {broker_url}"),
+    scheme = "https" if https.cert is not None else "http"
+    console.print(f"inbox on {scheme}://{host}:{port}/inbox"
+                  + ("" if ingest is None or broker_url is None
+                     else f"; ingesting edges from {redact_url(broker_url)}"),
                   highlight=False)
     try:
         keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
         serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir,
                                                trusted_keys=keys, session_ttl_s=session_ttl),
                                     host,
-                                    port, ingest, broker_url, enterprise=plant.enterprise.id)
+                                    port, ingest, broker_url, enterprise=plant.enterprise.id,
+                                    https=https)
         # the sinks (UNS, webhooks, CMMS) and, with --mqtt-feedback, MQTT feedback beside it
         serving = serve_with_sinks(serving, store, plant, broker_url, feedback=mqtt_feedback)
         # the escalation service runs beside the server (andon.services.escalation)
@@ -562,6 +602,26 @@ def serve(
         asyncio.run(serve_with_escalation(serving, escalation))
     finally:
         store.close()
+
+
+def _https(cert: Path | None, key: Path | None, proxies: str) -> HttpsOptions:
+    """``serve``'s HTTPS options, the certificate and key checked to load together."""
+    import ssl  # noqa: PLC0415
+
+    from andon.services.central import HttpsOptions  # noqa: PLC0415
+
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together (the certificate and "
+                                 "its private key)", param_hint="--tls-cert/--tls-key")
+    if cert is not None and key is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+            raise typer.BadParameter(f"{cert} with {key}: cannot be used for HTTPS ({reason})",
+                                     param_hint="--tls-cert/--tls-key") from None
+    return HttpsOptions(cert, key, ",".join(p.strip() for p in proxies.split(",")
+                                            if p.strip()))
 
 
 # -- ingest -------------------------------------------------------------------------------
@@ -603,7 +663,8 @@ def ingest(
     store = open_store(db)
     central = CentralIngest(store, SystemClock(), sequencer=Sequencer(path), partition=part)
     session = f"andon-central-{plant.enterprise.id}"[:52] + part.suffix
-    console.print(f"ingest worker {part.index}/{part.count}: edges from {broker_url} into "
+    console.print(f"ingest worker {part.index}/{part.count}: edges from "
+                  f"{redact_url(broker_url)} into "
                   f"{printable(DB.show(db))}; session {session}, "
                   f"ledger {path}", highlight=False)
 
@@ -736,6 +797,17 @@ def users_token(
         issued = issue_token(cli_context(store), cli_actor(), username, timedelta(days=days),
                              kind="api token (CLI)").record
     console.print(issued.token, highlight=False)
+
+
+spec_app.command("sign")(spec_sign)
+spec_app.command("apply")(spec_apply)
+users_app.command("list")(users_list)
+users_app.command("passwd")(users_passwd)
+users_app.command("disable")(users_disable)
+users_app.command("enable")(users_enable)
+users_app.command("delete")(users_delete)
+users_app.command("revoke")(users_revoke)
+users_app.command("tokens")(users_tokens)
 
 
 # -- interventions ------------------------------------------------------------------------

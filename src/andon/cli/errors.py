@@ -12,6 +12,8 @@ Because the group does this, ``typer.testing.CliRunner`` sees exactly what a use
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -49,14 +51,27 @@ def _describe(exc: OSError) -> str:
 class AndonGroup(TyperGroup):
     """The root command group: turns Andon errors into one-line messages and exit codes."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: Any = None, **extra: Any) -> Any:
+        """Parse the root options (``andon --mqtt-ca ...``); a bad value is one line too."""
+        with _one_line_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: Any) -> Any:
         """Run the command; report an ``AndonError`` or ``OSError`` in one line and exit."""
-        try:
+        with _one_line_errors():
             return super().invoke(ctx)
-        except AndonError as exc:
-            for line in str(exc).splitlines() or [type(exc).__name__]:
-                error_line(line)
-            raise typer.Exit(exit_code_of(exc)) from None
-        except OSError as exc:
-            error_line(_describe(exc))
-            raise typer.Exit(exit_code_of(exc)) from None
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Report an ``AndonError`` or ``OSError`` in one line and exit with its code."""
+    try:
+        yield
+    except AndonError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            error_line(line)
+        raise typer.Exit(exit_code_of(exc)) from None
+    except OSError as exc:
+        error_line(_describe(exc))
+        raise typer.Exit(exit_code_of(exc)) from None

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from andon.audit import Meaning
 from andon.settings import (
     BOOLEAN,
     BROKER,
@@ -38,8 +39,10 @@ __all__ = [
     "WHEN_HELP",
     "BrokerOpt",
     "DbOpt",
+    "MeaningOpt",
     "ModelsOpt",
     "SpecOpt",
+    "UserOpt",
     "needs_value",
     "option",
     "parse_time",
@@ -141,3 +144,13 @@ def parse_period(since: str | None, until: str | None, default: timedelta,
         raise typer.BadParameter(f"--until {end.isoformat()} is not after --since "
                                  f"{start.isoformat()}", param_hint="--until")
     return start, end
+
+
+#: ``--user``: act and sign as a login of Andon (``andon.cli.actor.cli_signer``)
+UserOpt = Annotated[str | None, typer.Option(
+    "--user", envvar="ANDON_USER",
+    help="Act and sign as this login (its password is asked for, hidden, or read from "
+    "ANDON_PASSWORD); without it the OS user acts and nothing is signed. Needed where the "
+    "spec's governance asks for electronic signatures.")]
+#: ``--meaning``: what an electronic signature means
+MeaningOpt = Annotated[Meaning, typer.Option("--meaning", help="What your signature means.")]

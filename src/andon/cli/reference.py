@@ -52,6 +52,10 @@ def cli_reference() -> str:
     # groups are asked for their commands (``andon connect`` builds one per plug-in)
     def walk(cmd: Any, path: list[str]) -> None:
         if getattr(cmd, "commands", None) is not None:
+            if not path and _option_rows(cmd):  # the root's: given before the command
+                out.append("## `andon` (options of every command)\n\nGiven before the "
+                           "command: `andon --mqtt-ca ca.pem edge ...`.\n\n")
+                _table(out, _option_rows(cmd))
             ctx = cmd.context_class(cmd, info_name=path[-1] if path else "andon")
             for name in sorted(cmd.list_commands(ctx)):
                 sub = cmd.get_command(ctx, name)
@@ -61,19 +65,7 @@ def cli_reference() -> str:
                 walk(sub, [*path, name])
             return
         out.append(f"## `andon {' '.join(path)}`\n\n{(cmd.help or '').strip()}\n\n")
-        rows = []
-        for p in cmd.params:
-            if p.param_type_name == "option":
-                names = ", ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
-                required = needs_value(p)
-                default = "" if required or p.default in (None, "") else f"`{_rel(p.default)}`"
-                rows.append((names, "yes" if required else "", default, p.help or ""))
-            elif p.param_type_name == "argument":
-                rows.append((f"`{(p.name or '').upper()}`", "yes" if p.required else "", "", ""))
-        if rows:
-            out.append("| option | required | default | meaning |\n|---|---|---|---|\n")
-            out.extend(f"| {a} | {b} | {_cell(c)} | {_cell(d)} |\n" for a, b, c, d in rows)
-            out.append("\n")
+        _table(out, _option_rows(cmd))
 
     hidden: list[tuple[list[str], Any]] = []
     walk(root, [])
@@ -83,13 +75,42 @@ def cli_reference() -> str:
     return "".join(out)
 
 
+def _option_rows(cmd: Any) -> list[tuple[str, str, str, str]]:
+    """A command's (or group's) options and arguments: names, required, default, meaning."""
+    rows = []
+    for p in cmd.params:
+        if p.param_type_name == "option":
+            names = ", ".join(f"`{o}`" for o in [*p.opts, *p.secondary_opts])
+            required = needs_value(p)
+            default = "" if required or p.default in (None, "") else f"`{_rel(p.default)}`"
+            rows.append((names, "yes" if required else "", default, p.help or ""))
+        elif p.param_type_name == "argument":
+            rows.append((f"`{(p.name or '').upper()}`", "yes" if p.required else "", "", ""))
+    return rows
+
+
+def _table(out: list[str], rows: list[tuple[str, str, str, str]]) -> None:
+    if rows:
+        out.append("| option | required | default | meaning |\n|---|---|---|---|\n")
+        out.extend(f"| {a} | {b} | {_cell(c)} | {_cell(d)} |\n" for a, b, c, d in rows)
+        out.append("\n")
+
+
 def setting_users() -> dict[str, list[str]]:
-    """Setting name -> the commands whose options are bound to it (``andon edge``, ...)."""
+    """Setting name -> the commands whose options are bound to it (``andon edge``, ...).
+
+    An option of the root group (``andon --mqtt-ca``) is used by ``andon``: every command.
+    """
     from andon.cli.app import app  # noqa: PLC0415 - avoid a cycle at import time
 
     users: dict[str, list[str]] = {s.name: [] for s in TABLE}
 
     def walk(cmd: Any, path: list[str]) -> None:
+        if not path:
+            for p in cmd.params:
+                setting = setting_of(p)
+                if setting is not None:
+                    users[setting.name].append("andon")
         if getattr(cmd, "commands", None) is not None:  # a group: ask it (connect builds its)
             ctx = cmd.context_class(cmd, info_name=path[-1] if path else "andon")
             for name in sorted(cmd.list_commands(ctx)):

@@ -12,11 +12,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from andon.cli.options import DEFAULT_DB, DEFAULT_MODELS, DbOpt, ModelsOpt, option
+from andon.audit import Meaning
+from andon.cli.options import (
+    DEFAULT_DB,
+    DEFAULT_MODELS,
+    DEFAULT_SPEC,
+    DbOpt,
+    MeaningOpt,
+    ModelsOpt,
+    SpecOpt,
+    UserOpt,
+    option,
+)
 from andon.settings import KEYS_DIR, TRUSTED_KEYS
 
 if TYPE_CHECKING:
     from andon.app import Actor, Change, Context
+    from andon.app.signatures import SignatureIn
     from andon.registry import ModelRecord, Registry
 
 registry_app = typer.Typer(
@@ -29,8 +41,6 @@ console = Console()
 
 NameArg = Annotated[str, typer.Argument(help="Model name, e.g. pump-bearing.")]
 VersionArg = Annotated[int, typer.Argument(help="Version number (the N of vN).")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (kept on record); "
-                                           "default: the OS user.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]
 
 
@@ -47,13 +57,18 @@ def _registry(db: str, models_dir: Path | None = None) -> Iterator[Registry]:
 
 @contextmanager
 def _context(db: str, models_dir: Path | None = None,
-             trusted_keys: Path | None = None) -> Iterator[Context]:
-    """Yield the application context over the store at ``db``, closing it afterwards."""
-    from andon.cli.actor import cli_context  # noqa: PLC0415
+             trusted_keys: Path | None = None, spec: Path | None = None) -> Iterator[Context]:
+    """Yield the application context over the store at ``db``, closing it afterwards.
+
+    With ``spec``, the context carries the spec in force (the newest stored one, else that
+    file), whose ``governance`` says who must sign.
+    """
+    from andon.cli.actor import cli_context, spec_in_force  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        yield cli_context(store, models_dir=models_dir, trusted_keys=trusted_keys)
+        plant = None if spec is None else spec_in_force(store, spec)
+        yield cli_context(store, plant, models_dir=models_dir, trusted_keys=trusted_keys)
 
 
 def _say(verb: str, r: ModelRecord) -> None:
@@ -89,14 +104,15 @@ def register(
     key: Annotated[Path, typer.Option("--key", help="Private signing key (NAME.key).")],
     models_dir: ModelsOpt = DEFAULT_MODELS,
     db: DbOpt = DEFAULT_DB,
-    by: ByOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Check and sign a trained model version; record it as a candidate."""
     from andon.app import register_model  # noqa: PLC0415
-    from andon.cli.actor import cli_actor  # noqa: PLC0415
+    from andon.cli.actor import cli_signer  # noqa: PLC0415
 
     with _context(db) as ctx:
-        record = register_model(ctx, cli_actor(by), name, version, key=key,
+        actor, _ = cli_signer(ctx, user, meaning="authored", reason="")
+        record = register_model(ctx, actor, name, version, key=key,
                                 models_dir=models_dir).record
     _say("registered", record)
 
@@ -121,8 +137,12 @@ def list_(db: DbOpt = DEFAULT_DB) -> None:
 @registry_app.command("show")
 def show(name: NameArg, version: VersionArg, db: DbOpt = DEFAULT_DB) -> None:
     """Show one version: stage, signer, and the lineage in its metadata."""
+    from andon.store import open_store  # noqa: PLC0415
+
     with _registry(db) as registry:
         r = registry.show(name, version)
+    with open_store(db) as store:
+        signatures = store.signatures_for("model", record_id=r.label)
     m = r.meta
     rows = [
         ("stage", r.stage.value), ("signed by", f"{r.signer or '-'} (key {r.key_id or '-'})"),
@@ -133,6 +153,7 @@ def show(name: NameArg, version: VersionArg, db: DbOpt = DEFAULT_DB) -> None:
         ("threshold", f"{m.threshold:.6g}"), ("features", ", ".join(m.features)),
         ("params", str(m.params)), ("metrics", str(m.metrics)),
         ("created", m.created_at.isoformat()), ("code version", m.code_version),
+        *(("electronic signature", s.manifest()) for s in signatures),
     ]
     table = Table(title=m.label, show_header=False)
     table.add_column("field", style="bold")
@@ -142,49 +163,84 @@ def show(name: NameArg, version: VersionArg, db: DbOpt = DEFAULT_DB) -> None:
     console.print(table)
 
 
-def _change_stage(verb: str, change: Callable[[Context, Actor], Change[ModelRecord]], db: str,
-                  by: str | None, *, models_dir: Path | None = None,
-                  trusted_keys: Path | None = None) -> None:
+def _change_stage(verb: str, change: Callable[[Context, Actor, SignatureIn | None],
+                                               Change[ModelRecord]],
+                  db: str, user: str | None, *, meaning: str, reason: str, spec: Path,
+                  models_dir: Path | None = None, trusted_keys: Path | None = None) -> None:
     """Apply one stage change (an ``andon.app`` use case) and report the record it left."""
-    from andon.cli.actor import cli_actor  # noqa: PLC0415
+    from andon.cli.actor import cli_signer  # noqa: PLC0415
 
-    with _context(db, models_dir, trusted_keys) as ctx:
-        record = change(ctx, cli_actor(by)).record
-    _say(verb, record)
+    with _context(db, models_dir, trusted_keys, spec) as ctx:
+        actor, signature = cli_signer(ctx, user, meaning=meaning, reason=reason)
+        change_ = change(ctx, actor, signature)
+    _say(verb, change_.record)
+    for event in change_.events:
+        if event.kind == "signature":
+            console.print(f"signed: {event.detail}", highlight=False)
 
 
 @registry_app.command("promote")
 def promote(name: NameArg, version: VersionArg, reason: ReasonOpt,
-            db: DbOpt = DEFAULT_DB, by: ByOpt = None, models_dir: ModelsOpt = DEFAULT_MODELS,
+            db: DbOpt = DEFAULT_DB, user: UserOpt = None, meaning: MeaningOpt = Meaning.APPROVED,
+            spec: SpecOpt = DEFAULT_SPEC, models_dir: ModelsOpt = DEFAULT_MODELS,
             trusted_keys: Annotated[Path | None, option(
                 TRUSTED_KEYS, usage="The version is promoted only once it verifies against "
                 "them, as every edge will verify it.")] = TRUSTED_KEYS.default) -> None:
     """Make a signed version production; the previous production version is archived.
 
     The artifact is verified against the trusted keys first; a version every edge would refuse
-    (altered after signing, signed by an untrusted key) is not promoted.
+    (altered after signing, signed by an untrusted key) is not promoted. Where the spec's
+    governance asks for it, promote as yourself (--user) and sign; under the two-person rule
+    somebody else signs the version first (andon registry sign).
     """
     from andon.app import promote_model  # noqa: PLC0415
 
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
-    _change_stage("promoted", lambda c, a: promote_model(c, a, name, version, reason), db, by,
-                  models_dir=models_dir, trusted_keys=keys)
+    _change_stage("promoted", lambda c, a, s: promote_model(c, a, name, version, reason,
+                                                             signature=s),
+                  db, user, meaning=meaning, reason=reason, spec=spec, models_dir=models_dir,
+                  trusted_keys=keys)
 
 
 @registry_app.command("archive")
 def archive(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
-            by: ByOpt = None) -> None:
+            user: UserOpt = None, meaning: MeaningOpt = Meaning.APPROVED,
+            spec: SpecOpt = DEFAULT_SPEC) -> None:
     """Archive a version: no edge loads it again (promote another one to replace it)."""
     from andon.app import archive_model  # noqa: PLC0415
 
-    _change_stage("archived", lambda c, a: archive_model(c, a, name, version, reason), db, by)
+    _change_stage("archived", lambda c, a, s: archive_model(c, a, name, version, reason,
+                                                             signature=s),
+                  db, user, meaning=meaning, reason=reason, spec=spec)
 
 
 @registry_app.command("requalify")
 def requalify(name: NameArg, version: VersionArg, reason: ReasonOpt, db: DbOpt = DEFAULT_DB,
-              by: ByOpt = None) -> None:
+              user: UserOpt = None, meaning: MeaningOpt = Meaning.APPROVED,
+              spec: SpecOpt = DEFAULT_SPEC) -> None:
     """Bring an archived version back as a candidate (rollback: requalify, then promote)."""
     from andon.app import requalify_model  # noqa: PLC0415
 
-    _change_stage("requalified", lambda c, a: requalify_model(c, a, name, version, reason), db,
-                  by)
+    _change_stage("requalified", lambda c, a, s: requalify_model(c, a, name, version, reason,
+                                                                  signature=s),
+                  db, user, meaning=meaning, reason=reason, spec=spec)
+
+
+@registry_app.command("sign")
+def sign(name: NameArg, version: VersionArg,
+         user: Annotated[str, typer.Option("--user", envvar="ANDON_USER",
+                                           help="Sign as this login (password asked for, "
+                                           "hidden, or read from ANDON_PASSWORD).")],
+         meaning: MeaningOpt = Meaning.REVIEWED,
+         reason: Annotated[str, typer.Option(help="What you checked (kept with the "
+                                             "signature).")] = "",
+         db: DbOpt = DEFAULT_DB, spec: SpecOpt = DEFAULT_SPEC) -> None:
+    """Sign a version without changing it: the author or a reviewer, before a promotion."""
+    from andon.app import sign_model  # noqa: PLC0415
+    from andon.cli.actor import cli_signer  # noqa: PLC0415
+
+    with _context(db, spec=spec) as ctx:
+        actor, signature = cli_signer(ctx, user, meaning=meaning, reason=reason)
+        assert signature is not None  # noqa: S101 - a --user always signs
+        signed = sign_model(ctx, actor, name, version, signature).record
+    console.print(f"signed {name} v{version}: {signed.manifest()}", highlight=False)

@@ -16,13 +16,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+from andon.audit import Meaning
+from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, MeaningOpt, SpecOpt, UserOpt
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from andon.app import Actor, Change, Context, RolloutStatus
+    from andon.app.signatures import SignatureIn
     from andon.rollout import Rollout
 
 __all__ = ["rollout_app"]
@@ -34,27 +36,27 @@ console = Console()
 
 UseCaseArg = Annotated[str, typer.Argument(help="Use case id from the spec, e.g. pump-bearing.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (kept on record); "
-                                           "default: the OS user.")]
 
 
 @contextmanager
 def _in_context(spec: Path, db: str) -> Iterator[Context]:
-    from andon.cli.actor import cli_context  # noqa: PLC0415
-    from andon.spec import load_spec  # noqa: PLC0415
+    """The context over the store at ``db`` with the spec in force (stored, else ``spec``)."""
+    from andon.cli.actor import cli_context, spec_in_force  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    plant = load_spec(spec)
     with open_store(db) as store:
-        yield cli_context(store, plant)
+        yield cli_context(store, spec_in_force(store, spec))
 
 
-def _run(spec: Path, db: str, by: str | None,
-         change: Callable[[Context, Actor], Change[Rollout]]) -> None:
-    from andon.cli.actor import cli_actor  # noqa: PLC0415
+def _run(spec: Path, db: str, user: str | None,
+         change: Callable[[Context, Actor, SignatureIn | None], Change[Rollout]],
+         meaning: str, reason: str) -> None:
+    from andon.cli.actor import cli_signer  # noqa: PLC0415
 
     with _in_context(spec, db) as ctx:
-        r = change(ctx, cli_actor(by)).record
+        actor, signature = cli_signer(ctx, user, meaning=meaning, reason=reason)
+        done = change(ctx, actor, signature)
+    r = done.record
     step = r.current
     where = []
     if step.live_lines:
@@ -65,6 +67,9 @@ def _run(spec: Path, db: str, by: str | None,
                      + (" outside it" if step.shift else ""))
     console.print(f"{r.label}: {r.stage.value}"
                   + (f" ({'; '.join(where)})" if where else ""), highlight=False)
+    for event in done.events:
+        if event.kind == "signature":
+            console.print(f"signed: {event.detail}", highlight=False)
 
 
 @rollout_app.command("start")
@@ -73,12 +78,13 @@ def start(use_case: UseCaseArg,
                                                "version of the use case's model to roll out.")],
           pilot: Annotated[str, typer.Option("--pilot", help="The line it shadows first.")],
           reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB,
-          by: ByOpt = None) -> None:
+          user: UserOpt = None, meaning: MeaningOpt = Meaning.APPROVED) -> None:
     """Put a signed candidate version in shadow on a pilot line (nothing is delivered)."""
     from andon.app import start_rollout  # noqa: PLC0415
 
-    _run(spec, db, by, lambda c, a: start_rollout(c, a, use_case, version, pilot=pilot,
-                                                  reason=reason))
+    _run(spec, db, user, lambda c, a, s: start_rollout(c, a, use_case, version, pilot=pilot,
+                                                       reason=reason, signature=s),
+         meaning, reason)
 
 
 @rollout_app.command("advance")
@@ -88,30 +94,37 @@ def advance(use_case: UseCaseArg, reason: ReasonOpt,
             line: Annotated[list[str] | None, typer.Option(
                 "--line", help="From a live stage: further lines to shadow next "
                 "(repeatable).")] = None,
-            spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB, by: ByOpt = None) -> None:
+            spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB, user: UserOpt = None,
+            meaning: MeaningOpt = Meaning.APPROVED) -> None:
     """Move to the next stage; refused, with the unmet figures, unless the gate is met."""
     from andon.app import advance_rollout  # noqa: PLC0415
 
-    _run(spec, db, by, lambda c, a: advance_rollout(c, a, use_case, reason=reason,
-                                                    lines=line or (), shift=shift))
+    _run(spec, db, user, lambda c, a, s: advance_rollout(c, a, use_case, reason=reason,
+                                                         lines=line or (), shift=shift,
+                                                         signature=s),
+         meaning, reason)
 
 
 @rollout_app.command("back")
 def back(use_case: UseCaseArg, reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC,
-         db: DbOpt = DEFAULT_DB, by: ByOpt = None) -> None:
+         db: DbOpt = DEFAULT_DB, user: UserOpt = None,
+         meaning: MeaningOpt = Meaning.APPROVED) -> None:
     """Return to the previous stage (from the first: withdraw), at once."""
     from andon.app import rollout_back  # noqa: PLC0415
 
-    _run(spec, db, by, lambda c, a: rollout_back(c, a, use_case, reason=reason))
+    _run(spec, db, user, lambda c, a, s: rollout_back(c, a, use_case, reason=reason,
+                                                      signature=s), meaning, reason)
 
 
 @rollout_app.command("withdraw")
 def withdraw(use_case: UseCaseArg, reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC,
-             db: DbOpt = DEFAULT_DB, by: ByOpt = None) -> None:
+             db: DbOpt = DEFAULT_DB, user: UserOpt = None,
+             meaning: MeaningOpt = Meaning.APPROVED) -> None:
     """Stop the rollout: production serves every line again."""
     from andon.app import withdraw_rollout  # noqa: PLC0415
 
-    _run(spec, db, by, lambda c, a: withdraw_rollout(c, a, use_case, reason=reason))
+    _run(spec, db, user, lambda c, a, s: withdraw_rollout(c, a, use_case, reason=reason,
+                                                          signature=s), meaning, reason)
 
 
 @rollout_app.command("status")

@@ -17,6 +17,7 @@ from andon.connectors.plugin import ConnectorContext, ConnectorPlugin
 from andon.errors import OptionError
 from andon.namespace.topics import PREFIX
 from andon.settings import BACKFILL, BROKER, GROUPS, HOST_ID, PUBLISHING_INTERVAL
+from andon.text import redact_url
 
 if TYPE_CHECKING:
     from andon.connectors.base import Connector
@@ -55,7 +56,7 @@ def _uns(options: UnsOptions, _context: ConnectorContext) -> Connector:
 
 
 def _uns_line(connector: Any, _context: ConnectorContext) -> str:
-    return f"UNS on {connector.broker_url}: {', '.join(connector.subscriptions)}"
+    return f"UNS on {redact_url(connector.broker_url)}: {', '.join(connector.subscriptions)}"
 
 
 UNS = ConnectorPlugin(
@@ -87,7 +88,7 @@ def _sparkplug(options: SparkplugOptions, context: ConnectorContext) -> Connecto
 
 
 def _sparkplug_line(connector: Any, context: ConnectorContext) -> str:
-    return (f"Sparkplug host {connector.host_id!r} on {connector.broker_url}, groups "
+    return (f"Sparkplug host {connector.host_id!r} on {redact_url(connector.broker_url)}, groups "
             f"{', '.join(connector.groups)}; {len(connector.session.tagmap)} raw names "
             f"mapped for site {context.site}")
 

@@ -5,6 +5,12 @@ client connects to the first that answers and, when it loses it, tries the same 
 then the next ones in turn, by the one reconnect policy (``andon.connectors.reconnect``).
 gmqtt's own reconnect (a fixed delay) is never used.
 
+``mqtts://host`` (port 8883 by default) connects over TLS and ``mqtt://user@host`` logs in as
+``user``, with the TLS trust, client certificate and password of ``MqttSecurity``
+(``andon.connectors.mqtt_security``). A URL is only ever shown with its password masked
+(``andon.text.redact_url``); a broker that refuses us says so in one line naming it and the
+user (``MqttRefused``).
+
 Why gmqtt: ``benchmarks/mqtt_receive.py`` (results in ``benchmarks/RESULTS.md``) measured it
 receiving a 200k-message flood from Mosquitto without loss at the broker's full rate
 (57-78k msg/s here), where paho reached about a third of that and lost two thirds of the flood.
@@ -14,24 +20,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import secrets
 import socket
+import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import structlog
 from gmqtt import Client, Message
 from gmqtt.mqtt.constants import MQTTv311
 from gmqtt.mqtt.handler import MQTTConnectError
 
+from andon.connectors.mqtt_security import (
+    ClosedBeforeConnack,
+    MqttRefused,
+    MqttSecurity,
+    process_security,
+    refusal,
+)
 from andon.connectors.reconnect import ReconnectPolicy
 from andon.errors import ConnectorError
+from andon.text import redact_url
 
-__all__ = ["Attempt", "MqttClient", "Retained", "parse_broker_url", "parse_broker_urls"]
+__all__ = ["Attempt", "Broker", "MqttClient", "Retained", "parse_broker", "parse_broker_url",
+           "parse_broker_urls"]
 
 log = structlog.get_logger("andon.mqtt")
 OnMessage = Callable[[str, bytes], None]
@@ -45,6 +62,14 @@ _BAD_TOPIC = re.compile("[+#\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
 _MAX_TOPIC_BYTES = 65535
 
 
+def _not_a_refusal(record: logging.LogRecord) -> bool:
+    """Drop gmqtt's own lines about a refusing CONNACK: ``MqttClient`` reports it in one."""
+    return "CONNACK" not in str(record.msg)
+
+
+logging.getLogger("gmqtt.mqtt.handler").addFilter(_not_a_refusal)
+
+
 class Retained(bytes):
     """A payload the broker delivered from its retained store (the retain flag set).
 
@@ -54,39 +79,87 @@ class Retained(bytes):
     __slots__ = ()
 
 
-def parse_broker_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` → (host, port); port defaults to 1883. ``ConnectorError`` if not."""
+#: scheme -> (TLS, default port)
+_SCHEMES = {"mqtt": (False, 1883), "tcp": (False, 1883), "mqtts": (True, 8883)}
+
+
+@dataclass(frozen=True)
+class Broker:
+    """One broker of a URL list: where, whether over TLS, and the login its URL names.
+
+    ``url`` is the URL as it may be shown (a password masked); ``password`` is left out of
+    ``repr``.
+    """
+
+    url: str
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def parse_broker(url: str) -> Broker:
+    """``mqtt://host:port``, ``mqtts://user@host`` → a ``Broker``; ``ConnectorError`` if bad.
+
+    The port defaults to 1883 (8883 for ``mqtts://``); ``tcp://`` is ``mqtt://``; a bare
+    ``host:port`` too. The error shows the URL with its password masked.
+    """
+    shown = redact_url(url)
     try:
         parts = urlsplit(url if "://" in url else f"mqtt://{url}")
         port = parts.port
     except ValueError:
-        raise ConnectorError(f"{url!r}: broker URL has a bad port (mqtt://host:port)") from None
-    if parts.scheme not in {"mqtt", "tcp"}:
-        raise ConnectorError(f"{url!r}: broker URL must look like mqtt://host:port")
+        raise ConnectorError(f"{shown!r}: broker URL has a bad port (mqtt://host:port)"
+                             ) from None
+    if parts.scheme not in _SCHEMES:
+        raise ConnectorError(f"{shown!r}: broker URL must look like mqtt://host:port (or "
+                             "mqtts://host:port for TLS)")
     if not parts.hostname:
-        raise ConnectorError(f"{url!r}: broker URL has no host (mqtt://host:port)")
-    return parts.hostname, port or 1883
+        raise ConnectorError(f"{shown!r}: broker URL has no host (mqtt://host:port)")
+    tls, default_port = _SCHEMES[parts.scheme]
+    return Broker(shown, parts.hostname, port or default_port, tls,
+                  unquote(parts.username) if parts.username else None,
+                  None if parts.password is None else unquote(parts.password))
+
+
+def parse_broker_url(url: str) -> tuple[str, int]:
+    """``mqtt://host:port`` → (host, port); port defaults to 1883 (mqtts: 8883).
+
+    ``ConnectorError`` if it is not a broker URL (``parse_broker``).
+    """
+    broker = parse_broker(url)
+    return broker.host, broker.port
 
 
 def parse_broker_urls(urls: str) -> list[tuple[str, str, int]]:
-    """``mqtt://a:1883,mqtt://b:1884`` → [(url, host, port), ...], in order.
+    """``mqtt://a:1883,mqtts://b`` → [(url, host, port), ...], in order (passwords masked).
 
     ``ConnectorError`` naming the first bad URL of the list (or saying the list is empty).
     """
-    parsed = [(u, *parse_broker_url(u)) for u in (u.strip() for u in urls.split(",")) if u]
+    return [(b.url, b.host, b.port) for b in _parse_brokers(urls)]
+
+
+def _parse_brokers(urls: str) -> list[Broker]:
+    parsed = [parse_broker(u) for u in (u.strip() for u in urls.split(",")) if u]
     if not parsed:
-        raise ConnectorError(f"{urls!r}: no broker URL (mqtt://host:port, several "
+        raise ConnectorError(f"{redact_url(urls)!r}: no broker URL (mqtt://host:port, several "
                              "comma-separated)")
     return parsed
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """One connection attempt: to which broker, after what wait, and why it failed (or None)."""
+    """One connection attempt: to which broker, after what wait, and why it failed (or None).
+
+    ``refused``: the broker refused us (TLS trust, client certificate, login), as opposed to
+    not answering.
+    """
 
     url: str
     delay_s: float
     error: str | None
+    refused: bool = False
 
 
 def _quick_acks(client: Any) -> None:
@@ -174,6 +247,12 @@ class MqttClient:
     client per connection, calls ``connect_retrying`` itself with a policy it keeps).
     ``lost`` is set when an established connection drops and cleared when one is
     established again; ``attempts`` keeps the last attempts (broker, wait, error).
+
+    Security: ``security`` (default: the process's, ``mqtt_security.process_security``)
+    gives the TLS trust and client certificate of ``mqtts://`` brokers and the user and
+    password of those whose URL names none. A broker that refuses us (``refusal``) ends
+    ``connect``, and ``connect_retrying`` of a client never connected, with ``MqttRefused``;
+    a client that was connected goes on trying and logs each refusal as an error.
     """
 
     def __init__(self, url: str, client_id: str | None = None, *,
@@ -182,15 +261,21 @@ class MqttClient:
                  auto_reconnect: bool = True, batch: bool = False,
                  on_batch: OnBatch | None = None, persistent: bool = False,
                  reconnect: ReconnectPolicy | None = None, connect_timeout_s: float = 10.0,
-                 url_index: int = 0, quick_ack: bool = False) -> None:
+                 url_index: int = 0, quick_ack: bool = False,
+                 security: MqttSecurity | None = None) -> None:
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
         batch = batch or on_batch is not None
         if batch and qos and not persistent:
             raise ValueError("batch delivery with QoS 1 is for persistent sessions only (a "
                              "message is acknowledged on receipt, before it is handled)")
-        self.brokers = parse_broker_urls(url)
-        self.url = url  # as given: one broker URL or a comma-separated list
+        self._brokers = _parse_brokers(url)
+        self.brokers = [(b.url, b.host, b.port) for b in self._brokers]  # passwords masked
+        self.url = redact_url(url)  # as given (a password masked): one URL or a list
+        self.security = process_security() if security is None else security
+        self._logins = [_login(b, self.security) for b in self._brokers]
+        self._tls = (self.security.tls_context() if any(b.tls for b in self._brokers)
+                     else None)
         self.url_index = url_index % len(self.brokers)  # the broker in use, or tried next
         self.policy = reconnect if reconnect is not None else ReconnectPolicy()
         self.connect_timeout_s = connect_timeout_s
@@ -203,6 +288,7 @@ class MqttClient:
         self.received = 0
         self.connected = asyncio.Event()
         self.lost = asyncio.Event()  # set when an established connection drops
+        self._dropped = asyncio.Event()  # set when an attempt's connection drops before CONNACK
         self.auto_reconnect = auto_reconnect
         self._closing = asyncio.Event()  # set by ``disconnect``: no more attempts
         self._attempting = False  # an attempt is running (its own failure is not a loss)
@@ -246,6 +332,8 @@ class MqttClient:
         self._client._is_active = False  # noqa: SLF001 - gmqtt has no public switch
         was_up = self.connected.is_set()
         self.connected.clear()
+        if not was_up and self._attempting:
+            self._dropped.set()  # the attempt fails now, not at its timeout (``_handshake``)
         if not was_up or self._closing.is_set():
             return  # a failed attempt, or our own disconnect: not a loss
         self.lost.set()
@@ -306,29 +394,45 @@ class MqttClient:
         ``connect_timeout_s``) each.
         """
         errors = []
+        refused: MqttRefused | None = None
         for _ in self.brokers:
             error = await self._attempt(0.0, timeout)
             if error is None:
                 return
+            if self.attempts[-1].refused:
+                refused = MqttRefused(self.current_url, error)
             errors.append(f"{self.current_url} ({error})")
             self.url_index = (self.url_index + 1) % len(self.brokers)
         if len(errors) == 1:
+            if refused is not None:
+                raise refused
             raise ConnectionError(f"cannot reach MQTT broker {errors[0]}")
-        raise ConnectionError(f"cannot reach any MQTT broker: {'; '.join(errors)}")
+        line = f"cannot reach any MQTT broker: {'; '.join(errors)}"
+        if refused is not None:
+            raise MqttRefused(refused.url, refused.reason, line)
+        raise ConnectionError(line)
 
     async def connect_retrying(self, stop: asyncio.Event | None = None, *,
                                wake: asyncio.Event | None = None,
-                               on_failure: Callable[[str], None] | None = None) -> bool:
+                               on_failure: Callable[[str], None] | None = None,
+                               fail_on_refusal: bool | None = None) -> bool:
         """Connect by the reconnect policy until connected (True) or ``stop`` is set (False).
 
         The first attempt goes to the broker in use (at once if the policy says so); each
         failure moves to the next broker of the list and waits the policy's delay, which
         ``wake`` (an event someone sets) cuts short. Logged once per outage, not per attempt;
         ``on_failure`` gets each failure's reason (counters).
+
+        Refusals (``Attempt.refused``): with ``fail_on_refusal`` (default: this client has
+        never been connected, i.e. a misconfigured start) ``MqttRefused`` is raised once
+        every broker of the list has refused in a row; otherwise each refusal is logged as an
+        error naming the broker, the user and the reason (once per outage and reason) and
+        the attempts go on.
         """
         loop = asyncio.get_running_loop()
         began = self._lost_at or loop.time()
-        failed = 0
+        outage = _Outage(self._connections == 0 if fail_on_refusal is None
+                         else fail_on_refusal)
         while not self._closing.is_set() and not (stop is not None and stop.is_set()):
             delay = self.policy.next_delay()
             if delay > 0:
@@ -339,34 +443,56 @@ class MqttClient:
                     break
             error = await self._attempt(delay, self.connect_timeout_s)
             if error is None:
-                if failed or self._lost_at:
+                if outage.failed or self._lost_at:
                     self.reconnects += bool(self._lost_at)
                     log.info("MQTT connected", url=self.current_url, client_id=self.client_id,
-                             failed_attempts=failed, outage_s=round(loop.time() - began, 3))
+                             failed_attempts=outage.failed,
+                             outage_s=round(loop.time() - began, 3))
                 self._lost_at = 0.0
                 return True
-            if failed == 0:
-                log.warning("MQTT broker unreachable; retrying with back-off (logged once)",
-                            url=self.current_url, brokers=len(self.brokers),
-                            client_id=self.client_id, reason=error)
-            failed += 1
+            self._failed(error, outage)
             if on_failure is not None:
                 on_failure(error)
             self.url_index = (self.url_index + 1) % len(self.brokers)
         return False
 
+    def _failed(self, error: str, outage: _Outage) -> None:
+        """Count and log a failed attempt of ``connect_retrying``; raise a refusal if fatal."""
+        outage.failed += 1
+        if not self.attempts[-1].refused:
+            outage.refused_in_row = 0
+            if not outage.warned:
+                outage.warned = True
+                log.warning("MQTT broker unreachable; retrying with back-off (logged once)",
+                            url=self.current_url, brokers=len(self.brokers),
+                            client_id=self.client_id, reason=error)
+            return
+        outage.refused_in_row += 1
+        if outage.fail_on_refusal and outage.refused_in_row >= len(self.brokers):
+            raise MqttRefused(self.current_url, error)
+        if error not in outage.told:
+            outage.told.add(error)
+            log.error("MQTT broker refused the connection; retrying with back-off",
+                      url=self.current_url, client_id=self.client_id, reason=error)
+
     async def _attempt(self, delay: float, timeout: float | None) -> str | None:  # noqa: ASYNC109
         """One attempt on the broker in use: None once connected, else why not."""
-        url, host, port = self.brokers[self.url_index]
+        broker = self._brokers[self.url_index]
+        username, password = self._logins[self.url_index]
+        url = broker.url
         self._attempting = True
         self.connected.clear()
+        self._client._username = None if username is None else username.encode()  # noqa: SLF001
+        self._client._password = None if password is None else password.encode()  # noqa: SLF001
         try:
-            await self._handshake(host, port, self.connect_timeout_s if timeout is None
-                                  else timeout)
+            await self._handshake(broker.host, broker.port, self.connect_timeout_s
+                                  if timeout is None else timeout,
+                                  self._tls if broker.tls and self._tls else False)
         except (OSError, TimeoutError, MQTTConnectError) as exc:
-            error = str(exc) or type(exc).__name__
+            refused = refusal(exc, user=username, security=self.security, tls=broker.tls)
+            error = refused or str(exc) or type(exc).__name__
             self.failures += 1
-            self.attempts.append(Attempt(url, delay, error))
+            self.attempts.append(Attempt(url, delay, error, refused is not None))
             connection = self._client._connection  # noqa: SLF001 - is this attempt's still open?
             if connection is not None and not connection.is_closing():
                 with contextlib.suppress(Exception):  # half open (no CONNACK): close it
@@ -380,26 +506,38 @@ class MqttClient:
         self.lost.clear()
         return None
 
-    async def _handshake(self, host: str, port: int, timeout: float) -> None:  # noqa: ASYNC109
+    async def _handshake(self, host: str, port: int, timeout: float,  # noqa: ASYNC109
+                         tls: ssl.SSLContext | bool) -> None:
         """Connect: return at the broker's CONNACK; raise if none came within ``timeout``.
 
         gmqtt's ``connect`` goes on after the CONNACK until the broker has acknowledged the
         QoS 1 messages it sends again (a producer's backlog after a failover): that is left
         to run on the new connection, not counted against ``timeout``.
         """
+        self._dropped.clear()
         connecting = asyncio.ensure_future(
-            self._client.connect(host, port, version=MQTTv311, keepalive=30))
+            self._client.connect(host, port, ssl=tls, version=MQTTv311, keepalive=30))
         accepted = asyncio.ensure_future(self.connected.wait())
+        dropped = asyncio.ensure_future(self._dropped.wait())
         try:
-            await asyncio.wait({connecting, accepted}, timeout=timeout,
+            await asyncio.wait({connecting, accepted, dropped}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # e.g. ``disconnect`` during an attempt: no zombie
             connecting.cancel()
             raise
         finally:
             accepted.cancel()
+            dropped.cancel()
         if connecting.done():
             connecting.result()  # its error, if it failed
+        elif self._dropped.is_set() and not self.connected.is_set():
+            connecting.cancel()  # gmqtt would wait for a CONNACK that cannot come
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await connecting
+            error = getattr(self._client._package_handler, "_error", None)  # noqa: SLF001
+            if isinstance(error, MQTTConnectError):  # a refusing CONNACK, then the close
+                raise error
+            raise ClosedBeforeConnack("the broker closed the connection before its CONNACK")
         elif not self.connected.is_set():
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -471,6 +609,30 @@ class MqttClient:
                 await self._reconnecting
         with contextlib.suppress(Exception):  # already gone is fine
             await self._client.disconnect()
+
+
+@dataclass
+class _Outage:
+    """What ``connect_retrying`` knows of the outage it is ending."""
+
+    fail_on_refusal: bool  # raise once every broker has refused in a row
+    failed: int = 0  # failed attempts
+    refused_in_row: int = 0
+    warned: bool = False  # "unreachable" logged
+    told: set[str] = field(default_factory=set)  # the refusals logged
+
+
+def _login(broker: Broker, security: MqttSecurity) -> tuple[str | None, str | None]:
+    """The user name and password for ``broker``: its URL's, else the settings'.
+
+    ``ConnectorError`` for a password without a user name (MQTT 3.1.1 has no such login).
+    """
+    username = broker.username or security.username
+    password = broker.password if broker.password is not None else security.password
+    if password is not None and not username:
+        raise ConnectorError(f"MQTT broker {broker.url}: a password is set but no user name "
+                             "(give mqtt://user@host or --mqtt-username, ANDON_MQTT_USERNAME)")
+    return username, password
 
 
 def _drained(connecting: asyncio.Future[None]) -> None:

@@ -22,6 +22,7 @@ from andon.connectors.reconnect import ReconnectPolicy
 from andon.errors import PayloadError
 from andon.namespace.sample import decode_sample
 from andon.namespace.topics import PREFIX
+from andon.text import redact_url
 
 __all__ = ["UnsConnector"]
 
@@ -68,7 +69,8 @@ class UnsConnector:
             try:
                 await client.subscribed()
             except TimeoutError:  # the broker went away at once: it resubscribes on reconnect
-                log.warning("no subscription acknowledgement; going on", url=self.broker_url)
+                log.warning("no subscription acknowledgement; going on",
+                            url=redact_url(self.broker_url))
             self.ready.set()
             await stop.wait()
         finally:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.settings import OUTBOX_CAPACITY
+from andon.store.files import private_database
 
 __all__ = ["GAP", "INTERVENTION", "RESERVE", "Entry", "Outbox", "OutboxItem"]
 
@@ -122,6 +123,7 @@ class Outbox:
         self.capacity = capacity
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_database(self.path)  # 0600 (and its -wal, -shm), whatever the umask
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -24,6 +24,7 @@ import structlog
 
 from andon.clock import Clock
 from andon.connectors.legacy import LegacyDecoder
+from andon.connectors.mqtt_security import MqttRefused
 from andon.connectors.reconnect import ReconnectPolicy
 from andon.connectors.uns import UnsConnector
 from andon.contracts import ContractChecker, QualityEvents, Quarantined
@@ -363,15 +364,13 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
         stop.set()
         if watchdog is not None:
             watchdog.stop()
-        try:
-            await receiving
-        except Exception:  # a bug of the intake's: logged; what the edge holds is written
-            log.exception("the MQTT intake failed")
+        # a broker that refused the first connection: re-raised once everything is written
+        refused = await _refusal_of(receiving, logged="the MQTT intake failed")
         last = edge.take_pending()
         if forwarder is not None:  # queued in the durable outbox: sent next time
             _forward_or_log(forwarder.forward, last[0], last[1])
         for link in links:  # each says goodbye (retained death document) and disconnects
-            await link
+            refused = await _refusal_of(link) or refused
         await asyncio.to_thread(edge.write, *last, force=True)
         if edge.recorder.left():
             log.error("edge stopped with items the store did not take; they are lost",
@@ -379,6 +378,25 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
         edge.outbound = None
         for made in owned:
             made.close()
+        if refused is not None:  # one line for the command (``andon edge``) to print
+            raise refused
+
+
+async def _refusal_of(task: asyncio.Future[None], *, logged: str = "") -> MqttRefused | None:
+    """Wait for ``task``; the ``MqttRefused`` it ended with, if any (else None).
+
+    Any other error is raised, or with ``logged`` logged with that message (the intake: a
+    bug of its own must not keep the edge from writing what it holds).
+    """
+    try:
+        await task
+    except MqttRefused as exc:
+        return exc
+    except Exception:
+        if not logged:
+            raise
+        log.exception(logged)
+    return None
 
 
 def _outbox(given: Outbox | None, owned: list[Outbox]) -> Outbox:

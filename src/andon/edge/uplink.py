@@ -72,6 +72,7 @@ from andon.edge.heartbeat import EdgeIdentity, edge_document
 from andon.edge.link import LinkState, LinkStats, transition
 from andon.edge.outbox import INTERVENTION, Entry, Outbox, OutboxItem
 from andon.namespace.topics import ack_topic, edge_topic
+from andon.text import redact_url
 
 __all__ = ["EVENT", "SiteAndCentral", "Uplink"]
 
@@ -342,7 +343,8 @@ class Uplink:
     def _move(self, target: LinkState) -> None:
         before = self.stats.state
         self.stats.state = transition(before, target)
-        log.info("edge link", state=target.value, was=before.value, url=self.broker_url,
+        log.info("edge link", state=target.value, was=before.value,
+                 url=redact_url(self.broker_url),
                  role=self.role or "central", buffer_depth=self.stats.buffer_depth)
         prefix = f"{self.role} link: " if self.role else ""
         self.event("edge_link", f"{prefix}{before.value} -> {target.value}")
@@ -436,7 +438,10 @@ class Uplink:
             self.stats.connect_failures += 1
 
         self._retry.clear()
-        connected = await client.connect_retrying(stop, wake=self._retry, on_failure=failed)
+        # a broker refusing the very first connection (TLS trust, certificate, login) is a
+        # misconfiguration: the edge stops with that line; later, it retries and logs it
+        connected = await client.connect_retrying(stop, wake=self._retry, on_failure=failed,
+                                                  fail_on_refusal=self.stats.connects == 0)
         self._url_index = client.url_index
         if not connected:
             await client.disconnect()
@@ -505,7 +510,8 @@ class Uplink:
             left = deadline - loop.time()
             if client.lost.is_set() or left <= 0:
                 if not client.lost.is_set():
-                    log.warning("broker did not confirm; reconnecting", url=self.broker_url)
+                    log.warning("broker did not confirm; reconnecting",
+                                url=redact_url(self.broker_url))
                     client.lost.set()
                 return False
             self._confirmed.clear()

@@ -17,8 +17,11 @@ header on its own).
 
 import hmac
 import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Literal
 
@@ -27,14 +30,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from starlette.responses import Response
 
-from andon.auth.access import (
-    Permission,
-    User,
-    access_allows,
-    hash_password,
-    hash_token,
-    verify_password,
-)
+from andon.audit import Event, EventKind
+from andon.auth.access import Permission, User, access_allows, hash_token
 from andon.clock import Clock
 from andon.errors import AuthError, Forbidden
 from andon.store.base import Store
@@ -73,10 +70,12 @@ _ACTS = {
 }
 
 
-@cache
-def _dummy_hash() -> str:
-    """Return a valid scrypt hash of a random password (unknown users cost as much as known)."""
-    return hash_password(secrets.token_urlsafe(16))
+#: a browser session unused this long is ended (IEC 62443-4-2 CR 2.6, Part 11 §11.300)
+SESSION_IDLE_S = 30 * 60.0
+#: a refused request is recorded at most once per address and reason in this many seconds
+_DENIED_EVERY_S = 60.0
+#: (address, reason) pairs remembered for that; the oldest are forgotten beyond this
+_DENIED_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +91,19 @@ class Authenticator:
     """Resolves callers from tokens and manages sessions and CSRF tokens for one app."""
 
     def __init__(self, store: Store, clock: Clock, *, session_ttl_s: float,
-                 secret: bytes | None = None) -> None:
-        if session_ttl_s <= 0:
-            raise ValueError(f"session_ttl_s must be positive, got {session_ttl_s!r}")
+                 secret: bytes | None = None, session_idle_s: float = SESSION_IDLE_S,
+                 access: Callable[[User], User] | None = None) -> None:
+        if session_ttl_s <= 0 or session_idle_s <= 0:
+            raise ValueError(f"session_ttl_s and session_idle_s must be positive, got "
+                             f"{session_ttl_s!r} and {session_idle_s!r}")
         self.store = store
         self.clock = clock
         self.session_ttl_s = session_ttl_s
+        self.session_idle = timedelta(seconds=session_idle_s)
         self._secret = secret or secrets.token_bytes(32)
+        self._access = access  # the access a user's role grants now (the spec in force)
+        self._denied: OrderedDict[tuple[str, str], tuple[datetime, int]] = OrderedDict()
+        self._denied_lock = threading.Lock()
 
     # -- resolving callers -----------------------------------------------------------------
     def caller(self, request: Request) -> Caller:
@@ -120,18 +125,40 @@ class Authenticator:
 
     def _lookup(self, token: str, via: Literal["bearer", "cookie"]) -> Caller:
         token_hash = hash_token(token)
-        user = self.store.user_for_token(token_hash, self.clock.now())
+        user = self.store.user_for_token(token_hash, self.clock.now(),
+                                         session_idle=self.session_idle)
         if user is None:
-            raise AuthError("the token is unknown, expired or revoked; sign in again")
+            raise AuthError("the token is unknown, expired, idle too long or revoked, or its "
+                            "login is disabled; sign in again")
+        if self._access is not None:
+            user = self._access(user)
         return Caller(user=user, token_hash=token_hash, via=via)
 
-    # -- passwords and sessions ------------------------------------------------------------
-    def check_password(self, username: str, password: str) -> User | None:
-        """Return the user if ``password`` is theirs, else None (same cost for unknown users)."""
-        user = self.store.get_user(username) if username else None
-        stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
-        ok = verify_password(password, stored)
-        return user if ok and user is not None and user.password_hash else None
+    # -- refusals --------------------------------------------------------------------------
+    def record_denied(self, request: Request, who: str, reason: str) -> None:
+        """Record a refused request as an event, at most once a minute per address and reason.
+
+        The event says how many more were refused meanwhile, so a flood of bad tokens cannot
+        flood the audit trail, and none goes uncounted.
+        """
+        address = request.client.host if request.client else "unknown"
+        now = self.clock.now()
+        key = (address, reason)
+        with self._denied_lock:
+            last = self._denied.get(key)
+            if last is not None and (now - last[0]).total_seconds() < _DENIED_EVERY_S:
+                self._denied[key] = (last[0], last[1] + 1)
+                return
+            skipped = last[1] if last is not None else 0
+            self._denied[key] = (now, 0)
+            self._denied.move_to_end(key)
+            while len(self._denied) > _DENIED_KEPT:
+                self._denied.popitem(last=False)
+        more = f" ({skipped} more refused since the last record)" if skipped else ""
+        self.store.add_event(Event(EventKind.ACCESS_DENIED, f"{request.method} {request.url.path}",
+                                   f"{reason}, from {address}{more}", now, who))
+
+    # -- sessions --------------------------------------------------------------------------
 
     def set_session_cookie(self, response: Response, token: str, *, secure: bool) -> None:
         """Attach the session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS)."""
@@ -178,20 +205,40 @@ class Needs:
     async def __call__(self, request: Request) -> Caller:
         """Resolve and check the caller of ``request``."""
         auth = authenticator(request)
-        caller = await run_in_threadpool(auth.caller, request)
-        user = caller.user
-        if not access_allows(user.access, self.permission):
-            raise Forbidden(user.username, user.role,
-                            _ACTS.get(self.permission, self.permission.value))
-        if caller.via == "cookie" and request.method not in _SAFE_METHODS:
-            presented = request.headers.get(CSRF_HEADER)
-            if presented is None and _is_form(request):
-                value = (await request.form()).get(CSRF_FIELD)
-                presented = value if isinstance(value, str) else None
-            if not auth.csrf_ok(caller, presented):
-                raise Forbidden(user.username, user.role,
-                                "send this form without a valid CSRF token (reload the page)")
+        try:
+            caller = await run_in_threadpool(auth.caller, request)
+        except AuthError as exc:
+            if _presented_credentials(request):  # a bare visit to a page is not an attack
+                await run_in_threadpool(auth.record_denied, request, "(unknown caller)",
+                                        f"401 {exc}")
+            raise
+        try:
+            await _allowed_check(self.permission, auth, request, caller)
+        except Forbidden as exc:
+            await run_in_threadpool(auth.record_denied, request, caller.user.username,
+                                    f"403 {exc}")
+            raise
         return caller
+
+
+async def _allowed_check(permission: Permission, auth: Authenticator, request: Request,
+                         caller: Caller) -> None:
+    """``Forbidden`` unless the caller holds ``permission`` (and, for a cookie write, CSRF)."""
+    user = caller.user
+    if not access_allows(user.access, permission):
+        raise Forbidden(user.username, user.role, _ACTS.get(permission, permission.value))
+    if caller.via == "cookie" and request.method not in _SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER)
+        if presented is None and _is_form(request):
+            value = (await request.form()).get(CSRF_FIELD)
+            presented = value if isinstance(value, str) else None
+        if not auth.csrf_ok(caller, presented):
+            raise Forbidden(user.username, user.role,
+                            "send this form without a valid CSRF token (reload the page)")
+
+
+def _presented_credentials(request: Request) -> bool:
+    return "authorization" in request.headers or SESSION_COOKIE in request.cookies
 
 
 def _is_form(request: Request) -> bool:

@@ -99,8 +99,11 @@ from andon.namespace.topics import (
 )
 from andon.store import refused_data
 from andon.store.base import Store
+from andon.store.files import private_database
+from andon.text import redact_url
 
-__all__ = ["CentralIngest", "IngestStats", "Partition", "Sequencer", "run_central"]
+__all__ = ["CentralIngest", "HttpsOptions", "IngestStats", "Partition", "Sequencer",
+           "run_central"]
 
 log = structlog.get_logger("andon.services.central")
 
@@ -220,6 +223,7 @@ class Sequencer:
     def __init__(self, path: Path | str = ":memory:") -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_database(path)  # 0600 (and its -wal, -shm), whatever the umask
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         # WAL: one fsync per commit instead of a rollback journal's several (it is on the
@@ -767,7 +771,7 @@ async def run_central(ingest: CentralIngest, broker_url: str, stop: asyncio.Even
                 with contextlib.suppress(TimeoutError):
                     await client.subscribed()
                     ready.set()
-                    log.info("central ingest subscribed", url=broker_url)
+                    log.info("central ingest subscribed", url=redact_url(broker_url))
             elif not client.connected.is_set():
                 ready.clear()
             await _first_set(stop, ack_due, received,
@@ -811,7 +815,23 @@ async def _first_set(*events: asyncio.Event, timeout: float) -> None:  # noqa: A
             w.cancel()
 
 
-def _server(app: Any, host: str, port: int) -> Any:
+@dataclass(frozen=True, slots=True)
+class HttpsOptions:
+    """How ``andon serve`` speaks HTTPS: its own certificate, or behind a trusted proxy."""
+
+    cert: Path | None = None
+    key: Path | None = None
+    trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-* are believed
+
+    def uvicorn(self) -> dict[str, Any]:
+        """Uvicorn's configuration for these options."""
+        return {"ssl_certfile": None if self.cert is None else str(self.cert),
+                "ssl_keyfile": None if self.key is None else str(self.key),
+                "proxy_headers": bool(self.trusted_proxies),
+                "forwarded_allow_ips": self.trusted_proxies or None}
+
+
+def _server(app: Any, host: str, port: int, https: HttpsOptions | None = None) -> Any:
     """A uvicorn server that, stopped by SIGINT or SIGTERM, returns instead of re-raising it.
 
     uvicorn re-raises the signal that stopped it once it has shut down, so that its default
@@ -828,11 +848,13 @@ def _server(app: Any, host: str, port: int) -> Any:
                 yield
                 self._captured_signals.clear()  # handled: nothing to re-raise
 
-    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    return Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                 **(https or HttpsOptions()).uvicorn()))
 
 
 async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralIngest | None,
-                            broker_url: str | None, *, enterprise: str = "+") -> None:
+                            broker_url: str | None, *, enterprise: str = "+",
+                            https: HttpsOptions | None = None) -> None:
     """Serve ``app`` (ASGI) with uvicorn and, with ``broker_url``, run the ingest beside it.
 
     The ingest's session is persistent, named ``andon-central-{enterprise}``: one central
@@ -840,7 +862,7 @@ async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralInges
     ingest stops with the server, and so does what the caller wraps around this (sinks,
     escalation, the store): a signal is a request for a clean stop, never a kill (``_server``).
     """
-    server = _server(app, host, port)
+    server = _server(app, host, port, https)
     stop = asyncio.Event()
     feeding = None
     if ingest is not None and broker_url is not None:

@@ -42,6 +42,7 @@ from andon.simulator.scenario import DEMO_HISTORY_S, DEMO_WEAR_FAILURE_S
 from andon.spec.model import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.store.base import Event
+from andon.text import redact_url
 
 __all__ = ["DemoConfig", "DemoOutcome", "run_demo"]
 
@@ -87,8 +88,10 @@ Progress = Callable[[float], None]  # fraction done, 0..1
 
 def _spawn(name: str, args: list[str], logs: Path) -> subprocess.Popen[bytes]:
     log = (logs / f"{name}.log").open("ab")
-    # the demo sets its children's settings by flags: ANDON_* settings of this shell stay out
-    env = {**{k: v for k, v in os.environ.items() if k not in _SETTING_VARS},
+    # the demo sets its children's settings by flags: ANDON_* settings of this shell stay out,
+    # but for how to reach a secured broker (TLS files, login), which every child needs
+    env = {**{k: v for k, v in os.environ.items()
+              if k not in _SETTING_VARS or k.startswith("ANDON_MQTT_")},
            "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
         [sys.executable, "-m", "andon", *args], stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -134,7 +137,7 @@ def prepare(config: DemoConfig, spec: PlantSpec) -> tuple[SqlStore, tuple[str, s
     ctx = Context(store, SystemClock(), PlantRef(spec))
     demo = Actor.system("demo")
     replace_spec(ctx, demo, config.spec_path.read_text(encoding="utf-8"), config.spec_path.name)
-    password = "demo-" + secrets.token_hex(4)
+    password = "demo-" + secrets.token_hex(6)  # 17 characters: passes the password policy
     for person in spec.people:
         add_user(ctx, demo, person.id, person.role, password, display_name=person.name)
     store.add_event(Event(EventKind.DEMO_STARTED, "demo", f"seed {config.seed}",
@@ -279,7 +282,7 @@ async def run_demo(config: DemoConfig, spec: PlantSpec, say: Say,  # noqa: PLR09
         http_port = pick_port(config.http_port)
         inbox_url = f"http://127.0.0.1:{http_port}/inbox"
         outcome = DemoOutcome(broker_url, inbox_url, login, trained=trained)
-        say(f"UNS broker      [bold]{broker_url}[/]  (watch: mosquitto_sub -p "
+        say(f"UNS broker      [bold]{redact_url(broker_url)}[/]  (watch: mosquitto_sub -p "
             f"{broker_url.rsplit(':', 1)[1]} -t 'andon/#' -v)")
         procs.append(("edge", _spawn("edge", ["edge", *spec_arg, "--db", db_url, "--models-dir",
                                               str(config.data_dir / "models"),

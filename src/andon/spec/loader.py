@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from andon.errors import SpecError, SpecErrors
 from andon.spec.model import _ID, _TAG, PlantSpec, _dotted, cross_check
 from andon.spec.tagmap import read_tag_map_files, tag_map_problems
+from andon.spec.yamlread import MAX_DEPTH, BoundedLoader, NestingError, nesting_reason
 
 __all__ = ["load_spec", "load_spec_text"]
 
@@ -43,8 +44,11 @@ _PATTERN_REASONS = {
 _REPLACED = {"bool", "int", "float", "timestamp", "value", "yaml"}
 
 
-class _SpecLoader(yaml.SafeLoader):
-    """SafeLoader resolving plain scalars as YAML 1.2 does (see the module docstring)."""
+class _SpecLoader(BoundedLoader):
+    """SafeLoader resolving plain scalars as YAML 1.2 does (see the module docstring).
+
+    Values nested deeper than ``MAX_DEPTH`` are refused (``andon.spec.yamlread``).
+    """
 
 
 _SpecLoader.yaml_implicit_resolvers = {
@@ -161,6 +165,8 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, filename: str) -> Spe
 
 
 def _yaml_reason(exc: yaml.MarkedYAMLError) -> str:
+    if isinstance(exc, NestingError):
+        return nesting_reason()
     problem = exc.problem or exc.context or "cannot parse"
     reason = f"YAML syntax error: {problem}"
     if exc.context and exc.problem:
@@ -201,6 +207,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         line = node.start_mark.line + 1
+        if len(path) > MAX_DEPTH:  # aliases can nest what was composed within the bound
+            raise _LocatedError(line, path[:1], nesting_reason())
         self.lines[path] = line
         if id(node) in self._seen:
             self._repeats += 1

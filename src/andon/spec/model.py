@@ -33,6 +33,7 @@ __all__ = [
     "Downtime",
     "Enterprise",
     "Fatigue",
+    "Governance",
     "Interventions",
     "Line",
     "Person",
@@ -680,6 +681,29 @@ class Interventions(_Strict):
         return v
 
 
+class Governance(_Strict):
+    """What a regulated plant demands before a change reaches production (21 CFR Part 11).
+
+    ``esignatures``: promoting, archiving or requalifying a model version, every rollout move
+    and replacing the plant spec need an electronic signature: the person re-enters their
+    password and states the meaning (authored / reviewed / approved); the signature is bound
+    to the hash of the exact record signed. ``two_person``: a promotion and a spec
+    replacement also need an earlier signature on the same record by somebody else (the
+    author or a reviewer), so nobody approves their own change.
+    """
+
+    esignatures: bool = Field(default=False, description="changes to production need an "
+                              "electronic signature (password re-entered, meaning stated)")
+    two_person: bool = Field(default=False, description="a promotion or spec replacement also "
+                             "needs another person's earlier signature on the same record")
+
+    @model_validator(mode="after")
+    def _two_needs_signatures(self) -> Governance:
+        if self.two_person and not self.esignatures:
+            raise ValueError("two_person needs esignatures: true (the second person signs)")
+        return self
+
+
 class PlantSpec(_Strict):
     """The whole plant spec file."""
 
@@ -697,6 +721,8 @@ class PlantSpec(_Strict):
         default=None, description="clock-skew correction and lateness, e.g. "
         "{skew_threshold: 2s, lateness: 60s}; default: skew estimated, not corrected; 60s",
     )
+    governance: Governance = Field(default_factory=Governance,
+                                   description="electronic signatures and two-person rules")
 
     # -- navigation -----------------------------------------------------------------------
     def lines(self) -> list[tuple[Site, Area, Line]]:

@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from andon.errors import SpecError, SpecErrors
+from andon.spec.yamlread import BoundedLoader, NestingError
 from andon.units import check_unit, registry
 
 if TYPE_CHECKING:
@@ -227,11 +228,12 @@ def _csv_rows(text: str, ref: str) -> list[tuple[int, dict[str, Any]]]:
 
 def _yaml_rows(text: str, ref: str) -> list[tuple[int, dict[str, Any]]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=BoundedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        what = "" if isinstance(exc, NestingError) else "YAML syntax error: "
         raise SpecError(ref, None if mark is None else mark.line + 1, "",
-                        f"YAML syntax error: {exc.problem or exc.context}") from None
+                        f"{what}{exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise SpecError(ref, None, "", f"YAML error: {type(exc).__name__}") from None
     if isinstance(node, yaml.MappingNode):

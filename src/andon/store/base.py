@@ -7,13 +7,15 @@ run by ``tests/store/test_conformance.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from andon.audit import Event
+from andon.audit import ChainEntry, Event
+from andon.audit.signatures import Signature
 from andon.auth.access import User
+from andon.auth.throttle import Failures
 from andon.contracts.counts import QualityCount, SkewPoint
 from andon.contracts.quarantine import Quarantined
 from andon.feedback import Feedback, Label, Outcome
@@ -28,7 +30,7 @@ from andon.registry.stages import Stage
 from andon.rollout.stages import Rollout
 from andon.scoring.artifact import ModelMeta
 
-__all__ = ["Delivery", "Event", "SpecVersion", "Store"]
+__all__ = ["Delivery", "Event", "SpecVersion", "Store", "StoredAnchor", "TokenInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,30 @@ class SpecVersion:
     text: str
     by: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """One stored token as listed to an administrator (its hash, never the token)."""
+
+    token_hash: str
+    username: str
+    kind: str  # api / session
+    issued_at: datetime | None
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnchor:
+    """A signed checkpoint of the audit chain: entry ``seq`` had ``hash`` at ``at``."""
+
+    seq: int
+    hash: str
+    at: datetime
+    key_id: str
+    signature: str  # hex Ed25519 signature of ``andon.audit.anchor_message``
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +238,7 @@ class Store(GateStore, Protocol):
         """Store who signed a version and the key's id; ``NotFound`` if unknown."""
         ...
 
-    # -- users and tokens -----------------------------------------------------------------
+    # -- users and tokens (SqlStore: store/sql_accounts.py) -----------------------------
     def save_user(self, user: User) -> None:
         """Insert or replace a user by username."""
         ...
@@ -221,16 +247,46 @@ class Store(GateStore, Protocol):
         """A user, or None."""
         ...
 
-    def add_token(self, token_hash: str, username: str, expires_at: datetime | None) -> None:
+    def list_users(self) -> list[User]:
+        """Every login, by username."""
+        ...
+
+    def delete_user(self, username: str) -> None:
+        """Delete a login and its tokens (``NotFound`` if unknown)."""
+        ...
+
+    def add_token(self, token_hash: str, username: str, expires_at: datetime | None, *,
+                  kind: str = "api", issued_at: datetime | None = None) -> None:
         """Store a token hash for a user (never the token)."""
         ...
 
-    def user_for_token(self, token_hash: str, now: datetime) -> User | None:
-        """The user a (non-expired, non-revoked) token belongs to."""
+    def user_for_token(self, token_hash: str, now: datetime, *,
+                       session_idle: timedelta | None = None) -> User | None:
+        """The user a live token belongs to (not revoked, expired, idle or disabled)."""
         ...
 
     def revoke_token(self, token_hash: str) -> None:
         """Make a token unusable."""
+        ...
+
+    def revoke_user_tokens(self, username: str, *, kind: str | None = None) -> int:
+        """Revoke every live token of a login; how many."""
+        ...
+
+    def tokens_of(self, username: str) -> list[TokenInfo]:
+        """Every token stored for a login (hashes only)."""
+        ...
+
+    def login_failures(self, keys: Sequence[str]) -> dict[str, Failures]:
+        """Failed sign-ins counted on some back-off keys."""
+        ...
+
+    def save_login_failures(self, counts: Sequence[Failures]) -> None:
+        """Insert or replace the counts of some keys."""
+        ...
+
+    def clear_login_failures(self, keys: Sequence[str]) -> None:
+        """Forget the failures of some keys."""
         ...
 
     # -- plant spec -----------------------------------------------------------------------
@@ -242,13 +298,49 @@ class Store(GateStore, Protocol):
         """The newest spec version, or None."""
         ...
 
-    # -- events ---------------------------------------------------------------------------
+    # -- events and the audit chain (SqlStore: store/sql_audit.py) ------------------------
     def add_event(self, event: Event) -> None:
-        """Append an event."""
+        """Append an event (the next entry of the audit chain)."""
         ...
 
-    def events(self, *, kind: str | None = None, limit: int = 200) -> list[Event]:
-        """Newest first."""
+    def events(self, *, kind: str | None = None, limit: int = 200, subject: str | None = None,
+               by: str | None = None, since: datetime | None = None,
+               until: datetime | None = None, offset: int = 0) -> list[Event]:
+        """Newest first, filtered."""
+        ...
+
+    def chain_entries(self) -> Iterator[ChainEntry]:
+        """Every chained entry in ``seq`` order."""
+        ...
+
+    def unchained_events(self) -> int:
+        """How many events predate the chain."""
+        ...
+
+    def chain_head(self) -> tuple[int, str]:
+        """The newest entry's seq and hash."""
+        ...
+
+    def latest_record_hashes(self, kind: str) -> dict[str, tuple[int, str | None]]:
+        """Per subject, the newest entry of ``kind``: seq and record hash."""
+        ...
+
+    def add_anchor(self, seq: int, hash_hex: str, at: datetime, key_id: str,
+                   signature: str) -> None:
+        """Store a signed anchor."""
+        ...
+
+    def add_signature(self, signature: Signature) -> None:
+        """Store an electronic signature."""
+        ...
+
+    def signatures_for(self, record_kind: str, *, record_hash: str | None = None,
+                       record_id: str | None = None) -> list[Signature]:
+        """Signatures on records of a kind, oldest first."""
+        ...
+
+    def anchors(self) -> list[StoredAnchor]:
+        """Every anchor, oldest first."""
         ...
 
     # -- deliveries (andon.sinks; SqlStore: store/sql_deliveries.py) -----------------------

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
 __all__ = [
+    "AUDIT_ANCHORS",
     "DELIVERIES",
     "EVENTS",
     "FEEDBACK",
@@ -47,6 +48,7 @@ __all__ = [
     "GATE_QUEUE",
     "INTERVENTIONS",
     "LABELS",
+    "LOGIN_FAILURES",
     "METADATA",
     "MODELS",
     "QUALITY_COUNTS",
@@ -54,6 +56,7 @@ __all__ = [
     "ROLLOUTS",
     "SAMPLES",
     "SHADOW_INTERVENTIONS",
+    "SIGNATURES",
     "SOURCE_SKEW",
     "SPEC_VERSIONS",
     "TOKENS",
@@ -241,6 +244,7 @@ USERS = Table(
     Column("access", String(_NAME_LEN), nullable=False),
     Column("display_name", Text(), nullable=False),
     Column("password_hash", Text(), nullable=False),
+    Column("disabled", Boolean(), nullable=False, server_default=false()),  # may not sign in
 )
 
 TOKENS = Table(
@@ -255,7 +259,48 @@ TOKENS = Table(
     ),
     Column("expires_at", UtcDateTime(), nullable=True),
     Column("revoked", Boolean(), nullable=False, server_default=false()),
+    Column("kind", String(32), nullable=False, server_default="api"),  # api / session
+    Column("issued_at", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),  # sessions: the idle timeout's clock
     Index("ix_tokens_username", "username"),
+)
+
+#: failed sign-ins per key (``user:<name>`` / ``addr:<address>``): the back-off's memory
+LOGIN_FAILURES = Table(
+    "login_failures",
+    METADATA,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer(), nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+)
+
+#: electronic signatures (``andon.audit.signatures``): who signed which record, meaning what
+SIGNATURES = Table(
+    "signatures",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("record_kind", String(32), nullable=False),
+    Column("record_id", Text(), nullable=False),
+    Column("record_hash", String(64), nullable=False),
+    Column("username", String(_ID_LEN), nullable=False),
+    Column("printed_name", Text(), nullable=False),
+    Column("meaning", String(16), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_signatures_record", "record_kind", "record_hash"),
+)
+
+#: signed checkpoints of the audit chain (``andon.audit.chain``): entry ``seq`` had ``hash``
+AUDIT_ANCHORS = Table(
+    "audit_anchors",
+    METADATA,
+    Column("seq", _ID, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", Text(), nullable=False),
 )
 
 SPEC_VERSIONS = Table(
@@ -276,8 +321,15 @@ EVENTS = Table(
     Column("detail", Text(), nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("by", String(_ID_LEN), nullable=False),
+    # the audit chain (andon.audit.chain): position, link to the entry before, own hash, and
+    # the hash of the record the entry is about (a user row...), where it names one
+    Column("seq", _ID, nullable=True),  # NULL: written before the chain began (release 0.1)
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    Column("record_hash", String(64), nullable=True),
     Index("ix_events_at", "at"),
     Index("ix_events_kind_at", "kind", "at"),
+    Index("ix_events_seq", "seq", unique=True),
 )
 
 #: messages kept out of ``samples`` by decoding or a data contract (``andon.contracts``); the

@@ -34,9 +34,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
-    false,
     func,
-    or_,
     select,
     update,
 )
@@ -53,7 +51,6 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
-from andon.auth.access import User
 from andon.contracts.quarantine import Quarantined
 from andon.contracts.rules import Rule
 from andon.errors import NotFound, StoreError, StoreUnavailable
@@ -63,18 +60,18 @@ from andon.registry.record import ModelRecord
 from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
 from andon.store import migrations
-from andon.store.base import Event, SpecVersion
+from andon.store.base import SpecVersion
+from andon.store.files import private_database
 from andon.store.migrations import Status, Upgrade
 from andon.store.schema import (
-    EVENTS,
     MODELS,
     QUARANTINE,
     SAMPLES,
     SPEC_VERSIONS,
-    TOKENS,
-    USERS,
     as_utc,
 )
+from andon.store.sql_accounts import AccountTables
+from andon.store.sql_audit import AuditTables
 from andon.store.sql_deliveries import DeliveryTable
 from andon.store.sql_interventions import InterventionTables
 from andon.store.sql_quality import QualityTables
@@ -125,8 +122,8 @@ _INSERT_STAGED = (f"INSERT INTO samples ({_STAGED_COLUMNS}) SELECT {_STAGED_COLU
 _QUALITY_TEXT = {q: q.value for q in Quality}
 
 
-class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
-               QualityTables, RolloutTables):
+class SqlStore(AccountTables, AuditTables, DeliveryTable, InterventionTables, WorkOrderTable,
+               TriageTables, QualityTables, RolloutTables):
     """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
 
     Build one with ``open_store`` (which also brings the schema to the newest revision) or
@@ -346,81 +343,6 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound("model version", f"{name} v{version}")
 
-    # -- users and tokens -----------------------------------------------------------------
-    def save_user(self, user: User) -> None:
-        """Insert or replace a user by username."""
-        values = {
-            "username": user.username,
-            "role": user.role,
-            "access": user.access,
-            "display_name": user.display_name,
-            "password_hash": user.password_hash,
-        }
-        stmt = self._insert(USERS).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[USERS.c.username],
-            set_={k: stmt.excluded[k] for k in values if k != "username"},
-        )
-        with self._write() as conn:
-            conn.execute(stmt)
-
-    def get_user(self, username: str) -> User | None:
-        """Return a user, or None."""
-        stmt = select(USERS).where(USERS.c.username == username)
-        with self._read() as conn:
-            row = conn.execute(stmt).one_or_none()
-        return None if row is None else _user_from_row(row)
-
-    def add_token(self, token_hash: str, username: str, expires_at: datetime | None) -> None:
-        """Store a token hash for a user (never the token).
-
-        ``NotFound`` if the user is unknown; ``StoreError`` if the hash is already stored.
-        """
-        if expires_at is not None:
-            expires_at = as_utc(expires_at, "token expiry")
-        try:
-            with self._write() as conn:
-                known = conn.execute(
-                    select(USERS.c.username).where(USERS.c.username == username),
-                ).first()
-                if known is None:
-                    raise NotFound("user", username)
-                conn.execute(
-                    TOKENS.insert().values(
-                        token_hash=token_hash, username=username, expires_at=expires_at,
-                        revoked=False,
-                    ),
-                )
-        except IntegrityError:
-            # the driver's detail would quote the hash; say what happened without it
-            raise StoreError(f"a token of user {username!r} is already stored") from None
-
-    def user_for_token(self, token_hash: str, now: datetime) -> User | None:
-        """Return the user of a token, unless it is unknown, revoked or expired at ``now``.
-
-        A token expires at ``expires_at`` (it is no longer valid from that instant on).
-        """
-        now = as_utc(now, "now")
-        t = TOKENS.c
-        stmt = (
-            select(USERS)
-            .join(TOKENS, t.username == USERS.c.username)
-            .where(
-                t.token_hash == token_hash,
-                t.revoked == false(),
-                or_(t.expires_at.is_(None), t.expires_at > now),
-            )
-        )
-        with self._read() as conn:
-            row = conn.execute(stmt).one_or_none()
-        return None if row is None else _user_from_row(row)
-
-    def revoke_token(self, token_hash: str) -> None:
-        """Make a token unusable (an unknown token is left as it is: unusable)."""
-        stmt = update(TOKENS).where(TOKENS.c.token_hash == token_hash).values(revoked=True)
-        with self._write() as conn:
-            conn.execute(stmt)
-
     # -- plant spec -----------------------------------------------------------------------
     def save_spec(self, text: str, by: str, at: datetime) -> SpecVersion:
         """Store a new spec version (caller validated it); versions count up from 1."""
@@ -442,28 +364,6 @@ class SqlStore(DeliveryTable, InterventionTables, WorkOrderTable, TriageTables,
         if row is None:
             return None
         return SpecVersion(version=row.version, text=row.text, by=row.by, at=row.at)
-
-    # -- events ---------------------------------------------------------------------------
-    def add_event(self, event: Event) -> None:
-        """Append an event."""
-        stmt = EVENTS.insert().values(
-            kind=event.kind, subject=event.subject, detail=event.detail,
-            at=as_utc(event.at, "event time"), by=event.by,
-        )
-        with self._write() as conn:
-            conn.execute(stmt)
-
-    def events(self, *, kind: str | None = None, limit: int = 200) -> list[Event]:
-        """Newest first (by ``at``, then by insertion), optionally only of one kind."""
-        c = EVENTS.c
-        stmt = select(EVENTS).order_by(c.at.desc(), c.id.desc()).limit(limit)
-        if kind is not None:
-            stmt = stmt.where(c.kind == kind)
-        with self._read() as conn:
-            return [
-                Event(kind=row.kind, subject=row.subject, detail=row.detail, at=row.at, by=row.by)
-                for row in conn.execute(stmt)
-            ]
 
     # -- internals ------------------------------------------------------------------------
     @contextmanager
@@ -611,6 +511,11 @@ def _engine_url(url: str) -> URL:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the directory of {database}: {exc.strerror}") from None
+        if not {"mode", "uri"} & set(parsed.query):  # a plain file path: made 0600 if new
+            try:
+                private_database(database)
+            except OSError as exc:
+                raise StoreError(f"cannot create {database}: {exc.strerror}") from None
         return parsed
     if backend in {"postgresql", "postgres"} and driver in {
         "postgres", "postgresql", "postgresql+psycopg",
@@ -716,12 +621,3 @@ def _quarantined_from_row(row: Row[Any]) -> Quarantined:
 def _model_from_row(row: Row[Any, Any, Any, Any]) -> ModelRecord:
     return ModelRecord(ModelMeta.from_json(row.meta), Stage(row.stage), row.key_id, row.signer)
 
-
-def _user_from_row(row: Row[Any]) -> User:
-    return User(
-        username=row.username,
-        role=row.role,
-        access=row.access,
-        display_name=row.display_name,
-        password_hash=row.password_hash,
-    )

@@ -12,6 +12,8 @@ in it needs pytest to import: the few helpers that skip a test import pytest whe
   throwaway resources on the real local services; ``MosquittoProcess``: a private broker to
   stop and start; ``NatsCluster``: a three-node NATS cluster with JetStream and MQTT whose
   nodes a test kills and restarts; ``cmms.LocalCmms``: a small real work-order server.
+- ``tls``: a throwaway CA with server and client certificates (``make_pki``) and a Mosquitto
+  with TLS, passwords and ACLs (``secure_mosquitto``).
 - ``factories``: deterministic interventions, users, tokens and model versions.
 - ``strategies``: the Hypothesis strategies the property tests share (needs ``hypothesis``).
 - ``conformance``: the checks every store, sink and connector must pass, importable so that a

@@ -26,14 +26,20 @@ class MosquittoProcess:
     """Start, stop or kill a Mosquitto on 127.0.0.1:``port`` (the same port every time)."""
 
     def __init__(self, workdir: Path, port: int | None = None, binary: str = MOSQUITTO, *,
-                 options: str = "") -> None:
-        """``options``: more ``mosquitto.conf`` lines (e.g. ``max_queued_messages 0``)."""
+                 options: str = "", tls: bool = False, anonymous: bool = True) -> None:
+        """``options``: more ``mosquitto.conf`` lines (e.g. ``max_queued_messages 0``).
+
+        ``tls``: the listener speaks TLS (give its ``cafile``/``certfile``/``keyfile`` in
+        ``options``; ``andon.testing.tls.SecureBroker`` does) and ``url`` is ``mqtts://``;
+        ``anonymous=False``: clients must log in (a ``password_file`` in ``options``).
+        """
         self.port = port or free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.url = f"{'mqtts' if tls else 'mqtt'}://127.0.0.1:{self.port}"
         self.binary = binary
         self.config = workdir / f"mosquitto-{self.port}.conf"
         self.log = workdir / f"mosquitto-{self.port}.log"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\n"
+                               f"allow_anonymous {'true' if anonymous else 'false'}\n"
                                f"persistence false\n{options}", encoding="utf-8")
         self._proc: subprocess.Popen[bytes] | None = None
 

@@ -24,10 +24,18 @@ from andon.app import (
     move,
     record_outcome,
     revoke_token,
+    sign_in,
     track_record,
 )
 from andon.auth.access import Permission, access_allows
-from andon.errors import AndonError, FeedbackError, LifecycleError, NotFound
+from andon.errors import (
+    AndonError,
+    AuthError,
+    FeedbackError,
+    LifecycleError,
+    NotFound,
+    SignInLocked,
+)
 from andon.feedback.answers import FeedbackKind, Via
 from andon.http.auth import SESSION_COOKIE, Authenticator, Caller, needs
 from andon.interventions.lifecycle import InterventionState
@@ -161,6 +169,30 @@ class WebInbox:
             return ""
         return f"Recorded “{_DONE_TEXT[done]}” for {iv.asset_name} ({iv.asset})."
 
+    def sign_in(self, request: Request, username: str, password: str) -> Response:
+        """Check a password (with back-off), start a session and go to the inbox."""
+        auth = self.auth
+        username = username.strip()
+        shown = username[:_MAX_FIELD]
+        if len(username) > _MAX_FIELD or len(password) > _MAX_FIELD:
+            return self.login_page(401, error=LOGIN_FAILED, username=shown)
+        address = request.client.host if request.client else "unknown"
+        try:
+            user = sign_in(self.ctx, username, password, address=address).record
+        except SignInLocked as exc:
+            refused = self.login_page(429, error=f"Too many failed sign-ins. Try again in "
+                                      f"{exc.retry_after_s} s.", username=shown)
+            refused.headers["Retry-After"] = str(exc.retry_after_s)
+            return refused
+        except AuthError:
+            return self.login_page(401, error=LOGIN_FAILED, username=shown)
+        issued = issue_token(self.ctx, Actor.of(user, Via.WEB), user.username,
+                             timedelta(seconds=auth.session_ttl_s), kind="session").record
+        response = RedirectResponse("/inbox", status_code=303)
+        auth.set_session_cookie(response, issued.token,
+                                secure=request.url.scheme == "https")
+        return response
+
     # -- routes ----------------------------------------------------------------------------
     def router(self) -> APIRouter:  # noqa: C901 - one nested function per route
         """Build the HTML routes: login, logout, inbox and feedback posts."""
@@ -176,18 +208,7 @@ class WebInbox:
         def login(request: Request, username: Annotated[str, Form()] = "",
                   password: Annotated[str, Form()] = "") -> Response:
             """Check the password, start a session, go to the inbox (public)."""
-            username = username.strip()
-            user = None
-            if len(username) <= _MAX_FIELD and len(password) <= _MAX_FIELD:
-                user = auth.check_password(username, password)
-            if user is None:
-                return self.login_page(401, error=LOGIN_FAILED, username=username[:_MAX_FIELD])
-            issued = issue_token(self.ctx, Actor.of(user, Via.WEB), user.username,
-                                 timedelta(seconds=auth.session_ttl_s), kind="session").record
-            response = RedirectResponse("/inbox", status_code=303)
-            auth.set_session_cookie(response, issued.token,
-                                    secure=request.url.scheme == "https")
-            return response
+            return self.sign_in(request, username, password)
 
         @router.post("/logout")
         def logout(caller: Reader) -> Response:
