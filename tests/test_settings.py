@@ -44,7 +44,8 @@ def example(setting: Setting[Any], tmp_path: Path) -> tuple[str, Any]:
         "central": "http://central.example:8080", "scenario": "demo", "host": "0.0.0.0",  # noqa: S104
         "site": "porto", "token": "tok-123", "qos": "1", "ingest_worker": "2/3",
         "mqtt_ca": str(tmp_path / "token"), "mqtt_cert": str(tmp_path / "token"),
-        "mqtt_key": str(tmp_path / "token"),
+        "mqtt_key": str(tmp_path / "token"), "tls_cert": str(tmp_path / "token"),
+        "tls_key": str(tmp_path / "token"), "trusted_proxies": "10.0.0.5",
     }
     for name in ("plant.yaml", "token"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")
