@@ -46,6 +46,9 @@ def example(setting: Setting[Any], tmp_path: Path) -> tuple[str, Any]:
         "mqtt_ca": str(tmp_path / "token"), "mqtt_cert": str(tmp_path / "token"),
         "mqtt_key": str(tmp_path / "token"), "tls_cert": str(tmp_path / "token"),
         "tls_key": str(tmp_path / "token"), "trusted_proxies": "10.0.0.5",
+        "broker_password_file": str(tmp_path / "token"),
+        "broker_acl_file": str(tmp_path / "token"),
+        "audit_key": str(tmp_path / "token"),
     }
     for name in ("plant.yaml", "token"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")

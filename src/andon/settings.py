@@ -42,6 +42,8 @@ __all__ = [
     "BACKFILL",
     "BOOLEAN",
     "BROKER",
+    "BROKER_ACL_FILE",
+    "BROKER_PASSWORD_FILE",
     "BROKER_PORT",
     "CENTRAL",
     "DATA_DIR",
@@ -430,6 +432,16 @@ MQTT_PASSWORD: Final = Setting[str | None](
 BROKER_PORT: Final = Setting[int | None](
     "broker_port", INTEGER, None, "Port of the embedded MQTT broker; default 1883 or the next "
     "free one.", flag="--port", checks=(PORT_RANGE,))
+BROKER_PASSWORD_FILE: Final = Setting[Path | None](
+    "broker_password_file", PATH, None, "Password file of the embedded MQTT broker (user:hash "
+    "lines; andon broker-passwd writes them, Mosquitto 2's mosquitto_passwd files are read too): "
+    "only its users may connect. Default: anonymous clients (docs/brokers.md).",
+    flag="--password-file", checks=(EXISTING_FILE,))
+BROKER_ACL_FILE: Final = Setting[Path | None](
+    "broker_acl_file", PATH, None, "Topic ACL of the embedded MQTT broker (Mosquitto's acl_file "
+    "syntax: user, topic read|write|readwrite, pattern with %u and %c): each client publishes, "
+    "subscribes and receives only where it grants. Needs --password-file.",
+    flag="--acl-file", checks=(EXISTING_FILE,))
 LINES: Final = Setting[list[str] | None](
     "lines", LIST, None, "Only these line ids (repeatable; comma-separated in the "
     "environment); default: all.", flag="--line")
@@ -484,6 +496,14 @@ TRUSTED_PROXIES: Final = Setting[str](
     "trusted_proxies", TEXT, "", "Comma-separated addresses of reverse proxies whose "
     "X-Forwarded-For and X-Forwarded-Proto are believed (a proxy ending TLS in front of "
     "Andon: cookies are Secure when it says https); empty: none.")
+AUDIT_KEY: Final = Setting[Path | None](
+    "audit_key", PATH, None, "Ed25519 private key (PEM, andon registry keygen) with which the "
+    "server signs the audit trail's newest entry periodically (andon audit verify then sees "
+    "the newest entries deleted); keep it readable by the server only.",
+    checks=(EXISTING_FILE,))
+AUDIT_ANCHOR_EVERY: Final = Setting[float](
+    "audit_anchor_every", NUMBER, 3600.0, "Seconds between two anchors of the audit trail "
+    "(with --audit-key).", checks=(POSITIVE,))
 LEDGER: Final = Setting[Path | None]("ledger", PATH, None, "The central ingest's order ledger "
                                      "(SQLite); default: next to MODELS_DIR.")
 INGEST_WORKER: Final = Setting[str](
@@ -530,9 +550,10 @@ BACKFILL: Final = Setting[bool]("backfill", BOOLEAN, True,  # noqa: FBT003
 TABLE: Final[tuple[Setting[Any], ...]] = (
     SPEC, DB, DATA_DIR, MODELS_DIR, KEYS_DIR, TRUSTED_KEYS, BROKER, UPLINK_BROKER, MQTT_CA,
     MQTT_CERT, MQTT_KEY, MQTT_USERNAME, MQTT_PASSWORD, BROKER_PORT,
+    BROKER_PASSWORD_FILE, BROKER_ACL_FILE,
     LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
     TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, TLS_CERT, TLS_KEY,
-    TRUSTED_PROXIES, LEDGER, INGEST_WORKER,
+    TRUSTED_PROXIES, AUDIT_KEY, AUDIT_ANCHOR_EVERY, LEDGER, INGEST_WORKER,
     INGEST, MQTT_FEEDBACK, SPEED,
     DEMO_SPEED, SEED, QOS, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
 )

@@ -132,6 +132,9 @@ def test_the_spec_is_replaced_only_with_two_signatures(
               SignatureIn(PASSWORD, Meaning.AUTHORED, "I wrote it"))
     done = client.put("/api/spec", json=body, headers=admin.headers)
     assert done.status_code == 200, done.text
+    shown = client.get("/api/spec", headers=admin.headers).json()
+    assert [x.split(" on ")[0] for x in shown["signatures"]] == [
+        "authored by Engineer (engineer)", "approved by Admin (admin)"]
     # a spec that drops governance is itself a change the old governance signs for
     ungoverned = client.put("/api/spec", content=DEMO_SPEC_TEXT,
                             headers={**admin.headers, "Content-Type": "text/plain"})

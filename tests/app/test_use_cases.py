@@ -4,6 +4,7 @@ writes its events and returns them with the changed record, whatever surface cal
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,8 @@ from andon.feedback.workorders import WorkOrderChange, WorkOrderStatus
 from andon.interventions.escalation import policy_from_spec
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
 from andon.interventions.triage import TriageItem, TriageReason
-from andon.testing.factories import T0, make_intervention
+from andon.spec.model import Panel
+from andon.testing.factories import T0, add_user, make_intervention
 
 if TYPE_CHECKING:
     from andon.spec import PlantSpec
@@ -104,6 +106,8 @@ def test_rules_are_the_domains_one_line_refusals(ctx: Context, raised: str) -> N
 
 def test_a_panel_answer_is_the_spec_persons_with_their_roles_permission(
         ctx: Context, raised: str, store: SqlStore) -> None:
+    spec = ctx.spec.model_copy(update={"panels": [Panel(id="panel-7", people=["ana", "gus"])]})
+    ctx.plant.set(spec)  # type: ignore[union-attr]
     topic = "andon/v1/acme/_andon/feedback/panel-7"
     ok = answer_panel(ctx, topic, json.dumps({"id": raised, "kind": "acted", "by": "ana",
                                               "ref": 1}).encode())
@@ -118,6 +122,32 @@ def test_a_panel_answer_is_the_spec_persons_with_their_roles_permission(
     [event] = refused.events
     assert (event.kind, event.subject) == (EventKind.FEEDBACK_REJECTED, topic)
     assert store.get_intervention("iv-2").state is S.NEW
+
+
+def test_a_panel_answers_only_for_the_people_it_lists(ctx: Context, store: SqlStore) -> None:
+    """The broker authenticates the topic's sender; Andon checks whom it may speak for."""
+    spec = ctx.spec.model_copy(update={"panels": [Panel(id="panel-7", people=["ana"])]})
+    ctx.plant.set(spec)  # type: ignore[union-attr]
+    for i in range(4):
+        store.save_intervention(make_intervention(f"iv-{i}", asset="p-101", created_at=T0))
+
+    def send(sender: str, by: str, iv: str) -> str:
+        answer = answer_panel(ctx, f"andon/v1/acme/_andon/feedback/{sender}", json.dumps(
+            {"id": iv, "kind": "acted", "by": by}).encode()).answer
+        return "ok" if answer.ok else answer.reason
+
+    assert send("panel-7", "bram", "iv-0") == (
+        "'bram' cannot answer on panel-7's topic: panel 'panel-7' does not list 'bram' "
+        "(panels[].people)")
+    assert send("hmi-9", "ana", "iv-0") == (
+        "'ana' cannot answer on hmi-9's topic: 'hmi-9' is neither 'ana' nor a panel of the "
+        "spec (panels:)")
+    assert send("bram", "bram", "iv-1") == "ok"  # a person's own credentials
+    ana = add_user(store, "ana", access="operator", role="operator")
+    store.save_user(replace(ana, disabled=True))
+    assert send("panel-7", "ana", "iv-2") == "'ana' is a disabled login"
+    assert [store.get_intervention(f"iv-{i}").state for i in range(3)] == [S.NEW, S.DONE, S.NEW]
+    assert len(store.events(kind="feedback_rejected")) == 3
 
 
 def test_a_completed_work_order_closes_the_intervention_with_its_outcome(

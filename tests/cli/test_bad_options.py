@@ -51,6 +51,7 @@ EXPLICIT: dict[str, tuple[list[str], dict[str, str]]] = {
     "db history": (["--until", "0001"], {}),
     "plugins": (["--group", "sinks"], {}),
     "evaluate cmapss": (["/nonexistent", "--subset", "FD9"], {}),
+    "broker-passwd": (["passwd-file", "a/b"], {}),  # a user name that cannot be a login
 }
 
 

@@ -55,7 +55,9 @@ def test_a_rollout_from_the_terminal(sqlite_url: str) -> None:
     as_json = json.loads(run(db, "status", "--json").output)
     assert [(s["use_case"], s["stage"], s["gate_met"]) for s in as_json] == [
         ("pump-bearing", "shadow_pilot", False), ("motor-health", None, False)]
-    assert as_json[0]["history"][0].endswith("shadow_pilot by dana: v4 beats v3 on replay")
+    first = as_json[0]["history"][0]
+    assert "shadow_pilot by dana: v4 beats v3 on replay [signed: approved by Dana (dana) on " in (
+        first)
 
     refused = run(db, "advance", "pump-bearing", "--shift", "early", "--reason", "eager")
     assert refused.exit_code == 5, refused.output

@@ -23,6 +23,7 @@ from andon.clock import from_ms
 from andon.connectors.base import Connector
 from andon.connectors.mqtt import MqttClient
 from andon.connectors.opcua import OpcUaConnector
+from andon.connectors.opcua_security import OpcUaSecurity
 from andon.connectors.sparkplug import SparkplugConnector
 from andon.connectors.uns import UnsConnector
 from andon.namespace.sample import Quality, Sample, encode_sample
@@ -30,8 +31,9 @@ from andon.namespace.tagmap import TagBinding, TagMap
 from andon.namespace.topics import TagAddress
 from andon.testing import need, unique_id, until
 from andon.testing.conformance.connectors import ConnectorHarness
+from andon.testing.opcua_certs import application_certificate
 
-from .opcua_server import OpcUaTestServer
+from .opcua_server import OpcUaTestServer, ServerSecurity
 
 SHARED_BROKER = "mqtt://127.0.0.1:1883"
 UNIT = "degF"
@@ -193,18 +195,6 @@ class OpcUaHarness:
         assert self.server is not None
         return f"opcua:127.0.0.1:{self.server.port}"
 
-    def connector(self) -> Connector:
-        assert self.server is not None
-        if self._connector is None:
-            tagmap = TagMap.of([
-                TagBinding(self.server.node_id("temp"), self.address, UNIT, SCALE),
-                TagBinding(self.server.node_id("label"), self.address, UNIT),
-                TagBinding(self.unknown_name, self.address, UNIT),  # the server has no such node
-            ])
-            self._connector = OpcUaConnector(self.server.url, tagmap, min_backoff_s=0.1,
-                                             max_backoff_s=0.5, watchdog_s=0.5)
-        return self._connector
-
     async def ready(self) -> None:
         assert self._connector is not None
         await asyncio.wait_for(self._connector.ready.wait(), WAIT_S)
@@ -220,10 +210,30 @@ class OpcUaHarness:
     async def send_unknown(self) -> None:
         """Nothing to send: the server refuses to monitor the unknown node at subscribe time."""
 
+    def _security(self) -> OpcUaSecurity | None:
+        return None
+
+    def _server_security(self, _tmp_path: Path) -> ServerSecurity | None:
+        return None
+
+    def connector(self) -> Connector:
+        assert self.server is not None
+        if self._connector is None:
+            tagmap = TagMap.of([
+                TagBinding(self.server.node_id("temp"), self.address, UNIT, SCALE),
+                TagBinding(self.server.node_id("label"), self.address, UNIT),
+                TagBinding(self.unknown_name, self.address, UNIT),  # the server has no such node
+            ])
+            self._connector = OpcUaConnector(self.server.url, tagmap, min_backoff_s=0.1,
+                                             max_backoff_s=0.5, watchdog_s=0.5,
+                                             security=self._security())
+        return self._connector
+
     @contextlib.asynccontextmanager
     async def running(self, tmp_path: Path) -> AsyncIterator[OpcUaHarness]:
         self.server = OpcUaTestServer(str(tmp_path / "history.db"), ["temp", "label"],
-                                      strings=("label",))
+                                      strings=("label",),
+                                      security=self._server_security(tmp_path))
         await self.server.start()
         try:
             yield self
@@ -231,9 +241,30 @@ class OpcUaHarness:
             await self.server.stop()
 
 
+@dataclass
+class SecureOpcUaHarness(OpcUaHarness):
+    """The same server offering only Basic256Sha256 SignAndEncrypt; each side trusts the
+    other's self-signed certificate (listed as ``opcua-secure``; its kind stays ``opcua``)."""
+
+    _client: OpcUaSecurity | None = None
+
+    def _security(self) -> OpcUaSecurity | None:
+        return self._client
+
+    def _server_security(self, tmp_path: Path) -> ServerSecurity | None:
+        certs = tmp_path / "certs"
+        server = application_certificate(certs, "server", "urn:test:server", role="server")
+        client = application_certificate(certs, "andon", "urn:test:andon", role="client")
+        self._client = OpcUaSecurity("Basic256Sha256", "SignAndEncrypt", client.cert,
+                                     client.key, server.write_to(tmp_path / "client-trusts")
+                                     .parent)
+        return ServerSecurity(server, client.write_to(tmp_path / "server-trusts").parent)
+
+
 #: every connector the conformance suite covers (adding one is one line here)
 HARNESSES: dict[str, Callable[[], ConnectorHarness]] = {
     "mqtt": UnsHarness,
     "sparkplug": SparkplugHarness,
     "opcua": OpcUaHarness,
+    "opcua-secure": SecureOpcUaHarness,
 }

@@ -2,7 +2,9 @@
 and a TCP link in front of it that a test can cut and restore.
 
 History goes to a SQLite file (asyncua's ``HistorySQLite``), so a restarted server still has
-what it recorded before, like a real server with a historian.
+what it recorded before, like a real server with a historian. With a ``ServerSecurity`` the
+server offers only the given secure endpoints, shows its own certificate, trusts only the
+client certificates (or CAs) of its trust list folder and, with ``users``, only those logins.
 """
 
 from __future__ import annotations
@@ -10,18 +12,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from asyncua import Server, ua
 from asyncua.common.node import Node
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server.history_sql import HistorySQLite
 
 from andon.testing import free_port, until
+from andon.testing.opcua_certs import AppCertificate
 
 NS_URI = "urn:andon:test"
 # asyncua logs every refused or dropped connection loudly; these tests drop them on purpose
 for _name in ("asyncua", "asyncua.server", "asyncua.client"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class ServerSecurity:
+    """A secured server: its endpoints, its certificate, whom it trusts, who may log in."""
+
+    certificate: AppCertificate  # the server's own (its URI becomes the application URI)
+    trust_list: Path  # client certificates, or CAs, the server trusts
+    policies: tuple[ua.SecurityPolicyType, ...] = (
+        ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,)
+    users: dict[str, str] = field(default_factory=dict)  # empty: anonymous sessions
+
+
+class _Users:
+    """asyncua user manager: these logins only."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        self.users = users
+
+    def get_user(self, _iserver: Any, username: str | None = None, password: str | None = None,
+                 certificate: Any = None) -> User | None:
+        del certificate
+        if username is not None and self.users.get(username) == password:
+            return User(role=UserRole.User)
+        return None
 
 
 class OpcUaTestServer:
@@ -31,24 +65,31 @@ class OpcUaTestServer:
     """
 
     def __init__(self, history_db: str, names: list[str], *, strings: tuple[str, ...] = (),
-                 no_history: tuple[str, ...] = ()) -> None:
+                 no_history: tuple[str, ...] = (),
+                 security: ServerSecurity | None = None) -> None:
         self.port = free_port()
         self.url = f"opc.tcp://127.0.0.1:{self.port}/andon/"
         self.names = names
         self.strings = strings
         self.no_history = no_history
         self.history_db = history_db
+        self.security = security
         self.server: Server | None = None
         self.vars: dict[str, Node] = {}
         self.ns = 2
 
     async def start(self, initial: float = 0.0) -> None:
         """Start with every double variable at ``initial`` (a restart restores the last)."""
-        server = Server()
+        security = self.security
+        server = Server(user_manager=_Users(security.users)  # type: ignore[arg-type]
+                        if security is not None and security.users else None)
         server.iserver.history_manager.set_storage(HistorySQLite(self.history_db))
         await server.init()
         server.set_endpoint(self.url)
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if security is None:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        else:
+            await self._secure(server, security)
         self.ns = await server.register_namespace(NS_URI)
         folder = await server.nodes.objects.add_object(ua.NodeId("plant", self.ns), "plant")
         for name in self.names:
@@ -61,6 +102,22 @@ class OpcUaTestServer:
         for name in self.names:
             if name not in self.no_history and name not in self.strings:
                 await server.historize_node_data_change(self.vars[name], period=None, count=0)
+
+    @staticmethod
+    async def _secure(server: Server, security: ServerSecurity) -> None:
+        cert = security.certificate
+        fmt = cert.cert.suffix.lstrip(".")
+        await server.load_certificate(str(cert.cert), format=fmt)
+        await server.load_private_key(str(cert.key), format=cert.key.suffix.lstrip("."))
+        await server.set_application_uri(cert.uri)
+        server.set_security_policy(list(security.policies))
+        if security.users:
+            server.set_identity_tokens([ua.UserNameIdentityToken])
+        trust = TrustStore([security.trust_list], [])
+        await trust.load()
+        options = (CertificateValidatorOptions.TRUSTED_VALIDATION
+                   | CertificateValidatorOptions.PEER_CLIENT)
+        server.set_certificate_validator(CertificateValidator(options, trust))
 
     def _number(self, name: str) -> int:
         return 1000 + self.names.index(name) if name in self.names else 9999

@@ -18,7 +18,7 @@ from andon.feedback.panel import parse_feedback
 from andon.interventions.lifecycle import InterventionState
 from andon.services.feedback_mqtt import MqttFeedback, run_feedback
 from andon.sinks.uns import feedback_result_topic, feedback_topic
-from andon.spec.model import Enterprise
+from andon.spec.model import Enterprise, Panel
 from andon.testing import need, unique_id
 from andon.testing.factories import add_token, add_user, make_intervention
 
@@ -36,9 +36,18 @@ WAIT_S = 10.0
 PEOPLE = {"ana", "chris"}
 
 
+#: the panels these tests answer through, and who answers on each
+PANELS = [Panel(id="panel-7", people=["chris"]), Panel(id="hmi-3", people=["ana"]),
+          Panel(id="hmi-7", people=["ana"])]
+
+
+def paneled(spec: PlantSpec) -> PlantSpec:
+    return spec.model_copy(update={"panels": PANELS})
+
+
 def unique(spec: PlantSpec) -> PlantSpec:
     ent = Enterprise(id=unique_id(), name=spec.enterprise.name)
-    return spec.model_copy(update={"enterprise": ent})
+    return paneled(spec).model_copy(update={"enterprise": ent})
 
 
 # -- parsing (no broker) ------------------------------------------------------------------------
@@ -65,7 +74,7 @@ def test_handler_applies_feedback_and_outcome_and_rejects_without_raising(
     iv = make_intervention()
     store.save_intervention(iv)
     published: list[tuple[str, bytes]] = []
-    handler = MqttFeedback(store, demo_spec, clock=clock,
+    handler = MqttFeedback(store, paneled(demo_spec), clock=clock,
                            publish=lambda t, p: published.append((t, p)))
     topic = feedback_topic("acme", "panel-7")
 

@@ -38,7 +38,7 @@ from andon.app import (
     replace_spec,
     revoke_token,
 )
-from andon.app.signatures import SignatureIn
+from andon.app.signatures import SignatureIn, spec_record_hash
 from andon.app.spec import SPEC_FILENAME
 from andon.audit import Signature
 from andon.auth.access import Permission
@@ -148,7 +148,9 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
         current = store.current_spec()
         if current is None:
             raise NotFound("stored plant spec", "latest")
-        return SpecOut(version=current.version, text=current.text, by=current.by, at=current.at)
+        signed = store.signatures_for("spec", record_hash=spec_record_hash(current.text))
+        return SpecOut(version=current.version, text=current.text, by=current.by, at=current.at,
+                       signatures=[x.manifest() for x in signed])
 
 
 def _quarantine_routes(router: APIRouter, store: Store) -> None:

@@ -272,12 +272,14 @@ class StageChangeIn(BaseModel):
 
 
 class SpecOut(_Out):
-    """The stored plant spec text."""
+    """The stored plant spec text, and the electronic signatures on that exact text."""
 
     version: int
     text: str
     by: str
     at: datetime
+    signatures: list[str] = Field(default_factory=list, description="electronic signatures "
+                                  "on this text, oldest first (meaning, name, login, time)")
 
 
 class SpecSaved(_Out):

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from andon.app.context import Change
 from andon.app.signatures import SignatureIn, approve
-from andon.audit import Event, EventKind, record_hash
+from andon.audit import Event, EventKind, Signature, record_hash
 from andon.auth.access import Permission
 from andon.errors import GateNotMet, NotFound, RolloutError
 from andon.kpi.trackrecord import Mode, TrackRecord, merge, track_record_from
@@ -107,12 +107,13 @@ def start_rollout(ctx: Context, actor: Actor, use_case: str, version: int, *, pi
     if record.stage is not ModelStage.CANDIDATE:
         raise RolloutError(f"{record.label} is {record.stage.value}: only a signed candidate "
                            "is rolled out")
-    label, hash_hex = _move_record(use_case, uc.model, str(version), 1, f"start on {pilot}",
-                                   reason)
+    now = ctx.clock.now()
+    label, hash_hex = _move_record(_rollout_key(use_case, str(version), now), uc.model, 1,
+                                   f"start on {pilot}", reason)
     approval = approve(ctx, actor, action=f"starting the rollout of {record.label}",
                        kind="rollout", record_id=label, hash_hex=hash_hex, given=signature)
-    r = start(use_case, uc.model, str(version), pilot=pilot, at=ctx.clock.now(),
-              by=actor.name, reason=reason)
+    r = start(use_case, uc.model, str(version), pilot=pilot, at=now, by=actor.name,
+              reason=reason)
     ctx.store.save_rollout(r, 0)
     return Change(r, (_event(ctx, r, actor, f"started: shadow on {pilot}: {r.current.reason}"),
                       *approval.record(ctx, "rollout", label, hash_hex)))
@@ -134,7 +135,7 @@ def rollout_status(ctx: Context, use_case: str | None = None) -> list[RolloutSta
         checks, record = _gate(ctx, uc, r)
         out.append(RolloutStatus(uc.id, production, r, tuple(checks), record,
                                  _next(r, _lines(spec, uc)),
-                                 tuple(_history(r))))
+                                 tuple(_history(r, ctx.store.signatures_for("rollout")))))
     return out
 
 
@@ -152,7 +153,7 @@ def advance_rollout(ctx: Context, actor: Actor, use_case: str, *, reason: str,
     if failing:
         raise GateNotMet(f"{r.label}: the gate of {r.stage.value} is not met: "
                          + "; ".join(c.text for c in failing))
-    label, hash_hex = _move_record(use_case, r.model, r.version, len(r.steps) + 1,
+    label, hash_hex = _move_record(_key_of(r), r.model, len(r.steps) + 1,
                                    f"advance from {r.stage.value}", reason)
     approval = approve(ctx, actor, action=f"advancing {r.label}", kind="rollout",
                        record_id=label, hash_hex=hash_hex, given=signature)
@@ -182,7 +183,7 @@ def _simple(ctx: Context, actor: Actor, use_case: str, action: Action,  # noqa: 
     actor.require(Permission.MANAGE_MODELS)
     r = _current(ctx, use_case, allow_complete=action is Action.BACK)
     verb = "back" if action is Action.BACK else "withdrawn"
-    label, hash_hex = _move_record(use_case, r.model, r.version, len(r.steps) + 1,
+    label, hash_hex = _move_record(_key_of(r), r.model, len(r.steps) + 1,
                                    f"{verb} from {r.stage.value}", reason)
     approval = approve(ctx, actor, action=f"moving {r.label} {verb}", kind="rollout",
                        record_id=label, hash_hex=hash_hex, given=signature)
@@ -193,12 +194,21 @@ def _simple(ctx: Context, actor: Actor, use_case: str, action: Action,  # noqa: 
                           *approval.record(ctx, "rollout", label, hash_hex)))
 
 
-def _move_record(use_case: str, model: str, version: str, step: int, what: str,  # noqa: PLR0917
+def _rollout_key(use_case: str, version: str, started: datetime) -> str:
+    """Names one rollout for good: use case, version and start (a use case has many)."""
+    return f"{use_case} v{version} started {started.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _key_of(r: Rollout) -> str:
+    return _rollout_key(r.use_case, r.version, r.steps[0].at)
+
+
+def _move_record(key: str, model: str, step: int, what: str,
                  reason: str) -> tuple[str, str]:
     """How a rollout move is named and hashed when it is signed."""
-    label = f"{use_case} step {step}: {what}"
-    return label, record_hash({"rollout": use_case, "model": model, "version": version,
-                               "step": step, "move": what, "reason": reason})
+    label = f"{key} step {step}: {what}"
+    return label, record_hash({"rollout": key, "model": model, "step": step, "move": what,
+                               "reason": reason})
 
 
 def _gate(ctx: Context, uc: UseCase, r: Rollout) -> tuple[list[Check], TrackRecord | None]:
@@ -233,8 +243,17 @@ def _next(r: Rollout, lines: list[str]) -> str:
                     else f"shadow on further lines (--line: {', '.join(rest)})")
 
 
-def _history(r: Rollout) -> list[str]:
-    return [f"{s.at:%Y-%m-%d %H:%M} {s.stage.value} by {s.by}: {s.reason}" for s in r.steps]
+def _history(r: Rollout, signatures: Sequence[Signature] = ()) -> list[str]:
+    """One line per step, with the electronic signature on it where there is one."""
+    key = _key_of(r)
+    signed = {s.record_id.split(": ", 1)[0]: s for s in signatures
+              if s.record_id.startswith(key + " step ")}
+    out = []
+    for i, step in enumerate(r.steps, start=1):
+        line = f"{step.at:%Y-%m-%d %H:%M} {step.stage.value} by {step.by}: {step.reason}"
+        sig = signed.get(f"{key} step {i}")
+        out.append(line + (f" [signed: {sig.manifest()}]" if sig is not None else ""))
+    return out
 
 
 def _current(ctx: Context, use_case: str, *, allow_complete: bool = False) -> Rollout:

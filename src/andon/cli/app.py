@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,7 +62,11 @@ from andon.cli.users import (
     users_tokens,
 )
 from andon.settings import (
+    AUDIT_ANCHOR_EVERY,
+    AUDIT_KEY,
     BROKER,
+    BROKER_ACL_FILE,
+    BROKER_PASSWORD_FILE,
     BROKER_PORT,
     CENTRAL,
     DATA_DIR,
@@ -181,20 +186,65 @@ def spec_show(path: Annotated[Path, typer.Argument(help="Spec file.")]) -> None:
 
 
 # -- broker -------------------------------------------------------------------------------
+#: where ``andon broker-passwd`` takes the new password from, instead of asking for it
+BROKER_PASSWORD_ENV = "ANDON_BROKER_NEW_PASSWORD"  # noqa: S105 - a variable's name
+
+
 @app.command()
 def broker(
     port: Annotated[int | None, option(BROKER_PORT)] = BROKER_PORT.default,
+    password_file: Annotated[Path | None, option(BROKER_PASSWORD_FILE)]
+    = BROKER_PASSWORD_FILE.default,
+    acl_file: Annotated[Path | None, option(BROKER_ACL_FILE)] = BROKER_ACL_FILE.default,
 ) -> None:
-    """Run the embedded MQTT broker on 127.0.0.1 until Ctrl-C."""
+    """Run the embedded MQTT broker on 127.0.0.1 until Ctrl-C.
+
+    Anonymous by default; with --password-file only its users connect, with --acl-file each
+    only where the ACL grants (docs/brokers.md). andon broker-passwd FILE USER adds a login.
+    """
     from andon.connectors.broker import EmbeddedBroker  # noqa: PLC0415
 
     async def run() -> None:
         stop = _stop_event()
-        async with EmbeddedBroker(port) as b:
+        embedded = EmbeddedBroker(port, password_file=password_file, acl_file=acl_file)
+        async with embedded as b:
             console.print(f"embedded broker listening on [bold]{b.url}[/]", highlight=False)
+            if b.logins is not None:
+                console.print(f"logins: {len(b.logins.hashes)} user(s) from {password_file}; "
+                              "anonymous clients refused", highlight=False)
+            if b.acl is not None:
+                console.print(f"topic ACL: {acl_file}", highlight=False)
             await stop.wait()
 
     asyncio.run(run())
+
+
+@app.command("broker-passwd")
+def broker_passwd(
+    file: Annotated[Path, typer.Argument(help="Password file (created if missing).",
+                                         dir_okay=False)],
+    user: Annotated[str, typer.Argument(help="User name of the login.")],
+) -> None:
+    """Add a login to the embedded broker's password file, or set its password (argon2id).
+
+    The password is asked for (hidden, twice), or taken from ANDON_BROKER_NEW_PASSWORD; it
+    must pass Andon's password policy. Other lines of the file stay as they are.
+    """
+    from andon.auth.passwords import password_problems  # noqa: PLC0415
+    from andon.connectors.broker_passwd import set_password, username_problem  # noqa: PLC0415
+    from andon.errors import PasswordRejected  # noqa: PLC0415
+
+    problem = username_problem(user)
+    if problem is not None:
+        raise typer.BadParameter(problem, param_hint="USER")
+    password = os.environ.get(BROKER_PASSWORD_ENV) or typer.prompt(
+        f"Password of {user}", hide_input=True, confirmation_prompt=True)
+    problems = password_problems(password, username=user)
+    if problems:
+        raise PasswordRejected(user, problems)
+    added = set_password(file, user, password)
+    console.print(f"{'added' if added else 'set the password of'} user {printable(user)} "
+                  f"{'to' if added else 'in'} {file}", highlight=False)
 
 
 # -- simulate -----------------------------------------------------------------------------
@@ -546,6 +596,9 @@ def serve(
     tls_cert: Annotated[Path | None, option(TLS_CERT)] = TLS_CERT.default,
     tls_key: Annotated[Path | None, option(TLS_KEY)] = TLS_KEY.default,
     trusted_proxies: Annotated[str, option(TRUSTED_PROXIES)] = TRUSTED_PROXIES.default,
+    audit_key: Annotated[Path | None, option(AUDIT_KEY)] = AUDIT_KEY.default,
+    audit_anchor_every: Annotated[float, option(AUDIT_ANCHOR_EVERY)]
+    = AUDIT_ANCHOR_EVERY.default,
 ) -> None:
     """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
 
@@ -560,6 +613,7 @@ def serve(
     from andon.app import Context  # noqa: PLC0415
     from andon.app.spec import start_spec  # noqa: PLC0415
     from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.services.anchoring import AnchorService, serve_with_anchors  # noqa: PLC0415
     from andon.services.central import CentralIngest, Sequencer, serve_with_ingest  # noqa: PLC0415
     from andon.services.delivery import serve_with_sinks  # noqa: PLC0415
     from andon.services.escalation import (  # noqa: PLC0415
@@ -599,7 +653,11 @@ def serve(
         serving = serve_with_sinks(serving, store, plant, broker_url, feedback=mqtt_feedback)
         # the escalation service runs beside the server (andon.services.escalation)
         escalation = EscalationService.for_spec(store, plant, SystemClock())
-        asyncio.run(serve_with_escalation(serving, escalation))
+        serving = serve_with_escalation(serving, escalation)
+        # with --audit-key, the audit trail is signed periodically (andon.services.anchoring)
+        anchors = None if audit_key is None else AnchorService(
+            store, SystemClock(), audit_key, every_s=audit_anchor_every)
+        asyncio.run(serve_with_anchors(serving, anchors))
     finally:
         store.close()
 

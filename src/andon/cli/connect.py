@@ -240,8 +240,11 @@ def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> N
                 await housekeeping(edge, stop, running=lambda: not task.done())
             finally:
                 stop.set()
-                await task
-                await asyncio.to_thread(partial(edge.write, *edge.take_pending(), force=True))
+                try:
+                    await task  # a refusal raises here: what was received is written first
+                finally:
+                    await asyncio.to_thread(partial(edge.write, *edge.take_pending(),
+                                                    force=True))
 
         asyncio.run(main())
         s = edge.stats

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from andon.cli.options import DEFAULT_DB, DbOpt
+from andon.cli.options import DEFAULT_DB, DbOpt, UserOpt
 from andon.interventions.triage import TriageStatus, TriageVerdict
 
 __all__ = ["triage_app"]
@@ -67,31 +67,32 @@ def label(
     item_id: Annotated[int, typer.Argument(help="Id from 'andon triage list'.")],
     verdict: Annotated[TriageVerdict, typer.Argument(help="What it was.")],
     note: Annotated[str, typer.Option("--note", help="What you saw (kept on record).")] = "",
-    by: Annotated[str | None, typer.Option("--by", help="Reviewer login; default: the OS "
-                                           "user.")] = None,
-    role: Annotated[str | None, typer.Option("--role", help="Reviewer's role, when the "
-                                             "reviewer has no login in the store.")] = None,
+    user: UserOpt = None,
+    role: Annotated[str | None, typer.Option("--role", help="Without --user: the role the OS "
+                                             "user reviews as.")] = None,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
-    """Label a triage item real_problem / normal / unsure, with who, role, when and a note."""
+    """Label a triage item real_problem / normal / unsure, with who, role, when and a note.
+
+    As a login of Andon (``--user``: its password is asked for, hidden, or read from
+    ANDON_PASSWORD; its role must grant review), else as the OS user in ``--role``.
+    """
     from andon.app import Actor, label_triage  # noqa: PLC0415
-    from andon.auth.access import Permission, access_allows  # noqa: PLC0415
-    from andon.cli.actor import cli_context  # noqa: PLC0415
+    from andon.audit import Meaning  # noqa: PLC0415
+    from andon.cli.actor import cli_context, cli_signer  # noqa: PLC0415
     from andon.feedback.answers import Via  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    reviewer = by or getpass.getuser()
     with open_store(db) as store:
-        user = store.get_user(reviewer)
-        if user is not None and not access_allows(user.access, Permission.REVIEW):
-            raise typer.BadParameter(f"{reviewer} has {user.access} access; labelling triage "
-                                     "items needs engineer access", param_hint="--by")
-        who_role = user.role if user is not None else role
-        if not who_role:
-            raise typer.BadParameter(f"no login {reviewer!r} in the store; say which role "
-                                     "you review as", param_hint="--role")
-        actor = (Actor.of(user, Via.CLI) if user is not None
-                 else Actor(reviewer, who_role, "engineer", Via.CLI))
-        item = label_triage(cli_context(store), actor, item_id, verdict, note).record
+        ctx = cli_context(store)
+        if user is not None:
+            actor, _ = cli_signer(ctx, user, meaning=Meaning.REVIEWED, reason=note)
+        elif role:
+            actor = Actor(getpass.getuser(), role, "engineer", Via.CLI)
+        else:
+            raise typer.BadParameter("say who reviews: --user LOGIN (signed in), or --role "
+                                     "ROLE for the OS user", param_hint="--user")
+        item = label_triage(ctx, actor, item_id, verdict, note).record
+    reviewer, who_role = actor.name, actor.role
     console.print(f"[green]labelled[/] triage item {item.id} ({item.asset}): {verdict.value} "
                   f"by {reviewer} ({who_role})", highlight=False)

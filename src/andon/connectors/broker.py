@@ -1,7 +1,11 @@
 """The embedded MQTT broker (amqtt) for the demo and for machines without one.
 
 It binds 127.0.0.1 only, on 1883 or the next free port (the machine may already run
-Mosquitto there), allows anonymous loopback clients and keeps no $SYS chatter.
+Mosquitto there), and keeps no $SYS chatter. By default it lets in anonymous clients (the
+demo's); given a password file it lets in only the users listed there, and given an ACL only
+where the ACL grants (``broker_passwd``, ``broker_acl``: Mosquitto's formats; the amqtt
+plug-ins are ``broker_plugins``). Both files are read and checked before it listens: a broken
+one is a ``ConnectorError`` naming the file and line.
 """
 
 from __future__ import annotations
@@ -9,7 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from pathlib import Path
 from typing import Any, Self
+
+from andon.connectors.broker_acl import Acl
+from andon.connectors.broker_passwd import PasswordFile
+from andon.errors import ConnectorError
 
 __all__ = ["EmbeddedBroker", "pick_port"]
 
@@ -28,9 +37,21 @@ def pick_port(first: int = 1883, tries: int = 50, host: str = "127.0.0.1") -> in
 
 
 class EmbeddedBroker:
-    """An amqtt broker on loopback; ``async with EmbeddedBroker() as b: b.url``."""
+    """An amqtt broker on loopback; ``async with EmbeddedBroker() as b: b.url``.
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+    ``password_file``: only its users get in (anonymous clients and wrong passwords are
+    refused with CONNACK 5); ``acl_file``: each client publishes, subscribes and receives only
+    where the ACL grants. An ACL needs a password file (without logins, any client could claim
+    any user name). Both are read here, before anything listens.
+    """
+
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1", *,
+                 password_file: Path | None = None, acl_file: Path | None = None) -> None:
+        if acl_file is not None and password_file is None:
+            raise ConnectorError(f"ACL file {acl_file} needs a password file: without logins "
+                                 "any client could claim any user name")
+        self.logins = PasswordFile.read(password_file) if password_file is not None else None
+        self.acl = Acl.read(acl_file) if acl_file is not None else None
         self.host = host
         self.port = port if port is not None else pick_port(host=host)
         self._broker: Any = None
@@ -45,11 +66,16 @@ class EmbeddedBroker:
         """Start listening."""
         from amqtt.broker import Broker  # noqa: PLC0415 - heavy import, only when embedding
 
+        plugins: dict[str, dict[str, Any]] = (
+            {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+            if self.logins is None else
+            {"andon.connectors.broker_plugins.PasswordFilePlugin": {"logins": self.logins}})
+        if self.acl is not None:
+            plugins["andon.connectors.broker_plugins.AclTopicPlugin"] = {"acl": self.acl}
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}",
                                       "max_connections": 64}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": True}},
+            "plugins": plugins,
         }
         self._broker = Broker(config, loop=asyncio.get_running_loop())
         # amqtt leaves the stream of a finished session open, and those of clients still

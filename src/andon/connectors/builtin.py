@@ -8,8 +8,10 @@ asyncua, pyarrow) is imported by its builder, when that connector is run.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,15 +117,52 @@ class OpcUaOptions(_Options):
     publishing_interval: float = Field(default=PUBLISHING_INTERVAL.default, gt=0,
                                        description=PUBLISHING_INTERVAL.help)
     backfill: bool = Field(default=BACKFILL.default, description=BACKFILL.help)
+    #: (opcua_security.POLICIES, spelled out here: this module does not import asyncua)
+    security_policy: Literal["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep",
+                             "Aes256_Sha256_RsaPss"] = Field(
+        default="None", description="Security policy of the secure channel (None: no "
+        "signing, no encryption); the server must offer it with --security-mode.")
+    security_mode: Literal["Sign", "SignAndEncrypt"] = Field(
+        default="SignAndEncrypt", description="Message security mode with a security policy "
+        "other than None: Sign, or SignAndEncrypt.")
+    certificate: Path | None = Field(
+        default=None, description="Andon's application instance certificate (PEM or DER); "
+        "its URI subject alternative name is the application URI Andon announces. The "
+        "server must trust it.")
+    private_key: Path | None = Field(
+        default=None, description="The certificate's RSA private key (PEM or DER, "
+        "unencrypted; keep it mode 600).")
+    trust_list: Path | None = Field(
+        default=None, description="Folder of trusted certificates (.der, .pem, .crt, .cer): "
+        "the server's own, or the CA that issued it; another server is refused.")
+    username: str | None = Field(default=None, description="User name of the session "
+                                 "(default: anonymous); the password comes from "
+                                 "--password-env.")
+    password_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the user's "
+        "password (never the password itself).")
 
 
 def _opcua(options: OpcUaOptions, context: ConnectorContext) -> Connector:
     from andon.connectors.opcua import OpcUaConnector  # noqa: PLC0415 - asyncua
+    from andon.connectors.opcua_security import OpcUaSecurity  # noqa: PLC0415 - asyncua
 
+    if urlsplit(options.endpoint).password is not None:
+        raise OptionError("endpoint", "put no password in the endpoint: --username and "
+                          "--password-env")
+    password = None
+    if options.password_env is not None:
+        password = os.environ.get(options.password_env)
+        if not password:
+            raise OptionError("password_env", f"environment variable {options.password_env} "
+                              "is not set (it holds the OPC UA user's password)")
+    security = OpcUaSecurity(options.security_policy, options.security_mode,
+                             options.certificate, options.private_key, options.trust_list,
+                             options.username, password)
     try:
         connector = OpcUaConnector(options.endpoint, _tagmap(context),
                                    publishing_interval_ms=options.publishing_interval,
-                                   backfill=options.backfill)
+                                   backfill=options.backfill, security=security)
     except ValueError as exc:
         raise OptionError("endpoint", str(exc)) from None
     if not connector.nodes:
@@ -133,7 +172,8 @@ def _opcua(options: OpcUaOptions, context: ConnectorContext) -> Connector:
 
 
 def _opcua_line(connector: Any, _context: ConnectorContext) -> str:
-    return f"OPC UA client on {connector.url}: {len(connector.nodes)} nodes"
+    return (f"OPC UA client on {connector.url}, {connector.security.describe()}: "
+            f"{len(connector.nodes)} nodes")
 
 
 def _opcua_report(connector: Any) -> str:

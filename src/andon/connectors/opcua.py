@@ -25,6 +25,14 @@ Overlap is dropped by source time: per node, a value whose source time was alrea
 (among the last 4,096) is a duplicate (counted in ``stats.duplicates``); out-of-order values
 with new source times pass (lateness is the contracts' call, not the connector's).
 
+Security (``OpcUaSecurity``, ``andon.connectors.opcua_security``): before each connect the
+client reads the server's endpoints (discovery, over an unsecured channel as OPC UA allows),
+takes the one with the configured policy and mode, checks the server's certificate against the
+trust list, then connects with Andon's certificate and key (and user, if given). A server
+without such an endpoint, an untrusted server certificate, or a server refusing Andon's
+certificate or user stops ``run`` with ``OpcUaRefused`` (one line); an endpoint that cannot
+be reached is retried as before, and the reconnect and back-fill work the same under security.
+
 Sequence: OPC UA has none; each sample gets the next number of a ``ProducerSequence`` for the
 source ``opcua:{host:port}`` (see ``andon.connectors.sequence``).
 """
@@ -50,6 +58,7 @@ from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from andon.clock import Clock, SystemClock, to_ms
 from andon.connectors.base import PointSink
+from andon.connectors.opcua_security import OpcUaRefused, OpcUaSecurity, masking_password
 from andon.connectors.sequence import ProducerSequence
 from andon.errors import ConnectorError
 from andon.namespace.sample import Quality, Sample
@@ -142,7 +151,7 @@ class OpcUaConnector:
                  publishing_interval_ms: float = 100.0, backfill: bool = True,
                  min_backoff_s: float = 0.2, max_backoff_s: float = 10.0,
                  watchdog_s: float = 1.0, timeout_s: float = 4.0,
-                 source: str | None = None) -> None:
+                 source: str | None = None, security: OpcUaSecurity | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme != "opc.tcp" or not parts.hostname:
             raise ConnectorError(f"{url!r}: an OPC UA endpoint looks like "
@@ -156,6 +165,8 @@ class OpcUaConnector:
         self.watchdog_s = watchdog_s
         self.timeout_s = timeout_s
         self.source = source or f"opcua:{parts.hostname}:{parts.port or 4840}"
+        #: the checked security: files are read here, so a bad one fails before any connect
+        self.security = (security or OpcUaSecurity()).load()
         self._nodes = {nid: _Node(raw, tagmap.bindings[raw])
                        for nid, raw in node_ids(tagmap).items()}
         self._seq = ProducerSequence(to_ms(self.clock.now()))
@@ -169,7 +180,16 @@ class OpcUaConnector:
         return [n.raw for n in self._nodes.values()]
 
     async def run(self, sink: PointSink, stop: asyncio.Event) -> None:
-        """Deliver changes to ``sink`` until ``stop`` is set, reconnecting on loss."""
+        """Deliver changes to ``sink`` until ``stop`` is set, reconnecting on loss.
+
+        ``OpcUaRefused`` (one line) when the server or Andon refuses the other: no endpoint
+        with the configured security, an untrusted server certificate, a refused certificate
+        or user.
+        """
+        with masking_password(self.security.config.password):
+            await self._run(sink, stop)
+
+    async def _run(self, sink: PointSink, stop: asyncio.Event) -> None:
         delay = self.min_backoff_s
         while not stop.is_set():
             client = Client(self.url, timeout=self.timeout_s,
@@ -181,7 +201,9 @@ class OpcUaConnector:
 
             client.connection_lost_callback = on_lost
             try:
-                await client.connect()
+                await self._connect(client)
+            except OpcUaRefused:
+                raise  # retrying cannot help: stop with the reason
             except (OSError, TimeoutError, UaError):
                 await _pause(stop, delay)
                 delay = min(delay * 2, self.max_backoff_s)
@@ -198,6 +220,21 @@ class OpcUaConnector:
             if not stop.is_set():
                 self.stats.connection_losses += 1
                 await _pause(stop, delay)
+
+    async def _connect(self, client: Client) -> None:
+        """Pick the endpoint, check the server's certificate, set up security, connect."""
+        endpoints = await client.connect_and_get_server_endpoints()
+        endpoint = self.security.endpoint(self.url, endpoints)
+        server_certificate = (self.security.check_server(self.url, endpoint)
+                              if self.security.secure else b"")
+        await self.security.apply(client, server_certificate)
+        try:
+            await client.connect()
+        except UaStatusCodeError as exc:
+            refused = self.security.refusal(self.url, exc)
+            if refused is not None:
+                raise refused from None
+            raise
 
     async def _close(self, client: Client, *, lost: bool) -> None:
         """Close the session; after a loss, only briefly (the server is likely gone)."""

@@ -36,6 +36,7 @@ __all__ = [
     "Governance",
     "Interventions",
     "Line",
+    "Panel",
     "Person",
     "PlantSpec",
     "Role",
@@ -681,6 +682,20 @@ class Interventions(_Strict):
         return v
 
 
+class Panel(_Strict):
+    """An operator panel or HMI that answers interventions over MQTT, and who answers on it.
+
+    The broker authenticates the panel (its MQTT login is ``id``; an ACL lets it write only
+    ``andon/v1/{ent}/_andon/feedback/{id}``); Andon then accepts on that topic answers only by
+    the ``people`` listed here. A person with MQTT credentials of their own answers on the
+    topic named after their person id without being listed anywhere.
+    """
+
+    id: Id
+    name: str = ""
+    people: list[str] = Field(min_length=1, description="person ids who answer on this panel")
+
+
 class Governance(_Strict):
     """What a regulated plant demands before a change reaches production (21 CFR Part 11).
 
@@ -723,6 +738,8 @@ class PlantSpec(_Strict):
     )
     governance: Governance = Field(default_factory=Governance,
                                    description="electronic signatures and two-person rules")
+    panels: list[Panel] = Field(default_factory=list,
+                                description="MQTT feedback panels and the people on each")
 
     # -- navigation -----------------------------------------------------------------------
     def lines(self) -> list[tuple[Site, Area, Line]]:
@@ -803,6 +820,7 @@ def _duplicates(spec: PlantSpec) -> list[tuple[Path, str]]:
     unique([(("people", i, "id"), p.id) for i, p in enumerate(spec.people)], "person id")
     unique([(("sites", i, "id"), s.id) for i, s in enumerate(spec.sites)], "site id")
     unique([(("use_cases", i, "id"), u.id) for i, u in enumerate(spec.use_cases)], "use case id")
+    unique([(("panels", i, "id"), x.id) for i, x in enumerate(spec.panels)], "panel id")
     assets: list[tuple[Path, str]] = []
     for si, s in enumerate(spec.sites):
         unique([(("sites", si, "areas", ai, "id"), a.id) for ai, a in enumerate(s.areas)],
@@ -831,6 +849,7 @@ def _dangling(spec: PlantSpec) -> list[tuple[Path, str]]:
             problems.append((("people", i, "role"), _unknown("role", p.role, role_ids)))
         if p.site is not None and p.site not in site_ids:
             problems.append((("people", i, "site"), _unknown("site", p.site, site_ids)))
+    problems.extend(_panel_people(spec))
     by_id = {x[3].id: x[3] for x in spec.assets()}
     kinds = {x[3].kind for x in spec.assets()}  # not from by_id: a duplicate id would hide one
     for i, uc in enumerate(spec.use_cases):
@@ -848,6 +867,14 @@ def _dangling(spec: PlantSpec) -> list[tuple[Path, str]]:
                                  (f"asset {aid!r} is a {by_id[aid].kind}, "
                                   f"not a {uc.asset_kind} as the use case says")))
     return problems
+
+
+def _panel_people(spec: PlantSpec) -> list[tuple[Path, str]]:
+    """Find people of panels the spec does not define."""
+    person_ids = {p.id for p in spec.people}
+    return [(("panels", i, "people", j), _unknown("person", who, person_ids))
+            for i, panel in enumerate(spec.panels)
+            for j, who in enumerate(panel.people) if who not in person_ids]
 
 
 def _escalation_roles(spec: PlantSpec) -> list[tuple[Path, str]]:

@@ -14,6 +14,8 @@ in it needs pytest to import: the few helpers that skip a test import pytest whe
   nodes a test kills and restarts; ``cmms.LocalCmms``: a small real work-order server.
 - ``tls``: a throwaway CA with server and client certificates (``make_pki``) and a Mosquitto
   with TLS, passwords and ACLs (``secure_mosquitto``).
+- ``opcua_certs``: throwaway OPC UA application instance certificates (application URI,
+  key usages), self-signed or issued by a throwaway CA.
 - ``factories``: deterministic interventions, users, tokens and model versions.
 - ``strategies``: the Hypothesis strategies the property tests share (needs ``hypothesis``).
 - ``conformance``: the checks every store, sink and connector must pass, importable so that a
