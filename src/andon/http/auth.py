@@ -138,8 +138,9 @@ class Authenticator:
     def record_denied(self, request: Request, who: str, reason: str) -> None:
         """Record a refused request as an event, at most once a minute per address and reason.
 
-        The event says how many more were refused meanwhile, so a flood of bad tokens cannot
-        flood the audit trail, and none goes uncounted.
+        The next record for the same address and reason says how many more were refused
+        meanwhile, so a flood of bad tokens cannot flood the audit trail yet is counted. The
+        path is cut to 300 characters (it is the caller's to choose).
         """
         address = request.client.host if request.client else "unknown"
         now = self.clock.now()
@@ -155,11 +156,11 @@ class Authenticator:
             while len(self._denied) > _DENIED_KEPT:
                 self._denied.popitem(last=False)
         more = f" ({skipped} more refused since the last record)" if skipped else ""
-        self.store.add_event(Event(EventKind.ACCESS_DENIED, f"{request.method} {request.url.path}",
+        subject = f"{request.method} {request.url.path}"[:300]
+        self.store.add_event(Event(EventKind.ACCESS_DENIED, subject,
                                    f"{reason}, from {address}{more}", now, who))
 
     # -- sessions --------------------------------------------------------------------------
-
     def set_session_cookie(self, response: Response, token: str, *, secure: bool) -> None:
         """Attach the session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS)."""
         response.set_cookie(SESSION_COOKIE, token, max_age=int(self.session_ttl_s), path="/",
