@@ -51,7 +51,8 @@ def serving(tmp_path: Path, *extra: str) -> Iterator[int]:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-    assert "https://" in log.read_text() or "--tls-cert" not in extra
+    scheme = "https" if "--tls-cert" in extra else "http"
+    assert f"inbox on {scheme}://127.0.0.1:{port}/inbox" in log.read_text()  # what it said
 
 
 def sign_in(client: httpx.Client, base: str, **headers: str) -> httpx.Response:

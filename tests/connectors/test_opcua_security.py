@@ -121,6 +121,20 @@ async def refused(server: OpcUaTestServer, client: OpcUaConnector) -> OpcUaRefus
     return caught.value
 
 
+async def first_value(server: OpcUaTestServer, client: OpcUaConnector) -> float:
+    """Run ``client`` against the started ``server`` until its first sample; stop both."""
+    sink = CollectingSink()
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(client.run(sink, stop))
+    try:
+        await until_collected(sink, lambda: len(sink.samples) >= 1, "the initial value")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        await server.stop()
+    return float(sink.samples[0].value)
+
+
 # -- what secure connections deliver --------------------------------------------------------
 #: (client policy, client mode, the server's only endpoint, client certificate DER + CA-issued)
 CHANNELS = [
@@ -222,16 +236,7 @@ def test_a_login_with_the_right_password_is_accepted(tmp_path: Path, pki: Pki) -
         server = secured(tmp_path, pki, users={"ana": PASSWORD})
         await server.start(initial=3.5)
         client = connector(server, security(pki, username="ana", password=PASSWORD))
-        sink = CollectingSink()
-        stop = asyncio.Event()
-        task = asyncio.ensure_future(client.run(sink, stop))
-        try:
-            await until_collected(sink, lambda: len(sink.samples) >= 1, "the initial value")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 5)
-            await server.stop()
-        assert sink.samples[0].value == 3.5
+        assert await first_value(server, client) == 3.5
 
     run(story)
 
@@ -309,17 +314,7 @@ def test_a_server_certificate_issued_by_a_trusted_ca_is_trusted(
         await server.start(initial=7.0)
         sec = OpcUaSecurity("Basic256Sha256", "SignAndEncrypt", pki.client.cert, pki.client.key,
                             trusts)
-        client = connector(server, sec)
-        sink = CollectingSink()
-        stop = asyncio.Event()
-        task = asyncio.ensure_future(client.run(sink, stop))
-        try:
-            await until_collected(sink, lambda: len(sink.samples) >= 1, "the initial value")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 5)
-            await server.stop()
-        assert sink.samples[0].value == 7.0
+        assert await first_value(server, connector(server, sec)) == 7.0
 
         other_ca = make_ca(tmp_path / "other", "other-ca")
         stranger_server = application_certificate(tmp_path / "certs", "plc-other",

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from andon.app.context import Change
-from andon.app.users import count_failed_sign_in
+from andon.app.users import count_failed_sign_in, refuse_if_locked
 from andon.audit import Event, EventKind, Meaning, Signature, record_hash
 from andon.auth.access import verify_password
 from andon.auth.throttle import user_key
-from andon.errors import AuthError, SignatureRequired, SignInLocked
+from andon.errors import AuthError, SignatureRequired
 
 if TYPE_CHECKING:
     from andon.app.context import Actor, Context
@@ -81,11 +81,7 @@ def _signer(ctx: Context, actor: Actor, given: SignatureIn) -> User:
     if user is None or not user.password_hash or user.disabled:
         raise AuthError(f"{actor.name!r} is not a login of Andon that can sign; sign as "
                         "yourself (andon ... --user LOGIN, or through the API)")
-    now = ctx.clock.now()
-    counts = ctx.store.login_failures([user_key(user.username)])
-    locked = [c.locked_until for c in counts.values() if c.locked(now) and c.locked_until]
-    if locked:
-        raise SignInLocked((max(locked) - now).total_seconds())
+    refuse_if_locked(ctx, [user_key(user.username)])
     if not verify_password(given.password, user.password_hash):
         count_failed_sign_in(ctx, user.username, address="signature", why="wrong password "
                              "re-entered to sign")

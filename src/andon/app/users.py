@@ -40,6 +40,7 @@ __all__ = [
     "count_failed_sign_in",
     "delete_user",
     "issue_token",
+    "refuse_if_locked",
     "revoke_token",
     "revoke_user_tokens",
     "set_user_disabled",
@@ -184,10 +185,7 @@ def sign_in(ctx: Context, username: str, password: str, *, address: str,
     now = ctx.clock.now()
     username = username.strip()
     keys = [user_key(username), address_key(address)]
-    counts = ctx.store.login_failures(keys)
-    locked = [c.locked_until for c in counts.values() if c.locked(now) and c.locked_until]
-    if locked:
-        raise SignInLocked((max(locked) - now).total_seconds())
+    refuse_if_locked(ctx, keys)
     user = ctx.store.get_user(username) if username else None
     ok = verify_password(password, user.password_hash if user and user.password_hash
                          else _dummy())
@@ -208,6 +206,15 @@ def sign_in(ctx: Context, username: str, password: str, *, address: str,
                   user.username)
     ctx.store.add_event(event)
     return Change(user, (event,))
+
+
+def refuse_if_locked(ctx: Context, keys: list[str]) -> None:
+    """``SignInLocked``, saying when to try again, while any of the back-off ``keys`` is locked."""
+    now = ctx.clock.now()
+    counts = ctx.store.login_failures(keys)
+    locked = [c.locked_until for c in counts.values() if c.locked(now) and c.locked_until]
+    if locked:
+        raise SignInLocked((max(locked) - now).total_seconds())
 
 
 def count_failed_sign_in(ctx: Context, username: str, *, address: str, why: str,

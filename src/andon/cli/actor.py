@@ -6,10 +6,12 @@ import getpass
 from typing import TYPE_CHECKING, overload
 
 from andon.app.context import Actor, Context, PlantRef
+from andon.audit import Event, EventKind
 from andon.clock import SystemClock
 from andon.feedback.answers import Via
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from andon.app.signatures import SignatureIn
@@ -19,7 +21,8 @@ if TYPE_CHECKING:
 #: the variable a script puts a signer's password in (never a flag: flags show in ``ps``)
 PASSWORD_ENV = "ANDON_PASSWORD"  # noqa: S105 - a variable's name
 
-__all__ = ["PASSWORD_ENV", "cli_actor", "cli_context", "cli_signer", "spec_in_force"]
+__all__ = ["PASSWORD_ENV", "cli_actor", "cli_context", "cli_signer", "signed_lines",
+           "spec_in_force"]
 
 
 def cli_actor(by: str | None = None) -> Actor:
@@ -89,3 +92,10 @@ def cli_signer(ctx: Context, user: str | None, *, meaning: str,
     if ctx.plant is not None:
         signed = access_of(ctx.spec, signed)
     return Actor.of(signed, Via.CLI), SignatureIn(password, Meaning(meaning), reason)
+
+
+def signed_lines(events: Iterable[Event]) -> list[str]:
+    """``signed: approved by ...`` for each electronic signature among a change's events."""
+    from andon.text import printable  # noqa: PLC0415
+
+    return [f"signed: {printable(e.detail)}" for e in events if e.kind == EventKind.SIGNATURE]

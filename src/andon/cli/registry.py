@@ -168,15 +168,14 @@ def _change_stage(verb: str, change: Callable[[Context, Actor, SignatureIn | Non
                   db: str, user: str | None, *, meaning: str, reason: str, spec: Path,
                   models_dir: Path | None = None, trusted_keys: Path | None = None) -> None:
     """Apply one stage change (an ``andon.app`` use case) and report the record it left."""
-    from andon.cli.actor import cli_signer  # noqa: PLC0415
+    from andon.cli.actor import cli_signer, signed_lines  # noqa: PLC0415
 
     with _context(db, models_dir, trusted_keys, spec) as ctx:
         actor, signature = cli_signer(ctx, user, meaning=meaning, reason=reason)
         change_ = change(ctx, actor, signature)
     _say(verb, change_.record)
-    for event in change_.events:
-        if event.kind == "signature":
-            console.print(f"signed: {event.detail}", highlight=False)
+    for line in signed_lines(change_.events):
+        console.print(line, highlight=False)
 
 
 @registry_app.command("promote")

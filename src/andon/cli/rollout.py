@@ -51,7 +51,7 @@ def _in_context(spec: Path, db: str) -> Iterator[Context]:
 def _run(spec: Path, db: str, user: str | None,
          change: Callable[[Context, Actor, SignatureIn | None], Change[Rollout]],
          meaning: str, reason: str) -> None:
-    from andon.cli.actor import cli_signer  # noqa: PLC0415
+    from andon.cli.actor import cli_signer, signed_lines  # noqa: PLC0415
 
     with _in_context(spec, db) as ctx:
         actor, signature = cli_signer(ctx, user, meaning=meaning, reason=reason)
@@ -67,9 +67,8 @@ def _run(spec: Path, db: str, user: str | None,
                      + (" outside it" if step.shift else ""))
     console.print(f"{r.label}: {r.stage.value}"
                   + (f" ({'; '.join(where)})" if where else ""), highlight=False)
-    for event in done.events:
-        if event.kind == "signature":
-            console.print(f"signed: {event.detail}", highlight=False)
+    for line in signed_lines(done.events):
+        console.print(line, highlight=False)
 
 
 @rollout_app.command("start")

@@ -75,7 +75,7 @@ def spec_apply(
     a running server at once.
     """
     from andon.app import replace_spec  # noqa: PLC0415
-    from andon.cli.actor import cli_context, cli_signer, spec_in_force  # noqa: PLC0415
+    from andon.cli.actor import cli_context, cli_signer, signed_lines, spec_in_force  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     if not reason.strip():
@@ -88,6 +88,5 @@ def spec_apply(
                             signature=signature)
     console.print(f"plant spec v{done.record.version} in force ({printable(str(path))})",
                   highlight=False)
-    for event in done.events:
-        if event.kind == "signature":
-            console.print(f"signed: {printable(event.detail)}", highlight=False)
+    for line in signed_lines(done.events):
+        console.print(line, highlight=False)

@@ -16,6 +16,7 @@ import structlog
 
 from andon.app import Actor, Context, anchor_trail
 from andon.feedback.answers import Via
+from andon.services.escalation import run_beside
 from andon.text import one_line
 
 if TYPE_CHECKING:
@@ -75,11 +76,5 @@ async def serve_with_anchors(serving: Awaitable[None], service: AnchorService | 
     """Run ``service`` beside ``serving`` (the HTTP server) and stop it when that ends."""
     if service is None:
         await serving
-        return
-    stop = asyncio.Event()
-    loop = asyncio.ensure_future(service.run(stop))
-    try:
-        await serving
-    finally:
-        stop.set()
-        await loop
+    else:
+        await run_beside(serving, service.run)

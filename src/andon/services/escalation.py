@@ -20,13 +20,13 @@ from andon.app.escalation import TickReport, escalate_due
 from andon.interventions.escalation import EscalationPolicy, policy_from_spec
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from andon.clock import Clock
     from andon.spec.model import PlantSpec
     from andon.store.base import Store
 
-__all__ = ["EscalationService", "TickReport", "serve_with_escalation"]
+__all__ = ["EscalationService", "TickReport", "run_beside", "serve_with_escalation"]
 
 log = structlog.get_logger(__name__)
 
@@ -65,8 +65,14 @@ class EscalationService:
 
 async def serve_with_escalation(serving: Awaitable[None], service: EscalationService) -> None:
     """Run ``service`` beside ``serving`` (e.g. the HTTP server) and stop it when that ends."""
+    await run_beside(serving, service.run)
+
+
+async def run_beside(serving: Awaitable[None],
+                     run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Await ``serving`` with ``run(stop)`` beside it; set ``stop`` and await it at the end."""
     stop = asyncio.Event()
-    loop = asyncio.ensure_future(service.run(stop))
+    loop = asyncio.ensure_future(run(stop))
     try:
         await serving
     finally:
