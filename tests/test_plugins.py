@@ -93,7 +93,7 @@ def test_a_third_party_distribution_adds_one_of_each_beside_the_built_ins(
 
 def test_without_the_distribution_its_names_are_unknown_and_the_error_lists_what_is() -> None:
     with pytest.raises(plugins.PluginError, match=r"unknown sink type 'jsonl' \(installed: "
-                       r"cmms, uns, webhook\)"):
+                       r"cmms, email, uns, webhook\)"):
         sink_plugins().get("jsonl")
 
 
@@ -280,7 +280,8 @@ def test_a_broken_plugin_is_one_line_and_the_built_ins_keep_working(tmp_path: Pa
                      "  - {type: cmms, url: 'http://h'}\n", encoding="utf-8")
     refused_type = andon("spec", "check", str(plant), path=site, cwd=tmp_path)
     assert refused_type.returncode == ExitCode.BAD_INPUT
-    error, = [line for line in refused_type.stderr.splitlines() if line.strip()]
+    *logged, error = [line for line in refused_type.stderr.splitlines() if line.strip()]
+    assert all("plugin" in line for line in logged), logged  # logs go to stderr too
     assert "plant.yaml:" in error
     assert "sinks[1].type: sink type 'cmms' is refused:" in error
     assert "also claimed by" in error

@@ -49,6 +49,8 @@ def example(setting: Setting[Any], tmp_path: Path) -> tuple[str, Any]:
         "broker_password_file": str(tmp_path / "token"),
         "broker_acl_file": str(tmp_path / "token"),
         "audit_key": str(tmp_path / "token"),
+        "frame_ancestors": "https://hmi.plant.example:8088,http://10.0.0.7",
+        "log_level": "debug", "log_format": "json",
     }
     for name in ("plant.yaml", "token"):
         (tmp_path / name).write_text("x\n", encoding="utf-8")

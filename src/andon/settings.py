@@ -28,6 +28,7 @@ Settings(token='***', seed=7)
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ __all__ = [
     "DEMO_SPEED",
     "EDGE_ID",
     "FORWARD",
+    "FRAME_ANCESTORS",
     "GROUPS",
     "HEARTBEAT",
     "HOST",
@@ -60,6 +62,8 @@ __all__ = [
     "LEDGER",
     "LINES",
     "LIST",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
     "MISSING",
     "MODELS_DIR",
     "MQTT_CA",
@@ -284,6 +288,38 @@ WORKER: Final = Check("I/N, 1 <= I <= N", _worker)
 QOS_LEVEL: Final = Check("0 or 1", lambda v: None if v in {0, 1} else "must be 0 or 1")
 
 
+def _one_of(*choices: str) -> Check:
+    """One of ``choices``, as written."""
+    words = ", ".join(choices)
+    return Check(" | ".join(choices),
+                 lambda v: None if v in choices else f"must be one of {words}")
+
+
+#: what a browser's origin looks like: scheme://host[:port], nothing a CSP could misread
+_ORIGIN_FORM = "scheme://host[:port], e.g. https://hmi.plant.example:8088"
+_ORIGIN_NETLOC = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+                            r"(:[0-9]{1,5})?")
+
+
+def _origin(value: str) -> str | None:
+    """An http(s) origin: no path, query, user, wildcard or separator."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in {"http", "https"}:
+        return f"expected an http:// or https:// origin, {_ORIGIN_FORM}"
+    if not _ORIGIN_NETLOC.fullmatch(rest):
+        return f"expected only {_ORIGIN_FORM} (no path, query, user or wildcard)"
+    try:
+        urlsplit(value).port  # noqa: B018 - raises ValueError for a port beyond 65535
+    except ValueError:
+        return f"not a valid port; expected {_ORIGIN_FORM}"
+    return None
+
+
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+LOG_FORMATS: Final = ("console", "json")
+ORIGIN: Final = Check("scheme://host[:port]", _origin)
+
+
 # -- the setting --------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Setting(Generic[V]):
@@ -496,6 +532,20 @@ TRUSTED_PROXIES: Final = Setting[str](
     "trusted_proxies", TEXT, "", "Comma-separated addresses of reverse proxies whose "
     "X-Forwarded-For and X-Forwarded-Proto are believed (a proxy ending TLS in front of "
     "Andon: cookies are Secure when it says https); empty: none.")
+FRAME_ANCESTORS: Final = Setting[list[str] | None](
+    "frame_ancestors", LIST, None, "Origins allowed to show Andon's pages in a frame, e.g. an "
+    "HMI (https://hmi.plant.example:8088; repeatable, comma-separated in the environment): "
+    "pages then answer Content-Security-Policy frame-ancestors 'self' and these, without "
+    "X-Frame-Options. Default: no framing at all (X-Frame-Options DENY).",
+    flag="--frame-ancestor", checks=(ORIGIN,))
+LOG_LEVEL: Final = Setting[str](
+    "log_level", TEXT, "info", "Lowest level of log line written (debug, info, warning or "
+    "error) to standard error; libraries' own lines from warning up, all with debug.",
+    checks=(_one_of(*LOG_LEVELS),))
+LOG_FORMAT: Final = Setting[str](
+    "log_format", TEXT, "console", "How log lines look: console (for people) or json (one "
+    "JSON object per line, for a log collector); secrets are masked in both.",
+    checks=(_one_of(*LOG_FORMATS),))
 AUDIT_KEY: Final = Setting[Path | None](
     "audit_key", PATH, None, "Ed25519 private key (PEM, andon registry keygen) with which the "
     "server signs the audit trail's newest entry periodically (andon audit verify then sees "
@@ -553,9 +603,10 @@ TABLE: Final[tuple[Setting[Any], ...]] = (
     BROKER_PASSWORD_FILE, BROKER_ACL_FILE,
     LINES, RECORD, EDGE_ID, OUTBOX, OUTBOX_CAPACITY, HEARTBEAT, SCORING_STALL, CENTRAL,
     TOKEN_FILE, TOKEN, PULL_EVERY, FORWARD, HOST, PORT, SESSION_TTL, TLS_CERT, TLS_KEY,
-    TRUSTED_PROXIES, AUDIT_KEY, AUDIT_ANCHOR_EVERY, LEDGER, INGEST_WORKER,
+    TRUSTED_PROXIES, FRAME_ANCESTORS, AUDIT_KEY, AUDIT_ANCHOR_EVERY, LEDGER, INGEST_WORKER,
     INGEST, MQTT_FEEDBACK, SPEED,
     DEMO_SPEED, SEED, QOS, SCENARIO, SITE, HOST_ID, GROUPS, PUBLISHING_INTERVAL, BACKFILL,
+    LOG_LEVEL, LOG_FORMAT,
 )
 _BY_NAME: Final = {s.name: s for s in TABLE}
 

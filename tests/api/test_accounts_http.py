@@ -78,12 +78,14 @@ def test_access_is_what_the_role_grants_in_the_spec_in_force(
     me = client.get("/api/me", headers=engineer.headers).json()
     assert me["access"] == "engineer"
     role = me["role"]
+    # down to operator (the role owns use cases and sits in the escalation chain: it must
+    # still be able to act, or the spec is refused)
     demoted = DEMO_SPEC_TEXT.replace(
-        f"{{id: {role}, name: Reliability engineer, access: engineer}}",
-        f"{{id: {role}, name: Reliability engineer, access: viewer}}")
+        f"{{id: {role}, name: Reliability engineer, access: engineer, rank: 30}}",
+        f"{{id: {role}, name: Reliability engineer, access: operator, rank: 30}}")
     assert demoted != DEMO_SPEC_TEXT
     saved = client.put("/api/spec", content=demoted, headers={**admin.headers,
                                                              "Content-Type": "text/plain"})
     assert saved.status_code == 200, saved.text
     # the same token, no new sign-in: the spec decides
-    assert client.get("/api/me", headers=engineer.headers).json()["access"] == "viewer"
+    assert client.get("/api/me", headers=engineer.headers).json()["access"] == "operator"

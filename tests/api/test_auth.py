@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from andon.api import PUBLIC_MOUNTS, PUBLIC_ROUTES, route_table
-from andon.api.errors import status_for
+from andon.api.errors import is_api_path, status_for
 from andon.auth.access import PERMISSIONS, Permission
 from andon.errors import (
     AndonError,
@@ -95,6 +95,11 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/triage/{item_id}/label"): Permission.REVIEW,
     ("GET", "/api/interventions/overflow"): Permission.READ,
     ("GET", "/api/interventions/fatigue"): Permission.READ,
+    ("GET", "/api/docs"): Permission.READ,
+    ("GET", "/api/docs/{name}"): Permission.READ,
+    ("GET", "/metrics"): Permission.READ,
+    ("GET", "/healthz"): None,
+    ("GET", "/readyz"): None,
 }
 ACCESS_LEVELS = ("viewer", "operator", "engineer", "admin")
 
@@ -142,8 +147,9 @@ def test_route_table_lists_every_route_with_one_permission(app: FastAPI) -> None
     assert {(m, p): perm for m, p, perm in table} == EXPECTED_ROUTES
 
 
-def test_public_allowlist_is_exactly_login_and_static(app: FastAPI) -> None:
-    assert {("GET", "/login"), ("POST", "/login")} == PUBLIC_ROUTES
+def test_public_allowlist_is_exactly_login_probes_and_static(app: FastAPI) -> None:
+    assert {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"),
+            ("GET", "/readyz")} == PUBLIC_ROUTES
     assert {"/static"} == PUBLIC_MOUNTS
     assert {(m, p) for m, p, perm in route_table(app) if perm is None} == PUBLIC_ROUTES
     mounts = {r.path for r in app.routes if isinstance(r, Mount)}
@@ -167,7 +173,7 @@ def test_every_guarded_route_refuses_a_caller_without_token(
         response = client.request(method, url(path, iv))
         if response.status_code != 401:
             failures.append(f"{method} {path}: {response.status_code}")
-        elif path.startswith("/api/"):
+        elif is_api_path(path):
             if "error" not in response.json():
                 failures.append(f"{method} {path}: 401 without an error field")
         elif 'action="/login"' not in response.text:

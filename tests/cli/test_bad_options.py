@@ -38,6 +38,8 @@ BREAKS = {
     "an existing file": "/nonexistent/file.yaml", "no / + # or control characters": "a/b",
     "demo, none or a YAML file": "/nonexistent/scenario.yaml", "not empty": " ",
     "I/N, 1 <= I <= N": "4/3",
+    "scheme://host[:port]": "https://hmi.plant.example/inbox",
+    "debug | info | warning | error": "loud", "console | json": "xml",
 }
 #: a value of the wrong type per option type
 WRONG_TYPE = {int: "twelve", float: "fast"}

@@ -92,7 +92,7 @@ def test_demo_shows_the_bearing_fault_in_the_inbox_and_stops_on_ctrl_c(tmp_path:
         # (examples/demo-plant.yaml, interventions.ack_limits) runs out on the wall clock
         escalated = _wait_for(q, r"Escalated\s+(iv-\S+): (.*)", seen)
         expected = ("not acknowledged within 2 min; escalated from maintenance_planner to "
-                    "plant_manager")
+                    "reliability_engineer")
         assert expected in escalated.group(2), escalated.group(0)
         # one intervention for the fault, not dozens
         assert sum("Intervention " in line for line in seen) == 1, seen

@@ -96,6 +96,26 @@ def test_the_ledger_survives_a_restart_of_the_ingest(tmp_path: Path) -> None:
     store.close()
 
 
+def test_an_event_written_before_a_kill_and_sent_again_is_kept_once(tmp_path: Path) -> None:
+    """The ingest wrote the event, then died before its ledger moved: the item comes again."""
+    store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
+    box = Outbox(":memory:")
+    Forwarder(OutboxSender(box), "acme", "e1").forward([], [
+        Event("data_quality", "p-101/flow", "stuck for 5 min", T0),
+        Event("clock_skew", "plc-1", "skew 2.5 s", T0)])
+    items = box.pending(10)
+    killed = CentralIngest(store, ManualClock(T0))  # its ledger is lost with it (in memory)
+    killed.on_message(items[0].topic, items[0].payload)
+    again = CentralIngest(store, ManualClock(T0), sequencer=Sequencer(tmp_path / "ledger.db"))
+    for i in items:
+        again.on_message(i.topic, i.payload)
+    kinds = sorted(str(e.kind) for e in store.events(limit=100)
+                   if e.subject in {"p-101/flow", "plc-1"})
+    assert kinds == ["clock_skew", "data_quality"]
+    assert (again.stats.events, again.stats.duplicates) == (1, 1)
+    store.close()
+
+
 def test_events_and_bad_messages(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'central.db'}")
     ingest = CentralIngest(store, ManualClock(T0))

@@ -34,6 +34,7 @@ from andon.interventions.lifecycle import (
     new_lifecycle,
     transition,
 )
+from andon.spec.chain import DEFAULT_RANKS
 
 S = InterventionState
 T0 = utc(2026, 3, 2, 8, 0)
@@ -82,7 +83,10 @@ class Service:
 def test_default_limits_and_chain() -> None:
     assert {p.value: POLICY.limit(p) for p in Priority} == {
         "critical": 5 * MIN, "high": 15 * MIN, "medium": 30 * MIN, "low": timedelta(hours=4)}
-    assert DEFAULT_CHAIN == ("operator", "shift_lead", "maintenance_planner", "plant_manager")
+    assert DEFAULT_CHAIN == ("operator", "maintenance_planner", "reliability_engineer",
+                             "shift_lead", "plant_manager")
+    ranks = [DEFAULT_RANKS[r] for r in DEFAULT_CHAIN]
+    assert ranks == sorted(ranks), "the default chain never steps down"
 
 
 @pytest.mark.parametrize(("priority", "limit"), [
@@ -94,32 +98,35 @@ def test_escalates_exactly_at_the_limit_not_a_microsecond_earlier(priority: Prio
     iv = raised(priority=priority)
     assert due_escalations([iv], POLICY, T0 + limit - TICK) == []
     [esc] = due_escalations([iv], POLICY, T0 + limit)
-    assert esc == Escalation("rec-1", priority, T0 + limit, "operator", "shift_lead", 1, limit)
+    assert esc == Escalation("rec-1", priority, T0 + limit, "operator", "maintenance_planner",
+                             1, limit)
     assert not esc.chain_exhausted
     # noticed late: still due at the same instant, recorded at that instant
     [late] = due_escalations([iv], POLICY, T0 + limit + timedelta(hours=1))
     assert late == esc
     new, move = apply_escalation(iv, esc)
-    assert (new.state, new.owner_role, new.escalation_level) == (S.ESCALATED, "shift_lead", 1)
+    assert (new.state, new.owner_role, new.escalation_level) == (
+        S.ESCALATED, "maintenance_planner", 1)
     assert (move.at, move.by) == (T0 + limit, "andon")
     assert move.reason == esc.reason
-    assert move.reason.endswith("; escalated from operator to shift_lead")
+    assert move.reason.endswith("; escalated from operator to maintenance_planner")
 
 
 def test_a_service_on_a_manual_clock_climbs_the_chain_at_exact_instants() -> None:
     service = Service([raised()], ManualClock(T0))
     service.run_until(T0 + timedelta(hours=3), timedelta(seconds=30))
     assert [(seen, e.due_at, e.from_role, e.to_role) for seen, e in service.seen] == [
-        (T0 + 15 * MIN, T0 + 15 * MIN, "operator", "shift_lead"),
-        (T0 + 30 * MIN, T0 + 30 * MIN, "shift_lead", "maintenance_planner"),
-        (T0 + 45 * MIN, T0 + 45 * MIN, "maintenance_planner", "plant_manager"),
-        (T0 + 60 * MIN, T0 + 60 * MIN, "plant_manager", None),
+        (T0 + 15 * MIN, T0 + 15 * MIN, "operator", "maintenance_planner"),
+        (T0 + 30 * MIN, T0 + 30 * MIN, "maintenance_planner", "reliability_engineer"),
+        (T0 + 45 * MIN, T0 + 45 * MIN, "reliability_engineer", "shift_lead"),
+        (T0 + 60 * MIN, T0 + 60 * MIN, "shift_lead", "plant_manager"),
+        (T0 + 75 * MIN, T0 + 75 * MIN, "plant_manager", None),
     ]
     assert service.seen[0][1].describe() == (
-        "rec-1 (high): not acknowledged within 15 min; escalated from operator to shift_lead "
-        "at 08:15:00Z")
+        "rec-1 (high): not acknowledged within 15 min; escalated from operator to "
+        "maintenance_planner at 08:15:00Z")
     [iv] = service.records
-    assert (iv.state, iv.owner_role, iv.escalation_level) == (S.ESCALATED, "plant_manager", 4)
+    assert (iv.state, iv.owner_role, iv.escalation_level) == (S.ESCALATED, "plant_manager", 5)
     assert iv.history[-1].reason == (
         "chain exhausted: not acknowledged within 15 min; stays with plant_manager")
 
@@ -140,7 +147,7 @@ def test_a_restart_mid_timer_keeps_the_timer(restart_at: timedelta) -> None:
     service.run_until(T0 + 29 * MIN, step)
     # not later, not twice
     assert [(seen, e.due_at, e.to_role) for seen, e in service.seen] == [
-        (T0 + 15 * MIN, T0 + 15 * MIN, "shift_lead")]
+        (T0 + 15 * MIN, T0 + 15 * MIN, "maintenance_planner")]
 
 
 def test_a_restart_right_after_an_escalation_does_not_repeat_it() -> None:
@@ -155,7 +162,7 @@ def test_a_restart_right_after_an_escalation_does_not_repeat_it() -> None:
     service.restart()
     service.tick(timedelta(seconds=1))
     assert [(seen, e.due_at, e.to_role) for seen, e in service.seen][1:] == [
-        (T0 + 30 * MIN, T0 + 30 * MIN, "maintenance_planner")]
+        (T0 + 30 * MIN, T0 + 30 * MIN, "reliability_engineer")]
 
 
 def test_a_service_down_through_several_limits_catches_up_at_the_original_instants() -> None:
@@ -163,10 +170,10 @@ def test_a_service_down_through_several_limits_catches_up_at_the_original_instan
     records, _policy = restart(records, POLICY)  # stored at T0, service down until T0 + 12 min
     records, applied = escalate(records, POLICY, T0 + 12 * MIN)
     assert [(e.due_at, e.to_role) for e in applied] == [
-        (T0 + 5 * MIN, "shift_lead"), (T0 + 10 * MIN, "maintenance_planner")]
+        (T0 + 5 * MIN, "maintenance_planner"), (T0 + 10 * MIN, "reliability_engineer")]
     assert [m.at for m in records[0].history] == [T0, T0 + 5 * MIN, T0 + 10 * MIN]
     [nxt] = due_escalations(records, POLICY, T0 + 15 * MIN)
-    assert (nxt.due_at, nxt.to_role) == (T0 + 15 * MIN, "plant_manager")
+    assert (nxt.due_at, nxt.to_role) == (T0 + 15 * MIN, "shift_lead")
 
 
 def test_chain_exhaustion_is_reported_once_even_across_restarts() -> None:
@@ -216,9 +223,30 @@ def test_a_shelved_record_does_not_escalate_and_its_timer_restarts_on_return() -
     assert esc.due_at == T0 + timedelta(hours=2, minutes=15)
 
 
-def test_an_owner_outside_the_chain_enters_it_at_its_first_role() -> None:
-    [esc] = due_escalations([raised(owner="reliability_engineer")], POLICY, T0 + 15 * MIN)
-    assert (esc.from_role, esc.to_role) == ("reliability_engineer", "operator")
+def test_an_owner_outside_the_chain_enters_it_above_its_own_rank_never_below() -> None:
+    """A maintenance technician's intervention skips the operator (rank 10) and the planner
+    (20, its own rank): it goes to the reliability engineer (30), the first role above it."""
+    [esc] = due_escalations([raised(owner="maintenance_technician")], POLICY, T0 + 15 * MIN)
+    assert (esc.from_role, esc.to_role) == ("maintenance_technician", "reliability_engineer")
+    short = EscalationPolicy(chain=("operator", "maintenance_planner"))
+    [top] = due_escalations([raised(owner="shift_lead")], short, T0 + 15 * MIN)
+    assert top.chain_exhausted  # nobody above a shift lead in this chain: it stays
+    assert top.reason.endswith("stays with shift_lead")
+
+
+def test_allow_down_or_an_owner_without_rank_enters_the_chain_at_its_first_role() -> None:
+    down = EscalationPolicy(chain=("operator", "shift_lead"), allow_down=True)
+    [esc] = due_escalations([raised(owner="maintenance_planner")], down, T0 + 15 * MIN)
+    assert esc.to_role == "operator"
+    [unranked] = due_escalations([raised(owner="janitor")], POLICY, T0 + 15 * MIN)
+    assert unranked.to_role == "operator"
+
+
+def test_an_empty_chain_reports_the_chain_exhausted_once_and_keeps_the_owner() -> None:
+    nobody = EscalationPolicy(chain=())
+    records, applied = escalate([raised(owner="planner")], nobody, T0 + timedelta(hours=5))
+    assert [(e.due_at, e.to_role) for e in applied] == [(T0 + 15 * MIN, None)]
+    assert (records[0].state, records[0].owner_role) == (S.ESCALATED, "planner")
 
 
 def test_due_escalations_are_ordered_by_instant_then_id() -> None:
@@ -240,11 +268,14 @@ def test_an_escalation_applies_only_to_its_own_record() -> None:
 
 def test_policy_from_a_dict_overrides_what_it_names() -> None:
     policy = EscalationPolicy.from_dict({"limits": {"critical": "2min", "low": 3600},
-                                         "chain": ["operator", "shift_lead"]})
+                                         "chain": ["operator", "shift_lead"],
+                                         "ranks": {"operator": 1, "shift_lead": 2},
+                                         "allow_down": True})
     assert policy.limit(Priority.CRITICAL) == 2 * MIN
     assert policy.limit(Priority.LOW) == timedelta(hours=1)
     assert policy.limit(Priority.HIGH) == 15 * MIN
     assert policy.chain == ("operator", "shift_lead")
+    assert (policy.ranks, policy.allow_down) == ({"operator": 1, "shift_lead": 2}, True)
     assert EscalationPolicy.from_dict(policy.to_dict()) == policy
     assert EscalationPolicy.from_dict({}) == POLICY
 
@@ -258,6 +289,8 @@ def test_policy_from_a_dict_overrides_what_it_names() -> None:
     ({"chain": []}, "escalation.chain: list at least one role"),
     ({"chain": "operator"}, "escalation.chain: 'operator' is not a list of role ids"),
     ({"chain": ["operator", "operator"]}, "escalation.chain: a role appears twice"),
+    ({"ranks": {"operator": "low"}}, "escalation.ranks: {'operator': 'low'} is not a mapping"),
+    ({"allow_down": "yes"}, "escalation.allow_down: 'yes' is not true or false"),
     ({"timeouts": {}}, "escalation: unknown key(s) timeouts"),
 ])
 def test_policy_errors_name_the_key_and_the_bad_value(data: dict[str, object],

@@ -63,9 +63,10 @@ def test_unacknowledged_for_the_limit_escalates_to_the_next_role(
     report = svc.tick()
     assert report.escalations == (
         ("Pump P-101 (rec-1): not acknowledged within 15 min; escalated from operator to "
-         "shift_lead"),)
+         "maintenance_planner"),)
     got = store.get_intervention("rec-1")
-    assert (got.state, got.owner_role, got.escalation_level) == (S.ESCALATED, "shift_lead", 1)
+    assert (got.state, got.owner_role, got.escalation_level) == (
+        S.ESCALATED, "maintenance_planner", 1)
     assert got.history[-1].at == T0 + timedelta(minutes=15)
     [event] = store.events(kind="escalated")
     assert (event.subject, event.at, event.by) == ("rec-1", T0 + timedelta(minutes=15), "andon")
@@ -112,7 +113,7 @@ def test_a_new_service_mid_timer_escalates_at_the_same_instant_not_twice(
     # the timer restarted at the escalation: the next one is due 5 min later, at 10 min
     clock.set(T0 + timedelta(minutes=10))
     assert len(service(store, demo_spec, clock).tick().escalations) == 1
-    assert store.get_intervention("rec-1").owner_role == "maintenance_planner"
+    assert store.get_intervention("rec-1").owner_role == "reliability_engineer"
 
 
 def test_acknowledged_ones_never_escalate_and_shelving_expires(
@@ -171,16 +172,19 @@ def test_run_ticks_until_stopped(store: SqlStore, demo_spec: PlantSpec) -> None:
 
 def test_policy_comes_from_the_spec_with_defaults(demo_spec: PlantSpec) -> None:
     policy = policy_from_spec(demo_spec)
-    assert policy.chain == ("operator", "shift_lead", "maintenance_planner", "plant_manager")
+    assert policy.chain == ("operator", "maintenance_planner", "reliability_engineer",
+                            "shift_lead")
+    assert policy.ranks["plant_manager"] == 50
     assert policy.limit(Priority.HIGH) == timedelta(minutes=2)  # the demo's short limit
     defaults = policy_from_spec(demo_spec.model_copy(update={"interventions": Interventions()}))
     assert [defaults.limit(p) for p in Priority] == [
         timedelta(minutes=5), timedelta(minutes=15), timedelta(minutes=30), timedelta(hours=4)]
-    text = with_section("  ack_limits: {high: 2min}\n  escalation_chain: [operator, plant_manager]")
+    text = with_section("  ack_limits: {high: 2min}\n  escalation_chain: [operator, shift_lead]")
     custom = policy_from_spec(load_spec_text(text))
     assert custom.limit(Priority.HIGH) == timedelta(minutes=2)
     assert custom.limit(Priority.LOW) == timedelta(hours=4)  # left out: default
-    assert custom.chain == ("operator", "plant_manager")
+    assert custom.chain == ("operator", "shift_lead")
+    assert not custom.allow_down
 
 
 @pytest.mark.parametrize(("section", "needle", "message"), [
@@ -205,8 +209,10 @@ def test_bad_interventions_section_gives_one_line_with_its_line_number(
     assert "\n" not in problem
 
 
-def test_the_default_chain_keeps_the_roles_the_plant_has(demo_spec: PlantSpec) -> None:
-    roles = [r for r in demo_spec.roles if r.id != "shift_lead"]
+def test_the_default_chain_is_the_roles_that_may_act_in_rank_order(demo_spec: PlantSpec,
+                                                                    ) -> None:
+    """Without a written chain: no viewer (the plant manager), no unranked role (the data
+    scientist, the administrator), and never down: planner (20) before shift lead (40)."""
+    roles = [r for r in demo_spec.roles if r.id != "reliability_engineer"]
     plant = demo_spec.model_copy(update={"interventions": Interventions(), "roles": roles})
-    assert policy_from_spec(plant).chain == ("operator", "maintenance_planner",
-                                             "plant_manager")
+    assert policy_from_spec(plant).chain == ("operator", "maintenance_planner", "shift_lead")

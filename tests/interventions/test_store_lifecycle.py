@@ -119,4 +119,5 @@ def test_two_services_escalate_the_same_intervention_once(store: SqlStore,
     assert len(first[1].history) == 2
     assert second[0] == second[1] == first[1]  # nothing left to do
     got = store.get_intervention("rec-1")
-    assert (got.state, got.owner_role, got.escalation_level) == (S.ESCALATED, "plant_manager", 1)
+    assert (got.state, got.owner_role, got.escalation_level) == (
+        S.ESCALATED, "reliability_engineer", 1)

@@ -7,10 +7,11 @@ example ``AuthError`` answers 401 (missing, expired or revoked token), ``Forbidd
 states and the legal ones), ``SpecError(s)`` 422 (one line per problem in ``problems``),
 ``AndonError`` itself 400.
 
-JSON routes (``/api/...``) answer ``{"error": "<one line>"}`` (plus ``"problems": [...]`` when
-there are several); HTML pages are rendered by the web surface's ``HtmlErrorRenderer`` (a 401
-shows the login page). Request validation errors and Starlette's own HTTP errors (unknown path,
-wrong method) take the same two shapes. Messages never include request bodies, so a password or
+JSON routes (``/api/...``, and ``/metrics`` for Prometheus) answer ``{"error": "<one line>"}``
+(plus ``"problems": [...]`` when there are several); HTML pages, the API page ``/api/docs``
+included, are rendered by the web surface's ``HtmlErrorRenderer`` (a 401 shows the login
+page). Request validation errors and Starlette's own HTTP errors (unknown path, wrong method)
+take the same two shapes. Messages never include request bodies, so a password or
 token sent in a bad request is never echoed.
 """
 
@@ -35,9 +36,21 @@ def status_for(exc: AndonError) -> int:
     return type(exc).http_status
 
 
+#: paths whose callers are programs, not people, beside ``/api/...``
+_MACHINE_PATHS = frozenset({"/api", "/metrics"})
+#: the API page (``andon.web.apidocs``): HTML under ``/api``
+_API_PAGE = "/api/docs"
+
+
 def is_api_path(path: str) -> bool:
-    """Tell whether ``path`` belongs to the JSON API (as opposed to an HTML page)."""
-    return path == "/api" or path.startswith("/api/")
+    """Tell whether ``path`` is answered as JSON (the API, ``/metrics``) or as an HTML page.
+
+    >>> [is_api_path(p) for p in ("/api/me", "/metrics", "/inbox", "/api/docs")]
+    [True, True, False, False]
+    """
+    if path == _API_PAGE or path.startswith(_API_PAGE + "/"):
+        return False
+    return path in _MACHINE_PATHS or path.startswith("/api/")
 
 
 def install_error_handlers(app: FastAPI, html: HtmlErrorRenderer) -> None:

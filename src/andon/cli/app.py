@@ -31,7 +31,6 @@ from andon.cli.drift import drift_app
 from andon.cli.errors import AndonGroup, error_line
 from andon.cli.evaluate import evaluate_app
 from andon.cli.labels import labels_app
-from andon.cli.mqtt import mqtt_options
 from andon.cli.options import (
     DEFAULT_BROKER,
     DEFAULT_DB,
@@ -49,6 +48,7 @@ from andon.cli.registry import registry_app
 from andon.cli.replay import import_app, replay
 from andon.cli.report import report_app
 from andon.cli.rollout import rollout_app
+from andon.cli.root import root_options
 from andon.cli.settings import show_settings
 from andon.cli.signing import spec_apply, spec_sign
 from andon.cli.triage import triage_app
@@ -73,6 +73,7 @@ from andon.settings import (
     DEMO_SPEED,
     EDGE_ID,
     FORWARD,
+    FRAME_ANCESTORS,
     HEARTBEAT,
     HOST,
     INGEST,
@@ -120,8 +121,8 @@ app = typer.Typer(
     add_completion=False,
     cls=AndonGroup,  # AndonError / OSError -> one "error:" line and the error's exit code
 )
-# --mqtt-ca, --mqtt-username, ...: every command's MQTT clients use them (andon.cli.mqtt)
-app.callback()(mqtt_options)
+# --version, --log-level, --log-format, --mqtt-ca, ...: options of every command (andon.cli.root)
+app.callback()(root_options)
 spec_app = typer.Typer(help="Check and show plant spec files.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage logins and API tokens.", no_args_is_help=True)
 interventions_app = typer.Typer(help="List interventions.", no_args_is_help=True)
@@ -366,7 +367,7 @@ def edge(
     store = open_store(db)
     keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
     runtime = build_edge(plant, store, models_dir, clock=SystemClock(), trusted_keys=keys,
-                         lines=lines, record=record)
+                         lines=lines, record=record, write_behind=True)
     name = edge_id or default_edge_id(runtime)
     box_path = outbox or models_dir.parent / f"{name}-outbox.db"
     box = Outbox(box_path, capacity=outbox_capacity)
@@ -599,6 +600,8 @@ def serve(
     audit_key: Annotated[Path | None, option(AUDIT_KEY)] = AUDIT_KEY.default,
     audit_anchor_every: Annotated[float, option(AUDIT_ANCHOR_EVERY)]
     = AUDIT_ANCHOR_EVERY.default,
+    frame_ancestor: Annotated[list[str] | None, option(FRAME_ANCESTORS)]
+    = FRAME_ANCESTORS.default,
 ) -> None:
     """Serve the inbox (web page) and the JSON API; with --broker, the central ingest too.
 
@@ -608,6 +611,9 @@ def serve(
 
     Edges pull production models from MODELS_DIR (GET /api/models/{name}/{version}/artifact);
     a promotion is verified against the trusted keys first, as every edge will verify it.
+
+    GET /metrics serves Prometheus (with a viewer's token), GET /healthz and /readyz answer
+    probes without one, /api/docs shows the API (docs/operations.md).
     """
     from andon.api import create_app  # noqa: PLC0415
     from andon.app import Context  # noqa: PLC0415
@@ -620,6 +626,8 @@ def serve(
         EscalationService,
         serve_with_escalation,
     )
+    from andon.services.metrics import Metrics  # noqa: PLC0415
+    from andon.services.readiness import Readiness  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     if mqtt_feedback and broker_url is None:
@@ -644,11 +652,17 @@ def serve(
                   highlight=False)
     try:
         keys = trusted_keys if trusted_keys is not None else models_dir.parent / "keys" / "trusted"
-        serving = serve_with_ingest(create_app(store, plant, models_dir=models_dir,
-                                               trusted_keys=keys, session_ttl_s=session_ttl),
-                                    host,
-                                    port, ingest, broker_url, enterprise=plant.enterprise.id,
-                                    https=https)
+        # GET /metrics and GET /readyz see the ingest too (andon.services.metrics, .readiness)
+        listening = asyncio.Event() if ingest is not None else None
+        subscribed = None if listening is None else listening.is_set
+        metrics = Metrics(store, SystemClock(), ingest=ingest, ingest_connected=subscribed)
+        web_app = create_app(store, plant, models_dir=models_dir, trusted_keys=keys,
+                             session_ttl_s=session_ttl, metrics=metrics,
+                             readiness=Readiness(store, broker=subscribed),
+                             frame_ancestors=frame_ancestor or ())
+        serving = serve_with_ingest(web_app, host, port, ingest, broker_url,
+                                    enterprise=plant.enterprise.id, https=https,
+                                    connected=listening)
         # the sinks (UNS, webhooks, CMMS) and, with --mqtt-feedback, MQTT feedback beside it
         serving = serve_with_sinks(serving, store, plant, broker_url, feedback=mqtt_feedback)
         # the escalation service runs beside the server (andon.services.escalation)

@@ -209,7 +209,8 @@ def routes_reference(spec: PlantSpec) -> str:
         finally:
             store.close()
     intro = ("Every route requires a token (bearer or session cookie) and the permission shown; "
-             "`public` routes are the login form and vendored static files only.\n\n")
+             "`public` routes are the login form, vendored static files and the liveness and "
+             "readiness probes (`/healthz`, `/readyz`: up or down, nothing more) only.\n\n")
     out = [HEADER, "# HTTP routes\n\n", intro, "| method | path | permission |\n|---|---|---|\n"]
     out.extend(f"| {m} | `{p}` | {perm.value if perm else 'public'} |\n"
                for m, p, perm in sorted(rows, key=lambda r: (r[1], r[0])))
@@ -238,7 +239,8 @@ def spec_reference() -> str:
             kind = _type_name(field.annotation, nested)
             default = "" if field.is_required() else _cell(repr(field.get_default(
                 call_default_factory=True)))
-            out.append(f"| `{name}` | {_cell(kind)} | {'yes' if field.is_required() else ''} "
+            out.append(f"| `{field.alias or name}` | {_cell(kind)} | "  # as the spec writes it
+                       f"{'yes' if field.is_required() else ''} "
                        f"| {default} | {_cell(field.description or '')} |\n")
         out.append("\n")
 

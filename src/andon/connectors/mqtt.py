@@ -11,6 +11,10 @@ gmqtt's own reconnect (a fixed delay) is never used.
 (``andon.text.redact_url``); a broker that refuses us says so in one line naming it and the
 user (``MqttRefused``).
 
+Deferred acknowledgement (``MqttClient(ack_when_handled=True)``, the edge's intake): a QoS 1
+message is acknowledged to the broker only once its owner says it is durable, so a crash before
+that gets it redelivered (``_defer_acks``).
+
 Why gmqtt: ``benchmarks/mqtt_receive.py`` (results in ``benchmarks/RESULTS.md``) measured it
 receiving a 200k-message flood from Mosquitto without loss at the broker's full rate
 (57-78k msg/s here), where paho reached about a third of that and lost two thirds of the flood.
@@ -54,6 +58,9 @@ log = structlog.get_logger("andon.mqtt")
 OnMessage = Callable[[str, bytes], None]
 #: a batch handler: the (topic, payload) messages of one socket read, in arrival order
 OnBatch = Callable[[list[tuple[str, bytes]]], None]
+#: unacknowledged handed-over QoS 1 messages at which ``MqttClient.acks_due`` is set: half of
+#: Mosquitto's default in-flight window for an MQTT 3.1.1 client (``max_inflight_messages`` 20)
+ACK_EVERY = 10
 #: what MQTT (and Mosquitto) refuse in a published topic: wildcards, control characters
 #: (U+0000 included), lone surrogates (not UTF-8) and the Unicode noncharacters
 _BAD_TOPIC = re.compile("[+#\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
@@ -218,6 +225,35 @@ def _free_ids_of_dropped_messages(client: Any) -> None:
     handler._clear_qos_callback = clear_and_free  # noqa: SLF001
 
 
+def _defer_acks(client: Any, received: Callable[[int], None]) -> bool:
+    """Make gmqtt hand a QoS 1 message over without acknowledging it; ``received(mid)`` after.
+
+    gmqtt sends the PUBACK of a QoS 1 message before it calls ``on_message``. Its
+    ``optimistic_acknowledgement=False`` waits for a coroutine callback instead (a task per
+    message: too slow on the hot path) and is forced on for MQTT 3.1.1, which we speak; so
+    its handler's QoS 1 step is replaced on this client's instance: ``on_message`` as before,
+    then ``received`` with the packet id, whose PUBACK is the caller's to send (``MqttClient.
+    acknowledge``). False, and nothing changed, if gmqtt has not these parts (a new version):
+    the caller then keeps gmqtt's acknowledgement on receipt.
+    """
+    try:  # gmqtt has no public hook for this
+        handler = client._package_handler  # noqa: SLF001
+        handler._handle_qos_1_publish_packet  # noqa: B018, SLF001 - the step replaced
+        handler._send_puback  # noqa: B018, SLF001 - how ``acknowledge`` sends
+    except AttributeError:
+        return False
+
+    def handle_qos_1_publish_packet(mid: int, packet: bytes, topic: str,
+                                    properties: Any) -> None:
+        try:
+            handler.on_message(topic, packet, 1, properties)
+        finally:  # a handler that raised had the message too (logged by gmqtt)
+            received(mid)
+
+    handler._handle_qos_1_publish_packet = handle_qos_1_publish_packet  # noqa: SLF001
+    return True
+
+
 class MqttClient:
     """A small async MQTT client: connect, subscribe (again after reconnects), publish.
 
@@ -226,9 +262,26 @@ class MqttClient:
     inside its parser, in arrival order. Under a flood the parser's and the handler's code then
     each run in a tight loop and stay warm in the CPU caches (the edge's ingest path measured
     ~1.3x faster, ``benchmarks/RESULTS.md``); a message waits at most for the rest of its read,
-    and at plant rates a read holds one message. Not for QoS 1: gmqtt acknowledges a message
-    when the callback returns, which would then be before it was handled. A handler that raises
-    is logged with the topic and the batch goes on.
+    and at plant rates a read holds one message. With QoS 1 only for a persistent session: gmqtt
+    acknowledges a message on receipt, before it was handled (unless ``ack_when_handled``). A
+    handler that raises is logged with the topic and the batch goes on.
+
+    ``ack_when_handled`` (a persistent session at QoS 1 only): a QoS 1 message is acknowledged
+    to the broker only when the owner says it is durable, never on receipt. Each is handed
+    over as usual (with ``on_batch``: once ``_deliver`` has passed its read to the handler);
+    ``ack_mark()`` counts the QoS 1 messages handed over so far, and ``acknowledge(mark)``
+    sends the PUBACKs, in receipt order, of those handed over up to that mark. The owner takes
+    a mark, makes what it was handed durable, then acknowledges the mark: a crash before that
+    leaves the messages unacknowledged, and the broker sends them again to the next
+    connection of the session (the edge's store, unique by source and seq, counts them as
+    duplicates). A message of a connection that dropped is never acknowledged on a later one
+    (its packet id would name another message there): the broker redelivers it. ``unacked``
+    is how many handed-over messages wait for their acknowledgement; ``acks_due`` (an event,
+    given or made here) is set while ``ack_every`` or more do. The owner must acknowledge at
+    that pace, not only now and then: the broker sends a subscriber at most its in-flight
+    window of unacknowledged messages (Mosquitto's ``max_inflight_messages``, 20 by default
+    for MQTT 3.1.1) and queues the rest up to a limit (``max_queued_messages``, 1000), beyond
+    which it drops them.
 
     ``quick_ack``: acknowledge every TCP segment read at once (``_quick_acks``), for a client
     that waits for an answer on a connection it otherwise only publishes on (the edge's
@@ -262,9 +315,15 @@ class MqttClient:
                  on_batch: OnBatch | None = None, persistent: bool = False,
                  reconnect: ReconnectPolicy | None = None, connect_timeout_s: float = 10.0,
                  url_index: int = 0, quick_ack: bool = False,
-                 security: MqttSecurity | None = None) -> None:
+                 security: MqttSecurity | None = None, ack_when_handled: bool = False,
+                 ack_every: int = ACK_EVERY, acks_due: asyncio.Event | None = None) -> None:
         if on_message is not None and on_batch is not None:
             raise ValueError("give on_message or on_batch, not both")
+        if ack_when_handled and not (persistent and qos == 1):
+            raise ValueError("ack_when_handled is for a persistent session at QoS 1 (only the "
+                             "broker's session can send an unacknowledged message again)")
+        if ack_every < 1:
+            raise ValueError(f"ack_every must be at least 1, got {ack_every!r}")
         batch = batch or on_batch is not None
         if batch and qos and not persistent:
             raise ValueError("batch delivery with QoS 1 is for persistent sessions only (a "
@@ -300,9 +359,9 @@ class MqttClient:
         if persistent and client_id is None:
             raise ValueError("a persistent session needs a stable client id")
         # persistent: the broker keeps the session (subscriptions, QoS 1 messages) while we are
-        # away. gmqtt acknowledges a message as it hands it over (its deferred acknowledgement
-        # never fires for a plain callback); the central ingest's own acknowledgement to the
-        # edge covers a crash in between
+        # away. gmqtt acknowledges a message on receipt (its deferred acknowledgement never
+        # fires for a plain callback) unless ``ack_when_handled`` (the edge's intake); for the
+        # central ingest, its own acknowledgement to the edge covers a crash in between
         self._client: Any = Client(self.client_id, clean_session=not persistent,
                                    will_message=will_message)
         _free_ids_of_dropped_messages(self._client)
@@ -312,6 +371,28 @@ class MqttClient:
         self._client.on_disconnect = self._disconnected
         self._inbox: list[tuple[str, bytes]] = []  # batch mode: parsed, not yet handed over
         self._client.on_message = self._enqueue if batch else self._message
+        self._init_acks(ack_when_handled=ack_when_handled, batch=batch, ack_every=ack_every,
+                        acks_due=acks_due)
+
+    def _init_acks(self, *, ack_when_handled: bool, batch: bool, ack_every: int,
+                   acks_due: asyncio.Event | None) -> None:
+        """The deferred acknowledgement's state (``ack_when_handled``).
+
+        The generation changes with every connection and every loss, so no packet id is
+        acknowledged beyond its own connection.
+        """
+        self._generation = 0
+        self._inbox_mids: list[tuple[int, int]] = []  # (generation, mid) of ``_inbox``'s QoS 1
+        self._unacked: deque[tuple[int, int]] = deque()  # (mark, mid) handed over, in order
+        self._handed = 0  # QoS 1 messages handed over (``ack_mark``)
+        self.acked = 0  # PUBACKs sent by ``acknowledge``
+        self.ack_every = ack_every
+        self.acks_due = asyncio.Event() if acks_due is None else acks_due
+        self.ack_when_handled = ack_when_handled and _defer_acks(
+            self._client, self._received_in_batch if batch else self._received_alone)
+        if ack_when_handled and not self.ack_when_handled:
+            log.warning("gmqtt cannot defer acknowledgements here; QoS 1 messages are "
+                        "acknowledged on receipt", client_id=self.client_id)
 
     def _connected(self, client: Any, *_: Any) -> None:
         if self.quick_ack:
@@ -319,6 +400,7 @@ class MqttClient:
         for topic in self.subscriptions:
             client.subscribe(topic, qos=self.qos)
         self._connections += 1
+        self._new_generation()
         self.connected.set()
 
     @property
@@ -330,6 +412,7 @@ class MqttClient:
         # gmqtt schedules its (fixed-delay) reconnect just before calling this; an inactive
         # client refuses to run it. Ours (or the caller's) reconnects instead.
         self._client._is_active = False  # noqa: SLF001 - gmqtt has no public switch
+        self._new_generation()
         was_up = self.connected.is_set()
         self.connected.clear()
         if not was_up and self._attempting:
@@ -371,6 +454,9 @@ class MqttClient:
 
     def _deliver(self) -> None:
         batch, self._inbox = self._inbox, []
+        mids = self._inbox_mids
+        if mids:  # deferred acknowledgement: handed over once the handler has had them
+            self._inbox_mids = []
         handle = self._on_batch
         if handle is not None and self._on_message is None:
             self.received += len(batch)
@@ -379,12 +465,76 @@ class MqttClient:
             except Exception:  # the handler's own bug: logged, the client goes on
                 log.exception("batch handler failed", messages=len(batch),
                               first_topic=batch[0][0][:200])
-            return
-        for topic, payload in batch:
-            try:
-                self._message(None, topic, payload)
-            except Exception:  # one handler bug must not drop the rest of the batch
-                log.exception("message handler failed", topic=topic[:200])
+        else:
+            for topic, payload in batch:
+                try:
+                    self._message(None, topic, payload)
+                except Exception:  # one handler bug must not drop the rest of the batch
+                    log.exception("message handler failed", topic=topic[:200])
+        if mids:
+            self._handed_over(mids)
+
+    # -- deferred acknowledgement (``ack_when_handled``) -----------------------------------
+    def _received_in_batch(self, mid: int) -> None:
+        """QoS 1 message ``mid`` went to ``_enqueue``: it is handed over with its read."""
+        self._inbox_mids.append((self._generation, mid))
+
+    def _received_alone(self, mid: int) -> None:
+        """QoS 1 message ``mid`` went to ``_message``, which handed it over."""
+        self._handed_over([(self._generation, mid)])
+
+    def _handed_over(self, mids: list[tuple[int, int]]) -> None:
+        generation, unacked, handed = self._generation, self._unacked, self._handed
+        for received_in, mid in mids:
+            if received_in == generation:  # else its connection dropped: sent again
+                handed += 1
+                unacked.append((handed, mid))
+        self._handed = handed
+        if len(unacked) >= self.ack_every:
+            self.acks_due.set()
+
+    def _new_generation(self) -> None:
+        """A connection began or ended: what it did not acknowledge, the broker sends again."""
+        self._generation += 1
+        self._unacked.clear()
+        self._inbox_mids = []
+        self.acks_due.clear()
+
+    @property
+    def unacked(self) -> int:
+        """QoS 1 messages handed over on this connection and not acknowledged yet."""
+        return len(self._unacked)
+
+    def ack_mark(self) -> int:
+        """How many QoS 1 messages were handed over so far: a mark for ``acknowledge``.
+
+        Take it on the event loop's thread right before taking over what the handler was
+        given, with no ``await`` in between, so the mark covers exactly that.
+        """
+        return self._handed
+
+    def acknowledge(self, mark: int) -> int:
+        """Acknowledge, in receipt order, the messages handed over up to ``mark``; how many.
+
+        Call it (on the event loop's thread) once what they brought is durable. Those that
+        arrived on a connection since dropped are not acknowledged (the broker sends them
+        again); nor is anything while the connection is closing.
+        """
+        unacked = self._unacked
+        if not unacked or unacked[0][0] > mark:
+            return 0
+        if not self._client.is_connected:  # dropping: gmqtt tells us in a moment
+            self._new_generation()
+            return 0
+        send = self._client._package_handler._send_puback  # noqa: SLF001 - ``_defer_acks``
+        sent = 0
+        while unacked and unacked[0][0] <= mark:
+            send(unacked.popleft()[1])
+            sent += 1
+        self.acked += sent
+        if len(unacked) < self.ack_every:
+            self.acks_due.clear()
+        return sent
 
     async def connect(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - bounds each handshake
         """Connect (and subscribe) to the first broker of the list that answers.

@@ -163,10 +163,16 @@ class Outbox:
         # event loop never waits for an fsync to read (":memory:" has one database per
         # connection: the same one, under the same lock)
         self._reader, self._read_lock = self._db, self._lock
+        # ``floors`` (on the decision's path) on a connection of its own: it never waits
+        # for the figures' counts another thread reads after each commit
+        self._floors, self._floor_lock = self._db, self._lock
         if self.path != ":memory:":
             self._reader = sqlite3.connect(self.path, check_same_thread=False,
                                            isolation_level=None)
             self._read_lock = threading.Lock()
+            self._floors = sqlite3.connect(self.path, check_same_thread=False,
+                                           isolation_level=None)
+            self._floor_lock = threading.Lock()
         #: guards the counters and the staged items below (never held across a write)
         self._alloc = threading.Lock()
         self._seq: dict[str, int] = {}  # source -> last seq handed out
@@ -190,6 +196,8 @@ class Outbox:
                 self._db.close()
         with self._read_lock:
             self._reader.close()
+        with self._floor_lock:
+            self._floors.close()
 
     def _load_counters(self) -> None:
         """The counters from the file, and the staged items' seq above them."""
@@ -482,9 +490,9 @@ class Outbox:
         wait for a commit in progress (what that commit adds has higher numbers).
         """
         out: dict[str, int] = {}
-        with self._read_lock:
+        with self._floor_lock:
             for source in sources:
-                row = self._reader.execute("SELECT MIN(seq) FROM items WHERE source = ?",
+                row = self._floors.execute("SELECT MIN(seq) FROM items WHERE source = ?",
                                            (source,)).fetchone()
                 if row[0] is not None:
                     out[source] = int(row[0])

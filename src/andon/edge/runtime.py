@@ -11,7 +11,6 @@ housekeeping loop (flushes through the recorder, model reloads, the watchdog).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -38,12 +37,13 @@ from andon.edge.models import Loaded, ModelCache
 from andon.edge.outbox import INTERVENTION, SHADOW, Outbox
 from andon.edge.pull import pulled_rollouts
 from andon.edge.recorder import Pending, Recorder
+from andon.edge.saver import InterventionSaver, WriteBehind
 from andon.edge.scoring import Scoring
 from andon.edge.stats import EdgeStats, StoreStats
 from andon.edge.uplink import SiteAndCentral, Uplink
 from andon.edge.watchdog import ScoringWatchdog
 from andon.interventions import Decider, Detection, Intervention
-from andon.interventions.gate import Gate
+from andon.interventions.gate import Gate, GateStore
 from andon.interventions.wire import intervention_document
 from andon.namespace import edge_intervention_topic
 from andon.namespace.sample import Sample
@@ -82,8 +82,11 @@ class Edge:
 
     def __init__(self, spec: PlantSpec, store: Store, *, ingest: Ingest, scoring: Scoring,
                  models: ModelCache, recorder: Recorder, stats: EdgeStats, clock: Clock,
-                 lines: set[str] | None = None, publish: Publish | None = None) -> None:
+                 lines: set[str] | None = None, publish: Publish | None = None,
+                 saver: InterventionSaver | None = None) -> None:
         self.spec = spec
+        #: writes intervention records behind the decision (``build_edge(write_behind=True)``)
+        self.saver = saver
         self.store = store
         self.ingest = ingest
         self.scoring = scoring
@@ -205,25 +208,38 @@ class Edge:
 
     def write(self, batch: Sequence[Sample], events: Sequence[Event],
               quarantined: Sequence[Quarantined] | None = None, *, force: bool = False) -> int:
-        """Write a handed-over batch (``Recorder.write``: kept and retried if the store fails)."""
-        return self.recorder.write(batch, events, quarantined, force=force)
+        """Write a handed-over batch (``Recorder.write``: kept and retried if the store fails).
+
+        ``force`` (a clean stop's last write) also waits for the intervention records queued
+        behind the decision (``andon.edge.saver``).
+        """
+        written = self.recorder.write(batch, events, quarantined, force=force)
+        if force and self.saver is not None:
+            self.saver.drain()
+        return written
 
     def flush(self) -> int:
-        """Write pending samples and events now; returns samples handed to the recorder."""
-        return self.write(*self.take_pending())
+        """Write pending samples, events and intervention records now; samples handed over."""
+        written = self.write(*self.take_pending())
+        if self.saver is not None:
+            self.saver.drain()
+        return written
 
 
 def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
                trusted_keys: Path | None = None, lines: set[str] | None = None,
                record: bool = True, publish: Publish | None = None, lateness_s: float = 60.0,
-               store_backoff: Backoff | None = None, max_backlog: int = 500_000) -> Edge:
+               store_backoff: Backoff | None = None, max_backlog: int = 500_000,
+               write_behind: bool = False) -> Edge:
     """An ``Edge`` with the default parts for ``spec``, writing to ``store``.
 
     Models: with ``trusted_keys`` (a directory of ``*.pub`` files), each use case serves the
     production version of its model whose detached signature verifies against those keys
     (``andon.edge.models``); with ``trusted_keys=None`` (tests only) the highest version
     directory, unsigned. ``store_backoff`` and ``max_backlog`` shape the recorder's retries
-    (``andon.edge.recorder``).
+    (``andon.edge.recorder``). ``write_behind`` (``andon edge``): intervention records are
+    written by their own thread after the decision (``andon.edge.saver``), so deciding never
+    waits for the store; ``Edge.flush`` and the last write of ``run_edge`` wait for them.
     """
     stats = EdgeStats()
     recorder = Recorder(store, clock, stats, record=record, backoff=store_backoff,
@@ -248,7 +264,11 @@ def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
                         book=store, clock=clock, trusted_keys=trusted_keys, record=keep_now,
                         rollouts=rollouts, spec=spec)
     stats.models = models.labels
-    gate = Gate(spec, clock, store)  # alert-fatigue control, state in the store (restart-safe)
+    # intervention records are written behind the decision (``andon.edge.saver``): the gate
+    # and the decider read the queued ones through ``behind``
+    saver = InterventionSaver(store, stats) if write_behind else None
+    behind: GateStore = store if saver is None else WriteBehind(store, saver)
+    gate = Gate(spec, clock, behind)  # alert-fatigue control, state in the store (restart-safe)
     decider = Decider(spec, clock, gate)  # the gate also knows queued ones
     envelope = EnvelopeCheck(spec, clock, record=recorder.keep_event)
     edge: Edge | None = None
@@ -268,7 +288,7 @@ def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
         edge.deliver_shadow(iv)
 
     reach = max((uc.horizon for uc in scored.values()), default=0.0)
-    scoring = Scoring(models, decider, gate, envelope, save=store.save_intervention,
+    scoring = Scoring(models, decider, gate, envelope, save=behind.save_intervention,
                       deliver=deliver, stats=stats, clock=clock, record=recorder.keep_event,
                       shadow=keep_shadow, recent_shadow=lambda: store.shadow_interventions(
                           since=clock.now() - timedelta(seconds=reach)))
@@ -278,7 +298,7 @@ def build_edge(spec: PlantSpec, store: Store, models_dir: Path, *, clock: Clock,
                     legacy=LegacyDecoder(spec), quality_events=QualityEvents(),
                     watches=watches, lines=lines, record=record)
     edge = Edge(spec, store, ingest=ingest, scoring=scoring, models=models, recorder=recorder,
-                stats=stats, clock=clock, lines=lines, publish=publish)
+                stats=stats, clock=clock, lines=lines, publish=publish, saver=saver)
     return edge
 
 
@@ -321,6 +341,13 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     its interventions again, over the uplink broker (``andon.edge.uplink.SiteAndCentral``).
     While the enterprise link is down the edge keeps scoring and delivering on the site, and
     what is for the central side waits in ``outbox``.
+
+    The intake's session is persistent (``andon-in-{edge_id}``, QoS 1) and acknowledges a QoS 1
+    message to the broker only once ``housekeeping`` has forwarded and written its batch: a
+    ``kill -9`` loses nothing a QoS 1 producer published, as the broker sends the restarted
+    edge what was not acknowledged. A clean stop writes its last batch after the intake has
+    disconnected, so those messages come again at the next start and the store counts them as
+    duplicates (``EdgeStats.duplicates``).
     """
     edge_id = edge_id or default_edge_id(edge)
     owned: list[Outbox] = []  # the in-memory outboxes made here, closed at the end
@@ -335,7 +362,8 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
     site = _site_link(edge, broker_url, uplink, _outbox(site_outbox, owned)) if split else None
     edge.stats.site_link = None if site is None else site.stats
     # a persistent QoS 1 session: what QoS 1 producers publish while the edge is down or
-    # reconnecting waits at the broker (QoS 0 producers: see docs/edge.md)
+    # reconnecting waits at the broker, and a message is acknowledged only once written
+    # (``housekeeping``; QoS 0 producers: see docs/edge.md)
     intake = UnsConnector(broker_url, edge.subscriptions(), client_id=f"andon-in-{edge_id}"[:60],
                           persistent=True)
     edge.outbound = uplink if site is None else SiteAndCentral(site, uplink)
@@ -359,13 +387,16 @@ async def run_edge(edge: Edge, broker_url: str, stop: asyncio.Event, *,
                            running=lambda: not (receiving.done() or any(
                                link.done() for link in links)),
                            on_tick=tick,
-                           forward=None if forwarder is None else forwarder.forward)
+                           forward=None if forwarder is None else forwarder.forward,
+                           intake=intake)
     finally:
         stop.set()
         if watchdog is not None:
             watchdog.stop()
         # a broker that refused the first connection: re-raised once everything is written
         refused = await _refusal_of(receiving, logged="the MQTT intake failed")
+        # the intake is gone: what this last batch came from is not acknowledged, and comes
+        # again at the next start (counted as duplicates there)
         last = edge.take_pending()
         if forwarder is not None:  # queued in the durable outbox: sent next time
             _forward_or_log(forwarder.forward, last[0], last[1])
@@ -461,7 +492,7 @@ async def housekeeping(edge: Edge, stop: asyncio.Event, *, flush_every_s: float 
                        reload_every_s: float = 2.0, running: Callable[[], bool] = lambda: True,
                        on_tick: Callable[[], None] | None = None,
                        forward: Callable[[list[Sample], list[Event]], None] | None = None,
-                       ) -> None:
+                       intake: UnsConnector | None = None) -> None:
     """``run_edge``'s periodic loop, until ``stop`` is set or ``running()`` turns False.
 
     Every ``flush_every_s`` (sooner once ``stop`` is set): hand what is pending to the
@@ -470,23 +501,47 @@ async def housekeeping(edge: Edge, stop: asyncio.Event, *, flush_every_s: float 
     then call ``on_tick``. No error of this periodic work stops the loop. The last write
     after the loop is the caller's. ``forward`` gets each batch's samples and events first,
     on a worker thread (it queues them in the outbox: one fsync per item).
+
+    ``intake`` (a persistent session: QoS 1, ``UnsConnector.acknowledge``): the QoS 1 messages
+    a batch came from are acknowledged to the broker only once it was forwarded and written,
+    so a crash before that gets them redelivered (the store counts the ones it already had as
+    duplicates). The loop also turns as soon as the intake's ``acks_due`` is set, so the
+    acknowledgements keep pace with the producers: the broker sends at most its in-flight
+    window of unacknowledged messages (Mosquitto: 20) and queues the rest up to a limit,
+    beyond which it drops them. For that reason a batch the store cannot take now is
+    acknowledged too, once it is in the recorder's bounded backlog (in memory): a ``kill -9``
+    during a store outage loses that backlog, but with ``forward`` the outbox has it first,
+    so it still reaches the central side.
     """
     loop = asyncio.get_running_loop()
     last_reload = loop.time()
-    while not stop.is_set() and running():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), flush_every_s)
-        pending = edge.take_pending()
-        if forward is not None:  # first: once queued (durable) it reaches the central side
-            await asyncio.to_thread(_forward_or_log, forward, pending[0], pending[1])
-        await asyncio.to_thread(_contained, "store write", partial(edge.write, *pending))
-        if loop.time() - last_reload >= reload_every_s:
-            await asyncio.to_thread(_contained, "model reload", edge.reload_models)
-            # overflow queues, as slots free
-            await asyncio.to_thread(_contained, "queue release", edge.release_queued)
-            last_reload = loop.time()
-        if on_tick is not None:
-            on_tick()
+    due = None if intake is None else intake.acks_due
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set() and running():
+            if due is None:
+                await asyncio.wait({stopping}, timeout=flush_every_s)
+            elif not due.is_set():  # set: acknowledgements are due now
+                woken = asyncio.ensure_future(due.wait())
+                await asyncio.wait({stopping, woken}, timeout=flush_every_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+            mark = 0 if intake is None else intake.ack_mark()  # covers exactly ``pending``
+            pending = edge.take_pending()
+            if forward is not None:  # first: once queued (durable) it reaches the central side
+                await asyncio.to_thread(_forward_or_log, forward, pending[0], pending[1])
+            await asyncio.to_thread(_contained, "store write", partial(edge.write, *pending))
+            if intake is not None:  # written, or in the recorder's backlog (store down)
+                intake.acknowledge(mark)
+            if loop.time() - last_reload >= reload_every_s:
+                await asyncio.to_thread(_contained, "model reload", edge.reload_models)
+                # overflow queues, as slots free
+                await asyncio.to_thread(_contained, "queue release", edge.release_queued)
+                last_reload = loop.time()
+            if on_tick is not None:
+                on_tick()
+    finally:
+        stopping.cancel()
 
 
 def default_edge_id(edge: Edge) -> str:

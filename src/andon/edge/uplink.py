@@ -202,17 +202,26 @@ class Uplink:
         """Queue several items (``send`` for each) with one outbox commit; sent right after.
 
         From another thread (the forwarder's worker): committed now, in one transaction, and
-        the drain loop is woken. On the running uplink's loop: everything sent in the same
-        loop turn is committed together once the turn ends (group commit, on the uplink's
-        writer thread: ``_commit_staged``), then published at once when consumer
-        acknowledgement is on. An intervention is even published **before** its commit when
-        connected with consumer acknowledgement (``Outbox.stage``): that publish is the
-        decision on the UNS, and the commit follows within the turn.
+        the drain loop is woken; interventions from another thread (the scoring worker) are
+        handed to the loop instead and go out as if decided there (True: guard passed). On
+        the running uplink's loop: everything sent in the same loop turn is committed
+        together once the turn ends (group commit, on the uplink's writer thread:
+        ``_commit_staged``), then published at once when consumer acknowledgement is on.
+        An intervention is even published **before** its commit when connected with consumer
+        acknowledgement (``Outbox.stage``): that publish is the decision on the UNS, and the
+        commit follows within the turn.
         """
         allowed = [self._allowed(e.topic) for e in entries]
         passed = [e for e, ok in zip(entries, allowed, strict=True) if ok]
         loop = self._loop
         on_loop = loop is not None and threading.get_ident() == self._loop_thread
+        if (not on_loop and passed and loop is not None
+                and all(e.kind == INTERVENTION for e in passed)):
+            # a decision from the scoring worker: published from the loop like one made
+            # there (early, before its group commit), not after a commit and a drain turn
+            with contextlib.suppress(RuntimeError):  # the loop has closed: committed below
+                loop.call_soon_threadsafe(self._send_on_loop, passed)
+                return allowed
         if on_loop and passed:
             assert loop is not None  # noqa: S101 - on_loop implies it
             client = self.client
@@ -240,6 +249,10 @@ class Uplink:
             self._wake.set()
         done = iter(item is not None for item in items)
         return [ok and next(done) for ok in allowed]
+
+    def _send_on_loop(self, entries: list[Entry]) -> None:
+        """``send_many``'s hand-over from another thread, on the loop (guard checked again)."""
+        self.send_many(entries)
 
     def _commit_staged(self) -> None:
         """End of a loop turn: commit what it staged (one fsync), on the writer thread.
@@ -490,10 +503,13 @@ class Uplink:
                 client.publish(item.topic, item.payload, qos=1, retain=item.retain)
         if not await self._confirm(client):
             return 0
-        if self.consumer_ack:
-            self.outbox.mark_sent([i.id for i in items], _now_ms())
-        else:
-            self.outbox.remove([i.id for i in items])
+        ids = [i.id for i in items]
+        # the write waits for the outbox's lock (a group commit's fsync may hold it): on the
+        # writer thread, in order with the commits, so the loop (deciding) never waits for it
+        done = (partial(self.outbox.mark_sent, ids, _now_ms()) if self.consumer_ack
+                else partial(self.outbox.remove, ids))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer, done)
         self.stats.published += len(items)
         self.stats.replayed += len(backlog)
         self._refresh()

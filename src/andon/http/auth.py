@@ -7,7 +7,9 @@ stored; tokens and passwords are never logged or echoed.
 Each route names the ONE permission it needs with ``Depends(needs(Permission.X))``; the
 permission is readable back from the route (``route_permissions``), so a test can walk every
 route of the app and prove it is guarded. The only routes without a permission are listed in
-``PUBLIC_ROUTES`` (plus the ``/static`` mount, ``PUBLIC_MOUNTS``).
+``PUBLIC_ROUTES`` (plus the ``/static`` mount, ``PUBLIC_MOUNTS``): the login form, and the
+liveness and readiness probes (``andon.api.probes``), which a service manager calls without a
+token and which therefore say nothing but "ok" or which check is down.
 
 Cookie-authenticated requests that change state (POST, PUT, PATCH, DELETE) must also carry the
 session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``): an HMAC of the session
@@ -54,8 +56,10 @@ SESSION_COOKIE = "andon_session"
 #: form field and header that carry the CSRF token on cookie-authenticated writes
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
-#: (method, path) of the only routes anyone may call without a token
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/login"), ("POST", "/login")})
+#: (method, path) of the only routes anyone may call without a token: the login form, and the
+#: probes of service managers (``andon.api.probes``: they reveal nothing but up or down)
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("GET", "/readyz")})
 #: path prefixes of mounted sub-apps served without a token (vendored CSS and JS only)
 PUBLIC_MOUNTS: frozenset[str] = frozenset({"/static"})
 

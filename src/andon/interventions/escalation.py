@@ -4,9 +4,10 @@ Each priority has an acknowledge limit (critical 5 min, high 15 min, medium 30 m
 default). The timer starts when the intervention is raised, and again at each escalation (or
 when it comes back from the shelf into ``new`` or ``escalated``). When it runs out, the
 intervention escalates from its owner role to the next role in the chain (default operator →
-shift_lead → maintenance_planner → plant_manager); an owner role outside the chain enters it
-at its first role. At the end of the chain it stays escalated and is reported once as "chain
-exhausted".
+maintenance_planner → reliability_engineer → shift_lead → plant_manager, in rank order); an
+owner role outside the chain enters it at its first role ranked above the owner
+(``andon.spec.chain.next_role``: never down the hierarchy unless the policy allows it). At the
+end of the chain it stays escalated and is reported once as "chain exhausted".
 
 ``due_escalations`` is a pure function of the stored records and ``now``: nothing lives in
 memory, so a service that restarts mid-timer escalates at the same instant, not earlier, not
@@ -23,18 +24,23 @@ catches up exactly.
 []
 >>> [esc] = due_escalations([iv], policy, utc(2026, 1, 5, 8, 15))
 >>> esc.due_at.time(), esc.to_role
-(datetime.time(8, 15), 'shift_lead')
+(datetime.time(8, 15), 'maintenance_planner')
 
-A service that was down from 08:10 to 09:00 catches up exactly, and the chain is exhausted
-(reported once) one limit after the plant manager got it:
+A service that was down from 08:10 to 09:30 catches up exactly, step by step up the chain,
+and the chain is exhausted (reported once) one limit after the plant manager got it:
 
->>> records, done = escalate([iv], policy, utc(2026, 1, 5, 9, 0))
+>>> records, done = escalate([iv], policy, utc(2026, 1, 5, 9, 30))
 >>> for e in done:
-...     print(f"{e.due_at:%H:%M} level {e.level}: {e.reason}")
-08:15 level 1: not acknowledged within 15 min; escalated from operator to shift_lead
-08:30 level 2: not acknowledged within 15 min; escalated from shift_lead to maintenance_planner
-08:45 level 3: not acknowledged within 15 min; escalated from maintenance_planner to plant_manager
-09:00 level 4: chain exhausted: not acknowledged within 15 min; stays with plant_manager
+...     print(f"{e.due_at:%H:%M} level {e.level}: {e.from_role} -> {e.to_role}")
+08:15 level 1: operator -> maintenance_planner
+08:30 level 2: maintenance_planner -> reliability_engineer
+08:45 level 3: reliability_engineer -> shift_lead
+09:00 level 4: shift_lead -> plant_manager
+09:15 level 5: plant_manager -> None
+>>> done[0].reason
+'not acknowledged within 15 min; escalated from operator to maintenance_planner'
+>>> done[-1].reason
+'chain exhausted: not acknowledged within 15 min; stays with plant_manager'
 >>> records[0].owner_role, records[0].state.value
 ('plant_manager', 'escalated')
 >>> due_escalations(records, policy, utc(2026, 1, 6))
@@ -58,6 +64,7 @@ from andon.interventions.lifecycle import (
     transition,
 )
 from andon.interventions.record import SYSTEM, Intervention
+from andon.spec.chain import DEFAULT_RANKS, next_role
 from andon.units import parse_duration_s
 
 if TYPE_CHECKING:
@@ -84,9 +91,9 @@ DEFAULT_LIMITS: dict[Priority, timedelta] = {
     Priority.MEDIUM: timedelta(minutes=30),
     Priority.LOW: timedelta(hours=4),
 }
-#: roles an unacknowledged intervention climbs, by default
-DEFAULT_CHAIN: tuple[str, ...] = ("operator", "shift_lead", "maintenance_planner",
-                                  "plant_manager")
+#: roles an unacknowledged intervention climbs, by default: in rank order (``DEFAULT_RANKS``)
+DEFAULT_CHAIN: tuple[str, ...] = ("operator", "maintenance_planner", "reliability_engineer",
+                                  "shift_lead", "plant_manager")
 #: how the reason of the move that reports an exhausted chain starts (it is reported once)
 CHAIN_EXHAUSTED = "chain exhausted"
 
@@ -98,10 +105,18 @@ _MAX_STEPS = 1000
 
 @dataclass(frozen=True, slots=True)
 class EscalationPolicy:
-    """Acknowledge limits per priority and the chain of roles to escalate through."""
+    """Acknowledge limits per priority, the chain of roles to escalate through, their ranks.
+
+    ``ranks`` (role -> rank) says where an owner outside the chain enters it: at the first
+    role ranked above it; with ``allow_down`` (or an owner without a rank) at its first role.
+    An empty chain hands nothing over: an unacknowledged intervention is reported "chain
+    exhausted" once and stays with its owner.
+    """
 
     limits: Mapping[Priority, timedelta] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     chain: tuple[str, ...] = DEFAULT_CHAIN
+    ranks: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RANKS))
+    allow_down: bool = False
 
     def __post_init__(self) -> None:
         missing = [p.value for p in Priority if p not in self.limits]
@@ -110,8 +125,6 @@ class EscalationPolicy:
         for p, limit in self.limits.items():
             if limit <= timedelta(0):
                 raise ValueError(f"escalation.limits.{p}: {limit} is not a positive duration")
-        if not self.chain:
-            raise ValueError("escalation.chain: list at least one role")
         if len(set(self.chain)) != len(self.chain):
             raise ValueError(f"escalation.chain: a role appears twice in {list(self.chain)}")
 
@@ -124,14 +137,16 @@ class EscalationPolicy:
     def from_dict(cls, data: Mapping[str, Any]) -> EscalationPolicy:
         """Build from plain data, e.g. a spec section.
 
-        ``{"limits": {"critical": "5min", "low": 14400}, "chain": ["operator", "shift_lead"]}``;
-        durations are seconds or strings such as '90s', '15min', '4h'; priorities and the chain
-        left out keep their defaults. Errors name the key and the bad value (``ValueError``).
+        ``{"limits": {"critical": "5min", "low": 14400}, "chain": ["operator", "shift_lead"],
+        "ranks": {"operator": 10, "shift_lead": 40}, "allow_down": false}``; durations are
+        seconds or strings such as '90s', '15min', '4h'; priorities, the chain, the ranks and
+        ``allow_down`` left out keep their defaults. Errors name the key and the bad value
+        (``ValueError``).
         """
-        unknown = set(data) - {"limits", "chain"}
+        unknown = set(data) - {"limits", "chain", "ranks", "allow_down"}
         if unknown:
             raise ValueError(f"escalation: unknown key(s) {', '.join(sorted(unknown))} "
-                             "(known: chain, limits)")
+                             "(known: allow_down, chain, limits, ranks)")
         limits = dict(DEFAULT_LIMITS)
         for key, value in dict(data.get("limits", {})).items():
             try:
@@ -144,26 +159,36 @@ class EscalationPolicy:
         chain = data.get("chain", DEFAULT_CHAIN)
         if isinstance(chain, str) or not all(isinstance(r, str) and r for r in chain):
             raise ValueError(f"escalation.chain: {chain!r} is not a list of role ids")
-        return cls(limits=limits, chain=tuple(chain))
+        if not chain:
+            raise ValueError("escalation.chain: list at least one role")
+        ranks = data.get("ranks", DEFAULT_RANKS)
+        if not isinstance(ranks, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                for k, v in ranks.items()):
+            raise ValueError(f"escalation.ranks: {ranks!r} is not a mapping of role id to an "
+                             "integer rank")
+        allow_down = data.get("allow_down", False)
+        if not isinstance(allow_down, bool):
+            raise ValueError(  # noqa: TRY004 - settings errors are ValueError naming the key
+                f"escalation.allow_down: {allow_down!r} is not true or false")
+        return cls(limits=limits, chain=tuple(chain), ranks=dict(ranks), allow_down=allow_down)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (limits in seconds); ``from_dict`` rebuilds an equal policy."""
         return {"limits": {p.value: self.limits[p].total_seconds() for p in Priority},
-                "chain": list(self.chain)}
+                "chain": list(self.chain), "ranks": dict(self.ranks),
+                "allow_down": self.allow_down}
 
     def limit(self, priority: Priority) -> timedelta:
         """The acknowledge limit of ``priority``."""
         return self.limits[priority]
 
     def next_role(self, role: str) -> str | None:
-        """The role after ``role`` in the chain, or None at its end.
+        """The role after ``role`` in the chain, or None at its end (``spec.chain.next_role``).
 
-        An owner role outside the chain enters it at its first role.
+        An owner role outside the chain enters it at its first role ranked above the owner.
         """
-        if role not in self.chain:
-            return self.chain[0]
-        i = self.chain.index(role)
-        return self.chain[i + 1] if i + 1 < len(self.chain) else None
+        return next_role(role, self.chain, self.ranks, allow_down=self.allow_down)
 
 
 def _limit(key: str, value: object) -> timedelta:
@@ -291,14 +316,16 @@ def escalate(records: Sequence[InterventionLifecycle], policy: EscalationPolicy,
 
 
 def policy_from_spec(spec: PlantSpec) -> EscalationPolicy:
-    """The escalation policy of the spec's ``interventions`` section.
+    """The escalation policy of the spec's ``interventions`` section and its roles' ranks.
 
-    A chain left out is the default one, keeping only the roles the spec defines.
+    A chain left out is every role of the spec that may act and has a rank, by rank
+    (``PlantSpec.escalation_chain``).
     """
     section = spec.interventions
     return EscalationPolicy(
         limits={Priority(p): timedelta(seconds=s) for p, s in section.ack_limits.items()},
-        chain=tuple(section.chain_for({r.id for r in spec.roles})),
+        chain=tuple(spec.escalation_chain()), ranks=spec.escalation_ranks(),
+        allow_down=section.escalation_allow_down,
     )
 
 

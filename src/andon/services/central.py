@@ -191,6 +191,7 @@ class IngestStats:
     messages: int = 0  # handled here (``foreign`` ones apart)
     samples: int = 0  # new samples written
     sample_duplicates: int = 0  # samples the store already had
+    samples_quarantined: int = 0  # forwarded samples that could not be read (in ``rejected``)
     interventions: int = 0  # intervention versions written
     shadow: int = 0  # shadow versions' would-be interventions kept (never delivered)
     events: int = 0  # edge events written
@@ -597,13 +598,16 @@ class CentralIngest:
                 # a shadow version's would-be intervention: its own table, never delivered
                 if self.store.save_shadow_intervention(intervention_from_document(doc)):
                     self.stats.shadow += 1
-            else:
-                self.store.add_event(Event(EventKind.parse(str(doc.get("kind", ""))),
-                                           str(doc.get("subject", edge_id)),
-                                           str(doc.get("detail", json.dumps(doc))),
-                                           _from_epoch_ms(doc.get("at", 0)),
-                                           str(doc.get("by", f"edge {edge_id}"))))
+            # once: an ingest killed after writing and before its ledger moved gets the item
+            # again (the edge resends what is unacknowledged)
+            elif self.store.add_event_once(Event(EventKind.parse(str(doc.get("kind", ""))),
+                                                 str(doc.get("subject", edge_id)),
+                                                 str(doc.get("detail", json.dumps(doc))),
+                                                 _from_epoch_ms(doc.get("at", 0)),
+                                                 str(doc.get("by", f"edge {edge_id}")))):
                 self.stats.events += 1
+            else:
+                self.stats.duplicates += 1
         except (LookupError, TypeError, ValueError) as exc:  # LookupError: a short entry
             self._reject(topic, item.payload, f"unreadable {topic.rsplit('/', 1)[-1]} item "
                          f"({type(exc).__name__}: {exc})")
@@ -646,6 +650,7 @@ class CentralIngest:
                 else:
                     samples.append(decode_at(tag_topic, address, body))
             except PayloadError as exc:
+                self.stats.samples_quarantined += 1
                 self._reject(tag_topic, body, f"forwarded sample via {item.topic}: {exc.reason}")
         return samples
 
@@ -848,19 +853,24 @@ def _server(app: Any, host: str, port: int, https: HttpsOptions | None = None) -
                 yield
                 self._captured_signals.clear()  # handled: nothing to re-raise
 
+    # log_config=None: uvicorn's lines go to the process's logging (andon --log-format)
     return Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                 log_config=None, access_log=False,
                                  **(https or HttpsOptions()).uvicorn()))
 
 
 async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralIngest | None,
                             broker_url: str | None, *, enterprise: str = "+",
-                            https: HttpsOptions | None = None) -> None:
+                            https: HttpsOptions | None = None,
+                            connected: asyncio.Event | None = None) -> None:
     """Serve ``app`` (ASGI) with uvicorn and, with ``broker_url``, run the ingest beside it.
 
     The ingest's session is persistent, named ``andon-central-{enterprise}``: one central
     ingest per enterprise and broker. Stops on SIGINT / SIGTERM (uvicorn's handlers); the
     ingest stops with the server, and so does what the caller wraps around this (sinks,
     escalation, the store): a signal is a request for a clean stop, never a kill (``_server``).
+    ``connected`` is set while the ingest is subscribed on the broker (``run_central``): the
+    server's readiness (``GET /readyz``) reads it.
     """
     server = _server(app, host, port, https)
     stop = asyncio.Event()
@@ -868,7 +878,7 @@ async def serve_with_ingest(app: Any, host: str, port: int, ingest: CentralInges
     if ingest is not None and broker_url is not None:
         suffix = "" if ingest.partition is None else ingest.partition.suffix
         feeding = asyncio.ensure_future(run_central(
-            ingest, broker_url, stop, enterprise=enterprise,
+            ingest, broker_url, stop, enterprise=enterprise, connected=connected,
             session=f"andon-central-{enterprise}"[:52] + suffix))
     try:
         await server.serve()

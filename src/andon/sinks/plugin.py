@@ -15,7 +15,9 @@ run in this process (the UNS sink without a broker). It reads secrets through
 ``context.secret(variable)``: the spec names the variable, never the value, and a missing one
 stops ``andon serve`` with one line naming it. Every sink must pass the conformance suite
 (``andon.testing.conformance.sinks``; a plug-in's tests call ``check_sink``): deliver, deliver
-again harmlessly, never raise for a failed delivery, name itself.
+again harmlessly, never raise for a failed delivery, name itself. A settings model whose keys
+name roles of the spec (the e-mail sink's ``to:``) has ``role_refs()``, returning (key path,
+role id) pairs: the spec refuses a role it does not define at that key.
 
 The validators below are for settings models (built-in or not): an http(s) URL without
 credentials, an environment variable name, a duration such as ``10s``.

@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from andon.plugins import MODELS
+from andon.spec.chain import ACTING_ACCESS, DEFAULT_RANKS, chain_problems, derived_chain
 from andon.spec.fields import FieldError as _FieldError  # the loader re-attaches the field
+from andon.spec.fields import unknown as _unknown
 from andon.spec.plugins import check_settings, plugin_named
 from andon.spec.sinks import SinksConfig, sink_problems
 from andon.spec.tagmap import TagMapEntry
@@ -378,11 +380,31 @@ class Enterprise(_Strict):
 
 
 class Role(_Strict):
-    """A job role (owner of actions) and the access it grants in Andon."""
+    """A job role (owner of actions), the access it grants in Andon and its rank.
+
+    The rank places the role in the plant's hierarchy for escalation (``andon.spec.chain``):
+    an unacknowledged intervention is never handed to a lower rank.
+    """
 
     id: Id
     name: str = Field(min_length=1)
     access: Literal["viewer", "operator", "engineer", "admin"]
+    rank: int | None = Field(
+        default=None, ge=0, le=1000,
+        description="place in the escalation hierarchy, higher = more authority; default for "
+        "the well-known ids: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_RANKS.items())
+        + "; other roles have none",
+    )
+
+    @property
+    def effective_rank(self) -> int | None:
+        """The declared rank, else the default of a well-known id, else None."""
+        return self.rank if self.rank is not None else DEFAULT_RANKS.get(self.id)
+
+    @property
+    def may_act(self) -> bool:
+        """Whether holders may act on interventions (acknowledge, give feedback)."""
+        return self.access in ACTING_ACCESS
 
 
 class Person(_Strict):
@@ -635,18 +657,25 @@ class Interventions(_Strict):
     ``ack_limits``: per priority, the longest time an intervention may stay unacknowledged
     before it escalates (ISA-18.2 style; defaults critical 5min, high 15min, medium 30min,
     low 4h; priorities left out keep their default). ``escalation_chain``: the roles an
-    unacknowledged intervention climbs, in order; an owner role outside the chain enters it
-    at its first role. ``escalation_check``: how often the escalation service looks.
+    unacknowledged intervention climbs, in order, each able to act and none ranked below the
+    one before (``andon.spec.chain``); an owner role outside the chain enters it at its first
+    role ranked above the owner. ``escalation_check``: how often the escalation service looks.
     """
 
     ack_limits: dict[PriorityName, Seconds] = Field(
         default_factory=lambda: dict(_DEFAULT_ACK_LIMITS),
         description="acknowledge limit per priority, e.g. {critical: 5min, high: 15min}",
     )
-    escalation_chain: list[str] = Field(
-        default_factory=lambda: ["operator", "shift_lead", "maintenance_planner",
-                                 "plant_manager"],
-        min_length=1, description="role ids an unacknowledged intervention is handed up to",
+    escalation_chain: list[str] | None = Field(
+        default=None, min_length=1,
+        description="role ids an unacknowledged intervention is handed up to, lowest rank "
+        "first; default: every role that may act (access operator or higher) and has a rank, "
+        "by rank",
+    )
+    escalation_allow_down: bool = Field(
+        default=False,
+        description="true: the chain is meant as written, even where it steps down to a lower "
+        "rank or holds roles without one (an owner outside it enters at its first role)",
     )
     escalation_check: Seconds = Field(
         default=10.0, description="how often the escalation service checks, e.g. '10s'",
@@ -662,20 +691,11 @@ class Interventions(_Strict):
                 f"{v!r} is not a mapping of priority to duration (e.g. {{high: 15min}})")
         return {**_DEFAULT_ACK_LIMITS, **{k: _duration(d) for k, d in v.items()}}
 
-    def chain_for(self, role_ids: set[str]) -> list[str]:
-        """The chain to escalate through: as written, or the default's roles the plant has.
-
-        A plant that defines none of the default roles keeps the whole default chain (an
-        escalation still shows in the inbox, to a role nobody holds yet).
-        """
-        if "escalation_chain" in self.model_fields_set:
-            return list(self.escalation_chain)
-        known = [r for r in self.escalation_chain if r in role_ids]
-        return known or list(self.escalation_chain)
-
     @field_validator("escalation_chain")
     @classmethod
-    def _unique(cls, v: list[str]) -> list[str]:
+    def _unique(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
         dupes = sorted({r for r in v if v.count(r) > 1})
         if dupes:
             raise ValueError(f"role {dupes[0]!r} appears twice in the chain")
@@ -786,6 +806,19 @@ class PlantSpec(_Strict):
                 return r
         raise KeyError(role_id)
 
+    def escalation_chain(self) -> list[str]:
+        """The roles an unacknowledged intervention climbs: as written, else from the roles.
+
+        Without ``interventions.escalation_chain``: every role that may act and has a rank,
+        lowest rank first (``andon.spec.chain.derived_chain``); possibly none.
+        """
+        written = self.interventions.escalation_chain
+        return list(written) if written is not None else derived_chain(self.roles)
+
+    def escalation_ranks(self) -> dict[str, int]:
+        """Role id -> rank, for the roles that have one (declared or by their well-known id)."""
+        return {r.id: rank for r in self.roles if (rank := r.effective_rank) is not None}
+
     def tag_count(self) -> int:
         """Count the tags in the plant."""
         return sum(len(x[3].tags) for x in self.assets())
@@ -796,8 +829,9 @@ Path = tuple[str | int, ...]
 
 def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
     """Rules that span the tree; each problem is (field path, reason)."""
-    return [*_duplicates(spec), *_dangling(spec), *_escalation_roles(spec),
-            *sink_problems(spec.sinks, {u.id for u in spec.use_cases})]
+    return [*_duplicates(spec), *_dangling(spec), *chain_problems(spec),
+            *sink_problems(spec.sinks, {u.id for u in spec.use_cases},
+                           {r.id for r in spec.roles})]
 
 
 def _duplicates(spec: PlantSpec) -> list[tuple[Path, str]]:
@@ -875,25 +909,6 @@ def _panel_people(spec: PlantSpec) -> list[tuple[Path, str]]:
     return [(("panels", i, "people", j), _unknown("person", who, person_ids))
             for i, panel in enumerate(spec.panels)
             for j, who in enumerate(panel.people) if who not in person_ids]
-
-
-def _escalation_roles(spec: PlantSpec) -> list[tuple[Path, str]]:
-    """Find roles of a written escalation chain the spec does not define.
-
-    The default chain is not checked: ``Interventions.chain_for`` keeps those of its roles
-    the spec defines.
-    """
-    section = spec.interventions
-    if "escalation_chain" not in section.model_fields_set:
-        return []
-    role_ids = {r.id for r in spec.roles}
-    return [(("interventions", "escalation_chain", i), _unknown("role", role, role_ids))
-            for i, role in enumerate(section.escalation_chain) if role not in role_ids]
-
-
-def _unknown(what: str, value: str, known: set[str]) -> str:
-    listed = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")  # noqa: PLR2004
-    return f"unknown {what} {value!r} (known: {listed})"
 
 
 def _dotted(path: Path) -> str:

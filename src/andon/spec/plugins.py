@@ -55,7 +55,8 @@ def check_settings(plugin: Plugin, settings: Mapping[str, Any], *,
     try:
         return plugin.config.model_validate(dict(settings))
     except ValidationError as exc:
-        allowed = [*also, *plugin.config.model_fields]
+        allowed = [*also, *(f.alias or name  # as the spec writes them (``from``)
+                            for name, f in plugin.config.model_fields.items())]
         details: list[InitErrorDetails] = []
         for err in exc.errors(include_url=False):
             loc = (*at, *err["loc"])

@@ -31,6 +31,10 @@ The mapping form of Andon 0.2 is still read (``uns: {...}``, ``webhooks: [...]``
 on unless ``uns: {enabled: false}``. Errors name the keys as written in either form.
 
 Secrets are named, never written: the spec holds the *name* of an environment variable.
+
+A type's settings may name roles of the spec (the e-mail sink's ``to:`` per role): its
+settings model then has ``role_refs()``, the (key path, role id) of each, and a role the spec
+does not define is refused at that key like any other dangling reference.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from pydantic import (
 )
 
 from andon.plugins import SINKS
-from andon.spec.fields import FieldError
+from andon.spec.fields import FieldError, unknown
 from andon.spec.plugins import check_settings, plugin_named
 
 __all__ = ["SinkEntry", "SinksConfig", "sink_problems"]
@@ -77,6 +81,8 @@ class SinkEntry(BaseModel):
     use_cases: list[str] | None = Field(default=None, description="use case ids; default: all")
     priorities: list[PriorityName] | None = Field(
         default=None, description="priorities taken (critical, high, medium, low); default: all")
+    #: the type's settings as its plug-in validated them (None: not validated, or no model)
+    _config: BaseModel | None = PrivateAttr(default=None)
 
     @property
     def name(self) -> str:
@@ -88,10 +94,15 @@ class SinkEntry(BaseModel):
         """The keys its type reads (everything but the keys every entry takes)."""
         return dict(self.model_extra or {})
 
+    def role_refs(self) -> list[tuple[Path, str]]:
+        """The roles its settings name: (key path within the entry, role id)."""
+        refs = getattr(self._config, "role_refs", None)
+        return list(refs()) if callable(refs) else []
+
     @model_validator(mode="after")
     def _type_settings(self) -> SinkEntry:
         plugin = plugin_named(SINKS, self.type, "type")
-        check_settings(plugin, self.settings, also=type(self).model_fields)
+        self._config = check_settings(plugin, self.settings, also=type(self).model_fields)
         return self
 
 
@@ -193,12 +204,19 @@ class SinksConfig(BaseModel):
 _ENTRIES = TypeAdapter(list[SinkEntry])
 
 
-def sink_problems(sinks: SinksConfig, use_case_ids: set[str]) -> list[tuple[Path, str]]:
-    """Cross-checks of the section: unique sink names, known use cases; (field path, reason)."""
+def sink_problems(sinks: SinksConfig, use_case_ids: set[str],
+                  role_ids: set[str] | None = None) -> list[tuple[Path, str]]:
+    """Cross-checks of the section: unique sink names, known use cases and roles.
+
+    (field path, reason) each; ``role_ids`` None: roles are not checked.
+    """
     problems: list[tuple[Path, str]] = []
     seen: set[str] = set()
     known = ", ".join(sorted(use_case_ids)) or "none"
     for path, entry in zip(sinks.paths(), sinks.entries, strict=True):
+        if role_ids is not None:
+            problems.extend(((*path, *at), unknown("role", role, role_ids))
+                            for at, role in entry.role_refs() if role not in role_ids)
         if entry.name in seen:
             reason = f"duplicate sink name {entry.name!r} (give each sink of a type its own id)"
             problems.append(((*path, "id"), reason))

@@ -96,6 +96,10 @@ class Store(GateStore, Protocol):
         """Release connections."""
         ...
 
+    def ping(self) -> None:
+        """Reach the database with the cheapest query; ``StoreUnavailable`` if it cannot."""
+        ...
+
     # -- samples --------------------------------------------------------------------------
     def add_samples(self, samples: Sequence[Sample], ingest_ms: int) -> int:
         """Append samples in one transaction; duplicates (source, seq, asset, tag, ts) are ignored.
@@ -172,6 +176,10 @@ class Store(GateStore, Protocol):
 
     def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:
         """The open (not done, dismissed or expired) intervention of a use case on an asset."""
+        ...
+
+    def count_interventions_by_state(self) -> dict[str, int]:
+        """Lifecycle state -> number of interventions in it (states with none left out)."""
         ...
 
     def intervention_changes(self, *, after: int = 0,
@@ -301,6 +309,14 @@ class Store(GateStore, Protocol):
     # -- events and the audit chain (SqlStore: store/sql_audit.py) ------------------------
     def add_event(self, event: Event) -> None:
         """Append an event (the next entry of the audit chain)."""
+        ...
+
+    def add_event_once(self, event: Event) -> bool:
+        """Append an event unless the same one (kind, subject, detail, time, by) is kept.
+
+        For events another system sends and may send again (an edge's, after the central
+        ingest was killed between writing and acknowledging): False if it was kept already.
+        """
         ...
 
     def events(self, *, kind: str | None = None, limit: int = 200, subject: str | None = None,

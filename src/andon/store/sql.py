@@ -184,6 +184,11 @@ class SqlStore(AccountTables, AuditTables, DeliveryTable, InterventionTables, Wo
         """Release all pooled connections (the store may be used again; it reconnects)."""
         self._engine.dispose()
 
+    def ping(self) -> None:
+        """Reach the database with the cheapest query; ``StoreUnavailable`` if it cannot."""
+        with self._connect_errors(), self._read() as conn:
+            conn.execute(select(1)).scalar_one()
+
     # -- samples --------------------------------------------------------------------------
     def add_samples(self, samples: Sequence[Sample], ingest_ms: int) -> int:
         """Append samples in one transaction, ignoring duplicates (same source, seq, tag, time).

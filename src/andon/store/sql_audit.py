@@ -41,8 +41,22 @@ class AuditTables(SqlMixin):
 
     def add_event(self, event: Event) -> None:
         """Append an event as the next entry of the audit chain."""
+        self._add_event(event, once=False)
+
+    def add_event_once(self, event: Event) -> bool:
+        """Append an event unless the same one is kept (``Store.add_event_once``)."""
+        return self._add_event(event, once=True)
+
+    def _add_event(self, event: Event, *, once: bool) -> bool:
         at = as_utc(event.at, "event time")
         with self._write() as conn:
+            if once:  # under the write lock: no other writer between the look and the append
+                c = EVENTS.c
+                seen = conn.execute(select(c.id).where(
+                    c.kind == event.kind, c.at == at, c.subject == event.subject,
+                    c.by == event.by, c.detail == event.detail).limit(1)).first()
+                if seen is not None:
+                    return False
             seq, prev = _chain_head(conn)
             entry = ChainEntry.of(replace(event, at=at), seq=seq + 1, prev_hash=prev)
             conn.execute(EVENTS.insert().values(
@@ -50,6 +64,7 @@ class AuditTables(SqlMixin):
                 by=entry.by, seq=entry.seq, prev_hash=entry.prev_hash, hash=entry.hash,
                 record_hash=entry.record,
             ))
+        return True
 
     def events(self, *, kind: str | None = None, limit: int = 200, subject: str | None = None,
                by: str | None = None, since: datetime | None = None,

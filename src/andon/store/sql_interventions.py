@@ -117,6 +117,13 @@ class InterventionTables(SqlMixin):
         with self._read() as conn:
             return [_iv_from_row(row) for row in conn.execute(stmt)]
 
+    def count_interventions_by_state(self) -> dict[str, int]:
+        """Lifecycle state -> number of interventions in it (states with none left out)."""
+        c = INTERVENTIONS.c
+        stmt = select(c.state, func.count()).group_by(c.state).order_by(c.state)
+        with self._read() as conn:
+            return {str(row[0]): int(row[1]) for row in conn.execute(stmt)}
+
     def intervention_changes(self, *, after: int = 0,
                              limit: int = 500) -> list[tuple[int, Intervention]]:
         """The change feed: ``(change_seq, record)`` written after ``after``, oldest first.

@@ -50,6 +50,7 @@ __all__ = [
     "check_a_rollout_is_saved_whole_and_a_stale_move_is_refused",
     "check_acted_feedback_closes_the_intervention",
     "check_concurrent_feedback_closes_a_intervention_once",
+    "check_count_by_state_follows_every_save_and_move",
     "check_create_schema_is_idempotent_and_keeps_data",
     "check_datetimes_come_back_aware_utc_and_equal",
     "check_deferred_feedback_keeps_the_intervention_open",
@@ -325,6 +326,24 @@ def check_list_open_only_newest_first(store: Store, reopen: Reopen) -> None:
     assert [r.id for r in store.list_interventions(open_only=False)] == [
         "d", "b", "e", "c", "a",
     ]
+
+
+def check_count_by_state_follows_every_save_and_move(store: Store, reopen: Reopen) -> None:
+    """Interventions counted per lifecycle state (what ``/metrics`` shows); the store pings."""
+    store.ping()
+    assert store.count_interventions_by_state() == {}
+    for n, state in enumerate([InterventionState.NEW, InterventionState.NEW,
+                               InterventionState.DONE, InterventionState.SHELVED]):
+        store.save_intervention(_iv(f"n{n}", created_at=T0 + timedelta(minutes=n),
+                                    status=state))
+    assert store.count_interventions_by_state() == {"new": 2, "done": 1, "shelved": 1}
+    store.record_feedback(_fb("n0", FeedbackKind.ACTED, at=T0 + timedelta(hours=1)))
+    other = reopen()
+    try:
+        other.ping()
+        assert other.count_interventions_by_state() == {"new": 1, "done": 2, "shelved": 1}
+    finally:
+        other.close()
 
 
 def check_open_intervention_is_newest_open_or_deferred_of_use_case_and_asset(
@@ -636,6 +655,25 @@ def check_events_newest_first_filtered_by_kind(store: Store, reopen: Reopen) -> 
     assert store.events()[-1].by == "system"
 
 
+def check_an_event_sent_again_is_kept_once(store: Store, reopen: Reopen) -> None:
+    """``add_event_once``: the same event again is not appended; any other field differs: it is."""
+    first = Event("data_quality", "p-101/flow", "stuck for 5 min", at=T0, by="edge e-1")
+    assert store.add_event_once(first)
+    assert not store.add_event_once(first)
+    other = reopen()  # another process (a restarted ingest); the same instant in another zone
+    try:
+        assert not other.add_event_once(replace(first, at=T0.astimezone(timezone(timedelta(
+            hours=2)))))
+    finally:
+        other.close()
+    others = [replace(first, detail="stuck for 6 min"),
+              replace(first, at=T0 + timedelta(milliseconds=1)),
+              replace(first, subject="p-101/speed"), replace(first, by="edge e-2"),
+              replace(first, kind="clock_skew")]
+    assert all(store.add_event_once(e) for e in others)
+    assert sorted(store.events(limit=100), key=repr) == sorted([first, *others], key=repr)
+
+
 # -- quarantine -------------------------------------------------------------------------------
 def _quarantined(minutes: int, *, rule: Rule = Rule.OUT_OF_RANGE, asset: str = "p-101",
                  payload: bytes = b'{"v": 999, "u": "mm/s"}') -> Quarantined:
@@ -828,6 +866,7 @@ STORE_CHECKS: tuple[Callable[[Store, Reopen], None], ...] = (
     check_separate_store_instances_writing_at_once_lose_nothing,
     check_intervention_upsert_get_and_not_found,
     check_list_open_only_newest_first,
+    check_count_by_state_follows_every_save_and_move,
     check_open_intervention_is_newest_open_or_deferred_of_use_case_and_asset,
     check_acted_feedback_closes_the_intervention,
     check_deferred_feedback_keeps_the_intervention_open,
@@ -845,6 +884,7 @@ STORE_CHECKS: tuple[Callable[[Store, Reopen], None], ...] = (
     check_token_for_unknown_user_or_twice_is_refused_without_leaking_it,
     check_spec_versions_increment,
     check_events_newest_first_filtered_by_kind,
+    check_an_event_sent_again_is_kept_once,
     check_quarantine_keeps_everything_and_filters_newest_first,
     check_quarantine_get_by_id_truncation_and_not_found,
     check_quarantine_mark_replayed_once,
