@@ -18,24 +18,16 @@ from andon.clock import ManualClock
 from andon.store import SqlStore, open_store
 from andon.testing.factories import T0, add_user, make_intervention
 from andon.testing.services import serving
+from e2e.browser import launch, sign_in, watch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from andon.spec import PlantSpec
 
-CHROMIUM = Path("/usr/bin/chromium")
 USERNAME, PASSWORD = "dana", "reliability-2026"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium; a clear skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM
 
 
 @pytest.fixture
@@ -54,22 +46,12 @@ def test_the_api_page_renders_every_operation_from_andon_alone(
 
     app = create_app(store, demo_spec, clock=ManualClock(T0))
     with serving(app) as base_url, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch(pw, chromium)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            outside: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(base_url)
-                    else outside.append(r.url))
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            seen = watch(page, base_url)  # requests elsewhere; script errors, CSP violations
             page.goto(f"{base_url}/login")
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{base_url}/inbox")
+            sign_in(page, base_url, USERNAME, PASSWORD)
             page.get_by_role("link", name="API").click()
             page.wait_for_url(f"{base_url}/api/docs")
             feedback = page.locator("#operations-api-feedback_api_interventions__intervention_"
@@ -97,5 +79,5 @@ def test_the_api_page_renders_every_operation_from_andon_alone(
             page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=False)
         finally:
             browser.close()
-    assert outside == [], f"requests left the app's origin: {outside}"
-    assert errors == [], f"the browser reported errors: {errors}"
+    assert seen.outside == [], f"requests left the app's origin: {seen.outside}"
+    assert seen.errors == [], f"the browser reported errors: {seen.errors}"

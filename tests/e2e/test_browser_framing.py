@@ -22,22 +22,14 @@ from andon.api import create_app
 from andon.clock import ManualClock
 from andon.testing.factories import T0
 from andon.testing.services import serving
+from e2e.browser import launch
 
 if TYPE_CHECKING:
     from andon.spec import PlantSpec
     from andon.store import SqlStore
 
-CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium; a clear skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM
 
 
 async def _hmi(request: Request) -> HTMLResponse:
@@ -59,9 +51,7 @@ def test_only_an_allowed_origin_may_show_the_inbox_in_a_frame(
                               frame_ancestors=[hmi_origin])
         with serving(closed) as closed_url, serving(allowing) as open_url, \
                 sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=str(chromium), headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = launch(pw, chromium)
             try:
                 shown: dict[str, tuple[str, int]] = {}
                 for name, base in (("closed", closed_url), ("allowing", open_url)):

@@ -24,6 +24,7 @@ from andon.interventions.record import InterventionState
 from andon.store import SqlStore, open_store
 from andon.testing import eventually, free_port
 from andon.testing.factories import T0, add_token, add_user, make_intervention
+from e2e.browser import launch, sign_in, watch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,19 +33,10 @@ if TYPE_CHECKING:
 
     from andon.spec import PlantSpec
 
-CHROMIUM = Path("/usr/bin/chromium")
 USERNAME, PASSWORD = "ana", "pump-room-2026"
 STARTUP_TIMEOUT_S = 20.0
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium; a clear skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM
 
 
 @pytest.fixture
@@ -134,27 +126,15 @@ def test_operator_logs_in_takes_the_pump_through_its_lifecycle_and_tells_the_out
 
     screenshot = tmp_path / "inbox.png"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(pw, chromium)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            outside: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(base_url)
-                    else outside.append(r.url))
-            errors: list[str] = []  # script errors and CSP violations
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            seen = watch(page, base_url)  # requests elsewhere; script errors, CSP violations
             signed_out = "the server responded with a status of 401"  # the login page itself
 
             page.goto(f"{base_url}/inbox")
             expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-
-            page.wait_for_url(f"{base_url}/inbox")
+            sign_in(page, base_url, USERNAME, PASSWORD)
             card = page.locator('[data-intervention-id="rec-p-101"]')
             expect(card).to_be_visible()
             expect(card.get_by_role("heading", name="Pump P-101")).to_be_visible()
@@ -183,7 +163,7 @@ def test_operator_logs_in_takes_the_pump_through_its_lifecycle_and_tells_the_out
                                                         "dry bearing", USERNAME)]
     assert {(lb.asset, lb.model, lb.model_version) for lb in web + via_api} == {
         ("p-101", "pump-bearing", "3")}
-    assert outside == []  # nothing was fetched from another origin
-    assert [e for e in errors if signed_out not in e] == []
+    assert seen.outside == []  # nothing was fetched from another origin
+    assert [e for e in seen.errors if signed_out not in e] == []
     assert screenshot.stat().st_size > 0
     print(f"inbox screenshot: {screenshot}")  # noqa: T201 - shown with -s, for a human to look at

@@ -23,25 +23,17 @@ from andon.store import SqlStore, open_store
 from andon.testing.factories import add_user, make_intervention, make_model
 from andon.testing.histories import END, START, two_weeks
 from andon.testing.services import serving
+from e2e.browser import launch, sign_in, watch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from andon.spec import PlantSpec
 
-CHROMIUM = Path("/usr/bin/chromium")
 USERNAME, PASSWORD = "gus", "plant-2026"
 H = timedelta(hours=1)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium; a clear skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM
 
 
 @pytest.fixture
@@ -71,22 +63,12 @@ def test_the_track_record_and_rollout_pages(chromium: Path, store: SqlStore,
 
     app = create_app(store, demo_spec, clock=ManualClock(END))
     with serving(app) as base_url, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch(pw, chromium)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            outside: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(base_url)
-                    else outside.append(r.url))
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            seen = watch(page, base_url)  # requests elsewhere; script errors, CSP violations
             page.goto(f"{base_url}/login")
-            page.get_by_label("Username").fill(USERNAME)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{base_url}/inbox")
+            sign_in(page, base_url, USERNAME, PASSWORD)
             # the inbox says how the model did on this line
             expect(page.locator('[data-intervention-id="open-1"] [data-record]')).to_have_text(
                 "Right 4 of 6 times on this line (90 days), median 4 h warning")
@@ -122,5 +104,5 @@ def test_the_track_record_and_rollout_pages(chromium: Path, store: SqlStore,
             page.screenshot(path=str(tmp_path / "rollout.png"), full_page=True)
         finally:
             browser.close()
-    assert outside == []
-    assert errors == []
+    assert seen.outside == []
+    assert seen.errors == []
