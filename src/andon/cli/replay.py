@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -36,7 +35,6 @@ from andon.cli.report import print_records
 from andon.settings import MODELS_DIR
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
 
     from andon.feedback.workorders import WorkOrder
     from andon.namespace.tagmap import TagBinding, TagMap
@@ -180,7 +178,6 @@ def replay(
         bar.update(task, completed=done, total=total)
 
     with ExitStack() as stack:
-        stack.enter_context(_logs_to_stderr())  # standard output is the summary (or JSON)
         registry = _registry(db)
         if registry is not None:
             stack.callback(registry.close)
@@ -205,19 +202,6 @@ def replay(
                        (record_csv, "track record")):
         if path is not None:
             console.print(f"{what} written to {path}", highlight=False)
-
-
-@contextmanager
-def _logs_to_stderr() -> Iterator[None]:
-    """Send structlog's lines (e.g. each would-be intervention) to stderr meanwhile."""
-    import structlog  # noqa: PLC0415
-
-    before = structlog.get_config()
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    try:
-        yield
-    finally:
-        structlog.configure(**before)
 
 
 def _work_orders(path: Path, plant: PlantSpec, map_assets: Path | None,
