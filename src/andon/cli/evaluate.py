@@ -60,7 +60,6 @@ def skab(
     (contracts, windows, features, model, decider), causally: a row's score comes from the
     newest window that ended at or before it.
     """
-    from andon.cli.replay import _logs_to_stderr  # noqa: PLC0415 - would-be interventions
     from andon.services.evaluate import evaluate_skab  # noqa: PLC0415
 
     bar = Progress(TextColumn("evaluating {task.description}"), BarColumn(),
@@ -74,13 +73,12 @@ def skab(
         bar.update(task, completed=done, total=total, description=name)
 
     scores = io.StringIO()  # written once the run succeeds: a refusal leaves no file behind
-    with _logs_to_stderr():
-        try:
-            result = evaluate_skab(folder, window_s=window, model_kind=model_kind,
-                                   model_params=_params(param or []), only=only or (),
-                                   scores=scores, progress=progress)
-        finally:
-            bar.stop()
+    try:  # would-be interventions are logged on stderr (every command's logs go there)
+        result = evaluate_skab(folder, window_s=window, model_kind=model_kind,
+                               model_params=_params(param or []), only=only or (),
+                               scores=scores, progress=progress)
+    finally:
+        bar.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(scores.getvalue(), encoding="utf-8", newline="")
     plot = out.with_suffix(".png")
