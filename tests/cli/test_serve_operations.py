@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from andon.store import open_store
 from andon.testing import MosquittoProcess, eventually, free_port
 from andon.testing.factories import add_token, add_user
-from andon.testing.mosquitto import MOSQUITTO
+from andon.testing.mosquitto import need_mosquitto_binary
 
 ANDON = str(Path(sys.executable).parent / "andon")
 PASSWORD = "s3cret-pw"  # the secret the logs must not show
@@ -38,8 +37,7 @@ def _ready(base: str) -> tuple[int, Any] | None:
 
 
 def test_probes_metrics_and_json_logs_of_a_real_server(tmp_path: Path) -> None:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip(f"Mosquitto is not installed at {MOSQUITTO} (apt-get install mosquitto)")
+    need_mosquitto_binary()
     db = f"sqlite:///{tmp_path / 'andon.db'}"
     with open_store(db) as store:
         add_user(store, "prometheus", access="viewer", role="plant_manager")

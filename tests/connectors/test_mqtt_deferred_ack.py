@@ -15,7 +15,7 @@ import pytest
 
 from andon.connectors.mqtt import MqttClient
 from andon.testing import MosquittoProcess, topic_prefix, until
-from andon.testing.mosquitto import MOSQUITTO
+from andon.testing.mosquitto import need_mosquitto_binary
 
 pytestmark = pytest.mark.mosquitto
 
@@ -37,11 +37,6 @@ class Inbox:
     async def wait_for(self, n: int, what: str) -> None:
         await until(lambda: len(self.got) >= n, what, 10, wake=self.arrived,
                     state=lambda: self.got)
-
-
-def need_mosquitto_binary() -> None:
-    if not Path(MOSQUITTO).is_file():
-        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
 
 
 def _deferred(url: str, inbox: Inbox, *, auto_reconnect: bool = True) -> MqttClient:

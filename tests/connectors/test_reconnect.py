@@ -13,7 +13,7 @@ import pytest
 from andon.connectors import MqttClient, ReconnectPolicy, parse_broker_urls
 from andon.errors import ConnectorError
 from andon.testing import MosquittoProcess, topic_prefix, until
-from andon.testing.mosquitto import MOSQUITTO
+from andon.testing.mosquitto import need_mosquitto_binary
 
 
 def test_the_first_attempt_is_immediate_then_the_waits_double_with_jitter_up_to_the_cap(
@@ -78,8 +78,7 @@ def test_connect_names_every_broker_it_could_not_reach(tmp_path: Path) -> None:
 @pytest.mark.mosquitto
 def test_a_persistent_subscriber_fails_over_then_comes_back_after_a_restart_at_once(
         tmp_path: Path) -> None:
-    if not Path(MOSQUITTO).is_file():
-        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
+    need_mosquitto_binary()
     first, second = MosquittoProcess(tmp_path), MosquittoProcess(tmp_path)
     first.start()
     try:
@@ -166,8 +165,7 @@ def test_qos1_messages_dropped_by_a_broker_without_our_session_give_their_packet
     without our session, but kept their packet ids taken: after ~65,000 of them every QoS 1
     publish of a long-running client raised ``OverflowError``. Now the ids come back and the
     client publishes on."""
-    if not Path(MOSQUITTO).is_file():
-        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
+    need_mosquitto_binary()
     broker = MosquittoProcess(tmp_path)  # no persistence: a restart forgets every session
     broker.start()
     try:

@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from andon.store import open_store
 from andon.testing import MosquittoProcess, eventually, free_port
 from andon.testing.factories import add_token, add_user
-from andon.testing.mosquitto import MOSQUITTO
+from andon.testing.mosquitto import need_mosquitto_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 ANDON = str(Path(sys.executable).parent / "andon")
@@ -55,8 +54,7 @@ def _figures(base: str, token: str) -> dict[tuple[str, tuple[tuple[str, str], ..
 
 
 def test_the_compose_services_run_the_plant_end_to_end(tmp_path: Path) -> None:
-    if not Path(MOSQUITTO).exists():
-        pytest.skip(f"Mosquitto is not installed at {MOSQUITTO} (apt-get install mosquitto)")
+    need_mosquitto_binary()
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
     services = compose["services"]
     port = free_port()

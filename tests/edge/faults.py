@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import pytest
-
 from andon.clock import ManualClock, from_ms, to_ms, utc
 from andon.edge.outbox import Entry, Outbox
 from andon.namespace.sample import Quality, Sample, encode_sample
@@ -18,17 +16,10 @@ from andon.namespace.topics import TagAddress
 from andon.services.central import CentralIngest, Sequencer, run_central
 from andon.store import SqlStore, open_store
 from andon.testing.factories import make_intervention
-from andon.testing.mosquitto import MOSQUITTO
 
 T0 = utc(2026, 3, 2, 7, 0)
 #: two sample sources (two PLC gateways), each feeding one pump's vibration
 SOURCES = {"plc-a": "p-101", "plc-b": "p-102"}
-
-
-def need_mosquitto_binary() -> None:
-    """Skip (CI turns skips into failures) when there is no mosquitto binary to start."""
-    if not Path(MOSQUITTO).is_file():
-        pytest.skip(f"no mosquitto binary at {MOSQUITTO} (apt-get install mosquitto)")
 
 
 def tag_message(source: str, seq: int, start_ms: int | None = None,

@@ -34,7 +34,8 @@ from andon.namespace import line_filter
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
-from edge.faults import T0, need_mosquitto_binary
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import T0
 
 NOW_MS = to_ms(T0)
 #: any character, surrogates (category Cs) included: Hypothesis leaves them out by default

@@ -32,7 +32,7 @@ from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, until
 from andon.testing.factories import T0, make_intervention
-from edge.faults import need_mosquitto_binary
+from andon.testing.mosquitto import need_mosquitto_binary
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:

@@ -23,7 +23,8 @@ from andon.edge import LinkState, Outbox, Uplink, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, unique_id, until
-from edge.faults import SOURCES, T0, Central, Producer, need_mosquitto_binary, stop_stream
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import SOURCES, T0, Central, Producer, stop_stream
 
 pytestmark = pytest.mark.mosquitto
 

@@ -24,12 +24,12 @@ from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
 from andon.testing.factories import make_intervention
+from andon.testing.mosquitto import need_mosquitto_binary
 from edge.faults import (
     SOURCES,
     T0,
     CentralSide,
     clock_at,
-    need_mosquitto_binary,
     stop_stream,
     tag_message,
 )

@@ -40,7 +40,8 @@ from andon.services.central import CentralIngest, Sequencer, run_central
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, free_port, until
-from edge.faults import SOURCES, T0, OutboxSender, Producer, need_mosquitto_binary, stop_stream
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import SOURCES, T0, OutboxSender, Producer, stop_stream
 
 pytestmark = pytest.mark.mosquitto
 

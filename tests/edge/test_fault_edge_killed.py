@@ -34,7 +34,8 @@ from andon.edge.heartbeat import EdgeStatus
 from andon.edge.status import edge_statuses_from_store
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
-from edge.faults import SOURCES, CentralSide, need_mosquitto_binary, tag_message
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import SOURCES, CentralSide, tag_message
 
 pytestmark = pytest.mark.mosquitto
 

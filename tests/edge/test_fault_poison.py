@@ -22,7 +22,8 @@ from andon.edge import Edge, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, until
-from edge.faults import T0, clock_at, need_mosquitto_binary, sample_time, tag_message
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import T0, clock_at, sample_time, tag_message
 
 pytestmark = pytest.mark.mosquitto
 

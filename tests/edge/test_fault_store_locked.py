@@ -27,7 +27,8 @@ from andon.edge import Backoff, build_edge, run_edge
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
-from edge.faults import T0, clock_at, need_mosquitto_binary, tag_message
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import T0, clock_at, tag_message
 
 pytestmark = pytest.mark.mosquitto
 

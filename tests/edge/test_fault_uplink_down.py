@@ -29,7 +29,8 @@ from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
 from andon.testing.factories import make_intervention
-from edge.faults import SOURCES, T0, Central, clock_at, need_mosquitto_binary, tag_message
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import SOURCES, T0, Central, clock_at, tag_message
 
 pytestmark = pytest.mark.mosquitto
 

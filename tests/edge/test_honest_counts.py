@@ -25,8 +25,8 @@ from andon.namespace import Quality, Sample, encode_sample, parse_tag_topic
 from andon.spec import PlantSpec
 from andon.store import open_store
 from andon.testing import MosquittoProcess, until
+from andon.testing.mosquitto import need_mosquitto_binary
 from andon.testing.unique import unique_id
-from edge.faults import need_mosquitto_binary
 
 START = utc(2026, 3, 2, 8)
 GOOD_TS = 1772438400000  # START in epoch ms

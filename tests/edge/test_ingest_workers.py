@@ -38,8 +38,9 @@ from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, free_port, until
 from andon.testing.factories import make_intervention
+from andon.testing.mosquitto import need_mosquitto_binary
 from andon.testing.services import postgres_database
-from edge.faults import T0, clock_at, need_mosquitto_binary
+from edge.faults import T0, clock_at
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.postgres]
 

@@ -34,7 +34,8 @@ from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
 from andon.testing import MosquittoProcess, eventually, free_port, until
 from andon.testing.factories import T0, add_token, add_user, save_version, small_model
-from edge.faults import CentralSide, need_mosquitto_binary
+from andon.testing.mosquitto import need_mosquitto_binary
+from edge.faults import CentralSide
 
 STARTUP_TIMEOUT_S = 10.0
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo-plant.yaml"

@@ -25,8 +25,9 @@ from andon.services.simulate import Publisher, publish_simulation
 from andon.simulator import PlantSimulator
 from andon.spec import PlantSpec
 from andon.testing import MosquittoProcess, until
+from andon.testing.mosquitto import need_mosquitto_binary
 from andon.testing.unique import unique_id
-from edge.faults import T0, need_mosquitto_binary
+from edge.faults import T0
 
 pytestmark = pytest.mark.mosquitto
 
