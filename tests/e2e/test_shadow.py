@@ -217,7 +217,7 @@ async def _whole_loop(spec: PlantSpec, tmp: Path, plant: Plant) -> dict[str, obj
 
 @pytest.mark.mosquitto
 def test_shadow_reaches_no_sink_topic_or_person(demo_spec: PlantSpec, tmp_path: Path) -> None:
-    from edge.faults import need_mosquitto_binary  # noqa: PLC0415 - the tests' helper package
+    from andon.testing.mosquitto import need_mosquitto_binary  # noqa: PLC0415
 
     need_mosquitto_binary()
     plant = _plant(demo_spec, tmp_path)
