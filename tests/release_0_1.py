@@ -259,14 +259,16 @@ def read_all(conn: Connection, tables: Any) -> dict[str, list[dict[str, Any]]]:
 
 def renamed(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """0.1 rows as they are at head: the names of revision 0002, and 0003's ``change_seq``
-    (1, 2, ... in the order the interventions last changed), and 0006's new columns."""
+    (1, 2, ... in the order the interventions last changed), 0006's and 0008's new columns."""
     out = {}
     for name, table_rows in rows.items():
         new_name, columns = RENAMES.get(name, (name, {}))
         out[new_name] = [{columns.get(k, k): v for k, v in row.items()} for row in table_rows]
     order = sorted(out["interventions"], key=lambda r: (r["updated_at"], r["id"]))
     seq = {row["id"]: i for i, row in enumerate(order, start=1)}
-    out["interventions"] = [{**row, "change_seq": seq[row["id"]]} for row in out["interventions"]]
+    # 0008: no failure band and no stop recorded before it
+    out["interventions"] = [{**row, "change_seq": seq[row["id"]], "failure_earliest": None,
+                             "stopped_at": None} for row in out["interventions"]]
     # 0006: enabled users, API tokens never used, events from before the audit chain began
     out["users"] = [{**row, "disabled": False} for row in out["users"]]
     out["tokens"] = [{**row, "kind": "api", "issued_at": None, "last_used_at": None}

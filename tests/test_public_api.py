@@ -25,7 +25,8 @@ PINNED = {
     "andon.audit": ["Anchor", "ChainEntry", "Event", "EventKind", "GENESIS", "Meaning",
                     "Signature", "Verification", "anchor_message", "record_hash",
                     "verify_chain"],
-    "andon.kpi": ["LeadTime", "LoadItem", "LoadReport", "PositionLoad", "QualityReport",
+    "andon.kpi": ["KpiReport", "LeadTime", "LoadItem", "LoadReport", "Oee", "PositionLoad",
+                  "QualityReport", "kpi_report_from", "oee",
                   "SourceQuality", "TagQuality", "TrackRecord", "Verdict", "build_report",
                   "lead_times", "load_figures", "load_items", "report_from", "track_record_from",
                   "track_records"],
@@ -39,7 +40,20 @@ PINNED = {
                   "record_drift", "record_outcome", "register_model", "replace_spec",
                   "replay_quarantined", "requalify_model", "revoke_token", "revoke_user_tokens",
                   "rollout_back", "rollout_status", "set_user_disabled", "sign_in", "sign_model",
-                  "start_rollout", "track_record", "verify_trail", "withdraw_rollout"],
+                  "start_rollout", "track_record", "verify_trail", "withdraw_rollout",
+                  # the engineers' pages (andon.web.quality_pages)
+                  "DataQuality", "OperatorLoad", "QualityHour", "QuarantinePage",
+                  "ReplayProgress", "data_quality", "operator_load", "quarantine_page",
+                  "triage_queue",
+                  # KPIs: OEE, downtime, adoption, ROI before vs after (andon.app.kpi)
+                  "kpi_lines", "kpi_report",
+                  # the engineers' pages (andon.web.engineering): assets, models, edges
+                  "AssetHistory", "AssetSummary", "EdgeOverview", "ModelSummary",
+                  "ModelVersion", "asset_history", "asset_tree", "edge_overview",
+                  "model_overview", "model_versions",
+                  # the operator console (andon.app.console)
+                  "BulkItem", "Commented", "Found", "LiveMarks", "bulk_move", "comment_on",
+                  "console_scope", "find_interventions", "live_changes", "may_see_all"],
     "andon.rollout": ["Action", "Check", "Coverage", "Rollout", "Stage", "Step", "coverage_of",
                       "evaluate", "move", "start", "unmet"],
     "andon.store": ["Event", "SpecVersion", "SqlStore", "Store", "open_store", "refused_data"],

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Generic, TypeVar, cast
 
-import structlog
 from pydantic import BaseModel
 
 from andon.errors import PluginError
@@ -69,7 +68,6 @@ GROUPS: Mapping[str, str] = {SINKS: "sink type", CONNECTORS: "connector", MODELS
 #: a plug-in name: it becomes a spec value, a command name and part of sink names
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
-log = structlog.get_logger("andon.plugins")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +182,10 @@ def _checked(group: str, kind: type[P]) -> Installed[P]:
 
 
 def _refused(origin: Origin, reason: str) -> Broken:
-    log.warning("plugin_refused", plugin=str(origin), reason=reason)
+    import structlog  # noqa: PLC0415 - only when a plug-in is refused (keeps --help light)
+
+    structlog.get_logger("andon.plugins").warning("plugin_refused", plugin=str(origin),
+                                                  reason=reason)
     return Broken(origin, reason)
 
 

@@ -1,10 +1,18 @@
-"""Text that reaches people: one-line reasons (kernel; imports nothing of Andon)."""
+"""Text that reaches people: one-line reasons, numbers (kernel; imports nothing of Andon).
+
+Every number a person reads (the inbox card, a sink's message, the CLI's lists) goes through
+``eng``: at most three significant digits, thousands grouped, an SI prefix past 10,000 when
+there is no unit, never an exponent, with the unit written as people write it (``°C``,
+``m³/h``). ``times`` says how many times its limit a score is, ``sigma`` how far a value lies
+from its healthy mean in standard deviations.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["one_line", "printable", "redact_url"]
+__all__ = ["eng", "one_line", "pretty_unit", "printable", "redact_url", "sigma", "times"]
 
 #: what a terminal must not be handed raw: C0 and C1 controls (ESC starts escape sequences),
 #: DEL, the bidirectional controls (a right-to-left override reorders the rest of a line) and
@@ -77,3 +85,89 @@ def _redact_one(url: str) -> str:
     if not colon:
         return url
     return f"{scheme}://{user}:{_MASK}@{host}"
+
+
+#: how units are written for people (pint's spelling -> the usual symbol)
+_UNIT_WORDS = (("degC", "°C"), ("degF", "°F"), ("delta_degC", "°C"), ("percent", "%"),
+               ("**2", "²"), ("^2", "²"), ("**3", "³"), ("^3", "³"), ("micrometer", "µm"),
+               ("dimensionless", ""), (" ", ""))
+#: SI prefixes for large numbers without a unit (a unit is never prefixed: "1,360 rpm")
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+_GROUPED_BELOW = 1e4  # without a unit, from here on a prefix: 12,345 -> "12.3 k"
+_GROUPED_BELOW_UNIT = 1e6  # with a unit, grouped up to here: 123,456 m³/h
+_TINY = 1e-9  # shown as 0
+
+
+def pretty_unit(unit: str) -> str:
+    """A pint unit as people write it.
+
+    >>> pretty_unit("m^3/h"), pretty_unit("degC"), pretty_unit("dimensionless")
+    ('m³/h', '°C', '')
+    """
+    out = unit.strip()
+    for word, symbol in _UNIT_WORDS:
+        out = out.replace(word, symbol)
+    return out
+
+
+def eng(value: float, unit: str = "", *, digits: int = 3) -> str:
+    """``value`` for a person: ``digits`` significant digits, grouped, no exponent, the unit.
+
+    >>> eng(1360.4, "rpm"), eng(203.4, "m^3/h"), eng(7.94, "mm/s"), eng(0.0123)
+    ('1,360 rpm', '203 m³/h', '7.94 mm/s', '0.0123')
+    >>> eng(12345.0), eng(2.5e6), eng(-0.5, "degC"), eng(0.0), eng(float("nan"), "A")
+    ('12.3 k', '2.5 M', '-0.5 °C', '0', 'n/a')
+    """
+    u = pretty_unit(unit)
+    suffix = f" {u}" if u else ""
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return ("-∞" if value < 0 else "∞") + suffix
+    size = abs(value)
+    if size < _TINY:
+        return "0" + suffix
+    if size >= (_GROUPED_BELOW_UNIT if u else _GROUPED_BELOW):
+        for step, prefix in _PREFIXES:
+            if size >= step:
+                return f"{_digits(value / step, digits)} {prefix}{suffix}"
+    return _digits(value, digits) + suffix
+
+
+def _digits(value: float, digits: int) -> str:
+    """``value`` rounded to ``digits`` significant digits, grouped, trailing zeros cut."""
+    size = abs(value)
+    places = digits - 1 - math.floor(math.log10(size)) if size else 0
+    rounded = round(value, places)
+    if rounded and math.floor(math.log10(abs(rounded))) > math.floor(math.log10(size)):
+        places -= 1  # 9.996 rounds up to 10.0: one digit fewer
+        rounded = round(value, places)
+    text = f"{rounded:,.{max(places, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"-0", ""} else text
+
+
+def times(ratio: float) -> str:
+    """How many times its limit a score is: ``1.4×``, ``38.2×``, ``> 1,000×``.
+
+    >>> times(1.43), times(38.2), times(2088.0), times(float("inf"))
+    ('1.4×', '38.2×', '> 1,000×', '> 1,000×')
+    """
+    if math.isnan(ratio):
+        return "n/a"
+    if ratio >= 1000:  # noqa: PLR2004 - beyond it the exact figure means nothing to a person
+        return "> 1,000×"
+    return f"{_digits(ratio, 2 if ratio < 10 else 3)}×"  # noqa: PLR2004 - 1.4×, 38×, 203×
+
+
+def sigma(z: float) -> str:
+    """A standardised deviation, unsigned: ``4.1 σ``; past 100, ``> 100 σ``.
+
+    >>> sigma(4.07), sigma(-0.42), sigma(350.0)
+    ('4.1 σ', '0.4 σ', '> 100 σ')
+    """
+    size = abs(z)
+    if size > 100:  # noqa: PLR2004
+        return "> 100 σ"
+    return f"{size:.1f} σ" if size < 10 else f"{size:.0f} σ"  # noqa: PLR2004

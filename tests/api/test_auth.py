@@ -62,11 +62,26 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/quarantine"): Permission.READ,
     ("GET", "/api/data-quality"): Permission.READ,
     ("GET", "/api/track-record"): Permission.READ,
+    ("GET", "/api/kpi"): Permission.READ,
+    ("GET", "/kpi"): Permission.READ,
+    ("GET", "/kpi/report.html"): Permission.READ,
     ("GET", "/api/drift"): Permission.READ,
     ("GET", "/api/rollouts"): Permission.READ,
     ("GET", "/track-record"): Permission.READ,
     ("GET", "/rollouts"): Permission.READ,
     ("GET", "/rollouts/{use_case}"): Permission.READ,
+    ("GET", "/quality"): Permission.READ,
+    ("GET", "/quarantine"): Permission.READ,
+    ("POST", "/quarantine/replay"): Permission.MANAGE_MODELS,
+    ("GET", "/quarantine/replay/{job_id}"): Permission.READ,
+    ("GET", "/triage"): Permission.READ,
+    ("POST", "/triage/{item_id}/label"): Permission.REVIEW,
+    ("GET", "/load"): Permission.READ,
+    ("GET", "/assets"): Permission.READ,
+    ("GET", "/assets/{asset_id}"): Permission.READ,
+    ("GET", "/models"): Permission.READ,
+    ("GET", "/models/{name}"): Permission.READ,
+    ("GET", "/edges"): Permission.READ,
     ("POST", "/api/rollouts/{use_case}/start"): Permission.MANAGE_MODELS,
     ("POST", "/api/rollouts/{use_case}/advance"): Permission.MANAGE_MODELS,
     ("POST", "/api/rollouts/{use_case}/back"): Permission.MANAGE_MODELS,
@@ -87,6 +102,11 @@ EXPECTED_ROUTES: dict[tuple[str, str], Permission | None] = {
     ("POST", "/inbox/{intervention_id}/feedback"): Permission.FEEDBACK,
     ("POST", "/inbox/{intervention_id}/transition"): Permission.FEEDBACK,
     ("POST", "/inbox/{intervention_id}/outcome"): Permission.FEEDBACK,
+    ("GET", "/inbox/live"): Permission.READ,
+    ("POST", "/inbox/bulk"): Permission.FEEDBACK,
+    ("POST", "/inbox/{intervention_id}/comment"): Permission.FEEDBACK,
+    ("GET", "/api/interventions/{intervention_id}/comments"): Permission.READ,
+    ("POST", "/api/interventions/{intervention_id}/comments"): Permission.FEEDBACK,
     ("POST", "/api/interventions/{intervention_id}/transition"): Permission.FEEDBACK,
     ("POST", "/api/interventions/{intervention_id}/outcome"): Permission.FEEDBACK,
     ("GET", "/api/labels"): Permission.READ,
@@ -196,10 +216,11 @@ def test_every_guarded_route_refuses_roles_without_its_permission(
             if response.status_code != 403:
                 failures.append(f"{method} {path} as {access}: {response.status_code}")
     assert failures == []
-    # six FEEDBACK routes x viewer, PUT /api/spec and the two audit routes x three
-    # non-admins, six MANAGE_MODELS routes (promote, archive, four rollout moves) x viewer
-    # and operator, one REVIEW route x viewer and operator
-    assert checked == 29
+    # nine FEEDBACK routes (six, and the console's bulk, comment and API comment) x viewer,
+    # PUT /api/spec and the two audit routes x three non-admins, seven MANAGE_MODELS routes
+    # (promote, archive, four rollout moves, the quarantine replay page's) x viewer and
+    # operator, two REVIEW routes (API and triage page) x viewer and operator
+    assert checked == 36
 
 
 def test_every_guarded_route_admits_roles_with_its_permission(

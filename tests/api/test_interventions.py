@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import pytest
+
 from andon.feedback import FeedbackKind
 from andon.interventions.record import Intervention, InterventionState
 from andon.testing.factories import T0, closed, make_intervention, make_model
@@ -72,7 +74,8 @@ def test_get_returns_the_full_record_with_its_why(
     assert evidence["why"][0] == {
         "feature": "vibration.mean", "value": 7.9, "baseline": 2.1, "spread": 0.3,
         "share": 0.61, "unit": "mm/s",
-        "text": "vibration.mean 7.9 mm/s (healthy 2.1 ± 0.3), 61% of score",
+        "deviation": pytest.approx((7.9 - 2.1) / 0.3), "residual": None,
+        "text": "vibration 7.9 mm/s, 19 σ above healthy (2.1 ± 0.3 mm/s): 61 % of the score",
     }
     assert len(evidence["why"]) == 2
     assert body["outcome"] is None

@@ -41,7 +41,7 @@ def test_each_command_has_a_help_text(command: str) -> None:
 def test_spec_check_accepts_the_demo_plant() -> None:
     out = andon("spec", "check", str(DEMO))
     assert out.returncode == 0
-    assert "2 sites, 4 lines, 12 assets, 64 tags" in out.stdout
+    assert "2 sites, 4 lines, 14 assets, 70 tags" in out.stdout
 
 
 def test_spec_check_prints_one_line_per_problem_and_exits_3(tmp_path: Path) -> None:

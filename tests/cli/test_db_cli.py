@@ -53,7 +53,10 @@ def test_upgrade_migrates_a_0_1_file_and_says_from_which_revision(tmp_path: Path
 
 def test_upgrade_creates_an_empty_database(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'new' / 'andon.db'}"
-    assert run("db", "current", "--db", db).output.startswith("none (empty")
+    missing = run("db", "current", "--db", db)  # a typo must not start a database
+    assert missing.exit_code == 2
+    assert "no database at" in missing.output
+    assert run("db", "current", "--db", db, "--create").output.startswith("none (empty")
     out = run("db", "upgrade", "--db", db)
     assert out.exit_code == 0, out.output
     assert out.output.strip() == f"upgraded from empty to {head()}"

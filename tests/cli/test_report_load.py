@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from click.testing import Result
 
     from andon.interventions.record import Intervention
+    from andon.store import SqlStore
 
 S = InterventionState
 START = utc(2026, 3, 2, 8, 0)
@@ -103,10 +104,12 @@ def test_report_load_shows_times_given_with_an_offset_in_utc(sqlite_url: str) ->
     assert json.loads(as_json.output)["start"] == "2026-03-02T08:00:00+00:00"
 
 
-def test_report_load_refuses_a_bad_period_in_one_line(sqlite_url: str) -> None:
+def test_report_load_refuses_a_bad_period_in_one_line(store: SqlStore,
+                                                       sqlite_url: str) -> None:
+    del store  # the database exists
     result = run("report", "load", "--db", sqlite_url, "--since", "yesterday")
     assert result.exit_code == 2
-    assert "'yesterday' is not an ISO 8601 time" in result.output
+    assert "'yesterday' is neither an ISO 8601 time nor a duration" in result.output
     backwards = run("report", "load", "--db", sqlite_url, "--since", "2026-03-02T09:00",
                     "--until", "2026-03-02T08:00")
     assert backwards.exit_code == 2

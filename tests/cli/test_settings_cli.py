@@ -35,7 +35,9 @@ def seen(path: str, args: list[str] | None = None, *, drop: str = "") -> dict[st
     if drop in base:
         at = base.index(drop)
         base = base[:at] + base[at + 2:]
-    ctx = leaves()[path].make_context(f"andon {path}", [*base, *(args or [])])
+    # --create: a --db that does not exist is accepted (parsing it creates nothing)
+    create = ["--create"] if any("--create" in p.opts for p in leaves()[path].params) else []
+    ctx = leaves()[path].make_context(f"andon {path}", [*base, *(args or []), *create])
     return dict(ctx.params)
 
 
@@ -82,7 +84,7 @@ def test_a_variable_reaches_a_command_that_runs(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "elsewhere" / "andon.db"
-    result = CliRunner().invoke(app, ["interventions", "list"],
+    result = CliRunner().invoke(app, ["interventions", "list", "--create"],
                                 env={"ANDON_DB": f"sqlite:///{db}", "COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert db.is_file(), "the command opened the store ANDON_DB names"

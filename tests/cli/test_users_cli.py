@@ -31,7 +31,7 @@ def live(store: SqlStore, token: str) -> bool:
 def test_a_login_from_creation_to_deletion(sqlite_url: str) -> None:
     db = ["--db", sqlite_url]
     code, out = run("users", "add", "dana", "--role", "reliability_engineer", "--password",
-                    "pw", *db)
+                    "pw", *db, "--create")  # the first login of a new database
     assert code == 3
     assert "password for 'dana' refused: shorter than 12 characters" in out
     assert run("users", "add", "dana", "--role", "reliability_engineer", "--password",

@@ -128,7 +128,7 @@ def test_the_root_options_configure_logging_before_the_command_runs(
 ) -> None:
     db = f"sqlite:///{tmp_path / 'andon.db'}"
     result = CliRunner().invoke(app, ["--log-format", "json", "--log-level", "warning",
-                                      "db", "current", "--db", db])
+                                      "db", "current", "--db", db, "--create"])
     assert result.exit_code == 0, result.output
     structlog.get_logger("andon.test").warning("after the command")
     (line,) = _lines(capsys.readouterr().err)

@@ -43,7 +43,8 @@ pytestmark = pytest.mark.browser
 def store(sqlite_url: str) -> Iterator[SqlStore]:
     """A SQLite store with one operator and one open intervention on pump p-101."""
     s = open_store(sqlite_url)
-    add_user(s, USERNAME, access="operator", role="operator", password=PASSWORD,
+    # the role that owns the pump's interventions: the console shows a person their role's
+    add_user(s, USERNAME, access="operator", role="maintenance_planner", password=PASSWORD,
              display_name="Ana Peeters")
     s.save_intervention(make_intervention("rec-p-101"))
     s.save_intervention(make_intervention("rec-api", created_at=T0 - timedelta(minutes=1)))

@@ -154,8 +154,9 @@ def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
 def test_bearing_fault_yields_one_intervention_before_failure(
     broker_url: str, demo_spec: PlantSpec, tmp_path: Path,
 ) -> None:
-    """The bearing wear on P-101 raises one owned intervention, with the planned-stop
-    deadline, before the failure; the healthy pump on the same line raises none."""
+    """The bearing wear on P-101 raises one owned intervention, with a deadline before the
+    earliest predicted failure, before the failure; the healthy pump on the same line raises
+    none."""
     spec = unique_spec(demo_spec)
 
     async def main() -> LoopResult:
@@ -175,12 +176,20 @@ def test_bearing_fault_yields_one_intervention_before_failure(
     assert iv.detected_at > START + WEAR_START
     assert iv.detections >= 1
     site, _area, line, _asset = spec.asset("p-101")
-    stop = next_planned_stop(line.calendar, site.timezone, iv.detected_at,
+    # the deadline is a planned stop before the earliest predicted failure (the demo's band:
+    # 3 h to 24 h), else now with a request for an unplanned stop
+    early, late = iv.failure_window
+    assert (early, late) == (iv.detected_at + timedelta(hours=3),
                              iv.detected_at + timedelta(hours=24))
-    assert stop is not None
-    assert iv.deadline == stop.start
+    stop = next_planned_stop(line.calendar, site.timezone, iv.detected_at, early)
+    if stop is None:
+        assert (iv.deadline, iv.deadline_label) == (iv.detected_at, "now")
+        assert "request an unplanned stop to inspect" in iv.action
+    else:
+        assert iv.deadline == stop.start
+        assert iv.deadline_label.startswith("Early-shift changeover stop")
+    assert iv.deadline <= early
     assert iv.deadline < result.failure
-    assert iv.deadline_label.startswith("Early-shift changeover stop")
     assert "Pump P-101" in iv.action
     assert iv.why[0].feature.startswith(("vibration", "bearing_temp"))
     assert result.published_ivs

@@ -257,7 +257,7 @@ def test_cli_imports_reports_rejects_and_exits_1(tmp_path: Path,
     amap.write_text("PUMP-0101: p-101\n", encoding="utf-8")
     env = {"COLUMNS": "250", "NO_COLOR": "1"}
     result = CliRunner().invoke(cli, ["import", "work-orders", str(path), "--db", db,
-                                      "--map-assets", str(amap)], env=env)
+                                      "--map-assets", str(amap), "--create"], env=env)
     assert result.exit_code == 1, result.output
     assert "2 rows read, 1 usable: 1 new, 0 updated, 0 unchanged; 1 rejected" in result.output
     assert "error: cmms.csv:3: unknown asset 'TANK-9'" in result.output

@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from andon.spec.model import PlantSpec
 
 
+@pytest.fixture
+def demo_spec(demo_spec: PlantSpec) -> PlantSpec:
+    """The demo plant without pump-bearing's failure band: these tests pin the stop chosen
+    before the predicted failure (the band: tests/interventions/test_failure_band.py)."""
+    return with_use_case(demo_spec, "pump-bearing", horizon_min=None)
+
+
 @pytest.mark.parametrize(("start", "asset", "deadline", "label"), [
     # autumn: Saturday after Ghent's window; the next stops fall on the first winter morning
     (utc(2026, 10, 24, 10), "p-101", utc(2026, 10, 25, 4, 30),
@@ -74,7 +81,11 @@ def test_no_stop_before_the_horizon_in_porto_means_now(demo_spec: PlantSpec) -> 
     start = utc(2026, 3, 29, 5)
     iv = Rig(spec, clock=_clock(start)).raised(start, asset="p-301")
     assert (iv.deadline, iv.deadline_label) == (start + 2 * HOP, "now")
-    assert iv.action.endswith("at the earliest opportunity (now)")
+    assert iv.action == (
+        "Failure predicted before the next planned stop (Daily sanitation stop, Mon 30 Mar "
+        "04:00 WEST): request an unplanned stop to inspect and re-grease the drive-end bearing "
+        "on Pump P-301 at the earliest opportunity")
+    assert iv.failure_window == (iv.deadline + timedelta(hours=12),) * 2
 
 
 def test_template_fields_are_filled_from_the_plant(demo_spec: PlantSpec) -> None:

@@ -98,6 +98,13 @@ def with_use_case(spec: PlantSpec, use_case: str, **changes: object) -> PlantSpe
 
 
 @pytest.fixture
+def demo_spec(demo_spec: PlantSpec) -> PlantSpec:
+    """The demo plant without pump-bearing's failure band: these tests pin the stop chosen
+    before the predicted failure (the band: tests/interventions/test_failure_band.py)."""
+    return with_use_case(demo_spec, "pump-bearing", horizon_min=None)
+
+
+@pytest.fixture
 def rig(demo_spec: PlantSpec) -> Rig:
     return Rig(demo_spec)
 
@@ -220,7 +227,10 @@ def test_deadline_is_now_when_no_stop_comes_before_the_horizon(demo_spec: PlantS
     assert iv.deadline_label == "now"
     assert iv.deadline_is_now
     assert iv.predicted_failure == detected + timedelta(hours=1)
-    assert iv.action == PUMP_ACTION + "earliest opportunity (now)"
+    # T0 is Saturday 10:00 UTC: the next stop is Sunday's early-shift changeover at 05:30 CET
+    assert iv.action == ("Failure predicted before the next planned stop (Early-shift "
+                         "changeover stop, Sun 25 Oct 05:30 CET): request an unplanned stop to "
+                         + PUMP_ACTION[:1].lower() + PUMP_ACTION[1:] + "earliest opportunity")
 
 
 def test_a_stop_after_the_predicted_failure_is_not_the_deadline(demo_spec: PlantSpec) -> None:

@@ -96,7 +96,9 @@ def test_contribution_baseline_is_the_healthy_mean(model: PcaSpeModel) -> None:
     train = healthy(1000, seed=1)
     assert top.baseline == pytest.approx(float(train[:, VIBRATION].mean()))
     assert top.spread == pytest.approx(float(train[:, VIBRATION].std()))
-    assert "vibration 2.85 mm/s (healthy" in top.describe()
+    assert top.describe().startswith(
+        f"vibration 2.85 mm/s, {(x[VIBRATION] - top.baseline) / top.spread:.1f} σ above healthy "
+        "(2.25 ± 0.15 mm/s): ")
 
 
 @pytest.mark.parametrize("load", [1.1, 1.2])

@@ -151,7 +151,7 @@ def test_now_step_and_run_until(demo_spec: PlantSpec) -> None:
     assert len(batches) == 3
     assert sim.now == START + timedelta(seconds=180)
     assert list(sim.run_until(START + timedelta(seconds=180))) == []
-    assert [len(b) for b in batches] == [64, 64, 64]
+    assert [len(b) for b in batches] == [70, 70, 70]
 
 
 # -- plausible physics ------------------------------------------------------------------------
@@ -392,10 +392,11 @@ def test_values_follow_the_declared_unit() -> None:
 
 
 def test_unknown_tag_reports_middle_of_its_range() -> None:
+    """A tag without physics sits in the middle of its range, following the load (derived)."""
     steps = run(PlantSimulator(_spec("m^3/h", "degC"), seed=1, start=START), 2)
     leak = values(steps, "p-1", "seal_leak")
     assert len(leak) == 120
-    assert np.all(np.abs(leak - 25.0) <= 2.5)
+    assert np.all(np.abs(leak - 25.0) <= 5.0)  # within 10 % of the span of its middle
     assert leak.std() > 0
 
 

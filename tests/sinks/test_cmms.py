@@ -66,7 +66,8 @@ def test_field_mapping(iv: Intervention) -> None:
     assert wo["status"] == "OPEN"
     assert wo["externalRef"] == doc["dedup_key"]
     assert iv.id in wo["description"]
-    assert "vibration.mean" in wo["description"]
+    assert "vibration 7.9 mm/s, 19 σ above healthy" in wo["description"]
+    assert "Failure: by 2026-03-05T07:00:00Z" in wo["description"]
 
 
 def test_same_dedup_key_makes_one_work_order(

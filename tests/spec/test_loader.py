@@ -267,6 +267,10 @@ BROKEN = [
         "role: planner, site: ghent", "role: planner, site: gent", "site: gent",
         "people[0].site", "unknown site 'gent' (known: ghent)", id="person-at-unknown-site"),
     pytest.param(
+        "role: planner, site: ghent", "role: planner, site: ghent, lines: [press-line, boiler]",
+        "lines: [press-line", "people[0].lines[1]",
+        "unknown line 'boiler' (known: cooling-water, press-line)", id="person-on-unknown-line"),
+    pytest.param(
         "access: operator}", "access: superuser}", "superuser", "roles[0].access",
         "Input should be 'viewer', 'operator', 'engineer' or 'admin' (got 'superuser')",
         id="role-with-unknown-access"),

@@ -107,11 +107,13 @@ def revision_of(url: str) -> str | None:
 
 #: tables that revisions after 0003 create (a 0.2 build before migrations had none of them)
 LATER_TABLES = ("rollouts", "shadow_interventions", "login_failures", "audit_anchors",
-                "signatures")
+                "signatures", "intervention_comments")
 #: columns of revision 0006 (table, column), dropped to make an older build's schema
 COLUMNS_0006 = (("users", "disabled"), ("tokens", "kind"), ("tokens", "issued_at"),
                 ("tokens", "last_used_at"), ("events", "seq"), ("events", "prev_hash"),
                 ("events", "hash"), ("events", "record_hash"))
+#: columns of revision 0008 (interventions), absent from a 0.1 or 0.2 database
+COLUMNS_0008 = ("failure_earliest", "stopped_at")
 
 
 # -- a database made by release 0.1 -------------------------------------------------------
@@ -298,7 +300,7 @@ def test_an_unversioned_database_with_both_names_filled_is_refused(tmp_path: Pat
         with store._write() as conn:
             METADATA.tables["interventions"].create(conn)
             columns = ", ".join(c.name for c in METADATA.tables["interventions"].columns
-                                if c.name != "change_seq")
+                                if c.name not in {"change_seq", *COLUMNS_0008})
             conn.execute(text(f"INSERT INTO interventions ({columns}) "  # noqa: S608 - ours
                               f"SELECT {columns} FROM recommendations"))
         with pytest.raises(StoreError, match="both 'recommendations'"):
@@ -320,6 +322,8 @@ def test_a_database_of_an_unmigrated_0_2_build_is_adopted_at_0002(tmp_path: Path
             conn.execute(text("DROP INDEX ix_events_seq"))
             for table, column in COLUMNS_0006:
                 conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+            for column in COLUMNS_0008:
+                conn.execute(text(f"ALTER TABLE interventions DROP COLUMN {column}"))
         done = store.upgrade_schema()
         assert (done.before, done.unversioned) == ("0002", True)
         with store._read() as conn:

@@ -50,9 +50,14 @@ def test_inbox_card_shows_asset_action_deadline_owner_score_and_why(
     assert "<dd>4</dd>" in c
     assert "<strong>7.91</strong>" in c
     assert "vs threshold 4</span>" in c
-    assert ">2.0\N{MULTIPLICATION SIGN}</span>" in c
-    assert "vibration.mean 7.9 mm/s (healthy 2.1 ± 0.3), 61% of score" in c
-    assert "bearing_temp.slope 0.8 degC/h (healthy 0.05 ± 0.04), 22% of score" in c
+    assert ">2\N{MULTIPLICATION SIGN}</span>" in c
+    # each reason names the standard deviations behind its share (andon.scoring.contribution)
+    assert "vibration 7.9 mm/s, 19 σ above healthy (2.1 ± 0.3 mm/s): 61 % of the score" in c
+    assert ("bearing_temp slope 0.8 °C/h, 19 σ above healthy (0.05 ± 0.04 °C/h): 22 % of the "
+            "score") in c
+    # the predicted failure is on the card (the factory's: three days after it was made)
+    assert "Predicted failure" in c
+    assert "by Thu 05 Mar 08:00 CET" in c
     # a new intervention: only the legal moves are offered
     for label in ("Acknowledge", "Dismiss", "Shelve"):
         assert f">{label}</button>" in c

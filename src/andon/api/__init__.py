@@ -29,6 +29,7 @@ from andon.api.drift import drift_router
 from andon.api.edges import edge_router
 from andon.api.errors import install_error_handlers, status_for
 from andon.api.interventions import interventions_router
+from andon.api.kpi import kpi_router
 from andon.api.limits import MAX_BODY_BYTES, BodyLimit
 from andon.api.metrics import HttpMetrics, metrics_router
 from andon.api.openapi import install as install_openapi
@@ -51,6 +52,9 @@ from andon.spec.model import PlantSpec
 from andon.store.base import Store
 from andon.web import WebInbox
 from andon.web.apidocs import api_docs_router
+from andon.web.engineering import engineering_router
+from andon.web.kpi_page import kpi_page_router
+from andon.web.quality_pages import quality_pages_router
 from andon.web.reports import reports_router
 
 __all__ = ["PUBLIC_MOUNTS", "PUBLIC_ROUTES", "create_app", "route_table", "security_headers"]
@@ -134,6 +138,7 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.include_router(work_orders_router(store))
     app.include_router(quality_router(store))
     app.include_router(track_record_router(ctx))
+    app.include_router(kpi_router(ctx))
     app.include_router(drift_router(ctx))
     app.include_router(audit_router(ctx))
     app.include_router(rollout_router(ctx))
@@ -141,6 +146,9 @@ def create_app(store: Store, spec: PlantSpec, *, clock: Clock | None = None,
     app.include_router(edge_router(ctx, models_dir))
     app.include_router(web.router())
     app.include_router(reports_router(web))
+    app.include_router(kpi_page_router(web))
+    app.include_router(engineering_router(web))
+    app.include_router(quality_pages_router(web))
     app.include_router(api_docs_router(web))
     app.include_router(probe_router(readiness))
     app.include_router(metrics_router(metrics))

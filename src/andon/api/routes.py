@@ -110,17 +110,7 @@ def _reading_routes(router: APIRouter, store: Store) -> None:
         """Tell who the caller is and what they may do."""
         return Me.of(caller.user)
 
-    @router.get("/interventions")
-    def list_interventions(
-        caller: Reader,
-        include_closed: Annotated[bool, Query(
-            alias="all", description="include done, dismissed and expired")] = False,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    ) -> list[InterventionOut]:
-        """List interventions, newest first; open ones (not closed) unless ``all=true``."""
-        del caller
-        ivs = store.list_interventions(open_only=not include_closed, limit=limit)
-        return [InterventionOut.of(r) for r in ivs]
+    # GET /interventions (the console's query: scope, filters, search) is in api/interventions.py
 
     @router.get("/interventions/{intervention_id}")
     def get_intervention(intervention_id: str, caller: Reader) -> InterventionOut:

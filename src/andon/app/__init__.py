@@ -14,11 +14,28 @@ reason required, legal move, person known); nothing here knows HTTP, MQTT, a ter
 when and why.
 """
 
+from andon.app.assets import AssetHistory, AssetSummary, asset_history, asset_tree
 from andon.app.audit import TrailReport, anchor_trail, read_trail, verify_trail
+from andon.app.console import (
+    BulkItem,
+    Commented,
+    Found,
+    LiveMarks,
+    bulk_move,
+    comment_on,
+    console_scope,
+    find_interventions,
+    live_changes,
+    may_see_all,
+)
 from andon.app.context import Actor, Change, Context, PlantRef
 from andon.app.drift import AssetDrift, drift_status, record_drift
+from andon.app.edges import EdgeOverview, edge_overview
 from andon.app.escalation import TickReport, escalate_due
 from andon.app.interventions import Answered, Moved, give_feedback, move, record_outcome
+from andon.app.kpi import kpi_lines, kpi_report
+from andon.app.load import OperatorLoad, operator_load
+from andon.app.model_versions import ModelSummary, ModelVersion, model_overview, model_versions
 from andon.app.models import (
     archive_model,
     promote_model,
@@ -27,7 +44,14 @@ from andon.app.models import (
     sign_model,
 )
 from andon.app.panel import PanelAnswer, answer_panel
-from andon.app.quarantine import ReplayResult, replay_quarantined
+from andon.app.quality import DataQuality, QualityHour, data_quality
+from andon.app.quarantine import (
+    QuarantinePage,
+    ReplayProgress,
+    ReplayResult,
+    quarantine_page,
+    replay_quarantined,
+)
 from andon.app.rollout import (
     RolloutStatus,
     advance_rollout,
@@ -39,7 +63,7 @@ from andon.app.rollout import (
 )
 from andon.app.signatures import SignatureIn
 from andon.app.spec import replace_spec
-from andon.app.triage import label_triage
+from andon.app.triage import label_triage, triage_queue
 from andon.app.users import (
     access_of,
     add_user,
@@ -57,11 +81,25 @@ __all__ = [
     "Actor",
     "Answered",
     "AssetDrift",
+    "AssetHistory",
+    "AssetSummary",
+    "BulkItem",
     "Change",
+    "Commented",
     "Context",
+    "DataQuality",
+    "EdgeOverview",
+    "Found",
+    "LiveMarks",
+    "ModelSummary",
+    "ModelVersion",
     "Moved",
+    "OperatorLoad",
     "PanelAnswer",
     "PlantRef",
+    "QualityHour",
+    "QuarantinePage",
+    "ReplayProgress",
     "ReplayResult",
     "RolloutStatus",
     "SignatureIn",
@@ -74,16 +112,32 @@ __all__ = [
     "answer_panel",
     "apply_work_order",
     "archive_model",
+    "asset_history",
+    "asset_tree",
+    "bulk_move",
     "change_password",
+    "comment_on",
+    "console_scope",
+    "data_quality",
     "delete_user",
     "drift_status",
+    "edge_overview",
     "escalate_due",
+    "find_interventions",
     "give_feedback",
     "import_work_orders",
     "issue_token",
+    "kpi_lines",
+    "kpi_report",
     "label_triage",
+    "live_changes",
+    "may_see_all",
+    "model_overview",
+    "model_versions",
     "move",
+    "operator_load",
     "promote_model",
+    "quarantine_page",
     "read_trail",
     "record_drift",
     "record_outcome",
@@ -100,6 +154,7 @@ __all__ = [
     "sign_model",
     "start_rollout",
     "track_record",
+    "triage_queue",
     "verify_trail",
     "withdraw_rollout",
 ]

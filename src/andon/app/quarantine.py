@@ -30,15 +30,71 @@ from andon.errors import PayloadError
 from andon.namespace import decode_sample
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from andon.app.context import Actor, Context
     from andon.contracts import Quarantined
     from andon.namespace import Sample
     from andon.store.base import Store
 
-__all__ = ["ReplayResult", "replay_quarantined"]
+__all__ = ["QuarantinePage", "ReplayProgress", "ReplayResult", "quarantine_page",
+           "replay_quarantined"]
 
 _LOOKBACK_MS = 3_600_000
 _MAX_ITEMS = 100_000
+#: items a page of the quarantine looks through at most (newest first) to filter and count
+MAX_SCANNED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinePage:
+    """One page of quarantined messages (newest first) and how many matched."""
+
+    items: list[Quarantined]
+    page: int  # 1-based
+    per_page: int
+    matched: int  # among the newest ``MAX_SCANNED`` of the rule / period
+    scanned_all: bool  # False: more than ``MAX_SCANNED`` were there; older ones not looked at
+    by_rule: dict[str, int]  # rule -> items (replayed ones included), every item stored
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (at least one)."""
+        return max(1, -(-self.matched // self.per_page))
+
+
+def quarantine_page(ctx: Context, *, rule: str | None = None, text: str | None = None,
+                    since: datetime | None = None, until: datetime | None = None,
+                    replayed: bool | None = None, page: int = 1,
+                    per_page: int = 50) -> QuarantinePage:
+    """Quarantined messages received in ``[since, until)``, newest first, one page of them.
+
+    ``rule`` keeps one rule code; ``text`` the items whose topic, tag or source contains it
+    (case-insensitive); ``replayed`` True / False only replayed / not yet replayed ones.
+    """
+    store = ctx.store
+    scanned = store.quarantined(rule=rule, since=since, replayed=replayed, limit=MAX_SCANNED)
+    needle = (text or "").strip().casefold()
+    matched = [q for q in scanned
+               if (until is None or q.received_at < until)
+               and (not needle or needle in q.topic.casefold()
+                    or needle in (q.tag or "").casefold()
+                    or needle in (q.source or "").casefold())]
+    first = (max(page, 1) - 1) * per_page
+    return QuarantinePage(matched[first:first + per_page], max(page, 1), per_page,
+                          len(matched), len(scanned) < MAX_SCANNED,
+                          store.count_quarantined_by_rule())
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayProgress:
+    """How far a replay is: items ``done`` of ``total``, how many pass, how many are refused."""
+
+    done: int
+    total: int
+    passing: int  # pass so far (stored when the replay ends)
+    still: dict[str, int]  # rule -> items still refused so far
 
 
 @dataclass
@@ -51,10 +107,14 @@ class ReplayResult:
 
 
 def replay_quarantined(ctx: Context, actor: Actor, *, rule: str | None = None,
-                       item_id: int | None = None) -> Change[ReplayResult]:
+                       item_id: int | None = None,
+                       progress: Callable[[ReplayProgress], None] | None = None,
+                       ) -> Change[ReplayResult]:
     """Replay not-yet-replayed items (one by id, or all, optionally of one rule).
 
     Needs ``manage_models`` (engineer access): what it stores becomes training data.
+    ``progress`` is told how far the replay is once the items are chosen and after each
+    item (the web page's progress bar; the passing ones are stored at the end).
     """
     actor.require(Permission.MANAGE_MODELS)
     store, spec, clock = ctx.store, ctx.spec, ctx.clock
@@ -69,14 +129,18 @@ def replay_quarantined(ctx: Context, actor: Actor, *, rule: str | None = None,
     result = ReplayResult(checked=len(items))
     passed: list[Sample] = []
     ids: list[int] = []
-    for item in items:
+    if progress is not None:
+        progress(ReplayProgress(0, len(items), 0, {}))
+    for done, item in enumerate(items, 1):
         if item.rule is Rule.FUTURE and item_id is None:
             result.still[Rule.FUTURE] += 1
-            continue
-        sample = _recheck(store, checker, legacy, item, result)
-        if sample is not None and item.id is not None:
-            passed.append(sample)
-            ids.append(item.id)
+        else:
+            sample = _recheck(store, checker, legacy, item, result)
+            if sample is not None and item.id is not None:
+                passed.append(sample)
+                ids.append(item.id)
+        if progress is not None:
+            progress(ReplayProgress(done, len(items), len(passed), dict(result.still)))
     now = clock.now()
     if passed:
         store.add_samples(passed, to_ms(now))

@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     FEEDBACK = "feedback"  # acted / deferred / dismissed given on an intervention
     OUTCOME = "outcome"  # what was found (fault confirmed / no fault / unsure)
     TRANSITION = "transition"  # a lifecycle move (acknowledge, start, shelve...)
+    COMMENT = "comment"  # a note written on an intervention (no move, no label)
     FEEDBACK_REJECTED = "feedback_rejected"  # an MQTT panel answer that was refused
     ESCALATED = "escalated"  # not acknowledged in time: handed up the chain
     UNSHELVED = "unshelved"  # a shelving expired; back to the state it was shelved from

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 #: the variable a script puts a signer's password in (never a flag: flags show in ``ps``)
 PASSWORD_ENV = "ANDON_PASSWORD"  # noqa: S105 - a variable's name
 
-__all__ = ["PASSWORD_ENV", "cli_actor", "cli_context", "cli_signer", "signed_lines",
-           "spec_in_force"]
+__all__ = ["PASSWORD_ENV", "cli_actor", "cli_context", "cli_login", "cli_signer",
+           "signed_lines", "spec_in_force"]
 
 
 def cli_actor(by: str | None = None) -> Actor:
@@ -92,6 +92,31 @@ def cli_signer(ctx: Context, user: str | None, *, meaning: str,
     if ctx.plant is not None:
         signed = access_of(ctx.spec, signed)
     return Actor.of(signed, Via.CLI), SignatureIn(password, Meaning(meaning), reason)
+
+
+def cli_login(ctx: Context, user: str | None) -> Actor:
+    """Who acts: login ``user`` once its password checks (nothing signed), else the OS user.
+
+    The password comes from ``ANDON_PASSWORD`` or is asked for, hidden, and is checked like a
+    sign-in (back-off, recorded); the login's role (from the spec in force) must grant what
+    the command does.
+    """
+    if user is None:
+        return cli_actor()
+    import os  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    import typer  # noqa: PLC0415
+
+    from andon.app import access_of, sign_in  # noqa: PLC0415
+
+    password = os.environ.get(PASSWORD_ENV) or typer.prompt(f"Password of {user}",
+                                                           hide_input=True)
+    where = f"cli {getpass.getuser()}@{socket.gethostname()}"
+    signed = sign_in(ctx, user, password, address=where).record
+    if ctx.plant is not None:
+        signed = access_of(ctx.spec, signed)
+    return Actor.of(signed, Via.CLI)
 
 
 def signed_lines(events: Iterable[Event]) -> list[str]:

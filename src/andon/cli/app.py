@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -12,46 +11,40 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from andon.cli.audit import audit_app
-from andon.cli.connect import connect_app
-from andon.cli.db import db_app
-from andon.cli.deliveries import deliveries_app
-from andon.cli.dq import dq_app
-from andon.cli.drift import drift_app
-from andon.cli.errors import AndonGroup, error_line
-from andon.cli.evaluate import evaluate_app
-from andon.cli.labels import labels_app
+from andon.cli.errors import error_line
+from andon.cli.group import RootGroup, lazy_group, lazy_module
+from andon.cli.interventions import (
+    ivs_ack,
+    ivs_defer,
+    ivs_dismiss,
+    ivs_done,
+    ivs_outcome,
+    ivs_shelve,
+    ivs_start,
+)
 from andon.cli.options import (
     DEFAULT_BROKER,
     DEFAULT_DB,
     DEFAULT_MODELS,
     DEFAULT_SPEC,
+    WHEN_HELP,
     BrokerOpt,
+    CreatingDbOpt,
     DbOpt,
     ModelsOpt,
     SpecOpt,
     option,
+    parse_time,
+    refuse_missing_db,
 )
 from andon.cli.plugins import plugins
-from andon.cli.quarantine import quarantine_app
-from andon.cli.registry import registry_app
-from andon.cli.replay import import_app, replay
-from andon.cli.report import report_app
-from andon.cli.rollout import rollout_app
+from andon.cli.replay import replay
 from andon.cli.root import root_options
 from andon.cli.settings import show_settings
 from andon.cli.signing import spec_apply, spec_sign
-from andon.cli.triage import triage_app
 from andon.cli.users import (
     users_delete,
     users_disable,
@@ -70,6 +63,7 @@ from andon.settings import (
     BROKER_PORT,
     CENTRAL,
     DATA_DIR,
+    DB,
     DEMO_SPEED,
     EDGE_ID,
     FORWARD,
@@ -100,16 +94,19 @@ from andon.settings import (
     TRUSTED_PROXIES,
     UPLINK_BROKER,
 )
-from andon.spec import load_spec
 from andon.text import printable, redact_url
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable
 
     from andon.edge import Edge
     from andon.edge.pull import PullResult
     from andon.services.central import HttpsOptions
     from andon.spec import PlantSpec
+
+if not TYPE_CHECKING:  # loaded when a command first uses it: not for --help (~30 ms)
+    asyncio = lazy_module("asyncio")
 
 app = typer.Typer(
     name="andon",
@@ -119,35 +116,47 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     add_completion=False,
-    cls=AndonGroup,  # AndonError / OSError -> one "error:" line and the error's exit code
+    # AndonError / OSError -> one "error:" line and the error's exit code; the groups below
+    # built only when used (fast --help); deprecated option spellings; --create (cli/group.py)
+    cls=RootGroup,
 )
 # --version, --log-level, --log-format, --mqtt-ca, ...: options of every command (andon.cli.root)
 app.callback()(root_options)
 spec_app = typer.Typer(help="Check and show plant spec files.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage logins and API tokens.", no_args_is_help=True)
-interventions_app = typer.Typer(help="List interventions.", no_args_is_help=True)
-app.add_typer(spec_app, name="spec")
-app.add_typer(users_app, name="users")
-app.add_typer(interventions_app, name="interventions")
+interventions_app = typer.Typer(help="List interventions and answer them (acknowledge, start, "
+                                "done, defer, dismiss, shelve, outcome).", no_args_is_help=True)
+# the command groups: each built only when used, so --help stays fast (cli/group.py)
+lazy_group("spec", "andon.cli.app:spec_app")
+lazy_group("users", "andon.cli.app:users_app")
+lazy_group("interventions", "andon.cli.app:interventions_app")
 # the pre-0.2 name of the same group, kept for one release (hidden from --help; see CHANGELOG)
-app.add_typer(interventions_app, name="recommendations", hidden=True, deprecated=True,
-              help="The pre-0.2 name of 'andon interventions' (removed in 0.3).")
-app.add_typer(registry_app, name="registry")
-app.add_typer(quarantine_app, name="quarantine")
-app.add_typer(connect_app, name="connect")
-app.add_typer(import_app, name="import")
-app.add_typer(dq_app, name="dq")
-app.add_typer(drift_app, name="drift")
-app.add_typer(audit_app, name="audit")
-app.add_typer(report_app, name="report")
-app.add_typer(rollout_app, name="rollout")
-app.add_typer(labels_app, name="labels")
-app.add_typer(deliveries_app, name="deliveries")
-app.add_typer(triage_app, name="triage")
-app.add_typer(db_app, name="db")
-app.add_typer(evaluate_app, name="evaluate")
+lazy_group("recommendations", "andon.cli.app:interventions_app", hidden=True, deprecated=True,
+           help="The pre-0.2 name of 'andon interventions' (removed in 0.3).")
+lazy_group("registry", "andon.cli.registry:registry_app")
+lazy_group("quarantine", "andon.cli.quarantine:quarantine_app")
+lazy_group("connect", "andon.cli.connect:connect_app")
+lazy_group("import", "andon.cli.replay:import_app")
+lazy_group("dq", "andon.cli.dq:dq_app")
+lazy_group("drift", "andon.cli.drift:drift_app")
+lazy_group("audit", "andon.cli.audit:audit_app")
+lazy_group("report", "andon.cli.report:report_app")
+lazy_group("rollout", "andon.cli.rollout:rollout_app")
+lazy_group("labels", "andon.cli.labels:labels_app")
+lazy_group("deliveries", "andon.cli.deliveries:deliveries_app")
+lazy_group("triage", "andon.cli.triage:triage_app")
+lazy_group("db", "andon.cli.db:db_app")
+lazy_group("evaluate", "andon.cli.evaluate:evaluate_app")
 
 console = Console()
+
+
+def load_spec(path: Path) -> PlantSpec:
+    """``andon.spec.load_spec``, imported when a command runs (``--help`` stays fast)."""
+    from andon.spec import load_spec as load  # noqa: PLC0415 - pydantic and pint: ~0.3 s
+
+    return load(path)
+
 
 def main() -> None:
     """Entry point: run the CLI (``AndonGroup`` turns errors into lines and exit codes)."""
@@ -177,12 +186,12 @@ def spec_check(path: Annotated[Path, typer.Argument(help="Spec file to validate.
 def spec_show(path: Annotated[Path, typer.Argument(help="Spec file.")]) -> None:
     """Show the plant hierarchy as a table."""
     spec = load_spec(path)
-    table = Table(title=f"{spec.enterprise.name} ({path})")
+    table = Table(title=Text(f"{spec.enterprise.name} ({path})"))
     for col in ("site", "area", "line", "asset", "kind", "tags"):
         table.add_column(col)
-    for s, a, ln, x in spec.assets():
-        table.add_row(s.id, a.id, ln.id, f"{x.id} {x.name}", x.kind,
-                      ", ".join(f"{t.name} [{t.unit}]" for t in x.tags))
+    for s, a, ln, x in spec.assets():  # Text: "[degC]" is a unit, not Rich markup
+        table.add_row(s.id, a.id, ln.id, Text(f"{x.id} {x.name}"), Text(x.kind),
+                      Text(", ".join(f"{t.name} [{t.unit}]" for t in x.tags)))
     console.print(table)
 
 
@@ -265,18 +274,49 @@ def simulate(
     publish_from: Annotated[str | None, typer.Option(help="Simulate silently up to this time "
                                                      "(ISO 8601), then publish; for continuing "
                                                      "a backfilled history.")] = None,
+    backfill: Annotated[bool, typer.Option(
+        "--backfill", help="Write the period --since .. --until straight to the store (--db) "
+        "through the edge's contracts and quarantine, instead of publishing; running it again "
+        "adds nothing.")] = False,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="With --backfill: start of the period; default 14 days before "
+        "--until. " + WHEN_HELP)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="With --backfill: end of the period; default now.")] = None,
+    score: Annotated[bool, typer.Option(
+        "--score", help="With --backfill: also score the windows with the production models "
+        "and raise interventions, as the edge does (a dry run of a fault scenario).")] = False,
+    db: CreatingDbOpt = DEFAULT_DB,
+    models_dir: ModelsOpt = DEFAULT_MODELS,
+    trusted_keys: Annotated[Path | None, option(TRUSTED_KEYS)] = TRUSTED_KEYS.default,
 ) -> None:
-    """Publish a seeded simulation of every tag of the spec onto the UNS."""
-    from andon.connectors.mqtt import MqttClient  # noqa: PLC0415
-    from andon.services.simulate import Publisher, publish_simulation  # noqa: PLC0415
-    from andon.simulator import PlantSimulator, Scenario  # noqa: PLC0415
+    """Publish a seeded simulation of every tag of the spec onto the UNS (or --backfill it).
+
+    Tags of asset kinds the simulator has no physics for behave as their declaration says
+    (range, unit, enum, counter, max_rate, stuck_after); the fault scenario format is in
+    docs/simulator.md.
+    """
+    from andon.simulator import Scenario  # noqa: PLC0415
 
     plant = load_spec(spec)
-    t0 = _parse_start(start)
     scen = (Scenario.demo() if scenario == "demo" else Scenario() if scenario == "none"
             else Scenario.from_file(Path(scenario)))
+    if backfill or score:
+        from andon.cli.backfill import backfill as run_backfill  # noqa: PLC0415
+
+        if not backfill:
+            raise typer.BadParameter("--score needs --backfill", param_hint="--score")
+        run_backfill(plant, scen, db=db, since=since, until=until, seed=seed,
+                     lines=_lines(plant, line), score=score, models_dir=models_dir,
+                     trusted_keys=trusted_keys)
+        return
+    from andon.connectors.mqtt import MqttClient  # noqa: PLC0415
+    from andon.services.simulate import Publisher, publish_simulation  # noqa: PLC0415
+    from andon.simulator import PlantSimulator  # noqa: PLC0415
+
+    t0 = _parse_start(start)
     sim = PlantSimulator(plant, seed=seed, start=t0, scenario=scen, lines=_lines(plant, line))
-    until = t0 + timedelta(hours=hours) if hours is not None else None
+    end = t0 + timedelta(hours=hours) if hours is not None else None
     if publish_from is not None:
         for _ in sim.run_until(_parse_start(publish_from)):
             pass
@@ -289,7 +329,7 @@ def simulate(
                       f"{speed:g}x onto {redact_url(broker_url)} ({len(scen.faults)} faults)",
                       highlight=False)
         publisher = Publisher(client, qos)
-        await publish_simulation(sim, publisher, speed=speed or None, stop=stop, until=until)
+        await publish_simulation(sim, publisher, speed=speed or None, stop=stop, until=end)
         if qos:  # what is in flight or held still goes out, if the broker lets it (bounded)
             await publisher.drain(10.0 if not stop.is_set() else 2.0)
         await client.disconnect()
@@ -326,7 +366,7 @@ def _parse_start(start: str | None) -> datetime:
 @app.command()
 def edge(
     spec: SpecOpt = DEFAULT_SPEC,
-    db: DbOpt = DEFAULT_DB,
+    db: CreatingDbOpt = DEFAULT_DB,
     models_dir: ModelsOpt = DEFAULT_MODELS,
     broker_url: BrokerOpt = DEFAULT_BROKER,
     line: Annotated[list[str] | None, option(LINES)] = LINES.default,
@@ -473,7 +513,8 @@ def status(
     broker_url: Annotated[str | None, option(
         BROKER, usage="Read the edges' retained state and heartbeat topics on it instead of "
         "the store.")] = None,
-    db: DbOpt = DEFAULT_DB,
+    db: Annotated[str, option(DB, existing=False, usage="Read without --broker; it must "
+                              "exist.")] = DEFAULT_DB,
     enterprise: Annotated[str, typer.Option(help="Enterprise id; '+' = every one (broker "
                                             "only).")] = "+",
 ) -> None:
@@ -492,6 +533,7 @@ def status(
     else:
         from andon.store import open_store  # noqa: PLC0415
 
+        refuse_missing_db(db)
         with open_store(db) as store:
             edges = edge_statuses_from_store(store)
         source = db
@@ -551,8 +593,8 @@ def sample_counts(c: dict[str, int]) -> str:
 @app.command()
 def train(
     use_case: Annotated[str, typer.Option("--use-case", help="Use case id from the spec.")],
-    start: Annotated[str, typer.Option("--from", help="Start of the healthy period (ISO 8601).")],
-    end: Annotated[str, typer.Option("--to", help="End of the healthy period (ISO 8601).")],
+    since: Annotated[str, typer.Option(help="Start of the healthy period. " + WHEN_HELP)],
+    until: Annotated[str, typer.Option(help="End of the healthy period.")],
     spec: SpecOpt = DEFAULT_SPEC,
     db: DbOpt = DEFAULT_DB,
     models_dir: ModelsOpt = DEFAULT_MODELS,
@@ -562,10 +604,12 @@ def train(
     from andon.services.training import train_use_case  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
+    now = datetime.now(UTC)
+    start, end = parse_time(since, "--since", now=now), parse_time(until, "--until", now=now)
     plant = load_spec(spec)
     with open_store(db) as store, console.status(f"training {use_case} ..."):
-        meta = train_use_case(plant, store, models_dir, use_case, start=_parse_start(start),
-                              end=_parse_start(end), clock=SystemClock())
+        meta = train_use_case(plant, store, models_dir, use_case, start=start, end=end,
+                              clock=SystemClock())
     console.print(f"[green]saved[/] {meta.label}: {meta.train_windows} windows from "
                   f"{', '.join(meta.train_assets)}; {len(meta.features)} features; threshold "
                   f"{meta.threshold:.4g}; artifact {models_dir / meta.name / f'v{meta.version}'}",
@@ -579,7 +623,7 @@ def train(
 @app.command()
 def serve(
     spec: SpecOpt = DEFAULT_SPEC,
-    db: DbOpt = DEFAULT_DB,
+    db: CreatingDbOpt = DEFAULT_DB,
     host: Annotated[str, option(HOST)] = HOST.default,
     port: Annotated[int, option(PORT)] = PORT.default,
     models_dir: ModelsOpt = DEFAULT_MODELS,
@@ -634,6 +678,7 @@ def serve(
         raise typer.BadParameter("--mqtt-feedback needs --broker (the MQTT broker the panels "
                                  "publish to)", param_hint="--mqtt-feedback")
     https = _https(tls_cert, tls_key, trusted_proxies)
+    _check_port(host, port)  # before the URL is printed or anything is stored
     store = open_store(db)
     try:
         # the newer of the file and the newest stored version (PUT /api/spec), stored if new
@@ -676,6 +721,30 @@ def serve(
         store.close()
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse, in one line, a host and port ``serve`` could not listen on (uvicorn's way).
+
+    Checked by binding (with ``SO_REUSEADDR``, as uvicorn does) and closing again: a port
+    another process holds is refused before the URL is printed.
+    """
+    import socket  # noqa: PLC0415
+
+    from andon.errors import ServiceError  # noqa: PLC0415
+
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ServiceError(f"cannot listen on {host}:{port}: {reason} (is another server on "
+                           "it? choose another with --port)") from None
+
+
 def _https(cert: Path | None, key: Path | None, proxies: str) -> HttpsOptions:
     """``serve``'s HTTPS options, the certificate and key checked to load together."""
     import ssl  # noqa: PLC0415
@@ -700,7 +769,7 @@ def _https(cert: Path | None, key: Path | None, proxies: str) -> HttpsOptions:
 @app.command()
 def ingest(
     spec: SpecOpt = DEFAULT_SPEC,
-    db: DbOpt = DEFAULT_DB,
+    db: CreatingDbOpt = DEFAULT_DB,
     broker_url: BrokerOpt = DEFAULT_BROKER,
     worker: Annotated[str, option(INGEST_WORKER)] = INGEST_WORKER.default,
     ledger: Annotated[Path | None, option(LEDGER, usage="Default: ingest-WORKER.db next to "
@@ -773,6 +842,14 @@ def demo(
                                                          "intervention is raised.")] = False,
 ) -> None:
     """Run the demo plant end to end: broker, simulator, training, edge and inbox."""
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     from andon.services.demo import DemoConfig, run_demo  # noqa: PLC0415
 
     plant = load_spec(spec)
@@ -888,17 +965,35 @@ def ivs_list(
     db: DbOpt = DEFAULT_DB,
     all_: Annotated[bool, typer.Option("--all", help="Include closed ones.")] = False,
 ) -> None:
-    """List interventions, newest first."""
+    """List interventions, newest first, with the id the answering commands take."""
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
         ivs = store.list_interventions(open_only=not all_)
     table = Table(title="Interventions")
+    table.add_column("id", no_wrap=True)  # whole: 'andon interventions ack ID' takes it
     for col in ("asset", "action", "deadline", "owner", "state", "priority", "why"):
         table.add_column(col, overflow="fold")
     for r in ivs:
-        deadline = f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}"
+        early, late = r.failure_window
+        failure = (f"stopped {r.stopped_at:%Y-%m-%d %H:%M} UTC: corrective" if r.stopped_at
+                   else f"failure {early:%m-%d %H:%M}" + (f" to {late:%m-%d %H:%M}"
+                                                         if early < late else "") + " UTC")
+        deadline = f"{r.deadline:%Y-%m-%d %H:%M} UTC\n{r.deadline_label}\n{failure}"
         owner = r.owner_role + (f" ({r.assignee})" if r.assignee else "")
-        table.add_row(r.asset_name, r.action, deadline, owner, r.state.value,
-                      r.priority.value, "\n".join(c.describe() for c in r.why))
+        table.add_row(Text(r.id), Text(r.asset_name), Text(r.action), deadline, Text(owner),
+                      r.state.value, r.priority.value,
+                      Text("\n".join(c.describe() for c in r.why)))
     console.print(table)
+    if not ivs:
+        console.print("no interventions" + ("" if all_ else " open (--all lists closed ones)"),
+                      highlight=False)
+
+
+interventions_app.command("ack")(ivs_ack)
+interventions_app.command("start")(ivs_start)
+interventions_app.command("done")(ivs_done)
+interventions_app.command("defer")(ivs_defer)
+interventions_app.command("dismiss")(ivs_dismiss)
+interventions_app.command("shelve")(ivs_shelve)
+interventions_app.command("outcome")(ivs_outcome)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from typer.core import TyperGroup
 
@@ -29,22 +28,22 @@ from andon.cli.options import (
     DEFAULT_DB,
     DEFAULT_MODELS,
     DEFAULT_SPEC,
-    DbOpt,
+    CreatingDbOpt,
     ModelsOpt,
     SpecOpt,
     option,
 )
-from andon.errors import OptionError, PluginError
-from andon.plugins import Installed
+from andon.errors import OptionError, PayloadError, PluginError
 from andon.settings import SITE, TABLE
-from andon.spec import load_spec
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
 
     from andon.connectors.base import Connector
     from andon.connectors.plugin import ConnectorPlugin
+    from andon.edge.stats import EdgeStats
     from andon.namespace.tagmap import TagMap
+    from andon.plugins import Installed
     from andon.spec import PlantSpec
 
 __all__ = ["connect_app"]
@@ -135,7 +134,7 @@ def _command(plugin: ConnectorPlugin) -> Any:
     params += [
         inspect.Parameter("spec", inspect.Parameter.KEYWORD_ONLY, annotation=SpecOpt,
                           default=DEFAULT_SPEC),
-        inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, annotation=DbOpt,
+        inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, annotation=CreatingDbOpt,
                           default=DEFAULT_DB),
         inspect.Parameter("models_dir", inspect.Parameter.KEYWORD_ONLY, annotation=ModelsOpt,
                           default=DEFAULT_MODELS),
@@ -177,7 +176,10 @@ def _hint(plugin: ConnectorPlugin, option: str) -> str:
 
 def _connect(plugin: ConnectorPlugin, values: dict[str, Any]) -> None:
     """Build the plug-in's connector from the command's values and run it until stopped."""
+    from pydantic import ValidationError  # noqa: PLC0415 - keep --help fast
+
     from andon.connectors.plugin import ConnectorContext  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
 
     plant = load_spec(values["spec"])
     try:
@@ -198,9 +200,14 @@ def _connect(plugin: ConnectorPlugin, values: dict[str, Any]) -> None:
         raise typer.BadParameter(str(exc)) from None
     if plugin.describe is not None:
         console.print(plugin.describe(connector, context), highlight=False)
-    _run(connector, plant, values["db"], values["models_dir"])
+    s = _run(connector, plant, values["db"], values["models_dir"])
     if plugin.report is not None:
         console.print(plugin.report(connector), highlight=False)
+    if not s.recorded and not s.duplicates and (s.quarantined or s.rejected):
+        # a run that refused everything it was given must not look like a success
+        raise PayloadError(_source_name(connector), f"nothing usable: {s.quarantined} "
+                           f"quarantined ({s.rejected} undecodable), nothing recorded; "
+                           "'andon quarantine list' shows why")
 
 
 def _tag_map(plant: PlantSpec, site: str) -> TagMap:
@@ -218,7 +225,13 @@ def _tag_map(plant: PlantSpec, site: str) -> TagMap:
     return tagmap
 
 
-def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> None:
+def _source_name(connector: Connector) -> str:
+    """What a connector reads, for a one-line message: its file, or its kind."""
+    path = getattr(connector, "path", None)
+    return str(path) if path is not None else type(connector).__name__
+
+
+def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> EdgeStats:
     """Run ``connector`` into an edge runtime until SIGINT/SIGTERM (or a finite source ends)."""
     from andon.clock import SystemClock  # noqa: PLC0415
     from andon.edge import build_edge  # noqa: PLC0415
@@ -251,3 +264,4 @@ def _run(connector: Connector, plant: PlantSpec, db: str, models_dir: Path) -> N
         console.print(f"edge: {s.recorded} recorded, {s.quarantined} quarantined ({s.rejected} "
                       f"undecodable), {s.duplicates} duplicates, {s.scored} windows scored, "
                       f"{s.interventions} interventions", highlight=False)
+    return s

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from andon.cli.options import DEFAULT_DB, DbOpt
+from andon.cli.options import DEFAULT_DB, CreatingDbOpt, DbOpt
 
 __all__ = ["db_app"]
 
@@ -23,7 +23,7 @@ console = Console()
 
 
 @db_app.command("upgrade")
-def upgrade(db: DbOpt = DEFAULT_DB) -> None:
+def upgrade(db: CreatingDbOpt = DEFAULT_DB) -> None:
     """Create or migrate the store's schema to the newest revision; say from which to which."""
     from andon.store import SqlStore  # noqa: PLC0415
 

@@ -8,13 +8,11 @@ with flagged, filled and gap samples marked) and one of the clock skew per sourc
 
 from __future__ import annotations
 
-import contextlib
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +21,8 @@ from rich.text import Text
 from andon.cli.options import DEFAULT_DB, DbOpt, parse_time
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from andon.contracts.counts import SkewPoint
     from andon.kpi.quality import QualityReport, TagQuality
     from andon.namespace.sample import Sample
@@ -43,20 +43,7 @@ _PLOTTED = 50  # at most this many tag plots per run (worst first)
 
 def parse_since(text: str | None, now: datetime) -> datetime | None:
     """``--since``: a duration back from ``now`` (``24h``, ``30min``) or an ISO 8601 time."""
-    from andon.units import parse_duration_s  # noqa: PLC0415 - keep --help fast
-
-    if text is None:
-        return None
-    with contextlib.suppress(typer.BadParameter):
-        return parse_time(text, "--since")
-    try:
-        seconds = parse_duration_s(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds >= 0:
-        raise typer.BadParameter(f"{text!r} is neither a duration (e.g. 24h) nor an ISO 8601 "
-                                 "time", param_hint="--since")
-    return now - timedelta(seconds=seconds)
+    return parse_time(text, "--since", now=now)
 
 
 @dq_app.command("report")
@@ -73,14 +60,17 @@ def report(
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Show the data-quality report: tags and sources with problems first, named."""
+    from andon.app import Context, data_quality  # noqa: PLC0415
     from andon.clock import SystemClock, to_ms  # noqa: PLC0415
-    from andon.kpi.quality import report_from  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
-    start = parse_since(since, SystemClock().now())
+    clock = SystemClock()
+    start = parse_since(since, clock.now())
     since_ms = None if start is None else to_ms(start)
     with open_store(db) as store:
-        rep = report_from(store, since_ms=since_ms, site=site, asset=asset)
+        # the report the /quality page shows (andon.app.data_quality), without its trend
+        rep = data_quality(Context(store, clock), since=start, site=site, asset=asset,
+                           trend=False).report
         _print(rep, all_tags=all_tags)
         if plots is not None:
             written = write_plots(store, rep, plots, since_ms=since_ms)
@@ -144,6 +134,8 @@ def write_plots(store: SqlStore, rep: QualityReport, directory: Path, *,
 
 def _times(ms: list[int]) -> np.ndarray[Any, np.dtype[np.datetime64]]:
     """Epoch milliseconds as numpy datetimes (matplotlib draws a UTC time axis)."""
+    import numpy as np  # noqa: PLC0415 - keep --help fast
+
     return np.array(ms, dtype="datetime64[ms]")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from andon.cli.options import DEFAULT_DB, DbOpt, parse_time
+from andon.cli.options import DEFAULT_DB, WHEN_HELP, DbOpt, parse_time
 
 __all__ = ["labels_app"]
 
@@ -29,8 +29,8 @@ COLUMNS = ("id", "intervention_id", "asset", "use_case", "model", "model_version
 @labels_app.command("export")
 def export(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write (replaced).")],
-    since: Annotated[str | None, typer.Option(help="Only labels at or after this ISO 8601 "
-                                              "time (an offset-less time is UTC).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only labels at or after this time. "
+                                              + WHEN_HELP)] = None,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """Write the labels to a CSV file, oldest first (times in ISO 8601 UTC)."""

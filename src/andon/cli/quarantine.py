@@ -13,6 +13,7 @@ from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
 from andon.text import printable
 
 if TYPE_CHECKING:
+    from andon.app.quarantine import ReplayProgress
     from andon.contracts import Quarantined
 
 quarantine_app = typer.Typer(
@@ -109,15 +110,32 @@ def replay(
 
     Those that now pass are stored as samples and marked replayed; the rest stay.
     """
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     from andon.app import replay_quarantined  # noqa: PLC0415
     from andon.cli.actor import cli_actor, cli_context  # noqa: PLC0415
     from andon.spec import load_spec  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     plant = load_spec(spec)
-    with open_store(db) as store:
+    # on stderr, gone when done: standard output keeps the one result line
+    bar = Progress(TextColumn("replaying quarantined items"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[passing]} pass"), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("replay", total=None, passing=0)
+
+    def progress(p: ReplayProgress) -> None:
+        bar.update(task, completed=p.done, total=p.total, passing=p.passing)
+
+    with open_store(db) as store, bar:
         result = replay_quarantined(cli_context(store, plant), cli_actor(), rule=rule,
-                                    item_id=item_id).record
+                                    item_id=item_id, progress=progress).record
     still = ", ".join(f"{r} {n}" for r, n in sorted(result.still.items())) or "none"
     console.print(f"replayed {result.checked}: [green]{result.stored} stored[/] as samples; "
                   f"still quarantined: {still}", highlight=False)

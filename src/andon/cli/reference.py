@@ -18,11 +18,11 @@ from pydantic import BaseModel
 
 from andon.api import create_app, route_table
 from andon.api.aliases import LEGACY_PATHS, LEGACY_QUERY
-from andon.cli.options import needs_value, setting_of
+from andon.cli.options import needs_existing_db, needs_value, setting_of
 from andon.clock import SystemClock
 from andon.errors import AndonError, ExitCode
 from andon.plugins import MODELS, SINKS, Plugin, installed
-from andon.settings import TABLE, Setting
+from andon.settings import DB, TABLE, Setting
 from andon.spec import PlantSpec
 from andon.spec.loader import load_spec
 from andon.store import open_store
@@ -66,13 +66,40 @@ def cli_reference() -> str:
             return
         out.append(f"## `andon {' '.join(path)}`\n\n{(cmd.help or '').strip()}\n\n")
         _table(out, _option_rows(cmd))
+        if any(setting_of(p) is DB and not needs_existing_db(p) for p in cmd.params):
+            optional_db.append(f"`{' '.join(path)}`")
 
     hidden: list[tuple[list[str], Any]] = []
+    optional_db: list[str] = []
     walk(root, [])
     if hidden:
         out.append("## Deprecated aliases\n\nKept for one release, hidden from `--help`:\n\n")
         out.extend(f"- `andon {' '.join(path)}`: {_first(cmd.help)}\n" for path, cmd in hidden)
+    out.append(_conventions(optional_db))
     return "".join(out)
+
+
+def _conventions(optional_db: list[str]) -> str:
+    """What holds for every command: option names, time values, ``--db`` and ``--create``."""
+    from andon.cli.group import DEPRECATED_FLAGS  # noqa: PLC0415
+    from andon.cli.options import WHEN_HELP  # noqa: PLC0415
+
+    old = "".join(f"- `{flag}`: use `{new}`\n" for flag, new in DEPRECATED_FLAGS.items())
+    return (
+        "## Conventions of every command\n\n"
+        "- **One name per thing**: `--db` (the store), `--spec` (the plant spec), "
+        "`--models-dir` (model artifacts), `--broker` (MQTT), `--since` / `--until` (a "
+        "period: `--until` excluded).\n"
+        f"- **Times** (`--since`, `--until`): {WHEN_HELP}.\n"
+        "- **Model versions**: `N` or `vN`, as `andon registry list` prints them.\n"
+        "- **Ids**: every list prints the id the commands acting on its rows take "
+        "(`andon interventions list` -> `andon interventions ack ID`).\n"
+        "- **`--db` must exist**: a SQLite file that is not there is refused in one line "
+        "naming it, unless `--create` is given. These take no `--create`: they start a "
+        "database on their first run, or use `--db` only in some runs (and then check it): "
+        f"{', '.join(optional_db)}.\n\n"
+        "### Deprecated option spellings\n\nStill accepted, hidden from `--help`, with a "
+        f"warning, by every command that has the new name and not the old one:\n\n{old}")
 
 
 def _option_rows(cmd: Any) -> list[tuple[str, str, str, str]]:

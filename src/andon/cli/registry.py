@@ -22,6 +22,7 @@ from andon.cli.options import (
     ModelsOpt,
     SpecOpt,
     UserOpt,
+    VersionArg,
     option,
 )
 from andon.settings import KEYS_DIR, TRUSTED_KEYS
@@ -40,7 +41,6 @@ registry_app = typer.Typer(
 console = Console()
 
 NameArg = Annotated[str, typer.Argument(help="Model name, e.g. pump-bearing.")]
-VersionArg = Annotated[int, typer.Argument(help="Version number (the N of vN).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]
 
 

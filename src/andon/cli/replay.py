@@ -31,8 +31,7 @@ from andon.cli.options import (
     option,
     parse_time,
 )
-from andon.cli.report import print_records
-from andon.settings import MODELS_DIR
+from andon.settings import DB, MODELS_DIR
 
 if TYPE_CHECKING:
 
@@ -127,7 +126,7 @@ def replay(
         "--exact", help="Score each window as it closes with the gate in a scratch SQLite "
         "store, exactly as 'andon edge' does (slower; the fast path batches scoring and keeps "
         "the gate in memory, with the same results).")] = False,
-    models: Annotated[Path, option(MODELS_DIR, "--models")] = DEFAULT_MODELS,
+    models: Annotated[Path, option(MODELS_DIR)] = DEFAULT_MODELS,
     tag_map: Annotated[list[str] | None, typer.Option(
         "--map", help="Resolve raw tag names through this site's tag map (repeatable).")]
     = None,
@@ -140,7 +139,8 @@ def replay(
     source: Annotated[str | None, typer.Option(
         help="Producer id given to the samples; default historian:FILE.")] = None,
     spec: SpecOpt = DEFAULT_SPEC,
-    db: DbOpt = DEFAULT_DB,
+    db: Annotated[str, option(DB, existing=False, usage="Read only when it exists: the "
+                              "production version and the work orders.")] = DEFAULT_DB,
 ) -> None:
     """Backtest: run a historian export through the live scoring path at full speed.
 
@@ -196,12 +196,29 @@ def replay(
             write_csv(summary.records, f)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        _print_summary(summary)
+        for path, what in ((out, "scores"), (interventions, "interventions"),
+                           (record_csv, "track record")):
+            if path is not None:
+                console.print(f"{what} written to {path}", highlight=False)
+    _refuse_if_nothing_usable(summary)
+
+
+def _refuse_if_nothing_usable(summary: ReplaySummary) -> None:
+    """A ``HistorianError`` (exit code 3) when no row of the export gave a usable sample.
+
+    A script must not take a run that rejected or quarantined everything for a backtest.
+    """
+    from andon.errors import HistorianError  # noqa: PLC0415
+
+    # the quarantine counts the rejected rows too (as malformed): the rest are samples
+    quarantined = max(0, sum(summary.quarantined.values()) - summary.rejected)
+    if summary.rows and summary.samples > quarantined:
         return
-    _print_summary(summary)
-    for path, what in ((out, "scores"), (interventions, "interventions"),
-                       (record_csv, "track record")):
-        if path is not None:
-            console.print(f"{what} written to {path}", highlight=False)
+    raise HistorianError(f"{summary.file}: nothing usable: {summary.rows} rows read, "
+                         f"{summary.rejected} rejected, {quarantined} of {summary.samples} "
+                         "samples quarantined; nothing was scored")
 
 
 def _work_orders(path: Path, plant: PlantSpec, map_assets: Path | None,
@@ -227,6 +244,8 @@ def _print_summary(summary: ReplaySummary) -> None:
         return
     console.print("track record: would-be interventions judged as a shadow version's; "
                   f"failures from {summary.failures_from}", highlight=False)
+    from andon.cli.report import print_records  # noqa: PLC0415 - keep --help light
+
     print_records(summary.records, *summary.period, "line")
     for r in summary.records:
         for failure in r.missed_failures:

@@ -7,6 +7,9 @@ open more than 24 h), from the stored interventions.
 ``andon report track-record``: per model version x line (or asset) x period, how often the
 model was right, how early, and how many false alarms (``andon.kpi.trackrecord`` defines every
 figure; docs/reference/track-record.md).
+
+``andon report kpi``: a line's OEE, downtime, MTBF/MTTR, adoption and ROI, baseline vs after
+(``andon.kpi.report``; docs/kpi.md), as a table, JSON, CSV or one self-contained HTML file.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["report_app"]
 
 report_app = typer.Typer(help="Reports computed from the store: operator load (ISA-18.2), "
-                         "track record.",
+                         "track record, KPIs (OEE, downtime, adoption, ROI).",
                          no_args_is_help=True)
 console = Console()
 
@@ -190,3 +193,114 @@ def _num(value: float | None) -> str:
 
 def _lead(value: timedelta | None) -> str:
     return "-" if value is None else f"{value.total_seconds() / 3600:.1f} h"
+
+
+def _period_option(text: str | None, option: str) -> tuple[datetime, datetime] | None:
+    """``START..END`` (ISO 8601 times, no offset: UTC) as a UTC period, or None."""
+    from andon.cli.options import parse_time  # noqa: PLC0415
+
+    if text is None:
+        return None
+    first, sep, second = text.partition("..")
+    start, end = parse_time(first or None, option), parse_time(second or None, option)
+    if not sep or start is None or end is None:
+        raise typer.BadParameter(f"{text!r} is not START..END ({WHEN_HELP})", param_hint=option)
+    if end <= start:
+        raise typer.BadParameter(f"{text!r}: the end is not after the start", param_hint=option)
+    return start, end
+
+
+@report_app.command("kpi")
+def kpi(
+    line: Annotated[str, typer.Option(help="Line id (or an asset id: its line).")],
+    baseline: Annotated[str | None, typer.Option(
+        help="Baseline period START..END; default: as long as the after period, just "
+        "before it. " + WHEN_HELP)] = None,
+    after: Annotated[str | None, typer.Option(
+        help="After period START..END; default: from when a model first went live on the "
+        "line to now.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    = False,
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", help="Write one row per period as CSV to this file ('-': standard output).")]
+    = None,
+    html_out: Annotated[Path | None, typer.Option(
+        "--html", help="Write the report as one self-contained HTML file (for e-mail).")]
+    = None,
+    spec: SpecOpt = DEFAULT_SPEC,
+    db: DbOpt = DEFAULT_DB,
+) -> None:
+    """OEE (ISO 22400), scrap, downtime by reason, MTBF/MTTR and adoption, baseline vs after.
+
+    And the ROI of the after period against the baseline (avoided unplanned downtime and
+    scrap at the cost rates of the line's ``costs:``). The line needs a ``production:`` block
+    in the spec (state tag, counters, ideal rate; docs/kpi.md). A figure over nothing
+    shows as "-"; what limits a figure (unknown state, counter resets) is listed.
+    """
+    from andon.app import Context, PlantRef, kpi_report  # noqa: PLC0415
+    from andon.cli.actor import cli_actor  # noqa: PLC0415
+    from andon.clock import SystemClock  # noqa: PLC0415
+    from andon.kpi.report import write_csv  # noqa: PLC0415
+    from andon.spec import load_spec  # noqa: PLC0415
+    from andon.store import open_store  # noqa: PLC0415
+    from andon.web.kpi_page import render_report  # noqa: PLC0415
+
+    periods = _period_option(baseline, "--baseline"), _period_option(after, "--after")
+    plant = load_spec(spec)
+    clock = SystemClock()
+    with open_store(db) as store:
+        ctx = Context(store, clock, PlantRef(plant))
+        report = kpi_report(ctx, cli_actor(), line, baseline=periods[0], after=periods[1])
+    if csv_out is not None:
+        if str(csv_out) == "-":
+            write_csv(report, sys.stdout)
+            return
+        with csv_out.open("w", newline="", encoding="utf-8") as f:
+            write_csv(report, f)
+    if html_out is not None:
+        html_out.write_text(render_report(report, generated=clock.now(),
+                                          enterprise=plant.enterprise.name), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    _print_kpi(report)
+    for what, path in (("CSV", csv_out), ("HTML report", html_out)):
+        if path is not None:
+            console.print(f"{what} written to {path}", highlight=False)
+
+
+def _print_kpi(report: Any) -> None:
+    from andon.web.kpi_page import kpi_view  # noqa: PLC0415
+
+    v = kpi_view(report)
+    b, a = v["baseline"], v["after"]
+    table = Table(title=f"KPIs of {report.line_name} ({report.site}/{report.line}), "
+                        f"times in {report.timezone}")
+    table.add_column("figure")
+    table.add_column(f"baseline {b['start']} to {b['end']}", justify="right")
+    table.add_column(f"after {a['start']} to {a['end']}", justify="right")
+    for label, key in (("OEE", "oee"), ("availability", "availability"),
+                       ("performance", "performance"), ("quality", "quality"),
+                       ("planned downtime", "planned_h"), ("planned busy time", "busy_h"),
+                       ("run time", "run_h"), ("unplanned downtime", "unplanned_h"),
+                       ("state unknown", "unknown_h"), (f"good {report.unit_name}", "good"),
+                       (f"total {report.unit_name}", "total"), ("scrap rate", "scrap_rate"),
+                       ("unplanned stops", "stops"), ("MTBF (line state)", "mtbf"),
+                       ("MTTR (line state)", "mttr"), ("failures (work orders)", "wo_failures"),
+                       ("MTTR (work orders)", "wo_mttr"), ("interventions raised", "raised"),
+                       ("acted", "acted"), ("deferred", "deferred"), ("dismissed", "dismissed"),
+                       ("overridden", "overridden"), ("adoption rate", "adoption_rate"),
+                       ("median time to acknowledge", "median_ack")):
+        table.add_row(label, str(b[key]), str(a[key]))
+    console.print(table)
+    for r in v["downtime_rows"]:
+        console.print(f"downtime {r['loss']:>9}  {r['reason']}: baseline {r['baseline']}, "
+                      f"after {r['after']}", highlight=False)
+    roi = v["roi"]
+    if roi is not None:
+        console.print(f"ROI {roi['value']}: avoided unplanned downtime {roi['downtime']}, "
+                      f"avoided scrap {roi['scrap']} {report.unit_name} ({roi['rates']}); "
+                      f"basis: {roi['basis']}", highlight=False)
+    for name in ("baseline", "after"):
+        for flag in v[name]["flags"]:
+            console.print(f"{name}: {flag}", highlight=False)

@@ -17,7 +17,15 @@ from rich.console import Console
 from rich.table import Table
 
 from andon.audit import Meaning
-from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, MeaningOpt, SpecOpt, UserOpt
+from andon.cli.options import (
+    DEFAULT_DB,
+    DEFAULT_SPEC,
+    DbOpt,
+    MeaningOpt,
+    SpecOpt,
+    UserOpt,
+    parse_version,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -73,8 +81,9 @@ def _run(spec: Path, db: str, user: str | None,
 
 @rollout_app.command("start")
 def start(use_case: UseCaseArg,
-          version: Annotated[int, typer.Option("--version", min=1, help="The signed candidate "
-                                               "version of the use case's model to roll out.")],
+          version: Annotated[int, typer.Option(
+              "--version", parser=parse_version, metavar="VERSION", help="The signed "
+              "candidate version of the use case's model to roll out: N or vN.")],
           pilot: Annotated[str, typer.Option("--pilot", help="The line it shadows first.")],
           reason: ReasonOpt, spec: SpecOpt = DEFAULT_SPEC, db: DbOpt = DEFAULT_DB,
           user: UserOpt = None, meaning: MeaningOpt = Meaning.APPROVED) -> None:

@@ -14,9 +14,8 @@ from typing import Annotated
 import typer
 
 from andon import __version__
-from andon.cli.logs import configure_logging
 from andon.cli.mqtt import mqtt_options
-from andon.cli.options import option
+from andon.cli.options import HELP_ONLY, option
 from andon.settings import (
     LOG_FORMAT,
     LOG_LEVEL,
@@ -58,7 +57,15 @@ def root_options(
     mqtt_username: Annotated[str | None, option(MQTT_USERNAME)] = MQTT_USERNAME.default,
     mqtt_password: Annotated[str | None, option(MQTT_PASSWORD)] = MQTT_PASSWORD.default,
 ) -> None:
-    """Log as asked, and make the MQTT options this process's, for the command's run."""
+    """Log as asked, and make the MQTT options this process's, for the command's run.
+
+    Not for a command that only prints its help (``andon serve --help``): structlog and the
+    MQTT client stay unimported, so help answers fast (``andon.cli.group``).
+    """
     del version  # handled eagerly by its callback
+    if ctx.meta.get(HELP_ONLY):
+        return
+    from andon.cli.logs import configure_logging  # noqa: PLC0415 - structlog: not for --help
+
     configure_logging(log_level, log_format)
     mqtt_options(ctx, mqtt_ca, mqtt_cert, mqtt_key, mqtt_username, mqtt_password)

@@ -9,7 +9,7 @@ their role and when.
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -17,9 +17,16 @@ from rich.table import Table
 from rich.text import Text
 
 from andon.cli.options import DEFAULT_DB, DbOpt, UserOpt
-from andon.interventions.triage import TriageStatus, TriageVerdict
 
-__all__ = ["triage_app"]
+__all__ = ["Status", "Verdict", "triage_app"]
+
+# the values of ``TriageStatus`` and ``TriageVerdict`` (andon.interventions.triage), spelled
+# here so that ``--help`` does not import the domain (numpy); tests/cli/test_cli_help.py pins
+# them to the enums
+#: ``--status``
+Status = Literal["open", "labelled"]
+#: the verdict argument
+Verdict = Literal["real_problem", "normal", "unsure"]
 
 triage_app = typer.Typer(
     help="Detections held for a reviewer (low confidence or out of the model's training "
@@ -32,17 +39,19 @@ console = Console()
 
 @triage_app.command("list")
 def list_(
-    status: Annotated[TriageStatus | None, typer.Option(
+    status: Annotated[Status | None, typer.Option(
         "--status", help="Only open or labelled items.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest "
                                        "first.")] = 50,
     db: DbOpt = DEFAULT_DB,
 ) -> None:
     """List triage items, newest first: why each is held, its evidence and its label."""
+    from andon.interventions.triage import TriageStatus  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     with open_store(db) as store:
-        items = store.list_triage(status=status, limit=limit)
+        items = store.list_triage(status=None if status is None else TriageStatus(status),
+                                  limit=limit)
     table = Table(title="Triage")
     for col in ("id", "window end", "asset", "why held", "confidence", "top feature",
                 "windows", "label"):
@@ -65,7 +74,7 @@ def list_(
 @triage_app.command("label")
 def label(
     item_id: Annotated[int, typer.Argument(help="Id from 'andon triage list'.")],
-    verdict: Annotated[TriageVerdict, typer.Argument(help="What it was.")],
+    verdict: Annotated[Verdict, typer.Argument(help="What it was.")],
     note: Annotated[str, typer.Option("--note", help="What you saw (kept on record).")] = "",
     user: UserOpt = None,
     role: Annotated[str | None, typer.Option("--role", help="Without --user: the role the OS "
@@ -81,8 +90,10 @@ def label(
     from andon.audit import Meaning  # noqa: PLC0415
     from andon.cli.actor import cli_context, cli_signer  # noqa: PLC0415
     from andon.feedback.answers import Via  # noqa: PLC0415
+    from andon.interventions.triage import TriageVerdict  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
+    said = TriageVerdict(verdict)
     with open_store(db) as store:
         ctx = cli_context(store)
         if user is not None:
@@ -92,7 +103,7 @@ def label(
         else:
             raise typer.BadParameter("say who reviews: --user LOGIN (signed in), or --role "
                                      "ROLE for the OS user", param_hint="--user")
-        item = label_triage(ctx, actor, item_id, verdict, note).record
+        item = label_triage(ctx, actor, item_id, said, note).record
     reviewer, who_role = actor.name, actor.role
-    console.print(f"[green]labelled[/] triage item {item.id} ({item.asset}): {verdict.value} "
+    console.print(f"[green]labelled[/] triage item {item.id} ({item.asset}): {said.value} "
                   f"by {reviewer} ({who_role})", highlight=False)

@@ -37,7 +37,9 @@ from andon.edge.envelope import EnvelopeCheck
 from andon.edge.models import ModelCache
 from andon.edge.stats import EdgeStats
 from andon.edge.watchdog import ScoringWatchdog
+from andon.features import use_case_tags
 from andon.interventions import Decider, Detection, Intervention
+from andon.interventions.condition import Running
 from andon.interventions.gate import Gate
 from andon.spec.model import UseCase
 
@@ -128,6 +130,7 @@ class Scoring:
         self._recent_shadow = recent_shadow
         self._shadow_deciders: dict[str, tuple[Decider, ShadowBook]] = {}
         self._lines = {x.id: ln.id for _s, _a, ln, x in decider.spec.assets()}
+        self._running: dict[str, Running] = {}  # per use case: where its motion tags are
         #: called with every scored window's detection, before deciding (replay backtests)
         self.on_score: Callable[[Detection], None] | None = None
         #: scores windows on a worker thread, restarted if a model hangs (``enable_watchdog``)
@@ -180,7 +183,8 @@ class Scoring:
             return  # this worker was given up on while the model hung: drop its late result
         self.stats.scored += 1
         detection = Detection(uc.id, window.asset, from_ms(window.end_ms), score.value,
-                              score.threshold, meta.name, str(meta.version), score.why)
+                              score.threshold, meta.name, str(meta.version), score.why,
+                              stopped=self._stopped(window))
         if detection.anomalous:
             self.stats.anomalous += 1
         if self.on_score is not None:
@@ -205,8 +209,9 @@ class Scoring:
         self.stats.shadow_scored += 1
         decider, book = self._shadow_decider(version)
         iv = decider.decide(Detection(uc.id, window.asset, at, score.value, score.threshold,
-                                      meta.name, str(meta.version), score.why))
-        if iv is None or iv.detections != 1:
+                                      meta.name, str(meta.version), score.why,
+                                      stopped=self._stopped(window)))
+        if iv is None or iv.detections != 1 or iv.corrective:
             return  # nothing anomalous enough, or the asset's would-be one is still open
         book.keep(iv)
         self.stats.shadow_raised += 1
@@ -214,6 +219,14 @@ class Scoring:
             self._shadow(shadow_record(iv))
         except Exception:  # a shadow record must never stop live scoring
             log.exception("shadow intervention not kept", asset=window.asset, version=version)
+
+    def _stopped(self, window: Window) -> bool:
+        """Whether the asset was at rest in the window (``andon.interventions.condition``)."""
+        uc = window.use_case
+        running = self._running.get(uc.id)
+        if running is None:
+            running = self._running[uc.id] = Running.of(use_case_tags(self.decider.spec, uc))
+        return running.stopped(window.vec)
 
     def _shadow_decider(self, version: str) -> tuple[Decider, ShadowBook]:
         found = self._shadow_deciders.get(version)
@@ -254,7 +267,9 @@ class Scoring:
             self.stats.store.last_error = f"{type(exc).__name__}: {exc}"[:300]
             log.warning("intervention not stored on the edge; delivered anyway", id=iv.id,
                         error=self.stats.store.last_error)
-        if iv.detections == 1:
+        if iv.corrective:
+            log.info("corrective action", asset=iv.asset, action=iv.action, key=iv.key)
+        elif iv.detections == 1:
             log.info("intervention", asset=iv.asset, action=iv.action,
                      deadline=iv.deadline.isoformat(), owner=iv.owner_role,
                      priority=iv.priority.value, key=iv.key)

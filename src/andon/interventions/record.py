@@ -4,8 +4,15 @@ An ``Intervention`` is the one record every sink, the API and the UI show
 (``andon.interventions.wire`` is its one JSON form). It ties together:
 
 - **what and where**: the named asset, the action text rendered from the use case's template;
-- **by when and who**: the deadline (the line's next planned stop before the predicted
-  failure, or "now"), the owner role, the assignee (whoever acknowledged it);
+- **by when and who**: the deadline (the line's next planned stop before the *earliest*
+  predicted failure, or "now" with a request for an unplanned stop), the owner role, the
+  assignee (whoever acknowledged it);
+- **when it is expected to fail**: ``failure_earliest`` .. ``predicted_failure``, the detection
+  plus the use case's ``horizon_min`` .. ``horizon`` (the band of its P-F interval); the
+  deadline is never after ``failure_earliest``;
+- **whether the asset still runs**: ``stopped_at`` is set when the asset was seen stopped
+  outside a planned stop while it was open: the action is then a corrective one
+  (``corrective_action``) and the evidence stays that of the windows that raised it;
 - **how urgent**: ``priority`` from the use case (``priority:`` in the spec, default ``high``),
   raised to ``critical`` when no planned stop comes before the predicted failure (deadline
   "now"): then nobody can wait for a stop, and the shortest acknowledge limit applies;
@@ -46,6 +53,7 @@ __all__ = [
     "OutcomeLabel",
     "Priority",
     "TransitionRecord",
+    "corrective_action",
     "dedup_key",
     "merge_intervention",
     "move",
@@ -102,6 +110,8 @@ class Intervention:
     window_end: datetime | None = None  # evidence: end of the latest confirming window
     outcome: OutcomeLabel | None = None  # what was found, once told
     outcome_detail: str = ""
+    failure_earliest: datetime | None = None  # the band's early edge (None: predicted_failure)
+    stopped_at: datetime | None = None  # event time the asset was seen stopped: corrective
 
     @property
     def key(self) -> str:
@@ -117,6 +127,16 @@ class Intervention:
     def deadline_is_now(self) -> bool:
         """True when no planned stop comes before the predicted failure."""
         return self.deadline_label == "now"
+
+    @property
+    def failure_window(self) -> tuple[datetime, datetime]:
+        """When it is expected to fail: earliest and latest (one instant without a band)."""
+        return (self.failure_earliest or self.predicted_failure, self.predicted_failure)
+
+    @property
+    def corrective(self) -> bool:
+        """The asset stopped while this was open: the action is now a corrective one."""
+        return self.stopped_at is not None
 
     @property
     def evidence_window(self) -> tuple[datetime, datetime]:
@@ -173,16 +193,30 @@ def merge_intervention(current: Intervention | None, incoming: Intervention
 
     The edge owns the evidence (detections, score, window, why); the central side owns the
     lifecycle (acknowledged, assigned, deferred, done, outcome...), since people answer there.
-    A version older than the stored one (fewer detections) changes nothing.
+    A version older than the stored one (fewer detections) changes nothing. Once the asset
+    stopped (``corrective``), the edge's corrective version replaces the action, deadline,
+    ``stopped_at`` and the evidence (the windows before the stop), and nothing later changes
+    the evidence.
     """
     if current is None:
         return incoming
+    if current.corrective:
+        return current  # the evidence stays the windows that raised it; the action is set
+    if incoming.corrective:  # the asset stopped: the edge's corrective version, whose
+        # evidence is that of the windows before the stop (windows overlapping it dropped)
+        return replace(current, action=incoming.action, deadline=incoming.deadline,
+                       deadline_label=incoming.deadline_label, stopped_at=incoming.stopped_at,
+                       detections=incoming.detections, score=incoming.score,
+                       threshold=incoming.threshold, why=incoming.why, model=incoming.model,
+                       model_version=incoming.model_version, window_end=incoming.window_end,
+                       updated_at=max(current.updated_at, incoming.updated_at))
     if incoming.detections < current.detections:
         return current
     return replace(current, detections=incoming.detections, score=incoming.score,
                    threshold=incoming.threshold, why=incoming.why, model=incoming.model,
                    model_version=incoming.model_version, window_end=incoming.window_end,
                    predicted_failure=incoming.predicted_failure,
+                   failure_earliest=incoming.failure_earliest,
                    updated_at=max(current.updated_at, incoming.updated_at))
 
 
@@ -196,3 +230,21 @@ def render_action(template: str, *, asset: str, asset_id: str, deadline: str, li
     """
     return template.format(asset=asset, asset_id=asset_id, deadline=deadline, line=line, site=site)
 
+
+
+def corrective_action(iv: Intervention, *, use_case: str, stopped: str) -> str:
+    """The action once the asset stopped while ``iv`` was open.
+
+    ``stopped`` is the local end of the first window found at rest: the asset stopped by then.
+
+    >>> from andon.testing.factories import make_intervention
+    >>> corrective_action(make_intervention(), use_case="Pump bearing wear",
+    ...                   stopped="Tue 24 Nov 01:00 CET")  # doctest: +NORMALIZE_WHITESPACE
+    'Corrective action: Pump P-101 stopped by Tue 24 Nov 01:00 CET outside any planned stop,
+    after this warning of pump bearing wear. Find and repair the fault before restarting it
+    (the warning asked to: Inspect the drive-end bearing of Pump P-101 at the changeover
+    stop).'
+    """
+    return (f"Corrective action: {iv.asset_name} stopped by {stopped} outside any planned "
+            f"stop, after this warning of {use_case[:1].lower()}{use_case[1:]}. Find and "
+            f"repair the fault before restarting it (the warning asked to: {iv.action}).")

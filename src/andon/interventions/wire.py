@@ -5,10 +5,11 @@ Nested by what a reader looks for, in this order::
     {"format": "andon.intervention.v2", "id": "iv-…", "dedup_key": "…", "use_case": "…",
      "where":     {enterprise, site, area, line, asset, asset_name},
      "action":    {text, owner_role, assignee, priority, deadline, deadline_label,
-                   deadline_is_now, predicted_failure},
+                   deadline_is_now, predicted_failure, failure_earliest, corrective,
+                   stopped_at},
      "evidence":  {detected_at, window_start, window_end, score, threshold, model,
                    model_version, detections, why: [{feature, value, baseline, spread, share,
-                   unit, text}]},
+                   unit, deviation, residual, text}]},
      "lifecycle": {state, is_open, escalation_level, shelved_until, legal_moves,
                    history: [{from_state, to_state, by, at, reason}]},
      "outcome":   {label, detail} | null,
@@ -74,7 +75,15 @@ class ActionDoc(_Doc):
     deadline: datetime
     deadline_label: str = Field(description="name of the planned stop, or 'now'")
     deadline_is_now: bool
-    predicted_failure: datetime
+    predicted_failure: datetime = Field(description="the latest the failure is expected "
+                                        "(detection + the use case's horizon)")
+    failure_earliest: datetime | None = Field(
+        default=None, description="the earliest the failure is expected (detection + "
+        "horizon_min); the deadline is never after it. Null: the predicted failure itself")
+    corrective: bool = Field(default=False, description="the asset stopped while this was "
+                             "open: the text is a corrective action")
+    stopped_at: datetime | None = Field(default=None, description="event time the asset was "
+                                        "seen stopped outside a planned stop")
 
 
 class WhyDoc(_Doc):
@@ -86,18 +95,23 @@ class WhyDoc(_Doc):
     spread: float
     share: float = Field(description="fraction of the score explained by this feature (0..1)")
     unit: str
+    deviation: float | None = Field(default=None, description="(value - baseline) / spread: "
+                                    "standard deviations from the healthy mean")
+    residual: float | None = Field(default=None, description="the standardised residual the "
+                                   "share came from (what the other features do not explain)")
     text: str = Field(description="the same, as one human sentence")
 
     @classmethod
     def of(cls, c: Contribution) -> WhyDoc:
         """Describe a contribution."""
         return cls(feature=c.feature, value=c.value, baseline=c.baseline, spread=c.spread,
-                   share=c.share, unit=c.unit, text=c.describe())
+                   share=c.share, unit=c.unit, deviation=c.z, residual=c.residual,
+                   text=c.describe())
 
     def contribution(self) -> Contribution:
         """The contribution this describes."""
         return Contribution(self.feature, self.value, self.baseline, self.spread, self.share,
-                            self.unit)
+                            self.unit, self.deviation, self.residual)
 
 
 class EvidenceDoc(_Doc):
@@ -169,7 +183,9 @@ class InterventionDoc(_Doc):
                              priority=Priority(iv.priority), deadline=iv.deadline,
                              deadline_label=iv.deadline_label,
                              deadline_is_now=iv.deadline_is_now,
-                             predicted_failure=iv.predicted_failure),
+                             predicted_failure=iv.predicted_failure,
+                             failure_earliest=iv.failure_earliest, corrective=iv.corrective,
+                             stopped_at=iv.stopped_at),
             evidence=EvidenceDoc(detected_at=iv.detected_at, window_start=start, window_end=end,
                                  score=iv.score, threshold=iv.threshold, model=iv.model,
                                  model_version=iv.model_version, detections=iv.detections,
@@ -203,6 +219,7 @@ class InterventionDoc(_Doc):
             dedup_key=self.dedup_key, window_start=e.window_start, window_end=e.window_end,
             outcome=None if self.outcome is None else self.outcome.label,
             outcome_detail="" if self.outcome is None else self.outcome.detail,
+            failure_earliest=a.failure_earliest, stopped_at=a.stopped_at,
         )
 
 

@@ -38,12 +38,30 @@ if TYPE_CHECKING:
     from andon.interventions.record import Intervention
     from andon.spec.model import PlantSpec
 
-__all__ = ["LoadItem", "LoadReport", "PositionLoad", "closed_at", "load_figures", "load_items"]
+__all__ = [
+    "LoadItem",
+    "LoadReport",
+    "PositionLoad",
+    "chattering",
+    "closed_at",
+    "load_figures",
+    "load_items",
+    "per_step",
+]
 
 PERIOD = timedelta(minutes=10)
 FLOOD_THRESHOLD = 10
 STALE_AFTER = timedelta(hours=24)
 TOP = 10
+#: ISA-18.2 per operator and hour: about 6 (150 a day) very likely acceptable, 12 (300 a day)
+#: the most that is manageable
+ACCEPTABLE_PER_HOUR = 6
+MANAGEABLE_PER_HOUR = 12
+#: chattering: this many interventions or more from one source within ``CHATTER_WINDOW``
+#: (ISA-18.2 counts 3 in a minute for alarms; an intervention is raised once per episode, so
+#: the window is one period of the load figures)
+CHATTER_REPEATS = 3
+CHATTER_WINDOW = PERIOD
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,3 +204,58 @@ def load_items(spec: PlantSpec, ivs: Iterable[Intervention]) -> list[LoadItem]:
     """One ``LoadItem`` per stored intervention: its position, raised, closed, source."""
     return [LoadItem(position_of_intervention(spec, iv), iv.lifecycle.raised_at, closed_at(iv),
                      f"{iv.use_case}/{iv.asset}") for iv in ivs]
+
+
+def per_step(items: Iterable[LoadItem], *, start: datetime, end: datetime,
+             step: timedelta = timedelta(hours=1)) -> dict[str, list[int]]:
+    """Position -> interventions raised in each ``step`` of ``[start, end)``, oldest first.
+
+    The figures over time (per hour: against ``ACCEPTABLE_PER_HOUR`` and
+    ``MANAGEABLE_PER_HOUR``); the last step may be shorter, like the last period.
+
+    >>> from andon.clock import utc
+    >>> items = [LoadItem("cr1", utc(2026, 1, 5, h, 5)) for h in (8, 8, 10)]
+    >>> per_step(items, start=utc(2026, 1, 5, 8), end=utc(2026, 1, 5, 11))
+    {'cr1': [2, 0, 1]}
+    """
+    if end <= start or step <= timedelta(0):
+        raise ValueError(f"an empty period or step: {start.isoformat()} to {end.isoformat()} "
+                         f"by {step}")
+    steps = math.ceil((end - start) / step)
+    out: dict[str, list[int]] = {}
+    for item in items:
+        if start <= item.raised_at < end:
+            out.setdefault(item.position, [0] * steps)[(item.raised_at - start) // step] += 1
+    return dict(sorted(out.items()))
+
+
+def chattering(items: Iterable[LoadItem], *, start: datetime, end: datetime,
+               window: timedelta = CHATTER_WINDOW,
+               repeats: int = CHATTER_REPEATS) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Position -> its chattering sources and their most raises within one ``window``.
+
+    A source chatters when it raised ``repeats`` or more interventions within ``window``
+    (sliding) in ``[start, end)``; most first.
+
+    >>> from andon.clock import utc
+    >>> t = utc(2026, 1, 5, 8)
+    >>> items = [LoadItem("cr1", t + timedelta(minutes=m), None, "a/p-1") for m in (0, 3, 9, 30)]
+    >>> chattering(items, start=t, end=t + timedelta(hours=1))
+    {'cr1': (('a/p-1', 3),)}
+    """
+    times: dict[tuple[str, str], list[datetime]] = {}
+    for item in items:
+        if start <= item.raised_at < end:
+            times.setdefault((item.position, item.source or "(unknown)"), []).append(
+                item.raised_at)
+    found: dict[str, list[tuple[str, int]]] = {}
+    for (position, source), raised in sorted(times.items()):
+        raised.sort()
+        most, first = 0, 0
+        for last, at in enumerate(raised):
+            while at - raised[first] >= window:
+                first += 1
+            most = max(most, last - first + 1)
+        if most >= repeats:
+            found.setdefault(position, []).append((source, most))
+    return {p: tuple(sorted(found[p], key=lambda kv: (-kv[1], kv[0]))) for p in sorted(found)}

@@ -139,11 +139,12 @@ class PcaSpeModel:
         checks are paid once).
         """
         X = np.atleast_2d(X)  # noqa: N806
-        sq_all = self.residuals(X) ** 2
+        res_all = self.residuals(X)
         scaler = self.pipeline.named_steps["scale"]
         means, scales = scaler.mean_, scaler.scale_
         out = []
-        for row, sq in zip(X, sq_all, strict=True):
+        for row, res in zip(X, res_all, strict=True):
+            sq = res**2
             total = float(sq.sum())
             order = np.argsort(-sq)[: self.top]
             why = tuple(
@@ -151,6 +152,7 @@ class PcaSpeModel:
                     feature=self.features[i], value=float(row[i]), baseline=float(means[i]),
                     spread=float(scales[i]),
                     share=float(sq[i] / total) if total > 0 else 0.0, unit=self.units[i],
+                    deviation=float((row[i] - means[i]) / scales[i]), residual=float(res[i]),
                 )
                 for i in order
             )

@@ -110,13 +110,16 @@ class PcaTailModel(PcaSpeModel):
         means, scales = scaler.mean_, scaler.scale_
         out = []
         for k, row in enumerate(X):
-            parts = np.maximum(t2_parts[k] if p_t2[k] < p_spe[k] else spe_parts[k], 0.0)
+            by_t2 = bool(p_t2[k] < p_spe[k])
+            parts = np.maximum(t2_parts[k] if by_t2 else spe_parts[k], 0.0)
             total = float(parts.sum())
             why = tuple(
                 Contribution(feature=self.features[i], value=float(row[i]),
                              baseline=float(means[i]), spread=float(scales[i]),
                              share=float(parts[i] / total) if total > 0 else 0.0,
-                             unit=self.units[i])
+                             unit=self.units[i], deviation=float(Z[k, i]),
+                             # T²'s parts are no residual: the deviation says what moved
+                             residual=None if by_t2 else float(residual[k, i]))
                 for i in np.argsort(-parts)[: self.top]
             )
             out.append(Score(float(values[k]), self.threshold, why))

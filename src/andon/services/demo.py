@@ -222,6 +222,12 @@ def warm_up(config: DemoConfig, spec: PlantSpec, store: SqlStore, say: Say,
             f"production on {PILOT_LINE}: it scores the same stream, nobody sees its output")
         replay_history(spec, store, models, trusted, start=history, seed=config.seed,
                        actor=engineer, say=say)
+    from andon.services.demo_production import write_production_history  # noqa: PLC0415
+
+    n = write_production_history(spec, store, live=history, warm_up=WARMUP,
+                                 end=config.live_start - WARMUP, seed=config.seed)
+    say(f"Production      {n} samples of line states and counters before and after the "
+        "models went live (andon report kpi, or /kpi in the inbox)")
     sim = PlantSimulator(spec, seed=config.seed, start=config.live_start - WARMUP,
                          scenario=Scenario.demo())
     n = backfill(sim, store, config.live_start, clock=SystemClock(),

@@ -17,14 +17,16 @@ from andon.clock import to_ms
 from andon.errors import SpecError
 from andon.namespace.sample import Quality, Sample
 from andon.namespace.topics import TagAddress
+from andon.simulator.effects import TagEffects, effects_of
 from andon.simulator.faults import Fault, Interval, wear_severity
 from andon.simulator.plant import AssetModel, LineLoad
+from andon.simulator.production import LineProduction
 from andon.simulator.scenario import Scenario
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from andon.spec.model import Area, Asset, Line, PlantSpec, Site
+    from andon.spec.model import Area, Asset, Line, PlantSpec, Site, Tag
 
 __all__ = ["PlantSimulator"]
 
@@ -41,7 +43,7 @@ class _TagRun:
     period: float
     next_due: float
     emitted: int = 0
-    calibrations: tuple[Interval, ...] = ()
+    effects: TagEffects | None = None  # steps, drifts, spikes, noise (andon.simulator.effects)
     stuck: tuple[Interval, ...] = ()
     dropouts: tuple[Interval, ...] = ()
     last: float | None = None  # last reported value outside a stuck interval
@@ -58,6 +60,8 @@ class _LineRun:
     skews: tuple[Interval, ...]
     seq: int = 0
     ts_ms: int = 0
+    production: LineProduction | None = None  # the line's state and counters, if declared
+    wear: list[tuple[float, float]] = field(default_factory=list)  # every asset's on the line
 
 
 @dataclass(slots=True)
@@ -120,7 +124,9 @@ class PlantSimulator:
                 skews = tuple(Interval.of(f, round(f.offset * 1000)) for f in faults
                               if f.kind == "clock_skew" and f.line == line.id)
                 line_runs[key] = _LineRun(load, f"plc-{site.id}-{line.id}", skews,
-                                         seq=self._first_seq)
+                                         seq=self._first_seq,
+                                         production=None if line.production is None
+                                         else LineProduction(line, site.timezone, seed))
                 self._lines.append(line_runs[key])
             line_run = line_runs[key]
             model = AssetModel(asset, seed, self._step_s, line_run.load.load,
@@ -128,12 +134,13 @@ class PlantSimulator:
             mine = [f for f in faults if f.asset == asset.id]
             tags = [
                 _tag_run(TagAddress(enterprise, site.id, area.id, line.id, asset.id, tag.name),
-                         tag.unit, tag.period, mine)
+                         tag, mine, seed)
                 for tag in model.tags
             ]
             wear = tuple((f.start_s, f.end_s) for f in mine
                          if f.kind == "bearing_wear" and f.end_s is not None)
             runs.append(_AssetRun(model, line_run, tags, wear))
+            line_run.wear.extend(wear)
         return runs
 
     @property
@@ -185,6 +192,8 @@ class PlantSimulator:
                 failed = failed or t >= failure
             line = run.line
             values = run.model.advance(line.load.load, line.load.ambient, severity, failed)
+            if line.production is not None and line.production.asset == run.model.asset.id:
+                values = _produce(line, run, now, t, self._step_s)
             ts, seq, source = line.ts_ms, line.seq, line.source
             for tag, value in zip(run.tags, values, strict=True):
                 if tag.next_due > due_by:
@@ -203,11 +212,21 @@ class PlantSimulator:
         return out
 
 
+def _produce(line: _LineRun, run: _AssetRun, now: datetime, t: float,
+             step_s: float) -> list[float]:
+    """The production asset's values: the line's state and counters (``production``)."""
+    assert line.production is not None  # noqa: S101 - checked by the caller
+    severity = max((wear_severity(t, b, f) for b, f in line.wear), default=0.0)
+    failed = any(t >= f for _b, f in line.wear)
+    made = line.production.advance(now, step_s, line.load.load, failed=failed,
+                                   severity=severity)
+    return [made.get(tag.name, 0.0) for tag in run.model.tags]
+
+
 def _reported(tag: _TagRun, value: float, t: float) -> float:
-    """Apply calibration steps and stuck intervals to a tag's physical value."""
-    for c in tag.calibrations:
-        if c.covers(t):
-            value += c.value
+    """Apply additive faults (``andon.simulator.effects``) and stuck intervals to a value."""
+    if tag.effects is not None:
+        value = tag.effects.apply(value, t)
     if any(s.covers(t) for s in tag.stuck):
         if tag.frozen is None:
             tag.frozen = value if tag.last is None else tag.last
@@ -217,14 +236,15 @@ def _reported(tag: _TagRun, value: float, t: float) -> float:
     return value
 
 
-def _tag_run(address: TagAddress, unit: str, period: float, faults: list[Fault]) -> _TagRun:
+def _tag_run(address: TagAddress, spec_tag: Tag, faults: list[Fault], seed: int) -> _TagRun:
     # calibration_step and stuck always name a tag; dropout without one hits every tag
     mine = [f for f in faults if f.tag in {None, address.tag}]
-    calibrations = tuple(Interval.of(f, f.offset) for f in mine if f.kind == "calibration_step")
+    effects = effects_of(mine, spec_tag, seed=seed, asset=address.asset)
     stuck = tuple(Interval.of(f) for f in mine if f.kind == "stuck")
     dropouts = tuple(Interval.of(f) for f in mine if f.kind == "dropout")
-    return _TagRun(address, unit, period, next_due=period, calibrations=calibrations, stuck=stuck,
-                   dropouts=dropouts, faulty=bool(calibrations or stuck or dropouts))
+    period = spec_tag.period
+    return _TagRun(address, spec_tag.unit, period, next_due=period, effects=effects, stuck=stuck,
+                   dropouts=dropouts, faulty=bool(effects or stuck or dropouts))
 
 
 def _choose(spec: PlantSpec, lines: set[str] | None) -> list[tuple[Site, Area, Line, Asset]]:
@@ -246,16 +266,17 @@ def _check_scenario(spec: PlantSpec, scenario: Scenario) -> None:
     """Every id a fault names must exist in the spec (SpecError naming the fault field)."""
     assets = {x.id: x for *_, x in spec.assets()}
     line_ids = {ln.id for _, _, ln in spec.lines()}
+    name = scenario.source
     for i, f in enumerate(scenario.faults):
-        where = f"faults[{i}]"
+        where, at = f"faults[{i}]", scenario.line_of(i)
         if f.asset is not None and f.asset not in assets:
-            raise SpecError("scenario", None, f"{where}.asset",
+            raise SpecError(name, at, f"{where}.asset",
                             f"unknown asset {f.asset!r} in the plant spec")
         if f.asset is not None and f.tag is not None:
             names = sorted(t.name for t in assets[f.asset].tags)
             if f.tag not in names:
                 reason = f"asset {f.asset!r} has no tag {f.tag!r} (tags: {', '.join(names)})"
-                raise SpecError("scenario", None, f"{where}.tag", reason)
+                raise SpecError(name, at, f"{where}.tag", reason)
         if f.line is not None and f.line not in line_ids:
-            raise SpecError("scenario", None, f"{where}.line",
+            raise SpecError(name, at, f"{where}.line",
                             f"unknown line {f.line!r} in the plant spec")

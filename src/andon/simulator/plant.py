@@ -17,8 +17,11 @@ exactly, so faults stand out.
   hold, temperatures decay toward ambient.
 
 Values are computed in each tag's canonical unit (the table below) and mapped to the unit the
-spec declares with an affine factor computed once. A tag the kind does not know, or declared in
-a unit that does not measure the same quantity, reports the middle of its range +- 5 %.
+spec declares with an affine factor computed once. A tag the kind does not know, declared in a
+unit that does not measure the same quantity, or whose declared range or ``max_rate`` the
+physics would not fit (``andon.simulator.derived.physics_fits``), behaves as its declaration
+says instead (``andon.simulator.derived``): the middle of its range following the load, a
+counter, a state.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from andon.simulator.derived import Derived, derive, physics_fits
 from andon.units import affine, check_unit
 
 if TYPE_CHECKING:
@@ -80,7 +84,6 @@ WEAR_HEAT_C: Final = 25.0  # degC on the bearing temperature at severity 1
 WEAR_CURRENT: Final = 0.03  # +3 % current at severity 1
 STOPPED: Final[dict[str, float]] = {"pressure": 0.1, "vibration": 0.1}  # others stop at 0
 STOPPED_NOISE: Final = 0.05  # noise of a stopped machine, relative to running noise
-GENERIC_HALF_WIDTH: Final = 0.05  # unknown tags: middle of the range +- 5 % of its span
 COUNTER_START: Final = (100_000, 1_000_000)
 NOISE_BLOCK: Final = 256  # normal draws are fetched this many steps at a time
 
@@ -283,15 +286,17 @@ class _Channel:
     a: float
     b: float
     state: float = 0.0  # lag output (canonical unit) or counter value
+    derived: Derived | None = None  # behaviour derived from the spec (no fitting physics)
 
 
-def _channel(kind: str, tag: Tag, rating: float) -> _Channel:
+def _channel(kind: str, tag: Tag, rating: float, *, step_s: float, load: float,
+             heats: bool) -> _Channel:
     physics = KIND_PHYSICS.get(kind, {}).get(tag.name)
-    if physics is None or check_unit(tag.unit, physics.quantity) is not None:
-        low, high = tag.range
-        mid = (low + high) / 2
-        return _Channel("generic", mid, 0.0, (high - low) * GENERIC_HALF_WIDTH / 3, lag=False,
-                        ambient=False, heats=False, floor=low, stopped=mid, a=1.0, b=0.0)
+    if (physics is None or check_unit(tag.unit, physics.quantity) is not None
+            or not physics_fits(physics, tag, rating)):
+        return _Channel("generic", 0.0, 0.0, 0.0, lag=False, ambient=False, heats=False,
+                        floor=0.0, stopped=0.0, a=1.0, b=0.0,
+                        derived=derive(tag, step_s=step_s, load=load, heats=heats))
     a, b = affine(physics.unit, tag.unit)
     floor = -math.inf if physics.role == "temperature" else 0.0
     return _Channel(physics.role, physics.base, physics.gain * rating, physics.noise,
@@ -312,7 +317,10 @@ class AssetModel:
         self.asset = asset
         self.tags: list[Tag] = sorted(asset.tags, key=lambda t: t.name)
         self.rating = float(rng.uniform(1 - RATING_SPREAD, 1 + RATING_SPREAD))
-        self._channels = [_channel(asset.kind, t, self.rating) for t in self.tags]
+        heated = BEARING_TEMP_TAG.get(asset.kind) or next(
+            (t.name for t in self.tags if t.quantity == "temperature"), None)
+        self._channels = [_channel(asset.kind, t, self.rating, step_s=step_s, load=load,
+                                   heats=t.name == heated) for t in self.tags]
         self._alpha = 1.0 - math.exp(-step_s / LAG_TAU_S)
         self._per_minute = step_s / 60.0
         for ch in self._channels:
@@ -339,6 +347,9 @@ class AssetModel:
         out: list[float] = []
         alpha = self._alpha
         for ch, z in zip(self._channels, zs, strict=True):
+            if ch.derived is not None:  # in the tag's unit already
+                out.append(ch.derived.value(load, severity, z, failed=False))
+                continue
             role = ch.role
             if ch.lag:
                 target = ch.base + ch.gain * load
@@ -367,13 +378,14 @@ class AssetModel:
         out: list[float] = []
         alpha = self._alpha
         for ch, z in zip(self._channels, zs, strict=True):
+            if ch.derived is not None:  # in the tag's unit already
+                out.append(ch.derived.value(0.0, 1.0, z, failed=True))
+                continue
             if ch.lag:
                 ch.state += (ambient - ch.state) * alpha
                 v = ch.state + ch.noise * z
             elif ch.role == "counter":
                 v = math.floor(ch.state)
-            elif ch.role == "generic":
-                v = max(ch.floor, ch.base + ch.noise * z)
             else:
                 v = max(0.0, ch.stopped + ch.noise * STOPPED_NOISE * z)
             out.append(ch.a * v + ch.b)

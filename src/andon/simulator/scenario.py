@@ -1,10 +1,15 @@
 """Scenarios: a set of faults, built in (``Scenario.demo``) or read from a YAML file.
 
-File format (times are seconds or durations such as ``'7h'``, ``'20min'``)::
+File format (times are seconds or durations such as ``'7h'``, ``'20min'``; an ``offset`` is
+in the tag's unit, or a percentage of the tag's span such as ``'5%'``; the full reference with
+examples is ``docs/simulator.md``)::
 
     faults:
       - {kind: bearing_wear, asset: p-101, start_s: 7h, end_s: 30h}
       - {kind: calibration_step, asset: k-104, tag: discharge_temp, start_s: 3h, offset: 6.0}
+      - {kind: drift, asset: k-104, tag: oil_temp, start_s: 2h, end_s: 8h, offset: 10%}
+      - {kind: spike, asset: p-102, tag: flow, start_s: 1h, every_s: 30min, offset: -20%}
+      - {kind: noise, asset: m-103, tag: current, start_s: 1h, end_s: 2h, offset: 4.0}
       - {kind: stuck, asset: cv-202, tag: drive_temp, start_s: 4h, end_s: 7h}
       - {kind: dropout, asset: pr-201, start_s: 5h, end_s: 320min}
       - {kind: clock_skew, line: bottling-1, offset: 90}
@@ -26,6 +31,7 @@ as a historian import and trains on; the live stream starts at 48 h:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,15 +100,25 @@ DEMO_DROPOUT_END_S: Final = DEMO_HISTORY_S + 4 * _H + 20 * _MIN
 DEMO_SKEW_LINE: Final = "bottling-1"
 DEMO_SKEW_OFFSET_S: Final = 90.0
 
-_FIELDS: Final = ("kind", "asset", "tag", "line", "start_s", "end_s", "offset")
+_FIELDS: Final = ("kind", "asset", "tag", "line", "start_s", "end_s", "offset", "every_s")
 _TOP_FIELDS: Final = ("faults", "description")
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """The faults of one simulation run (none: a healthy plant)."""
+    """The faults of one simulation run (none: a healthy plant).
+
+    ``source`` names where it came from and ``lines`` the line of each fault in that file
+    (read from a file), so that the simulator's check against the spec names them too.
+    """
 
     faults: tuple[Fault, ...] = ()
+    source: str = dataclasses.field(default="scenario", compare=False)
+    lines: tuple[int, ...] = dataclasses.field(default=(), compare=False)
+
+    def line_of(self, i: int) -> int | None:
+        """The line of fault ``i`` in ``source``, if known."""
+        return self.lines[i] if i < len(self.lines) else None
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> Scenario:
@@ -120,7 +136,8 @@ class Scenario:
             raise _one(name, None, f"not UTF-8 text ({exc.reason})") from None
         except OSError as exc:
             raise _one(name, None, exc.strerror or str(exc)) from None
-        return cls(tuple(_parse(text, name)))
+        parsed = _parse(text, name)
+        return cls(tuple(f for f, _ in parsed), name, tuple(line for _, line in parsed))
 
     @classmethod
     def demo(cls) -> Scenario:
@@ -156,7 +173,7 @@ def _one(name: str, line: int | None, reason: str) -> SpecErrors:
     return SpecErrors([SpecError(name, line, "", reason)])
 
 
-def _parse(text: str, name: str) -> list[Fault]:
+def _parse(text: str, name: str) -> list[tuple[Fault, int]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -170,11 +187,11 @@ def _parse(text: str, name: str) -> list[Fault]:
     if not isinstance(root, yaml.MappingNode):
         raise _one(name, _line(root), "expected a mapping with 'faults:' at the top")
     errors: list[SpecError] = []
-    faults: list[Fault] = []
+    faults: list[tuple[Fault, int]] = []
     for i, node in enumerate(_fault_nodes(root, name, errors)):
         fault = _parse_fault(node, f"faults[{i}]", name, errors)
         if fault is not None:
-            faults.append(fault)
+            faults.append((fault, _line(node)))
     if errors:
         raise SpecErrors(errors)
     return faults
@@ -226,17 +243,19 @@ def _parse_fault(node: yaml.Node, where: str, name: str, errors: list[SpecError]
     ids = {field: _text(raw.get(field), field, bad) for field in ("asset", "tag", "line")}
     start_s = _seconds(raw.get("start_s", 0.0), "start_s", bad)
     end_s = None if raw.get("end_s") is None else _seconds(raw["end_s"], "end_s", bad)
-    offset = _number(raw.get("offset", 0.0), "offset", bad)
+    offset, percent = _offset(raw.get("offset", 0.0), bad)
+    every_s = None if raw.get("every_s") is None else _seconds(raw["every_s"], "every_s", bad)
     if kind is None or len(errors) > before:
         return None
     problems = fault_problems(kind, asset=ids["asset"], tag=ids["tag"], line=ids["line"],
-                              start_s=start_s, end_s=end_s, offset=offset)
+                              start_s=start_s, end_s=end_s, offset=offset, percent=percent,
+                              every_s=every_s)
     for field, reason in problems:
         bad(field, reason)
     if problems:
         return None
     return Fault(kind, asset=ids["asset"], tag=ids["tag"], line=ids["line"], start_s=start_s,
-                 end_s=end_s, offset=offset)
+                 end_s=end_s, offset=offset, percent=percent, every_s=every_s)
 
 
 def _kind(raw: dict[str, Any], bad: _Bad) -> FaultKind | None:
@@ -256,11 +275,24 @@ def _text(value: object, field: str, bad: _Bad) -> str | None:
     return None
 
 
-def _number(value: object, field: str, bad: _Bad) -> float:
+def _offset(value: object, bad: _Bad) -> tuple[float, bool]:
+    """An offset in the tag's unit (a number) or a percentage of its span (``'5%'``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        number = text[:-1].strip() if text.endswith("%") else None
+        try:
+            parsed = float(number) if number else math.nan
+        except ValueError:
+            parsed = math.nan
+        if math.isnan(parsed):
+            bad("offset", "expected a number in the tag's unit or a percentage of its span "
+                f"such as '5%', got {value!r}")
+        return parsed, True
     if isinstance(value, bool) or not isinstance(value, int | float):
-        bad(field, f"expected a number, got {value!r}")
-        return math.nan
-    return float(value)
+        bad("offset", f"expected a number in the tag's unit or a percentage of its span such "
+            f"as '5%', got {value!r}")
+        return math.nan, False
+    return float(value), False
 
 
 def _seconds(value: object, field: str, bad: _Bad) -> float:

@@ -18,7 +18,7 @@ import functools
 import hashlib
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ __all__ = [
     "canonical_json",
     "document_dedup_key",
     "document_digest",
+    "document_failure",
     "document_priority",
     "document_state",
     "http_session",
@@ -65,6 +66,27 @@ def document_state(document: Mapping[str, Any]) -> InterventionState:
 def document_priority(document: Mapping[str, Any]) -> Priority:
     """The document's priority."""
     return Priority(document["action"]["priority"])
+
+
+def document_failure(document: Mapping[str, Any],
+                     when: Callable[[object], str] = str) -> str:
+    """When the document says the asset is expected to fail, one phrase (``when`` formats).
+
+    >>> document_failure({"action": {"predicted_failure": "B", "failure_earliest": "A"}})
+    'between A and B'
+    >>> document_failure({"action": {"predicted_failure": "B", "failure_earliest": None}})
+    'by B'
+    >>> document_failure({"action": {"predicted_failure": "B", "corrective": True,
+    ...                              "stopped_at": "S"}})
+    'stopped at S (corrective action)'
+    """
+    action = document["action"]
+    if action.get("corrective") and action.get("stopped_at"):
+        return f"stopped at {when(action['stopped_at'])} (corrective action)"
+    early, late = action.get("failure_earliest"), action["predicted_failure"]
+    if early and early != late:
+        return f"between {when(early)} and {when(late)}"
+    return f"by {when(late)}"
 
 
 def document_dedup_key(document: Mapping[str, Any]) -> str:

@@ -77,12 +77,13 @@ from andon.sinks.base import (
     DeliveryResult,
     Outgoing,
     document_dedup_key,
+    document_failure,
     document_priority,
     document_state,
     http_session,
 )
 from andon.sinks.plugin import SinkContext, SinkPlugin, http_url, optional_env_name, seconds
-from andon.text import one_line
+from andon.text import eng, one_line
 
 __all__ = ["PLUGIN", "PRIORITY_TO_WORK_ORDER", "CmmsConfig", "CmmsSink", "work_order_fields"]
 
@@ -107,9 +108,10 @@ def work_order_fields(document: Mapping[str, Any]) -> dict[str, Any]:
     lines = [
         str(action["text"]),
         f"Deadline: {action['deadline']} ({action.get('deadline_label', '')})",
+        f"Failure: {document_failure(document)}",
         f"Why: {why}" if why else "",
         (f"Model: {evidence['model']} v{evidence['model_version']}, score "
-         f"{float(evidence['score']):.2f} (threshold {float(evidence['threshold']):.2f})"),
+         f"{eng(float(evidence['score']))} (threshold {eng(float(evidence['threshold']))})"),
         f"Andon intervention: {document['id']}",
     ]
     return {

@@ -67,11 +67,12 @@ from andon.sinks.base import (
     Outgoing,
     canonical_json,
     document_dedup_key,
+    document_failure,
     document_state,
 )
 from andon.sinks.plugin import SinkContext, SinkPlugin, env_name, seconds
 from andon.sinks.webhook import Backoff
-from andon.text import one_line
+from andon.text import eng, one_line
 
 __all__ = ["PLUGIN", "EmailConfig", "EmailSink", "Notice", "compose", "notice_of", "told_level"]
 
@@ -158,7 +159,7 @@ def compose(document: Mapping[str, Any], notice: Notice, *, sender: str,
         f"What:      {action['text']}",
         f"Where:     {where['asset_name']} ({where['asset']}), {place}",
         f"By when:   {deadline}" + (f" ({label})" if label else ""),
-        f"Failure:   predicted around {_when(action['predicted_failure'])}",
+        f"Failure:   {document_failure(document, _when)}",
         f"Owner:     {notice.role} (priority {priority})",
     ]
     if notice.escalated:
@@ -169,7 +170,8 @@ def compose(document: Mapping[str, Any], notice: Notice, *, sender: str,
     lines += [
         "",
         (f"Evidence:  model {evidence['model']} v{evidence['model_version']}, score "
-         f"{float(evidence['score']):.3g} against threshold {float(evidence['threshold']):.3g}, "
+         f"{eng(float(evidence['score']))} against threshold "
+         f"{eng(float(evidence['threshold']))}, "
          f"window {_when(evidence['window_start'])} to {_when(evidence['window_end'])}"),
         f"Intervention {document['id']}: acknowledge it in Andon (inbox, API, panel or CMMS).",
     ]

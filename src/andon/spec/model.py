@@ -22,6 +22,7 @@ from andon.spec.chain import ACTING_ACCESS, DEFAULT_RANKS, chain_problems, deriv
 from andon.spec.fields import FieldError as _FieldError  # the loader re-attaches the field
 from andon.spec.fields import unknown as _unknown
 from andon.spec.plugins import check_settings, plugin_named
+from andon.spec.production import Costs, Production, production_problems
 from andon.spec.sinks import SinksConfig, sink_problems
 from andon.spec.tagmap import TagMapEntry
 from andon.units import QUANTITIES, check_unit, parse_duration_s
@@ -330,6 +331,13 @@ class Line(_Strict):
     name: str = Field(min_length=1)
     calendar: Calendar = Field(default_factory=Calendar)
     assets: list[Asset] = Field(min_length=1)
+    production: Production | None = Field(
+        default=None, description="state and count tags and ideal rate for OEE "
+        "(andon.spec.production); none: the line has no OEE",
+    )
+    costs: Costs | None = Field(default=None, description="downtime and scrap cost rates for "
+                                "ROI, e.g. {downtime_per_hour: 2500, scrap_per_unit: 4, "
+                                "currency: EUR}")
 
 
 class Area(_Strict):
@@ -414,6 +422,11 @@ class Person(_Strict):
     name: str = Field(min_length=1)
     role: str
     site: str | None = None
+    lines: list[str] = Field(
+        default_factory=list, description="line ids this person works on (of their site, or "
+        "of any site without one): the console shows them these lines' interventions; "
+        "default: every line",
+    )
 
 
 class ActionEnvelope(_Strict):
@@ -547,7 +560,13 @@ class UseCase(_Strict):
         description="priority of its interventions (sets the acknowledge limit); raised to "
                     "critical when no planned stop comes before the predicted failure",
     )
-    horizon: Seconds = Field(description="expected time from detection to failure (P-F interval)")
+    horizon: Seconds = Field(description="expected time from detection to failure (P-F "
+                             "interval): the latest the failure is expected")
+    horizon_min: Seconds | None = Field(
+        default=None, description="the earliest the failure may come after a detection (the "
+        "early edge of the horizon's uncertainty; the deadline is a planned stop before it, "
+        "else an unplanned stop is asked for); default: the horizon itself",
+    )
     window: Seconds = Field(default=1800.0, description="feature window length")
     hop: Seconds = Field(default=600.0, description="time between window evaluations")
     persistence: int = Field(
@@ -580,7 +599,8 @@ class UseCase(_Strict):
                     "0.7}}",
     )
 
-    _durations = field_validator("horizon", "window", "hop", mode="before")(_duration)
+    _durations = field_validator("horizon", "horizon_min", "window", "hop", mode="before")(
+        _duration)
 
     @model_validator(mode="after")
     def _model_kind(self) -> UseCase:
@@ -614,7 +634,15 @@ class UseCase(_Strict):
     def _hop_fits(self) -> UseCase:
         if self.hop > self.window:
             raise _FieldError("hop", f"hop {self.hop:g}s is longer than window {self.window:g}s")
+        if self.horizon_min is not None and self.horizon_min > self.horizon:
+            raise _FieldError("horizon_min", f"horizon_min {self.horizon_min:g}s is longer "
+                              f"than horizon {self.horizon:g}s (it is the earliest failure)")
         return self
+
+    @property
+    def earliest_failure_s(self) -> float:
+        """Seconds from a detection to the earliest expected failure (``horizon_min``)."""
+        return self.horizon if self.horizon_min is None else self.horizon_min
 
 
 class Fatigue(_Strict):
@@ -830,6 +858,7 @@ Path = tuple[str | int, ...]
 def cross_check(spec: PlantSpec) -> list[tuple[Path, str]]:
     """Rules that span the tree; each problem is (field path, reason)."""
     return [*_duplicates(spec), *_dangling(spec), *chain_problems(spec),
+            *production_problems(spec),
             *sink_problems(spec.sinks, {u.id for u in spec.use_cases},
                            {r.id for r in spec.roles})]
 
@@ -883,6 +912,9 @@ def _dangling(spec: PlantSpec) -> list[tuple[Path, str]]:
             problems.append((("people", i, "role"), _unknown("role", p.role, role_ids)))
         if p.site is not None and p.site not in site_ids:
             problems.append((("people", i, "site"), _unknown("site", p.site, site_ids)))
+        line_ids = {ln.id for s, _, ln in spec.lines() if p.site in {None, s.id}}
+        problems.extend((("people", i, "lines", j), _unknown("line", line, line_ids))
+                        for j, line in enumerate(p.lines) if line not in line_ids)
     problems.extend(_panel_people(spec))
     by_id = {x[3].id: x[3] for x in spec.assets()}
     kinds = {x[3].kind for x in spec.assets()}  # not from by_id: a duplicate id would hide one

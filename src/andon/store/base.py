@@ -19,9 +19,11 @@ from andon.auth.throttle import Failures
 from andon.contracts.counts import QualityCount, SkewPoint
 from andon.contracts.quarantine import Quarantined
 from andon.feedback import Feedback, Label, Outcome
+from andon.feedback.comments import Comment
 from andon.feedback.workorders import WorkOrder
 from andon.interventions.gate import GateStore
 from andon.interventions.lifecycle import InterventionState, TransitionRecord
+from andon.interventions.query import InterventionPage, InterventionQuery
 from andon.interventions.record import Intervention
 from andon.interventions.triage import TriageItem, TriageLabel, TriageStatus
 from andon.namespace.sample import Sample
@@ -30,7 +32,20 @@ from andon.registry.stages import Stage
 from andon.rollout.stages import Rollout
 from andon.scoring.artifact import ModelMeta
 
-__all__ = ["Delivery", "Event", "SpecVersion", "Store", "StoredAnchor", "TokenInfo"]
+__all__ = ["Delivery", "Event", "SampleBucket", "SpecVersion", "Store", "StoredAnchor",
+           "TokenInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class SampleBucket:
+    """One tag's samples in one bucket of a period: how many, when, lowest and highest."""
+
+    tag: str
+    first_ms: int  # source time of its oldest sample
+    last_ms: int  # ... and of its newest
+    count: int
+    low: float
+    high: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +132,18 @@ class Store(GateStore, Protocol):
         """Number of stored samples."""
         ...
 
+    def newest_sample_ms(self, assets: Sequence[str]) -> dict[str, int]:
+        """Asset -> source time (epoch ms) of its newest sample; assets with none left out."""
+        ...
+
+    def sample_buckets(self, asset: str, *, start_ms: int, end_ms: int,
+                       buckets: int) -> list[SampleBucket]:
+        """An asset's samples in ``[start_ms, end_ms)`` cut in ``buckets`` equal spans.
+
+        One ``SampleBucket`` per tag and span holding samples, by tag then time.
+        """
+        ...
+
     # -- data quality (andon.contracts.counts) --------------------------------------------
     def add_quality_counts(self, at_ms: int, counts: Sequence[QualityCount]) -> None:
         """Add counters observed at ``at_ms`` (epoch ms) to that hour's totals."""
@@ -125,6 +152,14 @@ class Store(GateStore, Protocol):
     def quality_counts(self, *, since_ms: int | None = None, site: str | None = None,
                        asset: str | None = None) -> list[QualityCount]:
         """Counters summed per (site, asset, tag, source, metric) from ``since_ms``'s hour on."""
+        ...
+
+    def quality_per_hour(self, *, since_ms: int | None = None, site: str | None = None,
+                         asset: str | None = None) -> list[tuple[int, QualityCount]]:
+        """Tags' counters summed per (hour, site, asset, metric), oldest hour first.
+
+        The hour is its start (epoch ms); the counts' ``tag`` and ``source`` are "".
+        """
         ...
 
     def add_skew_points(self, points: Sequence[SkewPoint]) -> None:
@@ -172,6 +207,22 @@ class Store(GateStore, Protocol):
                              since: datetime | None = None,
                              until: datetime | None = None) -> list[Intervention]:
         """Newest first (by created_at); open ones only unless told; created in [since, until)."""
+        ...
+
+    def find_interventions(self, query: InterventionQuery) -> InterventionPage:
+        """One page of what ``query`` admits (scope, filters, text), in its order, and the total."""
+        ...
+
+    def add_comment(self, comment: Comment) -> Comment:
+        """Keep a comment; return it with its id (``NotFound`` for an unknown intervention)."""
+        ...
+
+    def comments(self, intervention_ids: Sequence[str]) -> dict[str, list[Comment]]:
+        """Comments of each of ``intervention_ids`` (those with any), oldest first."""
+        ...
+
+    def change_marks(self) -> tuple[int, int]:
+        """(newest ``change_seq`` of any intervention, newest comment id): what live views poll."""
         ...
 
     def open_intervention_for(self, use_case: str, asset: str) -> Intervention | None:

@@ -55,7 +55,10 @@ class MemoryGateStore:
         self._interventions[iv.id] = replace(
             stored, score=iv.score, threshold=iv.threshold, why=iv.why,
             detections=iv.detections, updated_at=iv.updated_at, model=iv.model,
-            model_version=iv.model_version, window_end=iv.window_end)
+            model_version=iv.model_version, window_end=iv.window_end, action=iv.action,
+            deadline=iv.deadline, deadline_label=iv.deadline_label,
+            predicted_failure=iv.predicted_failure, failure_earliest=iv.failure_earliest,
+            stopped_at=iv.stopped_at)
 
     def get_intervention(self, intervention_id: str) -> Intervention:
         """One intervention; ``NotFound`` if unknown."""

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIT_ANCHORS",
+    "COMMENTS",
     "DELIVERIES",
     "EVENTS",
     "FEEDBACK",
@@ -170,6 +171,10 @@ INTERVENTIONS = Table(
     # the change feed: one more per write of the row (evidence or lifecycle), store-wide; sinks
     # follow it instead of re-reading the newest records
     Column("change_seq", BigInteger(), nullable=False, server_default="0"),
+    # the predicted failure's early edge (null: predicted_failure) and when the asset was seen
+    # stopped while it was open (the action is then corrective); revision 0008
+    Column("failure_earliest", UtcDateTime(), nullable=True),
+    Column("stopped_at", UtcDateTime(), nullable=True),
     Index("ix_interventions_state_created", "state", "created_at"),
     Index("ix_interventions_change_seq", "change_seq"),
     Index("ix_interventions_use_case_asset", "use_case", "asset", "state"),
@@ -192,6 +197,23 @@ FEEDBACK = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("via", String(16), nullable=False, server_default="api"),  # web/api/mqtt/cmms
     Index("ix_feedback_intervention_at", "intervention_id", "at"),
+)
+#: notes people write on an intervention (``andon.feedback.comments``); no lifecycle, no label
+COMMENTS = Table(
+    "intervention_comments",
+    METADATA,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column(
+        "intervention_id",
+        String(_ID_LEN),
+        ForeignKey("interventions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("body", Text(), nullable=False),
+    Column("by", String(_ID_LEN), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("via", String(16), nullable=False),  # web/api/cli
+    Index("ix_intervention_comments_intervention_at", "intervention_id", "at"),
 )
 
 #: every feedback and outcome, tied to the evidence window: labels for training and the track

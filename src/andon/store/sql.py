@@ -60,7 +60,7 @@ from andon.registry.record import ModelRecord
 from andon.registry.stages import Stage
 from andon.scoring.artifact import ModelMeta
 from andon.store import migrations
-from andon.store.base import SpecVersion
+from andon.store.base import SampleBucket, SpecVersion
 from andon.store.files import private_database
 from andon.store.migrations import Status, Upgrade
 from andon.store.schema import (
@@ -72,6 +72,7 @@ from andon.store.schema import (
 )
 from andon.store.sql_accounts import AccountTables
 from andon.store.sql_audit import AuditTables
+from andon.store.sql_console import ConsoleTables
 from andon.store.sql_deliveries import DeliveryTable
 from andon.store.sql_interventions import InterventionTables
 from andon.store.sql_quality import QualityTables
@@ -123,7 +124,7 @@ _QUALITY_TEXT = {q: q.value for q in Quality}
 
 
 class SqlStore(AccountTables, AuditTables, DeliveryTable, InterventionTables, WorkOrderTable,
-               TriageTables, QualityTables, RolloutTables):
+               TriageTables, QualityTables, RolloutTables, ConsoleTables):
     """The ``Store`` protocol over SQLAlchemy Core (SQLite or PostgreSQL).
 
     Build one with ``open_store`` (which also brings the schema to the newest revision) or
@@ -228,6 +229,42 @@ class SqlStore(AccountTables, AuditTables, DeliveryTable, InterventionTables, Wo
         """Count the stored samples."""
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(SAMPLES)).scalar_one())
+
+    def newest_sample_ms(self, assets: Sequence[str]) -> dict[str, int]:
+        """Asset -> source time (epoch ms) of its newest sample; assets with none left out.
+
+        One ``max`` per asset, each answered from the (asset, ts_ms) index.
+        """
+        c = SAMPLES.c
+        found: dict[str, int] = {}
+        with self._read() as conn:
+            for asset in dict.fromkeys(assets):
+                newest = conn.execute(select(func.max(c.ts_ms)).where(c.asset == asset)
+                                      ).scalar_one()
+                if newest is not None:
+                    found[asset] = int(newest)
+        return found
+
+    def sample_buckets(self, asset: str, *, start_ms: int, end_ms: int,
+                       buckets: int) -> list[SampleBucket]:
+        """An asset's samples in ``[start_ms, end_ms)`` cut in ``buckets`` equal spans.
+
+        Grouped in the database (a month of minute data is a few thousand rows, not a
+        quarter of a million); one ``SampleBucket`` per tag and span, by tag then time.
+        """
+        c = SAMPLES.c
+        width = max(-(-(end_ms - start_ms) // max(buckets, 1)), 1)  # ms per span, rounded up
+        # integer operands: both SQLite and PostgreSQL divide them as integers
+        inner = (select(c.tag, c.ts_ms, c.value,
+                        (c.ts_ms - start_ms).self_group().op("/")(width).label("bucket"))
+                 .where(c.asset == asset, c.ts_ms >= start_ms, c.ts_ms < end_ms).subquery())
+        stmt = (select(inner.c.tag, func.min(inner.c.ts_ms), func.max(inner.c.ts_ms),
+                       func.count(), func.min(inner.c.value), func.max(inner.c.value))
+                .group_by(inner.c.tag, inner.c.bucket)
+                .order_by(inner.c.tag, inner.c.bucket))
+        with self._read() as conn:
+            return [SampleBucket(str(r[0]), int(r[1]), int(r[2]), int(r[3]), float(r[4]),
+                                 float(r[5])) for r in conn.execute(stmt)]
 
     # -- quarantine -----------------------------------------------------------------------
     def add_quarantined(self, items: Sequence[Quarantined]) -> int:

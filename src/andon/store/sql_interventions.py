@@ -59,9 +59,11 @@ if TYPE_CHECKING:
 __all__ = ["InterventionTables"]
 
 _OPEN = tuple(s.value for s in InterventionState if s not in FINAL_STATES)
-#: columns a detection may change on a stored intervention (the evidence, not the lifecycle)
+#: columns a detection may change on a stored intervention (the evidence, not the lifecycle;
+#: a stopped asset's corrective version changes the action, its deadline and ``stopped_at``)
 _EVIDENCE = ("score", "threshold", "why", "detections", "updated_at", "model", "model_version",
-             "window_end")
+             "window_end", "action", "deadline", "deadline_label", "predicted_failure",
+             "failure_earliest", "stopped_at")
 #: columns a lifecycle change writes
 _LIFECYCLE = ("state", "owner_role", "assignee", "priority", "escalation_level",
               "shelved_until", "history", "updated_at", "outcome", "outcome_detail")
@@ -326,6 +328,7 @@ def _iv_to_row(iv: Intervention) -> dict[str, Any]:
         "window_start": iv.window_start, "window_end": iv.window_end,
         "outcome": None if iv.outcome is None else OutcomeLabel(iv.outcome).value,
         "outcome_detail": iv.outcome_detail,
+        "failure_earliest": iv.failure_earliest, "stopped_at": iv.stopped_at,
     }
 
 
@@ -348,7 +351,8 @@ def _iv_from_row(row: Row[Any]) -> Intervention:
         history=history, dedup_key=row.dedup_key, window_start=row.window_start,
         window_end=row.window_end,
         outcome=None if row.outcome is None else OutcomeLabel(row.outcome),
-        outcome_detail=row.outcome_detail,
+        outcome_detail=row.outcome_detail, failure_earliest=row.failure_earliest,
+        stopped_at=row.stopped_at,
     )
 
 

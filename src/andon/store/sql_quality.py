@@ -92,6 +92,29 @@ class QualityTables(SqlMixin):
             return [QualityCount(r[0], r[1], r[2], r[3], r[4], int(r[5]))
                     for r in conn.execute(stmt)]
 
+    def quality_per_hour(self, *, since_ms: int | None = None, site: str | None = None,
+                         asset: str | None = None) -> list[tuple[int, QualityCount]]:
+        """Tags' counters summed per (hour, site, asset, metric), oldest hour first.
+
+        The hour is its start (epoch ms); the counts' ``tag`` and ``source`` are "" (rows
+        of sources are left out: the trend of a tag's data quality over time).
+        """
+        c = QUALITY_COUNTS.c
+        total = func.sum(c.count)
+        stmt = (select(c.bucket_ms, c.site, c.asset, c.metric, total)
+                .where(c.asset != "")
+                .group_by(c.bucket_ms, c.site, c.asset, c.metric)
+                .order_by(c.bucket_ms, c.site, c.asset, c.metric))
+        if since_ms is not None:
+            stmt = stmt.where(c.bucket_ms >= since_ms - since_ms % _HOUR_MS)
+        if site is not None:
+            stmt = stmt.where(c.site == site)
+        if asset is not None:
+            stmt = stmt.where(c.asset == asset)
+        with self._read() as conn:
+            return [(int(r[0]), QualityCount(r[1], r[2], "", "", r[3], int(r[4])))
+                    for r in conn.execute(stmt)]
+
     def add_skew_points(self, points: Sequence[SkewPoint]) -> None:
         """Keep each source's skew estimate, the latest one per minute."""
         if not points:

@@ -19,8 +19,10 @@ from starlette.staticfiles import StaticFiles
 from andon.app import (
     Actor,
     Context,
+    find_interventions,
     give_feedback,
     issue_token,
+    may_see_all,
     move,
     record_outcome,
     revoke_token,
@@ -41,6 +43,7 @@ from andon.http.auth import SESSION_COOKIE, Authenticator, Caller, needs
 from andon.interventions.lifecycle import InterventionState
 from andon.interventions.record import OutcomeLabel
 from andon.spec.model import PlantSpec
+from andon.web.console import ConsoleRequest, console_router, console_view
 from andon.web.views import iv_view, record_text, user_view, watched_assets
 
 __all__ = ["WebInbox"]
@@ -49,11 +52,14 @@ __all__ = ["WebInbox"]
 _MAX_SHELVE_H = 24
 _DONE_TEXT = {"acknowledged": "acknowledged", "in_progress": "started", "done": "done",
               "deferred": "deferred", "dismissed": "dismissed", "shelved": "shelved",
-              "outcome": "outcome", **{k.value: k.value for k in FeedbackKind}}
+              "outcome": "outcome", "comment": "comment",
+              **{k.value: k.value for k in FeedbackKind}}
 
 LOGIN_FAILED = "Unknown user or wrong password"
 _MAX_FIELD = 1000  # longer usernames or passwords are refused like wrong ones
 _REFRESH_S = 30
+#: how often an open inbox asks ``/inbox/live`` whether anything in its scope changed
+LIVE_POLL_S = 2.0
 _HTML_HEADERS = {"Cache-Control": "no-store"}
 #: the period of the track record each inbox card shows, and how long it is reused
 RECORD_DAYS = 90
@@ -124,14 +130,29 @@ class WebInbox:
                            problems=list(problems))
 
     def inbox_page(self, caller: Caller, status: int = 200, *, flash: str = "",
-                   error: str = "", error_iv: str = "", reason: str = "") -> HTMLResponse:
-        """Render the inbox of open (and deferred) interventions, newest first."""
+                   error: str = "", error_iv: str = "", reason: str = "",
+                   console: ConsoleRequest | None = None,
+                   bulk: Sequence[tuple[str, bool, str]] = ()) -> HTMLResponse:
+        """Render the console: the open interventions in the caller's scope, or the history.
+
+        ``console`` is what the query string asked (filters, sort, page; ``None``: the
+        defaults, e.g. when a post is refused); ``bulk`` the per-item results of a bulk action.
+        """
         spec, now = self.spec(), self.clock.now()
-        said = self._records(now)
-        ivs = [iv_view(r, spec, now, said.get((r.model, r.model_version, r.line), ""))
-               for r in self.store.list_interventions(open_only=True)]
-        recent = self.store.list_interventions(open_only=False, limit=50)
-        closed = [iv_view(r, spec, now) for r in recent if not r.is_open and r.outcome is None]
+        req = console or ConsoleRequest()
+        actor = Actor.of(caller.user, Via.WEB)
+        found = find_interventions(self.ctx, actor, req.query(now), everyone=req.everyone)
+        said = self._records(now) if not req.closed else {}
+        plant = self.store.newest_sample_ms([r.asset for r in found.page.items])
+        ivs = [iv_view(r, spec, now, said.get((r.model, r.model_version, r.line), ""),
+                       plant=plant)
+               for r in found.page.items]
+        closed: list[Any] = []
+        if not req.closed:
+            recent = self.store.list_interventions(open_only=False, limit=50)
+            closed = [iv_view(r, spec, now) for r in recent
+                      if not r.is_open and r.outcome is None and found.scope.admits(r)]
+        seq, comment_mark = self.store.change_marks()
         return self.render(
             "inbox.html", status,
             me=user_view(caller.user, spec), csrf=self.auth.csrf_token(caller),
@@ -140,8 +161,21 @@ class WebInbox:
             watched=watched_assets(spec), now_count=sum(r.urgency in {"now", "overdue"}
                                                         for r in ivs),
             flash=flash, error=error, error_iv=error_iv, reason=reason,
-            refresh_s=_REFRESH_S,
+            refresh_s=_REFRESH_S, live_s=LIVE_POLL_S, live_seq=seq, live_comment=comment_mark,
+            c=req, console=console_view(req, found, spec, now,
+                                        can_all=may_see_all(caller.user.access)),
+            bulk=list(bulk),
         )
+
+    def shelve_until(self, hours_text: str) -> tuple[datetime | None, str]:
+        """(shelving end, "") for a number of hours in (0, 24]; (None, the reason) if not."""
+        try:
+            hours = float(hours_text or "nan")
+        except ValueError:
+            hours = float("nan")
+        if not 0 < hours <= _MAX_SHELVE_H:
+            return None, f"Shelve for more than 0 and at most {_MAX_SHELVE_H} hours."
+        return self.clock.now() + timedelta(hours=hours), ""
 
     def _records(self, now: datetime) -> dict[tuple[str, str, str], str]:
         """(model, version, line) -> its live record there over ``RECORD_DAYS``, as words.
@@ -226,10 +260,30 @@ class WebInbox:
             return RedirectResponse("/inbox", status_code=303)
 
         @router.get("/inbox", response_class=HTMLResponse)
-        def inbox(caller: Reader, done: Annotated[str | None, Query(max_length=20)] = None,
-                  iv: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
-            """Show open interventions, newest first, with buttons for those allowed."""
-            return self.inbox_page(caller, flash=self._flash(done, iv))
+        def inbox(
+            caller: Reader, *, done: Annotated[str | None, Query(max_length=20)] = None,
+            iv: Annotated[str | None, Query(max_length=200)] = None,
+            view: Annotated[str, Query(max_length=10)] = "open",
+            scope: Annotated[str, Query(max_length=10)] = "mine",
+            priority: Annotated[list[str] | None, Query(max_length=20)] = None,
+            state: Annotated[list[str] | None, Query(max_length=20)] = None,
+            asset: Annotated[list[str] | None, Query(max_length=200)] = None,
+            line: Annotated[list[str] | None, Query(max_length=200)] = None,
+            age: Annotated[str, Query(max_length=10)] = "",
+            q: Annotated[str, Query(max_length=200)] = "",
+            sort: Annotated[str, Query(max_length=10)] = "",
+            direction: Annotated[str, Query(alias="dir", max_length=4)] = "asc",
+            page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        ) -> HTMLResponse:
+            """Show the console: the open interventions in scope, or the history.
+
+            Sorted and filtered as the query string says (``andon.web.console``), with the
+            buttons the caller may use.
+            """
+            console = ConsoleRequest.parse(
+                view=view, scope=scope, priority=priority, state=state, asset=asset,
+                line=line, age=age, q=q, sort=sort, direction=direction, page=page)
+            return self.inbox_page(caller, flash=self._flash(done, iv), console=console)
 
         @router.post("/inbox/{intervention_id}/feedback", response_class=HTMLResponse)
         def feedback(intervention_id: str, caller: Giver, kind: Annotated[str, Form()] = "",
@@ -254,16 +308,10 @@ class WebInbox:
                                        error_iv=intervention_id, reason=reason)
             until = None
             if to == InterventionState.SHELVED.value:
-                try:
-                    hours = float(shelve_hours or "nan")
-                except ValueError:
-                    hours = float("nan")
-                if not 0 < hours <= _MAX_SHELVE_H:
-                    return self.inbox_page(
-                        caller, 422, error=f"Shelve for more than 0 and at most "
-                                           f"{_MAX_SHELVE_H} hours.",
-                        error_iv=intervention_id, reason=reason)
-                until = self.clock.now() + timedelta(hours=hours)
+                until, problem = self.shelve_until(shelve_hours)
+                if problem:
+                    return self.inbox_page(caller, 422, error=problem,
+                                           error_iv=intervention_id, reason=reason)
             return self._answer(caller, intervention_id, to, reason, lambda: move(
                 self.ctx, Actor.of(caller.user, Via.WEB), intervention_id, to, reason=reason,
                 shelve_until=until))
@@ -282,6 +330,7 @@ class WebInbox:
                                                        Actor.of(caller.user, Via.WEB),
                                                        intervention_id, chosen, detail))
 
+        router.include_router(console_router(self))
         return router
 
     def _answer(self, caller: Caller, intervention_id: str, done: str, reason: str,

@@ -1,20 +1,30 @@
-"""What the inbox shows of an intervention: preformatted, in the site's local time."""
+"""What the inbox shows of an intervention: preformatted, in the site's local time.
 
+Times are said against the **plant's clock** (``plant_time``): the newer of the server's
+clock and the newest sample of the asset, so a deadline the plant has passed reads
+"overdue" even when the data runs ahead of the wall clock (a replay, the demo's fast
+simulation). Numbers go through ``andon.text`` (engineering format, units).
+"""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from andon.auth.access import User
 from andon.interventions.lifecycle import InterventionState
 from andon.interventions.record import Intervention
 from andon.spec.model import PlantSpec
+from andon.text import eng, times
 
 __all__ = [
     "RecView",
     "UserView",
     "due_text",
+    "failure_text",
     "iv_view",
     "local_time",
+    "plant_time",
     "record_text",
     "user_view",
     "watched_assets",
@@ -68,6 +78,10 @@ class RecView:
     model: str
     why: tuple[str, ...]
     record: str = ""  # the model's track record on this line: "Right 7 of 9 times here ..."
+    failure_iso: str = ""  # the earliest predicted failure (ISO 8601)
+    failure: str = ""  # "between Mon 23 Nov 22:30 and Tue 24 Nov 18:30 CET (3 h to 24 h ...)"
+    corrective: bool = False  # the asset stopped while this was open: a corrective action
+    stopped_local: str = ""  # when it was seen stopped, in the site's zone
 
 
 def _role_name(spec: PlantSpec, role_id: str) -> str:
@@ -87,6 +101,54 @@ def user_view(user: User, spec: PlantSpec) -> UserView:
 def local_time(when: datetime, tz: ZoneInfo) -> str:
     """``Tue 24 Nov 05:30 CET``: short, unambiguous for a shift, in the site's zone."""
     return when.astimezone(tz).strftime("%a %d %b %H:%M %Z")
+
+
+def plant_time(now: datetime, newest_ms: Mapping[str, int] | None, asset: str) -> datetime:
+    """The plant's clock for ``asset``: ``now``, or its newest sample's time if that is later.
+
+    >>> from andon.clock import utc
+    >>> plant_time(utc(2026, 1, 1, 8), {"p-101": 1767279600000}, "p-101").isoformat()
+    '2026-01-01T15:00:00+00:00'
+    >>> plant_time(utc(2026, 1, 1, 8), {}, "p-101").isoformat()
+    '2026-01-01T08:00:00+00:00'
+    """
+    ms = (newest_ms or {}).get(asset)
+    if ms is None:
+        return now
+    return max(now, datetime.fromtimestamp(ms / 1000, tz=UTC))
+
+
+def failure_text(iv: Intervention, tz: ZoneInfo, now: datetime) -> str:
+    """When the failure is expected: the band (or instant), its distance from detection and now.
+
+    >>> from andon.testing.factories import make_intervention
+    >>> from dataclasses import replace
+    >>> iv = make_intervention()
+    >>> iv = replace(iv, failure_earliest=iv.detected_at + timedelta(hours=3),
+    ...              predicted_failure=iv.detected_at + timedelta(hours=24))
+    >>> failure_text(iv, ZoneInfo("Europe/Brussels"), iv.detected_at).split(", ")
+    ['between Mon 02 Mar 10:55 CET and Tue 03 Mar 07:55 CET (3 h to 24 h after detection)', \
+'in 3 h 00 min']
+    """
+    early, late = iv.failure_window
+    after = (f"{_hours(early - iv.detected_at)} to {_hours(late - iv.detected_at)}"
+             if early < late else _hours(late - iv.detected_at))
+    when = (f"between {local_time(early, tz)} and {local_time(late, tz)}" if early < late
+            else f"by {local_time(late, tz)}")
+    if iv.stopped_at is not None:
+        rel = f"the asset stopped by {local_time(iv.stopped_at, tz)}"
+    elif now >= late:
+        rel = "the predicted time has passed"
+    elif now >= early:
+        rel = "the earliest has passed: it may fail any time now"
+    else:
+        rel = f"in {_span(early - now)}"
+    return f"{when} ({after} after detection), {rel}"
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{eng(hours)} h" if hours >= 1 else f"{eng(hours * 60)} min"
 
 
 def due_text(deadline: datetime, now: datetime, *, is_now: bool) -> tuple[str, str]:
@@ -134,8 +196,14 @@ def record_text(confirmed: int, false_alarms: int, median_lead: timedelta | None
     return f"Right {confirmed} of {judged} times on this line ({days} days){lead}"
 
 
-def iv_view(iv: Intervention, spec: PlantSpec, now: datetime, record: str = "") -> RecView:
-    """Build the card for ``iv``; times in the site's zone (UTC if the site is unknown)."""
+def iv_view(iv: Intervention, spec: PlantSpec, now: datetime, record: str = "", *,
+            plant: Mapping[str, int] | None = None) -> RecView:
+    """Build the card for ``iv``; times in the site's zone (UTC if the site is unknown).
+
+    ``plant`` is the newest sample time (epoch ms) per asset: "due in" and "overdue" are said
+    against the plant's clock (``plant_time``).
+    """
+    now = plant_time(now, plant, iv.asset)
     site = next((s for s in spec.sites if s.id == iv.site), None)
     tz = ZoneInfo(site.timezone if site is not None else "UTC")
     where = [site.name if site is not None else iv.site]
@@ -164,9 +232,13 @@ def iv_view(iv: Intervention, spec: PlantSpec, now: datetime, record: str = "") 
         deadline_label=iv.deadline_label, deadline_now=iv.deadline_is_now, urgency=urgency,
         due=due, detected_local=local_time(iv.detected_at, tz), owner_role=iv.owner_role,
         owner_role_name=_role_name(spec, iv.owner_role), detections=iv.detections,
-        score=f"{iv.score:.3g}", threshold=f"{iv.threshold:.3g}", ratio=f"{ratio:.1f}",
+        score=eng(iv.score), threshold=eng(iv.threshold),
+        ratio=times(ratio).removesuffix("×"),  # the page writes the ×
         model=f"{iv.model} v{iv.model_version}".replace(" vv", " v"),
         why=tuple(c.describe() for c in iv.why), record=record,
+        failure_iso=iv.failure_window[0].isoformat(), failure=failure_text(iv, tz, now),
+        corrective=iv.corrective,
+        stopped_local="" if iv.stopped_at is None else local_time(iv.stopped_at, tz),
     )
 
 
