@@ -113,8 +113,9 @@ def odd_text(rnd: random.Random, n: int = 8) -> str:
 def valid(rnd: random.Random) -> Msg:
     i = rnd.randrange(len(TAGS))
     s, _a, _ln, _x, t = TAGS[i]
-    low, high = t.range
-    sample = Sample(ADDRESSES[i], round(rnd.uniform(low, high), 4), t.unit, Quality.GOOD,
+    low, high = t.range  # an enum tag (a line state) is valid only at its declared values
+    value = float(rnd.choice(t.enum)) if t.enum else round(rnd.uniform(low, high), 4)
+    sample = Sample(ADDRESSES[i], value, t.unit, Quality.GOOD,
                     NOW_MS - rnd.randrange(3_600_000), 0, "")
     return Msg("valid", "", sample=sample, legacy=s.id in MAPS and rnd.random() < 0.5)
 

@@ -33,7 +33,7 @@ from andon.errors import Forbidden
 from andon.registry import Registry
 from andon.registry.signing import generate_keypair
 from andon.services.history import backfill
-from andon.services.training import train_use_case
+from andon.services.training import TRAINING_STEPS, train_use_case
 from andon.simulator import Fault, PlantSimulator, Scenario
 from andon.spec import PlantSpec
 from andon.store import SqlStore, open_store
@@ -52,6 +52,7 @@ class Plant:
     db: str
     models: Path
     clock: ManualClock
+    training_steps: list[str]
 
     def ctx(self) -> Context:
         return Context(self.store, self.clock, PlantRef(self.spec), models_dir=self.models)
@@ -76,13 +77,18 @@ def plant(demo_spec: PlantSpec, tmp_path_factory: pytest.TempPathFactory) -> Ite
     trusted.mkdir()
     pub.rename(trusted / pub.name)
     registry = Registry(store, clock, tmp / "models", trusted_keys=trusted)
+    steps: list[str] = []
     meta = train_use_case(demo_spec, store, tmp / "models", "pump-bearing", start=START,
-                          end=START + timedelta(hours=48), clock=clock)
+                          end=START + timedelta(hours=48), clock=clock, progress=steps.append)
     registry.register(registry.version_dir(meta.name, meta.version), key, "dana")
     registry.promote("pump-bearing", meta.version, "dana", "first model")
     clock.set(START + timedelta(hours=72))
-    yield Plant(demo_spec, store, db, tmp / "models", clock)
+    yield Plant(demo_spec, store, db, tmp / "models", clock, steps)
     store.close()
+
+
+def test_training_reports_each_step_in_order_for_the_progress_bar(plant: Plant) -> None:
+    assert plant.training_steps == list(TRAINING_STEPS)
 
 
 def _by_asset(rows: list) -> dict[str, object]:  # type: ignore[type-arg]

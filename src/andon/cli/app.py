@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -45,6 +44,7 @@ from andon.cli.replay import replay
 from andon.cli.root import root_options
 from andon.cli.settings import show_settings
 from andon.cli.signing import spec_apply, spec_sign
+from andon.cli.terminal import Terminal
 from andon.cli.users import (
     users_delete,
     users_disable,
@@ -148,7 +148,7 @@ lazy_group("triage", "andon.cli.triage:triage_app")
 lazy_group("db", "andon.cli.db:db_app")
 lazy_group("evaluate", "andon.cli.evaluate:evaluate_app")
 
-console = Console()
+console = Terminal()
 
 
 def load_spec(path: Path) -> PlantSpec:
@@ -600,16 +600,35 @@ def train(
     models_dir: ModelsOpt = DEFAULT_MODELS,
 ) -> None:
     """Train a use case's anomaly model on a healthy period of recorded data."""
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from andon.clock import SystemClock  # noqa: PLC0415
-    from andon.services.training import train_use_case  # noqa: PLC0415
+    from andon.services.training import TRAINING_STEPS, train_use_case  # noqa: PLC0415
     from andon.store import open_store  # noqa: PLC0415
 
     now = datetime.now(UTC)
     start, end = parse_time(since, "--since", now=now), parse_time(until, "--until", now=now)
     plant = load_spec(spec)
-    with open_store(db) as store, console.status(f"training {use_case} ..."):
+    bar = Progress(TextColumn(f"training {use_case}: {{task.description}}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), console=Terminal(stderr=True),
+                   transient=True)
+    with open_store(db) as store, bar:
+        task = bar.add_task(TRAINING_STEPS[0], total=len(TRAINING_STEPS))
+        done = [0]
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, completed=done[0])
+            done[0] += 1
+
         meta = train_use_case(plant, store, models_dir, use_case, start=start, end=end,
-                              clock=SystemClock())
+                              clock=SystemClock(), progress=step)
+        bar.update(task, completed=len(TRAINING_STEPS))
     console.print(f"[green]saved[/] {meta.label}: {meta.train_windows} windows from "
                   f"{', '.join(meta.train_assets)}; {len(meta.features)} features; threshold "
                   f"{meta.threshold:.4g}; artifact {models_dir / meta.name / f'v{meta.version}'}",

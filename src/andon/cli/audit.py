@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import DEFAULT_DB, WHEN_HELP, DbOpt, parse_time
+from andon.cli.terminal import Terminal
 from andon.errors import ExitCode
 from andon.text import printable
 
@@ -33,7 +33,7 @@ __all__ = ["audit_app"]
 
 audit_app = typer.Typer(help="The tamper-evident audit trail: verify, anchor, show, export.",
                         no_args_is_help=True)
-console = Console()
+console = Terminal()
 
 Kind = Annotated[str | None, typer.Option(help="Only this kind (login_failed, user, "
                                           "model_promoted, ...).")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_SPAN", "backfill", "backfill_period"]
 
-console = Console()
+console = Terminal()
 
 #: how far back ``--backfill`` reaches without ``--since``
 DEFAULT_SPAN = timedelta(days=14)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from andon.cli.options import (
@@ -33,6 +32,7 @@ from andon.cli.options import (
     SpecOpt,
     option,
 )
+from andon.cli.terminal import Terminal
 from andon.errors import OptionError, PayloadError, PluginError
 from andon.settings import SITE, TABLE
 
@@ -89,7 +89,7 @@ connect_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
+console = Terminal()
 
 
 @connect_app.callback(invoke_without_command=True)

@@ -7,10 +7,10 @@ Every command that opens the store upgrades it first anyway; ``andon db upgrade`
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import DEFAULT_DB, CreatingDbOpt, DbOpt
+from andon.cli.terminal import Terminal
 
 __all__ = ["db_app"]
 
@@ -19,7 +19,7 @@ db_app = typer.Typer(
     "and upgrading to the newest (a 0.1 database keeps all its rows).",
     no_args_is_help=True,
 )
-console = Console()
+console = Terminal()
 
 
 @db_app.command("upgrade")

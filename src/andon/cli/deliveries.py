@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import DEFAULT_DB, DbOpt
+from andon.cli.terminal import Terminal
 
 __all__ = ["deliveries_app"]
 
@@ -17,7 +17,7 @@ deliveries_app = typer.Typer(
     "UNS topic, webhooks, CMMS), with its result.",
     no_args_is_help=True,
 )
-console = Console()
+console = Terminal()
 
 
 @deliveries_app.command("list")

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from andon.cli.options import DEFAULT_DB, DbOpt, parse_time
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,7 +36,7 @@ dq_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
+console = Terminal()
 
 _PLOTTED = 50  # at most this many tag plots per run (worst first)
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import (
@@ -27,6 +26,7 @@ from andon.cli.options import (
     SpecOpt,
     parse_period,
 )
+from andon.cli.terminal import Terminal
 from andon.text import printable
 
 __all__ = ["PSI_LIMIT", "drift_app"]
@@ -37,7 +37,7 @@ PSI_LIMIT = 0.5
 
 drift_app = typer.Typer(help="Drift of the production models' inputs against what they were "
                         "trained on.", no_args_is_help=True)
-console = Console()
+console = Terminal()
 
 
 @drift_app.command("status")

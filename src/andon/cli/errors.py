@@ -17,15 +17,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from andon.cli.terminal import Terminal
 from andon.errors import AndonError, ExitCode
 
 __all__ = ["AndonGroup", "error_line", "exit_code_of"]
 
-_err = Console(stderr=True)
+_err = Terminal(stderr=True)
 
 
 def error_line(message: str) -> None:

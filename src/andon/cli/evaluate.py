@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from andon.services.cmapss import CmapssResult
@@ -28,8 +29,8 @@ evaluate_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
-err = Console(stderr=True)
+console = Terminal()
+err = Terminal(stderr=True)
 
 
 @evaluate_app.command("skab")

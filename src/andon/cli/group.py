@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import typer
 import typer.main
-from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
 from andon.cli.errors import AndonGroup
 from andon.cli.options import HELP_ONLY, create_option, needs_existing_db
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -52,7 +52,7 @@ DEPRECATED_FLAGS: Final = {
     "--to": "--until",
 }
 
-_err = Console(stderr=True)
+_err = Terminal(stderr=True)
 
 
 @dataclass(frozen=True)

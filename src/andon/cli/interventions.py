@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt, parse_duration
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["ivs_ack", "ivs_defer", "ivs_dismiss", "ivs_done", "ivs_outcome", "ivs_shelve",
            "ivs_start"]
 
-console = Console()
+console = Terminal()
 
 IdArg = Annotated[str, typer.Argument(
     metavar="ID", help="Intervention id, as 'andon interventions list' prints it.")]

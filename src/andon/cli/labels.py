@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from andon.cli.options import DEFAULT_DB, WHEN_HELP, DbOpt, parse_time
+from andon.cli.terminal import Terminal
 
 __all__ = ["labels_app"]
 
@@ -19,7 +19,7 @@ labels_app = typer.Typer(
     "surface. For training and the model's track record.",
     no_args_is_help=True,
 )
-console = Console()
+console = Terminal()
 
 #: CSV columns, in order
 COLUMNS = ("id", "intervention_id", "asset", "use_case", "model", "model_version",

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from andon.plugins import Installed, Plugin
 
 __all__ = ["plugins"]
 
-console = Console()
+console = Terminal()
 
 
 def plugins() -> None:

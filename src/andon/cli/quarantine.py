@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+from andon.cli.terminal import Terminal
 from andon.text import printable
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ quarantine_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
+console = Terminal()
 
 RuleOpt = Annotated[str | None, typer.Option("--rule", help="Only this rule code, e.g. "
                                              "out_of_range, unit_mismatch, malformed.")]
@@ -127,7 +127,7 @@ def replay(
     # on stderr, gone when done: standard output keeps the one result line
     bar = Progress(TextColumn("replaying quarantined items"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[passing]} pass"), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
+                   console=Terminal(stderr=True), transient=True)
     task = bar.add_task("replay", total=None, passing=0)
 
     def progress(p: ReplayProgress) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.audit import Meaning
@@ -25,6 +24,7 @@ from andon.cli.options import (
     VersionArg,
     option,
 )
+from andon.cli.terminal import Terminal
 from andon.settings import KEYS_DIR, TRUSTED_KEYS
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ registry_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
+console = Terminal()
 
 NameArg = Annotated[str, typer.Argument(help="Model name, e.g. pump-bearing.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]

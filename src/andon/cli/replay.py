@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -31,6 +30,7 @@ from andon.cli.options import (
     option,
     parse_time,
 )
+from andon.cli.terminal import Terminal
 from andon.settings import DB, MODELS_DIR
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
-err = Console(stderr=True)
+console = Terminal()
+err = Terminal(stderr=True)
 
 TimezoneOpt = Annotated[str | None, typer.Option(
     "--timezone", help="IANA time zone (e.g. Europe/Brussels, or UTC) of timestamps written "

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, WHEN_HELP, DbOpt, SpecOpt, parse_period
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from andon.kpi.load import LoadReport
@@ -35,7 +35,7 @@ __all__ = ["report_app"]
 report_app = typer.Typer(help="Reports computed from the store: operator load (ISA-18.2), "
                          "track record, KPIs (OEE, downtime, adoption, ROI).",
                          no_args_is_help=True)
-console = Console()
+console = Terminal()
 
 #: interventions read for one report at most
 _MAX = 1_000_000

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.audit import Meaning
@@ -26,6 +25,7 @@ from andon.cli.options import (
     UserOpt,
     parse_version,
 )
+from andon.cli.terminal import Terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -40,7 +40,7 @@ __all__ = ["rollout_app"]
 rollout_app = typer.Typer(help="Staged rollout of a new model version: shadow on one line, "
                           "live for one shift, then more lines, each gate met.",
                           no_args_is_help=True)
-console = Console()
+console = Terminal()
 
 UseCaseArg = Annotated[str, typer.Argument(help="Use case id from the spec, e.g. pump-bearing.")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (kept on record; required).")]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
-from rich.console import Console
 from rich.table import Table
 
+from andon.cli.terminal import Terminal
 from andon.settings import TABLE, load
 
 __all__ = ["show_settings"]
 
-console = Console()
+console = Terminal()
 
 
 def show_settings() -> None:

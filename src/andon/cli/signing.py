@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from andon.audit import Meaning
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, MeaningOpt, UserOpt
+from andon.cli.terminal import Terminal
 from andon.text import printable
 
 __all__ = ["spec_apply", "spec_sign"]
 
-console = Console()
+console = Terminal()
 
 FileArg = Annotated[Path, typer.Argument(help="The spec file to sign or put in force.")]
 ReasonOpt = Annotated[str, typer.Option(help="Why (kept with the signature).")]

@@ -12,11 +12,11 @@ import getpass
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from andon.cli.options import DEFAULT_DB, DbOpt, UserOpt
+from andon.cli.terminal import Terminal
 
 __all__ = ["Status", "Verdict", "triage_app"]
 
@@ -34,7 +34,7 @@ triage_app = typer.Typer(
     no_args_is_help=True,
 )
 
-console = Console()
+console = Terminal()
 
 
 @triage_app.command("list")

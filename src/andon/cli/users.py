@@ -11,16 +11,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from andon.cli.options import DEFAULT_DB, DEFAULT_SPEC, DbOpt, SpecOpt
+from andon.cli.terminal import Terminal
 from andon.text import printable
 
 __all__ = ["users_delete", "users_disable", "users_enable", "users_list", "users_passwd",
            "users_revoke", "users_tokens"]
 
-console = Console()
+console = Terminal()
 
 Username = Annotated[str, typer.Argument(help="Existing login.")]
 Reason = Annotated[str, typer.Option(help="Why (kept in the audit trail).")]
