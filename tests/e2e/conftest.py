@@ -9,7 +9,7 @@ import pytest
 from e2e.browser import CHROMIUM
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # a module's shared browser may need it too
 def chromium() -> Path:
     """Debian's Chromium; a clear skip (a failure in CI) when it is not installed."""
     if not CHROMIUM.exists():

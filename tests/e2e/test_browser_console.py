@@ -21,10 +21,11 @@ from andon.interventions.record import OutcomeLabel
 from andon.store import SqlStore, open_store
 from andon.testing.factories import T0, add_user, closed, make_intervention
 from andon.testing.services import serving
-from e2e.browser import CHROMIUM, launch, sign_in, watch
+from e2e.browser import launch, sign_in, watch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from playwright.sync_api import Page
 
@@ -73,14 +74,12 @@ def base_url(console_store: SqlStore, demo_spec: PlantSpec) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def session(base_url: str) -> Iterator[tuple[Page, Watched]]:
+def session(base_url: str, chromium: Path) -> Iterator[tuple[Page, Watched]]:
     """One signed-in Chromium page for the module, and what it saw."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - browser only
 
     with sync_playwright() as pw:
-        browser = launch(pw, CHROMIUM)
+        browser = launch(pw, chromium)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             seen = watch(page, base_url)

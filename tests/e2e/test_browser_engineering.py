@@ -16,7 +16,7 @@ from andon.clock import ManualClock
 from andon.store import open_store
 from andon.testing.factories import add_user
 from andon.testing.services import serving
-from e2e.browser import CHROMIUM, launch, sign_in, watch
+from e2e.browser import launch, sign_in, watch
 from web.engineering_plant import IV_ID, NOW, seed
 
 if TYPE_CHECKING:
@@ -34,11 +34,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def signed_in(tmp_path_factory: pytest.TempPathFactory,
-              demo_spec: PlantSpec) -> Iterator[tuple[Page, str, Watched, Path]]:
+def signed_in(tmp_path_factory: pytest.TempPathFactory, demo_spec: PlantSpec,
+              chromium: Path) -> Iterator[tuple[Page, str, Watched, Path]]:
     """One server and one signed-in page for the module; nothing left the origin at the end."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - browser only
 
     root = tmp_path_factory.mktemp("engineering-browser")
@@ -48,7 +46,7 @@ def signed_in(tmp_path_factory: pytest.TempPathFactory,
         app = create_app(store, demo_spec, clock=ManualClock(NOW),
                          models_dir=seeded.models_dir, trusted_keys=seeded.trusted_keys)
         with serving(app) as base_url, sync_playwright() as pw:
-            browser = launch(pw, CHROMIUM)
+            browser = launch(pw, chromium)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 seen = watch(page, base_url)

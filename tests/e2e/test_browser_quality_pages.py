@@ -23,7 +23,7 @@ from andon.spec import load_spec
 from andon.store import open_store
 from andon.testing.factories import add_user, make_intervention
 from andon.testing.services import serving
-from e2e.browser import CHROMIUM, launch, sign_in, watch
+from e2e.browser import launch, sign_in, watch
 from web.test_quality_pages import DEMO_SPEC, fill_plant, held
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ class GatedStore:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, GatedStore]]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium is not installed at {CHROMIUM} (apt-get install chromium)")
     tmp = tmp_path_factory.mktemp("engineer-pages")
     spec = load_spec(DEMO_SPEC)
     text = DEMO_SPEC.read_text(encoding="utf-8")
@@ -88,11 +86,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, GatedS
 
 
 @pytest.fixture(scope="module")
-def browser(site: tuple[str, GatedStore]) -> Iterator[Browser]:
+def browser(site: tuple[str, GatedStore], chromium: Path) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - browser only
 
     with sync_playwright() as pw:
-        b = launch(pw, CHROMIUM)
+        b = launch(pw, chromium)
         try:
             yield b
         finally:

@@ -10,26 +10,23 @@ the connectors all connect with them; the command's ``--broker`` says where
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    from pathlib import Path
 
-from andon.cli.options import option
-from andon.settings import MQTT_CA, MQTT_CERT, MQTT_KEY, MQTT_PASSWORD, MQTT_USERNAME
+    import typer
 
 __all__ = ["mqtt_options"]
 
 
-def mqtt_options(
-    ctx: typer.Context,
-    mqtt_ca: Annotated[Path | None, option(MQTT_CA)] = MQTT_CA.default,
-    mqtt_cert: Annotated[Path | None, option(MQTT_CERT)] = MQTT_CERT.default,
-    mqtt_key: Annotated[Path | None, option(MQTT_KEY)] = MQTT_KEY.default,
-    mqtt_username: Annotated[str | None, option(MQTT_USERNAME)] = MQTT_USERNAME.default,
-    mqtt_password: Annotated[str | None, option(MQTT_PASSWORD)] = MQTT_PASSWORD.default,
-) -> None:
-    """Make the MQTT options this process's, for the command's run (restored after it)."""
+def mqtt_options(ctx: typer.Context, mqtt_ca: Path | None, mqtt_cert: Path | None,
+                 mqtt_key: Path | None, mqtt_username: str | None,
+                 mqtt_password: str | None) -> None:
+    """Make the MQTT options this process's, for the command's run (restored after it).
+
+    Called by the root group's callback (``andon.cli.root``), which declares the options.
+    """
     from andon.connectors.mqtt_security import MqttSecurity, use_security  # noqa: PLC0415
 
     previous = use_security(MqttSecurity(ca=mqtt_ca, cert=mqtt_cert, key=mqtt_key,

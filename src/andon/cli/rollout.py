@@ -65,16 +65,9 @@ def _run(spec: Path, db: str, user: str | None,
         actor, signature = cli_signer(ctx, user, meaning=meaning, reason=reason)
         done = change(ctx, actor, signature)
     r = done.record
-    step = r.current
-    where = []
-    if step.live_lines:
-        where.append(f"live on {', '.join(step.live_lines)}"
-                     + (f" in shift {step.shift}" if step.shift else ""))
-    if step.shadow_lines:
-        where.append(f"shadow on {', '.join(step.shadow_lines)}"
-                     + (" outside it" if step.shift else ""))
-    console.print(f"{r.label}: {r.stage.value}"
-                  + (f" ({'; '.join(where)})" if where else ""), highlight=False)
+    where = r.current.where
+    console.print(f"{r.label}: {r.stage.value}" + (f" ({where})" if where else ""),
+                  highlight=False)
     for line in signed_lines(done.events):
         console.print(line, highlight=False)
 

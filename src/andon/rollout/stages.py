@@ -108,6 +108,25 @@ class Step:
     back_to: int | None = None  # index of the step ``back`` returns to
     checks: tuple[Check, ...] = ()  # the gate's figures when it was advanced
 
+    @property
+    def where(self) -> str:
+        """Where the challenger runs after this step, in words ('' when nowhere).
+
+        >>> from andon.clock import utc
+        >>> Step(Stage.LIVE_PILOT_SHIFT, utc(2026, 3, 2), "dana", "r",
+        ...      live_lines=("cooling-water",), shadow_lines=("cooling-water",),
+        ...      shift="early").where
+        'live on cooling-water in shift early; shadow on cooling-water outside it'
+        """
+        where = []
+        if self.live_lines:
+            where.append(f"live on {', '.join(self.live_lines)}"
+                         + (f" in shift {self.shift}" if self.shift else ""))
+        if self.shadow_lines:
+            where.append(f"shadow on {', '.join(self.shadow_lines)}"
+                         + (" outside it" if self.shift else ""))
+        return "; ".join(where)
+
 
 @dataclass(frozen=True, slots=True)
 class Rollout:

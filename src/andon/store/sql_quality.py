@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Sequence
 
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Select
 
 
 __all__ = ["QualityTables"]
@@ -82,12 +82,7 @@ class QualityTables(SqlMixin):
         stmt = (select(c.site, c.asset, c.tag, c.source, c.metric, total)
                 .group_by(c.site, c.asset, c.tag, c.source, c.metric)
                 .order_by(c.site, c.asset, c.tag, c.source, c.metric))
-        if since_ms is not None:
-            stmt = stmt.where(c.bucket_ms >= since_ms - since_ms % _HOUR_MS)
-        if site is not None:
-            stmt = stmt.where(c.site == site)
-        if asset is not None:
-            stmt = stmt.where(c.asset == asset)
+        stmt = _counts_of(stmt, since_ms=since_ms, site=site, asset=asset)
         with self._read() as conn:
             return [QualityCount(r[0], r[1], r[2], r[3], r[4], int(r[5]))
                     for r in conn.execute(stmt)]
@@ -105,12 +100,7 @@ class QualityTables(SqlMixin):
                 .where(c.asset != "")
                 .group_by(c.bucket_ms, c.site, c.asset, c.metric)
                 .order_by(c.bucket_ms, c.site, c.asset, c.metric))
-        if since_ms is not None:
-            stmt = stmt.where(c.bucket_ms >= since_ms - since_ms % _HOUR_MS)
-        if site is not None:
-            stmt = stmt.where(c.site == site)
-        if asset is not None:
-            stmt = stmt.where(c.asset == asset)
+        stmt = _counts_of(stmt, since_ms=since_ms, site=site, asset=asset)
         with self._read() as conn:
             return [(int(r[0]), QualityCount(r[1], r[2], "", "", r[3], int(r[4])))
                     for r in conn.execute(stmt)]
@@ -149,3 +139,16 @@ class QualityTables(SqlMixin):
 def _sqlite(conn: Connection) -> sqlite3.Connection:
     """The driver's connection under ``conn`` (in ``conn``'s transaction)."""
     return cast("sqlite3.Connection", conn.connection.driver_connection)
+
+
+def _counts_of(stmt: Select[Any], *, since_ms: int | None, site: str | None,
+               asset: str | None) -> Select[Any]:
+    """``stmt`` over the quality counters limited to a period's hours, a site, an asset."""
+    c = QUALITY_COUNTS.c
+    if since_ms is not None:
+        stmt = stmt.where(c.bucket_ms >= since_ms - since_ms % _HOUR_MS)
+    if site is not None:
+        stmt = stmt.where(c.site == site)
+    if asset is not None:
+        stmt = stmt.where(c.asset == asset)
+    return stmt

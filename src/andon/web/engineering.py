@@ -231,16 +231,9 @@ def version_view(v: ModelVersion, zone: ZoneInfo) -> dict[str, Any]:
                                               "unchecked")
     rollout = ""
     if v.rollout is not None:
-        ro = v.rollout
-        where = []
-        if ro.live_lines:
-            where.append(f"live on {', '.join(ro.live_lines)}"
-                         + (f" ({ro.shift} shift)" if ro.shift else ""))
-        if ro.shadow_lines:
-            where.append(f"shadow on {', '.join(ro.shadow_lines)}")
+        ro, where = v.rollout, v.rollout.current.where
         rollout = (f"{ro.stage.value.replace('_', ' ')} for {ro.use_case}"
-                   + (f": {'; '.join(where)}" if where else "")
-                   + f" since {local_time(ro.since, zone)}")
+                   + (f": {where}" if where else "") + f" since {local_time(ro.since, zone)}")
     return {
         "version": r.version, "label": r.label, "stage": r.stage.value, "rollout": rollout,
         "parent": v.parent, "kind": m.kind, "use_case": m.use_case,
